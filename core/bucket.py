@@ -1,0 +1,82 @@
+"""A weights bucket: a folder with the weights, ``model.json`` (its facts) and ``md5sums.txt``.
+
+``model.json`` carries everything needed to serve the weights: the architecture, the input
+size and the exact preprocessing, plus the metadata shown at ``/model/metadata``. Serving,
+training and evaluation all read these facts from here instead of repeating them in code.
+"""
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.checksums import verify_md5sums
+
+FACTS_FILE = "model.json"
+CHECKSUM_FILE = "md5sums.txt"
+METADATA_FIELDS = ("id", "name", "description", "type", "source", "license")
+
+
+class BucketError(RuntimeError):
+    """The bucket is missing, incomplete or inconsistent."""
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How to turn an RGB image into the network's input (as ``resmem.transformer`` does)."""
+    resize: tuple  # (width, height): the photo is squashed to this size, aspect ratio ignored
+    interpolation: str  # a PIL resampling filter name, e.g. "bilinear"
+    crop: int  # side of the centre crop taken after resizing
+    scale: float  # multiply the 0..255 pixel values by this
+    mean: tuple = (0.0, 0.0, 0.0)
+    std: tuple = (1.0, 1.0, 1.0)
+
+
+@dataclass(frozen=True)
+class Bucket:
+    path: Path
+    facts: dict
+
+    @property
+    def weights_path(self):
+        return self.path / self.facts["weights"]
+
+    @property
+    def architecture(self):
+        return self.facts["architecture"]
+
+    @property
+    def preprocessing(self):
+        p = self.facts["preprocessing"]
+        return Preprocessing(resize=tuple(p["resize"]), interpolation=p["interpolation"],
+                             crop=int(p["crop"]), scale=float(p["scale"]),
+                             mean=tuple(p.get("mean") or (0.0, 0.0, 0.0)),
+                             std=tuple(p.get("std") or (1.0, 1.0, 1.0)))
+
+    @property
+    def metadata(self):
+        return {field: self.facts.get(field, "") for field in METADATA_FIELDS}
+
+
+def write_facts(folder, facts):
+    """Write ``model.json`` byte-for-byte reproducibly (sorted keys, fixed indentation)."""
+    path = Path(folder) / FACTS_FILE
+    path.write_text(json.dumps(facts, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def open_bucket(path, verify=True):
+    """Read a bucket's facts, after checking every file against its ``md5sums.txt``."""
+    path = Path(path)
+    if not (path / FACTS_FILE).is_file():
+        raise BucketError(f"{path} is not a model bucket: {FACTS_FILE} is missing "
+                          "(run `make weights`, or point MODEL_BUCKET at a bucket folder)")
+    if verify:
+        if not (path / CHECKSUM_FILE).is_file():
+            raise BucketError(f"{path}/{CHECKSUM_FILE} is missing: the bucket cannot be verified")
+        listed = verify_md5sums(path / CHECKSUM_FILE)
+    facts = json.loads((path / FACTS_FILE).read_text())
+    missing = [k for k in ("architecture", "weights", "preprocessing") if k not in facts]
+    if missing:
+        raise BucketError(f"{path}/{FACTS_FILE} lacks {', '.join(missing)}")
+    if verify and facts["weights"] not in listed:
+        raise BucketError(f"{path}/{CHECKSUM_FILE} does not pin the weights {facts['weights']}")
+    return Bucket(path, facts)

@@ -1,0 +1,103 @@
+"""Decoding and validation of uploaded images, and the exact preprocessing of each model.
+
+Uploads are identified by their bytes, never by the client's file name or content type.
+Everything that can go wrong with untrusted bytes raises ``ImageError``, whose message is
+safe to show to the client.
+"""
+import io
+import struct
+import warnings
+
+import numpy as np
+from PIL import Image, ImageFile, ImageOps
+
+# What Pillow may identify an upload as. MPO is the multi-picture JPEG many cameras write.
+ALLOWED_FORMATS = {"JPEG", "MPO", "PNG", "GIF", "BMP", "DIB", "TIFF", "WEBP"}
+ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated upload is an error, not a grey half
+
+# Errors Pillow's decoders raise on malformed input. Only the decoding of untrusted bytes is
+# guarded with these; a bug elsewhere must still surface as a 500, not as a "bad image".
+DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error, IndexError,
+                 KeyError, TypeError, ZeroDivisionError, MemoryError, Image.DecompressionBombError)
+
+
+class ImageError(ValueError):
+    """The upload is not an image this service can score; the message says why."""
+
+
+def decode_image(data, max_pixels, name="upload"):
+    """Decode upload bytes into an 8-bit RGB ``PIL.Image`` in its viewing orientation.
+
+    Accepts JPEG, PNG, GIF (first frame), BMP, TIFF and WebP; applies the EXIF orientation and
+    converts greyscale, palette, alpha, CMYK and 16-bit images to RGB.
+    """
+    if not data:
+        raise ImageError(f"{name} is empty")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            if image.format not in ALLOWED_FORMATS:
+                raise ImageError(f"{name} is a {image.format} file; send JPEG, PNG, GIF, BMP, TIFF or WebP")
+            width, height = image.size
+            if width * height > max_pixels:
+                raise ImageError(f"{name} is {width}x{height} pixels, more than the limit of "
+                                 f"{max_pixels} pixels")
+            if width < 1 or height < 1:
+                raise ImageError(f"{name} has no pixels")
+            image.seek(0)  # first frame of an animation
+            image.load()
+            image = ImageOps.exif_transpose(image)
+            return to_rgb(image)
+    except ImageError:
+        raise
+    except Image.UnidentifiedImageError:
+        raise ImageError(f"{name} is not an image (JPEG, PNG, GIF, BMP, TIFF or WebP)") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ImageError(f"{name} is too large to decode safely: {error}") from None
+    except DECODE_ERRORS as error:
+        raise ImageError(f"{name} could not be decoded; it is truncated or corrupt ({error})") from None
+
+
+def to_rgb(image):
+    """Convert any Pillow mode to 8-bit RGB, the way a viewer would show it."""
+    mode = image.mode
+    if mode == "RGB":
+        return image
+    if mode.startswith("I;16") or mode == "I":
+        # 16/32-bit greyscale: Pillow's own conversion clips at 255; scale 0..65535 instead.
+        grey = np.asarray(image, dtype=np.float64) / 257.0
+        return Image.fromarray(np.clip(np.rint(grey), 0, 255).astype(np.uint8), "L").convert("RGB")
+    if mode == "F":
+        grey = np.clip(np.rint(np.asarray(image, dtype=np.float64)), 0, 255)
+        return Image.fromarray(grey.astype(np.uint8), "L").convert("RGB")
+    if mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    elif mode in ("LA", "PA", "La", "RGBa"):
+        image = image.convert("RGBA")
+    if image.mode == "RGBA":
+        # Transparent pixels carry arbitrary colours; show them on white, as viewers do.
+        background = Image.new("RGB", image.size, (255, 255, 255))
+        background.paste(image, mask=image.getchannel("A"))
+        return background
+    return image.convert("RGB")  # L, 1, CMYK, YCbCr, LAB, HSV
+
+
+def preprocess(image, spec):
+    """Apply a bucket's preprocessing (core.bucket.Preprocessing) to one RGB image.
+
+    For ResMem this is ``resmem.transformer``: a PIL bilinear resize to 256x256 that ignores
+    the aspect ratio, a 227 centre crop (torchvision rounds the offset 14.5 down to 14) and
+    a division by 255. Returns float32 H x W x 3.
+    """
+    resample = Image.Resampling[spec.interpolation.upper()]
+    resized = np.asarray(image.resize(tuple(spec.resize), resample), dtype=np.float32)
+    height, width = resized.shape[:2]
+    top = int(round((height - spec.crop) / 2.0))
+    left = int(round((width - spec.crop) / 2.0))
+    crop = resized[top:top + spec.crop, left:left + spec.crop]
+    out = crop / np.float32(1.0 / spec.scale)  # a division, as ToTensor's div(255), bit for bit
+    mean, std = np.asarray(spec.mean, np.float32), np.asarray(spec.std, np.float32)
+    if mean.any() or (std != 1).any():
+        out = (out - mean) / std
+    return out

@@ -1,0 +1,101 @@
+"""Keras builders of the architectures. No I/O: weights are loaded by core/model.py.
+
+Layer names mirror the PyTorch module paths of the original (``features.layer1.0.conv1``
+becomes ``features_layer1_0_conv1``), so weight conversion is a readable name mapping.
+"""
+import keras
+from keras import layers
+
+# torch.nn.LocalResponseNorm(5) divides alpha by the window size; TF's LRN does not.
+LRN_SIZE = 5
+LRN_ALPHA = 1e-4
+LRN_BETA = 0.75
+LRN_BIAS = 1.0
+BN_EPSILON = 1e-5  # torchvision's BatchNorm2d default
+RESNET152_BLOCKS = (3, 8, 36, 3)
+
+
+class LocalResponseNorm(layers.Layer):
+    """torch.nn.LocalResponseNorm across channels, on NHWC tensors."""
+
+    def __init__(self, size=LRN_SIZE, alpha=LRN_ALPHA, beta=LRN_BETA, bias=LRN_BIAS, **kwargs):
+        super().__init__(**kwargs)
+        self.size, self.alpha, self.beta, self.bias = size, alpha, beta, bias
+
+    def call(self, x):
+        import tensorflow as tf  # the LRN op exists only in the TF backend
+
+        return tf.nn.local_response_normalization(
+            x, depth_radius=self.size // 2, bias=self.bias,
+            alpha=self.alpha / self.size, beta=self.beta)
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size, "alpha": self.alpha,
+                "beta": self.beta, "bias": self.bias}
+
+
+def memnet_features(x, prefix=""):
+    """AlexNet/MemNet conv1-conv5 of ResMem: 227x227x3 -> 6x6x256 (NHWC)."""
+    x = layers.Conv2D(48, 11, strides=4, activation="relu", name=prefix + "conv1")(x)
+    x = layers.MaxPooling2D(3, 2, name=prefix + "pool1")(x)
+    x = LocalResponseNorm(name=prefix + "lrn1")(x)
+    x = layers.Conv2D(256, 5, padding="same", groups=2, activation="relu", name=prefix + "conv2")(x)
+    x = layers.MaxPooling2D(3, 2, name=prefix + "pool2")(x)
+    x = LocalResponseNorm(name=prefix + "lrn2")(x)
+    for name, filters in (("conv3", 384), ("conv4", 384), ("conv5", 256)):
+        x = layers.Conv2D(filters, 3, padding="same", groups=2, activation="relu",
+                          name=prefix + name)(x)
+    return layers.MaxPooling2D(3, 2, name=prefix + "pool5")(x)
+
+
+def _conv_bn(x, filters, kernel, stride, conv_name, bn_name, relu=True):
+    """Conv (no bias) + BatchNorm (+ ReLU) with torch's symmetric padding."""
+    pad = kernel // 2
+    if pad:  # Keras "same" pads asymmetrically for stride 2; torch pads both sides.
+        x = layers.ZeroPadding2D(pad, name=conv_name + "_pad")(x)
+    x = layers.Conv2D(filters, kernel, strides=stride, use_bias=False, name=conv_name)(x)
+    x = layers.BatchNormalization(epsilon=BN_EPSILON, name=bn_name)(x)
+    return layers.ReLU(name=bn_name + "_relu")(x) if relu else x
+
+
+def _bottleneck(x, planes, stride, name, downsample):
+    """torchvision Bottleneck v1.5: the stride sits on the 3x3 convolution."""
+    shortcut = x
+    y = _conv_bn(x, planes, 1, 1, name + "_conv1", name + "_bn1")
+    y = _conv_bn(y, planes, 3, stride, name + "_conv2", name + "_bn2")
+    y = _conv_bn(y, planes * 4, 1, 1, name + "_conv3", name + "_bn3", relu=False)
+    if downsample:
+        shortcut = _conv_bn(x, planes * 4, 1, stride, name + "_downsample_0",
+                            name + "_downsample_1", relu=False)
+    y = layers.Add(name=name + "_add")([y, shortcut])
+    return layers.ReLU(name=name + "_out")(y)
+
+
+def resnet152_logits(x, prefix="features_"):
+    """torchvision resnet152 (v1.5), ending with its 1000 ImageNet logits."""
+    x = _conv_bn(x, 64, 7, 2, prefix + "conv1", prefix + "bn1")
+    x = layers.ZeroPadding2D(1, name=prefix + "maxpool_pad")(x)  # after ReLU, 0 acts as -inf
+    x = layers.MaxPooling2D(3, 2, name=prefix + "maxpool")(x)
+    for stage, (blocks, planes) in enumerate(zip(RESNET152_BLOCKS, (64, 128, 256, 512)), 1):
+        for block in range(blocks):
+            stride = 2 if stage > 1 and block == 0 else 1
+            x = _bottleneck(x, planes, stride, f"{prefix}layer{stage}_{block}", downsample=block == 0)
+    x = layers.GlobalAveragePooling2D(name=prefix + "avgpool")(x)
+    return layers.Dense(1000, name=prefix + "fc")(x)
+
+
+HEAD_UNITS = (4096, 4096, 2048, 1024, 512, 256)
+
+
+def build_resmem(input_size=227):
+    """ResMem: MemNet features (9216) ++ ResNet-152 logits (1000) -> fc6..fc12 -> sigmoid."""
+    image = keras.Input((input_size, input_size, 3), name="image")
+    memnet = layers.Flatten(name="flatten")(memnet_features(image))
+    x = layers.Concatenate(name="concat")([memnet, resnet152_logits(image)])
+    for index, units in enumerate(HEAD_UNITS, start=6):
+        x = layers.Dense(units, activation="relu", name=f"fc{index}")(x)
+    score = layers.Dense(1, activation="sigmoid", name="fc12")(x)
+    return keras.Model(image, score, name="resmem")
+
+
+ARCHITECTURES = {"resmem": build_resmem}

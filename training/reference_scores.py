@@ -1,0 +1,78 @@
+"""Score photos with the ORIGINAL PyTorch ResMem package: the reference the Keras port must match.
+
+    make reference     # builds .venv-ref (CPU torch) and runs this script on samples/
+
+This is the only module of the project that imports PyTorch. It runs in its own environment
+(``.venv-ref``), never in the service. It loads ``resmem`` 1.1.6 from the verified wheel in
+the download cache and follows its README: ``transformer(image)`` then ``model(x)`` in eval mode.
+With ``--intermediates`` it also saves the two branches' outputs for the first photo, so a
+port error shows which branch it is in (tests/test_port_branches.py).
+"""
+import argparse
+import json
+import sys
+import tempfile
+import types
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+
+def import_resmem(wheel, folder):
+    """Import the resmem package from its wheel with torchvision's CUDA-only ops stubbed out."""
+    # The PyPI torchvision wheel is CUDA-built; its C ops cannot register on CPU torch, but the
+    # model code is pure Python and imports once this module is an empty stand-in.
+    sys.modules["torchvision._meta_registrations"] = types.ModuleType("torchvision._meta_registrations")
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(folder)
+    sys.path.insert(0, str(folder))
+    import resmem
+
+    return resmem
+
+
+def load_rgb(path):
+    # The service applies the EXIF orientation (the original does not); do the same here so that
+    # both see the same pixels. For photos without an orientation tag this is a no-op.
+    with Image.open(path) as image:
+        return ImageOps.exif_transpose(image).convert("RGB")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("images", nargs="+", type=Path, help="photos to score")
+    parser.add_argument("--wheel", type=Path, required=True, help="the verified resmem-1.1.6 wheel")
+    parser.add_argument("--out", type=Path, required=True, help="JSON file of {file name: score}")
+    parser.add_argument("--intermediates", type=Path, help="NPZ of branch outputs for the first photo")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    torch.set_num_threads(2)
+    with tempfile.TemporaryDirectory() as tmp:
+        resmem = import_resmem(args.wheel, tmp)
+        model = resmem.ResMem(pretrained=True).eval()
+    captured = {}
+    model.pool5.register_forward_hook(lambda m, i, o: captured.__setitem__("memnet", o))
+    model.features.register_forward_hook(lambda m, i, o: captured.__setitem__("resnet", o))
+
+    scores = {}
+    with torch.no_grad():
+        for index, path in enumerate(args.images):
+            x = resmem.transformer(load_rgb(path)).view(-1, 3, 227, 227)
+            scores[path.name] = float(model(x).item())
+            print(f"{path.name}\t{scores[path.name]:.6f}", flush=True)
+            if index == 0 and args.intermediates:
+                np.savez_compressed(
+                    args.intermediates, image=path.name,
+                    input=x.numpy()[0].transpose(1, 2, 0),  # H,W,C
+                    memnet_pool5=captured["memnet"].numpy()[0].transpose(1, 2, 0),  # H,W,C
+                    resnet_logits=captured["resnet"].numpy()[0], score=scores[path.name])
+    args.out.write_text(json.dumps(scores, indent=2, sort_keys=True) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
