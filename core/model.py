@@ -3,18 +3,22 @@
 ``ModelWrapper.predict(images)`` is the one entry point; it chains the three stages of
 maxfw's ``MAXModelWrapper``, each of which takes and returns a whole batch:
 
-    _pre_process   list of RGB PIL images -> float32 array N x H x W x 3 (core/images.py)
+    _pre_process   uploads (bytes) or PIL images -> float32 array N x H x W x 3 (core/images.py);
+                   one image is decoded at a time, so a batch never holds N full-size photos
     _predict       array -> N scores, through one compiled tf.function, in bounded chunks
     _post_process  scores -> [{"memorability": float}, ...]
 """
 import logging
+import threading
 
 import numpy as np
 import tensorflow as tf
 from maxfw.model import MAXModelWrapper
 
 from core.bucket import open_bucket
-from core.images import preprocess
+from PIL import Image
+
+from core.images import decode_image, preprocess
 from core.networks import ARCHITECTURES
 
 log = logging.getLogger(__name__)
@@ -32,12 +36,15 @@ def configure_threads(intra_op, inter_op):
 class ModelWrapper(MAXModelWrapper):
     """A memorability model loaded from a bucket (see core/bucket.py)."""
 
-    def __init__(self, path, batch_size=8, verify=True):
+    def __init__(self, path, batch_size=8, max_pixels=64_000_000, verify=True):
         super().__init__(path)
         self.bucket = open_bucket(path, verify=verify)
         self.MODEL_META_DATA = self.bucket.metadata
         self.spec = self.bucket.preprocessing
         self.batch_size = batch_size
+        self.max_pixels = max_pixels
+        # One forward pass at a time: concurrent passes only fight over the same cores.
+        self._lock = threading.Lock()
         size = self.spec.crop
         build = ARCHITECTURES.get(self.bucket.architecture)
         if build is None:
@@ -54,11 +61,19 @@ class ModelWrapper(MAXModelWrapper):
                  self.bucket.architecture, path)
 
     def _pre_process(self, images):
-        return np.stack([preprocess(image, self.spec) for image in images])
+        """Decode (raising core.images.ImageError for a bad upload) and preprocess each image."""
+        arrays = []
+        for number, image in enumerate(images, 1):
+            if not isinstance(image, Image.Image):
+                image = decode_image(image, self.max_pixels, name=f"image {number}")
+            arrays.append(preprocess(image, self.spec))
+        return np.stack(arrays)
 
     def _predict(self, x):
-        scores = [self._forward(tf.constant(x[start:start + self.batch_size])).numpy()
-                  for start in range(0, len(x), self.batch_size)]
+        scores = []
+        for start in range(0, len(x), self.batch_size):
+            with self._lock:
+                scores.append(self._forward(tf.constant(x[start:start + self.batch_size])).numpy())
         return np.concatenate(scores).reshape(-1)
 
     def _post_process(self, scores):

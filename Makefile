@@ -1,0 +1,47 @@
+# `make run` and `make test` each do their own set-up on a fresh machine: the virtual
+# environment, the pinned dependencies and the checksum-verified weights.
+PYTHON   ?= python3
+VENV     := .venv
+PY       := $(VENV)/bin/python
+PORT     ?= 5000
+BUCKET   := assets/resmem
+IMAGE    ?= max-image-memorability
+export PORT
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: run weights test test-unit test-integration test-container reference lint clean
+
+$(VENV)/.installed: requirements.txt requirements-test.txt constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements.txt -r requirements-test.txt -c constraints.txt
+	touch $@
+
+# Fetch the resmem wheel (cached by sha256 under .cache/), convert it once, verify the result.
+$(BUCKET)/md5sums.txt: $(VENV)/.installed training/convert_resmem.py core/networks.py
+	$(PY) -m training.convert_resmem --out $(BUCKET) --cache .cache
+	md5sum -c md5sums.txt
+
+weights: $(BUCKET)/md5sums.txt
+
+run: weights
+	$(VENV)/bin/gunicorn -c gunicorn.conf.py 'app:create_app()'
+
+test: test-unit test-integration
+
+test-unit: weights
+	$(PY) -m pytest -q tests/unit
+
+# Starts its own server on a free port, or tests the one at MAX_URL (e.g. a container).
+test-integration: $(VENV)/.installed $(if $(MAX_URL),,weights)
+	$(PY) -m pytest -q tests/integration
+
+# Builds the image with podman from a local Debian base, runs it, tests it by URL.
+test-container: $(VENV)/.installed
+	IMAGE=$(IMAGE) .ci/container-test.sh
+
+# Scores samples/ with the original PyTorch ResMem (own venv, CPU torch) for the golden values.
+reference: weights
+	.ci/reference.sh
+
+clean:
+	rm -rf $(VENV) .venv-ref assets .pytest_cache

@@ -1,0 +1,49 @@
+"""One JSON shape for every error: ``{"status": "error", "message": ...}``."""
+import logging
+
+from flask import current_app, jsonify
+from flask_restx import fields
+from maxfw.core import MAX_API
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
+
+log = logging.getLogger(__name__)
+
+ERROR_SCHEMA = MAX_API.model("Error", {
+    "status": fields.String(required=True, description='Always "error"', example="error"),
+    "message": fields.String(required=True, description="What was wrong with the request"),
+})
+
+
+def describe(error):
+    """The client-facing message of an HTTP error, including restx's per-field details."""
+    if isinstance(error, RequestEntityTooLarge):
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        return (f"the request body is over the limit of {limit} bytes ({limit / 2**20:.0f} MiB); "
+                "send fewer or smaller images")
+    data = getattr(error, "data", None) or {}
+    message = data.get("message") or error.description or error.name
+    details = data.get("errors")
+    if isinstance(details, dict) and details:
+        message = "; ".join(f"{field}: {text}" for field, text in details.items())
+    return message
+
+
+def error_body(error):
+    """(body, status) for any exception: its own status for HTTP errors, 500 for bugs."""
+    if not isinstance(error, HTTPException):
+        log.exception("unhandled error", exc_info=error)
+        error = InternalServerError()
+    body = {"status": "error", "message": describe(error)}
+    if hasattr(error, "data"):
+        error.data = body  # restx answers with error.data, when present, over the handler's body
+    return body, error.code
+
+
+def register_error_handlers(app, api):
+    """JSON errors from the API resources (via restx) and from plain Flask routes alike."""
+    api.errorhandler(Exception)(error_body)
+
+    @app.errorhandler(HTTPException)
+    def flask_error(error):
+        body, code = error_body(error)
+        return jsonify(body), code

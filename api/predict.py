@@ -1,0 +1,50 @@
+"""POST /model/predict: the memorability of one image, or of several in one request."""
+from flask import current_app, request
+from flask_restx import fields
+from maxfw.core import MAX_API, PredictAPI
+from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import BadRequest
+
+from api.errors import ERROR_SCHEMA
+from core.images import ImageError
+
+input_parser = MAX_API.parser()
+input_parser.add_argument(
+    "image", type=FileStorage, location="files", action="append",
+    help="An image file: JPEG, PNG, GIF, BMP, TIFF or WebP. Repeat the field to score a batch; "
+         "the predictions come back in upload order.")
+
+prediction = MAX_API.model("Prediction", {
+    "memorability": fields.Float(required=True, min=0, max=1, example=0.83,
+                                 description="Predicted memorability, 0 (forgettable) to 1"),
+})
+predict_response = MAX_API.model("ModelPredictResponse", {
+    "status": fields.String(required=True, description='"ok"', example="ok"),
+    "predictions": fields.List(fields.Nested(prediction), required=True,
+                               description="One prediction per uploaded image, in upload order"),
+})
+
+
+class ModelPredictAPI(PredictAPI):
+
+    @MAX_API.doc("predict")
+    @MAX_API.expect(input_parser)
+    @MAX_API.response(400, "Missing, empty, unreadable or too many images", ERROR_SCHEMA)
+    @MAX_API.response(413, "The request body is over the size limit", ERROR_SCHEMA)
+    @MAX_API.marshal_with(predict_response)
+    def post(self):
+        """Predict the memorability of one or more images"""
+        uploads = input_parser.parse_args()["image"]
+        if not uploads:
+            sent = ", ".join(sorted(request.files)) or "none"
+            raise BadRequest("no file in the form field 'image' (file fields sent: "
+                             f"{sent}); send multipart/form-data, e.g. curl -F image=@photo.jpg")
+        limit = current_app.config["MAX_FILES"]
+        if len(uploads) > limit:
+            raise BadRequest(f"{len(uploads)} images sent; at most {limit} per request")
+        images = [upload.read() for upload in uploads]
+        try:
+            predictions = current_app.extensions["max_model"].predict(images)
+        except ImageError as error:
+            raise BadRequest(str(error)) from None
+        return {"status": "ok", "predictions": predictions}

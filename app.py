@@ -1,0 +1,27 @@
+"""Builds the app: MAXApp, the model and the API resources. Serve it with
+``gunicorn -c gunicorn.conf.py 'app:create_app()'`` (what `make run` does)."""
+import config
+from api.errors import register_error_handlers
+from api.metadata import ModelMetadataAPI
+from api.predict import ModelPredictAPI
+from core.model import ModelWrapper, configure_threads
+from maxfw.core import MAX_API, MAXApp
+
+
+def create_app(model=None, **settings):
+    """A new app serving ``model`` (default: the bucket at MODEL_BUCKET); ``settings`` override config."""
+    max_app = MAXApp(config.API_TITLE, config.API_DESC, config.API_VERSION)
+    app = max_app.app
+    app.config.from_object(config)
+    app.config.update(settings)
+    if model is None:
+        configure_threads(app.config["TF_INTRA_OP_THREADS"], app.config["TF_INTER_OP_THREADS"])
+        model = ModelWrapper(app.config["MODEL_BUCKET"], batch_size=app.config["BATCH_SIZE"],
+                             max_pixels=app.config["MAX_IMAGE_PIXELS"])
+    app.extensions["max_model"] = model
+    # MAX_API is maxfw's module-level namespace: register our resources on it only once.
+    if not MAX_API.resources:
+        max_app.add_api(ModelMetadataAPI, "/metadata")
+        max_app.add_api(ModelPredictAPI, "/predict")
+    register_error_handlers(app, max_app.api)
+    return app

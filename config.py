@@ -1,0 +1,38 @@
+"""Every setting of the service, each overridable by an environment variable of the same name.
+
+MAXApp loads the upper-case names of this module into ``app.config``; gunicorn.conf.py reads
+the server settings from here too.
+"""
+import os
+
+
+def _int(name, default):
+    return int(os.environ.get(name, default))
+
+
+# --- Server -------------------------------------------------------------------------------------
+HOST = os.environ.get("HOST", "0.0.0.0")  # nosec B104: a container must listen on all interfaces
+PORT = _int("PORT", 5000)
+WORKER_THREADS = _int("WORKER_THREADS", 4)  # concurrent requests; inference itself is serialised
+REQUEST_TIMEOUT = _int("REQUEST_TIMEOUT", 120)  # seconds before gunicorn restarts a stuck worker
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "info")
+
+# --- Model --------------------------------------------------------------------------------------
+MODEL_BUCKET = os.environ.get("MODEL_BUCKET", "assets/resmem")
+BATCH_SIZE = _int("BATCH_SIZE", 8)  # images per forward pass; bounds the memory of a big upload
+TF_INTRA_OP_THREADS = _int("TF_INTRA_OP_THREADS", os.cpu_count() or 1)
+TF_INTER_OP_THREADS = _int("TF_INTER_OP_THREADS", 1)
+
+# --- Limits on uploads --------------------------------------------------------------------------
+MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 32 * 1024 * 1024)  # bytes per request, else 413
+MAX_FILES = _int("MAX_FILES", 16)  # images per request, else 400
+MAX_IMAGE_PIXELS = _int("MAX_IMAGE_PIXELS", 64_000_000)  # width x height per image, else 400
+
+# --- API ----------------------------------------------------------------------------------------
+API_TITLE = "MAX Image Memorability"
+API_DESC = ("Predicts how memorable a photo is: the chance, from 0 to 1, that a person "
+            "remembers it after one glance.")
+API_VERSION = "1.0.0"
+RESTX_MASK_SWAGGER = False  # no X-Fields mask header in the API documentation
+ERROR_INCLUDE_MESSAGE = False  # our error handler writes {"status", "message"} itself
+# CORS_ENABLE=true is read by maxfw's MAXApp from the environment, as in every MAX model.

@@ -1,0 +1,15 @@
+"""gunicorn settings for `make run` and the container: one worker (the model is large), threads
+for concurrent uploads, one access-log line per request, graceful stop on SIGTERM."""
+import config as service  # not "config": that name is itself a gunicorn setting
+
+bind = f"{service.HOST}:{service.PORT}"
+workers = 1  # each worker holds its own copy of the model (~0.6 GB)
+worker_class = "gthread"
+threads = service.WORKER_THREADS
+timeout = service.REQUEST_TIMEOUT
+graceful_timeout = 30
+loglevel = service.LOG_LEVEL
+accesslog = "-"
+errorlog = "-"
+# method, path with query, status and milliseconds, e.g.: POST /model/predict 200 143ms
+access_log_format = '%(h)s "%(m)s %(U)s%(q)s" %(s)s %(M)sms'
