@@ -41,8 +41,8 @@ def decode_image(data, max_pixels, name="upload"):
                 raise ImageError(f"{name} is a {image.format} file; send JPEG, PNG, GIF, BMP, TIFF or WebP")
             width, height = image.size
             if width * height > max_pixels:
-                raise ImageError(f"{name} is {width}x{height} pixels, more than the limit of "
-                                 f"{max_pixels} pixels")
+                raise ImageError(f"{name} is {width}x{height}: too many pixels "
+                                 f"(the limit is {max_pixels})")
             if width < 1 or height < 1:
                 raise ImageError(f"{name} has no pixels")
             image.seek(0)  # first frame of an animation
@@ -53,8 +53,8 @@ def decode_image(data, max_pixels, name="upload"):
         raise
     except Image.UnidentifiedImageError:
         raise ImageError(f"{name} is not an image (JPEG, PNG, GIF, BMP, TIFF or WebP)") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ImageError(f"{name} is too large to decode safely: {error}") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"{name} has too many pixels (the limit is {max_pixels})") from None
     except DECODE_ERRORS as error:
         raise ImageError(f"{name} could not be decoded; it is truncated or corrupt ({error})") from None
 
@@ -67,10 +67,10 @@ def to_rgb(image):
     if mode.startswith("I;16") or mode == "I":
         # 16/32-bit greyscale: Pillow's own conversion clips at 255; scale 0..65535 instead.
         grey = np.asarray(image, dtype=np.float64) / 257.0
-        return Image.fromarray(np.clip(np.rint(grey), 0, 255).astype(np.uint8), "L").convert("RGB")
+        return Image.fromarray(np.clip(np.rint(grey), 0, 255).astype(np.uint8)).convert("RGB")
     if mode == "F":
         grey = np.clip(np.rint(np.asarray(image, dtype=np.float64)), 0, 255)
-        return Image.fromarray(grey.astype(np.uint8), "L").convert("RGB")
+        return Image.fromarray(grey.astype(np.uint8)).convert("RGB")
     if mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     elif mode in ("LA", "PA", "La", "RGBa"):

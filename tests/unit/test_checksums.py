@@ -1,0 +1,64 @@
+"""md5sums.txt files: written in MAX's format, and every corruption caught on load."""
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from core.bucket import BucketError, open_bucket, write_facts
+from core.checksums import ChecksumError, read_md5sums, verify_md5sums, write_md5sums
+from tests.imagegen import ROOT
+
+FACTS = {"architecture": "resmem", "weights": "w.bin", "preprocessing": {}}
+
+
+@pytest.fixture
+def bucket(tmp_path):
+    (tmp_path / "w.bin").write_bytes(b"\x00\x01weights" * 100)
+    write_facts(tmp_path, FACTS)
+    write_md5sums(tmp_path, ["w.bin", "model.json"])
+    return tmp_path
+
+
+def test_md5sums_file_is_what_md5sum_c_reads(bucket):
+    assert (bucket / "md5sums.txt").read_text().splitlines()[1].endswith("  w.bin")
+    subprocess.run(["md5sum", "-c", "--quiet", "md5sums.txt"], cwd=bucket, check=True)
+    assert set(read_md5sums(bucket / "md5sums.txt")) == {"w.bin", "model.json"}
+
+
+def test_a_flipped_byte_is_caught(bucket):
+    data = bytearray((bucket / "w.bin").read_bytes())
+    data[10] ^= 1
+    (bucket / "w.bin").write_bytes(bytes(data))
+    with pytest.raises(ChecksumError, match="w.bin has md5 .* but .* pins"):
+        open_bucket(bucket)
+
+
+def test_a_missing_file_or_checksum_file_is_caught(bucket):
+    (bucket / "w.bin").unlink()
+    with pytest.raises(ChecksumError, match="w.bin is missing"):
+        verify_md5sums(bucket / "md5sums.txt")
+    (bucket / "md5sums.txt").unlink()
+    with pytest.raises(BucketError, match="cannot be verified"):
+        open_bucket(bucket)
+
+
+def test_an_edited_model_json_is_caught(bucket):
+    write_facts(bucket, {**FACTS, "weights": "other.bin"})
+    with pytest.raises(ChecksumError, match="model.json"):
+        open_bucket(bucket)
+
+
+def test_a_folder_that_is_not_a_bucket_says_so(tmp_path):
+    with pytest.raises(BucketError, match="not a model bucket"):
+        open_bucket(tmp_path)
+
+
+def test_the_pinned_default_bucket_checksums_hold():
+    """md5sums.txt at the top level pins the converted ResMem bucket, as in MAX."""
+    pinned = read_md5sums(ROOT / "md5sums.txt")
+    assert set(pinned) == {"assets/resmem/model.json", "assets/resmem/resmem.weights.h5"}
+    verify_md5sums(ROOT / "md5sums.txt", root=ROOT)
+    bucket_sums = read_md5sums(ROOT / "assets/resmem/md5sums.txt")
+    assert {f"assets/resmem/{k}": v for k, v in bucket_sums.items()} == pinned
+    assert json.loads((ROOT / "assets/resmem/model.json").read_text())["weights"] == "resmem.weights.h5"

@@ -1,0 +1,51 @@
+"""The Keras port against the original PyTorch ResMem, through ModelWrapper.predict()."""
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from core.images import ImageError
+from tests.imagegen import REFERENCE_SCORES, ROOT, sample_bytes
+
+REFERENCE = json.loads(REFERENCE_SCORES.read_text())
+
+
+def test_golden_scores_of_the_original_are_reproduced(resmem):
+    names = sorted(REFERENCE)
+    assert len(names) >= 3
+    scores = [p["memorability"] for p in resmem.predict([sample_bytes(n) for n in names])]
+    for name, score in zip(names, scores):
+        # The port is exact up to float rounding: 1e-4 is far tighter than the API's 0.002.
+        assert score == pytest.approx(REFERENCE[name], abs=1e-4), name
+
+
+def test_each_branch_matches_the_original_intermediate_outputs(resmem):
+    """If the score drifts, this says which branch the port error is in."""
+    reference = np.load(ROOT / "tests/reference/resmem_branches.npz")
+    model = resmem.model
+    probe = keras.Model(model.input, [model.get_layer("pool5").output,
+                                      model.get_layer("features_fc").output])
+    memnet, logits = (t.numpy()[0] for t in probe(reference["input"][None], training=False))
+    np.testing.assert_allclose(memnet, reference["memnet_pool5"], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(logits, reference["resnet_logits"], rtol=1e-4, atol=2e-3)
+
+
+def test_a_batch_equals_the_singles_in_upload_order(resmem):
+    names = sorted(REFERENCE) * 3  # 12 images: more than one chunk of batch_size 8
+    batch = resmem.predict([sample_bytes(n) for n in names])
+    singles = {n: resmem.predict([sample_bytes(n)])[0]["memorability"] for n in REFERENCE}
+    assert [p["memorability"] for p in batch] == pytest.approx([singles[n] for n in names], abs=1e-5)
+
+
+def test_post_process_shape_and_metadata(resmem):
+    (prediction,) = resmem.predict([sample_bytes()])
+    assert set(prediction) == {"memorability"} and 0.0 <= prediction["memorability"] <= 1.0
+    meta = resmem.MODEL_META_DATA
+    assert set(meta) == {"id", "name", "description", "type", "source", "license"}
+    assert meta["id"] == "resmem" and "Non-commercial" in meta["license"]
+
+
+def test_a_bad_image_in_a_batch_is_named_and_nothing_is_scored(resmem):
+    with pytest.raises(ImageError, match="image 2 is not an image"):
+        resmem.predict([sample_bytes(), b"hello", sample_bytes()])
