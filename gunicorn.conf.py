@@ -11,5 +11,5 @@ graceful_timeout = 30
 loglevel = service.LOG_LEVEL
 accesslog = "-"
 errorlog = "-"
-# method, path with query, status and milliseconds, e.g.: POST /model/predict 200 143ms
-access_log_format = '%(h)s "%(m)s %(U)s%(q)s" %(s)s %(M)sms'
+# method, path, status and milliseconds, e.g.: 127.0.0.1 "POST /model/predict HTTP/1.1" 200 143ms
+access_log_format = '%(h)s "%(r)s" %(s)s %(M)sms'
