@@ -1,0 +1,22 @@
+"""The app factory: CORS as in MAX, and settings overridable per app."""
+import pytest
+
+from app import create_app
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_cors_enable_true_allows_cross_origin_requests(resmem, monkeypatch, enabled):
+    monkeypatch.setenv("CORS_ENABLE", "true" if enabled else "false")
+    client = create_app(model=resmem).test_client()
+    response = client.get("/model/metadata", headers={"Origin": "https://example.org"})
+    assert response.status_code == 200
+    allowed = response.headers.get("Access-Control-Allow-Origin")
+    assert (allowed in ("*", "https://example.org")) is enabled, allowed
+
+
+def test_limits_come_from_settings(resmem):
+    client = create_app(model=resmem, MAX_FILES=1).test_client()
+    response = client.post("/model/predict", data={"image": [(open("samples/coffee.jpg", "rb"), "a.jpg"),
+                                                             (open("samples/chelsea.jpg", "rb"), "b.jpg")]})
+    assert response.status_code == 400
+    assert response.get_json() == {"status": "error", "message": "2 images sent; at most 1 per request"}
