@@ -17,16 +17,18 @@ $(VENV)/.installed: requirements.txt requirements-test.txt constraints.txt
 	touch $@
 
 # Fetch the resmem wheel (cached by sha256 under .cache/), convert it once, verify the result.
-$(BUCKET)/md5sums.txt: $(VENV)/.installed training/convert_resmem.py core/networks.py
-	$(PY) -m training.convert_resmem --out $(BUCKET) --cache .cache
-	md5sum -c md5sums.txt
+$(BUCKET)/md5sums.txt: $(VENV)/.installed md5sums.txt training/convert_resmem.py core/networks.py
+	PYTHON=$(PY) bin/weights.sh
 
 weights: $(BUCKET)/md5sums.txt
 
 run: weights
 	$(VENV)/bin/gunicorn -c gunicorn.conf.py 'app:create_app()'
 
-test: test-unit test-integration
+test: lint test-unit test-integration
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/hadolint Dockerfile
 
 test-unit: weights
 	$(PY) -m pytest -q tests/unit
