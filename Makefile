@@ -9,7 +9,7 @@ IMAGE    ?= max-image-memorability
 export PORT
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run weights test test-unit test-integration test-container reference lint clean
+.PHONY: run weights test test-unit test-integration test-container reference bench-single lint clean
 
 $(VENV)/.installed: requirements.txt requirements-test.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,12 @@ test-container: $(VENV)/.installed
 # Scores samples/ with the original PyTorch ResMem (own venv, CPU torch) for the golden values.
 reference: weights
 	.ci/reference.sh
+
+# Latency and fidelity of the port against the original package, in one run on this machine.
+IMAGES ?= samples
+bench-single: weights
+	test -x .venv-ref/bin/python || .ci/reference.sh
+	$(PY) -m benchmarks.single_image --images $(IMAGES)
 
 clean:
 	rm -rf $(VENV) .venv-ref assets .pytest_cache

@@ -1,0 +1,13 @@
+#!/bin/sh
+# make reference: score samples/ with the ORIGINAL PyTorch ResMem, for the golden test values.
+# Its own environment (.venv-ref): CPU torch 2.13.0 and the PyPI torchvision wheel without its
+# dependencies (there is no CPU torchvision build; training/reference_scores.py explains).
+set -eu
+WHEEL=.cache/downloads/sha256-2ed9d656280761215cde8f94a58197cdca523ccacb36fbd949edbea7a62c5572/resmem-1.1.6-py3-none-any.whl
+if [ ! -x .venv-ref/bin/python ]; then
+    python3 -m venv .venv-ref
+    .venv-ref/bin/pip install -q torch==2.13.0 pillow==13.0.0 numpy==2.4.6
+    .venv-ref/bin/pip install -q --no-deps torchvision==0.28.0
+fi
+.venv-ref/bin/python -m training.reference_scores samples/*.jpg --wheel "$WHEEL" \
+    --out tests/reference/resmem_scores.json --intermediates tests/reference/resmem_branches.npz
