@@ -3,7 +3,7 @@ for concurrent uploads, one access-log line per request, graceful stop on SIGTER
 import config as service  # not "config": that name is itself a gunicorn setting
 
 bind = f"{service.HOST}:{service.PORT}"
-workers = 1  # each worker holds its own copy of the model (~0.6 GB)
+workers = 1  # each worker holds its own copy of the model (~1.7 GB resident)
 worker_class = "gthread"
 threads = service.WORKER_THREADS
 timeout = service.REQUEST_TIMEOUT

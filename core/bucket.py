@@ -63,20 +63,19 @@ def write_facts(folder, facts):
     return path
 
 
-def open_bucket(path, verify=True):
+def open_bucket(path):
     """Read a bucket's facts, after checking every file against its ``md5sums.txt``."""
     path = Path(path)
     if not (path / FACTS_FILE).is_file():
         raise BucketError(f"{path} is not a model bucket: {FACTS_FILE} is missing "
                           "(run `make weights`, or point MODEL_BUCKET at a bucket folder)")
-    if verify:
-        if not (path / CHECKSUM_FILE).is_file():
-            raise BucketError(f"{path}/{CHECKSUM_FILE} is missing: the bucket cannot be verified")
-        listed = verify_md5sums(path / CHECKSUM_FILE)
+    if not (path / CHECKSUM_FILE).is_file():
+        raise BucketError(f"{path}/{CHECKSUM_FILE} is missing: the bucket cannot be verified")
+    listed = verify_md5sums(path / CHECKSUM_FILE)
     facts = json.loads((path / FACTS_FILE).read_text())
     missing = [k for k in ("architecture", "weights", "preprocessing") if k not in facts]
     if missing:
         raise BucketError(f"{path}/{FACTS_FILE} lacks {', '.join(missing)}")
-    if verify and facts["weights"] not in listed:
+    if facts["weights"] not in listed:
         raise BucketError(f"{path}/{CHECKSUM_FILE} does not pin the weights {facts['weights']}")
     return Bucket(path, facts)

@@ -14,11 +14,10 @@ import threading
 import numpy as np
 import tensorflow as tf
 from maxfw.model import MAXModelWrapper
-
-from core.bucket import open_bucket
 from PIL import Image
 
-from core.images import decode_image, preprocess
+from core.bucket import open_bucket
+from core.images import decode_image, preprocess, to_rgb
 from core.networks import ARCHITECTURES
 
 log = logging.getLogger(__name__)
@@ -36,9 +35,9 @@ def configure_threads(intra_op, inter_op):
 class ModelWrapper(MAXModelWrapper):
     """A memorability model loaded from a bucket (see core/bucket.py)."""
 
-    def __init__(self, path, batch_size=8, max_pixels=64_000_000, verify=True):
+    def __init__(self, path, batch_size=8, max_pixels=64_000_000):
         super().__init__(path)
-        self.bucket = open_bucket(path, verify=verify)
+        self.bucket = open_bucket(path)
         self.MODEL_META_DATA = self.bucket.metadata
         self.spec = self.bucket.preprocessing
         self.batch_size = batch_size
@@ -64,7 +63,9 @@ class ModelWrapper(MAXModelWrapper):
         """Decode (raising core.images.ImageError for a bad upload) and preprocess each image."""
         arrays = []
         for number, image in enumerate(images, 1):
-            if not isinstance(image, Image.Image):
+            if isinstance(image, Image.Image):
+                image = to_rgb(image)
+            else:
                 image = decode_image(image, self.max_pixels, name=f"image {number}")
             arrays.append(preprocess(image, self.spec))
         return np.stack(arrays)
