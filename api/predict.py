@@ -8,9 +8,11 @@ from werkzeug.exceptions import BadRequest
 from api.errors import ERROR_SCHEMA
 from core.images import ImageError
 
+# Documented as one file so Swagger UI shows a file picker (Swagger 2.0 has no arrays of
+# files); the handler reads every `image` field, so clients repeat it for a batch.
 input_parser = MAX_API.parser()
 input_parser.add_argument(
-    "image", type=FileStorage, location="files", action="append",
+    "image", type=FileStorage, location="files", required=True,
     help="An image file: JPEG, PNG, GIF, BMP, TIFF or WebP. Repeat the field to score a batch; "
          "the predictions come back in upload order.")
 
@@ -34,7 +36,7 @@ class ModelPredictAPI(PredictAPI):
     @MAX_API.marshal_with(predict_response)
     def post(self):
         """Predict the memorability of one or more images"""
-        uploads = input_parser.parse_args()["image"]
+        uploads = request.files.getlist("image")
         if not uploads:
             sent = ", ".join(sorted(request.files)) or "none"
             raise BadRequest("no file in the form field 'image' (file fields sent: "

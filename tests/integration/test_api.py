@@ -30,7 +30,8 @@ def test_swagger_ui_and_document(url):
     assert {"/model/metadata", "/model/predict"} <= set(doc["paths"])
     post = doc["paths"]["/model/predict"]["post"]
     (image,) = [p for p in post["parameters"] if p["name"] == "image"]
-    assert image["in"] == "formData" and "multipart/form-data" in post["consumes"]
+    assert image["in"] == "formData" and image["type"] == "file" and image["required"] is True
+    assert post["consumes"] == ["multipart/form-data"]
     assert {"200", "400", "413"} <= set(post["responses"])
     assert "memorability" in doc["definitions"]["Prediction"]["properties"]
 
