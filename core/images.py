@@ -18,7 +18,7 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated upload is an error, not a
 # Errors Pillow's decoders raise on malformed input. Only the decoding of untrusted bytes is
 # guarded with these; a bug elsewhere must still surface as a 500, not as a "bad image".
 DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error, IndexError,
-                 KeyError, TypeError, ZeroDivisionError, MemoryError, Image.DecompressionBombError)
+                 KeyError, TypeError, ZeroDivisionError, MemoryError)
 
 
 class ImageError(ValueError):
