@@ -3,7 +3,7 @@
 # Its own environment (.venv-ref): CPU torch 2.13.0 and the PyPI torchvision wheel without its
 # dependencies (there is no CPU torchvision build; training/reference_scores.py explains).
 set -eu
-WHEEL=.cache/downloads/sha256-2ed9d656280761215cde8f94a58197cdca523ccacb36fbd949edbea7a62c5572/resmem-1.1.6-py3-none-any.whl
+WHEEL=$(.venv/bin/python -c "from training.convert_resmem import cached_wheel_path; print(cached_wheel_path('.cache'))")
 if [ ! -x .venv-ref/bin/python ]; then
     python3 -m venv .venv-ref
     .venv-ref/bin/pip install -q torch==2.13.0 pillow==13.0.0 numpy==2.4.6

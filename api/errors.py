@@ -15,17 +15,13 @@ ERROR_SCHEMA = MAX_API.model("Error", {
 
 
 def describe(error):
-    """The client-facing message of an HTTP error, including restx's per-field details."""
+    """The client-facing message of an HTTP error."""
     if isinstance(error, RequestEntityTooLarge):
         limit = current_app.config["MAX_CONTENT_LENGTH"]
         return (f"the request body is over the limit of {limit} bytes ({limit / 2**20:.0f} MiB); "
                 "send fewer or smaller images")
     data = getattr(error, "data", None) or {}
-    message = data.get("message") or error.description or error.name
-    details = data.get("errors")
-    if isinstance(details, dict) and details:
-        message = "; ".join(f"{field}: {text}" for field, text in details.items())
-    return message
+    return data.get("message") or error.description or error.name
 
 
 def error_body(error):

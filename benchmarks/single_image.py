@@ -25,14 +25,14 @@ from scipy.stats import spearmanr
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from tests.integration.conftest import free_port, wait_until_ready  # noqa: E402
-from training.convert_resmem import WHEEL, WHEEL_SHA256  # noqa: E402
+from training.convert_resmem import cached_wheel_path  # noqa: E402
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 
 
 def original(photos, workdir):
     """Scores and per-photo ms of the original package, from its own environment."""
-    wheel = ROOT / ".cache" / "downloads" / f"sha256-{WHEEL_SHA256}" / WHEEL
+    wheel = cached_wheel_path(ROOT / ".cache")
     scores, timing = Path(workdir) / "scores.json", Path(workdir) / "timing.json"
     subprocess.run([str(ROOT / ".venv-ref" / "bin" / "python"), "-m", "training.reference_scores",
                     *map(str, photos), "--wheel", str(wheel), "--out", str(scores),

@@ -61,9 +61,14 @@ FACTS = {
 }
 
 
+def cached_wheel_path(cache_dir):
+    """Where the download cache keeps the wheel: keyed by its sha256."""
+    return Path(cache_dir) / "downloads" / f"sha256-{WHEEL_SHA256}" / WHEEL
+
+
 def fetch_wheel(cache_dir):
     """Return the path of the verified ResMem wheel, downloading it once through pip."""
-    target = Path(cache_dir) / "downloads" / f"sha256-{WHEEL_SHA256}" / WHEEL
+    target = cached_wheel_path(cache_dir)
     if target.is_file() and file_digest(target, "sha256") == WHEEL_SHA256:
         log.info("using cached %s", target)
         return target

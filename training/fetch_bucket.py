@@ -33,8 +33,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     args.into.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        archive = Path(args.url) if Path(args.url).is_file() else Path(tmp) / "bucket.tar.gz"
-        if archive != Path(args.url):
+        archive = Path(args.url)
+        if not archive.is_file():
+            archive = Path(tmp) / "bucket.tar.gz"
             download(args.url, archive)
         with tarfile.open(archive) as tar:
             tar.extractall(args.into, filter="data")  # refuses absolute paths, .. and devices

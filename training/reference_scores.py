@@ -6,13 +6,13 @@ This is the only module of the project that imports PyTorch. It runs in its own 
 (``.venv-ref``), never in the service. It loads ``resmem`` 1.1.6 from the verified wheel in
 the download cache and follows its README: ``transformer(image)`` then ``model(x)`` in eval mode.
 With ``--intermediates`` it also saves the two branches' outputs for the first photo, so a
-port error shows which branch it is in (tests/test_port_branches.py).
+port error shows which branch it is in (tests/unit/test_model.py).
 """
 import argparse
 import json
-import time
 import sys
 import tempfile
+import time
 import types
 import zipfile
 from pathlib import Path

@@ -1,13 +1,9 @@
 """The API contract, as MAX's tests pin it: Swagger, metadata, and golden scores of real photos."""
-import json
-
 import pytest
 import requests
 
-from tests.imagegen import REFERENCE_SCORES, encode, sample_bytes, sample_rgb, \
+from tests.imagegen import REFERENCE, encode, sample_bytes, sample_rgb, \
     sixteen_bit_grey_png, with_orientation
-
-REFERENCE = json.loads(REFERENCE_SCORES.read_text())
 
 
 def predict(url, *files):

@@ -1,15 +1,11 @@
 """Bad input gets a JSON 4xx that says what was wrong, never a 500, and the server lives on."""
-import json
-
 import pytest
 import requests
 
 import config
-from tests.imagegen import (NOT_IMAGES, REFERENCE_SCORES, encode, jpeg_claiming_size,
+from tests.imagegen import (NOT_IMAGES, REFERENCE, encode, jpeg_claiming_size,
                             png_claiming_size, sample_bytes, sample_rgb, tiny_png, truncated)
 from tests.integration.test_api import predict
-
-REFERENCE = json.loads(REFERENCE_SCORES.read_text())
 
 
 def assert_error(response, status, *fragments):

@@ -1,6 +1,5 @@
 """md5sums.txt files: written in MAX's format, and every corruption caught on load."""
 import json
-import shutil
 import subprocess
 
 import pytest

@@ -7,8 +7,7 @@ from core.checksums import ChecksumError, read_md5sums
 from training import convert_resmem
 from tests.imagegen import ROOT
 
-CACHED_WHEEL = (ROOT / ".cache" / "downloads" / f"sha256-{convert_resmem.WHEEL_SHA256}"
-                / convert_resmem.WHEEL)
+CACHED_WHEEL = convert_resmem.cached_wheel_path(ROOT / ".cache")
 
 
 def test_converting_again_gives_byte_identical_files(tmp_path):

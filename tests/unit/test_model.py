@@ -1,14 +1,10 @@
 """The Keras port against the original PyTorch ResMem, through ModelWrapper.predict()."""
-import json
-
 import keras
 import numpy as np
 import pytest
 
 from core.images import ImageError
-from tests.imagegen import REFERENCE_SCORES, ROOT, sample_bytes
-
-REFERENCE = json.loads(REFERENCE_SCORES.read_text())
+from tests.imagegen import REFERENCE, ROOT, sample_bytes
 
 
 def test_golden_scores_of_the_original_are_reproduced(resmem):
