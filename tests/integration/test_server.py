@@ -1,14 +1,24 @@
 """How the server process behaves: one access-log line per request. (Clean exit on SIGTERM is
 asserted when the session's server fixture stops it.)"""
 import re
+import time
 
 import pytest
 import requests
+
+LOG_LINE = re.compile(r'"GET /model/metadata\?probe=log HTTP/1.1" 200 \d+ms$')
 
 
 def test_each_request_is_logged_in_one_line_with_its_time(service):
     if service.log is None:
         pytest.skip("the server at MAX_URL keeps its own log; only a server this run started is read")
     requests.get(f"{service.url}/model/metadata?probe=log", timeout=10)
-    lines = service.log.read_text().splitlines()
-    assert any(re.search(r'"GET /model/metadata\?probe=log HTTP/1.1" 200 \d+ms$', line) for line in lines), lines[-5:]
+    # gunicorn writes the access line after the response has gone out, so the client can read
+    # its answer before the line exists: wait for it, briefly.
+    deadline = time.monotonic() + 5
+    while True:
+        lines = service.log.read_text().splitlines()
+        if any(LOG_LINE.search(line) for line in lines) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert any(LOG_LINE.search(line) for line in lines), lines[-5:]
