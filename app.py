@@ -2,6 +2,7 @@
 ``gunicorn -c gunicorn.conf.py 'app:create_app()'`` (what `make run` does)."""
 import config
 from api.errors import register_error_handlers
+from api.explain import ModelExplainAPI
 from api.metadata import ModelMetadataAPI
 from api.predict import ModelPredictAPI
 from core.model import ModelWrapper, configure_threads
@@ -23,5 +24,6 @@ def create_app(model=None, **settings):
     if not MAX_API.resources:
         max_app.add_api(ModelMetadataAPI, "/metadata")
         max_app.add_api(ModelPredictAPI, "/predict")
+        max_app.add_api(ModelExplainAPI, "/explain")
     register_error_handlers(app, max_app.api)
     return app

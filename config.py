@@ -23,6 +23,11 @@ BATCH_SIZE = _int("BATCH_SIZE", 8)  # images per forward pass; bounds the memory
 TF_INTRA_OP_THREADS = _int("TF_INTRA_OP_THREADS", os.cpu_count() or 1)
 TF_INTER_OP_THREADS = _int("TF_INTER_OP_THREADS", 1)
 
+# --- Memorability maps (POST /model/explain) ----------------------------------------------------
+EXPLAIN_GRID = _int("EXPLAIN_GRID", 2)  # occlusion grid n: n*n + (n-1)^2 windows, 1 pass each
+EXPLAIN_HEATMAP_SIZE = _int("EXPLAIN_HEATMAP_SIZE", 64)  # cells along the longer side of the map
+EXPLAIN_OVERLAY_SIZE = _int("EXPLAIN_OVERLAY_SIZE", 512)  # pixels along the overlay's longer side
+
 # --- Limits on uploads --------------------------------------------------------------------------
 MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 32 * 1024 * 1024)  # bytes per request, else 413
 MAX_FILES = _int("MAX_FILES", 16)  # images per request, else 400

@@ -1,0 +1,61 @@
+"""POST /model/explain: one image's memorability and a map of the regions that drive it."""
+from flask import current_app, request
+from flask_restx import fields
+from maxfw.core import MAX_API, MAXAPI
+from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import BadRequest
+
+from api.errors import ERROR_SCHEMA
+from core.explain import explain
+from core.heatmap import heatmap_grid, overlay_png, png_base64
+from core.images import ImageError, decode_image
+
+input_parser = MAX_API.parser()
+input_parser.add_argument(
+    "image", type=FileStorage, location="files", required=True,
+    help="One image file: JPEG, PNG, GIF, BMP, TIFF or WebP.")
+
+explain_response = MAX_API.model("ModelExplainResponse", {
+    "status": fields.String(required=True, description='"ok"', example="ok"),
+    "memorability": fields.Float(required=True, min=0, max=1, example=0.83,
+                                 description="Predicted memorability, as /model/predict gives it"),
+    "heatmap": fields.List(fields.List(fields.Float(min=0, max=1)), required=True, description=(
+        "Rows top to bottom over the whole photo, as it is displayed (EXIF orientation applied), "
+        "with the photo's aspect ratio. 0.5 is neutral; towards 1, greying the region lowers "
+        "the score (it makes the photo memorable); towards 0, greying it raises the score.")),
+    "overlay": fields.String(required=True, description=(
+        "A PNG, base64-encoded, of the photo with the map over it: red raises memorability, "
+        "blue lowers it. Show it with src=\"data:image/png;base64,...\".")),
+})
+
+
+def _one_upload():
+    uploads = request.files.getlist("image")
+    if not uploads:
+        sent = ", ".join(sorted(request.files)) or "none"
+        raise BadRequest("no file in the form field 'image' (file fields sent: "
+                         f"{sent}); send multipart/form-data, e.g. curl -F image=@photo.jpg")
+    if len(uploads) > 1:
+        raise BadRequest(f"{len(uploads)} images sent; /model/explain maps one image per request")
+    return uploads[0].read()
+
+
+class ModelExplainAPI(MAXAPI):
+
+    @MAX_API.doc("explain")
+    @MAX_API.expect(input_parser)
+    @MAX_API.response(400, "Missing, empty, unreadable or several images", ERROR_SCHEMA)
+    @MAX_API.response(413, "The request body is over the size limit", ERROR_SCHEMA)
+    @MAX_API.marshal_with(explain_response)
+    def post(self):
+        """Map which regions of an image raise or lower its memorability (occlusion)"""
+        config = current_app.config
+        try:
+            image = decode_image(_one_upload(), config["MAX_IMAGE_PIXELS"], name="the upload")
+        except ImageError as error:
+            raise BadRequest(str(error)) from None
+        result = explain(current_app.extensions["max_model"], image, config["EXPLAIN_GRID"])
+        grid = heatmap_grid(result.frame, image.size, config["EXPLAIN_HEATMAP_SIZE"])
+        overlay = overlay_png(image, grid, config["EXPLAIN_OVERLAY_SIZE"])
+        return {"status": "ok", "memorability": result.memorability,
+                "heatmap": grid.round(4).tolist(), "overlay": png_base64(overlay)}
