@@ -1,4 +1,7 @@
-"""Bad input gets a JSON 4xx that says what was wrong, never a 500, and the server lives on."""
+"""Bad input gets a JSON 4xx that says what was wrong, never a 500, and the server lives on.
+
+Each single-file case is sent to both endpoints that take images: /model/predict and /model/explain.
+"""
 import pytest
 import requests
 
@@ -17,43 +20,58 @@ def assert_error(response, status, *fragments):
         assert fragment in body["message"], body["message"]
 
 
-def test_no_image_field(url):
-    assert_error(requests.post(f"{url}/model/predict", timeout=30), 400, "no file in the form field 'image'")
+@pytest.fixture(params=["predict", "explain"])
+def endpoint(request, url):
+    return f"{url}/model/{request.param}"
 
 
-def test_a_wrong_field_name_is_named_in_the_answer(url):
-    response = requests.post(f"{url}/model/predict", files={"file": ("a.jpg", sample_bytes())}, timeout=30)
+def post_one(endpoint, name, data, content_type=None):
+    return requests.post(endpoint, files={"image": (name, data, content_type)}, timeout=120)
+
+
+def test_no_image_field(endpoint):
+    assert_error(requests.post(endpoint, timeout=30), 400, "no file in the form field 'image'")
+
+
+def test_a_wrong_field_name_is_named_in_the_answer(endpoint):
+    response = requests.post(endpoint, files={"file": ("a.jpg", sample_bytes())}, timeout=30)
     assert_error(response, 400, "'image'", "file fields sent: file")
 
 
-def test_json_instead_of_a_form(url):
-    response = requests.post(f"{url}/model/predict", json={"image": "astronaut.jpg"}, timeout=30)
+def test_json_instead_of_a_form(endpoint):
+    response = requests.post(endpoint, json={"image": "astronaut.jpg"}, timeout=30)
     assert_error(response, 400, "multipart/form-data")
 
 
-def test_an_empty_file(url):
+def test_an_empty_file(endpoint):
+    assert_error(post_one(endpoint, "empty.jpg", b""), 400, "is empty")
+
+
+def test_the_empty_file_is_named_in_a_batch(url):
     assert_error(predict(url, ("empty.jpg", b"")), 400, "image 1 is empty")
 
 
 @pytest.mark.parametrize("kind", sorted(NOT_IMAGES))
-def test_things_posing_as_images(url, kind):
-    assert_error(predict(url, NOT_IMAGES[kind]), 400, "image 1")
+def test_things_posing_as_images(endpoint, kind):
+    name, content_type, data = NOT_IMAGES[kind]
+    expected = {"icon": "is a ICO file", "jpeg_magic_then_noise": "could not be decoded"}
+    assert_error(post_one(endpoint, name, data, content_type), 400, expected.get(kind, "is not an image"))
 
 
 @pytest.mark.parametrize("make", [lambda: truncated(sample_bytes("coffee.jpg")),
                                   lambda: truncated(encode(sample_rgb(), "PNG"), 0.3),
                                   lambda: truncated(encode(sample_rgb(), "WEBP"), 0.5)],
                          ids=["jpeg", "png", "webp"])
-def test_truncated_files(url, make):
-    assert_error(predict(url, ("cut.img", make())), 400, "truncated or corrupt")
+def test_truncated_files(endpoint, make):
+    assert_error(post_one(endpoint, "cut.img", make()), 400, "truncated or corrupt")
 
 
 @pytest.mark.parametrize("make", [lambda: png_claiming_size(40000, 40000),
                                   lambda: jpeg_claiming_size(40000, 40000),
                                   lambda: png_claiming_size(9000, 9000)],
                          ids=["png-40000x40000", "jpeg-40000x40000", "png-81-megapixels"])
-def test_decompression_bombs(url, make):
-    assert_error(predict(url, ("bomb.png", make())), 400, "too many pixels")
+def test_decompression_bombs(endpoint, make):
+    assert_error(post_one(endpoint, "bomb.png", make()), 400, "too many pixels")
 
 
 def test_one_bad_file_in_a_batch_is_named(url):
@@ -71,9 +89,15 @@ def test_the_most_files_allowed_are_scored(url):
     assert len(scores := predict(url, *files).json()["predictions"]) == config.MAX_FILES, scores
 
 
-def test_a_body_over_the_size_limit_gets_413(url):
+def test_explain_takes_one_image(url):
+    files = [("image", ("a.jpg", sample_bytes())), ("image", ("b.jpg", sample_bytes()))]
+    response = requests.post(f"{url}/model/explain", files=files, timeout=30)
+    assert_error(response, 400, "2 images sent", "one image per request")
+
+
+def test_a_body_over_the_size_limit_gets_413(endpoint):
     body = b"\xff\xd8" + b"\x00" * (config.MAX_CONTENT_LENGTH + 1024)
-    assert_error(predict(url, ("huge.jpg", body)), 413, "over the limit")
+    assert_error(post_one(endpoint, "huge.jpg", body), 413, "over the limit")
 
 
 def test_unknown_routes_and_methods_get_json_errors(url):
