@@ -9,7 +9,7 @@ IMAGE    ?= max-image-memorability
 export PORT
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run weights test test-unit test-integration test-container reference bench-single lint clean
+.PHONY: run weights test test-unit test-integration test-container reference bench-single bench-explain lint clean
 
 $(VENV)/.installed: requirements.txt requirements-test.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ IMAGES ?= samples
 bench-single: weights
 	test -x .venv-ref/bin/python || .ci/reference.sh
 	$(PY) -m benchmarks.single_image --images $(IMAGES)
+
+# Faithfulness (deletion test) and cost of each attribution method, in one run on this machine.
+LIMIT ?= 0
+bench-explain: weights
+	$(PY) -m benchmarks.explain --images $(IMAGES) --limit $(LIMIT)
 
 clean:
 	rm -rf $(VENV) .venv-ref assets .pytest_cache

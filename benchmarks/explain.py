@@ -1,0 +1,184 @@
+"""Which attribution method makes a faithful memorability map, and what each costs.
+
+    make bench-explain   [IMAGES=folder of photos] [LIMIT=n] [METHODS=a,b,...]
+
+For every photo and method, one invocation on this machine:
+  - makes the method's map and times it; the baseline in the same run is one predict();
+  - puts the map over the whole photo as /model/explain does (core.heatmap.heatmap_grid);
+  - runs the deletion test (benchmarks/deletion.py): it greys the hottest 20% of the pixels,
+    then the coldest 20%, and scores both. The map passes on that photo when hot < cold.
+It prints, per method, the fraction of photos passed, the mean fall of the score for each
+deletion, and the median milliseconds with their ratio to predict(), and writes the JSON.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from benchmarks.deletion import greyed_pair  # noqa: E402
+from benchmarks.single_image import PHOTO_SUFFIXES  # noqa: E402
+
+SERVED = "occlusion-2"
+METHODS = ("occlusion-2", "occlusion-3", "gradient-x-activation", "grad-cam-resnet",
+           "grad-cam-memnet", "random")
+
+
+class GradientMethods:
+    """The gradient-based candidates, on the same model: maps over the model's input crop."""
+
+    def __init__(self, model):
+        import keras
+        import tensorflow as tf
+
+        self.tf, self.model = tf, model
+        net = model.model
+        names = ("features_layer3_35_out", "conv5", "features_layer4_2_out")
+        self.front = keras.Model(net.input, [net.get_layer(n).output for n in names])
+        self.tail = keras.Model([net.get_layer(n).output for n in names[:2]], net.output)
+        self.grad_model = keras.Model(net.input, [net.get_layer(n).output for n in names] + [net.output])
+        size = model.spec.crop
+        grey = np.full((1, size, size, 3), 128 * model.spec.scale, np.float32)
+        self.grey = [a.numpy() for a in self.front(grey)[:2]]
+
+        spec = tf.TensorSpec([1, size, size, 3], tf.float32)
+        # Compiled, as the served path is, so that the timings compare like with like.
+        self._gxa = tf.function(self._gxa_tensors, input_signature=[spec])
+        self._cam = tf.function(self._cam_tensors, input_signature=[spec])
+
+    def _gxa_tensors(self, x):
+        tf = self.tf
+        acts = self.front(x)[:2]
+        with tf.GradientTape() as tape:
+            tape.watch(acts)
+            score = self.tail(acts)
+            logit = tf.math.log(score / (1 - score))
+        return acts, tape.gradient(logit, acts)
+
+    def _cam_tensors(self, x):
+        tf = self.tf
+        with tf.GradientTape() as tape:
+            *acts, score = self.grad_model(x)
+            logit = tf.math.log(score / (1 - score))
+        return acts, tape.gradient(logit, acts)
+
+    def _upsample(self, cells, size):
+        return np.asarray(Image.fromarray(cells.astype(np.float32)).resize((size, size), Image.BILINEAR))
+
+    def gradient_x_activation(self, x):
+        """First-order estimate of greying each position: (A - A_grey) . d logit / dA, two branches."""
+        acts, grads = self._gxa(self.tf.constant(x[None]))
+        total = 0
+        for act, grad, grey in zip(acts, grads, self.grey):
+            cells = ((act.numpy()[0] - grey[0]) * grad.numpy()[0]).sum(-1)
+            total = total + self._upsample(cells, len(x)) / (len(x) / len(cells)) ** 2
+        return total
+
+    def grad_cam(self, x, branch):
+        acts, grads = self._cam(self.tf.constant(x[None]))
+        index = {"resnet": 2, "memnet": 1}[branch]
+        act, grad = acts[index].numpy()[0], grads[index].numpy()[0]
+        return self._upsample(np.maximum((act * grad.mean(axis=(0, 1))).sum(-1), 0), len(x))
+
+
+def crop_to_frame(crop_map, spec):
+    height, width = spec.resize[1], spec.resize[0]
+    top, left = int(round((height - spec.crop) / 2.0)), int(round((width - spec.crop) / 2.0))
+    frame = np.zeros((height, width))
+    frame[top:top + spec.crop, left:left + spec.crop] = crop_map
+    return frame
+
+
+def make_map(method, model, gradients, image, rng):
+    """A map over the resized frame, in the same convention as core.explain (high = raises)."""
+    from core.explain import explain
+    from core.images import preprocess
+
+    if method.startswith("occlusion-"):
+        return explain(model, image, grid=int(method.split("-")[1])).frame
+    x = preprocess(image, model.spec)
+    if method == "gradient-x-activation":
+        return crop_to_frame(gradients.gradient_x_activation(x), model.spec)
+    if method.startswith("grad-cam-"):
+        return crop_to_frame(gradients.grad_cam(x, method.split("-")[2]), model.spec)
+    if method == "random":  # the floor: a map that knows nothing
+        return crop_to_frame(gradients._upsample(rng.standard_normal((7, 7)), model.spec.crop), model.spec)
+    raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
+
+
+def run(photos, methods):
+    from core.heatmap import heatmap_grid, overlay_png
+    from core.images import decode_image
+    from core.model import ModelWrapper, configure_threads
+
+    configure_threads(os.cpu_count(), 1)
+    model = ModelWrapper(ROOT / "assets" / "resmem")
+    gradients = GradientMethods(model)
+    rng = np.random.default_rng(0)
+    rows = {m: {"passed": [], "fall_hot": [], "fall_cold": [], "ms": []} for m in methods}
+    baseline_ms, served_ms = [], []
+    for number, photo in enumerate(photos, 1):
+        image = decode_image(photo.read_bytes(), 64_000_000, name=photo.name)
+        start = time.perf_counter()
+        score = model.predict([image])[0]["memorability"]
+        baseline_ms.append((time.perf_counter() - start) * 1000)
+        for method in methods:
+            start = time.perf_counter()
+            frame = make_map(method, model, gradients, image, rng)
+            grid = heatmap_grid(frame, image.size)
+            rows[method]["ms"].append((time.perf_counter() - start) * 1000)
+            if method == SERVED:  # what the endpoint does besides the map: the overlay PNG
+                overlay_png(image, grid)
+                served_ms.append((time.perf_counter() - start) * 1000)
+            hot, cold = (p["memorability"] for p in model.predict(list(greyed_pair(image, grid))))
+            row = rows[method]
+            row["passed"].append(bool(hot < cold))
+            row["fall_hot"].append(score - hot)
+            row["fall_cold"].append(score - cold)
+        print(f"\r{number}/{len(photos)} photos", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    return rows, baseline_ms, served_ms
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=Path, default=ROOT / "samples")
+    parser.add_argument("--limit", type=int, default=0, help="use the first n photos (0: all)")
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--out", type=Path, default=ROOT / "test-artifacts" / "bench-explain.json")
+    args = parser.parse_args(argv)
+    photos = sorted(p for p in args.images.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
+    photos = photos[:args.limit or None]
+    methods = args.methods.split(",")
+    rows, baseline_ms, served_ms = run(photos, methods)
+
+    base = float(np.median(baseline_ms))
+    print(f"{len(photos)} photos from {args.images}; deletion test: grey the hottest vs coldest 20%")
+    print(f"{'method':24s} {'hot<cold':>8s} {'fall hot':>9s} {'fall cold':>9s} {'p50 ms':>8s} {'x predict':>9s}")
+    print(f"{'predict() (baseline)':24s} {'':>8s} {'':>9s} {'':>9s} {base:8.0f} {1:9.2f}")
+    summary = {"photos": len(photos), "images": str(args.images), "predict_p50_ms": base, "methods": {}}
+    for method, row in rows.items():
+        ms = float(np.median(row["ms"]))
+        entry = {"passed": float(np.mean(row["passed"])), "mean_fall_hot": float(np.mean(row["fall_hot"])),
+                 "mean_fall_cold": float(np.mean(row["fall_cold"])), "p50_ms": ms, "ratio_to_predict": ms / base}
+        summary["methods"][method] = entry
+        print(f"{method:24s} {entry['passed']:8.3f} {entry['mean_fall_hot']:+9.4f} "
+              f"{entry['mean_fall_cold']:+9.4f} {ms:8.0f} {ms / base:9.2f}")
+    if served_ms:
+        served = float(np.median(served_ms))
+        summary["served_p50_ms"] = served
+        print(f"/model/explain's work ({SERVED} + grid + overlay PNG): p50 {served:.0f} ms, "
+              f"{served / base:.2f}x predict()")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
