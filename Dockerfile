@@ -28,6 +28,7 @@ RUN --mount=type=cache,target=/tmp/weights-cache \
 
 COPY config.py app.py gunicorn.conf.py ./
 COPY api/ api/
+COPY web/ web/
 COPY samples/ samples/
 
 USER 1000:1000

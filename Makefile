@@ -33,12 +33,18 @@ lint: $(VENV)/.installed
 test-unit: weights
 	$(PY) -m pytest -q tests/unit
 
+# The page test drives Debian's Chromium (Playwright never downloads a browser here).
+CHROMIUM ?= /usr/bin/chromium
+export CHROMIUM
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
 # Starts its own server on a free port, or tests the one at MAX_URL (e.g. a container).
-test-integration: $(VENV)/.installed $(if $(MAX_URL),,weights)
+test-integration: $(VENV)/.installed $(CHROMIUM) $(if $(MAX_URL),,weights)
 	$(PY) -m pytest -q tests/integration
 
 # Builds the image with podman from a local Debian base, runs it, tests it by URL.
-test-container: $(VENV)/.installed
+test-container: $(VENV)/.installed $(CHROMIUM)
 	IMAGE=$(IMAGE) .ci/container-test.sh
 
 # Scores samples/ with the original PyTorch ResMem (own venv, CPU torch) for the golden values.

@@ -4,6 +4,7 @@ import config
 from api.errors import register_error_handlers
 from api.explain import ModelExplainAPI
 from api.metadata import ModelMetadataAPI
+from api.page import register_page
 from api.predict import ModelPredictAPI
 from core.model import ModelWrapper, configure_threads
 from maxfw.core import MAX_API, MAXApp
@@ -26,4 +27,5 @@ def create_app(model=None, **settings):
         max_app.add_api(ModelPredictAPI, "/predict")
         max_app.add_api(ModelExplainAPI, "/explain")
     register_error_handlers(app, max_app.api)
+    register_page(app)
     return app

@@ -1,0 +1,24 @@
+"""The web page at /app: static files from web/, plus the limits the page checks before upload."""
+from pathlib import Path
+
+from flask import jsonify, send_from_directory
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+def register_page(app):
+    """Serve web/ at /app on the API's own origin, so the page needs no CORS."""
+
+    @app.get("/app")
+    @app.get("/app/")
+    def page():
+        return send_from_directory(WEB_DIR, "index.html")
+
+    @app.get("/app/limits.json")
+    def limits():
+        config = app.config
+        return jsonify(max_bytes=config["MAX_CONTENT_LENGTH"], max_pixels=config["MAX_IMAGE_PIXELS"])
+
+    @app.get("/app/<path:name>")
+    def asset(name):
+        return send_from_directory(WEB_DIR, name)
