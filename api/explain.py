@@ -1,11 +1,12 @@
 """POST /model/explain: one image's memorability and a map of the regions that drive it."""
-from flask import current_app, request
+from flask import current_app
 from flask_restx import fields
 from maxfw.core import MAX_API, MAXAPI
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import BadRequest
 
 from api.errors import ERROR_SCHEMA
+from api.uploads import image_uploads
 from core.explain import explain
 from core.heatmap import heatmap_grid, overlay_png, png_base64
 from core.images import ImageError, decode_image
@@ -29,17 +30,6 @@ explain_response = MAX_API.model("ModelExplainResponse", {
 })
 
 
-def _one_upload():
-    uploads = request.files.getlist("image")
-    if not uploads:
-        sent = ", ".join(sorted(request.files)) or "none"
-        raise BadRequest("no file in the form field 'image' (file fields sent: "
-                         f"{sent}); send multipart/form-data, e.g. curl -F image=@photo.jpg")
-    if len(uploads) > 1:
-        raise BadRequest(f"{len(uploads)} images sent; /model/explain maps one image per request")
-    return uploads[0].read()
-
-
 class ModelExplainAPI(MAXAPI):
 
     @MAX_API.doc("explain")
@@ -50,8 +40,11 @@ class ModelExplainAPI(MAXAPI):
     def post(self):
         """Map which regions of an image raise or lower its memorability (occlusion)"""
         config = current_app.config
+        images = image_uploads()
+        if len(images) > 1:
+            raise BadRequest(f"{len(images)} images sent; /model/explain maps one image per request")
         try:
-            image = decode_image(_one_upload(), config["MAX_IMAGE_PIXELS"], name="the upload")
+            image = decode_image(images[0], config["MAX_IMAGE_PIXELS"], name="the upload")
         except ImageError as error:
             raise BadRequest(str(error)) from None
         result = explain(current_app.extensions["max_model"], image, config["EXPLAIN_GRID"])

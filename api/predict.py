@@ -1,11 +1,12 @@
 """POST /model/predict: the memorability of one image, or of several in one request."""
-from flask import current_app, request
+from flask import current_app
 from flask_restx import fields
 from maxfw.core import MAX_API, PredictAPI
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import BadRequest
 
 from api.errors import ERROR_SCHEMA
+from api.uploads import image_uploads
 from core.images import ImageError
 
 # Documented as one file so Swagger UI shows a file picker (Swagger 2.0 has no arrays of
@@ -36,15 +37,10 @@ class ModelPredictAPI(PredictAPI):
     @MAX_API.marshal_with(predict_response)
     def post(self):
         """Predict the memorability of one or more images"""
-        uploads = request.files.getlist("image")
-        if not uploads:
-            sent = ", ".join(sorted(request.files)) or "none"
-            raise BadRequest("no file in the form field 'image' (file fields sent: "
-                             f"{sent}); send multipart/form-data, e.g. curl -F image=@photo.jpg")
+        images = image_uploads()
         limit = current_app.config["MAX_FILES"]
-        if len(uploads) > limit:
-            raise BadRequest(f"{len(uploads)} images sent; at most {limit} per request")
-        images = [upload.read() for upload in uploads]
+        if len(images) > limit:
+            raise BadRequest(f"{len(images)} images sent; at most {limit} per request")
         try:
             predictions = current_app.extensions["max_model"].predict(images)
         except ImageError as error:
