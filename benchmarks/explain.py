@@ -87,18 +87,13 @@ class GradientMethods:
         return self._upsample(np.maximum((act * grad.mean(axis=(0, 1))).sum(-1), 0), len(x))
 
 
-def crop_to_frame(crop_map, spec):
-    height, width = spec.resize[1], spec.resize[0]
-    top, left = int(round((height - spec.crop) / 2.0)), int(round((width - spec.crop) / 2.0))
-    frame = np.zeros((height, width))
-    frame[top:top + spec.crop, left:left + spec.crop] = crop_map
-    return frame
-
-
 def make_map(method, model, gradients, image, rng):
     """A map over the resized frame, in the same convention as core.explain (high = raises)."""
-    from core.explain import explain
+    from core.explain import explain, in_frame
     from core.images import preprocess
+
+    def crop_to_frame(crop_map, spec):
+        return in_frame(crop_map, spec)[0]
 
     if method.startswith("occlusion-"):
         return explain(model, image, grid=int(method.split("-")[1])).frame

@@ -42,6 +42,16 @@ def occlusion_windows(size, grid):
     return windows
 
 
+def in_frame(crop_map, spec):
+    """A map over the model's crop, placed in the resized frame with a neutral (0) border."""
+    height, width = spec.resize[1], spec.resize[0]
+    # The same offsets as core.images.preprocess takes its crop at.
+    top, left = int(round((height - spec.crop) / 2.0)), int(round((width - spec.crop) / 2.0))
+    frame = np.zeros((height, width))
+    frame[top:top + spec.crop, left:left + spec.crop] = crop_map
+    return frame, (top, left, spec.crop)
+
+
 def _logit(scores):
     scores = np.clip(scores.astype(np.float64), EPSILON, 1 - EPSILON)
     return np.log(scores / (1 - scores))
@@ -65,8 +75,5 @@ def explain(model, image, grid=2):
     for fall, (top, left, bottom, right) in zip(falls, windows):
         total[top:bottom, left:right] += fall
         count[top:bottom, left:right] += 1
-    height, width = spec.resize[1], spec.resize[0]
-    top, left = int(round((height - spec.crop) / 2.0)), int(round((width - spec.crop) / 2.0))
-    frame = np.zeros((height, width))
-    frame[top:top + spec.crop, left:left + spec.crop] = total / np.maximum(count, 1)
-    return Explanation(float(scores[0]), frame, (top, left, spec.crop))
+    frame, crop_box = in_frame(total / np.maximum(count, 1), spec)
+    return Explanation(float(scores[0]), frame, crop_box)
