@@ -26,8 +26,8 @@ from benchmarks.deletion import greyed_pair  # noqa: E402
 from benchmarks.single_image import PHOTO_SUFFIXES  # noqa: E402
 
 SERVED = "occlusion-2"
-METHODS = ("occlusion-2", "occlusion-3", "gradient-x-activation", "grad-cam-resnet",
-           "grad-cam-memnet", "random")
+METHODS = ("occlusion-2", "occlusion-2-grid", "occlusion-3", "gradient-x-activation",
+           "grad-cam-resnet", "grad-cam-memnet", "random")
 
 
 class GradientMethods:
@@ -95,8 +95,9 @@ def make_map(method, model, gradients, image, rng):
     def crop_to_frame(crop_map, spec):
         return in_frame(crop_map, spec)[0]
 
-    if method.startswith("occlusion-"):
-        return explain(model, image, grid=int(method.split("-")[1])).frame
+    if method.startswith("occlusion-"):  # occlusion-N as served; occlusion-N-grid without offset windows
+        grid = int(method.split("-")[1])
+        return explain(model, image, grid=grid, offset=not method.endswith("-grid")).frame
     x = preprocess(image, model.spec)
     if method == "gradient-x-activation":
         return crop_to_frame(gradients.gradient_x_activation(x), model.spec)

@@ -29,13 +29,13 @@ class Explanation:
     crop_box: tuple    # (top, left, size) of the model's crop inside the frame
 
 
-def occlusion_windows(size, grid):
+def occlusion_windows(size, grid, offset=True):
     """(top, left, bottom, right) windows in a size x size crop: the grid, then the offset grid."""
     edges = np.linspace(0, size, grid + 1).round().astype(int)
     windows = [(edges[i], edges[j], edges[i + 1], edges[j + 1])
                for i in range(grid) for j in range(grid)]
     half = size / grid / 2
-    for i in range(1, grid):
+    for i in range(1, grid if offset else 1):
         for j in range(1, grid):
             top, left = int(round(edges[i] - half)), int(round(edges[j] - half))
             windows.append((top, left, top + edges[1], left + edges[1]))
@@ -57,13 +57,13 @@ def _logit(scores):
     return np.log(scores / (1 - scores))
 
 
-def explain(model, image, grid=2):
+def explain(model, image, grid=2, offset=True):
     """The score and occlusion map of one RGB PIL image, with ``model`` a core.model.ModelWrapper."""
     spec = model.spec
     x = preprocess(image, spec)
     # The grey a photo region becomes, through the same normalisation as the photo.
     grey = preprocess(Image.new("RGB", tuple(spec.resize), GREY), spec)[0, 0]
-    windows = occlusion_windows(spec.crop, grid)
+    windows = occlusion_windows(spec.crop, grid, offset)
     batch = np.repeat(x[None], len(windows) + 1, axis=0)
     for occluded, (top, left, bottom, right) in zip(batch[1:], windows):
         occluded[top:bottom, left:right] = grey

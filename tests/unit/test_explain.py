@@ -18,6 +18,7 @@ def test_the_grid_windows_tile_the_crop_and_the_offset_windows_sit_on_its_corner
     assert np.all(covered == 1)
     assert windows[4] == (57, 57, 171, 171)
     assert len(occlusion_windows(227, 3)) == 9 + 4
+    assert occlusion_windows(227, 2, offset=False) == windows[:4]
 
 
 def test_explain_scores_as_predict_and_leaves_the_unseen_border_neutral(resmem):
