@@ -16,6 +16,8 @@ def create_app(model=None, **settings):
     app = max_app.app
     app.config.from_object(config)
     app.config.update(settings)
+    if app.config["EXPLAIN_GRID"] < 1:
+        raise ValueError(f"EXPLAIN_GRID must be 1 or more, not {app.config['EXPLAIN_GRID']}")
     if model is None:
         configure_threads(app.config["TF_INTRA_OP_THREADS"], app.config["TF_INTER_OP_THREADS"])
         model = ModelWrapper(app.config["MODEL_BUCKET"], batch_size=app.config["BATCH_SIZE"],

@@ -20,3 +20,15 @@ def test_limits_come_from_settings(resmem):
                                                              (open("samples/chelsea.jpg", "rb"), "b.jpg")]})
     assert response.status_code == 400
     assert response.get_json() == {"status": "error", "message": "2 images sent; at most 1 per request"}
+
+
+def test_a_finer_explain_grid_is_a_setting_and_a_nonsense_one_stops_the_start(resmem):
+    client = create_app(model=resmem, EXPLAIN_GRID=1, EXPLAIN_HEATMAP_SIZE=8).test_client()
+    with open("samples/rocket.jpg", "rb") as photo:
+        body = client.post("/model/explain", data={"image": (photo, "rocket.jpg")}).get_json()
+    heatmap = body["heatmap"]
+    assert (len(heatmap), len(heatmap[0])) == (5, 8)
+    # One window, the whole crop: one value inside it, neutral outside.
+    assert len({value for row in heatmap[1:-1] for value in row[1:-1]}) == 1
+    with pytest.raises(ValueError, match="EXPLAIN_GRID"):
+        create_app(model=resmem, EXPLAIN_GRID=0)
