@@ -3,6 +3,7 @@
 Playwright's own browser download is never used: `make test` installs the chromium package.
 A screenshot of the page with two scored photos is saved to test-artifacts/app.png.
 """
+import base64
 import os
 import re
 
@@ -90,3 +91,20 @@ def test_a_text_file_and_an_oversized_file_show_readable_errors(page):
     expect(page.locator(".card .error:not([hidden])")).to_have_count(2, timeout=30_000)
     expect(page.locator(".card", has_text="huge.jpg").locator(".error")).to_contain_text(
         f"at most {config.MAX_CONTENT_LENGTH / 1024 / 1024:.1f} MB")
+
+
+def test_a_photo_dropped_on_the_page_is_scored(page):
+    photo = base64.b64encode((SAMPLES / "coffee.jpg").read_bytes()).decode()
+    transfer = page.evaluate_handle("""(data) => {
+        const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([bytes], "coffee.jpg", { type: "image/jpeg" }));
+        return transfer;
+    }""", photo)
+    page.dispatch_event("#drop", "dragover", {"dataTransfer": transfer})
+    expect(page.locator("#drop")).to_have_class(re.compile(r"\bover\b"))
+    page.dispatch_event("#drop", "drop", {"dataTransfer": transfer})
+    expect(page.locator(".card")).to_have_count(1)
+    expect(page.locator(".card .score.pending")).to_have_count(0, timeout=60_000)
+    assert scores_on(page) == pytest.approx([REFERENCE["coffee.jpg"]], abs=0.0015)
+    expect(page.locator("#drop")).not_to_have_class(re.compile(r"\bover\b"))
