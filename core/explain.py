@@ -1,9 +1,9 @@
 """Memorability maps by occlusion: grey out a region, measure how far the score falls.
 
 Why occlusion: it measures directly what a map claims, the effect of removing a region on
-the score. `python -m benchmarks.explain` compared it with Grad-CAM, gradient x activation and
-integrated gradients on real photos; the README has the figures. Its cost is one forward pass
-per window, all run as one batch.
+the score. `make bench-explain` compares it with Grad-CAM and gradient x activation on real
+photos by the deletion test; the README has the figures (integrated gradients, at ~7 s a photo,
+was too slow to serve). Its cost is one forward pass per window, all run as one batch.
 
 The windows tile the model's input crop in an n x n grid, plus (n-1) x (n-1) windows of the
 same size centred on the grid's inner corners, so that regions straddling a grid line are

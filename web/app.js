@@ -9,7 +9,9 @@ const items = [];
 let limits = { max_bytes: Infinity };
 let queue = Promise.resolve();
 
-fetch("/app/limits.json").then((r) => r.json()).then((l) => { limits = l; }).catch(() => {});
+// Checked before each upload; without them the server's own 413 answer still applies.
+const limitsLoaded = fetch("/app/limits.json").then((r) => r.json()).then((l) => { limits = l; })
+  .catch(() => {});
 
 function megabytes(bytes) {
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
@@ -72,6 +74,7 @@ function sortCards() {
 }
 
 async function explain(item) {
+  await limitsLoaded;
   if (item.file.size > limits.max_bytes) {
     showError(item, `This file is ${megabytes(item.file.size)}; the server takes at most ` +
       `${megabytes(limits.max_bytes)} per request.`);
