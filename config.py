@@ -10,6 +10,10 @@ def _int(name, default):
     return int(os.environ.get(name, default))
 
 
+def _bool(name, default):
+    return os.environ.get(name, str(default)).strip().lower() in ("1", "true", "yes", "on")
+
+
 # --- Server -------------------------------------------------------------------------------------
 HOST = os.environ.get("HOST", "0.0.0.0")  # nosec B104: a container must listen on all interfaces
 PORT = _int("PORT", 5000)
@@ -25,6 +29,7 @@ TF_INTER_OP_THREADS = _int("TF_INTER_OP_THREADS", 1)
 
 # --- Memorability maps (POST /model/explain) ----------------------------------------------------
 EXPLAIN_GRID = _int("EXPLAIN_GRID", 2)  # occlusion grid n: n*n + (n-1)^2 windows, 1 pass each
+EXPLAIN_OFFSET_WINDOWS = _bool("EXPLAIN_OFFSET_WINDOWS", True)  # false: the n*n grid alone
 EXPLAIN_HEATMAP_SIZE = _int("EXPLAIN_HEATMAP_SIZE", 64)  # cells along the longer side of the map
 EXPLAIN_OVERLAY_SIZE = _int("EXPLAIN_OVERLAY_SIZE", 512)  # pixels along the overlay's longer side
 

@@ -47,7 +47,8 @@ class ModelExplainAPI(MAXAPI):
             image = decode_image(images[0], config["MAX_IMAGE_PIXELS"], name="the upload")
         except ImageError as error:
             raise BadRequest(str(error)) from None
-        result = explain(current_app.extensions["max_model"], image, config["EXPLAIN_GRID"])
+        result = explain(current_app.extensions["max_model"], image, config["EXPLAIN_GRID"],
+                         offset=config["EXPLAIN_OFFSET_WINDOWS"])
         grid = heatmap_grid(result.frame, image.size, config["EXPLAIN_HEATMAP_SIZE"])
         overlay = overlay_png(image, grid, config["EXPLAIN_OVERLAY_SIZE"])
         return {"status": "ok", "memorability": result.memorability,

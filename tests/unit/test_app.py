@@ -32,3 +32,12 @@ def test_a_finer_explain_grid_is_a_setting_and_a_nonsense_one_stops_the_start(re
     assert len({value for row in heatmap[1:-1] for value in row[1:-1]}) == 1
     with pytest.raises(ValueError, match="EXPLAIN_GRID"):
         create_app(model=resmem, EXPLAIN_GRID=0)
+
+
+def test_the_offset_windows_can_be_turned_off(resmem):
+    """Without the centre window, a 2x2 grid gives four flat quadrants inside the crop."""
+    client = create_app(model=resmem, EXPLAIN_OFFSET_WINDOWS=False, EXPLAIN_HEATMAP_SIZE=16).test_client()
+    with open("samples/astronaut.jpg", "rb") as photo:
+        heatmap = client.post("/model/explain", data={"image": (photo, "a.jpg")}).get_json()["heatmap"]
+    quadrants = {heatmap[r][c] for r in (2, 5, 10, 13) for c in (2, 5, 10, 13)}
+    assert len(quadrants) == 4, heatmap
