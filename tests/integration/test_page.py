@@ -54,8 +54,8 @@ def test_the_page_is_served_by_the_app_itself(url):
 def test_two_photos_are_scored_sorted_and_mapped(page):
     # rocket first, so that the page has to reorder: astronaut is the more memorable.
     page.set_input_files("#files", [SAMPLES / "rocket.jpg", SAMPLES / "astronaut.jpg"])
-    expect(page.locator(".card .score.pending")).to_have_count(0, timeout=60_000)
     expect(page.locator(".card")).to_have_count(2)
+    expect(page.locator(".card .score.pending")).to_have_count(0, timeout=60_000)
     assert page.locator(".card .name").all_inner_texts() == ["astronaut.jpg", "rocket.jpg"]
     shown = scores_on(page)
     assert shown == pytest.approx([REFERENCE["astronaut.jpg"], REFERENCE["rocket.jpg"]], abs=0.0015)
