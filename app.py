@@ -8,6 +8,7 @@ from api.page import register_page
 from api.predict import ModelPredictAPI
 from core.model import ModelWrapper, configure_threads
 from maxfw.core import MAX_API, MAXApp
+from prometheus_flask_exporter import PrometheusMetrics
 
 
 def create_app(model=None, **settings):
@@ -30,4 +31,7 @@ def create_app(model=None, **settings):
         max_app.add_api(ModelExplainAPI, "/explain")
     register_error_handlers(app, max_app.api)
     register_page(app)
+    # GET /metrics: request counts and latency histograms per route (by rule, so that stray
+    # paths cannot grow the label set), with core/metrics.py's batch sizes and queue depth.
+    PrometheusMetrics(app, group_by="url_rule")
     return app

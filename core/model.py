@@ -18,6 +18,7 @@ from PIL import Image
 
 from core.bucket import open_bucket
 from core.images import decode_image, preprocess, to_rgb
+from core.metrics import BATCH_SIZE, FORWARD_SECONDS, QUEUE_DEPTH
 from core.networks import ARCHITECTURES
 
 log = logging.getLogger(__name__)
@@ -73,8 +74,13 @@ class ModelWrapper(MAXModelWrapper):
     def _predict(self, x):
         scores = []
         for start in range(0, len(x), self.batch_size):
+            chunk = x[start:start + self.batch_size]
+            QUEUE_DEPTH.inc()
             with self._lock:
-                scores.append(self._forward(tf.constant(x[start:start + self.batch_size])).numpy())
+                QUEUE_DEPTH.dec()
+                BATCH_SIZE.observe(len(chunk))
+                with FORWARD_SECONDS.time():
+                    scores.append(self._forward(tf.constant(chunk)).numpy())
         return np.concatenate(scores).reshape(-1)
 
     def _post_process(self, scores):

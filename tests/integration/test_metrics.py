@@ -1,0 +1,43 @@
+"""GET /metrics: Prometheus text with request counts, latency histograms, batch sizes and queue depth."""
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.imagegen import sample_bytes
+from tests.integration.test_api import predict, scores
+
+
+def samples(url):
+    response = requests.get(f"{url}/metrics", timeout=10)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/plain")
+    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(response.text) for sample in family.samples}
+
+
+def value(metrics, name, **labels):
+    return metrics.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def test_a_batch_request_is_counted_timed_and_its_forward_pass_recorded(url):
+    before = samples(url)
+    assert scores(predict(url, ("a.jpg", sample_bytes("coffee.jpg")), ("b.jpg", sample_bytes("rocket.jpg"))))
+    after = samples(url)
+    route = {"method": "POST", "status": "200", "url_rule": "/model/predict"}
+    assert value(after, "flask_http_request_duration_seconds_count", **route) \
+        == value(before, "flask_http_request_duration_seconds_count", **route) + 1
+    assert value(after, "flask_http_request_total", method="POST", status="200") \
+        == value(before, "flask_http_request_total", method="POST", status="200") + 1
+    # Two images, one forward pass of two.
+    assert value(after, "memorability_batch_size_count") == value(before, "memorability_batch_size_count") + 1
+    assert value(after, "memorability_batch_size_sum") == value(before, "memorability_batch_size_sum") + 2
+    assert value(after, "memorability_forward_seconds_count") == value(before, "memorability_forward_seconds_count") + 1
+    assert value(after, "memorability_queue_depth") == 0  # nothing waits once the request is answered
+
+
+def test_errors_are_counted_by_route_not_by_the_path_sent(url):
+    before = samples(url)
+    requests.get(f"{url}/model/no-such-thing-{id(before)}", timeout=10)
+    after = samples(url)
+    assert not any("no-such-thing" in str(key) for key in after)
+    assert value(after, "flask_http_request_total", method="GET", status="404") \
+        == value(before, "flask_http_request_total", method="GET", status="404") + 1
