@@ -4,7 +4,9 @@ import logging
 from flask import current_app, jsonify
 from flask_restx import fields
 from maxfw.core import MAX_API
-from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, RequestEntityTooLarge
+
+from core.images import ImageError
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +27,11 @@ def describe(error):
 
 
 def error_body(error):
-    """(body, status) for any exception: its own status for HTTP errors, 500 for bugs."""
-    if not isinstance(error, HTTPException):
+    """(body, status) for any exception: its own status for HTTP errors, 400 for an upload that
+    is not a usable image (core.images.ImageError, from any endpoint), 500 for bugs."""
+    if isinstance(error, ImageError):
+        error = BadRequest(str(error))
+    elif not isinstance(error, HTTPException):
         log.exception("unhandled error", exc_info=error)
         error = InternalServerError()
     body = {"status": "error", "message": describe(error)}

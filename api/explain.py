@@ -9,7 +9,7 @@ from api.errors import ERROR_SCHEMA
 from api.uploads import image_uploads
 from core.explain import explain
 from core.heatmap import heatmap_grid, overlay_png, png_base64
-from core.images import ImageError, decode_image
+from core.images import decode_image
 
 input_parser = MAX_API.parser()
 input_parser.add_argument(
@@ -43,10 +43,8 @@ class ModelExplainAPI(MAXAPI):
         images = image_uploads()
         if len(images) > 1:
             raise BadRequest(f"{len(images)} images sent; /model/explain maps one image per request")
-        try:
-            image = decode_image(images[0], config["MAX_IMAGE_PIXELS"], name="the upload")
-        except ImageError as error:
-            raise BadRequest(str(error)) from None
+        # A bad upload raises core.images.ImageError, which api/errors.py answers with a 400.
+        image = decode_image(images[0], config["MAX_IMAGE_PIXELS"], name="the upload")
         result = explain(current_app.extensions["max_model"], image, config["EXPLAIN_GRID"],
                          offset=config["EXPLAIN_OFFSET_WINDOWS"])
         grid = heatmap_grid(result.frame, image.size, config["EXPLAIN_HEATMAP_SIZE"])

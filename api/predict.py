@@ -7,7 +7,6 @@ from werkzeug.exceptions import BadRequest
 
 from api.errors import ERROR_SCHEMA
 from api.uploads import image_uploads
-from core.images import ImageError
 
 # Documented as one file so Swagger UI shows a file picker (Swagger 2.0 has no arrays of
 # files); the handler reads every `image` field, so clients repeat it for a batch.
@@ -41,8 +40,6 @@ class ModelPredictAPI(PredictAPI):
         limit = current_app.config["MAX_FILES"]
         if len(images) > limit:
             raise BadRequest(f"{len(images)} images sent; at most {limit} per request")
-        try:
-            predictions = current_app.extensions["max_model"].predict(images)
-        except ImageError as error:
-            raise BadRequest(str(error)) from None
+        # A bad upload raises core.images.ImageError, which api/errors.py answers with a 400.
+        predictions = current_app.extensions["max_model"].predict(images)
         return {"status": "ok", "predictions": predictions}

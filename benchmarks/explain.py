@@ -37,6 +37,9 @@ class GradientMethods:
         import keras
         import tensorflow as tf
 
+        from core.explain import GREY
+        from core.images import preprocess
+
         self.tf, self.model = tf, model
         net = model.model
         names = ("features_layer3_35_out", "conv5", "features_layer4_2_out")
@@ -44,7 +47,7 @@ class GradientMethods:
         self.tail = keras.Model([net.get_layer(n).output for n in names[:2]], net.output)
         self.grad_model = keras.Model(net.input, [net.get_layer(n).output for n in names] + [net.output])
         size = model.spec.crop
-        grey = np.full((1, size, size, 3), 128 * model.spec.scale, np.float32)
+        grey = preprocess(Image.new("RGB", tuple(model.spec.resize), GREY), model.spec)[None]
         self.grey = [a.numpy() for a in self.front(grey)[:2]]
 
         spec = tf.TensorSpec([1, size, size, 3], tf.float32)
