@@ -4,8 +4,10 @@ FROM python:3.11-slim
 
 # MAX convention: set both to download a published bucket tarball instead of converting the
 # resmem wheel from PyPI during the build. Either way md5sums.txt is verified in the same layer.
+# model_name is the bucket's folder under assets/ (training/export.py --tar names it).
 ARG model_bucket=
 ARG model_file=
+ARG model_name=resmem
 
 # tini is the init process: it forwards SIGTERM to gunicorn and reaps children.
 RUN apt-get update \
@@ -32,7 +34,7 @@ COPY web/ web/
 COPY samples/ samples/
 
 USER 1000:1000
-ENV PORT=5000 TF_CPP_MIN_LOG_LEVEL=2
+ENV PORT=5000 TF_CPP_MIN_LOG_LEVEL=2 MODEL_BUCKET=assets/${model_name}
 EXPOSE 5000
 HEALTHCHECK --interval=30s --timeout=10s --start-period=120s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/model/metadata' % os.environ.get('PORT', '5000'), timeout=8)"]

@@ -9,12 +9,13 @@ IMAGE    ?= max-image-memorability
 export PORT
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run weights test test-unit test-integration test-container reference bench-single bench-explain lint clean
+.PHONY: run weights test test-unit test-training test-integration test-container reference bench-single bench-explain bench-models distil lint clean
 
-# The service's packages for `make run`; the test tools on top of them only for tests and benchmarks.
-$(VENV)/.installed: requirements.txt constraints.txt
+# The service's and the training stage's packages for `make run` (the serving image has only
+# requirements.txt); the test tools on top of them only for tests and benchmarks.
+$(VENV)/.installed: requirements.txt requirements-train.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements.txt -c constraints.txt
+	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements.txt -r requirements-train.txt -c constraints.txt
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
@@ -31,13 +32,17 @@ weights: $(BUCKET)/md5sums.txt
 run: weights
 	$(VENV)/bin/gunicorn -c gunicorn.conf.py 'app:create_app()'
 
-test: lint test-unit test-integration
+test: lint test-unit test-training test-integration
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/hadolint Dockerfile
 
 test-unit: $(VENV)/.installed-test weights
 	$(PY) -m pytest -q tests/unit
+
+# label, train, evaluate, export and serve a MemNet on a tiny dataset made from samples/.
+test-training: $(VENV)/.installed-test weights
+	$(PY) -m pytest -q tests/training
 
 # The page test drives Debian's Chromium (Playwright never downloads a browser here).
 CHROMIUM ?= /usr/bin/chromium
@@ -67,6 +72,22 @@ bench-single: $(VENV)/.installed-test weights
 LIMIT ?= 0
 bench-explain: $(VENV)/.installed-test weights
 	$(PY) -m benchmarks.explain --images $(IMAGES) --limit $(LIMIT)
+
+# The distilled MemNet: ResMem labels the photos in IMAGES, MemNet learns from its scores on
+# cached conv features, and is evaluated on the held-back test split. Serve it with
+# MODEL_BUCKET=assets/memnet make run.
+DISTIL_DATA ?= build/distil-data
+distil: $(VENV)/.installed weights
+	test -d $(DISTIL_DATA)/splits || $(PY) -m training.label --images $(IMAGES) --out $(DISTIL_DATA)
+	$(PY) -m training.train --data $(DISTIL_DATA) --split 1 --out assets/memnet --bottlenecks \
+		--epochs 30 --patience 8
+	$(PY) -m training.evaluate --bucket assets/memnet --data $(DISTIL_DATA) --split 1 \
+		--report test-artifacts/distil-report
+
+# Speed of each bucket in-process (single and batched) and its agreement with ResMem.
+BUCKETS ?= assets/resmem assets/memnet
+bench-models: $(VENV)/.installed-test weights
+	$(PY) -m benchmarks.models --images $(IMAGES) --buckets $(BUCKETS) --limit $(LIMIT)
 
 clean:
 	rm -rf $(VENV) .venv-ref assets .pytest_cache

@@ -24,7 +24,7 @@ from scipy.stats import spearmanr
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.integration.conftest import free_port, wait_until_ready  # noqa: E402
+from tests.server_process import running_server  # noqa: E402
 from training.convert_resmem import cached_wheel_path  # noqa: E402
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
@@ -56,14 +56,7 @@ def in_process(photos):
 
 
 def over_http(photos):
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"], cwd=ROOT,
-        env={**os.environ, "PORT": str(port), "HOST": "127.0.0.1"},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_until_ready(url, server)
+    with running_server() as (url, _):
         session, timings = requests.Session(), []
         for photo in photos:
             data = photo.read_bytes()
@@ -72,9 +65,6 @@ def over_http(photos):
             timings.append((time.perf_counter() - start) * 1000)
             response.raise_for_status()
         return timings
-    finally:
-        server.terminate()
-        server.wait(60)
 
 
 def main(argv=None):

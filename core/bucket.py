@@ -34,6 +34,11 @@ class Preprocessing:
 class Bucket:
     path: Path
     facts: dict
+    checksums: dict  # {file name: md5} from md5sums.txt, every file verified
+
+    @property
+    def weights_md5(self):
+        return self.checksums[self.facts["weights"]]
 
     @property
     def weights_path(self):
@@ -42,6 +47,10 @@ class Bucket:
     @property
     def architecture(self):
         return self.facts["architecture"]
+
+    @property
+    def architecture_options(self):
+        return self.facts.get("architecture_options", {})
 
     @property
     def preprocessing(self):
@@ -78,4 +87,4 @@ def open_bucket(path):
         raise BucketError(f"{path}/{FACTS_FILE} lacks {', '.join(missing)}")
     if facts["weights"] not in listed:
         raise BucketError(f"{path}/{CHECKSUM_FILE} does not pin the weights {facts['weights']}")
-    return Bucket(path, facts)
+    return Bucket(path, facts, listed)

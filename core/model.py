@@ -19,7 +19,7 @@ from PIL import Image
 from core.bucket import open_bucket
 from core.images import decode_image, preprocess, to_rgb
 from core.metrics import BATCH_SIZE, FORWARD_SECONDS, QUEUE_DEPTH
-from core.networks import ARCHITECTURES
+from core.networks import build_network
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +46,7 @@ class ModelWrapper(MAXModelWrapper):
         # One forward pass at a time: concurrent passes only fight over the same cores.
         self._lock = threading.Lock()
         size = self.spec.crop
-        build = ARCHITECTURES.get(self.bucket.architecture)
-        if build is None:
-            raise ValueError(f"{path}: unknown architecture {self.bucket.architecture!r}; "
-                             f"known: {', '.join(sorted(ARCHITECTURES))}")
-        self.model = build(size)
+        self.model = build_network(self.bucket.architecture, size, self.bucket.architecture_options)
         self.model.load_weights(self.bucket.weights_path)
         # A compiled function with a fixed signature: traced once, no per-call Keras overhead.
         self._forward = tf.function(

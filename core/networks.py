@@ -15,6 +15,7 @@ BN_EPSILON = 1e-5  # torchvision's BatchNorm2d default
 RESNET152_BLOCKS = (3, 8, 36, 3)
 
 
+@keras.saving.register_keras_serializable(package="memorability")  # training checkpoints reload it
 class LocalResponseNorm(layers.Layer):
     """torch.nn.LocalResponseNorm across channels, on NHWC tensors."""
 
@@ -98,4 +99,31 @@ def build_resmem(input_size=227):
     return keras.Model(image, score, name="resmem")
 
 
-ARCHITECTURES = {"resmem": build_resmem}
+def build_memnet(input_size=227, sigmoid=True, dropout=0.5):
+    """MemNet (Khosla et al., 2015): the AlexNet conv1-conv5 above, fc6 and fc7 (4096 each,
+    with dropout while training), then one output: a probability with ``sigmoid``, else linear.
+
+    Its conv1-conv5 have the names and shapes of ResMem's MemNet branch, so their weights copy
+    across by name (training/train.py --init resmem).
+    """
+    image = keras.Input((input_size, input_size, 3), name="image")
+    x = layers.Flatten(name="flatten")(memnet_features(image))
+    for name in ("fc6", "fc7"):
+        x = layers.Dense(4096, activation="relu", name=name)(x)
+        x = layers.Dropout(dropout, name=name + "_dropout")(x)
+    score = layers.Dense(1, activation="sigmoid" if sigmoid else None, name="fc8")(x)
+    return keras.Model(image, score, name="memnet")
+
+
+MEMNET_CONV_LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5")
+
+# model.json's "architecture" names one of these; its "architecture_options" are their keywords.
+ARCHITECTURES = {"resmem": build_resmem, "memnet": build_memnet}
+
+
+def build_network(architecture, input_size, options=None):
+    """Build the named architecture (a bucket's ``architecture`` and ``architecture_options``)."""
+    build = ARCHITECTURES.get(architecture)
+    if build is None:
+        raise ValueError(f"unknown architecture {architecture!r}; known: {', '.join(sorted(ARCHITECTURES))}")
+    return build(input_size, **(options or {}))

@@ -1,0 +1,59 @@
+"""A tiny LaMem-format dataset made from real photos and labelled by the ResMem teacher, and a
+MemNet bucket trained on it for one short epoch, through the stage's own command lines."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from tests.imagegen import ROOT, SAMPLES
+
+RESMEM = ROOT / "assets" / "resmem"
+
+
+def stage(*args, check=True):
+    """Run ``python -m training.<args>`` as a user would; return the completed process."""
+    result = subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=600)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} exited {result.returncode}:\n{result.stderr[-3000:]}")
+    return result
+
+
+@pytest.fixture(scope="session")
+def photos(tmp_path_factory):
+    """The 4 sample photos, plus the left, right and lower halves of each: 16 real photos."""
+    folder = tmp_path_factory.mktemp("photos")
+    for path in sorted(SAMPLES.glob("*.jpg")):
+        shutil.copy(path, folder / path.name)
+        with Image.open(path) as image:
+            w, h = image.size
+            for part, box in (("left", (0, 0, w // 2, h)), ("right", (w // 2, 0, w, h)),
+                              ("low", (0, h // 2, w, h))):
+                image.crop(box).save(folder / f"{path.stem}-{part}.jpg", quality=95)
+    (folder / "LICENSES.md").write_text("not a photo: label skips it\n")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def dataset(photos, tmp_path_factory):
+    data = tmp_path_factory.mktemp("lamem") / "data"
+    stage("training.label", "--images", str(photos), "--out", str(data),
+          "--val", "0.25", "--test", "0.25", "--seed", "0")
+    return data
+
+
+@pytest.fixture(scope="session")
+def bucket(dataset, tmp_path_factory):
+    """MemNet trained for one epoch from ResMem's conv weights, with augmentation."""
+    out = tmp_path_factory.mktemp("buckets") / "memnet"
+    stage("training.train", "--data", str(dataset), "--split", "1", "--out", str(out),
+          "--epochs", "1", "--batch", "4", "--learning-rate", "1e-5")
+    return out
+
+
+def facts(bucket):
+    return json.loads((bucket / "model.json").read_text())

@@ -1,0 +1,141 @@
+"""training.evaluate scores a bucket on a test split and draws its report; training.export writes
+the tarball the Dockerfile downloads and a CoreML model that computes what Keras computes."""
+import csv
+import json
+import subprocess
+import tarfile
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy.stats import spearmanr
+
+from core.bucket import open_bucket
+from core.images import preprocess
+from core.model import ModelWrapper
+from tests.imagegen import sample_rgb
+from tests.mil_eval import load_program, run_program
+from tests.training.conftest import facts, stage
+from training.lamem import write_split
+from training.evaluate import evaluate
+from training.export import export_tar
+from training.fetch_bucket import main as fetch_bucket
+
+
+@pytest.fixture(scope="module")
+def evaluation(bucket, dataset, tmp_path_factory):
+    report = tmp_path_factory.mktemp("report")
+    result = stage("training.evaluate", "--bucket", str(bucket), "--data", str(dataset),
+                   "--split", "1", "--report", str(report))
+    return json.loads(result.stdout.strip().splitlines()[-1]), report
+
+
+def test_evaluate_prints_one_json_line_of_metrics(evaluation, bucket, dataset):
+    metrics, report = evaluation
+    assert sorted(metrics) == ["mse", "n", "pearson", "spearman"]
+    assert metrics["n"] == 4
+    rows = list(csv.DictReader(open(report / "predictions.csv")))
+    true = [float(r["true"]) for r in rows]
+    predicted = [float(r["predicted"]) for r in rows]
+    model = ModelWrapper(bucket)
+    served = [model.predict([Image.open(dataset / "images" / r["image"])])[0]["memorability"] for r in rows]
+    np.testing.assert_allclose(predicted, served, atol=1e-6)  # scored as the service scores
+    assert metrics["spearman"] == pytest.approx(spearmanr(predicted, true).statistic, abs=1e-5)
+    assert metrics["mse"] == pytest.approx(np.mean((np.array(predicted) - true) ** 2), abs=1e-6)
+
+
+def test_evaluate_report_holds_plots_a_person_can_open(evaluation):
+    metrics, report = evaluation
+    with Image.open(report / "scatter.png") as scatter, Image.open(report / "residuals.png") as hist:
+        assert (scatter.format, scatter.size) == ("PNG", (600, 600))
+        assert (hist.format, hist.size) == ("PNG", (600, 400))
+        assert len(scatter.getcolors(1 << 16)) > 20  # points, axes and text, not a blank canvas
+    saved = json.loads((report / "metrics.json").read_text())
+    assert saved["spearman"] == pytest.approx(metrics["spearman"]) and saved["model"] == "memnet"
+
+
+def test_evaluate_split_all_is_the_mean_over_the_test_splits(bucket, dataset, tmp_path):
+    data = tmp_path / "data"
+    (data / "splits").mkdir(parents=True)
+    (data / "images").symlink_to(dataset / "images")
+    test_1 = (dataset / "splits" / "test_1.txt").read_text()
+    (data / "splits" / "test_1.txt").write_text(test_1)
+    names = [line.split()[0] for line in test_1.splitlines()]
+    write_split(data, "test", 2, [(name, 0.5 + i / 10) for i, name in enumerate(names[:3])])
+    one, two, both = (evaluate(bucket, data, split) for split in (1, 2, "all"))
+    assert both["n"] == 4 + 3
+    for metric in ("spearman", "pearson", "mse"):
+        assert both[metric] == pytest.approx((one[metric] + two[metric]) / 2)
+
+
+def test_export_tar_unpacks_to_a_bucket_that_md5sum_and_the_fetcher_accept(bucket, tmp_path):
+    tar_path = tmp_path / "assets.tar.gz"
+    stage("training.export", "--bucket", str(bucket), "--tar", str(tar_path))
+    with tarfile.open(tar_path) as tar:
+        assert sorted(tar.getnames()) == ["memnet/md5sums.txt", "memnet/memnet.weights.h5", "memnet/model.json"]
+    lines = (tmp_path / "assets.tar.gz.md5sums.txt").read_text()
+    assert lines == "".join(f"{digest}  assets/memnet/{name}\n"
+                            for name, digest in sorted(open_bucket(bucket).checksums.items()))
+    site = tmp_path / "site"
+    assert fetch_bucket([str(tar_path), "--into", str(site / "assets")]) == 0
+    (site / "md5sums.txt").write_text(lines)
+    check = subprocess.run(["md5sum", "-c", "md5sums.txt"], cwd=site, capture_output=True, text=True)
+    assert check.returncode == 0 and check.stdout.count(": OK") == 2, check.stdout + check.stderr
+    assert open_bucket(site / "assets" / "memnet").facts == facts(bucket)
+    again = tmp_path / "again.tar.gz"
+    export_tar(open_bucket(bucket), again)
+    assert again.read_bytes() == tar_path.read_bytes()  # reproducible, byte for byte
+
+
+@pytest.fixture(scope="module")
+def coreml(bucket, tmp_path_factory):
+    out = tmp_path_factory.mktemp("coreml") / "memnet.mlpackage"
+    stage("training.export", "--bucket", str(bucket), "--coreml", str(out))
+    return load_program(out)
+
+
+def test_coreml_spec_has_an_image_input_and_a_memorability_output(coreml, bucket):
+    mlmodel, _ = coreml
+    spec = mlmodel.get_spec()
+    (image,) = spec.description.input
+    assert image.name == "image" and image.type.WhichOneof("Type") == "imageType"
+    assert (image.type.imageType.width, image.type.imageType.height) == (227, 227)
+    assert image.type.imageType.colorSpace == image.type.imageType.RGB
+    (output,) = spec.description.output
+    assert output.name == "memorability" and list(output.type.multiArrayType.shape) == [1, 1]
+    meta = spec.description.metadata
+    assert meta.versionString == open_bucket(bucket).weights_md5
+    assert meta.license.startswith("Derived from ResMem")
+    assert json.loads(meta.userDefined["preprocessing"]) == facts(bucket)["preprocessing"]
+    assert meta.userDefined["precision"] == "float16"
+
+
+def test_coreml_program_computes_the_keras_score(coreml, bucket):
+    _, program = coreml
+    wrapper = ModelWrapper(bucket)
+    for name in ("astronaut.jpg", "coffee.jpg"):
+        x = preprocess(sample_rgb(name), wrapper.spec)  # what a CoreML user feeds: 227 x 227 pixels
+        pixels = np.round(x * 255).transpose(2, 0, 1)[None]  # the image input takes 0..255
+        ours = run_program(program, pixels)["memorability"]
+        keras_score = wrapper.predict([sample_rgb(name)])[0]["memorability"]
+        assert ours.shape == (1, 1)
+        assert float(ours[0, 0]) == pytest.approx(keras_score, abs=2e-3)  # float16 weights
+
+
+def test_coreml_matches_keras_on_a_network_whose_outputs_spread(bucket, tmp_path):
+    """Random weights and a linear output: every layer's mistake would show in the score."""
+    import keras
+
+    from core.networks import build_memnet
+    from training.coreml import convert
+
+    keras.utils.set_random_seed(1)
+    model = build_memnet(227, sigmoid=False)
+    convert(open_bucket(bucket), model, "float32").save(str(tmp_path / "random.mlpackage"))
+    _, program = load_program(tmp_path / "random.mlpackage")
+    spec = open_bucket(bucket).preprocessing
+    for name in ("astronaut.jpg", "chelsea.jpg", "rocket.jpg"):
+        x = preprocess(sample_rgb(name), spec)
+        expected = float(model(x[None], training=False)[0, 0])
+        ours = float(run_program(program, np.round(x * 255).transpose(2, 0, 1)[None])["memorability"][0, 0])
+        assert ours == pytest.approx(expected, rel=1e-4, abs=1e-6)

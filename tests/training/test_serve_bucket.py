@@ -1,0 +1,23 @@
+"""A trained bucket is served by MODEL_BUCKET through the same ModelWrapper and API."""
+import requests
+
+from core.model import ModelWrapper
+from tests.imagegen import sample_bytes
+from tests.server_process import running_server
+from tests.training.conftest import facts
+
+
+def test_the_service_serves_a_trained_bucket(bucket):
+    with running_server(MODEL_BUCKET=bucket) as (url, _):
+        metadata = requests.get(f"{url}/model/metadata", timeout=10).json()
+        response = requests.post(f"{url}/model/predict", timeout=60,
+                                 files=[("image", ("coffee.jpg", sample_bytes("coffee.jpg"), "image/jpeg"))])
+        explained = requests.post(f"{url}/model/explain", timeout=60,
+                                  files={"image": ("coffee.jpg", sample_bytes("coffee.jpg"), "image/jpeg")})
+    f = facts(bucket)
+    assert {k: metadata[k] for k in ("id", "name", "license")} == {k: f[k] for k in ("id", "name", "license")}
+    assert response.status_code == 200
+    (score,) = [p["memorability"] for p in response.json()["predictions"]]
+    expected = ModelWrapper(bucket).predict([sample_bytes("coffee.jpg")])[0]["memorability"]
+    assert abs(score - expected) < 1e-6
+    assert explained.status_code == 200 and abs(explained.json()["memorability"] - expected) < 1e-6

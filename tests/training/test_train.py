@@ -1,0 +1,96 @@
+"""training.train writes a verified MemNet bucket, starts from ResMem's conv weights, trains on
+cached bottlenecks, and resumes after a kill with at most one epoch lost."""
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from core.bucket import open_bucket
+from core.checksums import ChecksumError
+from core.networks import build_network
+from tests.imagegen import ROOT
+from tests.training.conftest import RESMEM, facts, stage
+
+
+def weights(bucket, layer):
+    b = open_bucket(bucket)
+    model = build_network(b.architecture, b.preprocessing.crop, b.architecture_options)
+    model.load_weights(b.weights_path)
+    return model.get_layer(layer).get_weights()
+
+
+def test_the_bucket_passes_md5sum_and_says_what_it_is(bucket, dataset):
+    assert sorted(p.name for p in bucket.iterdir()) == ["md5sums.txt", "memnet.weights.h5", "model.json"]
+    check = subprocess.run(["md5sum", "-c", "md5sums.txt"], cwd=bucket, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout.count(": OK") == 2
+    f = facts(bucket)
+    assert (f["architecture"], f["architecture_options"], f["input_size"]) == ("memnet", {"sigmoid": True}, 227)
+    assert f["preprocessing"] == json.loads((RESMEM / "model.json").read_text())["preprocessing"]
+    prov = f["provenance"]
+    assert (prov["epochs_run"], prov["best_epoch"], prov["train_images"], prov["val_images"]) == (1, 1, 8, 4)
+    assert prov["settings"]["data"] == str(dataset) and prov["settings"]["init"] == "resmem"
+    assert prov["labels"]["teacher"] == "resmem"
+    assert prov["init_weights_md5"] == open_bucket(RESMEM).weights_md5
+
+
+def test_bottlenecks_keep_resmem_convs_and_train_the_head(dataset, tmp_path):
+    out = tmp_path / "head"
+    stage("training.train", "--data", str(dataset), "--split", "1", "--out", str(out),
+          "--epochs", "1", "--bottlenecks", "--loss", "euclidean", "--linear")
+    for layer in ("conv1", "conv5"):
+        for ours, resmem in zip(weights(out, layer), weights(RESMEM, layer)):
+            np.testing.assert_array_equal(ours, resmem)
+    assert facts(out)["architecture_options"] == {"sigmoid": False}
+    assert facts(out)["provenance"]["augmentation"] is None
+    assert facts(out)["provenance"]["epochs_run"] == 1
+
+
+def test_a_corrupted_bucket_is_refused_by_its_checksum(bucket, dataset, tmp_path):
+    copy = tmp_path / "memnet"
+    copy.mkdir()
+    for file in bucket.iterdir():
+        (copy / file.name).write_bytes(file.read_bytes())
+    data = bytearray((copy / "memnet.weights.h5").read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte in the middle of the weights
+    (copy / "memnet.weights.h5").write_bytes(data)
+    with pytest.raises(ChecksumError, match=r"memnet\.weights\.h5 has md5 \w+, but .* pins"):
+        open_bucket(copy)
+    result = stage("training.evaluate", "--bucket", str(copy), "--data", str(dataset), "--split", "1",
+                   check=False)
+    assert result.returncode == 2 and "memnet.weights.h5 has md5" in result.stderr
+
+
+def test_resume_after_a_kill_loses_at_most_one_epoch(dataset, tmp_path):
+    out = tmp_path / "killed"
+    command = [sys.executable, "-m", "training.train", "--data", str(dataset), "--split", "1",
+               "--out", str(out), "--epochs", "2", "--batch", "4", "--patience", "10",
+               "--learning-rate", "1e-5"]
+    state = out / "checkpoints" / "state.json"
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not state.is_file() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    done = json.loads(state.read_text())["epochs_done"]
+    assert done == 1, "the kill came too late to test a resume"
+    assert not (out / "model.json").exists()
+
+    again = stage("training.train", *command[3:], check=False)
+    assert again.returncode == 2 and "pass --resume" in again.stderr  # never silently restarts
+    resumed = stage("training.train", *command[3:], "--resume")
+    assert "resuming after epoch 1 of 2" in resumed.stderr
+    assert resumed.stdout.count("val Spearman") == 1  # only the epoch still to run
+    assert facts(out)["provenance"]["epochs_run"] == 2
+    assert not (out / "checkpoints").exists()
+
+
+def test_bottlenecks_need_resmem_convs(dataset, tmp_path):
+    result = stage("training.train", "--data", str(dataset), "--split", "1", "--out", str(tmp_path / "x"),
+                   "--bottlenecks", "--init", "none", check=False)
+    assert result.returncode == 2 and "--bottlenecks trains on frozen conv features" in result.stderr

@@ -1,0 +1,114 @@
+"""Label a folder of photos with a served model and write them as a LaMem-format dataset.
+
+    python -m training.label --images DIR --out DATA [--teacher BUCKET] [--val 0.15 --test 0.15 --seed 0]
+
+Every photo in DIR (not its subfolders) is decoded and scored as ``POST /model/predict`` would
+score it, through the same ModelWrapper. Files that are not images are skipped with a warning.
+The photos are copied to ``DATA/images/`` and divided at random (``--seed``) into
+``DATA/splits/{train,val,test}_1.txt``. ``DATA/teacher.json`` records which bucket gave the
+scores. This is how a teacher labels photos for distillation.
+"""
+import argparse
+import json
+import logging
+import random
+import shutil
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from core.images import ImageError, decode_image
+from training.lamem import write_split
+
+log = logging.getLogger("label")
+
+DEFAULT_TEACHER = "assets/resmem"
+MAX_PIXELS = 64_000_000
+
+
+def score_folder(model, folder, batch=8):
+    """Return ``{file name: score}`` for every decodable image directly inside ``folder``."""
+    files = sorted(p for p in Path(folder).iterdir() if p.is_file() and not p.name.startswith("."))
+    if not files:
+        raise ValueError(f"{folder} holds no files")
+    scores, pending = {}, []
+
+    def flush():
+        names, images = zip(*pending)
+        for name, result in zip(names, model.predict(list(images))):
+            scores[name] = result["memorability"]
+        pending.clear()
+
+    for path in tqdm(files, desc="labelling", unit="photo"):
+        try:
+            pending.append((path.name, decode_image(path.read_bytes(), MAX_PIXELS, name=path.name)))
+        except ImageError as error:
+            log.warning("skipped %s", error)
+            continue
+        if len(pending) == batch:
+            flush()
+    if pending:
+        flush()
+    if not scores:
+        raise ValueError(f"{folder} holds no images that could be decoded")
+    return scores
+
+
+def divide(names, val, test, seed):
+    """Shuffle ``names`` with ``seed`` and cut them into train, val and test lists."""
+    if not (0 <= val < 1 and 0 <= test < 1 and val + test < 1):
+        raise ValueError("--val and --test must be fractions in 0..1 that leave some photos to train on")
+    names = sorted(names)
+    random.Random(seed).shuffle(names)
+    n_val, n_test = round(val * len(names)), round(test * len(names))
+    if len(names) - n_val - n_test < 1:
+        raise ValueError(f"{len(names)} photos leave none to train on")
+    return {"train": names[n_val + n_test:], "val": names[:n_val], "test": names[n_val:n_val + n_test]}
+
+
+def label(images, out, teacher=DEFAULT_TEACHER, val=0.15, test=0.15, seed=0, batch=8):
+    """Score ``images`` with ``teacher`` and write the LaMem-format dataset ``out``."""
+    from core.model import ModelWrapper
+
+    out = Path(out)
+    if (out / "splits").exists():
+        raise FileExistsError(f"{out}/splits exists already: choose a new --out, or delete it")
+    model = ModelWrapper(teacher, batch_size=batch)
+    scores = score_folder(model, images, batch)
+    parts = divide(scores, val, test, seed)
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    for name in scores:
+        shutil.copy2(Path(images) / name, out / "images" / name)
+    for kind, names in parts.items():
+        write_split(out, kind, 1, [(name, scores[name]) for name in sorted(names)])
+    provenance = {"teacher": model.MODEL_META_DATA["id"], "teacher_bucket": str(teacher),
+                  "teacher_weights_md5": model.bucket.weights_md5, "source": str(images),
+                  "seed": seed, "val": val, "test": test,
+                  "counts": {kind: len(names) for kind, names in parts.items()}}
+    (out / "teacher.json").write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n")
+    return provenance
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", required=True, type=Path, help="folder of photos to label")
+    parser.add_argument("--out", required=True, type=Path, help="dataset folder to create")
+    parser.add_argument("--teacher", default=DEFAULT_TEACHER, help="bucket that scores the photos")
+    parser.add_argument("--val", type=float, default=0.15, help="fraction held out for validation")
+    parser.add_argument("--test", type=float, default=0.15, help="fraction held out for testing")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random division")
+    parser.add_argument("--batch", type=int, default=8, help="photos per forward pass")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    try:
+        facts = label(args.images, args.out, args.teacher, args.val, args.test, args.seed, args.batch)
+    except (OSError, ValueError, RuntimeError) as error:
+        log.error("%s", error)
+        return 2
+    log.info("wrote %s: %s", args.out, facts["counts"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

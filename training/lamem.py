@@ -1,0 +1,77 @@
+"""LaMem's dataset format: ``DATA/images/*`` and ``DATA/splits/{train,val,test}_{1..5}.txt``.
+
+Each split line is ``name score`` (for example ``00051110.jpg 0.675000``): an image file under
+``DATA/images`` and its memorability in 0..1. Reading a split checks every line, and a bad one
+is reported with its file and line number, before any training starts.
+"""
+import math
+from pathlib import Path
+
+KINDS = ("train", "val", "test")
+LAMEM_SPLITS = (1, 2, 3, 4, 5)
+
+
+class DatasetError(ValueError):
+    """The dataset folder, a split file or one of its lines is not in LaMem's format."""
+
+
+def split_path(data, kind, k):
+    return Path(data) / "splits" / f"{kind}_{k}.txt"
+
+
+def read_split(data, kind, k):
+    """Return ``[(image path, score), ...]`` of split ``{kind}_{k}.txt``, each line checked."""
+    path = split_path(data, kind, k)
+    if not path.is_file():
+        found = sorted(p.name for p in path.parent.glob("*.txt")) if path.parent.is_dir() else []
+        raise DatasetError(f"{path}: no such split file (LaMem format: DATA/splits/{kind}_{k}.txt; "
+                           f"found: {', '.join(found) or 'none'})")
+    images = Path(data) / "images"
+    entries = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        fields = line.split()
+        where = f"{path}:{number}"
+        if len(fields) != 2:
+            raise DatasetError(f"{where}: expected 'name score', got {line!r}")
+        name, text = fields
+        try:
+            score = float(text)
+        except ValueError:
+            raise DatasetError(f"{where}: score {text!r} is not a number") from None
+        if not (math.isfinite(score) and 0.0 <= score <= 1.0):
+            raise DatasetError(f"{where}: score {text} is outside 0..1")
+        image = images / name
+        if not image.is_file():
+            raise DatasetError(f"{where}: image {name} is not in {images}")
+        entries.append((image, score))
+    if not entries:
+        raise DatasetError(f"{path} lists no images")
+    return entries
+
+
+def write_split(data, kind, k, entries):
+    """Write ``[(name, score), ...]`` as split ``{kind}_{k}.txt`` with LaMem's 6 decimals."""
+    path = split_path(data, kind, k)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{name} {score:.6f}\n" for name, score in entries))
+    return path
+
+
+def available_splits(data, kind="test"):
+    """The split numbers k for which ``{kind}_k.txt`` exists, in order."""
+    return [k for k in LAMEM_SPLITS if split_path(data, kind, k).is_file()]
+
+
+def parse_split_arg(value):
+    """``--split K`` (1..5) or ``all``."""
+    if value == "all":
+        return value
+    try:
+        k = int(value)
+    except ValueError:
+        k = 0
+    if k not in LAMEM_SPLITS:
+        raise ValueError(f"--split must be one of 1..5 or 'all', not {value!r}")
+    return k

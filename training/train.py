@@ -1,0 +1,221 @@
+"""Train MemNet on a LaMem-format dataset and write it as a weights bucket the service can serve.
+
+    python -m training.train --data DATA --split K --out BUCKET [--epochs N] [--batch B]
+                             [--init resmem|none] [--loss mse|euclidean] [--linear]
+                             [--bottlenecks] [--resume]
+
+The network is MemNet (core/networks.py): AlexNet-style conv1-conv5 with LRN and grouped
+convolutions, fc6 and fc7, one output. It trains on ``train_K`` with random crops and flips,
+and keeps the epoch with the best Spearman rho on ``val_K``; it stops early when that has not
+improved for ``--patience`` epochs. ``--init resmem`` starts conv1-conv5 from ResMem's MemNet
+branch. ``--bottlenecks`` freezes those and trains only fc6-fc8 on cached conv5 features, as
+the TensorFlow-for-poets retrain did: much faster, without augmentation.
+
+Every epoch is checkpointed under ``BUCKET/checkpoints/``; after a kill, ``--resume`` goes on
+from the last finished epoch. The bucket holds the weights, ``model.json`` and ``md5sums.txt``;
+serve it with ``MODEL_BUCKET=BUCKET make run``.
+"""
+import argparse
+import json
+import logging
+import shutil
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from training.lamem import DatasetError, read_split
+
+log = logging.getLogger("train")
+
+WEIGHTS_FILE = "memnet.weights.h5"
+CHECKPOINTS = "checkpoints"
+AUGMENTATION = "random crop of the resized image, horizontal flip"
+
+
+@dataclass
+class Settings:
+    """What decides a run's result; recorded in the checkpoint and the bucket's provenance."""
+    data: str
+    split: int
+    epochs: int = 10
+    batch: int = 32
+    init: str = "resmem"
+    loss: str = "mse"
+    sigmoid: bool = True
+    bottlenecks: bool = False
+    learning_rate: float = 1e-4
+    patience: int = 3
+    seed: int = 0
+    resmem: str = "assets/resmem"
+
+
+def euclidean_loss(y_true, y_pred):
+    """Caffe's EuclideanLoss, as the powerai MemNet trained with: sum of squares / (2 N)."""
+    import keras
+
+    y_true = keras.ops.reshape(keras.ops.cast(y_true, y_pred.dtype), keras.ops.shape(y_pred))
+    return 0.5 * keras.ops.sum(keras.ops.square(y_pred - y_true), axis=-1)
+
+
+LOSSES = {"mse": "mean_squared_error", "euclidean": euclidean_loss}
+
+
+def copy_resmem_convs(model, resmem_bucket):
+    """Copy conv1-conv5 of ResMem's MemNet branch into ``model``; return ResMem's weights md5."""
+    from core.bucket import open_bucket
+    from core.networks import MEMNET_CONV_LAYERS, build_network
+
+    bucket = open_bucket(resmem_bucket)
+    resmem = build_network(bucket.architecture, bucket.preprocessing.crop, bucket.architecture_options)
+    resmem.load_weights(bucket.weights_path)
+    for name in MEMNET_CONV_LAYERS:
+        model.get_layer(name).set_weights(resmem.get_layer(name).get_weights())
+    return bucket
+
+
+def bucket_facts(settings, state, spec, data_facts, init_bucket, n_train, n_val):
+    """model.json of the trained bucket: what it is, how to feed it and how it was made."""
+    from training.convert_resmem import LICENSE
+
+    derived = init_bucket is not None or data_facts.get("teacher") == "resmem"
+    return {
+        "id": "memnet", "name": "MemNet",
+        "description": ("Predicts image memorability on LaMem's 0..1 scale with MemNet: AlexNet-style "
+                        "conv1-conv5, fc6 and fc7, trained by training/train.py."),
+        "type": "Image-to-Score Regression",
+        "source": f"trained on {settings.data} (split {settings.split}) by training/train.py",
+        "license": ("Derived from ResMem's weights or labels, so ResMem's licence applies: " + LICENSE
+                    if derived else "The licence of the training data applies to these weights."),
+        "architecture": "memnet",
+        "architecture_options": {"sigmoid": settings.sigmoid},
+        "weights": WEIGHTS_FILE,
+        "input_size": spec.crop,
+        "preprocessing": {"resize": list(spec.resize), "interpolation": spec.interpolation,
+                          "crop": spec.crop, "scale": spec.scale, "mean": list(spec.mean),
+                          "std": list(spec.std)},
+        "output": {"name": "memorability", "range": [0.0, 1.0] if settings.sigmoid else None},
+        "provenance": {
+            "trainer": "training/train.py", "settings": asdict(settings),
+            "augmentation": None if settings.bottlenecks else AUGMENTATION,
+            "init_weights_md5": init_bucket.weights_md5 if init_bucket else None,
+            "labels": data_facts or None, "train_images": n_train, "val_images": n_val,
+            "epochs_run": state["epochs_done"], "best_epoch": state["best_epoch"],
+            "val_spearman": state["best_spearman"]},
+    }
+
+
+def train(settings, out, resume=False, keep_checkpoints=False):
+    """Run (or resume) training per ``settings`` and write the bucket ``out``; return its facts."""
+    import keras
+
+    from core.bucket import Preprocessing, write_facts
+    from core.checksums import write_md5sums
+    from core.networks import build_memnet
+    from training import bottlenecks as cache
+    from training.checkpoints import BEST, LAST, SpearmanCheckpoint, read_state
+    from training.convert_resmem import FACTS as RESMEM_FACTS
+    from training.pipeline import array_dataset, image_dataset
+
+    train_set = read_split(settings.data, "train", settings.split)
+    val_set = read_split(settings.data, "val", settings.split)
+    if settings.init not in ("resmem", "none"):
+        raise ValueError(f"--init must be resmem or none, not {settings.init!r}")
+    if settings.bottlenecks and settings.init != "resmem":
+        raise ValueError("--bottlenecks trains on frozen conv features: it needs --init resmem")
+    out, folder = Path(out), Path(out) / CHECKPOINTS
+    state = read_state(folder)
+    if state and not resume:
+        raise FileExistsError(f"{folder} holds a checkpoint: pass --resume to go on, or choose a new --out")
+    if resume and state and state["settings"] != asdict(settings):
+        raise ValueError(f"--resume with other settings than the checkpoint's: {state['settings']}")
+    folder.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(settings.seed)
+
+    p = RESMEM_FACTS["preprocessing"]  # MemNet is fed exactly as ResMem's MemNet branch
+    spec = Preprocessing(tuple(p["resize"]), p["interpolation"], p["crop"], p["scale"],
+                         tuple(p["mean"]), tuple(p["std"]))
+    model = build_memnet(spec.crop, sigmoid=settings.sigmoid)
+    init_bucket = copy_resmem_convs(model, settings.resmem) if settings.init == "resmem" else None
+    scores = [s for _, s in train_set]
+    if settings.bottlenecks:
+        trained = cache.head_model(model)
+        features = cache.features(model, train_set + val_set, spec, folder)
+        train_data = array_dataset(features[:len(train_set)], scores, settings.batch, True, settings.seed)
+        val_data = array_dataset(features[len(train_set):], [s for _, s in val_set], settings.batch)
+    else:
+        trained = model
+        train_data = image_dataset(train_set, spec, settings.batch, augment=True, shuffle=True,
+                                   seed=settings.seed)
+        val_data = image_dataset(val_set, spec, settings.batch)
+
+    if state and resume:
+        log.info("resuming after epoch %d of %d", state["epochs_done"], settings.epochs)
+        trained = keras.models.load_model(folder / LAST, custom_objects={"euclidean_loss": euclidean_loss})
+    else:
+        cache.start_output_at_mean(trained, scores, settings.sigmoid)
+        trained.compile(optimizer=keras.optimizers.Adam(settings.learning_rate),
+                        loss=LOSSES[settings.loss])
+    checkpoint = SpearmanCheckpoint(folder, val_data, [s for _, s in val_set], asdict(settings),
+                                    settings.patience, state if resume else None)
+    done = checkpoint.state["epochs_done"]
+    stopped = done and done - checkpoint.state["best_epoch"] >= settings.patience
+    if done < settings.epochs and not stopped:
+        trained.fit(train_data, epochs=settings.epochs, initial_epoch=done, callbacks=[checkpoint],
+                    verbose=1 if sys.stderr.isatty() else 2)
+
+    trained.load_weights(folder / BEST)
+    for layer in trained.layers:  # the head's trained layers are MemNet's own, by name
+        if layer.weights:
+            model.get_layer(layer.name).set_weights(layer.get_weights())
+    model.save_weights(out / WEIGHTS_FILE)
+    teacher = Path(settings.data) / "teacher.json"
+    data_facts = json.loads(teacher.read_text()) if teacher.is_file() else {}
+    facts = bucket_facts(settings, checkpoint.state, spec, data_facts, init_bucket,
+                         len(train_set), len(val_set))
+    write_facts(out, facts)
+    write_md5sums(out, [WEIGHTS_FILE, "model.json"])
+    if not keep_checkpoints:
+        shutil.rmtree(folder)
+    return facts
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", required=True, help="LaMem-format dataset folder")
+    parser.add_argument("--split", required=True, type=int, choices=range(1, 6), help="split number K")
+    parser.add_argument("--out", required=True, type=Path, help="bucket folder to write")
+    parser.add_argument("--epochs", type=int, default=Settings.epochs, help="most epochs to run")
+    parser.add_argument("--batch", type=int, default=Settings.batch, help="images per step")
+    parser.add_argument("--init", default=Settings.init, choices=("resmem", "none"),
+                        help="start conv1-conv5 from ResMem's MemNet branch, or at random")
+    parser.add_argument("--loss", default=Settings.loss, choices=sorted(LOSSES),
+                        help="mse, or Caffe's Euclidean loss as the powerai project used")
+    parser.add_argument("--linear", action="store_true", help="a linear output instead of the sigmoid")
+    parser.add_argument("--bottlenecks", action="store_true",
+                        help="train only fc6-fc8 on cached conv5 features (needs --init resmem)")
+    parser.add_argument("--learning-rate", type=float, default=Settings.learning_rate)
+    parser.add_argument("--patience", type=int, default=Settings.patience,
+                        help="stop after this many epochs without a better val Spearman")
+    parser.add_argument("--seed", type=int, default=Settings.seed)
+    parser.add_argument("--resmem", default=Settings.resmem, help="the ResMem bucket for --init resmem")
+    parser.add_argument("--resume", action="store_true", help="go on from BUCKET/checkpoints/")
+    parser.add_argument("--keep-checkpoints", action="store_true", help="keep BUCKET/checkpoints/ at the end")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    settings = Settings(data=str(args.data), split=args.split, epochs=args.epochs, batch=args.batch,
+                        init=args.init, loss=args.loss, sigmoid=not args.linear,
+                        bottlenecks=args.bottlenecks, learning_rate=args.learning_rate,
+                        patience=args.patience, seed=args.seed, resmem=args.resmem)
+    try:
+        facts = train(settings, args.out, args.resume, args.keep_checkpoints)
+    except (DatasetError, FileExistsError, ValueError, OSError, RuntimeError) as error:
+        log.error("%s", error)
+        return 2
+    prov = facts["provenance"]
+    log.info("wrote %s: best val Spearman %.4f at epoch %d of %d", args.out, prov["val_spearman"],
+             prov["best_epoch"], prov["epochs_run"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
