@@ -103,7 +103,7 @@ def write_report(folder, model, entries, predicted, per_split, result):
     with open(folder / "predictions.csv", "w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(["image", "true", "predicted"])
-        writer.writerows([(Path(p).name, f"{s:.6f}", f"{q:.6f}") for p, s, q in pairs])
+        writer.writerows([(Path(p).name, f"{s:.6f}", f"{q:.9g}") for p, s, q in pairs])  # float32, exactly
 
 
 def main(argv=None):
