@@ -22,7 +22,13 @@ def create_app(model=None, **settings):
     if model is None:
         configure_threads(app.config["TF_INTRA_OP_THREADS"], app.config["TF_INTER_OP_THREADS"])
         model = ModelWrapper(app.config["MODEL_BUCKET"], batch_size=app.config["BATCH_SIZE"],
-                             max_pixels=app.config["MAX_IMAGE_PIXELS"])
+                             max_pixels=app.config["MAX_IMAGE_PIXELS"],
+                             precision=app.config["MODEL_PRECISION"],
+                             max_wait=app.config["BATCH_WAIT_MS"] / 1000,
+                             max_queue=app.config["MAX_QUEUE_IMAGES"],
+                             cache_dir=app.config["MODEL_CACHE"],
+                             threads=app.config["TF_INTRA_OP_THREADS"],
+                             jpeg_draft=app.config["JPEG_DRAFT"])
     app.extensions["max_model"] = model
     # MAX_API is maxfw's module-level namespace: register our resources on it only once.
     if not MAX_API.resources:

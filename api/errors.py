@@ -6,6 +6,7 @@ from flask_restx import fields
 from maxfw.core import MAX_API
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, RequestEntityTooLarge
 
+from core.batcher import Overloaded
 from core.images import ImageError
 
 log = logging.getLogger(__name__)
@@ -27,8 +28,11 @@ def describe(error):
 
 
 def error_body(error):
-    """(body, status) for any exception: its own status for HTTP errors, 400 for an upload that
-    is not a usable image (core.images.ImageError, from any endpoint), 500 for bugs."""
+    """(body, status, headers) for any exception: its own status for HTTP errors, 400 for an
+    upload that is not a usable image (core.images.ImageError, from any endpoint), 503 with
+    Retry-After when the model's queue is full (core.batcher.Overloaded), 500 for bugs."""
+    if isinstance(error, Overloaded):
+        return {"status": "error", "message": str(error)}, 503, {"Retry-After": str(error.retry_after)}
     if isinstance(error, ImageError):
         error = BadRequest(str(error))
     elif not isinstance(error, HTTPException):
@@ -37,7 +41,7 @@ def error_body(error):
     body = {"status": "error", "message": describe(error)}
     if hasattr(error, "data"):
         error.data = body  # restx answers with error.data, when present, over the handler's body
-    return body, error.code
+    return body, error.code, {}
 
 
 def register_error_handlers(app, api):
@@ -46,5 +50,5 @@ def register_error_handlers(app, api):
 
     @app.errorhandler(HTTPException)
     def flask_error(error):
-        body, code = error_body(error)
-        return jsonify(body), code
+        body, code, headers = error_body(error)
+        return jsonify(body), code, headers

@@ -36,6 +36,8 @@ class ModelExplainAPI(MAXAPI):
     @MAX_API.expect(input_parser)
     @MAX_API.response(400, "Missing, empty, unreadable or several images", ERROR_SCHEMA)
     @MAX_API.response(413, "The request body is over the size limit", ERROR_SCHEMA)
+    @MAX_API.response(503, "Too many images are waiting for the model; retry after Retry-After seconds",
+                      ERROR_SCHEMA)
     @MAX_API.marshal_with(explain_response)
     def post(self):
         """Map which regions of an image raise or lower its memorability (occlusion)"""

@@ -33,6 +33,8 @@ class ModelPredictAPI(PredictAPI):
     @MAX_API.expect(input_parser)
     @MAX_API.response(400, "Missing, empty, unreadable or too many images", ERROR_SCHEMA)
     @MAX_API.response(413, "The request body is over the size limit", ERROR_SCHEMA)
+    @MAX_API.response(503, "Too many images are waiting for the model; retry after Retry-After seconds",
+                      ERROR_SCHEMA)
     @MAX_API.marshal_with(predict_response)
     def post(self):
         """Predict the memorability of one or more images"""

@@ -5,20 +5,23 @@ maxfw's ``MAXModelWrapper``, each of which takes and returns a whole batch:
 
     _pre_process   uploads (bytes) or PIL images -> float32 array N x H x W x 3 (core/images.py);
                    one image is decoded at a time, so a batch never holds N full-size photos
-    _predict       array -> N scores, through one compiled tf.function, in bounded chunks
+    _predict       array -> N scores, through core/batcher.py: one worker runs the passes of
+                   all requests, gathered into batches of at most batch_size images, on the
+                   runtime MODEL_PRECISION picks (core/lite.py)
     _post_process  scores -> [{"memorability": float}, ...]
 """
 import logging
-import threading
+import os
 
 import numpy as np
 import tensorflow as tf
 from maxfw.model import MAXModelWrapper
 from PIL import Image
 
+from core.batcher import Batcher
 from core.bucket import open_bucket
 from core.images import decode_image, preprocess, to_rgb
-from core.metrics import BATCH_SIZE, FORWARD_SECONDS, QUEUE_DEPTH
+from core.lite import PRECISIONS, LiteForward, cached_model
 from core.networks import build_network
 
 log = logging.getLogger(__name__)
@@ -36,25 +39,42 @@ def configure_threads(intra_op, inter_op):
 class ModelWrapper(MAXModelWrapper):
     """A memorability model loaded from a bucket (see core/bucket.py)."""
 
-    def __init__(self, path, batch_size=8, max_pixels=64_000_000):
+    def __init__(self, path, batch_size=8, max_pixels=64_000_000, precision="fp32",
+                 max_wait=0.005, max_queue=64, cache_dir=".cache/models", threads=None,
+                 jpeg_draft=True):
         super().__init__(path)
+        if precision not in PRECISIONS:
+            raise ValueError(f"MODEL_PRECISION must be one of {', '.join(PRECISIONS)}, not {precision!r}")
         self.bucket = open_bucket(path)
         self.MODEL_META_DATA = self.bucket.metadata
         self.spec = self.bucket.preprocessing
+        self.precision = precision
         self.batch_size = batch_size
         self.max_pixels = max_pixels
-        # One forward pass at a time: concurrent passes only fight over the same cores.
-        self._lock = threading.Lock()
+        # Decode big JPEGs at no less than twice the resize: the resized pixels barely change.
+        self.draft_size = tuple(2 * side for side in self.spec.resize) if jpeg_draft else None
         size = self.spec.crop
-        self.model = build_network(self.bucket.architecture, size, self.bucket.architecture_options)
-        self.model.load_weights(self.bucket.weights_path)
-        # A compiled function with a fixed signature: traced once, no per-call Keras overhead.
-        self._forward = tf.function(
-            lambda x: self.model(x, training=False),
-            input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32)])
-        self._forward(tf.zeros([1, size, size, 3]))  # warm-up: trace now, not on the first request
-        log.info("loaded %s (%s) from %s", self.MODEL_META_DATA["name"],
-                 self.bucket.architecture, path)
+        if precision == "fp32":
+            self.model = self._keras_model()
+            # A compiled function with a None batch dimension: traced once for every batch size.
+            compiled = tf.function(lambda x: self.model(x, training=False),
+                                   input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32)])
+            forward = lambda x: compiled(tf.constant(x)).numpy()  # noqa: E731
+        else:  # the Keras model is only built to convert it, once; then it is freed
+            self.model = None
+            forward = LiteForward(cached_model(self.bucket, self._keras_model, precision, cache_dir),
+                                  threads or os.cpu_count() or 1)
+        forward(np.zeros([1, size, size, 3], np.float32))  # warm-up: not on the first request
+        # One worker runs every forward pass: concurrent requests share passes instead of
+        # fighting over the same cores (core/batcher.py).
+        self.batcher = Batcher(forward, batch_size, max_wait, max_queue)
+        log.info("loaded %s (%s, %s) from %s", self.MODEL_META_DATA["name"],
+                 self.bucket.architecture, precision, path)
+
+    def _keras_model(self):
+        model = build_network(self.bucket.architecture, self.spec.crop, self.bucket.architecture_options)
+        model.load_weights(self.bucket.weights_path)
+        return model
 
     def _pre_process(self, images):
         """Decode (raising core.images.ImageError for a bad upload) and preprocess each image."""
@@ -63,21 +83,12 @@ class ModelWrapper(MAXModelWrapper):
             if isinstance(image, Image.Image):
                 image = to_rgb(image)
             else:
-                image = decode_image(image, self.max_pixels, name=f"image {number}")
+                image = decode_image(image, self.max_pixels, f"image {number}", self.draft_size)
             arrays.append(preprocess(image, self.spec))
         return np.stack(arrays)
 
     def _predict(self, x):
-        scores = []
-        for start in range(0, len(x), self.batch_size):
-            chunk = x[start:start + self.batch_size]
-            QUEUE_DEPTH.inc()
-            with self._lock:
-                QUEUE_DEPTH.dec()
-                BATCH_SIZE.observe(len(chunk))
-                with FORWARD_SECONDS.time():
-                    scores.append(self._forward(tf.constant(chunk)).numpy())
-        return np.concatenate(scores).reshape(-1)
+        return self.batcher.submit(np.asarray(x, np.float32))
 
     def _post_process(self, scores):
         return [{"memorability": float(score)} for score in scores]

@@ -103,3 +103,15 @@ def test_extreme_aspect_ratios_and_tiny_images_are_fine():
     for size in ((1, 1), (20000, 1), (1, 3000)):
         image = decode_image(encode(Image.new("RGB", size, (10, 200, 10)), "PNG"), LIMIT)
         assert preprocess(image, RESMEM).shape == (227, 227, 3)
+
+
+def test_a_big_jpeg_is_decoded_at_a_reduced_size_that_scores_the_same(resmem):
+    big = sample_rgb("chelsea.jpg").resize((3000, 2000), Image.Resampling.LANCZOS)
+    data = encode(big, "JPEG", quality=92)
+    drafted = decode_image(data, 64_000_000, draft_size=(512, 512))
+    assert drafted.size == (1500, 1000)  # libjpeg's 1/2 scale: 1/4 would leave the short side under 512
+    assert decode_image(data, 64_000_000).size == (3000, 2000)
+    assert decode_image(encode(big, "PNG"), 64_000_000, draft_size=(512, 512)).size == (3000, 2000)
+    full = resmem.predict([decode_image(data, 64_000_000)])[0]["memorability"]
+    served = resmem.predict([data])[0]["memorability"]  # the wrapper drafts at 2x its 256 resize
+    assert abs(full - served) < 0.01

@@ -1,0 +1,94 @@
+"""Gathers the images of concurrent requests into shared forward passes.
+
+One worker thread owns the model. A request hands in its preprocessed images and waits. The
+worker takes the oldest request, then waits at most ``max_wait`` seconds for more, until it
+holds ``max_batch`` images, and runs them in one pass. A request larger than ``max_batch``
+runs in chunks of that size. At most ``max_queue`` images may wait: past that, ``submit``
+raises ``Overloaded`` at once (the API answers 503 with Retry-After), so a burst cannot pile
+up memory.
+"""
+import collections
+import threading
+import time
+from concurrent.futures import Future
+
+import numpy as np
+
+from core.metrics import BATCH_SIZE, FORWARD_SECONDS, QUEUE_DEPTH
+
+
+class Overloaded(RuntimeError):
+    """The queue is full; the client should retry after ``retry_after`` seconds."""
+
+    def __init__(self, queued, limit, retry_after):
+        super().__init__(f"the server is busy: {queued} images are waiting (the limit is {limit}); "
+                         f"retry in {retry_after} s")
+        self.retry_after = retry_after
+
+
+class Batcher:
+    def __init__(self, forward, max_batch=8, max_wait=0.005, max_queue=64, seconds_per_image=0.25):
+        self.forward, self.max_batch, self.max_wait, self.max_queue = forward, max_batch, max_wait, max_queue
+        self.seconds_per_image = seconds_per_image  # for Retry-After: how soon the queue drains
+        self._pending = collections.deque()  # (images, future)
+        self._queued = 0
+        self._ready = threading.Condition()
+        self._thread = threading.Thread(target=self._work, name="batcher", daemon=True)
+        self._thread.start()
+
+    def submit(self, images):
+        """Scores of ``images`` (N x H x W x 3), computed in shared passes; blocks until done."""
+        future = Future()
+        with self._ready:
+            if self._queued and self._queued + len(images) > self.max_queue:
+                retry = max(1, round(self._queued * self.seconds_per_image))
+                raise Overloaded(self._queued, self.max_queue, retry)
+            self._pending.append((images, future))
+            self._queued += len(images)
+            QUEUE_DEPTH.set(self._queued)
+            self._ready.notify()
+        return future.result()
+
+    def _take(self):
+        """The next group of requests: the oldest, plus those arriving within max_wait."""
+        with self._ready:
+            while not self._pending:
+                self._ready.wait()
+            group = [self._pending.popleft()]
+            count = len(group[0][0])
+            deadline = time.monotonic() + self.max_wait
+            while count < self.max_batch:
+                if not self._pending:
+                    left = deadline - time.monotonic()
+                    if left <= 0 or not self._ready.wait(left):
+                        break
+                    continue
+                if count + len(self._pending[0][0]) > self.max_batch:
+                    break
+                images, future = self._pending.popleft()
+                group.append((images, future))
+                count += len(images)
+            self._queued -= count
+            QUEUE_DEPTH.set(self._queued)
+            return group
+
+    def _work(self):
+        while True:
+            group = self._take()
+            try:
+                batch = np.concatenate([images for images, _ in group])
+                scores = []
+                for start in range(0, len(batch), self.max_batch):
+                    chunk = batch[start:start + self.max_batch]
+                    BATCH_SIZE.observe(len(chunk))
+                    with FORWARD_SECONDS.time():
+                        scores.append(self.forward(chunk))
+                scores = np.concatenate(scores).reshape(-1)
+            except Exception as error:  # noqa: BLE001 - handed to the waiting requests, never lost
+                for _, future in group:
+                    future.set_exception(error)
+                continue
+            offset = 0
+            for images, future in group:
+                future.set_result(scores[offset:offset + len(images)])
+                offset += len(images)
