@@ -33,6 +33,8 @@ COPY api/ api/
 COPY web/ web/
 COPY samples/ samples/
 
+# MODEL_PRECISION=lite-* converts the model on first start and keeps it here.
+RUN mkdir -p .cache/models && chown max .cache/models
 USER 1000:1000
 ENV PORT=5000 TF_CPP_MIN_LOG_LEVEL=2 MODEL_BUCKET=assets/${model_name}
 EXPOSE 5000

@@ -9,7 +9,7 @@ IMAGE    ?= max-image-memorability
 export PORT
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run weights test test-unit test-training test-integration test-container reference bench-single bench-explain bench-models distil lint clean
+.PHONY: run weights test test-unit test-training test-integration test-container reference bench bench-single bench-explain bench-models distil lint clean
 
 # The service's and the training stage's packages for `make run` (the serving image has only
 # requirements.txt); the test tools on top of them only for tests and benchmarks.
@@ -62,8 +62,15 @@ test-container: $(VENV)/.installed-test $(CHROMIUM)
 reference: weights
 	.ci/reference.sh
 
-# Latency and fidelity of the port against the original package, in one run on this machine.
+# The service against the original package in one run: in-process, HTTP with 1, 4, 8 and 16
+# clients, for each MODEL_PRECISION; JSON and a chart under test-artifacts/.
 IMAGES ?= samples
+REQUESTS ?= 64
+bench: $(VENV)/.installed-test weights
+	test -x .venv-ref/bin/python || .ci/reference.sh
+	$(PY) -m benchmarks.serving --images $(IMAGES) --requests $(REQUESTS)
+
+# Latency and fidelity of the port against the original package, in one run on this machine.
 bench-single: $(VENV)/.installed-test weights
 	test -x .venv-ref/bin/python || .ci/reference.sh
 	$(PY) -m benchmarks.single_image --images $(IMAGES)
