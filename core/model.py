@@ -21,7 +21,7 @@ from PIL import Image
 from core.batcher import Batcher
 from core.bucket import open_bucket
 from core.images import decode_image, preprocess, to_rgb
-from core.lite import PRECISIONS, LiteForward, cached_model
+from core.lite import PRECISIONS, LiteForward, cached_models
 from core.networks import build_network
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ class ModelWrapper(MAXModelWrapper):
             forward = lambda x: compiled(tf.constant(x)).numpy()  # noqa: E731
         else:  # the Keras model is only built to convert it, once; then it is freed
             self.model = None
-            forward = LiteForward(cached_model(self.bucket, self._keras_model, precision, cache_dir),
+            forward = LiteForward(cached_models(self.bucket, self._keras_model, precision, cache_dir),
                                   threads or os.cpu_count() or 1)
         forward(np.zeros([1, size, size, 3], np.float32))  # warm-up: not on the first request
         # One worker runs every forward pass: concurrent requests share passes instead of
