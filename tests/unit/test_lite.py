@@ -14,10 +14,10 @@ def test_lite_int8_is_cached_by_md5_and_scores_close_to_the_original(resmem):
     assert model.model is None  # the Keras model is freed once converted
     cached = sorted(p.name.rsplit("-", 1)[1] for p in
                     cache.glob(f"resmem-{resmem.bucket.weights_md5}-lite-int8-tf*.tflite"))
-    assert cached == ["back.tflite", "front.tflite", "int8.tflite"]  # ResNet's middle alone is int8
+    assert cached == ["front.tflite", "rest.tflite"]  # a float stem and layer1, then int8
     for name, reference in REFERENCE.items():
         (result,) = model.predict([sample_bytes(name)])
-        assert result["memorability"] == pytest.approx(reference, abs=0.012)  # 0.011 on 305 photos
+        assert result["memorability"] == pytest.approx(reference, abs=0.01)  # 0.009 on 305 photos
     start = time.monotonic()
     again = ModelWrapper(ROOT / "assets" / "resmem", precision="lite-int8", cache_dir=cache)
     assert time.monotonic() - start < 20  # no second conversion
