@@ -55,7 +55,7 @@ def main(argv=None):
         row["batched_ratio"] = row["batched_img_s"] / baseline[0]["single_img_s"]
         row["spearman_vs_first"] = float(spearmanr(scores, baseline[1]).statistic)
         results.append(row)
-        del model
+        model.close()
     print(f"{'bucket':<28} {'single p50':>10} {'single img/s':>12} {'x':>5} "
           f"{'batch img/s':>11} {'x':>5} {'rho vs first':>12}")
     for r in results:

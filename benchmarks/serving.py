@@ -71,6 +71,7 @@ def in_process(photos, names):
         begin = time.perf_counter()
         scores.append(model.predict([data])[0]["memorability"])
         ms.append((time.perf_counter() - begin) * 1000)
+    model.close()
     return row("this project, in-process predict()", ms, time.perf_counter() - start, len(photos), scores)
 
 

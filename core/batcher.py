@@ -32,6 +32,7 @@ class Batcher:
         self.seconds_per_image = seconds_per_image  # for Retry-After: how soon the queue drains
         self._pending = collections.deque()  # (images, future)
         self._queued = 0
+        self._closed = False
         self._ready = threading.Condition()
         self._thread = threading.Thread(target=self._work, name="batcher", daemon=True)
         self._thread.start()
@@ -49,10 +50,20 @@ class Batcher:
             self._ready.notify()
         return future.result()
 
+    def close(self):
+        """Stop the worker once the requests already queued are done (it holds the model)."""
+        with self._ready:
+            self._closed = True
+            self._ready.notify_all()
+        self._thread.join()
+
     def _take(self):
-        """The next group of requests: the oldest, plus those arriving within max_wait."""
+        """The next group of requests: the oldest, plus those arriving within max_wait; None
+        once closed and empty."""
         with self._ready:
             while not self._pending:
+                if self._closed:
+                    return None
                 self._ready.wait()
             group = [self._pending.popleft()]
             count = len(group[0][0])
@@ -73,8 +84,7 @@ class Batcher:
             return group
 
     def _work(self):
-        while True:
-            group = self._take()
+        while (group := self._take()) is not None:
             try:
                 batch = np.concatenate([images for images, _ in group])
                 scores = []

@@ -90,5 +90,9 @@ class ModelWrapper(MAXModelWrapper):
     def _predict(self, x):
         return self.batcher.submit(np.asarray(x, np.float32))
 
+    def close(self):
+        """Stop the forward-pass worker, so that the model can be freed."""
+        self.batcher.close()
+
     def _post_process(self, scores):
         return [{"memorability": float(score)} for score in scores]

@@ -56,7 +56,10 @@ def evaluate(bucket, data, split, report=None, batch=8):
     entries = {k: read_split(data, "test", k) for k in splits}  # every line checked before scoring
     model = ModelWrapper(bucket, batch_size=batch)
     paths = sorted({path for k in splits for path, _ in entries[k]})  # LaMem's test sets overlap
-    predicted = dict(zip(paths, predict_files(model, paths, batch)))
+    try:
+        predicted = dict(zip(paths, predict_files(model, paths, batch)))
+    finally:
+        model.close()
     per_split = {k: metrics([predicted[p] for p, _ in entries[k]], [s for _, s in entries[k]])
                  for k in splits}
     result = per_split[splits[0]] if len(splits) == 1 else {

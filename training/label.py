@@ -75,7 +75,10 @@ def label(images, out, teacher=DEFAULT_TEACHER, val=0.15, test=0.15, seed=0, bat
     if (out / "splits").exists():
         raise FileExistsError(f"{out}/splits exists already: choose a new --out, or delete it")
     model = ModelWrapper(teacher, batch_size=batch)
-    scores = score_folder(model, images, batch)
+    try:
+        scores = score_folder(model, images, batch)
+    finally:
+        model.close()
     parts = divide(scores, val, test, seed)
     (out / "images").mkdir(parents=True, exist_ok=True)
     for name in scores:

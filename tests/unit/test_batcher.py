@@ -101,3 +101,12 @@ def test_a_failed_pass_fails_its_requests_and_the_next_pass_still_runs():
     with pytest.raises(RuntimeError, match="out of memory"):
         batcher.submit(images(1))
     assert batcher.submit(images(2)).tolist() == [24.0]
+
+
+def test_close_stops_the_worker_after_the_queued_requests():
+    forward = GatedForward()
+    forward.gate.set()
+    batcher = Batcher(forward, max_batch=4, max_wait=0.001)
+    assert batcher.submit(images(1)).tolist() == [12.0]
+    batcher.close()
+    assert not batcher._thread.is_alive()
