@@ -166,10 +166,11 @@ def main(argv=None):
         r["spearman"] = float(spearmanr(scores, truth).statistic) if len(set(names)) > 2 else None
     print(f"{len(files)} requests over {len(set(names))} photos from {args.images}")
     print(f"{'row':<42}{'p50 ms':>8}{'p95 ms':>8}{'x lat':>7}{'img/s':>8}{'x thr':>7}"
-          f"{'max|d|':>9}{'RSS MB':>8}{'ready s':>8}")
+          f"{'max|d|':>9}{'rho':>8}{'RSS MB':>8}{'ready s':>8}")
     for r in rows:
         print(f"{r['name']:<42}{r['p50_ms']:>8.1f}{r['p95_ms']:>8.1f}{r['ratio_latency']:>7.2f}"
               f"{r['img_per_s']:>8.2f}{r['ratio_throughput']:>7.2f}{r['max_abs_diff']:>9.1e}"
+              f"{r['spearman'] if r['spearman'] is not None else float('nan'):>8.4f}"
               f"{r.get('peak_rss_mb', float('nan')):>8.0f}{r.get('ready_s', float('nan')):>8.1f}")
     out = ROOT / "test-artifacts"
     (out / "bench.json").write_text(json.dumps(rows, indent=2) + "\n")
