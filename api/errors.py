@@ -17,6 +17,17 @@ ERROR_SCHEMA = MAX_API.model("Error", {
 })
 
 
+def upload_errors(bad_request):
+    """Swagger's documentation of the errors every upload endpoint can answer with."""
+    def document(method):
+        for code, text in ((400, bad_request), (413, "The request body is over the size limit"),
+                           (503, "Too many images are waiting for the model; retry after "
+                                 "Retry-After seconds")):
+            method = MAX_API.response(code, text, ERROR_SCHEMA)(method)
+        return method
+    return document
+
+
 def describe(error):
     """The client-facing message of an HTTP error."""
     if isinstance(error, RequestEntityTooLarge):

@@ -5,7 +5,7 @@ from maxfw.core import MAX_API, MAXAPI
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import BadRequest
 
-from api.errors import ERROR_SCHEMA
+from api.errors import upload_errors
 from api.uploads import image_uploads
 from core.explain import explain
 from core.heatmap import heatmap_grid, overlay_png, png_base64
@@ -34,10 +34,7 @@ class ModelExplainAPI(MAXAPI):
 
     @MAX_API.doc("explain")
     @MAX_API.expect(input_parser)
-    @MAX_API.response(400, "Missing, empty, unreadable or several images", ERROR_SCHEMA)
-    @MAX_API.response(413, "The request body is over the size limit", ERROR_SCHEMA)
-    @MAX_API.response(503, "Too many images are waiting for the model; retry after Retry-After seconds",
-                      ERROR_SCHEMA)
+    @upload_errors("Missing, empty, unreadable or several images")
     @MAX_API.marshal_with(explain_response)
     def post(self):
         """Map which regions of an image raise or lower its memorability (occlusion)"""

@@ -5,7 +5,7 @@ from maxfw.core import MAX_API, PredictAPI
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import BadRequest
 
-from api.errors import ERROR_SCHEMA
+from api.errors import upload_errors
 from api.uploads import image_uploads
 
 # Documented as one file so Swagger UI shows a file picker (Swagger 2.0 has no arrays of
@@ -31,10 +31,7 @@ class ModelPredictAPI(PredictAPI):
 
     @MAX_API.doc("predict")
     @MAX_API.expect(input_parser)
-    @MAX_API.response(400, "Missing, empty, unreadable or too many images", ERROR_SCHEMA)
-    @MAX_API.response(413, "The request body is over the size limit", ERROR_SCHEMA)
-    @MAX_API.response(503, "Too many images are waiting for the model; retry after Retry-After seconds",
-                      ERROR_SCHEMA)
+    @upload_errors("Missing, empty, unreadable or too many images")
     @MAX_API.marshal_with(predict_response)
     def post(self):
         """Predict the memorability of one or more images"""
