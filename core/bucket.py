@@ -29,6 +29,13 @@ class Preprocessing:
     mean: tuple = (0.0, 0.0, 0.0)
     std: tuple = (1.0, 1.0, 1.0)
 
+    @classmethod
+    def from_facts(cls, p):
+        """From the ``preprocessing`` object of a ``model.json``."""
+        return cls(resize=tuple(p["resize"]), interpolation=p["interpolation"], crop=int(p["crop"]),
+                   scale=float(p["scale"]), mean=tuple(p.get("mean") or (0.0, 0.0, 0.0)),
+                   std=tuple(p.get("std") or (1.0, 1.0, 1.0)))
+
 
 @dataclass(frozen=True)
 class Bucket:
@@ -54,11 +61,7 @@ class Bucket:
 
     @property
     def preprocessing(self):
-        p = self.facts["preprocessing"]
-        return Preprocessing(resize=tuple(p["resize"]), interpolation=p["interpolation"],
-                             crop=int(p["crop"]), scale=float(p["scale"]),
-                             mean=tuple(p.get("mean") or (0.0, 0.0, 0.0)),
-                             std=tuple(p.get("std") or (1.0, 1.0, 1.0)))
+        return Preprocessing.from_facts(self.facts["preprocessing"])
 
     @property
     def metadata(self):

@@ -88,19 +88,26 @@ def to_rgb(image):
     return image.convert("RGB")  # L, 1, CMYK, YCbCr, LAB, HSV
 
 
+def resized(image, spec):
+    """The RGB image resized as a bucket's preprocessing says, ignoring its aspect ratio: uint8."""
+    resample = Image.Resampling[spec.interpolation.upper()]
+    return np.asarray(image.resize(tuple(spec.resize), resample), dtype=np.uint8)
+
+
+def crop_offsets(spec):
+    """(top, left) of the centre crop; torchvision's CenterCrop rounds 14.5 down to 14."""
+    width, height = spec.resize
+    return int(round((height - spec.crop) / 2.0)), int(round((width - spec.crop) / 2.0))
+
+
 def preprocess(image, spec):
     """Apply a bucket's preprocessing (core.bucket.Preprocessing) to one RGB image.
 
     For ResMem this is ``resmem.transformer``: a PIL bilinear resize to 256x256 that ignores
-    the aspect ratio, a 227 centre crop (torchvision rounds the offset 14.5 down to 14) and
-    a division by 255. Returns float32 H x W x 3.
+    the aspect ratio, a 227 centre crop and a division by 255. Returns float32 H x W x 3.
     """
-    resample = Image.Resampling[spec.interpolation.upper()]
-    resized = np.asarray(image.resize(tuple(spec.resize), resample), dtype=np.float32)
-    height, width = resized.shape[:2]
-    top = int(round((height - spec.crop) / 2.0))
-    left = int(round((width - spec.crop) / 2.0))
-    crop = resized[top:top + spec.crop, left:left + spec.crop]
+    top, left = crop_offsets(spec)
+    crop = resized(image, spec)[top:top + spec.crop, left:left + spec.crop].astype(np.float32)
     out = crop / np.float32(1.0 / spec.scale)  # a division, as ToTensor's div(255), bit for bit
     mean, std = np.asarray(spec.mean, np.float32), np.asarray(spec.std, np.float32)
     if mean.any() or (std != 1).any():

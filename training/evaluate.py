@@ -24,7 +24,6 @@ from tqdm import tqdm
 from training.lamem import DatasetError, available_splits, parse_split_arg, read_split
 
 log = logging.getLogger("evaluate")
-MAX_PIXELS = 64_000_000
 
 
 def metrics(predicted, true):
@@ -40,7 +39,7 @@ def predict_files(model, paths, batch=8):
 
     scores = []
     for start in tqdm(range(0, len(paths), batch), desc="scoring", unit="batch"):
-        images = [decode_image(Path(p).read_bytes(), MAX_PIXELS, name=Path(p).name)
+        images = [decode_image(Path(p).read_bytes(), model.max_pixels, Path(p).name, model.draft_size)
                   for p in paths[start:start + batch]]
         scores.extend(r["memorability"] for r in model.predict(images))
     return scores

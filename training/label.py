@@ -24,7 +24,6 @@ from training.lamem import write_split
 log = logging.getLogger("label")
 
 DEFAULT_TEACHER = "assets/resmem"
-MAX_PIXELS = 64_000_000
 
 
 def score_folder(model, folder, batch=8):
@@ -42,7 +41,8 @@ def score_folder(model, folder, batch=8):
 
     for path in tqdm(files, desc="labelling", unit="photo"):
         try:
-            pending.append((path.name, decode_image(path.read_bytes(), MAX_PIXELS, name=path.name)))
+            image = decode_image(path.read_bytes(), model.max_pixels, path.name, model.draft_size)
+            pending.append((path.name, image))
         except ImageError as error:
             log.warning("skipped %s", error)
             continue

@@ -9,25 +9,17 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from core.images import to_rgb
+from core.images import crop_offsets, resized, to_rgb
 
 
 def resized_pixels(path, spec):
     """Decode one image file and resize it as the bucket's preprocessing says: uint8 H x W x 3."""
     with Image.open(path) as image:
-        image = to_rgb(image)
-        resample = Image.Resampling[spec.interpolation.upper()]
-        return np.asarray(image.resize(tuple(spec.resize), resample), dtype=np.uint8)
-
-
-def centre_offsets(spec):
-    width, height = spec.resize
-    # torchvision's CenterCrop (and core.images.preprocess) rounds the offset half to even.
-    return int(round((height - spec.crop) / 2.0)), int(round((width - spec.crop) / 2.0))
+        return resized(to_rgb(image), spec)
 
 
 def normalise(pixels, spec):
-    """uint8 -> the network's float input: the division, mean and std of the preprocessing."""
+    """uint8 -> the network's float input: core.images.preprocess's division, mean and std, in TF."""
     x = tf.cast(pixels, tf.float32) / tf.constant(1.0 / spec.scale, tf.float32)
     mean, std = np.asarray(spec.mean, np.float32), np.asarray(spec.std, np.float32)
     if mean.any() or (std != 1).any():
@@ -40,7 +32,7 @@ def image_dataset(entries, spec, batch, augment=False, shuffle=False, seed=0):
     paths = [str(path) for path, _ in entries]
     scores = np.asarray([score for _, score in entries], np.float32)
     width, height = spec.resize
-    top, left = centre_offsets(spec)
+    top, left = crop_offsets(spec)
 
     def load(path, score):
         pixels = tf.numpy_function(lambda p: resized_pixels(p.decode(), spec), [path], tf.uint8)

@@ -90,9 +90,7 @@ def bucket_facts(settings, state, spec, data_facts, init_bucket, n_train, n_val)
         "architecture_options": {"sigmoid": settings.sigmoid},
         "weights": WEIGHTS_FILE,
         "input_size": spec.crop,
-        "preprocessing": {"resize": list(spec.resize), "interpolation": spec.interpolation,
-                          "crop": spec.crop, "scale": spec.scale, "mean": list(spec.mean),
-                          "std": list(spec.std)},
+        "preprocessing": asdict(spec),
         "output": {"name": "memorability", "range": [0.0, 1.0] if settings.sigmoid else None},
         "provenance": {
             "trainer": "training/train.py", "settings": asdict(settings),
@@ -131,9 +129,8 @@ def train(settings, out, resume=False, keep_checkpoints=False):
     folder.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(settings.seed)
 
-    p = RESMEM_FACTS["preprocessing"]  # MemNet is fed exactly as ResMem's MemNet branch
-    spec = Preprocessing(tuple(p["resize"]), p["interpolation"], p["crop"], p["scale"],
-                         tuple(p["mean"]), tuple(p["std"]))
+    # MemNet is fed exactly as ResMem's MemNet branch.
+    spec = Preprocessing.from_facts(RESMEM_FACTS["preprocessing"])
     model = build_memnet(spec.crop, sigmoid=settings.sigmoid)
     init_bucket = copy_resmem_convs(model, settings.resmem) if settings.init == "resmem" else None
     scores = [s for _, s in train_set]
