@@ -9,7 +9,7 @@ IMAGE    ?= max-image-memorability
 export PORT
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run weights test test-unit test-training test-integration test-container reference bench bench-single bench-explain bench-models distil lint clean
+.PHONY: run score bench-score test-score weights test test-unit test-training test-integration test-container reference bench bench-single bench-explain bench-models distil lint clean
 
 # The service's and the training stage's packages for `make run` (the serving image has only
 # requirements.txt); the test tools on top of them only for tests and benchmarks.
@@ -32,13 +32,17 @@ weights: $(BUCKET)/md5sums.txt
 run: weights
 	$(VENV)/bin/gunicorn -c gunicorn.conf.py 'app:create_app()'
 
-test: lint test-unit test-training test-integration
+test: lint test-unit test-score test-training test-integration
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/hadolint Dockerfile
 
 test-unit: $(VENV)/.installed-test weights
 	$(PY) -m pytest -q tests/unit
+
+# python -m score end to end: a real folder, kill and resume, maps, a real server by --url.
+test-score: $(VENV)/.installed-test weights
+	$(PY) -m pytest -q tests/score
 
 # label, train, evaluate, export and serve a MemNet on a tiny dataset made from samples/.
 test-training: $(VENV)/.installed-test weights
@@ -62,6 +66,13 @@ test-container: $(VENV)/.installed-test $(CHROMIUM)
 reference: weights
 	.ci/reference.sh
 
+# Score a collection without a server: IMAGES is folders, files or both; resumable (run it again).
+# OUT=*.jsonl writes JSON Lines; URL=http://host:5000 sends the photos to a running service;
+# ARGS adds flags of `python -m score --help`, e.g. ARGS="--maps maps --precision lite-int8".
+OUT ?= scores.csv
+score: $(VENV)/.installed $(if $(URL),,weights)
+	$(PY) -m score $(IMAGES) --out $(OUT) $(if $(URL),--url $(URL)) $(ARGS)
+
 # The service against the original package in one run: in-process, HTTP with 1, 4, 8 and 16
 # clients, for each MODEL_PRECISION; JSON and a chart under test-artifacts/.
 IMAGES ?= samples
@@ -74,6 +85,12 @@ bench: $(VENV)/.installed-test weights
 bench-single: $(VENV)/.installed-test weights
 	test -x .venv-ref/bin/python || .ci/reference.sh
 	$(PY) -m benchmarks.single_image --images $(IMAGES)
+
+# `python -m score` on a folder for each precision (and through a server) against the original
+# package's sequential loop, in one run: photos/s, ratios, peak RSS, fidelity.
+bench-score: $(VENV)/.installed-test weights
+	test -x .venv-ref/bin/python || .ci/reference.sh
+	$(PY) -m benchmarks.score --images $(IMAGES) --limit $(LIMIT)
 
 # Faithfulness (deletion test) and cost of each attribution method, in one run on this machine.
 LIMIT ?= 0

@@ -59,8 +59,12 @@ def _logit(scores):
 
 def explain(model, image, grid=2, offset=True):
     """The score and occlusion map of one RGB PIL image, with ``model`` a core.model.ModelWrapper."""
+    return explain_prepared(model, preprocess(image, model.spec), grid, offset)
+
+
+def explain_prepared(model, x, grid=2, offset=True):
+    """``explain`` of an image already preprocessed (``ModelWrapper.prepare``)."""
     spec = model.spec
-    x = preprocess(image, spec)
     # The grey a photo region becomes, through the same normalisation as the photo.
     grey = preprocess(Image.new("RGB", tuple(spec.resize), GREY), spec)[0, 0]
     windows = occlusion_windows(spec.crop, grid, offset)

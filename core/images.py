@@ -25,6 +25,9 @@ class ImageError(ValueError):
     """The upload is not an image this service can score; the message says why."""
 
 
+ORIENTATION = 0x0112  # the EXIF tag; values 5 to 8 turn the photo a quarter, swapping its sides
+
+
 def decode_image(data, max_pixels, name="upload", draft_size=None):
     """Decode upload bytes into an 8-bit RGB ``PIL.Image`` in its viewing orientation.
 
@@ -33,6 +36,12 @@ def decode_image(data, max_pixels, name="upload", draft_size=None):
     (w, h), a large JPEG is decoded at 1/2, 1/4 or 1/8 scale by libjpeg itself (Pillow's
     ``draft``), never below that size: much less work and memory for the same resized pixels.
     """
+    return decode_sized(data, max_pixels, name, draft_size)[0]
+
+
+def decode_sized(data, max_pixels, name="upload", draft_size=None):
+    """``decode_image``, plus the photo's (width, height) as a viewer shows it: the full size
+    from its header, with the EXIF orientation applied, whatever size the draft decoded."""
     if not data:
         raise ImageError(f"{name} is empty")
     try:
@@ -47,13 +56,14 @@ def decode_image(data, max_pixels, name="upload", draft_size=None):
                                  f"(the limit is {max_pixels})")
             if width < 1 or height < 1:
                 raise ImageError(f"{name} has no pixels")
+            size = displayed_size(image)
             image.seek(0)  # first frame of an animation
             if draft_size and image.format in ("JPEG", "MPO"):
                 side = max(draft_size)  # square: the EXIF rotation may swap width and height
                 image.draft(image.mode, (side, side))
             image.load()
             image = ImageOps.exif_transpose(image)
-            return to_rgb(image)
+            return to_rgb(image), size
     except ImageError:
         raise
     except Image.UnidentifiedImageError:
@@ -62,6 +72,23 @@ def decode_image(data, max_pixels, name="upload", draft_size=None):
         raise ImageError(f"{name} has too many pixels (the limit is {max_pixels})") from None
     except DECODE_ERRORS as error:
         raise ImageError(f"{name} could not be decoded; it is truncated or corrupt ({error})") from None
+
+
+def displayed_size(image):
+    """(width, height) of an opened image as shown: EXIF orientations 5 to 8 swap the sides.
+    A JPEG's EXIF is in its header, so this decodes no pixels (a PNG's may follow them)."""
+    width, height = image.size
+    return (height, width) if image.getexif().get(ORIENTATION) in (5, 6, 7, 8) else (width, height)
+
+
+def probe_size(data):
+    """The displayed (width, height) of image bytes from their header, or None if unreadable;
+    for a client that sends the bytes elsewhere to be decoded (core/remote.py)."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return displayed_size(image)
+    except (Image.UnidentifiedImageError, Image.DecompressionBombError, *DECODE_ERRORS):
+        return None
 
 
 def to_rgb(image):

@@ -4,7 +4,9 @@
 maxfw's ``MAXModelWrapper``, each of which takes and returns a whole batch:
 
     _pre_process   uploads (bytes) or PIL images -> float32 array N x H x W x 3 (core/images.py);
-                   one image is decoded at a time, so a batch never holds N full-size photos
+                   one image is decoded at a time, so a batch never holds N full-size photos;
+                   an item that ``prepare`` made already (a float32 array) passes through, so
+                   a caller can decode in its own threads (core/scorer.py)
     _predict       array -> N scores, through core/batcher.py: one worker runs the passes of
                    all requests, gathered into batches of at most batch_size images, on the
                    runtime MODEL_PRECISION picks (core/lite.py)
@@ -76,16 +78,19 @@ class ModelWrapper(MAXModelWrapper):
         model.load_weights(self.bucket.weights_path)
         return model
 
+    def prepare(self, image, name="image 1"):
+        """One upload (bytes) or PIL image -> the network's input, float32 H x W x 3; bad bytes
+        raise core.images.ImageError with a message that calls the upload ``name``."""
+        if isinstance(image, Image.Image):
+            image = to_rgb(image)
+        else:
+            image = decode_image(image, self.max_pixels, name, self.draft_size)
+        return preprocess(image, self.spec)
+
     def _pre_process(self, images):
         """Decode (raising core.images.ImageError for a bad upload) and preprocess each image."""
-        arrays = []
-        for number, image in enumerate(images, 1):
-            if isinstance(image, Image.Image):
-                image = to_rgb(image)
-            else:
-                image = decode_image(image, self.max_pixels, f"image {number}", self.draft_size)
-            arrays.append(preprocess(image, self.spec))
-        return np.stack(arrays)
+        return np.stack([image if isinstance(image, np.ndarray) else self.prepare(image, f"image {number}")
+                         for number, image in enumerate(images, 1)])
 
     def _predict(self, x):
         return self.batcher.submit(np.asarray(x, np.float32))

@@ -1,0 +1,142 @@
+"""The output of a scoring run: one row per input, CSV or JSON Lines, safe to kill and resume.
+
+Rows are appended a batch at a time with one ``write`` call on an unbuffered file, so a kill
+leaves whole rows behind. Should a final line still be cut short (a full disk, a power cut),
+reopening the file trims it, and its path is scored again. Opening a file that already has
+rows reads their paths, and the run skips them: that is the resume. An exclusive lock stops a
+second run from writing to the same file at the same time.
+"""
+import csv
+import fcntl
+import io
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+FIELDS = ("path", "memorability", "width", "height", "error")
+
+
+class OutputError(ValueError):
+    """The output file cannot be used: not ours, or another run holds it."""
+
+
+def row_of(result):
+    """The output row of a core.scorer.Result."""
+    return {"path": result.path, "memorability": result.memorability,
+            "width": result.width, "height": result.height, "error": result.error}
+
+
+class ResultsFile:
+    """Append rows to ``path`` (.jsonl: JSON Lines, else CSV); ``done`` maps the paths already
+    in it to their score (None for an error row)."""
+
+    def __init__(self, path, overwrite=False):
+        self.path = Path(path)
+        self.jsonl = self.path.suffix.lower() == ".jsonl"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._fd)
+            raise OutputError(f"another run is writing to {self.path}") from None
+        if overwrite:
+            os.ftruncate(self._fd, 0)
+        self.done = self._read_done()
+        if not self.done and os.fstat(self._fd).st_size == 0 and not self.jsonl:
+            self._append(self._encode_csv([dict(zip(FIELDS, FIELDS))]))
+
+    def _read_done(self):
+        """Paths and scores of the rows already written, after trimming a cut-off last line."""
+        with open(self._fd, "rb", closefd=False) as stream:
+            data = stream.read()
+        if data and not data.endswith(b"\n"):
+            data = data[:data.rfind(b"\n") + 1]
+            os.ftruncate(self._fd, len(data))
+        text = data.decode("utf-8")
+        if self.jsonl:
+            rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+        else:
+            reader = csv.DictReader(io.StringIO(text, newline=""))
+            if text and tuple(reader.fieldnames or ()) != FIELDS:
+                raise OutputError(f"{self.path} is not an output of this command (its first line is "
+                                  f"{text.splitlines()[0][:80]!r}); choose another file, or --overwrite")
+            rows = list(reader)
+        done = {}
+        for row in rows:
+            if not isinstance(row, dict) or "path" not in row:
+                raise OutputError(f"{self.path} is not an output of this command; choose another "
+                                  "file, or --overwrite")
+            score = row.get("memorability")
+            done[row["path"]] = float(score) if score not in (None, "") and not row.get("error") else None
+        return done
+
+    def _encode_csv(self, rows):
+        buffer = io.StringIO(newline="")
+        writer = csv.DictWriter(buffer, FIELDS, lineterminator="\n")
+        for row in rows:
+            writer.writerow({k: "" if v is None else v for k, v in row.items()})
+        return buffer.getvalue()
+
+    def _append(self, text):
+        data = text.encode("utf-8")
+        os.lseek(self._fd, 0, os.SEEK_END)
+        while data:  # one call for a regular file; the loop only guards a short write
+            data = data[os.write(self._fd, data):]
+
+    def write(self, results):
+        """Append the rows of ``results`` (core.scorer.Result) in one write."""
+        rows = [row_of(result) for result in results]
+        if not rows:
+            return
+        if self.jsonl:
+            self._append("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+        else:
+            self._append(self._encode_csv(rows))
+        for row in rows:
+            self.done[row["path"]] = row["memorability"] if not row["error"] else None
+
+    def close(self):
+        os.close(self._fd)  # also releases the lock
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def distribution(scores):
+    """Mean, median and quartiles of ``scores`` (None for none), as the run's summary gives them."""
+    values = np.asarray([s for s in scores if s is not None], np.float64)
+    if not len(values):
+        return None
+    q1, median, q3 = np.percentile(values, [25, 50, 75])
+    return {"n": int(len(values)), "mean": float(values.mean()), "median": float(median),
+            "q1": float(q1), "q3": float(q3)}
+
+
+MAP_FORMATS = ("npy", "csv")
+
+
+def write_maps(folder, result, fmt="npy"):
+    """Write ``result``'s overlay PNG and heatmap (.npy, or .csv of rows) under ``folder``, named
+    after its input: ``cats/a.jpg`` gives ``cats/a.jpg.overlay.png`` and ``cats/a.jpg.heatmap.npy``.
+    Each file appears whole (written aside, then renamed), so a kill never leaves half a map."""
+    base = Path(folder) / result.name
+    base.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "npy":
+        buffer = io.BytesIO()
+        np.save(buffer, result.heatmap.astype(np.float32))
+        heatmap = buffer.getvalue()
+    else:
+        buffer = io.StringIO()
+        np.savetxt(buffer, result.heatmap, fmt="%.4f", delimiter=",")
+        heatmap = buffer.getvalue().encode("ascii")
+    for suffix, data in ((".overlay.png", result.overlay), (f".heatmap.{fmt}", heatmap)):
+        target = base.with_name(base.name + suffix)
+        partial = target.with_name(target.name + ".partial")
+        partial.write_bytes(data)
+        os.replace(partial, target)

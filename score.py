@@ -1,0 +1,219 @@
+"""Score a collection of photos: one row per input, in input order, resumable.
+
+    python -m score stimuli/ --out scores.csv              # a folder, walked recursively
+    python -m score a.jpg b.png --out scores.jsonl         # files; .jsonl writes JSON Lines
+    find . -name '*.jpg' | python -m score --from-list - --out scores.csv
+    python -m score stimuli/ --out scores.csv --url http://memorability:5000   # a running service
+
+Every file is an input: whether it is an image is decided by its bytes, as the service decides.
+A file that cannot be scored gets a row with the service's message in `error`, and the run goes
+on. Rows are written batch by batch; run the same command again after a kill or Ctrl-C and it
+skips the paths already in the output. Settings default to config.py's, read from the same
+environment variables as the service (MODEL_BUCKET, MODEL_PRECISION, BATCH_SIZE, JPEG_DRAFT,
+MAX_IMAGE_PIXELS, ...); the flags override them.
+
+Exit status: 0 when every input was scored, 1 when some could not be (their rows say why),
+2 for a usage or set-up error (nothing scored), 3 when the service at --url failed mid-run,
+130 when interrupted.
+"""
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter, before it loads
+
+import config
+from core.bucket import BucketError
+from core.inputs import InputError, check_paths, iter_inputs, read_list
+from core.scorer import chunks
+from core.results import MAP_FORMATS, OutputError, ResultsFile, distribution, write_maps
+
+log = logging.getLogger("score")
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m score", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("paths", nargs="*", help="photos, or folders to walk (hidden files are skipped)")
+    parser.add_argument("--from-list", metavar="FILE", help="also score the paths in FILE, one a line ('-': stdin)")
+    parser.add_argument("--out", required=True, help="the output: CSV, or JSON Lines if it ends in .jsonl")
+    parser.add_argument("--overwrite", action="store_true", help="start over instead of resuming")
+    parser.add_argument("--maps", metavar="DIR", help="also write each photo's map (overlay PNG and "
+                        "heatmap) under DIR, as /model/explain makes them; about 6 passes a photo")
+    parser.add_argument("--maps-format", choices=MAP_FORMATS, default="npy", help="heatmap file format")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar (also off when not a terminal)")
+    parser.add_argument("--summary-json", metavar="FILE", help="also write the closing summary as JSON")
+    model = parser.add_argument_group("the model, in this process")
+    model.add_argument("--bucket", default=config.MODEL_BUCKET, help="MODEL_BUCKET (%(default)s)")
+    model.add_argument("--precision", default=config.MODEL_PRECISION, help="MODEL_PRECISION (%(default)s)")
+    model.add_argument("--batch-size", type=int, default=config.BATCH_SIZE, help="BATCH_SIZE (%(default)s)")
+    model.add_argument("--workers", type=int, default=2,
+                       help="threads that decode ahead of the model; 0 decodes in turn (%(default)s)")
+    model.add_argument("--threads", type=int, default=config.TF_INTRA_OP_THREADS,
+                       help="TF_INTRA_OP_THREADS (%(default)s)")
+    model.add_argument("--jpeg-draft", action=argparse.BooleanOptionalAction, default=config.JPEG_DRAFT,
+                       help="JPEG_DRAFT: decode big JPEGs at reduced size (%(default)s)")
+    model.add_argument("--max-pixels", type=int, default=config.MAX_IMAGE_PIXELS,
+                       help="MAX_IMAGE_PIXELS (%(default)s)")
+    model.add_argument("--explain-grid", type=int, default=config.EXPLAIN_GRID,
+                       help="EXPLAIN_GRID of the maps (%(default)s)")
+    remote = parser.add_argument_group("a running service instead (--url)")
+    remote.add_argument("--url", help="send the photos to the service at URL, e.g. http://localhost:5000")
+    remote.add_argument("--concurrency", type=int, default=4, help="requests in flight (%(default)s)")
+    remote.add_argument("--max-files", type=int, default=config.MAX_FILES,
+                        help="photos per request, the service's MAX_FILES (%(default)s)")
+    remote.add_argument("--retries", type=int, default=5,
+                        help="retries of a dropped connection or gateway error (%(default)s)")
+    args = parser.parse_args(argv)
+    if not args.paths and not args.from_list:
+        parser.error("give photos or folders to score, or --from-list")
+    for name in ("batch_size", "concurrency", "max_files", "explain_grid", "threads", "max_pixels"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be 1 or more")
+    if args.workers < 0 or args.retries < 0:
+        parser.error("--workers and --retries cannot be negative")
+    return args
+
+
+def listed_paths(source):
+    if not source:
+        return ()
+    if source == "-":
+        return read_list(sys.stdin)
+    return _read_file_list(source)
+
+
+def _read_file_list(source):
+    with open(source, encoding="utf-8") as stream:
+        yield from read_list(stream)
+
+
+def make_scorer(args):
+    from core.scorer import Scorer
+
+    return Scorer(args.bucket, args.precision, url=args.url, batch_size=args.batch_size,
+                  workers=args.workers, jpeg_draft=args.jpeg_draft, max_pixels=args.max_pixels,
+                  threads=args.threads, maps=bool(args.maps), explain_grid=args.explain_grid,
+                  concurrency=args.concurrency, max_files=args.max_files, retries=args.retries)
+
+
+def progress_bar(args):
+    """tqdm with photos/s and the ETA, when both stdout and stderr are terminals; else None."""
+    if args.quiet or not (sys.stdout.isatty() and sys.stderr.isatty()):
+        return None
+    from tqdm import tqdm
+
+    # Counting first gives the ETA; a list on stdin can only be read once, so it has none.
+    total = None if args.from_list == "-" else sum(1 for _ in iter_inputs(args.paths, listed_paths(args.from_list)))
+    return tqdm(total=total, unit="photo", dynamic_ncols=True, smoothing=0.1)
+
+
+class Run:
+    """Counts and scores of one invocation, for the summary."""
+
+    def __init__(self):
+        self.scored = self.failed = self.skipped = self.skipped_failed = 0
+        self.scores = []
+        self.started = time.monotonic()
+
+    def summary(self, out, description, load_seconds):
+        wall = time.monotonic() - self.started
+        scoring = max(wall - load_seconds, 1e-9)
+        return {"output": str(out), "model": description, "scored": self.scored, "failed": self.failed,
+                "skipped": self.skipped, "skipped_failed": self.skipped_failed, "wall_s": round(wall, 2),
+                "load_s": round(load_seconds, 2), "photos_per_s": round((self.scored + self.failed) / scoring, 3),
+                "memorability": distribution(self.scores)}
+
+
+def report(summary):
+    lines = [f"scored {summary['scored']}, failed {summary['failed']}, skipped {summary['skipped']} "
+             f"already in {summary['output']}" + (f" ({summary['skipped_failed']} of them failed)"
+                                                  if summary["skipped_failed"] else ""),
+             f"wall time {summary['wall_s']:.1f} s ({summary['load_s']:.1f} s loading {summary['model']}), "
+             f"{summary['photos_per_s']:.2f} photos/s"]
+    spread = summary["memorability"]
+    if spread:
+        lines.append(f"memorability of the {spread['n']} scored photos: mean {spread['mean']:.4f}, "
+                     f"median {spread['median']:.4f}, quartiles {spread['q1']:.4f} to {spread['q3']:.4f}")
+    print("\n".join(lines), flush=True)
+
+
+def run(args, scorer, out, run_state, bar):
+    done = dict(out.done)  # the rows from earlier runs; out.done grows as this run writes
+
+    def todo():
+        for item in iter_inputs(args.paths, listed_paths(args.from_list)):
+            if item.path in done:
+                run_state.skipped += 1
+                score = done[item.path]
+                run_state.skipped_failed += score is None
+                run_state.scores.append(score)
+                if bar:
+                    bar.update(1)
+            else:
+                yield item
+
+    # Rows are written a batch at a time: one write each, so a kill leaves whole rows.
+    for batch in chunks(scorer.score(todo()), args.max_files if args.url else args.batch_size):
+        if args.maps:
+            for result in batch:
+                if result.error is None:
+                    write_maps(args.maps, result, args.maps_format)
+        out.write(batch)
+        for result in batch:
+            run_state.failed += result.error is not None
+            run_state.scored += result.error is None
+            run_state.scores.append(result.memorability)
+        if bar:
+            bar.update(len(batch))
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    try:
+        check_paths(args.paths)
+        out = ResultsFile(args.out, overwrite=args.overwrite)
+    except (InputError, OutputError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    from core.remote import ServiceError
+
+    state = Run()
+    try:
+        scorer = make_scorer(args)
+    except (BucketError, ServiceError, ValueError, OSError) as error:
+        out.close()
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    load_seconds = time.monotonic() - state.started
+    bar = progress_bar(args)
+    try:
+        run(args, scorer, out, state, bar)
+    except ServiceError as error:
+        print(f"error: {error}\n{state.scored + state.failed} rows written to {args.out}; run the "
+              "same command again to resume", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: {state.scored + state.failed} rows written to {args.out}; run the same "
+              "command again to resume", file=sys.stderr)
+        return 130
+    finally:
+        scorer.close()
+        out.close()
+        if bar:
+            bar.close()
+    summary = state.summary(args.out, scorer.description, load_seconds)
+    report(summary)
+    if args.summary_json:
+        with open(args.summary_json, "w", encoding="utf-8") as stream:
+            json.dump(summary, stream, indent=2)
+            stream.write("\n")
+    return 1 if summary["failed"] or summary["skipped_failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
