@@ -1,0 +1,110 @@
+"""A real collection on disk, and `python -m score` run as a user runs it: a subprocess."""
+import csv
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from tests.imagegen import REFERENCE, ROOT, SAMPLES, encode, sample_bytes, sample_rgb, truncated, with_orientation
+
+# The folder's rows in walk order: (relative path, golden score or None, displayed size, error).
+EXPECTED = [
+    ("astronaut.jpg", REFERENCE["astronaut.jpg"], (512, 512), None),
+    ("nested/chelsea.png", REFERENCE["chelsea.jpg"], (451, 300), None),  # lossless: same pixels
+    ("nested/deeper/cut.jpg", None, None, "cut.jpg could not be decoded; it is truncated or corrupt"),
+    ("nested/deeper/rotated.png", REFERENCE["chelsea.jpg"], (451, 300), None),  # EXIF 6, stored 300x451
+    ("nested/notes.txt", None, None, "notes.txt is not an image (JPEG, PNG, GIF, BMP, TIFF or WebP)"),
+    ("rocket.jpg", REFERENCE["rocket.jpg"], (640, 427), None),
+]
+
+
+@pytest.fixture(scope="session")
+def collection(tmp_path_factory):
+    """A folder with nested subfolders, a text file, a truncated JPEG, a PNG, an EXIF-rotated
+    photo and a hidden file, all made from the sample photos."""
+    root = tmp_path_factory.mktemp("stimuli")
+    (root / "nested" / "deeper").mkdir(parents=True)
+    shutil.copy(SAMPLES / "astronaut.jpg", root / "astronaut.jpg")
+    shutil.copy(SAMPLES / "rocket.jpg", root / "rocket.jpg")
+    shutil.copy(SAMPLES / "coffee.jpg", root / ".hidden.jpg")  # hidden: not an input
+    (root / "nested" / "chelsea.png").write_bytes(encode(sample_rgb("chelsea.jpg"), "PNG"))
+    (root / "nested" / "notes.txt").write_text("stimulus list, not a photo\n")
+    (root / "nested" / "deeper" / "cut.jpg").write_bytes(truncated(sample_bytes("coffee.jpg")))
+    (root / "nested" / "deeper" / "rotated.png").write_bytes(with_orientation(sample_rgb("chelsea.jpg"), 6))
+    return root
+
+
+def run_score(*args, stdin=None, timeout=300, **env):
+    """`python -m score ARGS` from the repository root; the CompletedProcess, text mode."""
+    return subprocess.run([sys.executable, "-m", "score", *map(str, args)], cwd=ROOT, input=stdin,
+                          capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **{k: str(v) for k, v in env.items()}})
+
+
+def read_rows(path):
+    """The rows of a CSV or JSON Lines output, as dicts of strings/numbers/None."""
+    path = str(path)
+    with open(path, encoding="utf-8", newline="") as stream:
+        if path.endswith(".jsonl"):
+            return [json.loads(line) for line in stream]
+        return [{k: (v if v != "" else None) for k, v in row.items()} for row in csv.DictReader(stream)]
+
+
+def check_rows(rows, folder, tolerance=0.002):
+    """``rows`` are EXPECTED for ``folder``: order, scores, sizes and error messages."""
+    assert [row["path"] for row in rows] == [str(folder / name) for name, *_ in EXPECTED]
+    for row, (name, score, size, error) in zip(rows, EXPECTED):
+        if error is None:
+            assert row["error"] is None, row
+            assert abs(float(row["memorability"]) - score) < tolerance, (name, row)
+            assert (int(row["width"]), int(row["height"])) == size, (name, row)
+        else:
+            assert row["memorability"] is None and row["width"] is None, row
+            assert row["error"].startswith(error), (name, row)
+
+
+class DroppingProxy:
+    """A TCP proxy to ``port`` that cuts the first ``drops`` connections without a byte, as a
+    restarting pod or a flaky network does; it forwards the rest both ways."""
+
+    def __init__(self, port, drops):
+        self.target, self.drops, self.dropped = port, drops, 0
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            if self.dropped < self.drops:
+                self.dropped += 1
+                client.close()
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source, sink):
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.server.close()

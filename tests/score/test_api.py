@@ -1,0 +1,48 @@
+"""The Python API, as a notebook uses it: paths, bytes and PIL images, streamed."""
+import itertools
+import threading
+
+import pytest
+
+from core.scorer import Scorer
+from tests.imagegen import REFERENCE, SAMPLES, sample_bytes, sample_rgb
+
+
+@pytest.fixture(scope="module")
+def scorer():
+    with Scorer(batch_size=4) as scorer:
+        yield scorer
+
+
+def test_paths_bytes_and_pil_images(scorer):
+    items = [SAMPLES / "astronaut.jpg", sample_bytes("coffee.jpg"), b"not a photo", sample_rgb("rocket.jpg")]
+    results = list(scorer.score(items))
+    assert [r.index for r in results] == [0, 1, 2, 3]
+    assert results[0].path == str(SAMPLES / "astronaut.jpg") and results[1].path is None
+    for result, name in ((results[0], "astronaut.jpg"), (results[1], "coffee.jpg"), (results[3], "rocket.jpg")):
+        assert result.error is None and abs(result.memorability - REFERENCE[name]) < 0.002
+    assert (results[3].width, results[3].height) == (640, 427)
+    assert results[2].memorability is None
+    assert results[2].error == "image 3 is not an image (JPEG, PNG, GIF, BMP, TIFF or WebP)"
+
+
+def test_it_streams_an_endless_input(scorer):
+    """Only a bounded window is read ahead: an endless generator of photos can be consumed."""
+    taken = threading.Semaphore(0)
+
+    def endless():
+        for data in itertools.cycle([sample_bytes("chelsea.jpg")]):
+            taken.release()
+            yield data
+
+    results = list(itertools.islice(scorer.score(endless()), 10))
+    assert len(results) == 10 and all(abs(r.memorability - REFERENCE["chelsea.jpg"]) < 0.002 for r in results)
+    read = 0
+    while taken.acquire(blocking=False):
+        read += 1
+    assert read <= 10 + 2 * 4 + 4  # what was scored, the read-ahead window and one batch
+
+
+def test_a_scorer_refuses_what_is_not_a_photo_source(scorer):
+    with pytest.raises(TypeError, match="give a path, bytes or a PIL image"):
+        list(scorer.score([42]))

@@ -1,0 +1,115 @@
+"""`python -m score` on a real folder, as a researcher runs it: rows, errors, resume, maps."""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+from PIL import Image
+
+from tests.imagegen import REFERENCE, ROOT, SAMPLES
+from tests.score.conftest import EXPECTED, check_rows, read_rows, run_score
+
+
+def test_a_folder_gives_golden_rows_error_rows_and_maps(collection, tmp_path):
+    out, maps = tmp_path / "scores.csv", tmp_path / "maps"
+    done = run_score(collection, "--out", out, "--maps", maps)
+    assert done.returncode == 1, done.stderr  # two inputs are not usable images
+    check_rows(read_rows(out), collection)
+    assert "scored 4, failed 2, skipped 0" in done.stdout
+    assert "memorability of the 4 scored photos: mean" in done.stdout
+
+    for name, _, size, error in EXPECTED:
+        overlay, heatmap = maps / f"{name}.overlay.png", maps / f"{name}.heatmap.npy"
+        if error:
+            assert not overlay.exists() and not heatmap.exists()
+            continue
+        with Image.open(overlay) as png:
+            assert png.format == "PNG" and max(png.size) == min(512, max(size))
+            assert abs(png.size[0] / png.size[1] - size[0] / size[1]) < 0.02
+        grid = np.load(heatmap)
+        assert max(grid.shape) == 64 and abs(grid.shape[1] / grid.shape[0] - size[0] / size[1]) < 0.05
+        assert 0 <= grid.min() and grid.max() <= 1 and grid.std() > 0  # a real map, not a constant
+
+    again = run_score(collection, "--out", out, "--maps", maps)
+    assert again.returncode == 1  # the failures are still failures
+    assert "scored 0, failed 0, skipped 6" in again.stdout and "(2 of them failed)" in again.stdout
+    assert len(read_rows(out)) == len(EXPECTED)
+
+
+def test_a_list_on_stdin_to_json_lines(tmp_path):
+    listing = f"{SAMPLES / 'coffee.jpg'}\n\n{SAMPLES / 'chelsea.jpg'}\n{tmp_path / 'gone.jpg'}\n{SAMPLES / 'coffee.jpg'}\n"
+    out = tmp_path / "scores.jsonl"
+    done = run_score("--from-list", "-", "--out", out, "--workers", "0", stdin=listing)
+    assert done.returncode == 1, done.stderr
+    rows = read_rows(out)
+    assert [row["path"] for row in rows] == [str(SAMPLES / "coffee.jpg"), str(SAMPLES / "chelsea.jpg"),
+                                             str(tmp_path / "gone.jpg")]  # the repeat is dropped
+    assert abs(rows[0]["memorability"] - REFERENCE["coffee.jpg"]) < 0.002
+    assert (rows[1]["width"], rows[1]["height"]) == (451, 300)
+    assert rows[2]["error"] == "gone.jpg cannot be read (No such file or directory)"
+
+    overwritten = run_score(SAMPLES / "rocket.jpg", "--out", out, "--overwrite")
+    assert overwritten.returncode == 0, overwritten.stderr
+    assert [row["path"] for row in read_rows(out)] == [str(SAMPLES / "rocket.jpg")]
+
+
+def test_a_run_killed_midway_resumes_with_every_path_once(tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    names = []
+    for copy in range(6):
+        for sample in sorted(SAMPLES.glob("*.jpg")):
+            names.append(f"{copy}-{sample.name}")
+            shutil.copy(sample, photos / names[-1])
+    out = tmp_path / "scores.csv"
+    command = [sys.executable, "-m", "score", str(photos), "--out", str(out), "--batch-size", "2"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and process.poll() is None:
+            if out.exists() and out.read_text().count("\n") >= 1 + 4:  # header and two batches
+                break
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait()
+    written = read_rows(out)
+    assert process.returncode == -signal.SIGKILL and 4 <= len(written) < len(names), len(written)
+
+    resumed = run_score(photos, "--out", out, "--batch-size", "2")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"skipped {len(written)}" in resumed.stdout
+    rows = read_rows(out)
+    assert [row["path"] for row in rows] == [str(photos / name) for name in sorted(names)]
+    for row in rows:
+        golden = REFERENCE[os.path.basename(row["path"]).split("-", 1)[1]]
+        assert row["error"] is None and abs(float(row["memorability"]) - golden) < 0.002, row
+
+
+def test_usage_errors_exit_2_with_a_message(tmp_path):
+    missing = run_score(tmp_path / "nowhere", "--out", tmp_path / "a.csv")
+    assert missing.returncode == 2 and "no such file or folder" in missing.stderr
+    nothing = run_score("--out", tmp_path / "a.csv")
+    assert nothing.returncode == 2 and "give photos or folders" in nothing.stderr
+    foreign = tmp_path / "notes.csv"
+    foreign.write_text("name,value\nx,1\n")
+    refused = run_score(SAMPLES, "--out", foreign)
+    assert refused.returncode == 2 and "is not an output of this command" in refused.stderr
+    assert foreign.read_text() == "name,value\nx,1\n"  # left as it was
+    precision = run_score(SAMPLES, "--out", tmp_path / "b.csv", "--precision", "fp64")
+    assert precision.returncode == 2 and "MODEL_PRECISION must be one of" in precision.stderr
+    bucket = run_score(SAMPLES, "--out", tmp_path / "c.csv", MODEL_BUCKET=tmp_path)
+    assert bucket.returncode == 2 and "is not a model bucket" in bucket.stderr
+
+
+def test_help_documents_every_flag():
+    done = run_score("--help")
+    assert done.returncode == 0
+    for flag in ("--out", "--from-list", "--overwrite", "--maps", "--maps-format", "--quiet", "--bucket",
+                 "--precision", "--batch-size", "--workers", "--jpeg-draft", "--max-pixels", "--url",
+                 "--concurrency", "--max-files", "--retries", "--summary-json"):
+        assert flag in done.stdout, flag
+    assert "Exit status" in done.stdout and os.environ.get("MODEL_BUCKET", "assets/resmem") in done.stdout

@@ -1,0 +1,43 @@
+"""Which files a collection holds, in which order, and where their maps go."""
+import io
+
+import pytest
+
+from core.inputs import InputError, check_paths, iter_inputs, map_name, read_list
+
+
+def make(root, *names):
+    for name in names:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(b"x")
+
+
+def test_a_walk_is_sorted_recursive_and_skips_hidden(tmp_path):
+    make(tmp_path, "b.jpg", "a/z.jpg", "a/b/c.png", "a/.DS_Store", ".git/config", "c.txt", "A.jpg")
+    found = [(i.path, i.name) for i in iter_inputs([str(tmp_path)])]
+    names = ["A.jpg", "a/b/c.png", "a/z.jpg", "b.jpg", "c.txt"]
+    assert found == [(str(tmp_path / n), n) for n in names]
+
+
+def test_files_folders_and_a_list_each_path_once(tmp_path):
+    make(tmp_path, "d/x.jpg", "y.jpg")
+    paths = [str(tmp_path / "y.jpg"), str(tmp_path / "d")]
+    listed = [str(tmp_path / "d" / "x.jpg"), str(tmp_path / "z.jpg")]
+    found = [i.path for i in iter_inputs(paths, listed)]
+    assert found == [str(tmp_path / "y.jpg"), str(tmp_path / "d" / "x.jpg"), str(tmp_path / "z.jpg")]
+
+
+def test_map_names_stay_inside_the_maps_folder():
+    assert map_name("/data/stimuli/cat.jpg") == "data/stimuli/cat.jpg"
+    assert map_name("../shared/photos/cat.jpg") == "shared/photos/cat.jpg"
+    assert map_name("stimuli/a/cat.jpg", "stimuli") == "a/cat.jpg"
+    assert map_name("./cat.jpg") == "cat.jpg"
+
+
+def test_a_list_skips_blank_lines_and_keeps_spaces_in_names():
+    assert list(read_list(io.StringIO("a.jpg\r\n\n  \nmy photo.jpg\n"))) == ["a.jpg", "my photo.jpg"]
+
+
+def test_missing_command_line_paths_are_refused(tmp_path):
+    with pytest.raises(InputError, match="no such file or folder: .*nowhere"):
+        check_paths([str(tmp_path), str(tmp_path / "nowhere")])

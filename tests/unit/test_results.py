@@ -1,0 +1,66 @@
+"""The output file: whole rows, resume, a cut-off line trimmed, foreign files and a second run refused."""
+import json
+
+import numpy as np
+import pytest
+
+from core.results import OutputError, ResultsFile, distribution, write_maps
+from core.scorer import Result
+
+
+def results():
+    return [Result(0, "a, b.jpg", 0.75, 640, 480), Result(1, "c.txt", error='c.txt is "not" an image')]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_rows_round_trip_and_resume(tmp_path, suffix):
+    path = tmp_path / f"out{suffix}"
+    with ResultsFile(path) as out:
+        assert out.done == {}
+        out.write(results())
+    with ResultsFile(path) as out:
+        assert out.done == {"a, b.jpg": 0.75, "c.txt": None}
+    text = path.read_text()
+    if suffix == ".csv":
+        assert text == 'path,memorability,width,height,error\n"a, b.jpg",0.75,640,480,\nc.txt,,,,"c.txt is ""not"" an image"\n'
+    else:
+        assert json.loads(text.splitlines()[1]) == {"path": "c.txt", "memorability": None, "width": None,
+                                                   "height": None, "error": 'c.txt is "not" an image'}
+    with ResultsFile(path, overwrite=True) as out:
+        assert out.done == {}
+
+
+def test_a_cut_off_last_line_is_trimmed_and_scored_again(tmp_path):
+    path = tmp_path / "out.csv"
+    with ResultsFile(path) as out:
+        out.write(results())
+    with open(path, "a") as stream:
+        stream.write("d.jpg,0.6")  # a power cut in the middle of a row
+    with ResultsFile(path) as out:
+        assert set(out.done) == {"a, b.jpg", "c.txt"}
+        out.write([Result(2, "d.jpg", 0.5, 10, 10)])
+    assert path.read_text().endswith("c.txt is \"\"not\"\" an image\"\nd.jpg,0.5,10,10,\n")
+
+
+def test_a_file_that_is_not_ours_or_in_use_is_refused(tmp_path):
+    foreign = tmp_path / "table.csv"
+    foreign.write_text("name,score\n")
+    with pytest.raises(OutputError, match="is not an output of this command"):
+        ResultsFile(foreign)
+    with ResultsFile(tmp_path / "out.csv"):
+        with pytest.raises(OutputError, match="another run is writing to"):
+            ResultsFile(tmp_path / "out.csv")
+
+
+def test_maps_are_named_after_the_input(tmp_path):
+    result = Result(0, "x/cat.jpg", 0.7, name="x/cat.jpg", heatmap=np.array([[0.5, 0.25]]), overlay=b"\x89PNG")
+    write_maps(tmp_path, result, "csv")
+    assert (tmp_path / "x" / "cat.jpg.overlay.png").read_bytes() == b"\x89PNG"
+    assert (tmp_path / "x" / "cat.jpg.heatmap.csv").read_text() == "0.5000,0.2500\n"
+    assert not list(tmp_path.rglob("*.partial"))
+
+
+def test_the_summary_distribution():
+    assert distribution([None, 0.2, 0.4, 0.6, 0.8]) == pytest.approx(
+        {"n": 4, "mean": 0.5, "median": 0.5, "q1": 0.35, "q3": 0.65})
+    assert distribution([None]) is None
