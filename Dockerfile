@@ -28,7 +28,7 @@ COPY training/ training/
 RUN --mount=type=cache,target=/tmp/weights-cache \
     PYTHON=python WEIGHTS_CACHE=/tmp/weights-cache bin/weights.sh "$model_bucket" "$model_file"
 
-COPY config.py app.py gunicorn.conf.py ./
+COPY config.py app.py score.py gunicorn.conf.py ./
 COPY api/ api/
 COPY web/ web/
 COPY samples/ samples/

@@ -41,3 +41,15 @@ def test_a_list_skips_blank_lines_and_keeps_spaces_in_names():
 def test_missing_command_line_paths_are_refused(tmp_path):
     with pytest.raises(InputError, match="no such file or folder: .*nowhere"):
         check_paths([str(tmp_path), str(tmp_path / "nowhere")])
+
+
+def test_the_url_client_never_loads_tensorflow():
+    """`python -m score --url` runs on a machine without the model: it must not import TF."""
+    import subprocess
+    import sys
+
+    from tests.imagegen import ROOT
+
+    code = ("import sys, score, core.remote, core.scorer; "
+            "sys.exit('tensorflow' in sys.modules or 'keras' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
