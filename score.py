@@ -175,7 +175,7 @@ def main(argv=None):
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     try:
-        check_paths(args.paths)
+        check_paths(args.paths + ([args.from_list] if args.from_list not in (None, "-") else []))
         out = ResultsFile(args.out, overwrite=args.overwrite)
     except (InputError, OutputError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -216,4 +216,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # before any row was written (while the model loads)
+        sys.exit(130)

@@ -92,6 +92,8 @@ def test_a_run_killed_midway_resumes_with_every_path_once(tmp_path):
 def test_usage_errors_exit_2_with_a_message(tmp_path):
     missing = run_score(tmp_path / "nowhere", "--out", tmp_path / "a.csv")
     assert missing.returncode == 2 and "no such file or folder" in missing.stderr
+    no_list = run_score("--from-list", tmp_path / "list.txt", "--out", tmp_path / "a.csv")
+    assert no_list.returncode == 2 and "list.txt" in no_list.stderr
     nothing = run_score("--out", tmp_path / "a.csv")
     assert nothing.returncode == 2 and "give photos or folders" in nothing.stderr
     foreign = tmp_path / "notes.csv"
