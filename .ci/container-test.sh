@@ -17,8 +17,9 @@ podman run -d --name max-test --health-interval=disable -p "$HOST_PORT:5000" "$I
 status=0
 mkdir -p test-artifacts
 MAX_URL="http://127.0.0.1:$HOST_PORT" .venv/bin/python -m pytest -q tests/integration || status=$?
-# The score command inside the image, with its own model, on the sample photos.
-podman exec max-test python -m score samples --out /tmp/scores.csv --quiet \
+# The score command inside the image, with its own model, on the sample photos (samples/ also
+# holds LICENSES.md, which would rightly get an error row and exit status 1).
+podman exec max-test sh -c 'python -m score samples/*.jpg --out /tmp/scores.csv --quiet' \
     && echo "python -m score in the image: every sample scored" || status=1
 podman healthcheck run max-test && echo "HEALTHCHECK: healthy" || status=1
 podman logs max-test > test-artifacts/container.log 2>&1 || true
