@@ -5,7 +5,7 @@ pods share the load. The rows are those an in-process run writes.
 under ``max_bytes``). A batch with a bad file is answered 400 as a whole, so its photos are
 then sent one by one, and each bad one gets the service's own message. On 503 the client
 waits as long as Retry-After says and tries again; a dropped connection, a timeout or a
-gateway error (502, 504) is retried ``retries`` times with a growing pause, after which
+gateway error (502, 504, or a 503 without Retry-After) is retried ``retries`` times with a growing pause, after which
 ServiceError stops the run (what was written stays; running again resumes).
 """
 import base64
@@ -23,7 +23,7 @@ from PIL import Image
 from core.images import ImageError, probe_size
 from core.scorer import chunks, describe, ordered_map, read_bytes
 
-RETRYABLE = (502, 504)  # a gateway between us and the pods; 503 has its own rule
+RETRYABLE = (502, 503, 504)  # a gateway between us and the pods (a 503 with Retry-After is the service's own)
 MULTIPART_OVERHEAD = 512  # bytes of headers per file in the form, for the size cap
 
 
