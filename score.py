@@ -142,7 +142,7 @@ def report(summary):
 
 
 def run(args, scorer, out, run_state, bar):
-    done = dict(out.done)  # the rows from earlier runs; out.done grows as this run writes
+    done = out.done  # the rows of earlier runs; a path comes once, so this run's never recur
 
     def todo():
         for item in iter_inputs(args.paths, listed_paths(args.from_list)):

@@ -38,11 +38,10 @@ class RemoteScorer:
         self.concurrency, self.max_files, self.max_bytes = concurrency, max_files, max_bytes
         self.retries, self.timeout, self.maps = retries, timeout, maps
         self._local = threading.local()  # a Session per thread: they are not thread-safe
-        response = self._send("GET", "/model/metadata")
+        response = self._send("GET", "/model/metadata")  # fail at once on a wrong or dead URL
         if response.status_code != 200:
             raise ServiceError(f"{self.url}/model/metadata answered {response.status_code}: "
                                "is this the memorability service?")
-        self.metadata = response.json()
 
     def score(self, items):
         """core.scorer.Scorer.score, through the service."""
@@ -100,7 +99,8 @@ class RemoteScorer:
         response = self._send("POST", "/model/explain",
                               files={"image": (label, data, "application/octet-stream")})
         if response.status_code != 200:
-            return self._refused(response, (result, data, label))
+            self._refused(response, (result, data, label))
+            return
         body = response.json()
         result.memorability = body["memorability"]
         result.width, result.height = probe_size(data) or (None, None)

@@ -29,8 +29,8 @@ def row_of(result):
 
 
 class ResultsFile:
-    """Append rows to ``path`` (.jsonl: JSON Lines, else CSV); ``done`` maps the paths already
-    in it to their score (None for an error row)."""
+    """Append rows to ``path`` (.jsonl: JSON Lines, else CSV); ``done`` maps the paths that were
+    in it when it was opened to their score (None for an error row)."""
 
     def __init__(self, path, overwrite=False):
         self.path = Path(path)
@@ -45,7 +45,7 @@ class ResultsFile:
         if overwrite:
             os.ftruncate(self._fd, 0)
         self.done = self._read_done()
-        if not self.done and os.fstat(self._fd).st_size == 0 and not self.jsonl:
+        if os.fstat(self._fd).st_size == 0 and not self.jsonl:
             self._append(self._encode_csv([dict(zip(FIELDS, FIELDS))]))
 
     def _read_done(self):
@@ -95,8 +95,6 @@ class ResultsFile:
             self._append("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
         else:
             self._append(self._encode_csv(rows))
-        for row in rows:
-            self.done[row["path"]] = row["memorability"] if not row["error"] else None
 
     def close(self):
         os.close(self._fd)  # also releases the lock
