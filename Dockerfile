@@ -1,12 +1,34 @@
 # MAX Image Memorability: ResMem behind a REST API with Swagger UI, served by gunicorn.
 #   docker build -t max-image-memorability . && docker run -p 5000:5000 max-image-memorability
-FROM python:3.11-slim
+# Two stages: `convert` installs TensorFlow to make the weights bucket and each served runtime's
+# files (as `make weights` does); the final stage serves them without TensorFlow.
+FROM python:3.11-slim AS convert
 
 # MAX convention: set both to download a published bucket tarball instead of converting the
 # resmem wheel from PyPI during the build. Either way md5sums.txt is verified in the same layer.
 # model_name is the bucket's folder under assets/ (training/export.py --tar names it).
 ARG model_bucket=
 ARG model_file=
+ARG model_name=resmem
+
+WORKDIR /workspace
+COPY requirements.txt requirements-convert.txt constraints.txt ./
+RUN pip install --no-cache-dir --disable-pip-version-check -r requirements.txt \
+    -r requirements-convert.txt -c constraints.txt
+
+# The same scripts `make weights` runs. The wheel cache is a cache mount: kept between builds,
+# never part of the image.
+COPY md5sums.txt ./
+COPY bin/ bin/
+COPY core/ core/
+COPY training/ training/
+RUN --mount=type=cache,target=/tmp/weights-cache \
+    PYTHON=python WEIGHTS_CACHE=/tmp/weights-cache bin/weights.sh "$model_bucket" "$model_file" \
+    && python -m training.runtimes --bucket "assets/$model_name" --cache .cache/models \
+    && rm "assets/$model_name"/*.h5  # the runtimes carry the weights; serving never reads these
+
+FROM python:3.11-slim
+
 ARG model_name=resmem
 
 # tini is the init process: it forwards SIGTERM to gunicorn and reaps children.
@@ -19,26 +41,20 @@ WORKDIR /workspace
 COPY requirements.txt constraints.txt ./
 RUN pip install --no-cache-dir --disable-pip-version-check -r requirements.txt -c constraints.txt
 
-# The same script `make weights` runs. The wheel cache is a cache mount: kept between builds,
-# never part of the image.
-COPY md5sums.txt ./
-COPY bin/ bin/
-COPY core/ core/
-COPY training/ training/
-RUN --mount=type=cache,target=/tmp/weights-cache \
-    PYTHON=python WEIGHTS_CACHE=/tmp/weights-cache bin/weights.sh "$model_bucket" "$model_file"
-
+# The bucket's facts and checksums, and the runtimes converted from its weights (verified by
+# their own md5sums.txt before each load).
+COPY --from=convert /workspace/assets/ assets/
+COPY --from=convert /workspace/.cache/models/ .cache/models/
 COPY config.py app.py score.py gunicorn.conf.py ./
+COPY core/ core/
 COPY api/ api/
 COPY web/ web/
 COPY samples/ samples/
 
-# MODEL_PRECISION=lite-* converts the model on first start and keeps it here.
-RUN mkdir -p .cache/models && chown max .cache/models
 USER 1000:1000
-ENV PORT=5000 TF_CPP_MIN_LOG_LEVEL=2 MODEL_BUCKET=assets/${model_name}
+ENV PORT=5000 MODEL_BUCKET=assets/${model_name}
 EXPOSE 5000
-HEALTHCHECK --interval=30s --timeout=10s --start-period=120s --retries=3 \
+HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/model/metadata' % os.environ.get('PORT', '5000'), timeout=8)"]
 ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"]

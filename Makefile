@@ -11,11 +11,12 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: run score bench-score test-score weights test test-unit test-training test-integration test-container reference bench bench-single bench-explain bench-models distil lint clean
 
-# The service's and the training stage's packages for `make run` (the serving image has only
-# requirements.txt); the test tools on top of them only for tests and benchmarks.
-$(VENV)/.installed: requirements.txt requirements-train.txt constraints.txt
+# The service's, the conversion's and the training stage's packages for `make run` (the serving
+# image has only requirements.txt); the test tools on top of them only for tests and benchmarks.
+$(VENV)/.installed: requirements.txt requirements-convert.txt requirements-train.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements.txt -r requirements-train.txt -c constraints.txt
+	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements.txt -r requirements-convert.txt \
+		-r requirements-train.txt -c constraints.txt
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
@@ -27,7 +28,14 @@ $(BUCKET)/md5sums.txt: $(VENV)/.installed md5sums.txt training/convert_resmem.py
 	PYTHON=$(PY) bin/weights.sh
 	touch $@  # verified now: newer than its prerequisites, so make skips this until one changes
 
-weights: $(BUCKET)/md5sums.txt
+# Each served tier's runtime files (OpenVINO for fp32 and bf16, LiteRT for lite-int8), converted
+# once into MODEL_CACHE by weights md5, pinned by their own md5sums.txt: a server never converts.
+RUNTIMES := .cache/models/.converted
+$(RUNTIMES): $(BUCKET)/md5sums.txt training/runtimes.py
+	$(PY) -m training.runtimes --bucket $(BUCKET) --cache .cache/models --fresh
+	touch $@
+
+weights: $(BUCKET)/md5sums.txt $(RUNTIMES)
 
 run: weights
 	$(VENV)/bin/gunicorn -c gunicorn.conf.py 'app:create_app()'

@@ -3,10 +3,11 @@
 import config
 from api.errors import register_error_handlers
 from api.explain import ModelExplainAPI
+from api.health import register_health
 from api.metadata import ModelMetadataAPI
 from api.page import register_page
 from api.predict import ModelPredictAPI
-from core.model import ModelWrapper, configure_threads
+from core.model import ModelWrapper
 from maxfw.core import MAX_API, MAXApp
 from prometheus_flask_exporter import PrometheusMetrics
 
@@ -20,14 +21,13 @@ def create_app(model=None, **settings):
     if app.config["EXPLAIN_GRID"] < 1:
         raise ValueError(f"EXPLAIN_GRID must be 1 or more, not {app.config['EXPLAIN_GRID']}")
     if model is None:
-        configure_threads(app.config["TF_INTRA_OP_THREADS"], app.config["TF_INTER_OP_THREADS"])
         model = ModelWrapper(app.config["MODEL_BUCKET"], batch_size=app.config["BATCH_SIZE"],
                              max_pixels=app.config["MAX_IMAGE_PIXELS"],
                              precision=app.config["MODEL_PRECISION"],
                              max_wait=app.config["BATCH_WAIT_MS"] / 1000,
                              max_queue=app.config["MAX_QUEUE_IMAGES"],
                              cache_dir=app.config["MODEL_CACHE"],
-                             threads=app.config["TF_INTRA_OP_THREADS"],
+                             threads=app.config["MODEL_THREADS"],
                              jpeg_draft=app.config["JPEG_DRAFT"])
     app.extensions["max_model"] = model
     # MAX_API is maxfw's module-level namespace: register our resources on it only once.
@@ -37,6 +37,7 @@ def create_app(model=None, **settings):
         max_app.add_api(ModelExplainAPI, "/explain")
     register_error_handlers(app, max_app.api)
     register_page(app)
+    register_health(app)
     # GET /metrics: request counts and latency histograms per route (by rule, so that stray
     # paths cannot grow the label set), with core/metrics.py's batch sizes and queue depth.
     PrometheusMetrics(app, group_by="url_rule")

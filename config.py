@@ -20,17 +20,19 @@ PORT = _int("PORT", 5000)
 WORKER_THREADS = _int("WORKER_THREADS", 8)  # concurrent requests; their images share forward passes
 REQUEST_TIMEOUT = _int("REQUEST_TIMEOUT", 120)  # seconds before gunicorn restarts a stuck worker
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "info")
+DRAIN_FILE = os.environ.get("DRAIN_FILE", "/tmp/max-draining")  # GET /ready is 503 while it exists
 
 # --- Model --------------------------------------------------------------------------------------
 MODEL_BUCKET = os.environ.get("MODEL_BUCKET", "assets/resmem")
 BATCH_SIZE = _int("BATCH_SIZE", 8)  # most images per forward pass, from one request or several
 BATCH_WAIT_MS = _int("BATCH_WAIT_MS", 5)  # how long a pass waits for other requests to join it
 MAX_QUEUE_IMAGES = _int("MAX_QUEUE_IMAGES", 64)  # images waiting for a pass, else 503 + Retry-After
-MODEL_PRECISION = os.environ.get("MODEL_PRECISION", "fp32")  # fp32 | lite-fp32 | lite-int8
+# fp32 (exact, OpenVINO) | lite-int8 (fast) | bf16 | lite-fp32 | tf-fp32: core/runtimes.py
+MODEL_PRECISION = os.environ.get("MODEL_PRECISION", "fp32")
 JPEG_DRAFT = _bool("JPEG_DRAFT", True)  # decode big JPEGs at reduced size (false: full decode)
-MODEL_CACHE = os.environ.get("MODEL_CACHE", ".cache/models")  # converted LiteRT models, by md5
-TF_INTRA_OP_THREADS = _int("TF_INTRA_OP_THREADS", os.cpu_count() or 1)
-TF_INTER_OP_THREADS = _int("TF_INTER_OP_THREADS", 1)
+MODEL_CACHE = os.environ.get("MODEL_CACHE", ".cache/models")  # each runtime's files, by weights md5
+# Threads of a forward pass; match the container's CPU limit (TF_INTRA_OP_THREADS: the old name).
+MODEL_THREADS = _int("MODEL_THREADS", _int("TF_INTRA_OP_THREADS", os.cpu_count() or 1))
 
 # --- Memorability maps (POST /model/explain) ----------------------------------------------------
 EXPLAIN_GRID = _int("EXPLAIN_GRID", 2)  # occlusion grid n: n*n + (n-1)^2 windows, 1 pass each

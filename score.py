@@ -52,8 +52,8 @@ def parse_args(argv):
     model.add_argument("--batch-size", type=int, default=config.BATCH_SIZE, help="BATCH_SIZE (%(default)s)")
     model.add_argument("--workers", type=int, default=2,
                        help="threads that decode ahead of the model; 0 decodes in turn (%(default)s)")
-    model.add_argument("--threads", type=int, default=config.TF_INTRA_OP_THREADS,
-                       help="TF_INTRA_OP_THREADS (%(default)s)")
+    model.add_argument("--threads", type=int, default=config.MODEL_THREADS,
+                       help="MODEL_THREADS (%(default)s)")
     model.add_argument("--jpeg-draft", action=argparse.BooleanOptionalAction, default=config.JPEG_DRAFT,
                        help="JPEG_DRAFT: decode big JPEGs at reduced size (%(default)s)")
     model.add_argument("--max-pixels", type=int, default=config.MAX_IMAGE_PIXELS,

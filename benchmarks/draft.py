@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from core.images import decode_image
-from core.model import ModelWrapper, configure_threads
+from core.model import ModelWrapper
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,7 +27,6 @@ def main(argv=None):
     parser.add_argument("--limit", type=int, default=30)
     parser.add_argument("--scale", type=int, default=4)
     args = parser.parse_args(argv)
-    configure_threads(2, 1)
     model = ModelWrapper(ROOT / "assets" / "resmem")
     draft = tuple(2 * side for side in model.spec.resize)
     files = sorted(p for p in args.images.iterdir() if p.suffix.lower() in (".jpg", ".jpeg"))[:args.limit]

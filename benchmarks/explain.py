@@ -114,9 +114,8 @@ def make_map(method, model, gradients, image, rng):
 def run(photos, methods):
     from core.heatmap import heatmap_grid, overlay_png
     from core.images import decode_image
-    from core.model import ModelWrapper, configure_threads
+    from core.model import ModelWrapper
 
-    configure_threads(os.cpu_count(), 1)
     model = ModelWrapper(ROOT / "assets" / "resmem")
     gradients = GradientMethods(model)
     rng = np.random.default_rng(0)

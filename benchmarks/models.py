@@ -15,7 +15,7 @@ from pathlib import Path
 
 from scipy.stats import spearmanr
 
-from core.model import ModelWrapper, configure_threads
+from core.model import ModelWrapper
 
 ROOT = Path(__file__).resolve().parent.parent
 SUFFIXES = {".jpg", ".jpeg", ".png"}
@@ -38,7 +38,6 @@ def main(argv=None):
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--limit", type=int, default=0, help="use only the first N photos")
     args = parser.parse_args(argv)
-    configure_threads(2, 1)
     files = sorted(p for p in args.images.iterdir() if p.suffix.lower() in SUFFIXES)
     photos = [p.read_bytes() for p in files[:args.limit or None]]
     results, baseline = [], None

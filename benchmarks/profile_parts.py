@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from core.model import ModelWrapper, configure_threads
+from core.model import ModelWrapper
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAD = ("fc6", "fc7", "fc8", "fc9", "fc10", "fc11", "fc12")
@@ -34,7 +34,6 @@ def main(argv=None):
     parser.add_argument("--images", required=True, type=Path)
     parser.add_argument("--limit", type=int, default=40)
     args = parser.parse_args(argv)
-    configure_threads(2, 1)
     model = ModelWrapper(ROOT / "assets" / "resmem")
     full = model.model
     photos = [p.read_bytes() for p in sorted(args.images.glob("*.jpg"))[:args.limit]]

@@ -60,9 +60,8 @@ def row(name, latencies_ms, seconds, n, scores=None, **extra):
 
 
 def in_process(photos, names):
-    from core.model import ModelWrapper, configure_threads
+    from core.model import ModelWrapper
 
-    configure_threads(os.cpu_count(), 1)
     model = ModelWrapper(ROOT / "assets" / "resmem")
     model.predict([photos[0]])
     ms, scores = [], []

@@ -42,9 +42,8 @@ def original(photos, workdir):
 
 
 def in_process(photos):
-    from core.model import ModelWrapper, configure_threads
+    from core.model import ModelWrapper
 
-    configure_threads(os.cpu_count(), 1)
     model = ModelWrapper(ROOT / "assets" / "resmem")
     scores, timings = [], []
     for photo in photos:

@@ -5,9 +5,11 @@ worker takes the oldest request, then waits at most ``max_wait`` seconds for mor
 holds ``max_batch`` images, and runs them in one pass. A request larger than ``max_batch``
 runs in chunks of that size. At most ``max_queue`` images may wait: past that, ``submit``
 raises ``Overloaded`` at once (the API answers 503 with Retry-After), so a burst cannot pile
-up memory.
+up memory. Retry-After is how long the queue takes to drain at the measured forward time per
+image (a moving average of the passes so far), so it tracks the runtime and the machine.
 """
 import collections
+import math
 import threading
 import time
 from concurrent.futures import Future
@@ -29,7 +31,7 @@ class Overloaded(RuntimeError):
 class Batcher:
     def __init__(self, forward, max_batch=8, max_wait=0.005, max_queue=64, seconds_per_image=0.25):
         self.forward, self.max_batch, self.max_wait, self.max_queue = forward, max_batch, max_wait, max_queue
-        self.seconds_per_image = seconds_per_image  # for Retry-After: how soon the queue drains
+        self.seconds_per_image = seconds_per_image  # measured; for Retry-After: how soon the queue drains
         self._pending = collections.deque()  # (images, future)
         self._queued = 0
         self._closed = False
@@ -42,7 +44,7 @@ class Batcher:
         future = Future()
         with self._ready:
             if self._queued and self._queued + len(images) > self.max_queue:
-                retry = max(1, round(self._queued * self.seconds_per_image))
+                retry = max(1, math.ceil(self._queued * self.seconds_per_image))
                 raise Overloaded(self._queued, self.max_queue, retry)
             self._pending.append((images, future))
             self._queued += len(images)
@@ -91,8 +93,11 @@ class Batcher:
                 for start in range(0, len(batch), self.max_batch):
                     chunk = batch[start:start + self.max_batch]
                     BATCH_SIZE.observe(len(chunk))
-                    with FORWARD_SECONDS.time():
-                        scores.append(self.forward(chunk))
+                    begin = time.perf_counter()
+                    scores.append(self.forward(chunk))
+                    seconds = time.perf_counter() - begin
+                    FORWARD_SECONDS.observe(seconds)
+                    self.seconds_per_image += 0.2 * (seconds / len(chunk) - self.seconds_per_image)
                 scores = np.concatenate(scores).reshape(-1)
             except Exception as error:  # noqa: BLE001 - handed to the waiting requests, never lost
                 for _, future in group:

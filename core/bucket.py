@@ -75,16 +75,20 @@ def write_facts(folder, facts):
     return path
 
 
-def open_bucket(path):
-    """Read a bucket's facts, after checking every file against its ``md5sums.txt``."""
+def open_bucket(path, weights_optional=False):
+    """Read a bucket's facts, after checking every file against its ``md5sums.txt``.
+
+    With ``weights_optional`` the weights file may be absent: a server whose runtimes were
+    converted ahead (core/runtimes.py) does not read it, and the serving image leaves it out.
+    """
     path = Path(path)
     if not (path / FACTS_FILE).is_file():
         raise BucketError(f"{path} is not a model bucket: {FACTS_FILE} is missing "
                           "(run `make weights`, or point MODEL_BUCKET at a bucket folder)")
     if not (path / CHECKSUM_FILE).is_file():
         raise BucketError(f"{path}/{CHECKSUM_FILE} is missing: the bucket cannot be verified")
-    listed = verify_md5sums(path / CHECKSUM_FILE)
     facts = json.loads((path / FACTS_FILE).read_text())
+    listed = verify_md5sums(path / CHECKSUM_FILE, optional=[facts.get("weights")] if weights_optional else ())
     missing = [k for k in ("architecture", "weights", "preprocessing") if k not in facts]
     if missing:
         raise BucketError(f"{path}/{FACTS_FILE} lacks {', '.join(missing)}")

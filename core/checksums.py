@@ -38,8 +38,9 @@ def read_md5sums(path):
     return entries
 
 
-def verify_md5sums(path, root=None):
-    """Check every file listed in checksum file ``path`` (relative to ``root``, default its folder)."""
+def verify_md5sums(path, root=None, optional=()):
+    """Check every file listed in checksum file ``path`` (relative to ``root``, default its folder);
+    a name in ``optional`` may be absent, but is checked where present."""
     root = Path(root) if root is not None else Path(path).parent
     entries = read_md5sums(path)
     if not entries:
@@ -47,6 +48,8 @@ def verify_md5sums(path, root=None):
     for name, expected in entries.items():
         target = root / name
         if not target.is_file():
+            if name in optional:
+                continue
             raise ChecksumError(f"{target} is missing (listed in {path})")
         actual = file_digest(target)
         if actual != expected:

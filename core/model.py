@@ -9,33 +9,23 @@ maxfw's ``MAXModelWrapper``, each of which takes and returns a whole batch:
                    a caller can decode in its own threads (core/scorer.py)
     _predict       array -> N scores, through core/batcher.py: one worker runs the passes of
                    all requests, gathered into batches of at most batch_size images, on the
-                   runtime MODEL_PRECISION picks (core/lite.py)
+                   runtime MODEL_PRECISION picks (core/runtimes.py)
     _post_process  scores -> [{"memorability": float}, ...]
 """
 import logging
 import os
+import time
 
 import numpy as np
-import tensorflow as tf
 from maxfw.model import MAXModelWrapper
 from PIL import Image
 
 from core.batcher import Batcher
 from core.bucket import open_bucket
 from core.images import decode_image, preprocess, to_rgb
-from core.lite import PRECISIONS, LiteForward, cached_models
-from core.networks import build_network
+from core.runtimes import PRECISIONS, load_forward
 
 log = logging.getLogger(__name__)
-
-
-def configure_threads(intra_op, inter_op):
-    """Size TF's thread pools; only possible before TF runs its first op in this process."""
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(intra_op)
-        tf.config.threading.set_inter_op_parallelism_threads(inter_op)
-    except RuntimeError:
-        log.warning("TensorFlow is already initialised; keeping its thread pools")
 
 
 class ModelWrapper(MAXModelWrapper):
@@ -43,11 +33,12 @@ class ModelWrapper(MAXModelWrapper):
 
     def __init__(self, path, batch_size=8, max_pixels=64_000_000, precision="fp32",
                  max_wait=0.005, max_queue=64, cache_dir=".cache/models", threads=None,
-                 jpeg_draft=True):
+                 jpeg_draft=True, convert=True):
         super().__init__(path)
         if precision not in PRECISIONS:
             raise ValueError(f"MODEL_PRECISION must be one of {', '.join(PRECISIONS)}, not {precision!r}")
-        self.bucket = open_bucket(path)
+        # Only TensorFlow, or a conversion, reads the bucket's weights; the runtimes pin their own.
+        self.bucket = open_bucket(path, weights_optional=precision != "tf-fp32")
         self.MODEL_META_DATA = self.bucket.metadata
         self.spec = self.bucket.preprocessing
         self.precision = precision
@@ -55,28 +46,18 @@ class ModelWrapper(MAXModelWrapper):
         self.max_pixels = max_pixels
         # Decode big JPEGs at no less than twice the resize: the resized pixels barely change.
         self.draft_size = tuple(2 * side for side in self.spec.resize) if jpeg_draft else None
+        # A missing tier is converted in a child process (convert=False raises instead).
+        forward = load_forward(self.bucket, precision, cache_dir, threads or os.cpu_count() or 1, convert)
         size = self.spec.crop
-        if precision == "fp32":
-            self.model = self._keras_model()
-            # A compiled function with a None batch dimension: traced once for every batch size.
-            compiled = tf.function(lambda x: self.model(x, training=False),
-                                   input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32)])
-            forward = lambda x: compiled(tf.constant(x)).numpy()  # noqa: E731
-        else:  # the Keras model is only built to convert it, once; then it is freed
-            self.model = None
-            forward = LiteForward(cached_models(self.bucket, self._keras_model, precision, cache_dir),
-                                  threads or os.cpu_count() or 1)
-        forward(np.zeros([1, size, size, 3], np.float32))  # warm-up: not on the first request
+        forward(np.zeros([batch_size, size, size, 3], np.float32))  # warm-up at the largest batch
+        begin = time.perf_counter()
+        forward(np.zeros([1, size, size, 3], np.float32))  # and at one: neither on a request
         # One worker runs every forward pass: concurrent requests share passes instead of
-        # fighting over the same cores (core/batcher.py).
-        self.batcher = Batcher(forward, batch_size, max_wait, max_queue)
+        # fighting over the same cores (core/batcher.py). Its Retry-After starts from this pass.
+        self.batcher = Batcher(forward, batch_size, max_wait, max_queue,
+                               seconds_per_image=time.perf_counter() - begin)
         log.info("loaded %s (%s, %s) from %s", self.MODEL_META_DATA["name"],
                  self.bucket.architecture, precision, path)
-
-    def _keras_model(self):
-        model = build_network(self.bucket.architecture, self.spec.crop, self.bucket.architecture_options)
-        model.load_weights(self.bucket.weights_path)
-        return model
 
     def prepare(self, image, name="image 1"):
         """One upload (bytes) or PIL image -> the network's input, float32 H x W x 3; bad bytes

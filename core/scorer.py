@@ -110,12 +110,11 @@ class Scorer:
                                        max_bytes=max_bytes or config.MAX_CONTENT_LENGTH, maps=maps)
             self.description = f"the service at {url}"
             return
-        from core.model import ModelWrapper, configure_threads
+        from core.model import ModelWrapper
 
         self.workers = workers
         self.batch_size = batch_size or config.BATCH_SIZE
-        threads = threads or config.TF_INTRA_OP_THREADS
-        configure_threads(threads, config.TF_INTER_OP_THREADS)
+        threads = threads or config.MODEL_THREADS
         self.model = ModelWrapper(
             bucket or config.MODEL_BUCKET, batch_size=self.batch_size,
             max_pixels=max_pixels or config.MAX_IMAGE_PIXELS, precision=precision or config.MODEL_PRECISION,

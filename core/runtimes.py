@@ -1,0 +1,179 @@
+"""The runtimes a bucket is served on: one per ``MODEL_PRECISION`` tier, and their files.
+
+    fp32       OpenVINO, f32 (exact: within 1e-6 of the original). The default: the fastest
+               exact runtime measured here (`make bench`; the README has the table)
+    bf16       OpenVINO on the same files, computing in bf16 where the CPU has it (AVX-512 BF16)
+    lite-int8  LiteRT + XNNPACK, dynamic-range int8; ResMem's stem and layer1 stay in float
+               (training/runtimes.py says why). The fast tier
+    lite-fp32  LiteRT + XNNPACK, fp32 (exact; slower than OpenVINO here; kept to compare)
+    tf-fp32    TensorFlow, one compiled tf.function on the bucket's Keras weights (exact; the
+               old default, kept to compare; needs TensorFlow, which the serving image lacks)
+
+The files of a tier are converted from the bucket once, by training/runtimes.py: `make weights`
+and the Dockerfile's build stage run it. They live in ``<MODEL_CACHE>/<architecture>-<weights
+md5>/``, pinned by that folder's ``md5sums.txt``, and are verified before each load like the
+bucket. Nothing here imports TensorFlow unless the tier is tf-fp32, so the server stays small.
+"""
+import importlib.util
+import logging
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from core.checksums import ChecksumError, file_digest, read_md5sums
+
+log = logging.getLogger(__name__)
+
+CHECKSUM_FILE = "md5sums.txt"
+PRECISIONS = ("fp32", "bf16", "lite-int8", "lite-fp32", "tf-fp32")
+# Per architecture, the layer up to which lite-int8 keeps the network in float.
+FLOAT_UNTIL = {"resmem": "features_layer1_2_out"}
+
+
+class RuntimeMissing(RuntimeError):
+    """A tier's files are absent or do not match their checksums."""
+
+
+def runtime_dir(bucket, cache_dir):
+    """Where ``bucket``'s converted runtimes live: named by its weights, so never stale."""
+    return Path(cache_dir) / f"{bucket.architecture}-{bucket.weights_md5}"
+
+
+def tier_files(bucket, precision):
+    """The file names ``precision`` needs, inside runtime_dir (none for tf-fp32)."""
+    if precision in ("fp32", "bf16"):
+        return ["openvino.xml", "openvino.bin"]
+    if precision == "lite-int8":
+        if bucket.architecture in FLOAT_UNTIL:
+            return ["lite-int8-front.tflite", "lite-int8-rest.tflite"]
+        return ["lite-int8.tflite"]
+    if precision == "lite-fp32":
+        return ["lite-fp32.tflite"]
+    if precision == "tf-fp32":
+        return []
+    raise ValueError(f"MODEL_PRECISION must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+
+
+def verified_files(bucket, precision, cache_dir):
+    """Paths of the tier's files, each checked against the folder's md5sums.txt."""
+    folder = runtime_dir(bucket, cache_dir)
+    names = tier_files(bucket, precision)
+    listed = read_md5sums(folder / CHECKSUM_FILE) if (folder / CHECKSUM_FILE).is_file() else {}
+    for name in names:
+        if name not in listed or not (folder / name).is_file():
+            raise RuntimeMissing(f"{precision} runtime of {bucket.path} is not in {folder} "
+                                 "(`make weights` converts it)")
+        if file_digest(folder / name) != listed[name]:
+            raise ChecksumError(f"{folder / name} does not match {folder / CHECKSUM_FILE}: delete "
+                                f"{folder} and convert again (`make weights`)")
+    return [folder / name for name in names]
+
+
+def convert_in_child(bucket, precision, cache_dir):
+    """Convert a missing tier in a child process, so that its memory (3-4 GB with TensorFlow)
+    goes back to the system when it ends, instead of staying in the server."""
+    if importlib.util.find_spec("tensorflow") is None or importlib.util.find_spec("training") is None:
+        raise RuntimeMissing(f"the {precision} runtime of {bucket.path} is not in {cache_dir}, and this "
+                             "install cannot convert it (no TensorFlow: the serving image carries the "
+                             "fp32, bf16 and lite-int8 tiers of its own bucket only)")
+    log.warning("converting %s to %s in a child process (once; about a minute)", bucket.path, precision)
+    begin = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "training.runtimes", "--bucket", str(bucket.path),
+                           "--cache", str(cache_dir), "--precisions", precision],
+                          capture_output=True, text=True, check=False)
+    if done.returncode:
+        tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-5:])
+        raise RuntimeMissing(f"the {precision} runtime of {bucket.path} is missing and converting "
+                             f"it failed (exit {done.returncode}):\n{tail}")
+    log.info("converted %s in %.0f s", precision, time.monotonic() - begin)
+
+
+def load_forward(bucket, precision, cache_dir, threads, convert=True):
+    """A function: float32 batch N x H x W x 3 -> N scores, on ``precision``'s runtime."""
+    if precision == "tf-fp32":
+        return TensorFlowForward(bucket, threads)
+    try:
+        paths = verified_files(bucket, precision, cache_dir)
+    except RuntimeMissing:
+        if not convert:
+            raise
+        convert_in_child(bucket, precision, cache_dir)
+        paths = verified_files(bucket, precision, cache_dir)
+    if precision in ("fp32", "bf16"):
+        return OpenVINOForward(paths[0], threads, "bf16" if precision == "bf16" else "f32")
+    return LiteForward(paths, threads)
+
+
+class OpenVINOForward:
+    """One compiled OpenVINO model with a dynamic batch, tuned for latency (one stream): the
+    batcher already gathers concurrent requests into shared passes."""
+
+    def __init__(self, xml, threads, inference_precision="f32"):
+        import openvino as ov
+
+        core = ov.Core()
+        self.compiled = core.compile_model(core.read_model(xml), "CPU", {
+            "PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads,
+            "INFERENCE_PRECISION_HINT": inference_precision})
+        self.request = self.compiled.create_infer_request()
+
+    def __call__(self, batch):
+        result = self.request.infer({0: np.ascontiguousarray(batch, np.float32)})
+        return np.array(result[0], np.float32).reshape(-1)
+
+
+class LiteForward:
+    """LiteRT parts with a resizable batch: a whole model, or a float front and the rest, which
+    reads the image and the front's output. Resizing to a size seen before costs under a ms."""
+
+    def __init__(self, paths, threads):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.parts = [Interpreter(model_path=str(path), num_threads=threads) for path in paths]
+        self.sizes = [None] * len(self.parts)
+
+    def _run(self, index, *arrays):
+        interpreter = self.parts[index]
+        if self.sizes[index] != len(arrays[0]):
+            for detail in interpreter.get_input_details():
+                interpreter.resize_tensor_input(detail["index"], [len(arrays[0]), *detail["shape"][1:]])
+            interpreter.allocate_tensors()
+            self.sizes[index] = len(arrays[0])
+        inputs = interpreter.get_input_details()
+        for array in arrays:  # inputs are told apart by their shape: image or features
+            (detail,) = [d for d in inputs if tuple(d["shape"][1:]) == array.shape[1:]]
+            interpreter.set_tensor(detail["index"], np.ascontiguousarray(array, np.float32))
+        interpreter.invoke()
+        return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+
+    def __call__(self, batch):
+        if len(self.parts) == 1:
+            return self._run(0, batch).reshape(-1)
+        return self._run(1, batch, self._run(0, batch)).reshape(-1)
+
+
+class TensorFlowForward:
+    """The Keras model through one compiled tf.function with a None batch dimension."""
+
+    def __init__(self, bucket, threads):
+        import tensorflow as tf
+
+        from core.networks import build_network
+
+        try:  # only possible before TensorFlow runs its first op in this process
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+        except RuntimeError:
+            log.warning("TensorFlow is already initialised; keeping its thread pools")
+        size = bucket.preprocessing.crop
+        self.model = build_network(bucket.architecture, size, bucket.architecture_options)
+        self.model.load_weights(bucket.weights_path)
+        compiled = tf.function(lambda x: self.model(x, training=False),
+                               input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32)])
+        self._forward = lambda x: compiled(tf.constant(x)).numpy().reshape(-1)  # noqa: E731
+
+    def __call__(self, batch):
+        return self._forward(np.asarray(batch, np.float32))

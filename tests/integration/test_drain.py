@@ -1,0 +1,44 @@
+"""A rolling update drains the pod: the manifest's preStop creates DRAIN_FILE, GET /ready turns
+503 so that no new request is routed here, and the SIGTERM that follows lets the requests in
+flight finish. This test starts its own server (also when MAX_URL points at a container)."""
+import signal
+import threading
+import time
+
+import pytest
+import requests
+
+from tests.imagegen import REFERENCE, sample_bytes
+from tests.server_process import running_server
+
+
+def test_ready_fails_while_draining_and_predict_still_answers(tmp_path):
+    drain = tmp_path / "draining"
+    with running_server(DRAIN_FILE=drain) as (url, _):
+        assert requests.get(f"{url}/ready", timeout=10).json() == {"status": "ready"}
+        drain.touch()
+        response = requests.get(f"{url}/ready", timeout=10)
+        assert (response.status_code, response.json()) == (503, {"status": "draining"})
+        files = [("image", ("coffee.jpg", sample_bytes("coffee.jpg"), "image/jpeg"))]
+        predicted = requests.post(f"{url}/model/predict", files=files, timeout=60)
+        assert predicted.status_code == 200
+        drain.unlink()
+        assert requests.get(f"{url}/ready", timeout=10).status_code == 200
+
+
+def test_sigterm_lets_the_requests_in_flight_finish(tmp_path):
+    names = sorted(REFERENCE) * 4  # 16 images: several forward passes
+    files = [("image", (name, sample_bytes(name), "image/jpeg")) for name in names]
+    answers = []
+    with running_server(DRAIN_FILE=tmp_path / "draining") as (url, process):
+        client = threading.Thread(target=lambda: answers.append(
+            requests.post(f"{url}/model/predict", files=files, timeout=120)))
+        client.start()
+        time.sleep(0.3)  # the request is in flight: uploaded, its images queued
+        process.send_signal(signal.SIGTERM)
+        client.join(120)
+        assert process.wait(timeout=60) == 0
+    (response,) = answers
+    assert response.status_code == 200
+    scores = [p["memorability"] for p in response.json()["predictions"]]
+    assert scores == pytest.approx([REFERENCE[n] for n in names], abs=1e-5)

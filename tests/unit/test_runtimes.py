@@ -1,0 +1,83 @@
+"""Each MODEL_PRECISION tier runs on the files `make weights` converted, verified by checksum:
+fp32 (OpenVINO) is exact, lite-int8 (LiteRT) is close, and nothing is converted at start."""
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from core.bucket import open_bucket
+from core.checksums import ChecksumError, read_md5sums
+from core.model import ModelWrapper
+from core.runtimes import RuntimeMissing, runtime_dir, tier_files, verified_files
+from tests.imagegen import REFERENCE, ROOT, sample_bytes
+
+BUCKET = ROOT / "assets" / "resmem"
+CACHE = ROOT / ".cache" / "models"
+
+
+@pytest.mark.parametrize("precision, tolerance",
+                         [("fp32", 1e-5), ("bf16", 0.01), ("lite-int8", 0.01), ("tf-fp32", 1e-5)])
+def test_each_tier_scores_the_samples_as_the_original_does(precision, tolerance):
+    start = time.monotonic()
+    model = ModelWrapper(BUCKET, precision=precision, cache_dir=CACHE, convert=False)
+    if precision != "tf-fp32":  # TensorFlow builds its model from the weights
+        assert time.monotonic() - start < 10  # converted ahead: loading only
+    names = sorted(REFERENCE)
+    batch = model.predict([sample_bytes(n) for n in names])
+    for name, result in zip(names, batch):
+        assert result["memorability"] == pytest.approx(REFERENCE[name], abs=tolerance), name
+    for name in names:  # a batch of one scores as in a batch of four (a dynamic batch)
+        (single,) = model.predict([sample_bytes(name)])
+        assert single["memorability"] == pytest.approx(batch[names.index(name)]["memorability"], abs=1e-5)
+    model.close()
+
+
+def test_the_runtimes_are_pinned_by_md5_beside_them():
+    bucket = open_bucket(BUCKET)
+    folder = runtime_dir(bucket, CACHE)
+    assert folder.name == f"resmem-{bucket.weights_md5}"
+    listed = read_md5sums(folder / "md5sums.txt")
+    for precision in ("fp32", "lite-int8"):
+        assert set(tier_files(bucket, precision)) <= set(listed)
+    assert tier_files(bucket, "lite-int8") == ["lite-int8-front.tflite", "lite-int8-rest.tflite"]
+
+
+def test_a_runtime_file_that_does_not_match_its_checksum_is_refused(tmp_path):
+    bucket = open_bucket(BUCKET)
+    source, copy = runtime_dir(bucket, CACHE), runtime_dir(bucket, tmp_path)
+    copy.mkdir()
+    for name in tier_files(bucket, "lite-int8"):
+        (copy / name).symlink_to(source / name)
+    lines = (source / "md5sums.txt").read_text().replace(
+        read_md5sums(source / "md5sums.txt")["lite-int8-rest.tflite"], "0" * 32)
+    (copy / "md5sums.txt").write_text(lines)
+    with pytest.raises(ChecksumError, match="lite-int8-rest.tflite does not match"):
+        verified_files(bucket, "lite-int8", tmp_path)
+
+
+def test_a_missing_tier_is_refused_without_conversion_when_asked(tmp_path):
+    with pytest.raises(RuntimeMissing, match="fp32 runtime of .* is not in"):
+        ModelWrapper(BUCKET, precision="fp32", cache_dir=tmp_path, convert=False)
+
+
+def test_the_served_tiers_need_no_bucket_weights_and_no_tensorflow(tmp_path):
+    """What the serving image holds: the bucket without its .h5, and the runtimes."""
+    bucket = tmp_path / "resmem"
+    bucket.mkdir()
+    for name in ("model.json", "md5sums.txt"):
+        shutil.copy(BUCKET / name, bucket / name)
+    code = ("import sys; from core.model import ModelWrapper; "
+            f"m = ModelWrapper({str(bucket)!r}, precision=sys.argv[1], cache_dir={str(CACHE)!r}, convert=False); "
+            f"print(m.predict([open({str(ROOT / 'samples' / 'coffee.jpg')!r}, 'rb').read()])[0]['memorability']); "
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TensorFlow was imported'")
+    for precision in ("fp32", "lite-int8"):
+        done = subprocess.run([sys.executable, "-c", code, precision], cwd=ROOT, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert float(done.stdout) == pytest.approx(REFERENCE["coffee.jpg"], abs=1e-5 if precision == "fp32" else 0.01)
+
+
+def test_an_unknown_precision_is_refused():
+    with pytest.raises(ValueError, match="MODEL_PRECISION must be one of fp32, bf16, lite-int8, lite-fp32, tf-fp32"):
+        ModelWrapper(BUCKET, precision="int4")
