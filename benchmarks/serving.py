@@ -1,13 +1,17 @@
 """`make bench`: the service against the original ResMem package, in one run on this machine.
 
     python -m benchmarks.serving --images DIR [--requests 64] [--precisions fp32 lite-int8]
+                                 [--first-start fp32 lite-int8]
 
 Every row scores the same photos (cycled to ``--requests``), as uploaded bytes:
   - the original ``resmem`` package in-process, one photo after another (the baseline; it runs
     in its own environment, .venv-ref, with CPU PyTorch);
-  - this project in-process, ModelWrapper.predict one photo at a time;
-  - for each precision, a gunicorn server as `make run` starts it: one client after another,
-    then 4, 8 and 16 concurrent clients, one photo per request.
+  - this project in-process, ModelWrapper.predict one photo at a time (the default runtime);
+  - for each precision (each runtime candidate: core/runtimes.py), a gunicorn server as
+    `make run` starts it, with its runtime converted ahead as `make weights` does: one client
+    after another, then 4, 8 and 16 concurrent clients, one photo per request;
+  - for each ``--first-start`` tier, a server started on an empty MODEL_CACHE: it converts in a
+    child process; its time to ready, and its own peak RSS, which the conversion must not raise.
 It prints p50/p95 latency, photos per second, both as ratios to the baseline, the server's time
 to ready and peak RSS, and the largest score difference from the original. Results go to
 test-artifacts/bench.json and a chart to test-artifacts/bench.png. Nothing here is asserted.
@@ -15,7 +19,7 @@ test-artifacts/bench.json and a chart to test-artifacts/bench.png. Nothing here 
 import argparse
 import itertools
 import json
-import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -95,6 +99,16 @@ def over_http(url, photos, names, clients):
     return [ms for ms, _ in results], seconds, [score for _, score in results]
 
 
+def first_start(precision, cache):
+    """A server on an empty MODEL_CACHE: ready time and RSS, the conversion included."""
+    begin = time.monotonic()
+    log = ROOT / "test-artifacts" / f"bench-server-{precision}-first.log"
+    with running_server(log, MODEL_PRECISION=precision, MODEL_CACHE=cache) as (_, process):
+        ready = time.monotonic() - begin
+        rss = peak_rss_mb(process.pid)
+    return {"precision": precision, "ready_s": ready, "peak_rss_mb": rss}
+
+
 def serve(precision, photos, names):
     rows = []
     begin = time.monotonic()
@@ -136,8 +150,15 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", required=True, type=Path)
     parser.add_argument("--requests", type=int, default=64, help="photos scored per row (cycled)")
-    parser.add_argument("--precisions", nargs="+", default=["fp32", "lite-fp32", "lite-int8"])
+    parser.add_argument("--precisions", nargs="+", default=["fp32", "lite-int8", "bf16", "lite-fp32", "tf-fp32"])
+    parser.add_argument("--first-start", nargs="*", default=["fp32", "lite-int8"],
+                        help="tiers also started once on an empty MODEL_CACHE")
     args = parser.parse_args(argv)
+    # Every runtime converted ahead, untimed (make weights converts only the served tiers).
+    subprocess.run([sys.executable, "-m", "training.runtimes", "--bucket", "assets/resmem",
+                    "--cache", ".cache/models", "--precisions",
+                    *[p for p in args.precisions if p != "tf-fp32"]], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL)
     (ROOT / "test-artifacts").mkdir(exist_ok=True)
     files = sorted(p for p in args.images.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
     files = list(itertools.islice(itertools.cycle(files), args.requests))
@@ -154,6 +175,10 @@ def main(argv=None):
     rows.append(in_process(photos, names))
     for precision in args.precisions:
         rows += serve(precision, photos, names)
+    starts = []
+    for precision in args.first_start:
+        with tempfile.TemporaryDirectory() as cache:
+            starts.append(first_start(precision, cache))
 
     base = rows[0]
     truth = np.array([by_name[n] for n in names])
@@ -171,8 +196,11 @@ def main(argv=None):
               f"{r['img_per_s']:>8.2f}{r['ratio_throughput']:>7.2f}{r['max_abs_diff']:>9.1e}"
               f"{r['spearman'] if r['spearman'] is not None else float('nan'):>8.4f}"
               f"{r.get('peak_rss_mb', float('nan')):>8.0f}{r.get('ready_s', float('nan')):>8.1f}")
+    for start in starts:
+        print(f"first start of {start['precision']} on an empty MODEL_CACHE (converts in a child): "
+              f"ready in {start['ready_s']:.1f} s, server peak RSS {start['peak_rss_mb']:.0f} MB")
     out = ROOT / "test-artifacts"
-    (out / "bench.json").write_text(json.dumps(rows, indent=2) + "\n")
+    (out / "bench.json").write_text(json.dumps({"rows": rows, "first_starts": starts}, indent=2) + "\n")
     chart(rows, out / "bench.png")
     print(f"wrote {out / 'bench.json'} and {out / 'bench.png'}")
     return 0

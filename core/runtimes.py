@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 
 CHECKSUM_FILE = "md5sums.txt"
 PRECISIONS = ("fp32", "bf16", "lite-int8", "lite-fp32", "tf-fp32")
+# LiteRT runs a batch in chunks of at most this many images: on 2 cores, chunks of 2-4 ran 7%
+# more photos/s than chunks of 8 (XNNPACK's working set; measured with lite-int8 on 60 photos).
+LITE_CHUNK = 4
 # Per architecture, the layer up to which lite-int8 keeps the network in float.
 FLOAT_UNTIL = {"resmem": "features_layer1_2_out"}
 
@@ -150,6 +153,9 @@ class LiteForward:
         return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
 
     def __call__(self, batch):
+        return np.concatenate([self._chunk(batch[i:i + LITE_CHUNK]) for i in range(0, len(batch), LITE_CHUNK)])
+
+    def _chunk(self, batch):
         if len(self.parts) == 1:
             return self._run(0, batch).reshape(-1)
         return self._run(1, batch, self._run(0, batch)).reshape(-1)
