@@ -1,14 +1,16 @@
 """Gathers the images of concurrent requests into shared forward passes.
 
 One worker thread owns the model. A request hands in its preprocessed images and waits. The
-worker takes the oldest request, then waits at most ``max_wait`` seconds for more, until it
-holds ``max_batch`` images, and runs them in one pass. A request larger than ``max_batch``
+worker takes the oldest request, then, while other requests are still decoding (announced by
+``expecting``), waits at most ``max_wait`` seconds for them, until it holds ``max_batch``
+images, and runs them in one pass. A lone request never waits. A request larger than ``max_batch``
 runs in chunks of that size. At most ``max_queue`` images may wait: past that, ``submit``
 raises ``Overloaded`` at once (the API answers 503 with Retry-After), so a burst cannot pile
 up memory. Retry-After is how long the queue takes to drain at the measured forward time per
 image (a moving average of the passes so far), so it tracks the runtime and the machine.
 """
 import collections
+import contextlib
 import math
 import threading
 import time
@@ -34,12 +36,32 @@ class Batcher:
         self.seconds_per_image = seconds_per_image  # measured; for Retry-After: how soon the queue drains
         self._pending = collections.deque()  # (images, future)
         self._queued = 0
+        self._coming = 0  # requests decoding their images, about to submit them
         self._closed = False
         self._ready = threading.Condition()
         self._thread = threading.Thread(target=self._work, name="batcher", daemon=True)
         self._thread.start()
 
-    def submit(self, images):
+    @contextlib.contextmanager
+    def expecting(self):
+        """Around a request's decoding and ``submit``: a pass that starts while it decodes
+        waits (max_wait at most) for its images. Yields the ``submit`` to call."""
+        announced = [True]
+        with self._ready:
+            self._coming += 1
+        try:
+            yield lambda images: self.submit(images, announced)
+        finally:
+            self._unannounce(announced)
+
+    def _unannounce(self, announced):
+        with self._ready:
+            if announced and announced[0]:
+                announced[0] = False
+                self._coming -= 1
+                self._ready.notify_all()
+
+    def submit(self, images, announced=None):
         """Scores of ``images`` (N x H x W x 3), computed in shared passes; blocks until done."""
         future = Future()
         with self._ready:
@@ -49,7 +71,10 @@ class Batcher:
             self._pending.append((images, future))
             self._queued += len(images)
             QUEUE_DEPTH.set(self._queued)
-            self._ready.notify()
+            if announced and announced[0]:  # queued now: no longer on its way
+                announced[0] = False
+                self._coming -= 1
+            self._ready.notify_all()
         return future.result()
 
     def close(self):
@@ -73,8 +98,9 @@ class Batcher:
             while count < self.max_batch:
                 if not self._pending:
                     left = deadline - time.monotonic()
-                    if left <= 0 or not self._ready.wait(left):
+                    if not self._coming or left <= 0:
                         break
+                    self._ready.wait(left)
                     continue
                 if count + len(self._pending[0][0]) > self.max_batch:
                     break

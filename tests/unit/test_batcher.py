@@ -110,3 +110,61 @@ def test_close_stops_the_worker_after_the_queued_requests():
     assert batcher.submit(images(1)).tolist() == [12.0]
     batcher.close()
     assert not batcher._thread.is_alive()
+
+
+def test_retry_after_follows_the_measured_forward_time():
+    """Seeded with 10 s per image, Retry-After falls to what the passes really take (0.05 s)."""
+    forward = GatedForward()
+    forward.gate.set()
+    slow = lambda batch: (time.sleep(0.05 * len(batch)), forward(batch))[1]  # noqa: E731
+    batcher = Batcher(slow, max_batch=1, max_wait=0.001, max_queue=20, seconds_per_image=10.0)
+    for value in range(30):
+        batcher.submit(images(value))
+    assert 0.04 < batcher.seconds_per_image < 0.2
+    forward.gate.clear()
+    forward.entered.clear()
+    results = {}
+    threads = [submit_in_thread(batcher, images(1), results, "running")]
+    assert forward.entered.wait(5)
+    threads.append(submit_in_thread(batcher, images(*range(19)), results, "queued"))
+    wait_for_queue(batcher, 19)
+    with pytest.raises(Overloaded) as refused:
+        batcher.submit(images(2, 3))
+    assert refused.value.retry_after == 1 + int(19 * batcher.seconds_per_image)  # not 19 x 10 s
+    forward.gate.set()
+    for thread in threads:
+        thread.join(10)
+
+
+def test_a_lone_request_never_waits_for_company():
+    forward = GatedForward()
+    forward.gate.set()
+    batcher = Batcher(forward, max_batch=8, max_wait=30, max_queue=64)
+    start = time.monotonic()
+    assert batcher.submit(images(1)).tolist() == [12.0]
+    assert time.monotonic() - start < 10  # far under max_wait: nobody else was decoding
+
+
+def test_a_pass_waits_for_a_request_that_is_still_decoding():
+    forward = GatedForward()
+    forward.gate.set()
+    batcher = Batcher(forward, max_batch=8, max_wait=30, max_queue=64)
+    decoded, results = threading.Event(), {}
+
+    def second():
+        with batcher.expecting() as submit:
+            decoded.wait(10)  # decoding
+            results["second"] = submit(images(2))
+
+    late = threading.Thread(target=second)
+    late.start()
+    while not batcher._coming:
+        time.sleep(0.001)
+    first = submit_in_thread(batcher, images(1), results, "first")
+    wait_for_queue(batcher, 1)
+    decoded.set()
+    first.join(10)
+    late.join(10)
+    assert forward.sizes == [2]  # one pass for both
+    assert results["first"].tolist() == [12.0] and results["second"].tolist() == [24.0]
+    assert batcher._coming == 0
