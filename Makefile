@@ -100,10 +100,13 @@ bench-score: $(VENV)/.installed-test weights
 	test -x .venv-ref/bin/python || .ci/reference.sh
 	$(PY) -m benchmarks.score --images $(IMAGES) --limit $(LIMIT)
 
-# Faithfulness (deletion test) and cost of each attribution method, in one run on this machine.
+# Faithfulness (deletion test) and cost of each attribution method, in one run on this machine,
+# on the tier PRECISION (the occlusion maps ride on the runtime, as /model/explain's do).
 LIMIT ?= 0
+PRECISION ?= fp32
 bench-explain: $(VENV)/.installed-test weights
-	$(PY) -m benchmarks.explain --images $(IMAGES) --limit $(LIMIT)
+	$(PY) -m benchmarks.explain --images $(IMAGES) --limit $(LIMIT) --precision $(PRECISION) \
+		$(if $(METHODS),--methods $(METHODS))
 
 # The distilled MemNet: ResMem labels the photos in IMAGES, MemNet learns from its scores on
 # cached conv features, and is evaluated on the held-back test split. Serve it with

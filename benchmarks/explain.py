@@ -1,6 +1,9 @@
 """Which attribution method makes a faithful memorability map, and what each costs.
 
-    make bench-explain   [IMAGES=folder of photos] [LIMIT=n] [METHODS=a,b,...]
+    make bench-explain   [IMAGES=folder of photos] [LIMIT=n] [METHODS=a,b,...] [PRECISION=tier]
+
+The occlusion maps, and every score, run on the MODEL_PRECISION tier given (as /model/explain
+does); the gradient methods need the Keras model and run in TensorFlow whatever the tier.
 
 For every photo and method, one invocation on this machine:
   - makes the method's map and times it; the baseline in the same run is one predict();
@@ -40,8 +43,11 @@ class GradientMethods:
         from core.explain import GREY
         from core.images import preprocess
 
+        from core.networks import build_network
+
         self.tf, self.model = tf, model
-        net = model.model
+        net = build_network(model.bucket.architecture, model.spec.crop, model.bucket.architecture_options)
+        net.load_weights(model.bucket.weights_path)  # gradients need the Keras model itself
         names = ("features_layer3_35_out", "conv5", "features_layer4_2_out")
         self.front = keras.Model(net.input, [net.get_layer(n).output for n in names])
         self.tail = keras.Model([net.get_layer(n).output for n in names[:2]], net.output)
@@ -111,13 +117,13 @@ def make_map(method, model, gradients, image, rng):
     raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
 
 
-def run(photos, methods):
+def run(photos, methods, precision):
     from core.heatmap import heatmap_grid, overlay_png
     from core.images import decode_image
     from core.model import ModelWrapper
 
-    model = ModelWrapper(ROOT / "assets" / "resmem")
-    gradients = GradientMethods(model)
+    model = ModelWrapper(ROOT / "assets" / "resmem", precision=precision)
+    gradients = GradientMethods(model) if any(not m.startswith(("occlusion", "random")) for m in methods) else None
     rng = np.random.default_rng(0)
     rows = {m: {"passed": [], "fall_hot": [], "fall_cold": [], "ms": []} for m in methods}
     baseline_ms, served_ms = [], []
@@ -149,15 +155,16 @@ def main(argv=None):
     parser.add_argument("--images", type=Path, default=ROOT / "samples")
     parser.add_argument("--limit", type=int, default=0, help="use the first n photos (0: all)")
     parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--precision", default="fp32", help="MODEL_PRECISION of the model (fp32)")
     parser.add_argument("--out", type=Path, default=ROOT / "test-artifacts" / "bench-explain.json")
     args = parser.parse_args(argv)
     photos = sorted(p for p in args.images.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
     photos = photos[:args.limit or None]
     methods = args.methods.split(",")
-    rows, baseline_ms, served_ms = run(photos, methods)
+    rows, baseline_ms, served_ms = run(photos, methods, args.precision)
 
     base = float(np.median(baseline_ms))
-    print(f"{len(photos)} photos from {args.images}; deletion test: grey the hottest vs coldest 20%")
+    print(f"{len(photos)} photos from {args.images}, {args.precision}; deletion test: grey the hottest vs coldest 20%")
     print(f"{'method':24s} {'hot<cold':>8s} {'fall hot':>9s} {'fall cold':>9s} {'p50 ms':>8s} {'x predict':>9s}")
     print(f"{'predict() (baseline)':24s} {'':>8s} {'':>9s} {'':>9s} {base:8.0f} {1:9.2f}")
     summary = {"photos": len(photos), "images": str(args.images), "predict_p50_ms": base, "methods": {}}
