@@ -39,7 +39,13 @@ RUN apt-get update \
 
 WORKDIR /workspace
 COPY requirements.txt constraints.txt ./
-RUN pip install --no-cache-dir --disable-pip-version-check -r requirements.txt -c constraints.txt
+# OpenVINO's "libraries for local distribution": inference on IR files on the CPU needs its core,
+# TBB, the CPU plugin and the IR frontend. The GPU and NPU plugins and the other model formats'
+# frontends (about 70 MB) are never loaded here, so they are left out.
+RUN pip install --no-cache-dir --disable-pip-version-check -r requirements.txt -c constraints.txt \
+    && libs="$(python -c 'import os, openvino; print(os.path.dirname(openvino.__file__))')/libs" \
+    && rm "$libs/libopenvino_intel_gpu_plugin.so" "$libs/libopenvino_intel_npu_plugin.so" "$libs/cache.json" \
+    && find "$libs" -name 'libopenvino_*_frontend.so*' ! -name 'libopenvino_ir_frontend.so*' -delete
 
 # The bucket's facts and checksums, and the runtimes converted from its weights (verified by
 # their own md5sums.txt before each load).
