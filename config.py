@@ -44,6 +44,7 @@ EXPLAIN_OVERLAY_SIZE = _int("EXPLAIN_OVERLAY_SIZE", 512)  # pixels along the ove
 MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 32 * 1024 * 1024)  # bytes per request, else 413
 MAX_FILES = _int("MAX_FILES", 16)  # images per request, else 400
 MAX_IMAGE_PIXELS = _int("MAX_IMAGE_PIXELS", 64_000_000)  # width x height per image, else 400
+MAX_FORM_PARTS = _int("MAX_FORM_PARTS", 100)  # multipart parts per request (Flask's), else 413
 
 # --- API ----------------------------------------------------------------------------------------
 API_TITLE = "MAX Image Memorability"

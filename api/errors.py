@@ -1,10 +1,11 @@
 """One JSON shape for every error: ``{"status": "error", "message": ...}``."""
 import logging
 
-from flask import current_app, jsonify
+from flask import current_app, jsonify, request
 from flask_restx import fields
 from maxfw.core import MAX_API
-from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, RequestEntityTooLarge
+from werkzeug.exceptions import (BadRequest, HTTPException, InternalServerError, MethodNotAllowed,
+                                 RequestEntityTooLarge)
 
 from core.batcher import Overloaded
 from core.images import ImageError
@@ -32,6 +33,10 @@ def describe(error):
     """The client-facing message of an HTTP error."""
     if isinstance(error, RequestEntityTooLarge):
         limit = current_app.config["MAX_CONTENT_LENGTH"]
+        if request and (request.content_length or 0) <= limit:  # werkzeug's form limits, not the body's
+            return (f"the form has more than {current_app.config['MAX_FORM_PARTS']} parts, or a text "
+                    f"field over {current_app.config['MAX_FORM_MEMORY_SIZE']} bytes; send only files "
+                    "in the field 'image'")
         return (f"the request body is over the limit of {limit} bytes ({limit / 2**20:.0f} MiB); "
                 "send fewer or smaller images")
     data = getattr(error, "data", None) or {}
@@ -52,7 +57,10 @@ def error_body(error):
     body = {"status": "error", "message": describe(error)}
     if hasattr(error, "data"):
         error.data = body  # restx answers with error.data, when present, over the handler's body
-    return body, error.code, {}
+    headers = {}
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:  # RFC 9110: a 405 lists them
+        headers["Allow"] = ", ".join(sorted(error.valid_methods))
+    return body, error.code, headers
 
 
 def register_error_handlers(app, api):

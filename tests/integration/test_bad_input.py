@@ -35,7 +35,31 @@ def test_no_image_field(endpoint):
 
 def test_a_wrong_field_name_is_named_in_the_answer(endpoint):
     response = requests.post(endpoint, files={"file": ("a.jpg", sample_bytes())}, timeout=30)
-    assert_error(response, 400, "'image'", "file fields sent: file")
+    assert_error(response, 400, "unknown form field 'file'", "only files in the field 'image'")
+
+
+def test_a_field_beside_image_is_refused_by_name_not_ignored(endpoint):
+    """A typo or an option the API does not have must not pass silently."""
+    files = [("image", ("a.jpg", sample_bytes(), "image/jpeg")), ("imagee", ("b.jpg", sample_bytes(), "image/jpeg"))]
+    assert_error(requests.post(endpoint, files=files, timeout=30), 400, "unknown form field 'imagee'")
+    response = requests.post(endpoint, files=files[:1], data={"grid": "3", "format": "csv"}, timeout=30)
+    assert_error(response, 400, "unknown form fields 'format', 'grid'")
+
+
+def test_a_form_of_too_many_parts_gets_its_own_message(endpoint):
+    """werkzeug's limit on form parts is not the body-size limit, and says so (MAX_FORM_PARTS)."""
+    response = requests.post(endpoint, files={f"f{i}": (None, "x") for i in range(2000)}, timeout=30)
+    assert_error(response, 413, f"the form has more than {config.MAX_FORM_PARTS} parts")
+
+
+@pytest.mark.parametrize("method, path, allowed", [
+    ("PUT", "/model/predict", "POST"), ("DELETE", "/model/explain", "POST"), ("POST", "/model/metadata", "GET"),
+    ("PATCH", "/app/limits.json", "GET")])
+def test_a_405_says_which_methods_are_allowed(url, method, path, allowed):
+    response = requests.request(method, f"{url}{path}", timeout=30)
+    assert response.status_code == 405
+    assert allowed in [m.strip() for m in response.headers["Allow"].split(",")]  # RFC 9110, 15.5.6
+    assert response.json()["status"] == "error"
 
 
 def test_json_instead_of_a_form(endpoint):
