@@ -10,12 +10,24 @@ from api.predict import ModelPredictAPI
 from core.model import ModelWrapper
 from maxfw.core import MAX_API, MAXApp
 from prometheus_flask_exporter import PrometheusMetrics
+from werkzeug.routing import Map
+
+
+def drop_static_route(app):
+    """maxfw builds Flask(static_url_path=''), whose GET /<path:filename> matches every path:
+    GET /model/predict answered 404 instead of 405, and every Allow header offered GET. The
+    project has no static/ folder to serve, so the rule goes (Swagger UI has its own route)."""
+    old = app.url_map
+    app.url_map = Map([rule.empty() for rule in old.iter_rules() if rule.endpoint != "static"],
+                      strict_slashes=old.strict_slashes, merge_slashes=old.merge_slashes,
+                      host_matching=old.host_matching, converters=old.converters)
 
 
 def create_app(model=None, **settings):
     """A new app serving ``model`` (default: the bucket at MODEL_BUCKET); ``settings`` override config."""
     max_app = MAXApp(config.API_TITLE, config.API_DESC, config.API_VERSION)
     app = max_app.app
+    drop_static_route(app)
     app.config.from_object(config)
     app.config.update(settings)
     if app.config["EXPLAIN_GRID"] < 1:

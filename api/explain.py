@@ -37,7 +37,12 @@ class ModelExplainAPI(MAXAPI):
     @upload_errors("Missing, empty, unreadable or several images")
     @MAX_API.marshal_with(explain_response)
     def post(self):
-        """Map which regions of an image raise or lower its memorability (occlusion)"""
+        """Map which regions of an image raise or lower its memorability (occlusion)
+
+        The form takes one file in the field `image` and no other field. Swagger 2.0 types it
+        as any file, but only an image is accepted: an empty, truncated or non-image file, or
+        one over MAX_IMAGE_PIXELS, is a 400 that says which.
+        """
         config = current_app.config
         images = image_uploads()
         if len(images) > 1:

@@ -34,7 +34,12 @@ class ModelPredictAPI(PredictAPI):
     @upload_errors("Missing, empty, unreadable or too many images")
     @MAX_API.marshal_with(predict_response)
     def post(self):
-        """Predict the memorability of one or more images"""
+        """Predict the memorability of one or more images
+
+        The form takes up to MAX_FILES files, each in a field named `image`, and no other field.
+        Swagger 2.0 types each as any file, but only images are accepted: an empty, truncated or
+        non-image file, or one over MAX_IMAGE_PIXELS, is a 400 that names it (`image 2 ...`).
+        """
         images = image_uploads()
         limit = current_app.config["MAX_FILES"]
         if len(images) > limit:
