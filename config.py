@@ -39,6 +39,8 @@ EXPLAIN_GRID = _int("EXPLAIN_GRID", 2)  # occlusion grid n: n*n + (n-1)^2 window
 EXPLAIN_OFFSET_WINDOWS = _bool("EXPLAIN_OFFSET_WINDOWS", True)  # false: the n*n grid alone
 EXPLAIN_HEATMAP_SIZE = _int("EXPLAIN_HEATMAP_SIZE", 64)  # cells along the longer side of the map
 EXPLAIN_OVERLAY_SIZE = _int("EXPLAIN_OVERLAY_SIZE", 512)  # pixels along the overlay's longer side
+# Score units drawn in full colour on the overlay and the page's legend (a fixed, diverging scale).
+EXPLAIN_EFFECT_SCALE = float(os.environ.get("EXPLAIN_EFFECT_SCALE", "0.05"))
 
 # --- Limits on uploads --------------------------------------------------------------------------
 MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 32 * 1024 * 1024)  # bytes per request, else 413

@@ -8,7 +8,7 @@ from werkzeug.exceptions import BadRequest
 from api.errors import upload_errors
 from api.uploads import image_uploads
 from core.explain import explain
-from core.heatmap import heatmap_grid, overlay_png, png_base64
+from core.heatmap import effects_grid, heatmap_grid, overlay_png, png_base64
 from core.images import decode_image
 
 input_parser = MAX_API.parser()
@@ -24,9 +24,16 @@ explain_response = MAX_API.model("ModelExplainResponse", {
         "Rows top to bottom over the whole photo, as it is displayed (EXIF orientation applied), "
         "with the photo's aspect ratio. 0.5 is neutral; towards 1, greying the region lowers "
         "the score (it makes the photo memorable); towards 0, greying it raises the score.")),
+    "effects": fields.List(fields.List(fields.Float), required=True, description=(
+        "The same grid in the score's own units: how far the score falls when the region is "
+        "hidden (greyed). +0.03: hiding it lowers the score by 0.03, so the region makes the "
+        "photo memorable; negative: hiding it raises the score. 0 is no change.")),
+    "effect_scale": fields.Float(required=True, example=0.05, description=(
+        "The effect, in score units, that the overlay draws in full colour (EXPLAIN_EFFECT_SCALE)")),
     "overlay": fields.String(required=True, description=(
-        "A PNG, base64-encoded, of the photo with the map over it: red raises memorability, "
-        "blue lowers it. Show it with src=\"data:image/png;base64,...\".")),
+        "A PNG, base64-encoded, of the photo with the effects over it on a fixed diverging "
+        "scale: red where the region raises memorability, blue where it lowers it, full colour "
+        "at effect_scale. Show it with src=\"data:image/png;base64,...\".")),
 })
 
 
@@ -52,6 +59,8 @@ class ModelExplainAPI(MAXAPI):
         result = explain(current_app.extensions["max_model"], image, config["EXPLAIN_GRID"],
                          offset=config["EXPLAIN_OFFSET_WINDOWS"])
         grid = heatmap_grid(result.frame, image.size, config["EXPLAIN_HEATMAP_SIZE"])
-        overlay = overlay_png(image, grid, config["EXPLAIN_OVERLAY_SIZE"])
-        return {"status": "ok", "memorability": result.memorability,
-                "heatmap": grid.round(4).tolist(), "overlay": png_base64(overlay)}
+        effects = effects_grid(result.frame, image.size, config["EXPLAIN_HEATMAP_SIZE"])
+        scale = config["EXPLAIN_EFFECT_SCALE"]
+        overlay = overlay_png(image, effects, scale, config["EXPLAIN_OVERLAY_SIZE"])
+        return {"status": "ok", "memorability": result.memorability, "heatmap": grid.round(4).tolist(),
+                "effects": effects.round(5).tolist(), "effect_scale": scale, "overlay": png_base64(overlay)}

@@ -161,14 +161,16 @@ class Scorer:
         good = [(result, payload) for result, payload in batch if payload is not None]
         if good and self.maps:
             from core.explain import explain_prepared
-            from core.heatmap import heatmap_grid, overlay_png
+            from core.heatmap import effects_grid, heatmap_grid, overlay_png
 
             for result, (x, photo) in good:
                 found = explain_prepared(self.model, x, self.explain_grid, config.EXPLAIN_OFFSET_WINDOWS)
                 result.memorability = found.memorability
                 result.heatmap = heatmap_grid(found.frame, (result.width, result.height),
                                               config.EXPLAIN_HEATMAP_SIZE)
-                result.overlay = overlay_png(photo, result.heatmap, config.EXPLAIN_OVERLAY_SIZE)
+                effects = effects_grid(found.frame, (result.width, result.height), config.EXPLAIN_HEATMAP_SIZE)
+                result.overlay = overlay_png(photo, effects, config.EXPLAIN_EFFECT_SCALE,
+                                             config.EXPLAIN_OVERLAY_SIZE)
         elif good:
             predictions = self.model.predict([x for _, (x, _) in good])
             for (result, _), prediction in zip(good, predictions):

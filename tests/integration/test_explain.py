@@ -77,4 +77,4 @@ def test_swagger_documents_explain(url):
     operation = spec["paths"]["/model/explain"]["post"]
     assert [p["name"] for p in operation["parameters"]] == ["image"]
     schema = spec["definitions"]["ModelExplainResponse"]["properties"]
-    assert set(schema) == {"status", "memorability", "heatmap", "overlay"}
+    assert set(schema) == {"status", "memorability", "heatmap", "effects", "effect_scale", "overlay"}

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.explain import explain, occlusion_windows
-from core.heatmap import heatmap_grid, overlay_png
+from core.explain import BASELINES, explain, occlusion_windows
+from core.heatmap import effects_grid, heatmap_grid, overlay_png
 from tests.imagegen import REFERENCE, sample_rgb
 
 
@@ -47,10 +47,40 @@ def test_the_grid_keeps_the_photo_aspect_and_maps_zero_to_neutral():
 
 def test_the_overlay_is_red_where_the_photo_gains_and_blue_where_it_loses():
     photo = sample_rgb("coffee.jpg").resize((100, 100))
-    grid = np.full((10, 10), 0.5)
-    grid[:, :5] = 1.0
-    grid[:, 5:] = 0.0
-    overlay = np.asarray(Image.open(io.BytesIO(overlay_png(photo, grid))), np.int32)
+    effects = np.zeros((10, 10))
+    effects[:, :5] = 0.05   # hiding the left half lowers the score by 0.05: full red
+    effects[:, 5:] = -0.05  # hiding the right half raises it: full blue
+    overlay = np.asarray(Image.open(io.BytesIO(overlay_png(photo, effects, scale=0.05))), np.int32)
     plain = np.asarray(photo, np.int32)
     assert (overlay[:, :40, 0] - plain[:, :40, 0]).mean() > 30  # redder
     assert (overlay[:, 60:, 2] - plain[:, 60:, 2]).mean() > 30  # bluer
+
+
+def test_weak_effects_look_weak_on_the_fixed_scale_though_the_heatmap_stretches_them():
+    """A photo where hiding any region raises the score a little is faintly blue, not a strong map."""
+    photo = sample_rgb("coffee.jpg").resize((100, 100))
+    effects = np.full((10, 10), -0.002)
+    effects[:5] = -0.004
+    overlay = np.asarray(Image.open(io.BytesIO(overlay_png(photo, effects, scale=0.05))), np.int32)
+    assert np.abs(overlay - np.asarray(photo, np.int32)).max() <= 12  # at most 8% of full colour
+    assert heatmap_grid(effects, (100, 100), max_side=10).min() == 0.0  # per-photo: stretched
+
+
+def test_effects_are_the_fall_of_the_score_in_its_own_units(resmem):
+    """With a 1 x 1 grid the one window hides the whole crop: the effect inside it is exactly
+    the photo's score minus the score of a grey picture."""
+    photo = sample_rgb("astronaut.jpg")
+    result = explain(resmem, photo, grid=1)
+    top, left, size = result.crop_box
+    inside = result.frame[top:top + size, left:left + size]
+    grey = resmem.predict([Image.new("RGB", photo.size, (128, 128, 128))])[0]["memorability"]
+    assert inside.min() == inside.max() == pytest.approx(REFERENCE["astronaut.jpg"] - grey, abs=1e-5)
+    effects = effects_grid(result.frame, photo.size, max_side=64)
+    assert effects.shape == (64, 64) and effects[32, 32] == pytest.approx(inside.max(), abs=1e-5)
+
+
+@pytest.mark.parametrize("baseline", BASELINES)
+def test_each_baseline_hides_the_regions_and_keeps_the_score(resmem, baseline):
+    result = explain(resmem, sample_rgb("chelsea.jpg"), grid=2, baseline=baseline)
+    assert result.memorability == pytest.approx(REFERENCE["chelsea.jpg"], abs=1e-4)
+    assert np.count_nonzero(result.frame) > 0
