@@ -9,7 +9,11 @@ For every photo and method, one invocation on this machine:
   - makes the method's map and times it; the baseline in the same run is one predict();
   - puts the map over the whole photo as /model/explain does (core.heatmap.heatmap_grid);
   - runs the deletion test (benchmarks/deletion.py): it greys the hottest 20% of the pixels,
-    then the coldest 20%, and scores both. The map passes on that photo when hot < cold.
+    then the coldest 20%, and scores both. The map passes on that photo when hot < cold;
+  - runs the insertion test: it blurs the photo and reveals the hottest 20%, then the coldest
+    20%. The map passes when hot > cold; its insertion score is the mean of hot - cold.
+Methods: occlusion-N[-grid][-mean|-blur] (N x N windows, plus offset ones unless -grid; hidden
+with grey, the photo's mean colour, or the photo blurred), and the gradient methods.
 It prints, per method, the fraction of photos passed, the mean fall of the score for each
 deletion, and the median milliseconds with their ratio to predict(), and writes the JSON.
 """
@@ -25,11 +29,12 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchmarks.deletion import greyed_pair  # noqa: E402
+from benchmarks.deletion import greyed_pair, revealed_pair  # noqa: E402
 from benchmarks.single_image import PHOTO_SUFFIXES  # noqa: E402
 
 SERVED = "occlusion-2"
-METHODS = ("occlusion-2", "occlusion-2-grid", "occlusion-3", "gradient-x-activation",
+METHODS = ("occlusion-2", "occlusion-2-mean", "occlusion-2-blur", "occlusion-2-grid", "occlusion-3",
+           "gradient-x-activation",
            "grad-cam-resnet", "grad-cam-memnet", "random")
 
 
@@ -104,9 +109,10 @@ def make_map(method, model, gradients, image, rng):
     def crop_to_frame(crop_map, spec):
         return in_frame(crop_map, spec)[0]
 
-    if method.startswith("occlusion-"):  # occlusion-N as served; occlusion-N-grid without offset windows
-        grid = int(method.split("-")[1])
-        return explain(model, image, grid=grid, offset=not method.endswith("-grid")).frame
+    if method.startswith("occlusion-"):  # occlusion-N as served; -grid without offset windows
+        parts = method.split("-")
+        baseline = parts[-1] if parts[-1] in ("mean", "blur") else "grey"
+        return explain(model, image, grid=int(parts[1]), offset="grid" not in parts, baseline=baseline).frame
     x = preprocess(image, model.spec)
     if method == "gradient-x-activation":
         return crop_to_frame(gradients.gradient_x_activation(x), model.spec)
@@ -125,7 +131,8 @@ def run(photos, methods, precision):
     model = ModelWrapper(ROOT / "assets" / "resmem", precision=precision)
     gradients = GradientMethods(model) if any(not m.startswith(("occlusion", "random")) for m in methods) else None
     rng = np.random.default_rng(0)
-    rows = {m: {"passed": [], "fall_hot": [], "fall_cold": [], "ms": []} for m in methods}
+    rows = {m: {"passed": [], "fall_hot": [], "fall_cold": [], "ms": [], "inserted": [], "insertion": []}
+            for m in methods}
     baseline_ms, served_ms = [], []
     for number, photo in enumerate(photos, 1):
         image = decode_image(photo.read_bytes(), 64_000_000, name=photo.name)
@@ -145,6 +152,9 @@ def run(photos, methods, precision):
             row["passed"].append(bool(hot < cold))
             row["fall_hot"].append(score - hot)
             row["fall_cold"].append(score - cold)
+            hot, cold = (p["memorability"] for p in model.predict(list(revealed_pair(image, grid))))
+            row["inserted"].append(bool(hot > cold))
+            row["insertion"].append(hot - cold)
         print(f"\r{number}/{len(photos)} photos", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     return rows, baseline_ms, served_ms
@@ -154,27 +164,31 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=Path, default=ROOT / "samples")
     parser.add_argument("--limit", type=int, default=0, help="use the first n photos (0: all)")
+    parser.add_argument("--skip", type=int, default=0, help="skip the first n photos (a held-out set)")
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--precision", default="fp32", help="MODEL_PRECISION of the model (fp32)")
     parser.add_argument("--out", type=Path, default=ROOT / "test-artifacts" / "bench-explain.json")
     args = parser.parse_args(argv)
     photos = sorted(p for p in args.images.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
-    photos = photos[:args.limit or None]
+    photos = photos[args.skip:][:args.limit or None]
     methods = args.methods.split(",")
     rows, baseline_ms, served_ms = run(photos, methods, args.precision)
 
     base = float(np.median(baseline_ms))
     print(f"{len(photos)} photos from {args.images}, {args.precision}; deletion test: grey the hottest vs coldest 20%")
-    print(f"{'method':24s} {'hot<cold':>8s} {'fall hot':>9s} {'fall cold':>9s} {'p50 ms':>8s} {'x predict':>9s}")
-    print(f"{'predict() (baseline)':24s} {'':>8s} {'':>9s} {'':>9s} {base:8.0f} {1:9.2f}")
+    print(f"{'method':24s} {'hot<cold':>8s} {'fall hot':>9s} {'fall cold':>9s} {'hot>cold':>8s} "
+          f"{'insertion':>9s} {'p50 ms':>8s} {'x predict':>9s}")
+    print(f"{'predict() (baseline)':24s} {'':>8s} {'':>9s} {'':>9s} {'':>8s} {'':>9s} {base:8.0f} {1:9.2f}")
     summary = {"photos": len(photos), "images": str(args.images), "predict_p50_ms": base, "methods": {}}
     for method, row in rows.items():
         ms = float(np.median(row["ms"]))
         entry = {"passed": float(np.mean(row["passed"])), "mean_fall_hot": float(np.mean(row["fall_hot"])),
-                 "mean_fall_cold": float(np.mean(row["fall_cold"])), "p50_ms": ms, "ratio_to_predict": ms / base}
+                 "mean_fall_cold": float(np.mean(row["fall_cold"])), "inserted": float(np.mean(row["inserted"])),
+                 "mean_insertion": float(np.mean(row["insertion"])), "p50_ms": ms, "ratio_to_predict": ms / base}
         summary["methods"][method] = entry
         print(f"{method:24s} {entry['passed']:8.3f} {entry['mean_fall_hot']:+9.4f} "
-              f"{entry['mean_fall_cold']:+9.4f} {ms:8.0f} {ms / base:9.2f}")
+              f"{entry['mean_fall_cold']:+9.4f} {entry['inserted']:8.3f} {entry['mean_insertion']:+9.4f} "
+              f"{ms:8.0f} {ms / base:9.2f}")
     if served_ms:
         served = float(np.median(served_ms))
         summary["served_p50_ms"] = served

@@ -1,17 +1,25 @@
-// The /app page: sends each photo to POST /model/explain on this origin, one at a time (the
-// server runs one forward pass at a time anyway), and keeps the cards sorted by score.
+// The /app page: scores dropped photos through batched POST /model/predict requests (up to
+// MAX_FILES photos each, at most two in flight), keeps the cards sorted by score, and fetches a
+// photo's map from POST /model/explain when it is asked for. Photos are shown from object URLs:
+// no base64 copy of an original is ever made.
 "use strict";
 
 const results = document.getElementById("results");
 const input = document.getElementById("files");
 const drop = document.getElementById("drop");
+const toolbar = document.getElementById("toolbar");
 const items = [];
-let limits = { max_bytes: Infinity };
-let queue = Promise.resolve();
+const IN_FLIGHT = 2; // predict requests at once: the server runs one forward pass at a time anyway
+let limits = { max_bytes: Infinity, max_files: 16, effect_scale: 0.05 };
+let running = 0;
+let maps = Promise.resolve(); // one /model/explain at a time
 
-// Checked before each upload; without them the server's own 413 answer still applies.
-const limitsLoaded = fetch("/app/limits.json").then((r) => r.json()).then((l) => { limits = l; })
-  .catch(() => {});
+const limitsLoaded = fetch("/app/limits.json").then((r) => r.json()).then((l) => {
+  limits = l;
+  const scale = `${l.effect_scale.toFixed(2)}`;
+  document.getElementById("legend-low").textContent = `−${scale}`;
+  document.getElementById("legend-high").textContent = `+${scale}`;
+}).catch(() => {});
 
 function megabytes(bytes) {
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
@@ -25,42 +33,81 @@ function card(item) {
     <div>
       <div class="name"></div>
       <div class="score pending">scoring…</div>
-      <div class="bar" role="meter" aria-valuemin="0" aria-valuemax="1"><div></div></div>
+      <div class="bar" aria-hidden="true"><div></div></div>
       <button type="button" class="map" aria-pressed="false" disabled>Show map</button>
+      <button type="button" class="remove">Remove</button>
       <p class="error" role="alert" hidden></p>
     </div>`;
   li.querySelector(".name").textContent = item.file.name;
-  li.querySelector("img").src = item.photoUrl;
-  li.querySelector("img").alt = item.file.name;
+  const img = li.querySelector("img");
+  img.src = item.photoUrl;
+  img.alt = item.file.name;
   li.querySelector(".map").addEventListener("click", () => toggleMap(item));
+  li.querySelector(".remove").setAttribute("aria-label", `Remove ${item.file.name}`);
+  li.querySelector(".remove").addEventListener("click", () => remove(item));
   return li;
 }
 
-function toggleMap(item) {
-  item.showMap = !item.showMap;
+function remove(item) {
+  item.removed = true;
+  URL.revokeObjectURL(item.photoUrl);
+  item.element.remove();
+  items.splice(items.indexOf(item), 1);
+  updateToolbar();
+}
+
+function clearAll() {
+  for (const item of [...items]) remove(item);
+}
+
+async function toggleMap(item) {
   const button = item.element.querySelector(".map");
+  if (!item.overlayUrl) {
+    button.disabled = true;
+    button.textContent = "Mapping…";
+    maps = maps.then(() => explain(item));
+    await maps;
+    button.disabled = false;
+    if (!item.overlayUrl) { button.textContent = "Show map"; return; }
+  }
+  item.showMap = !item.showMap;
   button.setAttribute("aria-pressed", String(item.showMap));
   button.textContent = item.showMap ? "Hide map" : "Show map";
   item.element.querySelector("img").src = item.showMap ? item.overlayUrl : item.photoUrl;
 }
 
-function showScore(item, body) {
-  item.score = body.memorability;
-  item.overlayUrl = `data:image/png;base64,${body.overlay}`;
+async function explain(item) {
+  if (item.removed) return;
+  const form = new FormData();
+  form.append("image", item.file, item.file.name);
+  const { ok, body } = await post("/model/explain", form);
+  if (ok) item.overlayUrl = `data:image/png;base64,${body.overlay}`;
+  else showError(item, `Could not map this file: ${body.message}`);
+}
+
+function showScore(item, memorability) {
+  item.score = memorability;
   const score = item.element.querySelector(".score");
   score.textContent = item.score.toFixed(3);
   score.classList.remove("pending");
-  const bar = item.element.querySelector(".bar");
-  bar.setAttribute("aria-valuenow", String(item.score));
+  const bar = item.element.querySelector(".bar"); // a meter only once there is a value
+  bar.removeAttribute("aria-hidden");
+  for (const [name, value] of [["role", "meter"], ["aria-valuemin", "0"], ["aria-valuemax", "1"],
+    ["aria-valuenow", String(item.score)], ["aria-label", `memorability of ${item.file.name}`]]) {
+    bar.setAttribute(name, value);
+  }
   bar.firstElementChild.style.width = `${(item.score * 100).toFixed(1)}%`;
   item.element.querySelector(".map").disabled = false;
 }
 
 function showError(item, message) {
-  item.failed = true;
-  const score = item.element.querySelector(".score");
-  score.textContent = "not scored";
-  score.classList.remove("pending");
+  if (item.score === undefined) {
+    item.failed = true;
+    item.error = message;
+    const score = item.element.querySelector(".score");
+    score.textContent = "not scored";
+    score.classList.remove("pending");
+  }
   const error = item.element.querySelector(".error");
   error.textContent = message;
   error.hidden = false;
@@ -71,33 +118,72 @@ function sortCards() {
   const rank = (item) => (item.score !== undefined ? 0 : item.failed ? 2 : 1);
   items.sort((a, b) => rank(a) - rank(b) || (b.score ?? 0) - (a.score ?? 0) || a.order - b.order);
   for (const item of items) results.appendChild(item.element);
+  updateToolbar();
 }
 
-async function explain(item) {
-  await limitsLoaded;
-  if (item.file.size > limits.max_bytes) {
-    showError(item, `This file is ${megabytes(item.file.size)}; the server takes at most ` +
-      `${megabytes(limits.max_bytes)} per request.`);
-    return;
-  }
-  const form = new FormData();
-  form.append("image", item.file, item.file.name);
+function updateToolbar() {
+  toolbar.hidden = items.length === 0;
+  document.getElementById("csv").disabled = !items.some((item) => item.score !== undefined);
+}
+
+async function post(path, form) {
   let response;
   try {
-    response = await fetch("/model/explain", { method: "POST", body: form });
+    response = await fetch(path, { method: "POST", body: form });
   } catch (error) {
-    showError(item, "The server did not answer. Is it running, and is the file under its size limit?");
-    return;
+    return { ok: false, status: 0, body: { message: "the server did not answer. Is it running?" } };
   }
-  let body;
   try {
-    body = await response.json();
+    const body = await response.json();
+    return { ok: response.ok && body.status === "ok", status: response.status, body };
   } catch (error) {
-    showError(item, `The server answered ${response.status} ${response.statusText}.`);
-    return;
+    return { ok: false, status: response.status, body: { message: `${response.status} ${response.statusText}` } };
   }
-  if (response.ok && body.status === "ok") showScore(item, body);
-  else showError(item, `Could not score this file: ${body.message || response.statusText}`);
+}
+
+// Scores a batch in one request. One bad file fails a whole batch, so a failed batch is sent
+// again one photo at a time: each file then gets its own answer.
+async function predict(batch) {
+  const form = new FormData();
+  for (const item of batch) form.append("image", item.file, item.file.name);
+  const { ok, status, body } = await post("/model/predict", form);
+  if (ok) {
+    batch.forEach((item, i) => showScore(item, body.predictions[i].memorability));
+  } else if (batch.length > 1 && status !== 0 && status !== 503) {
+    for (const item of batch) await predict([item]);
+  } else {
+    for (const item of batch) showError(item, `Could not score this file: ${body.message}`);
+  }
+}
+
+// Takes the next batch from the photos waiting: at most max_files, and under max_bytes.
+function nextBatch() {
+  const batch = [];
+  let bytes = 0;
+  for (const item of items) {
+    if (item.queued || item.removed) continue;
+    if (item.file.size > limits.max_bytes) {
+      item.queued = true;
+      showError(item, `This file is ${megabytes(item.file.size)}; the server takes at most ` +
+        `${megabytes(limits.max_bytes)} per request.`);
+      continue;
+    }
+    if (batch.length === limits.max_files || (batch.length && bytes + item.file.size > limits.max_bytes)) break;
+    item.queued = true;
+    batch.push(item);
+    bytes += item.file.size;
+  }
+  return batch;
+}
+
+async function pump() {
+  await limitsLoaded;
+  while (running < IN_FLIGHT) {
+    const batch = nextBatch();
+    if (!batch.length) return;
+    running += 1;
+    predict(batch).finally(() => { running -= 1; sortCards(); pump(); });
+  }
 }
 
 function addFiles(files) {
@@ -105,11 +191,29 @@ function addFiles(files) {
     const item = { file, order: items.length, photoUrl: URL.createObjectURL(file), showMap: false };
     item.element = card(item);
     items.push(item);
-    queue = queue.then(() => explain(item)).then(sortCards);
   }
   sortCards();
+  pump();
 }
 
+function csvField(value) {
+  const text = String(value ?? "");
+  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+function downloadCsv() {
+  const rows = [["name", "memorability", "error"]];
+  for (const item of items) rows.push([item.file.name, item.score?.toFixed(6) ?? "", item.error ?? ""]);
+  const blob = new Blob([rows.map((row) => row.map(csvField).join(",")).join("\n") + "\n"], { type: "text/csv" });
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = "memorability.csv";
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+}
+
+document.getElementById("csv").addEventListener("click", downloadCsv);
+document.getElementById("clear").addEventListener("click", clearAll);
 input.addEventListener("change", () => { addFiles(input.files); input.value = ""; });
 for (const type of ["dragenter", "dragover"]) {
   drop.addEventListener(type, (event) => { event.preventDefault(); drop.classList.add("over"); });

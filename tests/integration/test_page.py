@@ -4,15 +4,21 @@ Playwright's own browser download is never used: `make test` installs the chromi
 A screenshot of the page with two scored photos is saved to test-artifacts/app.png.
 """
 import base64
+import csv
+import io
 import os
 import re
+import time
 
 import pytest
 import requests
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect, sync_playwright
 
 import config
 from tests.imagegen import REFERENCE, ROOT, SAMPLES
+
+ARTIFACTS = ROOT / "test-artifacts"
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # No background traffic: this machine's closed network refuses it, noisily.
@@ -38,6 +44,14 @@ def page(browser, url):
     yield page
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def requests_to(page, path):
+    """A list that fills with the page's POST requests to ``path``, as they are sent."""
+    sent = []
+    page.on("request", lambda request: sent.append(request) if request.method == "POST"
+            and request.url.endswith(path) else None)
+    return sent
 
 
 def scores_on(page):
@@ -108,3 +122,92 @@ def test_a_photo_dropped_on_the_page_is_scored(page):
     expect(page.locator(".card .score.pending")).to_have_count(0, timeout=60_000)
     assert scores_on(page) == pytest.approx([REFERENCE["coffee.jpg"]], abs=0.0015)
     expect(page.locator("#drop")).not_to_have_class(re.compile(r"\bover\b"))
+
+
+def twelve_photos():
+    """12 distinct real photos: the 4 samples, and each mirrored and turned (other pixels, other scores)."""
+    from PIL import Image, ImageOps
+
+    photos = []
+    for name in sorted(REFERENCE):
+        image = Image.open(SAMPLES / name)
+        for label, variant in (("", image), ("mirrored-", ImageOps.mirror(image)), ("turned-", image.rotate(90, expand=True))):
+            buffer = io.BytesIO()
+            variant.convert("RGB").save(buffer, "JPEG", quality=92)
+            photos.append({"name": f"{label}{name}", "mimeType": "image/jpeg", "buffer": buffer.getvalue()})
+    return photos
+
+
+def test_twelve_photos_are_scored_in_one_batched_request_and_removed_cleared_and_downloaded(page, url):
+    photos = twelve_photos()
+    files = [("image", (p["name"], p["buffer"], "image/jpeg")) for p in photos]
+    start = time.monotonic()
+    direct = requests.post(f"{url}/model/predict", files=files, timeout=120)
+    one_batch = time.monotonic() - start
+    expected = {p["name"]: r["memorability"] for p, r in zip(photos, direct.json()["predictions"])}
+
+    predicts, explains = requests_to(page, "/model/predict"), requests_to(page, "/model/explain")
+    start = time.monotonic()
+    page.set_input_files("#files", photos)
+    expect(page.locator(".card")).to_have_count(12)
+    expect(page.locator(".card .score.pending")).to_have_count(0, timeout=120_000)
+    shown_after = time.monotonic() - start
+    assert len(predicts) == 1 and not explains  # 12 <= MAX_FILES: one batched request, no maps
+    names = page.locator(".card .name").all_inner_texts()
+    assert scores_on(page) == pytest.approx([expected[n] for n in names], abs=0.0015)
+    assert scores_on(page) == sorted(scores_on(page), reverse=True)
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "page-timing.txt").write_text(
+        f"12 photos: all scores shown {shown_after:.2f} s after the drop; one batched "
+        f"/model/predict of the same photos took {one_batch:.2f} s ({shown_after / one_batch:.2f}x)\n")
+    page.screenshot(path=ARTIFACTS / "app-twelve.png", full_page=True)
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download CSV").click()
+    rows = list(csv.DictReader(io.StringIO(download.value.path().read_text())))
+    assert [r["name"] for r in rows] == names
+    assert [float(r["memorability"]) for r in rows] == pytest.approx(scores_on(page), abs=5e-4)
+
+    page.get_by_role("button", name=f"Remove {names[0]}").click()
+    expect(page.locator(".card")).to_have_count(11)
+    assert names[0] not in page.locator(".card .name").all_inner_texts()
+    page.get_by_role("button", name="Clear all").click()
+    expect(page.locator(".card")).to_have_count(0)
+    expect(page.locator("#toolbar")).to_be_hidden()
+
+
+def test_a_bad_file_in_a_batch_fails_alone(page):
+    """One bad file fails a batched request; the page sends the photos again one by one."""
+    photo = {"name": "coffee.jpg", "mimeType": "image/jpeg", "buffer": (SAMPLES / "coffee.jpg").read_bytes()}
+    text = {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"not a photo"}
+    page.set_input_files("#files", [photo, text])
+    expect(page.locator(".card .score.pending")).to_have_count(0, timeout=60_000)
+    first = page.locator(".card").first
+    assert float(first.locator(".score").inner_text()) == pytest.approx(REFERENCE["coffee.jpg"], abs=0.0015)
+    expect(page.locator(".card", has_text="notes.txt").locator(".error")).to_contain_text("not an image")
+
+
+def test_the_map_is_fetched_when_asked_for_and_its_legend_is_in_score_units(page):
+    explains = requests_to(page, "/model/explain")
+    page.set_input_files("#files", [SAMPLES / "astronaut.jpg"])
+    expect(page.locator(".card .score.pending")).to_have_count(0, timeout=60_000)
+    assert not explains  # maps follow only when asked for
+    page.get_by_role("button", name="Show map").click()
+    expect(page.locator(".card img")).to_have_attribute("src", re.compile(r"^data:image/png;base64,"), timeout=60_000)
+    assert len(explains) == 1
+    scale = f"{config.EXPLAIN_EFFECT_SCALE:.2f}"
+    expect(page.locator("#legend-low")).to_have_text(f"\u2212{scale}")
+    expect(page.locator("#legend-high")).to_have_text(f"+{scale}")
+    expect(page.locator(".legend figcaption")).to_contain_text("score's own units")
+    page.screenshot(path=ARTIFACTS / "app-map.png", full_page=True)
+    page.get_by_role("button", name="Hide map").click()
+    expect(page.locator(".card img")).to_have_attribute("src", re.compile(r"^blob:"))
+
+
+def test_no_serious_or_critical_accessibility_violation(page):
+    photo = {"name": "chelsea.jpg", "mimeType": "image/jpeg", "buffer": (SAMPLES / "chelsea.jpg").read_bytes()}
+    page.set_input_files("#files", [photo, {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"not a photo"}])
+    expect(page.locator(".card .score.pending")).to_have_count(0, timeout=60_000)
+    results = Axe().run(page)
+    serious = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+    assert not serious, results.generate_report()
