@@ -7,6 +7,7 @@ from api.health import register_health
 from api.metadata import ModelMetadataAPI
 from api.page import register_page
 from api.predict import ModelPredictAPI
+from core.explain import BASELINES
 from core.model import ModelWrapper
 from maxfw.core import MAX_API, MAXApp
 from prometheus_flask_exporter import PrometheusMetrics
@@ -32,6 +33,9 @@ def create_app(model=None, **settings):
     app.config.update(settings)
     if app.config["EXPLAIN_GRID"] < 1:
         raise ValueError(f"EXPLAIN_GRID must be 1 or more, not {app.config['EXPLAIN_GRID']}")
+    if app.config["EXPLAIN_BASELINE"] not in BASELINES:
+        raise ValueError(f"EXPLAIN_BASELINE must be one of {', '.join(BASELINES)}, "
+                         f"not {app.config['EXPLAIN_BASELINE']!r}")
     if model is None:
         model = ModelWrapper(app.config["MODEL_BUCKET"], batch_size=app.config["BATCH_SIZE"],
                              max_pixels=app.config["MAX_IMAGE_PIXELS"],

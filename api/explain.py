@@ -26,7 +26,7 @@ explain_response = MAX_API.model("ModelExplainResponse", {
         "the score (it makes the photo memorable); towards 0, greying it raises the score.")),
     "effects": fields.List(fields.List(fields.Float), required=True, description=(
         "The same grid in the score's own units: how far the score falls when the region is "
-        "hidden (greyed). +0.03: hiding it lowers the score by 0.03, so the region makes the "
+        "hidden (greyed, by default). +0.03: hiding it lowers the score by 0.03, so the region makes the "
         "photo memorable; negative: hiding it raises the score. 0 is no change.")),
     "effect_scale": fields.Float(required=True, example=0.05, description=(
         "The effect, in score units, that the overlay draws in full colour (EXPLAIN_EFFECT_SCALE)")),
@@ -57,7 +57,7 @@ class ModelExplainAPI(MAXAPI):
         # A bad upload raises core.images.ImageError, which api/errors.py answers with a 400.
         image = decode_image(images[0], config["MAX_IMAGE_PIXELS"], name="the upload")
         result = explain(current_app.extensions["max_model"], image, config["EXPLAIN_GRID"],
-                         offset=config["EXPLAIN_OFFSET_WINDOWS"])
+                         offset=config["EXPLAIN_OFFSET_WINDOWS"], baseline=config["EXPLAIN_BASELINE"])
         grid = heatmap_grid(result.frame, image.size, config["EXPLAIN_HEATMAP_SIZE"])
         effects = effects_grid(result.frame, image.size, config["EXPLAIN_HEATMAP_SIZE"])
         scale = config["EXPLAIN_EFFECT_SCALE"]

@@ -164,7 +164,8 @@ class Scorer:
             from core.heatmap import effects_grid, heatmap_grid, overlay_png
 
             for result, (x, photo) in good:
-                found = explain_prepared(self.model, x, self.explain_grid, config.EXPLAIN_OFFSET_WINDOWS)
+                found = explain_prepared(self.model, x, self.explain_grid, config.EXPLAIN_OFFSET_WINDOWS,
+                                         config.EXPLAIN_BASELINE)
                 result.memorability = found.memorability
                 result.heatmap = heatmap_grid(found.frame, (result.width, result.height),
                                               config.EXPLAIN_HEATMAP_SIZE)
