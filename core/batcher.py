@@ -52,14 +52,15 @@ class Batcher:
         try:
             yield lambda images: self.submit(images, announced)
         finally:
-            self._unannounce(announced)
-
-    def _unannounce(self, announced):
-        with self._ready:
-            if announced and announced[0]:
-                announced[0] = False
-                self._coming -= 1
+            with self._ready:  # decoding failed before submit: no longer on its way
+                self._arrived(announced)
                 self._ready.notify_all()
+
+    def _arrived(self, announced):
+        """An announced request is queued, or gave up; the lock is held."""
+        if announced and announced[0]:
+            announced[0] = False
+            self._coming -= 1
 
     def submit(self, images, announced=None):
         """Scores of ``images`` (N x H x W x 3), computed in shared passes; blocks until done."""
@@ -71,9 +72,7 @@ class Batcher:
             self._pending.append((images, future))
             self._queued += len(images)
             QUEUE_DEPTH.set(self._queued)
-            if announced and announced[0]:  # queued now: no longer on its way
-                announced[0] = False
-                self._coming -= 1
+            self._arrived(announced)
             self._ready.notify_all()
         return future.result()
 

@@ -23,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
+from core.bucket import CHECKSUM_FILE
 from core.checksums import ChecksumError, file_digest, read_md5sums
 
 log = logging.getLogger(__name__)
 
-CHECKSUM_FILE = "md5sums.txt"
 PRECISIONS = ("fp32", "bf16", "lite-int8", "lite-fp32", "tf-fp32")
 # LiteRT runs a batch in chunks of at most this many images: on 2 cores, chunks of 2-4 ran 7%
 # more photos/s than chunks of 8 (XNNPACK's working set; measured with lite-int8 on 60 photos).
