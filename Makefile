@@ -103,9 +103,10 @@ bench-score: $(VENV)/.installed-test weights
 # Faithfulness (deletion test) and cost of each attribution method, in one run on this machine,
 # on the tier PRECISION (the occlusion maps ride on the runtime, as /model/explain's do).
 LIMIT ?= 0
+SKIP ?= 0
 PRECISION ?= fp32
 bench-explain: $(VENV)/.installed-test weights
-	$(PY) -m benchmarks.explain --images $(IMAGES) --limit $(LIMIT) --precision $(PRECISION) \
+	$(PY) -m benchmarks.explain --images $(IMAGES) --limit $(LIMIT) --skip $(SKIP) --precision $(PRECISION) \
 		$(if $(METHODS),--methods $(METHODS))
 
 # The distilled MemNet: ResMem labels the photos in IMAGES, MemNet learns from its scores on

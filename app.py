@@ -7,7 +7,7 @@ from api.health import register_health
 from api.metadata import ModelMetadataAPI
 from api.page import register_page
 from api.predict import ModelPredictAPI
-from core.explain import BASELINES
+from core.explain import BASELINES, grid_for
 from core.model import ModelWrapper
 from maxfw.core import MAX_API, MAXApp
 from prometheus_flask_exporter import PrometheusMetrics
@@ -31,8 +31,7 @@ def create_app(model=None, **settings):
     drop_static_route(app)
     app.config.from_object(config)
     app.config.update(settings)
-    if app.config["EXPLAIN_GRID"] < 1:
-        raise ValueError(f"EXPLAIN_GRID must be 1 or more, not {app.config['EXPLAIN_GRID']}")
+    grid_for("fp32", app.config["EXPLAIN_GRID"])  # raises ValueError on a nonsense grid
     if app.config["EXPLAIN_BASELINE"] not in BASELINES:
         raise ValueError(f"EXPLAIN_BASELINE must be one of {', '.join(BASELINES)}, "
                          f"not {app.config['EXPLAIN_BASELINE']!r}")

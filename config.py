@@ -35,11 +35,14 @@ MODEL_CACHE = os.environ.get("MODEL_CACHE", ".cache/models")  # each runtime's f
 MODEL_THREADS = _int("MODEL_THREADS", _int("TF_INTRA_OP_THREADS", os.cpu_count() or 1))
 
 # --- Memorability maps (POST /model/explain) ----------------------------------------------------
-EXPLAIN_GRID = _int("EXPLAIN_GRID", 2)  # occlusion grid n: n*n + (n-1)^2 windows, 1 pass each
-EXPLAIN_OFFSET_WINDOWS = _bool("EXPLAIN_OFFSET_WINDOWS", True)  # false: the n*n grid alone
-# How a window hides its region: grey | blur | mean (the photo's mean colour). Measured by the
-# deletion and insertion tests of `make bench-explain`: blur inserts better but did not delete
-# better on held-out photos, so grey stays the default.
+# Occlusion grid n: n*n windows, one pass each. 0: the tier's (2; 3 on lite-int8, whose passes
+# are 3x faster: core/explain.py's grid_for).
+EXPLAIN_GRID = _int("EXPLAIN_GRID", 0)
+# true: (n-1)^2 more windows on the grid's inner corners. Off: the plain grid passed more of the
+# deletion and the insertion tests of `make bench-explain`, in fewer passes (README).
+EXPLAIN_OFFSET_WINDOWS = _bool("EXPLAIN_OFFSET_WINDOWS", False)
+# How a window hides its region: grey | blur | mean (the photo's mean colour) | grey+blur (both,
+# averaged). Measured by the deletion and insertion tests of `make bench-explain`: grey.
 EXPLAIN_BASELINE = os.environ.get("EXPLAIN_BASELINE", "grey")
 EXPLAIN_HEATMAP_SIZE = _int("EXPLAIN_HEATMAP_SIZE", 64)  # cells along the longer side of the map
 EXPLAIN_OVERLAY_SIZE = _int("EXPLAIN_OVERLAY_SIZE", 512)  # pixels along the overlay's longer side

@@ -59,7 +59,7 @@ def parse_args(argv):
     model.add_argument("--max-pixels", type=int, default=config.MAX_IMAGE_PIXELS,
                        help="MAX_IMAGE_PIXELS (%(default)s)")
     model.add_argument("--explain-grid", type=int, default=config.EXPLAIN_GRID,
-                       help="EXPLAIN_GRID of the maps (%(default)s)")
+                       help="EXPLAIN_GRID of the maps; 0: the tier's (%(default)s)")
     remote = parser.add_argument_group("a running service instead (--url)")
     remote.add_argument("--url", help="send the photos to the service at URL, e.g. http://localhost:5000")
     remote.add_argument("--concurrency", type=int, default=4, help="requests in flight (%(default)s)")
@@ -70,11 +70,11 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     if not args.paths and not args.from_list:
         parser.error("give photos or folders to score, or --from-list")
-    for name in ("batch_size", "concurrency", "max_files", "explain_grid", "threads", "max_pixels"):
+    for name in ("batch_size", "concurrency", "max_files", "threads", "max_pixels"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be 1 or more")
-    if args.workers < 0 or args.retries < 0:
-        parser.error("--workers and --retries cannot be negative")
+    if args.workers < 0 or args.retries < 0 or args.explain_grid < 0:
+        parser.error("--workers, --retries and --explain-grid cannot be negative")
     return args
 
 

@@ -7,7 +7,7 @@ from werkzeug.exceptions import BadRequest
 
 from api.errors import upload_errors
 from api.uploads import image_uploads
-from core.explain import explain
+from core.explain import explain, grid_for
 from core.heatmap import effects_grid, heatmap_grid, overlay_png, png_base64
 from core.images import decode_image
 
@@ -56,7 +56,8 @@ class ModelExplainAPI(MAXAPI):
             raise BadRequest(f"{len(images)} images sent; /model/explain maps one image per request")
         # A bad upload raises core.images.ImageError, which api/errors.py answers with a 400.
         image = decode_image(images[0], config["MAX_IMAGE_PIXELS"], name="the upload")
-        result = explain(current_app.extensions["max_model"], image, config["EXPLAIN_GRID"],
+        model = current_app.extensions["max_model"]
+        result = explain(model, image, grid_for(model.precision, config["EXPLAIN_GRID"]),
                          offset=config["EXPLAIN_OFFSET_WINDOWS"], baseline=config["EXPLAIN_BASELINE"])
         grid = heatmap_grid(result.frame, image.size, config["EXPLAIN_HEATMAP_SIZE"])
         effects = effects_grid(result.frame, image.size, config["EXPLAIN_HEATMAP_SIZE"])

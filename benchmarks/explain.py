@@ -1,6 +1,6 @@
 """Which attribution method makes a faithful memorability map, and what each costs.
 
-    make bench-explain   [IMAGES=folder of photos] [LIMIT=n] [METHODS=a,b,...] [PRECISION=tier]
+    make bench-explain   [IMAGES=folder of photos] [LIMIT=n] [SKIP=n] [METHODS=a,b,...] [PRECISION=tier]
 
 The occlusion maps, and every score, run on the MODEL_PRECISION tier given (as /model/explain
 does); the gradient methods need the Keras model and run in TensorFlow whatever the tier.
@@ -12,8 +12,9 @@ For every photo and method, one invocation on this machine:
     then the coldest 20%, and scores both. The map passes on that photo when hot < cold;
   - runs the insertion test: it blurs the photo and reveals the hottest 20%, then the coldest
     20%. The map passes when hot > cold; its insertion score is the mean of hot - cold.
-Methods: occlusion-N[-grid][-mean|-blur] (N x N windows, plus offset ones unless -grid; hidden
-with grey, the photo's mean colour, or the photo blurred), and the gradient methods.
+Methods: occlusion-N[-offset][-mean|-blur|-grey+blur] (N x N windows, with -offset plus the
+(N-1) x (N-1) windows on the grid's inner corners; hidden with grey, the photo's mean colour,
+the photo blurred, or the mean of grey and blur), and the gradient methods.
 It prints, per method, the fraction of photos passed, the mean fall of the score for each
 deletion, and the median milliseconds with their ratio to predict(), and writes the JSON.
 """
@@ -32,10 +33,9 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.deletion import greyed_pair, revealed_pair  # noqa: E402
 from benchmarks.single_image import PHOTO_SUFFIXES  # noqa: E402
 
-SERVED = "occlusion-2"
-METHODS = ("occlusion-2", "occlusion-2-mean", "occlusion-2-blur", "occlusion-2-grid", "occlusion-3",
-           "gradient-x-activation",
-           "grad-cam-resnet", "grad-cam-memnet", "random")
+METHODS = ("occlusion-2", "occlusion-2-mean", "occlusion-2-blur", "occlusion-2-grey+blur", "occlusion-2-offset",
+           "occlusion-3", "occlusion-3-offset", "gradient-x-activation", "grad-cam-resnet", "grad-cam-memnet",
+           "random")
 
 
 class GradientMethods:
@@ -103,16 +103,16 @@ class GradientMethods:
 
 def make_map(method, model, gradients, image, rng):
     """A map over the resized frame, in the same convention as core.explain (high = raises)."""
-    from core.explain import explain, in_frame
+    from core.explain import BASELINES, explain, in_frame
     from core.images import preprocess
 
     def crop_to_frame(crop_map, spec):
         return in_frame(crop_map, spec)[0]
 
-    if method.startswith("occlusion-"):  # occlusion-N as served; -grid without offset windows
+    if method.startswith("occlusion-"):  # occlusion-N[-offset][-baseline]
         parts = method.split("-")
-        baseline = parts[-1] if parts[-1] in ("mean", "blur") else "grey"
-        return explain(model, image, grid=int(parts[1]), offset="grid" not in parts, baseline=baseline).frame
+        baseline = parts[-1] if parts[-1] in BASELINES else "grey"
+        return explain(model, image, grid=int(parts[1]), offset="offset" in parts, baseline=baseline).frame
     x = preprocess(image, model.spec)
     if method == "gradient-x-activation":
         return crop_to_frame(gradients.gradient_x_activation(x), model.spec)
@@ -123,8 +123,15 @@ def make_map(method, model, gradients, image, rng):
     raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
 
 
+def served(precision):
+    """The method /model/explain runs on ``precision`` with the default settings."""
+    from core.explain import grid_for
+
+    return f"occlusion-{grid_for(precision)}"
+
+
 def run(photos, methods, precision):
-    from core.heatmap import heatmap_grid, overlay_png
+    from core.heatmap import effects_grid, heatmap_grid, overlay_png
     from core.images import decode_image
     from core.model import ModelWrapper
 
@@ -144,8 +151,8 @@ def run(photos, methods, precision):
             frame = make_map(method, model, gradients, image, rng)
             grid = heatmap_grid(frame, image.size)
             rows[method]["ms"].append((time.perf_counter() - start) * 1000)
-            if method == SERVED:  # what the endpoint does besides the map: the overlay PNG
-                overlay_png(image, grid)
+            if method == served(precision):  # what the endpoint does besides the map: the overlay PNG
+                overlay_png(image, effects_grid(frame, image.size))
                 served_ms.append((time.perf_counter() - start) * 1000)
             hot, cold = (p["memorability"] for p in model.predict(list(greyed_pair(image, grid))))
             row = rows[method]
@@ -190,10 +197,10 @@ def main(argv=None):
               f"{entry['mean_fall_cold']:+9.4f} {entry['inserted']:8.3f} {entry['mean_insertion']:+9.4f} "
               f"{ms:8.0f} {ms / base:9.2f}")
     if served_ms:
-        served = float(np.median(served_ms))
-        summary["served_p50_ms"] = served
-        print(f"/model/explain's work ({SERVED} + grid + overlay PNG): p50 {served:.0f} ms, "
-              f"{served / base:.2f}x predict()")
+        served_p50 = float(np.median(served_ms))
+        summary["served_p50_ms"] = served_p50
+        print(f"/model/explain's work ({served(args.precision)} + grid + overlay PNG): p50 {served_p50:.0f} ms, "
+              f"{served_p50 / base:.2f}x predict()")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(summary, indent=2) + "\n")
     print(f"wrote {args.out}")

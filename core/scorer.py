@@ -97,10 +97,11 @@ class Scorer:
     def __init__(self, bucket=None, precision=None, *, url=None, batch_size=None, workers=2,
                  jpeg_draft=None, max_pixels=None, threads=None, maps=False, explain_grid=None,
                  concurrency=4, max_files=None, max_bytes=None, retries=5, timeout=300):
+        from core.explain import grid_for
+
         self.maps = maps
         self.explain_grid = config.EXPLAIN_GRID if explain_grid is None else explain_grid
-        if self.explain_grid < 1:
-            raise ValueError(f"the explain grid must be 1 or more, not {self.explain_grid}")
+        grid_for("fp32", self.explain_grid)  # raises ValueError on a nonsense grid
         self.model = self.remote = None
         if url:
             from core.remote import RemoteScorer
@@ -160,11 +161,12 @@ class Scorer:
     def _forward(self, batch):
         good = [(result, payload) for result, payload in batch if payload is not None]
         if good and self.maps:
-            from core.explain import explain_prepared
+            from core.explain import explain_prepared, grid_for
             from core.heatmap import effects_grid, heatmap_grid, overlay_png
 
+            grid = grid_for(self.model.precision, self.explain_grid)
             for result, (x, photo) in good:
-                found = explain_prepared(self.model, x, self.explain_grid, config.EXPLAIN_OFFSET_WINDOWS,
+                found = explain_prepared(self.model, x, grid, config.EXPLAIN_OFFSET_WINDOWS,
                                          config.EXPLAIN_BASELINE)
                 result.memorability = found.memorability
                 result.heatmap = heatmap_grid(found.frame, (result.width, result.height),

@@ -2,6 +2,8 @@
 import pytest
 
 from app import create_app
+from core.model import ModelWrapper
+from tests.imagegen import ROOT
 
 
 @pytest.mark.parametrize("enabled", [True, False])
@@ -31,13 +33,28 @@ def test_a_finer_explain_grid_is_a_setting_and_a_nonsense_one_stops_the_start(re
     # One window, the whole crop: one value inside it, neutral outside.
     assert len({value for row in heatmap[1:-1] for value in row[1:-1]}) == 1
     with pytest.raises(ValueError, match="EXPLAIN_GRID"):
-        create_app(model=resmem, EXPLAIN_GRID=0)
+        create_app(model=resmem, EXPLAIN_GRID=-1)
 
 
-def test_the_offset_windows_can_be_turned_off(resmem):
-    """Without the centre window, a 2x2 grid gives four flat quadrants inside the crop."""
-    client = create_app(model=resmem, EXPLAIN_OFFSET_WINDOWS=False, EXPLAIN_HEATMAP_SIZE=16).test_client()
+def test_fp32_maps_on_a_plain_two_by_two_grid_and_the_offset_windows_can_be_added(resmem):
+    """By default a 2x2 grid gives four flat quadrants inside the crop; the centre window that
+    EXPLAIN_OFFSET_WINDOWS adds splits them further."""
+    def values_inside(**settings):
+        client = create_app(model=resmem, EXPLAIN_HEATMAP_SIZE=16, **settings).test_client()
+        with open("samples/astronaut.jpg", "rb") as photo:
+            heatmap = client.post("/model/explain", data={"image": (photo, "a.jpg")}).get_json()["heatmap"]
+        return {heatmap[r][c] for r in (2, 5, 10, 13) for c in (2, 5, 10, 13)}
+
+    assert len(values_inside()) == 4
+    assert len(values_inside(EXPLAIN_OFFSET_WINDOWS=True)) > 4
+
+
+def test_the_fast_tier_maps_on_a_three_by_three_grid_in_the_same_time():
+    model = ModelWrapper(ROOT / "assets" / "resmem", precision="lite-int8", cache_dir=ROOT / ".cache" / "models",
+                         convert=False)
+    client = create_app(model=model, EXPLAIN_HEATMAP_SIZE=18).test_client()
     with open("samples/astronaut.jpg", "rb") as photo:
-        heatmap = client.post("/model/explain", data={"image": (photo, "a.jpg")}).get_json()["heatmap"]
-    quadrants = {heatmap[r][c] for r in (2, 5, 10, 13) for c in (2, 5, 10, 13)}
-    assert len(quadrants) == 4, heatmap
+        effects = client.post("/model/explain", data={"image": (photo, "a.jpg")}).get_json()["effects"]
+    model.close()
+    # Cells 3, 8 and 13 of 18 lie inside the first, second and third thirds of the crop.
+    assert len({effects[r][c] for r in (3, 8, 13) for c in (3, 8, 13)}) == 9

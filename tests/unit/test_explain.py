@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.explain import BASELINES, explain, occlusion_windows
+from core.explain import BASELINES, explain, grid_for, occlusion_windows
 from core.heatmap import effects_grid, heatmap_grid, overlay_png
 from tests.imagegen import REFERENCE, sample_rgb
 
@@ -13,12 +13,20 @@ from tests.imagegen import REFERENCE, sample_rgb
 def test_the_grid_windows_tile_the_crop_and_the_offset_windows_sit_on_its_corners():
     windows = occlusion_windows(227, 2)
     covered = np.zeros((227, 227), int)
-    for top, left, bottom, right in windows[:4]:
+    for top, left, bottom, right in windows:
         covered[top:bottom, left:right] += 1
-    assert np.all(covered == 1)
-    assert windows[4] == (57, 57, 171, 171)
-    assert len(occlusion_windows(227, 3)) == 9 + 4
-    assert occlusion_windows(227, 2, offset=False) == windows[:4]
+    assert len(windows) == 4 and np.all(covered == 1)
+    assert occlusion_windows(227, 2, offset=True) == windows + [(57, 57, 171, 171)]
+    assert len(occlusion_windows(227, 3)) == 9
+    assert len(occlusion_windows(227, 3, offset=True)) == 9 + 4
+
+
+def test_the_fast_tier_maps_on_a_finer_grid_unless_one_is_set():
+    assert grid_for("fp32") == grid_for("bf16") == 2
+    assert grid_for("lite-int8") == 3
+    assert grid_for("lite-int8", 2) == grid_for("fp32", 2) == 2
+    with pytest.raises(ValueError, match="EXPLAIN_GRID"):
+        grid_for("fp32", -1)
 
 
 def test_explain_scores_as_predict_and_leaves_the_unseen_border_neutral(resmem):
@@ -84,3 +92,11 @@ def test_each_baseline_hides_the_regions_and_keeps_the_score(resmem, baseline):
     result = explain(resmem, sample_rgb("chelsea.jpg"), grid=2, baseline=baseline)
     assert result.memorability == pytest.approx(REFERENCE["chelsea.jpg"], abs=1e-4)
     assert np.count_nonzero(result.frame) > 0
+
+
+def test_grey_and_blur_together_is_the_mean_of_each(resmem):
+    photo = sample_rgb("chelsea.jpg")
+    frames = {baseline: explain(resmem, photo, baseline=baseline).frame for baseline in ("grey", "blur", "grey+blur")}
+    assert np.allclose(frames["grey+blur"], (frames["grey"] + frames["blur"]) / 2, atol=1e-6)
+    with pytest.raises(ValueError, match="baseline must be one of"):
+        explain(resmem, photo, baseline="grey+mean")
