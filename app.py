@@ -7,7 +7,7 @@ from api.health import register_health
 from api.metadata import ModelMetadataAPI
 from api.page import register_page
 from api.predict import ModelPredictAPI
-from core.explain import BASELINES, grid_for
+from core.explain import check_settings
 from core.model import ModelWrapper
 from maxfw.core import MAX_API, MAXApp
 from prometheus_flask_exporter import PrometheusMetrics
@@ -31,10 +31,7 @@ def create_app(model=None, **settings):
     drop_static_route(app)
     app.config.from_object(config)
     app.config.update(settings)
-    grid_for("fp32", app.config["EXPLAIN_GRID"])  # raises ValueError on a nonsense grid
-    if app.config["EXPLAIN_BASELINE"] not in BASELINES:
-        raise ValueError(f"EXPLAIN_BASELINE must be one of {', '.join(BASELINES)}, "
-                         f"not {app.config['EXPLAIN_BASELINE']!r}")
+    check_settings(app.config["EXPLAIN_GRID"], app.config["EXPLAIN_BASELINE"])
     if model is None:
         model = ModelWrapper(app.config["MODEL_BUCKET"], batch_size=app.config["BATCH_SIZE"],
                              max_pixels=app.config["MAX_IMAGE_PIXELS"],

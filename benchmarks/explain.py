@@ -141,6 +141,7 @@ def run(photos, methods, precision):
     rows = {m: {"passed": [], "fall_hot": [], "fall_cold": [], "ms": [], "inserted": [], "insertion": []}
             for m in methods}
     baseline_ms, served_ms = [], []
+    served_method = served(precision)
     for number, photo in enumerate(photos, 1):
         image = decode_image(photo.read_bytes(), 64_000_000, name=photo.name)
         start = time.perf_counter()
@@ -151,7 +152,7 @@ def run(photos, methods, precision):
             frame = make_map(method, model, gradients, image, rng)
             grid = heatmap_grid(frame, image.size)
             rows[method]["ms"].append((time.perf_counter() - start) * 1000)
-            if method == served(precision):  # what the endpoint does besides the map: the overlay PNG
+            if method == served_method:  # what the endpoint does besides the map: the overlay PNG
                 overlay_png(image, effects_grid(frame, image.size))
                 served_ms.append((time.perf_counter() - start) * 1000)
             hot, cold = (p["memorability"] for p in model.predict(list(greyed_pair(image, grid))))

@@ -34,11 +34,24 @@ DEFAULT_GRID = 2
 GRID_BY_PRECISION = {"lite-int8": 3}
 
 
+def check_settings(grid, baseline):
+    """Raise ValueError on an EXPLAIN_GRID or EXPLAIN_BASELINE no map could be made with, so
+    that a server or a scoring run stops at start rather than on its first map."""
+    _check_grid(grid)
+    if baseline not in BASELINES:
+        raise ValueError(f"EXPLAIN_BASELINE: the baseline must be one of {', '.join(BASELINES)}, "
+                         f"not {baseline!r}")
+
+
+def _check_grid(grid):
+    if grid < 0:
+        raise ValueError(f"EXPLAIN_GRID must be 0 (the tier's grid) or more, not {grid}")
+
+
 def grid_for(precision, grid=0):
     """The occlusion grid of a model served at ``precision``: ``grid`` (EXPLAIN_GRID), or the
     tier's own when it is 0."""
-    if grid < 0:
-        raise ValueError(f"EXPLAIN_GRID must be 0 (the tier's grid) or more, not {grid}")
+    _check_grid(grid)
     return grid or GRID_BY_PRECISION.get(precision, DEFAULT_GRID)
 
 
@@ -95,8 +108,7 @@ def explain(model, image, grid=DEFAULT_GRID, offset=False, baseline="grey"):
 def explain_prepared(model, x, grid=DEFAULT_GRID, offset=False, baseline="grey"):
     """``explain`` of an image already preprocessed (``ModelWrapper.prepare``)."""
     spec = model.spec
-    if baseline not in BASELINES:
-        raise ValueError(f"baseline must be one of {', '.join(BASELINES)}, not {baseline!r}")
+    check_settings(grid, baseline)  # "grey+mean" is two known parts, but not a known baseline
     fills = [np.broadcast_to(hidden(x, part, spec), x.shape) for part in baseline.split("+")]
     windows = occlusion_windows(spec.crop, grid, offset)
     batch = np.repeat(x[None], len(fills) * len(windows) + 1, axis=0)

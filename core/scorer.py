@@ -97,11 +97,11 @@ class Scorer:
     def __init__(self, bucket=None, precision=None, *, url=None, batch_size=None, workers=2,
                  jpeg_draft=None, max_pixels=None, threads=None, maps=False, explain_grid=None,
                  concurrency=4, max_files=None, max_bytes=None, retries=5, timeout=300):
-        from core.explain import grid_for
+        from core.explain import check_settings
 
         self.maps = maps
         self.explain_grid = config.EXPLAIN_GRID if explain_grid is None else explain_grid
-        grid_for("fp32", self.explain_grid)  # raises ValueError on a nonsense grid
+        check_settings(self.explain_grid, config.EXPLAIN_BASELINE)
         self.model = self.remote = None
         if url:
             from core.remote import RemoteScorer
