@@ -7,7 +7,7 @@ from api.health import register_health
 from api.metadata import ModelMetadataAPI
 from api.page import register_page
 from api.predict import ModelPredictAPI
-from core.explain import check_settings
+from core.explain import MapSettings
 from core.model import ModelWrapper
 from maxfw.core import MAX_API, MAXApp
 from prometheus_flask_exporter import PrometheusMetrics
@@ -24,24 +24,20 @@ def drop_static_route(app):
                       host_matching=old.host_matching, converters=old.converters)
 
 
-def create_app(model=None, **settings):
-    """A new app serving ``model`` (default: the bucket at MODEL_BUCKET); ``settings`` override config."""
+def create_app(model=None, settings=None, **overrides):
+    """A new app serving ``model`` (default: the bucket of ``settings``). ``settings`` is a
+    config.Settings (default: this process's, read from the environment); ``overrides`` change
+    single settings by name, e.g. ``create_app(MAX_FILES=4)``. A bad value raises here, at start."""
+    settings = (settings or config.settings()).replace(**overrides)
     max_app = MAXApp(config.API_TITLE, config.API_DESC, config.API_VERSION)
     app = max_app.app
     drop_static_route(app)
-    app.config.from_object(config)
-    app.config.update(settings)
-    check_settings(app.config["EXPLAIN_GRID"], app.config["EXPLAIN_BASELINE"])
+    app.config.update(settings.flask_config())
     if model is None:
-        model = ModelWrapper(app.config["MODEL_BUCKET"], batch_size=app.config["BATCH_SIZE"],
-                             max_pixels=app.config["MAX_IMAGE_PIXELS"],
-                             precision=app.config["MODEL_PRECISION"],
-                             max_wait=app.config["BATCH_WAIT_MS"] / 1000,
-                             max_queue=app.config["MAX_QUEUE_IMAGES"],
-                             cache_dir=app.config["MODEL_CACHE"],
-                             threads=app.config["MODEL_THREADS"],
-                             jpeg_draft=app.config["JPEG_DRAFT"])
+        model = ModelWrapper.from_settings(settings)
     app.extensions["max_model"] = model
+    app.extensions["max_settings"] = settings
+    app.extensions["max_maps"] = MapSettings.from_settings(settings, model.precision)
     # MAX_API is maxfw's module-level namespace: register our resources on it only once.
     if not MAX_API.resources:
         max_app.add_api(ModelMetadataAPI, "/metadata")

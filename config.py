@@ -1,65 +1,159 @@
-"""Every setting of the service, each overridable by an environment variable of the same name.
+"""Every setting of the service, the scorer and the training stage: the one place where each
+setting, its environment variable (the same name) and its default are written.
 
-MAXApp loads the upper-case names of this module into ``app.config``; gunicorn.conf.py reads
-the server settings from here too.
+    settings = config.settings()                       # read from the environment once, validated
+    settings = settings.replace(MODEL_PRECISION="lite-int8")   # a variant, validated again
+
+``Settings`` is one frozen object. The app, ``python -m score``, the training stage and the
+benchmarks build their parts from it (``ModelWrapper.from_settings``, ``MapSettings.from_settings``);
+nothing else reads the environment or repeats a default. A bad value stops the start with a
+message that names the variable. gunicorn.conf.py reads the server settings from here too.
 """
+import functools
 import os
+from dataclasses import dataclass, field, fields, replace
 
-
-def _int(name, default):
-    return int(os.environ.get(name, default))
-
-
-def _bool(name, default):
-    return os.environ.get(name, str(default)).strip().lower() in ("1", "true", "yes", "on")
-
-
-# --- Server -------------------------------------------------------------------------------------
-HOST = os.environ.get("HOST", "0.0.0.0")  # nosec B104: a container must listen on all interfaces
-PORT = _int("PORT", 5000)
-WORKER_THREADS = _int("WORKER_THREADS", 8)  # concurrent requests; their images share forward passes
-REQUEST_TIMEOUT = _int("REQUEST_TIMEOUT", 120)  # seconds before gunicorn restarts a stuck worker
-LOG_LEVEL = os.environ.get("LOG_LEVEL", "info")
-DRAIN_FILE = os.environ.get("DRAIN_FILE", "/tmp/max-draining")  # GET /ready is 503 while it exists
-
-# --- Model --------------------------------------------------------------------------------------
-MODEL_BUCKET = os.environ.get("MODEL_BUCKET", "assets/resmem")
-BATCH_SIZE = _int("BATCH_SIZE", 8)  # most images per forward pass, from one request or several
-BATCH_WAIT_MS = _int("BATCH_WAIT_MS", 5)  # how long a pass waits for other requests to join it
-MAX_QUEUE_IMAGES = _int("MAX_QUEUE_IMAGES", 64)  # images waiting for a pass, else 503 + Retry-After
-# fp32 (exact, OpenVINO) | lite-int8 (fast) | bf16 | lite-fp32 | tf-fp32: core/runtimes.py
-MODEL_PRECISION = os.environ.get("MODEL_PRECISION", "fp32")
-JPEG_DRAFT = _bool("JPEG_DRAFT", True)  # decode big JPEGs at reduced size (false: full decode)
-MODEL_CACHE = os.environ.get("MODEL_CACHE", ".cache/models")  # each runtime's files, by weights md5
-# Threads of a forward pass; match the container's CPU limit (TF_INTRA_OP_THREADS: the old name).
-MODEL_THREADS = _int("MODEL_THREADS", _int("TF_INTRA_OP_THREADS", os.cpu_count() or 1))
-
-# --- Memorability maps (POST /model/explain) ----------------------------------------------------
-# Occlusion grid n: n*n windows, one pass each. 0: the tier's (2; 3 on lite-int8, whose passes
-# are 3x faster: core/explain.py's grid_for).
-EXPLAIN_GRID = _int("EXPLAIN_GRID", 0)
-# true: (n-1)^2 more windows on the grid's inner corners. Off: the plain grid passed more of the
-# deletion and the insertion tests of `make bench-explain`, in fewer passes (README).
-EXPLAIN_OFFSET_WINDOWS = _bool("EXPLAIN_OFFSET_WINDOWS", False)
-# How a window hides its region: grey | blur | mean (the photo's mean colour) | grey+blur (both,
-# averaged). Measured by the deletion and insertion tests of `make bench-explain`: grey.
-EXPLAIN_BASELINE = os.environ.get("EXPLAIN_BASELINE", "grey")
-EXPLAIN_HEATMAP_SIZE = _int("EXPLAIN_HEATMAP_SIZE", 64)  # cells along the longer side of the map
-EXPLAIN_OVERLAY_SIZE = _int("EXPLAIN_OVERLAY_SIZE", 512)  # pixels along the overlay's longer side
-# Score units drawn in full colour on the overlay and the page's legend (a fixed, diverging scale).
-EXPLAIN_EFFECT_SCALE = float(os.environ.get("EXPLAIN_EFFECT_SCALE", "0.05"))
-
-# --- Limits on uploads --------------------------------------------------------------------------
-MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 32 * 1024 * 1024)  # bytes per request, else 413
-MAX_FILES = _int("MAX_FILES", 16)  # images per request, else 400
-MAX_IMAGE_PIXELS = _int("MAX_IMAGE_PIXELS", 64_000_000)  # width x height per image, else 400
-MAX_FORM_PARTS = _int("MAX_FORM_PARTS", 100)  # multipart parts per request (Flask's), else 413
-
-# --- API ----------------------------------------------------------------------------------------
 API_TITLE = "MAX Image Memorability"
 API_DESC = ("Predicts how memorable a photo is: the chance, from 0 to 1, that a person "
             "remembers it after one glance.")
 API_VERSION = "1.0.0"
-RESTX_MASK_SWAGGER = False  # no X-Fields mask header in the API documentation
-ERROR_INCLUDE_MESSAGE = False  # our error handler writes {"status", "message"} itself
-# CORS_ENABLE=true is read by maxfw's MAXApp from the environment, as in every MAX model.
+
+
+class SettingsError(ValueError):
+    """A setting has a value the service cannot run with; the message names the variable."""
+
+
+def setting(default, minimum=None, choices=None, aliases=()):
+    """A setting's default and its checks. ``default`` may be a function (computed at start);
+    ``aliases`` are older variable names read when the setting's own is unset."""
+    factory = default if callable(default) else (lambda: default)
+    return field(default_factory=factory, metadata={"minimum": minimum, "choices": choices, "aliases": aliases})
+
+
+def _precisions():
+    from core.tiers import TIERS  # the tier table is the one list of precisions
+
+    return tuple(TIERS)
+
+
+def _baselines():
+    from core.explain import BASELINES
+
+    return BASELINES
+
+
+@dataclass(frozen=True)
+class Settings:
+    # --- Server -----------------------------------------------------------------------------------
+    HOST: str = setting("0.0.0.0")  # nosec B104: a container must listen on all interfaces
+    PORT: int = setting(5000, minimum=1)
+    WORKER_THREADS: int = setting(8, minimum=1)  # concurrent requests; their images share passes
+    REQUEST_TIMEOUT: int = setting(120, minimum=1)  # seconds before gunicorn restarts a stuck worker
+    LOG_LEVEL: str = setting("info")
+    DRAIN_FILE: str = setting("/tmp/max-draining")  # GET /ready is 503 while it exists
+
+    # --- Model ------------------------------------------------------------------------------------
+    MODEL_BUCKET: str = setting("assets/resmem")
+    # fp32 (exact, OpenVINO) | lite-int8 (fast) | bf16 | lite-fp32 | tf-fp32: core/tiers.py
+    MODEL_PRECISION: str = setting("fp32", choices=_precisions)
+    BATCH_SIZE: int = setting(8, minimum=1)  # most images per forward pass, from one request or several
+    BATCH_WAIT_MS: int = setting(5, minimum=0)  # how long a pass waits for requests still decoding
+    MAX_QUEUE_IMAGES: int = setting(64, minimum=1)  # images waiting for a pass, else 503 + Retry-After
+    JPEG_DRAFT: bool = setting(True)  # decode big JPEGs at reduced size (false: full decode)
+    MODEL_CACHE: str = setting(".cache/models")  # each runtime's files, by weights md5
+    # Threads of a forward pass; match the container's CPU limit (TF_INTRA_OP_THREADS: the old name).
+    MODEL_THREADS: int = setting(lambda: os.cpu_count() or 1, minimum=1, aliases=("TF_INTRA_OP_THREADS",))
+
+    # --- Memorability maps (POST /model/explain, score --maps) -----------------------------------
+    # Occlusion grid n: n*n windows, one pass each. 0: the tier's (core/tiers.py: 2; 3 on
+    # lite-int8, whose passes are 3x faster).
+    EXPLAIN_GRID: int = setting(0, minimum=0)
+    # true: (n-1)^2 more windows on the grid's inner corners. Off: the plain grid passed more of the
+    # deletion and the insertion tests of `make bench-explain`, in fewer passes (docs/maps.md).
+    EXPLAIN_OFFSET_WINDOWS: bool = setting(False)
+    # How a window hides its region: grey | blur | mean (the photo's mean colour) | grey+blur (both,
+    # averaged). Measured by the deletion and insertion tests of `make bench-explain`: grey.
+    EXPLAIN_BASELINE: str = setting("grey", choices=_baselines)
+    EXPLAIN_HEATMAP_SIZE: int = setting(64, minimum=1)  # cells along the longer side of the map
+    EXPLAIN_OVERLAY_SIZE: int = setting(512, minimum=1)  # pixels along the overlay's longer side
+    # Score units drawn in full colour on the overlay and the page's legend (a fixed, diverging scale).
+    EXPLAIN_EFFECT_SCALE: float = setting(0.05, minimum=1e-9)
+
+    # --- Limits on uploads ------------------------------------------------------------------------
+    MAX_CONTENT_LENGTH: int = setting(32 * 1024 * 1024, minimum=1)  # bytes per request, else 413
+    MAX_FILES: int = setting(16, minimum=1)  # images per request, else 400
+    MAX_IMAGE_PIXELS: int = setting(64_000_000, minimum=1)  # width x height per image, else 400
+    MAX_FORM_PARTS: int = setting(100, minimum=1)  # multipart parts per request (Flask's), else 413
+
+    # --- A running service by URL (python -m score --url) -----------------------------------------
+    # Seconds one request may spend retrying (503s with Retry-After included) before its photos
+    # get an error row.
+    RETRY_FOR: int = setting(300, minimum=0)
+
+    @classmethod
+    def from_env(cls, environ=None, **overrides):
+        """Settings from ``environ`` (default: the process's), then ``overrides``; validated."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for spec in fields(cls):
+            for name in (spec.name, *spec.metadata["aliases"]):
+                if name in environ:
+                    values[spec.name] = _parse(spec, environ[name], name)
+                    break
+        return cls(**values).replace(**overrides)
+
+    def replace(self, **changes):
+        """A copy with ``changes`` (setting names), validated."""
+        unknown = sorted(set(changes) - {spec.name for spec in fields(self)})
+        if unknown:
+            raise SettingsError(f"no such setting: {', '.join(unknown)}")
+        changed = replace(self, **changes)
+        changed.validate()
+        return changed
+
+    def validate(self):
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            if not isinstance(value, _TYPES[spec.type]) or (spec.type is not bool and isinstance(value, bool)):
+                raise SettingsError(f"{spec.name} must be {_KINDS[spec.type]}, not {value!r}")
+            minimum, choices = spec.metadata["minimum"], spec.metadata["choices"]
+            if minimum is not None and value < minimum:
+                raise SettingsError(f"{spec.name} must be {minimum} or more, not {value}")
+            if choices is not None and value not in choices():
+                raise SettingsError(f"{spec.name} must be one of {', '.join(choices())}, not {value!r}")
+
+    def flask_config(self):
+        """What Flask and maxfw read from ``app.config``: every setting, and the API's texts."""
+        return {**{spec.name: getattr(self, spec.name) for spec in fields(self)},
+                "API_TITLE": API_TITLE, "API_DESC": API_DESC, "API_VERSION": API_VERSION,
+                "RESTX_MASK_SWAGGER": False,  # no X-Fields mask header in the API documentation
+                "ERROR_INCLUDE_MESSAGE": False}  # api/errors.py writes {"status", "message"} itself
+
+
+_TYPES = {int: int, float: (int, float), bool: bool, str: str}  # an int is a fine float
+_KINDS = {int: "an integer", float: "a number", bool: "true or false", str: "text"}
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
+
+
+def _parse(spec, text, name):
+    """The value of environment variable ``name`` for setting ``spec``, or SettingsError."""
+    kind = spec.type
+    try:
+        if kind is bool:
+            lowered = text.strip().lower()
+            if lowered not in _TRUE + _FALSE:
+                raise ValueError
+            return lowered in _TRUE
+        if kind is int:
+            return int(text)
+        if kind is float:
+            return float(text)
+        return text
+    except ValueError:
+        raise SettingsError(f"{name} must be {_KINDS[kind]}, not {text!r}") from None
+
+
+@functools.cache
+def settings():
+    """This process's settings: read from the environment at the first call, then kept."""
+    return Settings.from_env()

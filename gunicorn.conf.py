@@ -1,6 +1,11 @@
 """gunicorn settings for `make run` and the container: one worker (the model is large), threads
 for concurrent uploads, one access-log line per request, graceful stop on SIGTERM."""
-import config as service  # not "config": that name is itself a gunicorn setting
+import config
+
+# Read and validated once, here, at start: a bad value stops gunicorn with the variable's name.
+# (Not named "config": that name is itself a gunicorn setting.)
+service = config.settings()
+del config
 
 bind = f"{service.HOST}:{service.PORT}"
 workers = 1  # each worker holds its own copy of the model (~1.7 GB resident)

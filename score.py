@@ -9,8 +9,8 @@ Every file is an input: whether it is an image is decided by its bytes, as the s
 A file that cannot be scored gets a row with the service's message in `error`, and the run goes
 on. Rows are written batch by batch; run the same command again after a kill or Ctrl-C and it
 skips the paths already in the output. Settings default to config.py's, read from the same
-environment variables as the service (MODEL_BUCKET, MODEL_PRECISION, BATCH_SIZE, JPEG_DRAFT,
-MAX_IMAGE_PIXELS, ...); the flags override them.
+environment variables as the service (config.py: MODEL_BUCKET, MODEL_PRECISION, BATCH_SIZE,
+JPEG_DRAFT, MAX_IMAGE_PIXELS, ...); the flags override them.
 
 Exit status: 0 when every input was scored, 1 when some could not be (their rows say why),
 2 for a usage or set-up error (nothing scored), 3 when the service at --url failed mid-run,
@@ -26,15 +26,15 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter, before it loads
 
 import config
+from collection.inputs import InputError, check_paths, iter_inputs, read_list
+from collection.items import chunks
+from collection.results import MAP_FORMATS, OutputError, ResultsFile, distribution, write_maps
 from core.bucket import BucketError
-from core.inputs import InputError, check_paths, iter_inputs, read_list
-from core.scorer import chunks
-from core.results import MAP_FORMATS, OutputError, ResultsFile, distribution, write_maps
 
 log = logging.getLogger("score")
 
 
-def parse_args(argv):
+def parse_args(argv, defaults):
     parser = argparse.ArgumentParser(prog="python -m score", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("paths", nargs="*", help="photos, or folders to walk (hidden files are skipped)")
@@ -47,34 +47,37 @@ def parse_args(argv):
     parser.add_argument("--quiet", action="store_true", help="no progress bar (also off when not a terminal)")
     parser.add_argument("--summary-json", metavar="FILE", help="also write the closing summary as JSON")
     model = parser.add_argument_group("the model, in this process")
-    model.add_argument("--bucket", default=config.MODEL_BUCKET, help="MODEL_BUCKET (%(default)s)")
-    model.add_argument("--precision", default=config.MODEL_PRECISION, help="MODEL_PRECISION (%(default)s)")
-    model.add_argument("--batch-size", type=int, default=config.BATCH_SIZE, help="BATCH_SIZE (%(default)s)")
+    model.add_argument("--bucket", default=defaults.MODEL_BUCKET, help="MODEL_BUCKET (%(default)s)")
+    model.add_argument("--precision", default=defaults.MODEL_PRECISION, help="MODEL_PRECISION (%(default)s)")
+    model.add_argument("--batch-size", type=int, default=defaults.BATCH_SIZE, help="BATCH_SIZE (%(default)s)")
     model.add_argument("--workers", type=int, default=2,
                        help="threads that decode ahead of the model; 0 decodes in turn (%(default)s)")
-    model.add_argument("--threads", type=int, default=config.MODEL_THREADS,
+    model.add_argument("--threads", type=int, default=defaults.MODEL_THREADS,
                        help="MODEL_THREADS (%(default)s)")
-    model.add_argument("--jpeg-draft", action=argparse.BooleanOptionalAction, default=config.JPEG_DRAFT,
+    model.add_argument("--jpeg-draft", action=argparse.BooleanOptionalAction, default=defaults.JPEG_DRAFT,
                        help="JPEG_DRAFT: decode big JPEGs at reduced size (%(default)s)")
-    model.add_argument("--max-pixels", type=int, default=config.MAX_IMAGE_PIXELS,
+    model.add_argument("--max-pixels", type=int, default=defaults.MAX_IMAGE_PIXELS,
                        help="MAX_IMAGE_PIXELS (%(default)s)")
-    model.add_argument("--explain-grid", type=int, default=config.EXPLAIN_GRID,
+    model.add_argument("--explain-grid", type=int, default=defaults.EXPLAIN_GRID,
                        help="EXPLAIN_GRID of the maps; 0: the tier's (%(default)s)")
     remote = parser.add_argument_group("a running service instead (--url)")
     remote.add_argument("--url", help="send the photos to the service at URL, e.g. http://localhost:5000")
     remote.add_argument("--concurrency", type=int, default=4, help="requests in flight (%(default)s)")
-    remote.add_argument("--max-files", type=int, default=config.MAX_FILES,
+    remote.add_argument("--max-files", type=int, default=defaults.MAX_FILES,
                         help="photos per request, the service's MAX_FILES (%(default)s)")
     remote.add_argument("--retries", type=int, default=5,
-                        help="retries of a dropped connection or gateway error (%(default)s)")
+                        help="retries of a dropped connection or a timeout (%(default)s)")
+    remote.add_argument("--retry-for", type=int, default=defaults.RETRY_FOR, metavar="SECONDS",
+                        help="RETRY_FOR: how long one request may keep retrying (a busy service's 503s "
+                             "included) before its photos get an error row (%(default)s)")
     args = parser.parse_args(argv)
     if not args.paths and not args.from_list:
         parser.error("give photos or folders to score, or --from-list")
     for name in ("batch_size", "concurrency", "max_files", "threads", "max_pixels"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be 1 or more")
-    if args.workers < 0 or args.retries < 0 or args.explain_grid < 0:
-        parser.error("--workers, --retries and --explain-grid cannot be negative")
+    if args.workers < 0 or args.retries < 0 or args.explain_grid < 0 or args.retry_for < 0:
+        parser.error("--workers, --retries, --retry-for and --explain-grid cannot be negative")
     return args
 
 
@@ -91,13 +94,20 @@ def _read_file_list(source):
         yield from read_list(stream)
 
 
-def make_scorer(args):
-    from core.scorer import Scorer
+def make_scorer(args, defaults):
+    """The local or the remote scorer (collection.items.Scorer), from the settings and flags."""
+    settings = defaults.replace(
+        MODEL_BUCKET=args.bucket, MODEL_PRECISION=args.precision, BATCH_SIZE=args.batch_size,
+        MODEL_THREADS=args.threads, JPEG_DRAFT=args.jpeg_draft, MAX_IMAGE_PIXELS=args.max_pixels,
+        EXPLAIN_GRID=args.explain_grid, MAX_FILES=args.max_files, RETRY_FOR=args.retry_for)
+    if args.url:
+        from collection.remote import RemoteScorer
 
-    return Scorer(args.bucket, args.precision, url=args.url, batch_size=args.batch_size,
-                  workers=args.workers, jpeg_draft=args.jpeg_draft, max_pixels=args.max_pixels,
-                  threads=args.threads, maps=bool(args.maps), explain_grid=args.explain_grid,
-                  concurrency=args.concurrency, max_files=args.max_files, retries=args.retries)
+        return RemoteScorer(args.url, settings, concurrency=args.concurrency, retries=args.retries,
+                            maps=bool(args.maps))
+    from collection.local import LocalScorer
+
+    return LocalScorer(settings, workers=args.workers, maps=bool(args.maps))
 
 
 def progress_bar(args):
@@ -172,7 +182,12 @@ def run(args, scorer, out, run_state, bar):
 
 
 def main(argv=None):
-    args = parse_args(argv)
+    try:
+        defaults = config.settings()
+    except config.SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    args = parse_args(argv, defaults)
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     try:
         check_paths(args.paths + ([args.from_list] if args.from_list not in (None, "-") else []))
@@ -180,11 +195,11 @@ def main(argv=None):
     except (InputError, OutputError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    from core.remote import ServiceError
+    from collection.remote import ServiceError
 
     state = Run()
     try:
-        scorer = make_scorer(args)
+        scorer = make_scorer(args, defaults)
     except (BucketError, ServiceError, ValueError, OSError) as error:
         out.close()
         print(f"error: {error}", file=sys.stderr)

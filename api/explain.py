@@ -7,9 +7,8 @@ from werkzeug.exceptions import BadRequest
 
 from api.errors import upload_errors
 from api.uploads import image_uploads
-from core.explain import explain, grid_for
-from core.heatmap import effects_grid, heatmap_grid, overlay_png, png_base64
-from core.images import decode_image
+from core.explain import map_photo
+from core.heatmap import png_base64
 
 input_parser = MAX_API.parser()
 input_parser.add_argument(
@@ -50,18 +49,15 @@ class ModelExplainAPI(MAXAPI):
         as any file, but only an image is accepted: an empty, truncated or non-image file, or
         one over MAX_IMAGE_PIXELS, is a 400 that says which.
         """
-        config = current_app.config
         images = image_uploads()
         if len(images) > 1:
             raise BadRequest(f"{len(images)} images sent; /model/explain maps one image per request")
-        # A bad upload raises core.images.ImageError, which api/errors.py answers with a 400.
-        image = decode_image(images[0], config["MAX_IMAGE_PIXELS"], name="the upload")
         model = current_app.extensions["max_model"]
-        result = explain(model, image, grid_for(model.precision, config["EXPLAIN_GRID"]),
-                         offset=config["EXPLAIN_OFFSET_WINDOWS"], baseline=config["EXPLAIN_BASELINE"])
-        grid = heatmap_grid(result.frame, image.size, config["EXPLAIN_HEATMAP_SIZE"])
-        effects = effects_grid(result.frame, image.size, config["EXPLAIN_HEATMAP_SIZE"])
-        scale = config["EXPLAIN_EFFECT_SCALE"]
-        overlay = overlay_png(image, effects, scale, config["EXPLAIN_OVERLAY_SIZE"])
-        return {"status": "ok", "memorability": result.memorability, "heatmap": grid.round(4).tolist(),
-                "effects": effects.round(5).tolist(), "effect_scale": scale, "overlay": png_base64(overlay)}
+        # The same pipeline as /model/predict; a bad upload raises core.images.ImageError,
+        # which api/errors.py answers with a 400.
+        photo = model.pipeline.prepare(images[0], "the upload")
+        found = map_photo(model, photo, current_app.extensions["max_maps"])
+        return {"status": "ok", "memorability": found.memorability, "heatmap": found.heatmap.round(4).tolist(),
+                "effects": found.effects.round(5).tolist(),
+                "effect_scale": current_app.extensions["max_maps"].effect_scale,
+                "overlay": png_base64(found.overlay)}

@@ -10,6 +10,6 @@ from flask import jsonify
 def register_health(app):
     @app.get("/ready")
     def ready():
-        if Path(app.config["DRAIN_FILE"]).exists():
+        if Path(app.extensions["max_settings"].DRAIN_FILE).exists():
             return jsonify(status="draining"), 503
         return jsonify(status="ready")

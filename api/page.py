@@ -16,9 +16,9 @@ def register_page(app):
 
     @app.get("/app/limits.json")
     def limits():
-        config = app.config
-        return jsonify(max_bytes=config["MAX_CONTENT_LENGTH"], max_pixels=config["MAX_IMAGE_PIXELS"],
-                       max_files=config["MAX_FILES"], effect_scale=config["EXPLAIN_EFFECT_SCALE"])
+        settings = app.extensions["max_settings"]
+        return jsonify(max_bytes=settings.MAX_CONTENT_LENGTH, max_pixels=settings.MAX_IMAGE_PIXELS,
+                       max_files=settings.MAX_FILES, effect_scale=settings.EXPLAIN_EFFECT_SCALE)
 
     @app.get("/app/<path:name>")
     def asset(name):

@@ -41,7 +41,7 @@ class ModelPredictAPI(PredictAPI):
         non-image file, or one over MAX_IMAGE_PIXELS, is a 400 that names it (`image 2 ...`).
         """
         images = image_uploads()
-        limit = current_app.config["MAX_FILES"]
+        limit = current_app.extensions["max_settings"].MAX_FILES
         if len(images) > limit:
             raise BadRequest(f"{len(images)} images sent; at most {limit} per request")
         # A bad upload raises core.images.ImageError, which api/errors.py answers with a 400.

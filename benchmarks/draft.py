@@ -1,4 +1,4 @@
-"""Fidelity and speed of JPEG draft decoding (core.images.decode_image's ``draft_size``).
+"""Fidelity and speed of JPEG draft decoding (JPEG_DRAFT: core.pipeline.InputPipeline's draft).
 
     python -m benchmarks.draft --images DIR [--limit 30] [--scale 4]
 
@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from core.images import decode_image
+import config
 from core.model import ModelWrapper
+from core.pipeline import InputPipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,8 +28,10 @@ def main(argv=None):
     parser.add_argument("--limit", type=int, default=30)
     parser.add_argument("--scale", type=int, default=4)
     args = parser.parse_args(argv)
-    model = ModelWrapper(ROOT / "assets" / "resmem")
-    draft = tuple(2 * side for side in model.spec.resize)
+    settings = config.settings().replace(MODEL_BUCKET=str(ROOT / "assets" / "resmem"), MAX_IMAGE_PIXELS=10**9)
+    model = ModelWrapper.from_settings(settings)
+    pipelines = {draft: InputPipeline(model.spec, settings.MAX_IMAGE_PIXELS, draft) for draft in (False, True)}
+    draft = pipelines[True].draft_size
     files = sorted(p for p in args.images.iterdir() if p.suffix.lower() in (".jpg", ".jpeg"))[:args.limit]
     full_ms, draft_ms, diffs, sizes = [], [], [], []
     for path in files:
@@ -40,11 +43,11 @@ def main(argv=None):
         data = buffer.getvalue()
         sizes.append(big.width * big.height / 1e6)
         scores = []
-        for size, timings in ((None, full_ms), (draft, draft_ms)):
+        for drafted, timings in ((False, full_ms), (True, draft_ms)):
             start = time.perf_counter()
-            x = model._pre_process([decode_image(data, 10**9, draft_size=size)])
+            photo = pipelines[drafted].prepare(data)
             timings.append((time.perf_counter() - start) * 1000)
-            scores.append(float(model._predict(x)[0]))
+            scores.append(float(model.scores(photo.x[None])[0]))
         diffs.append(abs(scores[0] - scores[1]))
     print(f"{len(files)} photos of {np.median(sizes):.1f} MP (median), draft at >= {draft[0]} px:")
     print(f"decode + preprocess p50: full {np.median(full_ms):.1f} ms, draft {np.median(draft_ms):.1f} ms "

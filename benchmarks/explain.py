@@ -7,7 +7,7 @@ does); the gradient methods need the Keras model and run in TensorFlow whatever 
 
 For every photo and method, one invocation on this machine:
   - makes the method's map and times it; the baseline in the same run is one predict();
-  - puts the map over the whole photo as /model/explain does (core.heatmap.heatmap_grid);
+  - puts the map over the whole photo as /model/explain does (core.heatmap.effects_grid and heatmap_of);
   - runs the deletion test (benchmarks/deletion.py): it greys the hottest 20% of the pixels,
     then the coldest 20%, and scores both. The map passes on that photo when hot < cold;
   - runs the insertion test: it blurs the photo and reveals the hottest 20%, then the coldest
@@ -103,7 +103,7 @@ class GradientMethods:
 
 def make_map(method, model, gradients, image, rng):
     """A map over the resized frame, in the same convention as core.explain (high = raises)."""
-    from core.explain import BASELINES, explain, in_frame
+    from core.explain import BASELINES, explain_prepared, in_frame
     from core.images import preprocess
 
     def crop_to_frame(crop_map, spec):
@@ -112,7 +112,7 @@ def make_map(method, model, gradients, image, rng):
     if method.startswith("occlusion-"):  # occlusion-N[-offset][-baseline]
         parts = method.split("-")
         baseline = parts[-1] if parts[-1] in BASELINES else "grey"
-        return explain(model, image, grid=int(parts[1]), offset="offset" in parts, baseline=baseline).frame
+        return explain_prepared(model, preprocess(image, model.spec), int(parts[1]), "offset" in parts, baseline).frame
     x = preprocess(image, model.spec)
     if method == "gradient-x-activation":
         return crop_to_frame(gradients.gradient_x_activation(x), model.spec)
@@ -125,17 +125,20 @@ def make_map(method, model, gradients, image, rng):
 
 def served(precision):
     """The method /model/explain runs on ``precision`` with the default settings."""
-    from core.explain import grid_for
+    from core.tiers import TIERS
 
-    return f"occlusion-{grid_for(precision)}"
+    return f"occlusion-{TIERS[precision].grid}"
 
 
 def run(photos, methods, precision):
-    from core.heatmap import effects_grid, heatmap_grid, overlay_png
-    from core.images import decode_image
+    import config
+    from core.explain import MapSettings
+    from core.heatmap import effects_grid, heatmap_of, overlay_png
     from core.model import ModelWrapper
 
-    model = ModelWrapper(ROOT / "assets" / "resmem", precision=precision)
+    settings = config.settings().replace(MODEL_BUCKET=str(ROOT / "assets" / "resmem"), MODEL_PRECISION=precision)
+    maps = MapSettings.from_settings(settings)
+    model = ModelWrapper.from_settings(settings)
     gradients = GradientMethods(model) if any(not m.startswith(("occlusion", "random")) for m in methods) else None
     rng = np.random.default_rng(0)
     rows = {m: {"passed": [], "fall_hot": [], "fall_cold": [], "ms": [], "inserted": [], "insertion": []}
@@ -143,17 +146,19 @@ def run(photos, methods, precision):
     baseline_ms, served_ms = [], []
     served_method = served(precision)
     for number, photo in enumerate(photos, 1):
-        image = decode_image(photo.read_bytes(), 64_000_000, name=photo.name)
+        decoded = model.pipeline.prepare(photo, photo.name)  # as /model/explain decodes it
+        image = decoded.image
         start = time.perf_counter()
         score = model.predict([image])[0]["memorability"]
         baseline_ms.append((time.perf_counter() - start) * 1000)
         for method in methods:
             start = time.perf_counter()
             frame = make_map(method, model, gradients, image, rng)
-            grid = heatmap_grid(frame, image.size)
+            grid = heatmap_of(effects_grid(frame, image.size, maps.heatmap_size))
             rows[method]["ms"].append((time.perf_counter() - start) * 1000)
             if method == served_method:  # what the endpoint does besides the map: the overlay PNG
-                overlay_png(image, effects_grid(frame, image.size))
+                overlay_png(image, effects_grid(frame, image.size, maps.heatmap_size), maps.effect_scale,
+                            maps.overlay_size)
                 served_ms.append((time.perf_counter() - start) * 1000)
             hot, cold = (p["memorability"] for p in model.predict(list(greyed_pair(image, grid))))
             row = rows[method]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from scipy.stats import spearmanr
 
+import config
 from core.model import ModelWrapper
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +43,7 @@ def main(argv=None):
     photos = [p.read_bytes() for p in files[:args.limit or None]]
     results, baseline = [], None
     for bucket in args.buckets:
-        model = ModelWrapper(bucket, batch_size=args.batch)
+        model = ModelWrapper.from_settings(config.settings().replace(MODEL_BUCKET=str(bucket), BATCH_SIZE=args.batch))
         timed(model, photos[:4], 1)  # warm the caches
         scores, single = timed(model, photos, 1)
         _, batched = timed(model, photos, args.batch)

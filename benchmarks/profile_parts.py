@@ -15,6 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+import config
 from core.model import ModelWrapper
 from core.networks import build_network
 from core.runtimes import LITE_CHUNK, LiteForward, OpenVINOForward, verified_files
@@ -38,7 +39,7 @@ def main(argv=None):
     parser.add_argument("--images", required=True, type=Path)
     parser.add_argument("--limit", type=int, default=40)
     args = parser.parse_args(argv)
-    model = ModelWrapper(ROOT / "assets" / "resmem")
+    model = ModelWrapper.from_settings(config.settings().replace(MODEL_BUCKET=str(ROOT / "assets" / "resmem")))
     full = build_network("resmem", model.spec.crop)
     full.load_weights(model.bucket.weights_path)
     photos = [p.read_bytes() for p in sorted(args.images.glob("*.jpg"))[:args.limit]]
@@ -49,8 +50,8 @@ def main(argv=None):
     for name in HEAD:
         x = full.get_layer(name)(x)
     head = keras.Model(features, x)
-    parts = {"decode + preprocess": lambda data: model._pre_process([data])}
-    arrays = [tf.constant(model._pre_process([d])) for d in photos]
+    parts = {"decode + preprocess": lambda data: model.pipeline.prepare(data).x[None]}
+    arrays = [tf.constant(model.pipeline.prepare(d).x[None]) for d in photos]
     for name, part in (("MemNet branch", memnet), ("ResNet-152 branch", resnet), ("whole forward", full)):
         compiled = tf.function(lambda x, part=part: part(x, training=False))
         parts[name] = compiled

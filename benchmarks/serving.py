@@ -34,7 +34,7 @@ from scipy.stats import spearmanr
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from benchmarks.single_image import PHOTO_SUFFIXES, original  # noqa: E402
-from tests.server_process import running_server  # noqa: E402
+from benchmarks.server_process import running_server  # noqa: E402
 
 CLIENTS = (4, 8, 16)
 
@@ -64,9 +64,10 @@ def row(name, latencies_ms, seconds, n, scores=None, **extra):
 
 
 def in_process(photos, names):
+    import config
     from core.model import ModelWrapper
 
-    model = ModelWrapper(ROOT / "assets" / "resmem")
+    model = ModelWrapper.from_settings(config.settings().replace(MODEL_BUCKET=str(ROOT / "assets" / "resmem")))
     model.predict([photos[0]])
     ms, scores = [], []
     start = time.perf_counter()

@@ -24,7 +24,7 @@ from scipy.stats import spearmanr
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.server_process import running_server  # noqa: E402
+from benchmarks.server_process import running_server  # noqa: E402
 from training.convert_resmem import cached_wheel_path  # noqa: E402
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
@@ -42,9 +42,10 @@ def original(photos, workdir):
 
 
 def in_process(photos):
+    import config
     from core.model import ModelWrapper
 
-    model = ModelWrapper(ROOT / "assets" / "resmem")
+    model = ModelWrapper.from_settings(config.settings().replace(MODEL_BUCKET=str(ROOT / "assets" / "resmem")))
     scores, timings = [], []
     for photo in photos:
         data = photo.read_bytes()

@@ -2,7 +2,7 @@
 
 Why occlusion: it measures directly what a map claims, the effect of removing a region on
 the score. `make bench-explain` compares it with Grad-CAM and gradient x activation on real
-photos by the deletion test; the README has the figures (integrated gradients, at ~7 s a photo,
+photos by the deletion test; docs/maps.md has the figures (integrated gradients, at ~7 s a photo,
 was too slow to serve). Its cost is one forward pass per window, all run as one batch.
 
 The windows tile the model's input crop in an n x n grid. Optionally (EXPLAIN_OFFSET_WINDOWS)
@@ -11,7 +11,7 @@ insertion tests found the plain grid better, so they are off by default. A pixel
 mean fall of the score, in the score's own units, over the windows that cover it: +0.03 means
 hiding the region lowers the score by 0.03.
 
-The grid is the tier's (``grid_for``): a fast runtime affords a finer grid in the same time.
+The grid is the tier's (core/tiers.py, unless EXPLAIN_GRID sets one): a fast runtime affords a finer grid in the same time.
 How a region is hidden (the baseline) is measured in `make bench-explain` by the deletion and
 insertion tests: grey (the default), the photo's mean colour, the photo blurred, or "grey+blur",
 the mean of the falls under grey and under blur (twice the passes).
@@ -23,36 +23,50 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from core.images import preprocess
+from core.heatmap import effects_grid, heatmap_of, overlay_png
+from core.images import crop_offsets, preprocess
+from core.tiers import TIERS
 
 GREY = (128, 128, 128)
 BASELINES = ("grey", "mean", "blur", "grey+blur")
 BLUR_CELLS = 8  # "blur": the crop averaged down to 8 x 8 cells and smoothly enlarged again
-# The grid each tier affords in about the time the fp32 map took before (0.74 s a photo here):
-# lite-int8's passes take a third of fp32's, so it maps on 3 x 3 windows instead of 2 x 2.
-DEFAULT_GRID = 2
-GRID_BY_PRECISION = {"lite-int8": 3}
 
 
-def check_settings(grid, baseline):
-    """Raise ValueError on an EXPLAIN_GRID or EXPLAIN_BASELINE no map could be made with, so
-    that a server or a scoring run stops at start rather than on its first map."""
-    _check_grid(grid)
-    if baseline not in BASELINES:
-        raise ValueError(f"EXPLAIN_BASELINE: the baseline must be one of {', '.join(BASELINES)}, "
-                         f"not {baseline!r}")
+@dataclass(frozen=True)
+class MapSettings:
+    """The EXPLAIN_* settings, resolved for one tier: what every map of a server or run uses."""
+    grid: int  # occlusion grid n (n x n windows)
+    offset: bool  # the (n-1)^2 windows on the grid's inner corners too
+    baseline: str  # how a window hides its region: one of BASELINES
+    heatmap_size: int  # cells along the longer side of the heatmap and effects grids
+    overlay_size: int  # pixels along the overlay's longer side
+    effect_scale: float  # score units drawn in full colour on the overlay
+
+    @classmethod
+    def from_settings(cls, settings, precision=None):
+        """From config.Settings (validated there); EXPLAIN_GRID 0 means the tier's grid."""
+        tier = TIERS[precision or settings.MODEL_PRECISION]
+        return cls(settings.EXPLAIN_GRID or tier.grid, settings.EXPLAIN_OFFSET_WINDOWS,
+                   settings.EXPLAIN_BASELINE, settings.EXPLAIN_HEATMAP_SIZE,
+                   settings.EXPLAIN_OVERLAY_SIZE, settings.EXPLAIN_EFFECT_SCALE)
 
 
-def _check_grid(grid):
-    if grid < 0:
-        raise ValueError(f"EXPLAIN_GRID must be 0 (the tier's grid) or more, not {grid}")
+@dataclass
+class PhotoMap:
+    """What /model/explain answers and `score --maps` writes for one photo."""
+    memorability: float
+    effects: np.ndarray  # the fall of the score, in score units, over the whole photo as displayed
+    heatmap: np.ndarray  # the same scaled per photo into [0, 1], 0.5 neutral
+    overlay: bytes  # PNG of the photo with the effects over it, on the fixed scale
 
 
-def grid_for(precision, grid=0):
-    """The occlusion grid of a model served at ``precision``: ``grid`` (EXPLAIN_GRID), or the
-    tier's own when it is 0."""
-    _check_grid(grid)
-    return grid or GRID_BY_PRECISION.get(precision, DEFAULT_GRID)
+def map_photo(model, photo, settings):
+    """The one map pipeline: occlusion -> effects -> heatmap -> overlay, each grid computed once.
+    ``model`` is a core.model.ModelWrapper, ``photo`` a core.pipeline.Photo, ``settings`` MapSettings."""
+    found = explain_prepared(model, photo.x, settings.grid, settings.offset, settings.baseline)
+    effects = effects_grid(found.frame, photo.size, settings.heatmap_size)
+    return PhotoMap(found.memorability, effects, heatmap_of(effects),
+                    overlay_png(photo.image, effects, settings.effect_scale, settings.overlay_size))
 
 
 @dataclass
@@ -78,8 +92,7 @@ def occlusion_windows(size, grid, offset=False):
 def in_frame(crop_map, spec):
     """A map over the model's crop, placed in the resized frame with a neutral (0) border."""
     height, width = spec.resize[1], spec.resize[0]
-    # The same offsets as core.images.preprocess takes its crop at.
-    top, left = int(round((height - spec.crop) / 2.0)), int(round((width - spec.crop) / 2.0))
+    top, left = crop_offsets(spec)  # where core.images.preprocess takes its crop
     frame = np.zeros((height, width))
     frame[top:top + spec.crop, left:left + spec.crop] = crop_map
     return frame, (top, left, spec.crop)
@@ -100,22 +113,16 @@ def hidden(x, baseline, spec):
     raise ValueError(f"baseline must be one of {', '.join(BASELINES)}, not {baseline!r}")
 
 
-def explain(model, image, grid=DEFAULT_GRID, offset=False, baseline="grey"):
-    """The score and occlusion map of one RGB PIL image, with ``model`` a core.model.ModelWrapper."""
-    return explain_prepared(model, preprocess(image, model.spec), grid, offset, baseline)
-
-
-def explain_prepared(model, x, grid=DEFAULT_GRID, offset=False, baseline="grey"):
-    """``explain`` of an image already preprocessed (``ModelWrapper.prepare``)."""
+def explain_prepared(model, x, grid, offset=False, baseline="grey"):
+    """The score and occlusion map (an Explanation) of the network input ``x`` (core.pipeline.Photo.x)."""
     spec = model.spec
-    check_settings(grid, baseline)  # "grey+mean" is two known parts, but not a known baseline
     fills = [np.broadcast_to(hidden(x, part, spec), x.shape) for part in baseline.split("+")]
     windows = occlusion_windows(spec.crop, grid, offset)
     batch = np.repeat(x[None], len(fills) * len(windows) + 1, axis=0)
     for occluded, (fill, (top, left, bottom, right)) in zip(
             batch[1:], ((fill, window) for fill in fills for window in windows)):
         occluded[top:bottom, left:right] = fill[top:bottom, left:right]
-    scores = model._predict(batch).astype(np.float64)  # batch[0] is the photo itself: the answer
+    scores = model.scores(batch).astype(np.float64)  # batch[0] is the photo itself: the answer
     # One fall per window: the mean over the fills.
     falls = (scores[0] - scores[1:]).reshape(len(fills), len(windows)).mean(axis=0)
 

@@ -21,7 +21,7 @@ LOWERS = np.array([31, 119, 180], np.float32)  # blue: this region makes it forg
 MAX_ALPHA = 0.65
 
 
-def effects_grid(frame, image_size, max_side=64):
+def effects_grid(frame, image_size, max_side):
     """``frame`` (the model's resized frame) as a rows x cols grid with the photo's aspect ratio.
 
     The model's frame is the whole photo resized without keeping the aspect ratio, so stretching
@@ -35,16 +35,15 @@ def effects_grid(frame, image_size, max_side=64):
     return np.asarray(grid, dtype=np.float64)
 
 
-def heatmap_grid(frame, image_size, max_side=64):
+def heatmap_of(effects):
     """The effects grid scaled per photo into [0, 1], 0.5 neutral."""
-    effects = effects_grid(frame, image_size, max_side)
     scale = float(np.abs(effects).max())
     if scale <= 0:
         return np.full(effects.shape, 0.5)
     return np.clip(0.5 + 0.5 * effects / scale, 0.0, 1.0)
 
 
-def overlay_png(image, effects, scale=0.05, max_side=512):
+def overlay_png(image, effects, scale, max_side):
     """The RGB ``image`` (at most max_side pixels a side) with the ``effects`` grid blended over
     it on a diverging scale: full colour at +-``scale`` score units, none at 0. PNG bytes."""
     photo = image.copy()

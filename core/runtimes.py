@@ -1,13 +1,4 @@
-"""The runtimes a bucket is served on: one per ``MODEL_PRECISION`` tier, and their files.
-
-    fp32       OpenVINO, f32 (exact: within 1e-6 of the original). The default: the fastest
-               exact runtime measured here (`make bench`; the README has the table)
-    bf16       OpenVINO on the same files, computing in bf16 where the CPU has it (AVX-512 BF16)
-    lite-int8  LiteRT + XNNPACK, dynamic-range int8; ResMem's stem and layer1 stay in float
-               (training/runtimes.py says why). The fast tier
-    lite-fp32  LiteRT + XNNPACK, fp32 (exact; slower than OpenVINO here; kept to compare)
-    tf-fp32    TensorFlow, one compiled tf.function on the bucket's Keras weights (exact; the
-               old default, kept to compare; needs TensorFlow, which the serving image lacks)
+"""Loads a bucket on the runtime of its tier (core/tiers.py), and finds and verifies the tier's files.
 
 The files of a tier are converted from the bucket once, by training/runtimes.py: `make weights`
 and the Dockerfile's build stage run it. They live in ``<MODEL_CACHE>/<architecture>-<weights
@@ -25,15 +16,13 @@ import numpy as np
 
 from core.bucket import CHECKSUM_FILE
 from core.checksums import ChecksumError, file_digest, read_md5sums
+from core.tiers import TIERS
 
 log = logging.getLogger(__name__)
 
-PRECISIONS = ("fp32", "bf16", "lite-int8", "lite-fp32", "tf-fp32")
 # LiteRT runs a batch in chunks of at most this many images: on 2 cores, chunks of 2-4 ran 7%
 # more photos/s than chunks of 8 (XNNPACK's working set; measured with lite-int8 on 60 photos).
 LITE_CHUNK = 4
-# Per architecture, the layer up to which lite-int8 keeps the network in float.
-FLOAT_UNTIL = {"resmem": "features_layer1_2_out"}
 
 
 class RuntimeMissing(RuntimeError):
@@ -45,25 +34,10 @@ def runtime_dir(bucket, cache_dir):
     return Path(cache_dir) / f"{bucket.architecture}-{bucket.weights_md5}"
 
 
-def tier_files(bucket, precision):
-    """The file names ``precision`` needs, inside runtime_dir (none for tf-fp32)."""
-    if precision in ("fp32", "bf16"):
-        return ["openvino.xml", "openvino.bin"]
-    if precision == "lite-int8":
-        if bucket.architecture in FLOAT_UNTIL:
-            return ["lite-int8-front.tflite", "lite-int8-rest.tflite"]
-        return ["lite-int8.tflite"]
-    if precision == "lite-fp32":
-        return ["lite-fp32.tflite"]
-    if precision == "tf-fp32":
-        return []
-    raise ValueError(f"MODEL_PRECISION must be one of {', '.join(PRECISIONS)}, not {precision!r}")
-
-
 def verified_files(bucket, precision, cache_dir):
     """Paths of the tier's files, each checked against the folder's md5sums.txt."""
     folder = runtime_dir(bucket, cache_dir)
-    names = tier_files(bucket, precision)
+    names = TIERS[precision].files_for(bucket.architecture)
     listed = read_md5sums(folder / CHECKSUM_FILE) if (folder / CHECKSUM_FILE).is_file() else {}
     for name in names:
         if name not in listed or not (folder / name).is_file():
@@ -96,7 +70,8 @@ def convert_in_child(bucket, precision, cache_dir):
 
 def load_forward(bucket, precision, cache_dir, threads, convert=True):
     """A function: float32 batch N x H x W x 3 -> N scores, on ``precision``'s runtime."""
-    if precision == "tf-fp32":
+    tier = TIERS[precision]
+    if tier.runtime == "tensorflow":
         return TensorFlowForward(bucket, threads)
     try:
         paths = verified_files(bucket, precision, cache_dir)
@@ -105,8 +80,8 @@ def load_forward(bucket, precision, cache_dir, threads, convert=True):
             raise
         convert_in_child(bucket, precision, cache_dir)
         paths = verified_files(bucket, precision, cache_dir)
-    if precision in ("fp32", "bf16"):
-        return OpenVINOForward(paths[0], threads, "bf16" if precision == "bf16" else "f32")
+    if tier.runtime == "openvino":
+        return OpenVINOForward(paths[0], threads, tier.inference_precision)
     return LiteForward(paths, threads)
 
 

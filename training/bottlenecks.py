@@ -38,13 +38,13 @@ def _key(model, entries):
     return digest.hexdigest()
 
 
-def features(model, entries, spec, folder, batch=32):
+def features(model, entries, pipeline, folder, batch=32):
     """Centre-crop conv features of ``entries`` [(path, score)], from the cache when it has them."""
     path = folder / f"bottlenecks-{_key(model, entries)}.npy"
     if path.is_file():
         return np.load(path)
     extractor = feature_model(model)
-    data = image_dataset(entries, spec, batch)
+    data = image_dataset(entries, pipeline, batch)
     out = [extractor.predict_on_batch(images) for images, _ in
            tqdm(data, total=math.ceil(len(entries) / batch), desc="bottlenecks", unit="batch")]
     result = np.concatenate(out).astype(np.float32)

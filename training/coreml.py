@@ -70,15 +70,18 @@ def _layer(mb, layer, inputs):
 def mil_program(model, size):
     """The MIL program of a Keras functional ``model``: image (1, 3, size, size) -> memorability."""
     import coremltools as ct
+    import keras
     from coremltools.converters.mil import Builder as mb
 
     @mb.program(input_specs=[mb.TensorSpec(shape=(1, 3, size, size))], opset_version=ct.target.iOS16)
     def program(image):
         values = {}
-        for layer in model.layers:
-            node = layer._inbound_nodes[0]
-            inputs = [values[id(t)] for t in node.input_tensors] if node.input_tensors else [image]
-            values[id(node.output_tensors[0])] = _layer(mb, layer, inputs)
+        for layer in model.layers:  # in graph order; each layer is called once (core/networks.py)
+            if isinstance(layer, keras.layers.InputLayer):
+                inputs = [image]
+            else:  # layer.input: the public view of the tensors it was called on
+                inputs = [values[id(t)] for t in keras.tree.flatten(layer.input)]
+            values[id(layer.output)] = _layer(mb, layer, inputs)
         return mb.identity(x=values[id(model.outputs[0])], name=OUTPUT)
 
     return program

@@ -21,6 +21,7 @@ import numpy as np
 from scipy.stats import pearsonr, spearmanr
 from tqdm import tqdm
 
+import config
 from training.lamem import DatasetError, available_splits, parse_split_arg, read_split
 
 log = logging.getLogger("evaluate")
@@ -35,13 +36,10 @@ def metrics(predicted, true):
 
 def predict_files(model, paths, batch=8):
     """Scores of image files, through the service's own decoding and preprocessing."""
-    from core.images import decode_image
-
     scores = []
     for start in tqdm(range(0, len(paths), batch), desc="scoring", unit="batch"):
-        images = [decode_image(Path(p).read_bytes(), model.max_pixels, Path(p).name, model.draft_size)
-                  for p in paths[start:start + batch]]
-        scores.extend(r["memorability"] for r in model.predict(images))
+        photos = [model.pipeline.prepare(p, Path(p).name) for p in paths[start:start + batch]]
+        scores.extend(r["memorability"] for r in model.predict(photos))
     return scores
 
 
@@ -53,7 +51,7 @@ def evaluate(bucket, data, split, report=None, batch=8):
     if not splits:
         raise DatasetError(f"{data}/splits holds no test_K.txt files")
     entries = {k: read_split(data, "test", k) for k in splits}  # every line checked before scoring
-    model = ModelWrapper(bucket, batch_size=batch)
+    model = ModelWrapper.from_settings(config.settings().replace(MODEL_BUCKET=str(bucket), BATCH_SIZE=batch))
     paths = sorted({path for k in splits for path, _ in entries[k]})  # LaMem's test sets overlap
     try:
         predicted = dict(zip(paths, predict_files(model, paths, batch)))

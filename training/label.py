@@ -18,7 +18,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from core.images import ImageError, decode_image
+import config
+from core.images import ImageError
 from training.lamem import write_split
 
 log = logging.getLogger("label")
@@ -41,8 +42,7 @@ def score_folder(model, folder, batch=8):
 
     for path in tqdm(files, desc="labelling", unit="photo"):
         try:
-            image = decode_image(path.read_bytes(), model.max_pixels, path.name, model.draft_size)
-            pending.append((path.name, image))
+            pending.append((path.name, model.pipeline.prepare(path, path.name)))
         except ImageError as error:
             log.warning("skipped %s", error)
             continue
@@ -74,7 +74,7 @@ def label(images, out, teacher=DEFAULT_TEACHER, val=0.15, test=0.15, seed=0, bat
     out = Path(out)
     if (out / "splits").exists():
         raise FileExistsError(f"{out}/splits exists already: choose a new --out, or delete it")
-    model = ModelWrapper(teacher, batch_size=batch)
+    model = ModelWrapper.from_settings(config.settings().replace(MODEL_BUCKET=str(teacher), BATCH_SIZE=batch))
     try:
         scores = score_folder(model, images, batch)
     finally:

@@ -1,21 +1,15 @@
 """The tf.data input pipeline of training: LaMem entries -> batches of (image, score).
 
-Decoding and the resize go through core/images.py, the very code that serves the model, so
-the network trains on the pixels it will be served. Augmentation then takes a random
-``crop`` x ``crop`` window of the resized image and flips it left-right half of the time;
-without augmentation it takes the centre crop, exactly as ``core.images.preprocess`` does.
+Decoding and the resize go through core/pipeline.py, the very path that serves the model (the
+EXIF orientation, the JPEG draft, the pixel limit), so the network trains on the pixels it will
+be served. Augmentation then takes a random ``crop`` x ``crop`` window of the resized image and
+flips it left-right half of the time; without augmentation it takes the centre crop, and the
+result equals ``InputPipeline.prepare(path).x`` exactly.
 """
 import numpy as np
 import tensorflow as tf
-from PIL import Image
 
-from core.images import crop_offsets, resized, to_rgb
-
-
-def resized_pixels(path, spec):
-    """Decode one image file and resize it as the bucket's preprocessing says: uint8 H x W x 3."""
-    with Image.open(path) as image:
-        return resized(to_rgb(image), spec)
+from core.images import crop_offsets
 
 
 def normalise(pixels, spec):
@@ -27,15 +21,17 @@ def normalise(pixels, spec):
     return x
 
 
-def image_dataset(entries, spec, batch, augment=False, shuffle=False, seed=0):
-    """``entries`` [(path, score)] -> tf.data batches of (float image, score)."""
+def image_dataset(entries, pipeline, batch, augment=False, shuffle=False, seed=0):
+    """``entries`` [(path, score)] -> tf.data batches of (float image, score), each image
+    through ``pipeline`` (core.pipeline.InputPipeline)."""
+    spec = pipeline.spec
     paths = [str(path) for path, _ in entries]
     scores = np.asarray([score for _, score in entries], np.float32)
     width, height = spec.resize
     top, left = crop_offsets(spec)
 
     def load(path, score):
-        pixels = tf.numpy_function(lambda p: resized_pixels(p.decode(), spec), [path], tf.uint8)
+        pixels = tf.numpy_function(lambda p: pipeline.resized(p.decode()), [path], tf.uint8)
         pixels.set_shape((height, width, 3))
         if augment:
             pixels = tf.image.random_crop(pixels, (spec.crop, spec.crop, 3))

@@ -30,35 +30,21 @@ from pathlib import Path
 
 from core.bucket import open_bucket
 from core.checksums import file_digest, read_md5sums
-from core.runtimes import CHECKSUM_FILE, FLOAT_UNTIL, PRECISIONS, runtime_dir, tier_files
+from core.runtimes import CHECKSUM_FILE, runtime_dir
+from core.tiers import FLOAT_UNTIL, TIERS
 
 log = logging.getLogger(__name__)
-SERVED = ("fp32", "lite-int8")  # what `make weights` and the image convert (bf16 shares fp32's)
-
-
-def _rebuild(model, known, output):
-    """Re-apply ``model``'s layers to new inputs: ``known`` maps id(original tensor) -> new one."""
-    values = dict(known)
-    for layer in model.layers:
-        node = layer._inbound_nodes[0]
-        out = node.output_tensors[0]
-        if id(out) in values or not node.input_tensors:
-            continue
-        if all(id(t) in values for t in node.input_tensors):
-            args = [values[id(t)] for t in node.input_tensors]
-            values[id(out)] = layer(args if len(args) > 1 else args[0])
-    return values[id(output)]
+SERVED = tuple(name for name, tier in TIERS.items() if tier.served)  # `make weights`, the image
 
 
 def split(model, until):
     """Two models sharing ``model``'s layers: image -> the output of layer ``until``, and
-    (image, that output) -> score."""
+    (image, that output) -> score. Keras's functional API takes an intermediate tensor as an
+    input and clones the graph from there on, so the second model is public Keras too."""
     import keras
 
     cut = model.get_layer(until).output
-    image, features = keras.Input(model.input.shape[1:], name="image"), keras.Input(cut.shape[1:], name="features")
-    rest = _rebuild(model, {id(model.input): image, id(cut): features}, model.output)
-    return keras.Model(model.input, cut), keras.Model([image, features], rest)
+    return keras.Model(model.input, cut), keras.Model([model.input, cut], model.output)
 
 
 @contextmanager
@@ -124,7 +110,7 @@ def convert(bucket_path, cache_dir, precisions=SERVED, fresh=False):
         sums = folder / CHECKSUM_FILE
         listed = read_md5sums(sums) if sums.is_file() else {}
         todo = [p for p in dict.fromkeys(precisions)
-                if any(n not in listed or not (folder / n).is_file() for n in tier_files(bucket, p))]
+                if any(n not in listed or not (folder / n).is_file() for n in TIERS[p].files_for(bucket.architecture))]
         if not todo:
             return folder
         from core.networks import build_network
@@ -133,34 +119,43 @@ def convert(bucket_path, cache_dir, precisions=SERVED, fresh=False):
         model.load_weights(bucket.weights_path)
         written = []
         for precision in todo:
-            names = tier_files(bucket, precision)
+            tier = TIERS[precision]
+            names = tier.files_for(bucket.architecture)
             if set(names) <= set(written):  # bf16 and fp32 share their files
                 continue
             log.info("converting %s to %s in %s", bucket.path, precision, folder)
-            if precision in ("fp32", "bf16"):
-                # OpenVINO writes the .xml and its .bin side by side: rename both into place.
-                with tempfile.TemporaryDirectory(dir=folder) as tmp:
-                    to_openvino(model, Path(tmp) / names[0])
-                    for name in names[::-1]:  # the .bin first: an .xml never lacks its weights
-                        os.replace(Path(tmp) / name, folder / name)
-            else:  # lite-int8, lite-fp32
-                quantise = precision == "lite-int8"
-                until = FLOAT_UNTIL.get(bucket.architecture) if quantise else None
-                parts = split(model, until) if until else (model,)
-                for name, part in zip(names, parts):
-                    blob = to_litert(part, quantise and not name.endswith("-front.tflite"))
-                    _write_aside(folder / name, lambda tmp, blob=blob: tmp.write_bytes(blob))
+            CONVERTERS[tier.runtime](model, bucket, tier, folder, names)
             written += names
         listed.update({name: file_digest(folder / name) for name in written})
         _write_aside(sums, lambda tmp: tmp.write_text("".join(f"{md5}  {name}\n" for name, md5 in sorted(listed.items()))))
     return folder
 
 
+def openvino_files(model, bucket, tier, folder, names):
+    """OpenVINO writes the .xml and its .bin side by side: rename both into place."""
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        to_openvino(model, Path(tmp) / names[0])
+        for name in names[::-1]:  # the .bin first: an .xml never lacks its weights
+            os.replace(Path(tmp) / name, folder / name)
+
+
+def litert_files(model, bucket, tier, folder, names):
+    """One LiteRT file, or a float front and a quantised rest (core.tiers.FLOAT_UNTIL)."""
+    until = FLOAT_UNTIL.get(bucket.architecture) if tier.quantise else None
+    parts = split(model, until) if until else (model,)
+    for name, part in zip(names, parts):
+        blob = to_litert(part, tier.quantise and not name.endswith("-front.tflite"))
+        _write_aside(folder / name, lambda tmp, blob=blob: tmp.write_bytes(blob))
+
+
+CONVERTERS = {"openvino": openvino_files, "litert": litert_files}  # by core.tiers.Tier.runtime
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bucket", required=True, type=Path)
     parser.add_argument("--cache", required=True, type=Path, help="MODEL_CACHE")
-    parser.add_argument("--precisions", nargs="+", choices=[p for p in PRECISIONS if p != "tf-fp32"],
+    parser.add_argument("--precisions", nargs="+", choices=[n for n, t in TIERS.items() if t.runtime in CONVERTERS],
                         default=list(SERVED))
     parser.add_argument("--fresh", action="store_true", help="delete the bucket's runtimes first")
     args = parser.parse_args(argv)

@@ -23,6 +23,7 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import config
 from training.lamem import DatasetError, read_split
 
 log = logging.getLogger("train")
@@ -109,6 +110,7 @@ def train(settings, out, resume=False, keep_checkpoints=False):
     from core.bucket import Preprocessing, write_facts
     from core.checksums import write_md5sums
     from core.networks import build_memnet
+    from core.pipeline import InputPipeline
     from training import bottlenecks as cache
     from training.checkpoints import BEST, LAST, SpearmanCheckpoint, read_state
     from training.convert_resmem import FACTS as RESMEM_FACTS
@@ -129,21 +131,22 @@ def train(settings, out, resume=False, keep_checkpoints=False):
     folder.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(settings.seed)
 
-    # MemNet is fed exactly as ResMem's MemNet branch.
+    # MemNet is fed exactly as ResMem's MemNet branch, through the service's own input pipeline.
     spec = Preprocessing.from_facts(RESMEM_FACTS["preprocessing"])
+    pipeline = InputPipeline.from_settings(spec, config.settings())
     model = build_memnet(spec.crop, sigmoid=settings.sigmoid)
     init_bucket = copy_resmem_convs(model, settings.resmem) if settings.init == "resmem" else None
     scores = [s for _, s in train_set]
     if settings.bottlenecks:
         trained = cache.head_model(model)
-        features = cache.features(model, train_set + val_set, spec, folder)
+        features = cache.features(model, train_set + val_set, pipeline, folder)
         train_data = array_dataset(features[:len(train_set)], scores, settings.batch, True, settings.seed)
         val_data = array_dataset(features[len(train_set):], [s for _, s in val_set], settings.batch)
     else:
         trained = model
-        train_data = image_dataset(train_set, spec, settings.batch, augment=True, shuffle=True,
+        train_data = image_dataset(train_set, pipeline, settings.batch, augment=True, shuffle=True,
                                    seed=settings.seed)
-        val_data = image_dataset(val_set, spec, settings.batch)
+        val_data = image_dataset(val_set, pipeline, settings.batch)
 
     if state and resume:
         log.info("resuming after epoch %d of %d", state["epochs_done"], settings.epochs)

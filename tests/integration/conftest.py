@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.imagegen import ROOT
-from tests.server_process import running_server, wait_until_ready
+from benchmarks.server_process import running_server, wait_until_ready
 
 
 @dataclass

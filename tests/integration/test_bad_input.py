@@ -10,6 +10,8 @@ from tests.imagegen import (NOT_IMAGES, REFERENCE, encode, jpeg_claiming_size,
                             png_claiming_size, sample_bytes, sample_rgb, tiny_png, truncated)
 from tests.integration.test_api import predict
 
+SETTINGS = config.settings()  # the defaults the server under test runs with
+
 
 def assert_error(response, status, *fragments):
     assert response.status_code == status, response.text
@@ -49,7 +51,7 @@ def test_a_field_beside_image_is_refused_by_name_not_ignored(endpoint):
 def test_a_form_of_too_many_parts_gets_its_own_message(endpoint):
     """werkzeug's limit on form parts is not the body-size limit, and says so (MAX_FORM_PARTS)."""
     response = requests.post(endpoint, files={f"f{i}": (None, "x") for i in range(2000)}, timeout=30)
-    assert_error(response, 413, f"the form has more than {config.MAX_FORM_PARTS} parts")
+    assert_error(response, 413, f"the form has more than {SETTINGS.MAX_FORM_PARTS} parts")
 
 
 @pytest.mark.parametrize("method, path, allowed", [
@@ -105,13 +107,13 @@ def test_one_bad_file_in_a_batch_is_named(url):
 
 
 def test_too_many_files(url):
-    files = [(f"{i}.png", tiny_png()) for i in range(config.MAX_FILES + 1)]
-    assert_error(predict(url, *files), 400, f"{config.MAX_FILES + 1} images sent", f"at most {config.MAX_FILES}")
+    files = [(f"{i}.png", tiny_png()) for i in range(SETTINGS.MAX_FILES + 1)]
+    assert_error(predict(url, *files), 400, f"{SETTINGS.MAX_FILES + 1} images sent", f"at most {SETTINGS.MAX_FILES}")
 
 
 def test_the_most_files_allowed_are_scored(url):
-    files = [(f"{i}.png", tiny_png(colour=(i * 10, 0, 0))) for i in range(config.MAX_FILES)]
-    assert len(scores := predict(url, *files).json()["predictions"]) == config.MAX_FILES, scores
+    files = [(f"{i}.png", tiny_png(colour=(i * 10, 0, 0))) for i in range(SETTINGS.MAX_FILES)]
+    assert len(scores := predict(url, *files).json()["predictions"]) == SETTINGS.MAX_FILES, scores
 
 
 def test_explain_takes_one_image(url):
@@ -121,7 +123,7 @@ def test_explain_takes_one_image(url):
 
 
 def test_a_body_over_the_size_limit_gets_413(endpoint):
-    body = b"\xff\xd8" + b"\x00" * (config.MAX_CONTENT_LENGTH + 1024)
+    body = b"\xff\xd8" + b"\x00" * (SETTINGS.MAX_CONTENT_LENGTH + 1024)
     assert_error(post_one(endpoint, "huge.jpg", body), 413, "over the limit")
 
 

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from tests.imagegen import REFERENCE, sample_bytes
-from tests.server_process import running_server
+from benchmarks.server_process import running_server
 
 
 def test_ready_fails_while_draining_and_predict_still_answers(tmp_path):

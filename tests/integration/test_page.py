@@ -18,6 +18,8 @@ from playwright.sync_api import expect, sync_playwright
 import config
 from tests.imagegen import REFERENCE, ROOT, SAMPLES
 
+SETTINGS = config.settings()  # the defaults the server under test runs with
+
 ARTIFACTS = ROOT / "test-artifacts"
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -62,7 +64,7 @@ def test_the_page_is_served_by_the_app_itself(url):
     response = requests.get(f"{url}/app", timeout=10)
     assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/html")
     assert "Access-Control-Allow-Origin" not in response.headers  # same origin: no CORS needed
-    assert requests.get(f"{url}/app/limits.json", timeout=10).json()["max_bytes"] == config.MAX_CONTENT_LENGTH
+    assert requests.get(f"{url}/app/limits.json", timeout=10).json()["max_bytes"] == SETTINGS.MAX_CONTENT_LENGTH
 
 
 def test_two_photos_are_scored_sorted_and_mapped(page):
@@ -100,11 +102,11 @@ def test_a_text_file_and_an_oversized_file_show_readable_errors(page):
     # The photo that scored comes first; the failed file sinks to the end.
     assert page.locator(".card .name").all_inner_texts() == ["chelsea.jpg", "notes.txt"]
 
-    big = {"name": "huge.jpg", "mimeType": "image/jpeg", "buffer": b"\xff\xd8" + bytes(config.MAX_CONTENT_LENGTH)}
+    big = {"name": "huge.jpg", "mimeType": "image/jpeg", "buffer": b"\xff\xd8" + bytes(SETTINGS.MAX_CONTENT_LENGTH)}
     page.set_input_files("#files", [big])
     expect(page.locator(".card .error:not([hidden])")).to_have_count(2, timeout=30_000)
     expect(page.locator(".card", has_text="huge.jpg").locator(".error")).to_contain_text(
-        f"at most {config.MAX_CONTENT_LENGTH / 1024 / 1024:.1f} MB")
+        f"at most {SETTINGS.MAX_CONTENT_LENGTH / 1024 / 1024:.1f} MB")
 
 
 def test_a_photo_dropped_on_the_page_is_scored(page):
@@ -195,7 +197,7 @@ def test_the_map_is_fetched_when_asked_for_and_its_legend_is_in_score_units(page
     page.get_by_role("button", name="Show map").click()
     expect(page.locator(".card img")).to_have_attribute("src", re.compile(r"^data:image/png;base64,"), timeout=60_000)
     assert len(explains) == 1
-    scale = f"{config.EXPLAIN_EFFECT_SCALE:.2f}"
+    scale = f"{SETTINGS.EXPLAIN_EFFECT_SCALE:.2f}"
     expect(page.locator("#legend-low")).to_have_text(f"\u2212{scale}")
     expect(page.locator("#legend-high")).to_have_text(f"+{scale}")
     expect(page.locator(".legend figcaption")).to_contain_text("score's own units")

@@ -4,13 +4,13 @@ import threading
 
 import pytest
 
-from core.scorer import Scorer
+from collection import Scorer
 from tests.imagegen import REFERENCE, SAMPLES, sample_bytes, sample_rgb
 
 
 @pytest.fixture(scope="module")
 def scorer():
-    with Scorer(batch_size=4) as scorer:
+    with Scorer(BATCH_SIZE=4) as scorer:
         yield scorer
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from tests.imagegen import REFERENCE, ROOT, SAMPLES
 from tests.score.conftest import DroppingProxy, check_rows, read_rows, run_score
-from tests.server_process import free_port, running_server
+from benchmarks.server_process import free_port, running_server
 
 
 @pytest.fixture(scope="module")

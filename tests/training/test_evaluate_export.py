@@ -12,7 +12,7 @@ from scipy.stats import spearmanr
 
 from core.bucket import open_bucket
 from core.images import preprocess
-from core.model import ModelWrapper
+from tests.settings import open_model
 from tests.imagegen import sample_rgb
 from tests.mil_eval import load_program, run_program
 from tests.training.conftest import facts, stage
@@ -37,7 +37,7 @@ def test_evaluate_prints_one_json_line_of_metrics(evaluation, bucket, dataset):
     rows = list(csv.DictReader(open(report / "predictions.csv")))
     true = [float(r["true"]) for r in rows]
     predicted = [float(r["predicted"]) for r in rows]
-    model = ModelWrapper(bucket)
+    model = open_model(MODEL_BUCKET=str(bucket), convert=True)
     served = [model.predict([Image.open(dataset / "images" / r["image"])])[0]["memorability"] for r in rows]
     np.testing.assert_allclose(predicted, served, atol=1e-6)  # scored as the service scores
     assert metrics["spearman"] == pytest.approx(spearmanr(predicted, true).statistic, abs=1e-5)
@@ -112,7 +112,7 @@ def test_coreml_spec_has_an_image_input_and_a_memorability_output(coreml, bucket
 
 def test_coreml_program_computes_the_keras_score(coreml, bucket):
     _, program = coreml
-    wrapper = ModelWrapper(bucket)
+    wrapper = open_model(MODEL_BUCKET=str(bucket), MODEL_PRECISION="tf-fp32")
     for name in ("astronaut.jpg", "coffee.jpg"):
         x = preprocess(sample_rgb(name), wrapper.spec)  # what a CoreML user feeds: 227 x 227 pixels
         pixels = np.round(x * 255).transpose(2, 0, 1)[None]  # the image input takes 0..255

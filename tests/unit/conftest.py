@@ -1,11 +1,21 @@
 import pytest
 
-from tests.imagegen import ROOT
+from tests.settings import open_model
 
 
 @pytest.fixture(scope="session")
 def resmem():
     """The converted ResMem bucket loaded once (checksums verified), as the service loads it."""
-    from core.model import ModelWrapper
+    model = open_model()
+    yield model
+    model.close()
 
-    return ModelWrapper(ROOT / "assets" / "resmem")
+
+@pytest.fixture(scope="session")
+def keras_resmem(resmem):
+    """ResMem's Keras network with the bucket's weights, built once for every unit test."""
+    from core.networks import build_network
+
+    model = build_network(resmem.bucket.architecture, resmem.spec.crop, resmem.bucket.architecture_options)
+    model.load_weights(resmem.bucket.weights_path)
+    return model

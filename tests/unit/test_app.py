@@ -1,9 +1,9 @@
 """The app factory: CORS as in MAX, and settings overridable per app."""
 import pytest
 
+import config
 from app import create_app
-from core.model import ModelWrapper
-from tests.imagegen import ROOT
+from tests.settings import open_model
 
 
 @pytest.mark.parametrize("enabled", [True, False])
@@ -32,7 +32,7 @@ def test_a_finer_explain_grid_is_a_setting_and_a_nonsense_one_stops_the_start(re
     assert (len(heatmap), len(heatmap[0])) == (5, 8)
     # One window, the whole crop: one value inside it, neutral outside.
     assert len({value for row in heatmap[1:-1] for value in row[1:-1]}) == 1
-    with pytest.raises(ValueError, match="EXPLAIN_GRID"):
+    with pytest.raises(config.SettingsError, match="EXPLAIN_GRID must be 0 or more, not -1"):
         create_app(model=resmem, EXPLAIN_GRID=-1)
 
 
@@ -50,8 +50,7 @@ def test_fp32_maps_on_a_plain_two_by_two_grid_and_the_offset_windows_can_be_adde
 
 
 def test_the_fast_tier_maps_on_a_three_by_three_grid_in_the_same_time():
-    model = ModelWrapper(ROOT / "assets" / "resmem", precision="lite-int8", cache_dir=ROOT / ".cache" / "models",
-                         convert=False)
+    model = open_model(MODEL_PRECISION="lite-int8")
     client = create_app(model=model, EXPLAIN_HEATMAP_SIZE=18).test_client()
     with open("samples/astronaut.jpg", "rb") as photo:
         effects = client.post("/model/explain", data={"image": (photo, "a.jpg")}).get_json()["effects"]

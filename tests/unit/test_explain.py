@@ -5,9 +5,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.explain import BASELINES, explain, grid_for, occlusion_windows
-from core.heatmap import effects_grid, heatmap_grid, overlay_png
+import config
+from core.explain import BASELINES, MapSettings, explain_prepared, occlusion_windows
+from core.heatmap import effects_grid, heatmap_of, overlay_png
+from core.images import preprocess
 from tests.imagegen import REFERENCE, sample_rgb
+from tests.settings import settings
 
 
 def test_the_grid_windows_tile_the_crop_and_the_offset_windows_sit_on_its_corners():
@@ -21,12 +24,16 @@ def test_the_grid_windows_tile_the_crop_and_the_offset_windows_sit_on_its_corner
     assert len(occlusion_windows(227, 3, offset=True)) == 9 + 4
 
 
+def explain(model, image, grid=2, baseline="grey"):
+    return explain_prepared(model, preprocess(image, model.spec), grid, baseline=baseline)
+
+
 def test_the_fast_tier_maps_on_a_finer_grid_unless_one_is_set():
-    assert grid_for("fp32") == grid_for("bf16") == 2
-    assert grid_for("lite-int8") == 3
-    assert grid_for("lite-int8", 2) == grid_for("fp32", 2) == 2
-    with pytest.raises(ValueError, match="EXPLAIN_GRID"):
-        grid_for("fp32", -1)
+    assert MapSettings.from_settings(settings(), "fp32").grid == MapSettings.from_settings(settings(), "bf16").grid == 2
+    assert MapSettings.from_settings(settings(), "lite-int8").grid == 3
+    assert MapSettings.from_settings(settings(EXPLAIN_GRID=2), "lite-int8").grid == 2
+    with pytest.raises(config.SettingsError, match="EXPLAIN_GRID must be 0 or more, not -1"):
+        settings(EXPLAIN_GRID=-1)
 
 
 def test_explain_scores_as_predict_and_leaves_the_unseen_border_neutral(resmem):
@@ -45,12 +52,12 @@ def test_the_grid_keeps_the_photo_aspect_and_maps_zero_to_neutral():
     frame = np.zeros((256, 256))
     frame[:128] = 2.0   # the top half raises memorability
     frame[128:] = -1.0  # the bottom half lowers it, half as much
-    grid = heatmap_grid(frame, (640, 480), max_side=64)
+    grid = heatmap_of(effects_grid(frame, (640, 480), max_side=64))
     assert grid.shape == (48, 64)
     assert grid[:24].min() == grid[:24].max() == 1.0
     assert grid[24:].min() == grid[24:].max() == 0.25
-    assert np.all(heatmap_grid(np.zeros((256, 256)), (10, 20)) == 0.5)
-    assert heatmap_grid(frame, (10, 20)).shape == (20, 10)  # a small photo is not enlarged
+    assert np.all(heatmap_of(effects_grid(np.zeros((256, 256)), (10, 20), 64)) == 0.5)
+    assert effects_grid(frame, (10, 20), 64).shape == (20, 10)  # a small photo is not enlarged
 
 
 def test_the_overlay_is_red_where_the_photo_gains_and_blue_where_it_loses():
@@ -58,7 +65,7 @@ def test_the_overlay_is_red_where_the_photo_gains_and_blue_where_it_loses():
     effects = np.zeros((10, 10))
     effects[:, :5] = 0.05   # hiding the left half lowers the score by 0.05: full red
     effects[:, 5:] = -0.05  # hiding the right half raises it: full blue
-    overlay = np.asarray(Image.open(io.BytesIO(overlay_png(photo, effects, scale=0.05))), np.int32)
+    overlay = np.asarray(Image.open(io.BytesIO(overlay_png(photo, effects, 0.05, 512))), np.int32)
     plain = np.asarray(photo, np.int32)
     assert (overlay[:, :40, 0] - plain[:, :40, 0]).mean() > 30  # redder
     assert (overlay[:, 60:, 2] - plain[:, 60:, 2]).mean() > 30  # bluer
@@ -69,9 +76,9 @@ def test_weak_effects_look_weak_on_the_fixed_scale_though_the_heatmap_stretches_
     photo = sample_rgb("coffee.jpg").resize((100, 100))
     effects = np.full((10, 10), -0.002)
     effects[:5] = -0.004
-    overlay = np.asarray(Image.open(io.BytesIO(overlay_png(photo, effects, scale=0.05))), np.int32)
+    overlay = np.asarray(Image.open(io.BytesIO(overlay_png(photo, effects, 0.05, 512))), np.int32)
     assert np.abs(overlay - np.asarray(photo, np.int32)).max() <= 12  # at most 8% of full colour
-    assert heatmap_grid(effects, (100, 100), max_side=10).min() == 0.0  # per-photo: stretched
+    assert heatmap_of(effects).min() == 0.0  # per-photo: stretched
 
 
 def test_effects_are_the_fall_of_the_score_in_its_own_units(resmem):
@@ -98,5 +105,5 @@ def test_grey_and_blur_together_is_the_mean_of_each(resmem):
     photo = sample_rgb("chelsea.jpg")
     frames = {baseline: explain(resmem, photo, baseline=baseline).frame for baseline in ("grey", "blur", "grey+blur")}
     assert np.allclose(frames["grey+blur"], (frames["grey"] + frames["blur"]) / 2, atol=1e-6)
-    with pytest.raises(ValueError, match="baseline must be one of"):
-        explain(resmem, photo, baseline="grey+mean")
+    with pytest.raises(config.SettingsError, match="EXPLAIN_BASELINE must be one of grey, mean, blur, grey\\+blur"):
+        settings(EXPLAIN_BASELINE="grey+mean")

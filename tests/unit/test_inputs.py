@@ -3,7 +3,7 @@ import io
 
 import pytest
 
-from core.inputs import InputError, check_paths, iter_inputs, map_name, read_list
+from collection.inputs import InputError, check_paths, iter_inputs, map_name, read_list
 
 
 def make(root, *names):
@@ -50,6 +50,6 @@ def test_the_url_client_never_loads_tensorflow():
 
     from tests.imagegen import ROOT
 
-    code = ("import sys, score, core.remote, core.scorer; "
+    code = ("import sys, score, collection, collection.remote, collection.local; "
             "sys.exit('tensorflow' in sys.modules or 'keras' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0

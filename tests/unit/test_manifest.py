@@ -5,7 +5,7 @@ import yaml
 
 import config
 from app import create_app
-from core.runtimes import PRECISIONS
+from core.tiers import TIERS
 from tests.imagegen import ROOT
 
 # Bytes: each served tier's peak resident set under 16 concurrent clients (`make bench`, README).
@@ -38,7 +38,7 @@ def memory(text):
 
 def test_the_probes_ask_a_route_the_app_answers_on_the_container_port(resmem):
     spec = container()
-    assert spec["ports"][0]["containerPort"] == config.PORT
+    assert spec["ports"][0]["containerPort"] == config.settings().PORT
     client = create_app(model=resmem).test_client()
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         check = spec[probe]["httpGet"]
@@ -51,7 +51,7 @@ def test_pre_stop_drains_readiness_before_sigterm(resmem, tmp_path):
     longer than the probe takes to notice; the grace period covers that and gunicorn's stop."""
     spec = container()
     command = spec["lifecycle"]["preStop"]["exec"]["command"]
-    assert command[:2] == ["/bin/sh", "-c"] and f"touch {config.DRAIN_FILE}" in command[2]
+    assert command[:2] == ["/bin/sh", "-c"] and f"touch {config.settings().DRAIN_FILE}" in command[2]
     sleep = int(command[2].rsplit("sleep", 1)[1])
     probe = spec["readinessProbe"]
     assert sleep > probe["periodSeconds"] * probe["failureThreshold"] + probe["timeoutSeconds"]
@@ -66,7 +66,7 @@ def test_pre_stop_drains_readiness_before_sigterm(resmem, tmp_path):
 
 def test_memory_is_sized_from_the_tiers_measured_resident_set():
     precision = env()["MODEL_PRECISION"]
-    assert precision in PRECISIONS
+    assert precision in TIERS
     resources = container()["resources"]
     assert memory(resources["requests"]["memory"]) >= MEASURED_PEAK_RSS[precision]
     assert memory(resources["limits"]["memory"]) > memory(resources["requests"]["memory"])

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from core.images import ImageError
-from core.networks import build_network
 from tests.imagegen import REFERENCE, ROOT, sample_bytes
 
 
@@ -17,11 +16,10 @@ def test_golden_scores_of_the_original_are_reproduced(resmem):
         assert score == pytest.approx(REFERENCE[name], abs=1e-5), name
 
 
-def test_each_branch_matches_the_original_intermediate_outputs(resmem):
+def test_each_branch_matches_the_original_intermediate_outputs(keras_resmem):
     """If the score drifts, this says which branch the port error is in."""
     reference = np.load(ROOT / "tests/reference/resmem_branches.npz")
-    model = build_network("resmem", resmem.spec.crop)
-    model.load_weights(resmem.bucket.weights_path)
+    model = keras_resmem
     probe = keras.Model(model.input, [model.get_layer("pool5").output,
                                       model.get_layer("features_fc").output])
     memnet, logits = (t.numpy()[0] for t in probe(reference["input"][None], training=False))

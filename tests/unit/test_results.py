@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from core.results import OutputError, ResultsFile, distribution, write_maps
-from core.scorer import Result
+from collection.results import OutputError, ResultsFile, distribution, write_maps
+from collection.items import Result
 
 
 def results():

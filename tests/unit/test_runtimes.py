@@ -9,9 +9,11 @@ import pytest
 
 from core.bucket import open_bucket
 from core.checksums import ChecksumError, read_md5sums
-from core.model import ModelWrapper
-from core.runtimes import RuntimeMissing, runtime_dir, tier_files, verified_files
+import config
+from core.runtimes import RuntimeMissing, runtime_dir, verified_files
+from core.tiers import TIERS
 from tests.imagegen import REFERENCE, ROOT, sample_bytes
+from tests.settings import open_model
 
 BUCKET = ROOT / "assets" / "resmem"
 CACHE = ROOT / ".cache" / "models"
@@ -21,7 +23,7 @@ CACHE = ROOT / ".cache" / "models"
                          [("fp32", 1e-5), ("bf16", 0.01), ("lite-int8", 0.01), ("tf-fp32", 1e-5)])
 def test_each_tier_scores_the_samples_as_the_original_does(precision, tolerance):
     start = time.monotonic()
-    model = ModelWrapper(BUCKET, precision=precision, cache_dir=CACHE, convert=False)
+    model = open_model(MODEL_PRECISION=precision)
     if precision != "tf-fp32":  # TensorFlow builds its model from the weights
         assert time.monotonic() - start < 10  # converted ahead: loading only
     names = sorted(REFERENCE)
@@ -40,15 +42,15 @@ def test_the_runtimes_are_pinned_by_md5_beside_them():
     assert folder.name == f"resmem-{bucket.weights_md5}"
     listed = read_md5sums(folder / "md5sums.txt")
     for precision in ("fp32", "lite-int8"):
-        assert set(tier_files(bucket, precision)) <= set(listed)
-    assert tier_files(bucket, "lite-int8") == ["lite-int8-front.tflite", "lite-int8-rest.tflite"]
+        assert set(TIERS[precision].files_for(bucket.architecture)) <= set(listed)
+    assert TIERS["lite-int8"].files_for(bucket.architecture) == ("lite-int8-front.tflite", "lite-int8-rest.tflite")
 
 
 def test_a_runtime_file_that_does_not_match_its_checksum_is_refused(tmp_path):
     bucket = open_bucket(BUCKET)
     source, copy = runtime_dir(bucket, CACHE), runtime_dir(bucket, tmp_path)
     copy.mkdir()
-    for name in tier_files(bucket, "lite-int8"):
+    for name in TIERS["lite-int8"].files_for(bucket.architecture):
         (copy / name).symlink_to(source / name)
     lines = (source / "md5sums.txt").read_text().replace(
         read_md5sums(source / "md5sums.txt")["lite-int8-rest.tflite"], "0" * 32)
@@ -59,7 +61,7 @@ def test_a_runtime_file_that_does_not_match_its_checksum_is_refused(tmp_path):
 
 def test_a_missing_tier_is_refused_without_conversion_when_asked(tmp_path):
     with pytest.raises(RuntimeMissing, match="fp32 runtime of .* is not in"):
-        ModelWrapper(BUCKET, precision="fp32", cache_dir=tmp_path, convert=False)
+        open_model(MODEL_PRECISION="fp32", MODEL_CACHE=str(tmp_path))
 
 
 def test_the_served_tiers_need_no_bucket_weights_and_no_tensorflow(tmp_path):
@@ -68,8 +70,9 @@ def test_the_served_tiers_need_no_bucket_weights_and_no_tensorflow(tmp_path):
     bucket.mkdir()
     for name in ("model.json", "md5sums.txt"):
         shutil.copy(BUCKET / name, bucket / name)
-    code = ("import sys; from core.model import ModelWrapper; "
-            f"m = ModelWrapper({str(bucket)!r}, precision=sys.argv[1], cache_dir={str(CACHE)!r}, convert=False); "
+    code = ("import sys; import config; from core.model import ModelWrapper; "
+            f"s = config.settings().replace(MODEL_BUCKET={str(bucket)!r}, MODEL_PRECISION=sys.argv[1], "
+            f"MODEL_CACHE={str(CACHE)!r}); m = ModelWrapper.from_settings(s, convert=False); "
             f"print(m.predict([open({str(ROOT / 'samples' / 'coffee.jpg')!r}, 'rb').read()])[0]['memorability']); "
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TensorFlow was imported'")
     for precision in ("fp32", "lite-int8"):
@@ -79,5 +82,5 @@ def test_the_served_tiers_need_no_bucket_weights_and_no_tensorflow(tmp_path):
 
 
 def test_an_unknown_precision_is_refused():
-    with pytest.raises(ValueError, match="MODEL_PRECISION must be one of fp32, bf16, lite-int8, lite-fp32, tf-fp32"):
-        ModelWrapper(BUCKET, precision="int4")
+    with pytest.raises(config.SettingsError, match="MODEL_PRECISION must be one of fp32, bf16, lite-int8, lite-fp32, tf-fp32"):
+        open_model(MODEL_PRECISION="int4")

@@ -23,7 +23,7 @@ class OutputError(ValueError):
 
 
 def row_of(result):
-    """The output row of a core.scorer.Result."""
+    """The output row of a collection.items.Result."""
     return {"path": result.path, "memorability": result.memorability,
             "width": result.width, "height": result.height, "error": result.error}
 
@@ -87,7 +87,7 @@ class ResultsFile:
             data = data[os.write(self._fd, data):]
 
     def write(self, results):
-        """Append the rows of ``results`` (core.scorer.Result) in one write."""
+        """Append the rows of ``results`` (collection.items.Result) in one write."""
         rows = [row_of(result) for result in results]
         if not rows:
             return

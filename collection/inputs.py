@@ -1,7 +1,7 @@
 """The photos of a collection, in a stable order: files, folders walked recursively, or a list.
 
 Nothing here looks at extensions or reads any bytes: every file is an input, and whether it is
-an image is decided by its bytes when it is scored (core/images.py), as the service decides.
+an image is decided by its bytes when it is scored (core/pipeline.py), as the service decides.
 Hidden files and folders (a leading dot: .DS_Store, .git) are left out of a walk. Inputs are
 streamed, so a folder of a million photos is never held as a list.
 """

@@ -1,5 +1,6 @@
 """Start the service as `make run` does (gunicorn, gunicorn.conf.py) on a free port, for the
-integration tests, the training tests and the benchmarks."""
+benchmarks, and for the integration, score and training tests (tests import benchmarks' helpers,
+never the other way round)."""
 import contextlib
 import os
 import signal
@@ -7,10 +8,11 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import requests
 
-from tests.imagegen import ROOT
+ROOT = Path(__file__).resolve().parent.parent
 
 STARTUP_TIMEOUT = 180
 

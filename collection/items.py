@@ -1,0 +1,78 @@
+"""What the local and the remote scorer share: the inputs they take, the Result they give, the
+protocol they both follow, and the ordered, bounded streaming they both do.
+
+Neither scorer imports the other; score.py chooses one, and writes the same rows from either.
+"""
+import collections
+import itertools
+import os
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Protocol
+
+import numpy as np
+from PIL import Image
+
+from collection.inputs import Input
+
+
+@dataclass
+class Result:
+    index: int  # position in the input
+    path: str = None  # the input's path; None for bytes and PIL images
+    memorability: float = None
+    width: int = None  # the photo as displayed (EXIF orientation applied), full size
+    height: int = None
+    error: str = None  # why it could not be scored; None when it was
+    name: str = None  # a relative name for its map files (collection.inputs.map_name)
+    heatmap: np.ndarray = None  # with maps: /model/explain's heatmap grid
+    overlay: bytes = None  # with maps: /model/explain's overlay, as PNG bytes
+
+
+class Scorer(Protocol):
+    """A scorer of collections: collection.local.LocalScorer or collection.remote.RemoteScorer."""
+    description: str  # what scores the photos, for the run's summary
+
+    def score(self, items: Iterable) -> Iterator[Result]:
+        """One Result per item (a path, collection.inputs.Input, bytes or PIL image), in input
+        order, holding only a bounded window of photos at a time."""
+
+    def close(self) -> None:
+        """Free the model or the connections."""
+
+
+def describe(index, item):
+    """(Result, what to read, the name its error messages give it) of one input item."""
+    if isinstance(item, Input):
+        return Result(index, item.path, name=item.name), item.path, os.path.basename(item.path)
+    if isinstance(item, (str, os.PathLike)):
+        path = os.fspath(item)
+        return Result(index, path, name=os.path.basename(path)), path, os.path.basename(path)
+    if isinstance(item, (bytes, bytearray, memoryview, Image.Image)):
+        return Result(index, name=f"image-{index + 1}"), item, f"image {index + 1}"
+    raise TypeError(f"cannot score a {type(item).__name__}: give a path, bytes or a PIL image")
+
+
+def ordered_map(pool, function, items, ahead):
+    """``function(*item)`` for each item on ``pool``, yielded in input order, with at most
+    ``ahead`` items submitted and not yet yielded; no pool runs them inline."""
+    if pool is None:
+        yield from itertools.starmap(function, items)
+        return
+    pending = collections.deque()
+    try:
+        for item in items:
+            pending.append(pool.submit(function, *item))
+            if len(pending) >= ahead:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:  # the consumer stopped early: drop what has not started
+        for future in pending:
+            future.cancel()
+
+
+def chunks(iterable, size):
+    """Lists of ``size`` consecutive items (the last may be shorter)."""
+    iterator = iter(iterable)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk

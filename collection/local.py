@@ -1,0 +1,88 @@
+"""Score a collection in this process: the Python API behind `python -m score`.
+
+    from collection import Scorer
+    with Scorer() as scorer:                       # the bucket and tier of config.settings()
+        for result in scorer.score(paths):         # paths, bytes or PIL images, any number
+            print(result.path, result.memorability, result.error)
+
+    Scorer(MODEL_PRECISION="lite-int8", BATCH_SIZE=4)   # settings by name (config.Settings)
+
+A small thread pool reads, decodes and preprocesses the photos ahead of the model, through the
+one input pipeline (core/pipeline.py), while the calling thread runs the forward passes in
+batches, through ModelWrapper.predict and its batcher. With ``maps=True`` each photo's map comes
+from core.explain.map_photo, as /model/explain makes it.
+
+``score`` is a generator that holds a bounded window of photos, so memory stays flat whatever
+the collection's size, and it yields one Result per input, in input order. A photo that cannot
+be scored gets a Result with ``error`` (the service's own message) instead of stopping the run.
+"""
+from concurrent.futures import ThreadPoolExecutor
+
+import config
+from collection.items import chunks, describe, ordered_map
+from core.images import ImageError
+
+
+class LocalScorer:
+    """Scores photos with the model of ``settings`` (config.Settings; default: this process's,
+    changed by ``overrides``) in this process."""
+
+    def __init__(self, settings=None, *, workers=2, maps=False, **overrides):
+        from core.explain import MapSettings
+        from core.model import ModelWrapper
+
+        self.settings = (settings or config.settings()).replace(**overrides)
+        self.workers, self.maps = workers, maps
+        self.model = ModelWrapper.from_settings(self.settings)
+        self.map_settings = MapSettings.from_settings(self.settings)
+        self.description = f"{self.model.MODEL_META_DATA['name']} ({self.model.precision}) in this process"
+
+    def score(self, items):
+        """collection.items.Scorer.score."""
+        pool = ThreadPoolExecutor(self.workers, "decode") if self.workers else None
+        batch_size = self.settings.BATCH_SIZE
+        try:
+            # Enough read-ahead that the next batch is decoded while this one runs.
+            loaded = ordered_map(pool, self._load, enumerate(items), ahead=2 * batch_size)
+            for batch in chunks(loaded, batch_size):
+                yield from self._forward(batch)
+        finally:
+            if pool:
+                pool.shutdown(cancel_futures=True)
+
+    def _load(self, index, item):
+        """(Result with the size or the error, the core.pipeline.Photo or None); runs in the pool."""
+        result, source, label = describe(index, item)
+        try:
+            photo = self.model.pipeline.prepare(source, label)
+        except ImageError as error:
+            result.error = str(error)
+            return result, None
+        result.width, result.height = photo.size
+        if self.maps:  # the overlay needs the photo, but no larger than it is drawn
+            return result, photo.for_overlay(self.map_settings.overlay_size)
+        return result, photo
+
+    def _forward(self, batch):
+        good = [(result, photo) for result, photo in batch if photo is not None]
+        if good and self.maps:
+            from core.explain import map_photo
+
+            for result, photo in good:
+                found = map_photo(self.model, photo, self.map_settings)
+                result.memorability, result.heatmap, result.overlay = found.memorability, found.heatmap, found.overlay
+        elif good:
+            for (result, _), prediction in zip(good, self.model.predict([photo for _, photo in good])):
+                result.memorability = prediction["memorability"]
+        return [result for result, _ in batch]
+
+    def close(self):
+        if self.model is not None:
+            self.model.close()
+            self.model = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

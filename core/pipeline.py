@@ -1,0 +1,88 @@
+"""The one path from an input to the network's input, shared by every way in.
+
+    pipeline = InputPipeline.from_settings(bucket.preprocessing, settings)
+    photo = pipeline.prepare(source, "image 1")   # bytes, a path, a PIL image or an RGB array
+    photo.x                                       # float32 H x W x 3: what the network sees
+
+``/model/predict``, ``/model/explain``, the page, ``python -m score`` (in-process and with
+``--maps``), the ``Scorer`` API, ``training.label``, ``training.evaluate`` and the training
+input pipeline all come through here, so a photo gives the same array, and the same score,
+whichever way it arrives. The steps, in order:
+
+    decode      core/images.py: identify by the bytes, the pixel limit from the header, the
+                JPEG draft (libjpeg decodes big JPEGs at 1/2, 1/4 or 1/8 scale, never below
+                twice the bucket's resize), the EXIF orientation, any mode to 8-bit RGB
+    preprocess  the bucket's own preprocessing facts (core.bucket.Preprocessing): resize,
+                centre crop, scale, mean and std
+
+The score then comes from ``ModelWrapper`` (batcher -> the tier's runtime), and a map from
+``core.explain.map_photo``.
+"""
+import os
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from core.images import ImageError, decode_sized, preprocess, resized, to_rgb
+
+
+@dataclass
+class Photo:
+    image: Image.Image  # RGB, as displayed; at reduced size when the JPEG draft applied
+    size: tuple  # (width, height) as displayed, at full size: what a map is laid over
+    x: np.ndarray  # the network's input, float32 H x W x 3
+
+    def for_overlay(self, max_side):
+        """This photo holding no more pixels than an overlay of ``max_side`` needs: a scorer
+        that keeps photos waiting for their maps keeps them small."""
+        image = self.image.copy()
+        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+        return Photo(image, self.size, self.x)
+
+
+def read_source(source, name):
+    """The bytes of a path (ImageError if it cannot be read), or of a bytes-like input."""
+    if isinstance(source, (str, os.PathLike)):
+        try:
+            with open(source, "rb") as stream:
+                return stream.read()
+        except OSError as error:
+            raise ImageError(f"{name} cannot be read ({error.strerror or error})") from None
+    return bytes(source)
+
+
+class InputPipeline:
+    """Decoding and preprocessing with one bucket's facts and one set of limits."""
+
+    def __init__(self, spec, max_pixels, jpeg_draft):
+        self.spec = spec  # core.bucket.Preprocessing
+        self.max_pixels = max_pixels
+        # Decode big JPEGs at no less than twice the resize: the resized pixels barely change
+        # (max |diff| 0.0057 on the score; docs/performance.md).
+        self.draft_size = tuple(2 * side for side in spec.resize) if jpeg_draft else None
+
+    @classmethod
+    def from_settings(cls, spec, settings):
+        return cls(spec, settings.MAX_IMAGE_PIXELS, settings.JPEG_DRAFT)
+
+    def decode(self, source, name="image"):
+        """(RGB PIL image as displayed, its full displayed (width, height)) of ``source``:
+        bytes, a path, a PIL image or an H x W x 3 uint8 RGB array (a video frame)."""
+        if isinstance(source, Image.Image):
+            return to_rgb(source), source.size
+        if isinstance(source, np.ndarray):
+            if source.dtype != np.uint8 or source.ndim != 3 or source.shape[2] != 3:
+                raise ImageError(f"{name} is not an H x W x 3 array of 8-bit RGB")
+            return Image.fromarray(source, "RGB"), (source.shape[1], source.shape[0])
+        return decode_sized(read_source(source, name), self.max_pixels, name, self.draft_size)
+
+    def prepare(self, source, name="image"):
+        """The Photo of ``source``; ImageError, whose message calls it ``name``, if it cannot be."""
+        image, size = self.decode(source, name)
+        return Photo(image, size, preprocess(image, self.spec))
+
+    def resized(self, source, name="image"):
+        """uint8 pixels of ``source`` decoded and resized, before the crop: what the training
+        pipeline augments (a random crop and flip) or centre-crops as ``prepare`` does."""
+        return resized(self.decode(source, name)[0], self.spec)
