@@ -87,6 +87,7 @@ class RemoteScorer:
         self.retry_for = settings.RETRY_FOR
         self.description = f"the service at {self.url}"
         self._local = threading.local()  # a Session per thread: they are not thread-safe
+        self._sessions = []  # every thread's, to close
         response = self._send("GET", "/model/metadata")  # fail at once on a wrong or dead URL
         if response.status_code != 200:
             raise ServiceError(f"{self.url}/model/metadata answered {response.status_code}: "
@@ -98,6 +99,10 @@ class RemoteScorer:
             batches = ((batch,) for batch in self._batches(enumerate(items)))
             for results in ordered_map(pool, self._score_batch, batches, ahead=self.concurrency):
                 yield from results
+
+    def close(self):
+        for session in self._sessions:
+            session.close()
 
     def _batches(self, numbered):
         """Groups of (index, item) of at most max_files files and, by their size on disk,
@@ -176,6 +181,7 @@ class RemoteScorer:
         session = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = requests.Session()
+            self._sessions.append(session)
             adapter = HTTPAdapter(max_retries=retry_policy(self.retries, self.retry_for))
             session.mount("http://", adapter)
             session.mount("https://", adapter)

@@ -30,14 +30,24 @@ def encode(image, fmt, **options):
     return buffer.getvalue()
 
 
-def with_orientation(image, orientation, fmt="PNG"):
+def with_orientation(image, orientation, fmt="PNG", **options):
     """The pixels of ``image`` stored so that a viewer must apply EXIF ``orientation``."""
     exif = Image.Exif()
     exif[ORIENTATION] = orientation
     # orientation 6 means "rotate 90 degrees clockwise to view": store it turned the other way.
     stored = {3: image.rotate(180), 6: image.rotate(90, expand=True),
               8: image.rotate(-90, expand=True)}[orientation]
-    return encode(stored, fmt, exif=exif)
+    return encode(stored, fmt, exif=exif, **options)
+
+
+def pipeline_photos():
+    """{name: JPEG bytes} that every way in must score alike: a camera-sized photo (3200 px wide,
+    which libjpeg decodes at a draft) and a phone's photo stored on its side with EXIF orientation
+    6 (large enough to draft too). Made from the sample photos."""
+    big = sample_rgb("chelsea.jpg").resize((3200, 2128), Image.Resampling.LANCZOS)
+    upright = sample_rgb("rocket.jpg").resize((1600, 1068), Image.Resampling.LANCZOS)
+    return {"big.jpg": encode(big, "JPEG", quality=92),
+            "rotated.jpg": with_orientation(upright, 6, "JPEG", quality=92)}
 
 
 def sixteen_bit_grey_png(image):

@@ -1,9 +1,12 @@
 """`python -m score --url`: the same rows through a real server, through 503s and dropped connections."""
+import http.server
 import shutil
+import threading
+import time
 
 import pytest
 
-from tests.imagegen import REFERENCE, ROOT, SAMPLES
+from tests.imagegen import REFERENCE, ROOT, SAMPLES, pipeline_photos
 from tests.score.conftest import DroppingProxy, check_rows, read_rows, run_score
 from benchmarks.server_process import free_port, running_server
 
@@ -64,3 +67,71 @@ def test_an_unreachable_service_is_a_clear_error(collection, tmp_path):
     assert done.returncode == 2
     assert "/model/metadata failed 2 times; last: ConnectionError" in done.stderr
     assert read_rows(out) == []
+
+
+class AlwaysBusy(http.server.BaseHTTPRequestHandler):
+    """A service that is up but always too busy: every POST is a 503 with Retry-After: 1."""
+    posts = []
+
+    def do_GET(self):  # noqa: N802 - http.server's name
+        self._answer(200, b'{"id": "busy"}', {})
+
+    def do_POST(self):  # noqa: N802
+        self.rfile.read(int(self.headers["Content-Length"]))
+        AlwaysBusy.posts.append(time.monotonic())
+        self._answer(503, b'{"status": "error", "message": "the server is busy"}', {"Retry-After": "1"})
+
+    def _answer(self, status, body, headers):
+        self.send_response(status)
+        for name, value in {"Content-Type": "application/json", "Content-Length": str(len(body)), **headers}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_service_that_is_always_busy_ends_the_run_after_retry_for(tmp_path):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), AlwaysBusy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        start = time.monotonic()
+        out = tmp_path / "busy.csv"
+        done = run_score(SAMPLES / "astronaut.jpg", SAMPLES / "coffee.jpg", "--out", out, "--url",
+                         f"http://127.0.0.1:{server.server_port}", "--retry-for", "3", timeout=60)
+        elapsed = time.monotonic() - start
+    finally:
+        server.shutdown()
+    assert done.returncode == 1, done.stderr
+    rows = read_rows(out)
+    assert [row["memorability"] for row in rows] == [None, None]
+    for row in rows:
+        assert row["error"] == (f"http://127.0.0.1:{server.server_port} still answered 503 after retrying "
+                                "for 3 s (--retry-for): the server is busy"), row
+    assert "scored 0, failed 2" in done.stdout
+    posts = AlwaysBusy.posts
+    assert 3 <= len(posts) <= 5, posts  # Retry-After obeyed: about one a second for 3 s
+    assert all(b - a >= 0.9 for a, b in zip(posts, posts[1:]))
+    assert elapsed < 20
+
+
+def test_score_its_maps_and_the_service_score_the_hard_photos_alike(tmp_path, busy_server):
+    """A camera-sized JPEG and an EXIF-rotated one: the same score to 1e-6 from `score`,
+    `score --maps` and `score --url` (the service's /model/predict and /model/explain)."""
+    url, _ = busy_server
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name, data in pipeline_photos().items():
+        (photos / name).write_bytes(data)
+    runs = {"score": [], "score --maps": ["--maps", tmp_path / "maps"], "--url": ["--url", url],
+            "--url --maps": ["--url", url, "--maps", tmp_path / "url-maps"]}
+    scores = {}
+    for way, flags in runs.items():
+        out = tmp_path / f"{len(scores)}.csv"
+        done = run_score(photos, "--out", out, *flags)
+        assert done.returncode == 0, (way, done.stderr)
+        scores[way] = [float(row["memorability"]) for row in read_rows(out)]
+    for way, values in scores.items():
+        assert values == pytest.approx(scores["score"], abs=1e-6), way
+    assert (tmp_path / "maps" / "rotated.jpg.overlay.png").is_file()

@@ -1,0 +1,73 @@
+"""One pipeline: a photo gives the same network input, and the same score, whichever way it
+comes in. The photos are the hard cases: a camera-sized JPEG (decoded at a draft) and a phone's
+photo stored on its side with EXIF orientation 6."""
+import numpy as np
+import pytest
+
+from app import create_app
+from collection.local import LocalScorer
+from tests.imagegen import pipeline_photos
+from tests.settings import settings
+
+PHOTOS = pipeline_photos()
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pipeline")
+    for name, data in PHOTOS.items():
+        (root / name).write_bytes(data)
+    return root
+
+
+def test_the_hard_cases_are_hard():
+    """The big JPEG is decoded at reduced size, and the rotated one is turned upright."""
+    from core.bucket import open_bucket
+    from core.pipeline import InputPipeline
+
+    pipeline = InputPipeline.from_settings(open_bucket(settings().MODEL_BUCKET).preprocessing, settings())
+    image, size = pipeline.decode(PHOTOS["big.jpg"])
+    assert size == (3200, 2128) and image.size == (800, 532)  # libjpeg at 1/4: no side under 512
+    image, size = pipeline.decode(PHOTOS["rotated.jpg"])
+    assert size == (1600, 1068) and image.size == (800, 534)  # upright, at a draft
+
+
+@pytest.mark.parametrize("name", sorted(PHOTOS))
+def test_every_way_in_gives_the_same_network_input(resmem, folder, name):
+    from training.pipeline import image_dataset
+
+    x = resmem.pipeline.prepare(PHOTOS[name]).x  # an upload's bytes: predict, explain, the page
+    np.testing.assert_array_equal(resmem.pipeline.prepare(folder / name).x, x)  # a path: score, label, evaluate
+    # The training pipeline without augmentation: what the network learns from.
+    ((images, _),) = image_dataset([(folder / name, 0.5)], resmem.pipeline, 1).take(1)
+    np.testing.assert_array_equal(images.numpy()[0], x)
+
+
+@pytest.fixture(scope="module")
+def scored(resmem, folder):
+    """{way in: {name: score}} through every entry point that runs in this process."""
+    from training.evaluate import predict_files
+    from training.label import score_folder
+
+    names = sorted(PHOTOS)
+    client = create_app(model=resmem).test_client()
+    ways = {"predict": {}, "explain": {}}
+    for name in names:
+        body = client.post("/model/predict", data={"image": (folder / name).open("rb")}).get_json()
+        ways["predict"][name] = body["predictions"][0]["memorability"]
+        ways["explain"][name] = client.post("/model/explain", data={"image": (folder / name).open("rb")}).get_json()["memorability"]
+    for maps in (False, True):
+        with LocalScorer(settings(), maps=maps) as scorer:
+            results = list(scorer.score([folder / name for name in names]))
+        assert all(result.error is None for result in results)
+        ways["score --maps" if maps else "score"] = {n: r.memorability for n, r in zip(names, results)}
+    ways["training.label"] = score_folder(resmem, folder)
+    ways["training.evaluate"] = dict(zip(names, predict_files(resmem, [str(folder / n) for n in names])))
+    return ways
+
+
+@pytest.mark.parametrize("name", sorted(PHOTOS))
+def test_every_way_in_gives_the_same_score(resmem, scored, name):
+    expected = float(resmem.scores(resmem.pipeline.prepare(PHOTOS[name]).x[None])[0])
+    for way, scores in scored.items():
+        assert scores[name] == pytest.approx(expected, abs=1e-6), way
