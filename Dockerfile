@@ -53,6 +53,7 @@ COPY --from=convert /workspace/assets/ assets/
 COPY --from=convert /workspace/.cache/models/ .cache/models/
 COPY config.py app.py score.py gunicorn.conf.py ./
 COPY core/ core/
+COPY collection/ collection/
 COPY api/ api/
 COPY web/ web/
 COPY samples/ samples/

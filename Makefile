@@ -9,7 +9,7 @@ IMAGE    ?= max-image-memorability
 export PORT
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run score bench-score test-score weights test test-unit test-training test-integration test-container reference bench bench-single bench-explain bench-models distil lint clean
+.PHONY: run score bench-score test-score weights test test-unit test-slow test-training test-integration test-container reference bench bench-single bench-explain bench-models distil lint clean
 
 # The service's, the conversion's and the training stage's packages for `make run` (the serving
 # image has only requirements.txt); the test tools on top of them only for tests and benchmarks.
@@ -46,7 +46,11 @@ lint: $(VENV)/.installed-test
 	$(VENV)/bin/hadolint Dockerfile
 
 test-unit: $(VENV)/.installed-test weights
-	$(PY) -m pytest -q tests/unit
+	$(PY) -m pytest -q -m "not slow" tests/unit
+
+# What set-up already checks, done again: converting the published wheel, byte for byte.
+test-slow: $(VENV)/.installed-test weights
+	$(PY) -m pytest -q -m slow tests
 
 # python -m score end to end: a real folder, kill and resume, maps, a real server by --url.
 test-score: $(VENV)/.installed-test weights

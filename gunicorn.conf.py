@@ -4,7 +4,10 @@ import config
 
 # Read and validated once, here, at start: a bad value stops gunicorn with the variable's name.
 # (Not named "config": that name is itself a gunicorn setting.)
-service = config.settings()
+try:
+    service = config.settings()
+except config.SettingsError as error:
+    raise SystemExit(f"error: {error}") from None
 del config
 
 bind = f"{service.HOST}:{service.PORT}"

@@ -28,6 +28,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chat
 import config
 from collection.inputs import InputError, check_paths, iter_inputs, read_list
 from collection.items import chunks
+from collection.local import WORKERS
+from collection.remote import CONCURRENCY, RETRIES
 from collection.results import MAP_FORMATS, OutputError, ResultsFile, distribution, write_maps
 from core.bucket import BucketError
 
@@ -50,7 +52,7 @@ def parse_args(argv, defaults):
     model.add_argument("--bucket", default=defaults.MODEL_BUCKET, help="MODEL_BUCKET (%(default)s)")
     model.add_argument("--precision", default=defaults.MODEL_PRECISION, help="MODEL_PRECISION (%(default)s)")
     model.add_argument("--batch-size", type=int, default=defaults.BATCH_SIZE, help="BATCH_SIZE (%(default)s)")
-    model.add_argument("--workers", type=int, default=2,
+    model.add_argument("--workers", type=int, default=WORKERS,
                        help="threads that decode ahead of the model; 0 decodes in turn (%(default)s)")
     model.add_argument("--threads", type=int, default=defaults.MODEL_THREADS,
                        help="MODEL_THREADS (%(default)s)")
@@ -62,10 +64,10 @@ def parse_args(argv, defaults):
                        help="EXPLAIN_GRID of the maps; 0: the tier's (%(default)s)")
     remote = parser.add_argument_group("a running service instead (--url)")
     remote.add_argument("--url", help="send the photos to the service at URL, e.g. http://localhost:5000")
-    remote.add_argument("--concurrency", type=int, default=4, help="requests in flight (%(default)s)")
+    remote.add_argument("--concurrency", type=int, default=CONCURRENCY, help="requests in flight (%(default)s)")
     remote.add_argument("--max-files", type=int, default=defaults.MAX_FILES,
                         help="photos per request, the service's MAX_FILES (%(default)s)")
-    remote.add_argument("--retries", type=int, default=5,
+    remote.add_argument("--retries", type=int, default=RETRIES,
                         help="retries of a dropped connection or a timeout (%(default)s)")
     remote.add_argument("--retry-for", type=int, default=defaults.RETRY_FOR, metavar="SECONDS",
                         help="RETRY_FOR: how long one request may keep retrying (a busy service's 503s "

@@ -23,11 +23,14 @@ from collection.items import chunks, describe, ordered_map
 from core.images import ImageError
 
 
+WORKERS = 2  # threads that decode ahead of the model: on 2 cores, enough to keep it busy
+
+
 class LocalScorer:
     """Scores photos with the model of ``settings`` (config.Settings; default: this process's,
     changed by ``overrides``) in this process."""
 
-    def __init__(self, settings=None, *, workers=2, maps=False, **overrides):
+    def __init__(self, settings=None, *, workers=WORKERS, maps=False, **overrides):
         from core.explain import MapSettings
         from core.model import ModelWrapper
 

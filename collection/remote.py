@@ -32,6 +32,9 @@ from core.pipeline import read_source
 
 RETRYABLE = (502, 503, 504)  # the service's own 503 (with Retry-After) and a gateway's errors
 MULTIPART_OVERHEAD = 512  # bytes of headers per file in the form, for the size cap
+CONCURRENCY = 4  # requests in flight: enough to keep a pod's batcher fed while photos upload
+RETRIES = 5  # of a dropped connection or a timeout
+TIMEOUT = 300  # seconds for one request's answer
 
 
 class ServiceError(RuntimeError):
@@ -80,7 +83,7 @@ class RemoteScorer:
     """Scores photos through the service at ``url``, with the limits of ``settings``
     (config.Settings: MAX_FILES, MAX_CONTENT_LENGTH, RETRY_FOR)."""
 
-    def __init__(self, url, settings, *, concurrency=4, retries=5, timeout=300, maps=False):
+    def __init__(self, url, settings, *, concurrency=CONCURRENCY, retries=RETRIES, timeout=TIMEOUT, maps=False):
         self.url = url.rstrip("/")
         self.concurrency, self.retries, self.timeout, self.maps = concurrency, retries, timeout, maps
         self.max_files, self.max_bytes = settings.MAX_FILES, settings.MAX_CONTENT_LENGTH

@@ -31,7 +31,7 @@ class Overloaded(RuntimeError):
 
 
 class Batcher:
-    def __init__(self, forward, max_batch=8, max_wait=0.005, max_queue=64, seconds_per_image=0.25):
+    def __init__(self, forward, max_batch, max_wait, max_queue, seconds_per_image):
         self.forward, self.max_batch, self.max_wait, self.max_queue = forward, max_batch, max_wait, max_queue
         self.seconds_per_image = seconds_per_image  # measured; for Retry-After: how soon the queue drains
         self._pending = collections.deque()  # (images, future)

@@ -83,7 +83,7 @@ def displayed_size(image):
 
 def probe_size(data):
     """The displayed (width, height) of image bytes from their header, or None if unreadable;
-    for a client that sends the bytes elsewhere to be decoded (core/remote.py)."""
+    for a client that sends the bytes elsewhere to be decoded (collection/remote.py)."""
     try:
         with Image.open(io.BytesIO(data)) as image:
             return displayed_size(image)

@@ -12,32 +12,39 @@ from tests.imagegen import REFERENCE, sample_bytes
 from benchmarks.server_process import running_server
 
 
-def test_ready_fails_while_draining_and_predict_still_answers(tmp_path):
-    drain = tmp_path / "draining"
-    with running_server(DRAIN_FILE=drain) as (url, _):
-        assert requests.get(f"{url}/ready", timeout=10).json() == {"status": "ready"}
-        drain.touch()
-        response = requests.get(f"{url}/ready", timeout=10)
-        assert (response.status_code, response.json()) == (503, {"status": "draining"})
-        files = [("image", ("coffee.jpg", sample_bytes("coffee.jpg"), "image/jpeg"))]
-        predicted = requests.post(f"{url}/model/predict", files=files, timeout=60)
-        assert predicted.status_code == 200
-        drain.unlink()
-        assert requests.get(f"{url}/ready", timeout=10).status_code == 200
+@pytest.fixture(scope="module")
+def draining_server(tmp_path_factory):
+    """One server for both tests: the drain check leaves it serving, the SIGTERM test stops it."""
+    drain = tmp_path_factory.mktemp("drain") / "draining"
+    with running_server(DRAIN_FILE=drain) as (url, process):
+        yield url, process, drain
 
 
-def test_sigterm_lets_the_requests_in_flight_finish(tmp_path):
+def test_ready_fails_while_draining_and_predict_still_answers(draining_server):
+    url, _, drain = draining_server
+    assert requests.get(f"{url}/ready", timeout=10).json() == {"status": "ready"}
+    drain.touch()
+    response = requests.get(f"{url}/ready", timeout=10)
+    assert (response.status_code, response.json()) == (503, {"status": "draining"})
+    files = [("image", ("coffee.jpg", sample_bytes("coffee.jpg"), "image/jpeg"))]
+    predicted = requests.post(f"{url}/model/predict", files=files, timeout=60)
+    assert predicted.status_code == 200
+    drain.unlink()
+    assert requests.get(f"{url}/ready", timeout=10).status_code == 200
+
+
+def test_sigterm_lets_the_requests_in_flight_finish(draining_server):
+    url, process, _ = draining_server
     names = sorted(REFERENCE) * 4  # 16 images: several forward passes
     files = [("image", (name, sample_bytes(name), "image/jpeg")) for name in names]
     answers = []
-    with running_server(DRAIN_FILE=tmp_path / "draining") as (url, process):
-        client = threading.Thread(target=lambda: answers.append(
-            requests.post(f"{url}/model/predict", files=files, timeout=120)))
-        client.start()
-        time.sleep(0.3)  # the request is in flight: uploaded, its images queued
-        process.send_signal(signal.SIGTERM)
-        client.join(120)
-        assert process.wait(timeout=60) == 0
+    client = threading.Thread(target=lambda: answers.append(
+        requests.post(f"{url}/model/predict", files=files, timeout=120)))
+    client.start()
+    time.sleep(0.3)  # the request is in flight: uploaded, its images queued
+    process.send_signal(signal.SIGTERM)
+    client.join(120)
+    assert process.wait(timeout=60) == 0
     (response,) = answers
     assert response.status_code == 200
     scores = [p["memorability"] for p in response.json()["predictions"]]

@@ -46,7 +46,7 @@ def wait_for_queue(batcher, count):
 
 def test_requests_that_wait_together_share_one_pass_and_get_their_own_scores():
     forward = GatedForward()
-    batcher = Batcher(forward, max_batch=8, max_wait=0.05, max_queue=64)
+    batcher = Batcher(forward, max_batch=8, max_wait=0.05, max_queue=64, seconds_per_image=0.25)
     results = {}
     threads = [submit_in_thread(batcher, images(1), results, "first")]
     assert forward.entered.wait(5)  # the first pass is running, and blocked
@@ -64,7 +64,7 @@ def test_requests_that_wait_together_share_one_pass_and_get_their_own_scores():
 def test_a_request_larger_than_a_batch_runs_in_chunks():
     forward = GatedForward()
     forward.gate.set()
-    batcher = Batcher(forward, max_batch=4, max_wait=0.001)
+    batcher = Batcher(forward, max_batch=4, max_wait=0.001, max_queue=64, seconds_per_image=0.25)
     scores = batcher.submit(images(*range(10)))
     assert scores.tolist() == [12.0 * v for v in range(10)]
     assert forward.sizes == [4, 4, 2]
@@ -97,7 +97,7 @@ def test_a_failed_pass_fails_its_requests_and_the_next_pass_still_runs():
             raise RuntimeError("out of memory")
         return batch.reshape(len(batch), -1).sum(axis=1)
 
-    batcher = Batcher(forward, max_batch=4, max_wait=0.001)
+    batcher = Batcher(forward, max_batch=4, max_wait=0.001, max_queue=64, seconds_per_image=0.25)
     with pytest.raises(RuntimeError, match="out of memory"):
         batcher.submit(images(1))
     assert batcher.submit(images(2)).tolist() == [24.0]
@@ -106,7 +106,7 @@ def test_a_failed_pass_fails_its_requests_and_the_next_pass_still_runs():
 def test_close_stops_the_worker_after_the_queued_requests():
     forward = GatedForward()
     forward.gate.set()
-    batcher = Batcher(forward, max_batch=4, max_wait=0.001)
+    batcher = Batcher(forward, max_batch=4, max_wait=0.001, max_queue=64, seconds_per_image=0.25)
     assert batcher.submit(images(1)).tolist() == [12.0]
     batcher.close()
     assert not batcher._thread.is_alive()
@@ -139,7 +139,7 @@ def test_retry_after_follows_the_measured_forward_time():
 def test_a_lone_request_never_waits_for_company():
     forward = GatedForward()
     forward.gate.set()
-    batcher = Batcher(forward, max_batch=8, max_wait=30, max_queue=64)
+    batcher = Batcher(forward, max_batch=8, max_wait=30, max_queue=64, seconds_per_image=0.25)
     start = time.monotonic()
     assert batcher.submit(images(1)).tolist() == [12.0]
     assert time.monotonic() - start < 10  # far under max_wait: nobody else was decoding
@@ -148,7 +148,7 @@ def test_a_lone_request_never_waits_for_company():
 def test_a_pass_waits_for_a_request_that_is_still_decoding():
     forward = GatedForward()
     forward.gate.set()
-    batcher = Batcher(forward, max_batch=8, max_wait=30, max_queue=64)
+    batcher = Batcher(forward, max_batch=8, max_wait=30, max_queue=64, seconds_per_image=0.25)
     decoded, results = threading.Event(), {}
 
     def second():

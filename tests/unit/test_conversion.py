@@ -10,6 +10,7 @@ from tests.imagegen import ROOT
 CACHED_WHEEL = convert_resmem.cached_wheel_path(ROOT / ".cache")
 
 
+@pytest.mark.slow  # `make weights` converts and checks the result against md5sums.txt on every fresh machine
 def test_converting_again_gives_byte_identical_files(tmp_path):
     assert CACHED_WHEEL.is_file(), "run `make weights` first: it caches the resmem wheel"
     assert convert_resmem.main(["--wheel", str(CACHED_WHEEL), "--out", str(tmp_path / "b")]) == 0

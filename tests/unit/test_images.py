@@ -8,8 +8,9 @@ from core.images import ImageError, decode_image, preprocess
 from tests.imagegen import (NOT_IMAGES, ROOT, encode, jpeg_claiming_size, png_claiming_size,
                             sample_bytes, sample_rgb, sixteen_bit_grey_png, truncated,
                             with_orientation)
+from tests.settings import settings
 
-LIMIT = 64_000_000
+LIMIT = settings().MAX_IMAGE_PIXELS
 RESMEM = Preprocessing(resize=(256, 256), interpolation="bilinear", crop=227, scale=1 / 255)
 
 
@@ -108,10 +109,10 @@ def test_extreme_aspect_ratios_and_tiny_images_are_fine():
 def test_a_big_jpeg_is_decoded_at_a_reduced_size_that_scores_the_same(resmem):
     big = sample_rgb("chelsea.jpg").resize((3000, 2000), Image.Resampling.LANCZOS)
     data = encode(big, "JPEG", quality=92)
-    drafted = decode_image(data, 64_000_000, draft_size=(512, 512))
+    drafted = decode_image(data, LIMIT, draft_size=(512, 512))
     assert drafted.size == (1500, 1000)  # libjpeg's 1/2 scale: 1/4 would leave the short side under 512
-    assert decode_image(data, 64_000_000).size == (3000, 2000)
-    assert decode_image(encode(big, "PNG"), 64_000_000, draft_size=(512, 512)).size == (3000, 2000)
-    full = resmem.predict([decode_image(data, 64_000_000)])[0]["memorability"]
+    assert decode_image(data, LIMIT).size == (3000, 2000)
+    assert decode_image(encode(big, "PNG"), LIMIT, draft_size=(512, 512)).size == (3000, 2000)
+    full = resmem.predict([decode_image(data, LIMIT)])[0]["memorability"]
     served = resmem.predict([data])[0]["memorability"]  # the wrapper drafts at 2x its 256 resize
     assert abs(full - served) < 0.01

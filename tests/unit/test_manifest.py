@@ -8,7 +8,7 @@ from app import create_app
 from core.tiers import TIERS
 from tests.imagegen import ROOT
 
-# Bytes: each served tier's peak resident set under 16 concurrent clients (`make bench`, README).
+# Bytes: each served tier's peak resident set under 16 concurrent clients (`make bench`, docs/performance.md).
 MEASURED_PEAK_RSS = {"fp32": 1.37e9, "bf16": 1.37e9, "lite-int8": 0.58e9}
 UNITS = {"Mi": 1024 ** 2, "Gi": 1024 ** 3}
 
