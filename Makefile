@@ -9,7 +9,7 @@ IMAGE    ?= max-image-memorability
 export PORT
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run score bench-score test-score weights test test-unit test-slow test-training test-integration test-container reference bench bench-single bench-explain bench-models distil lint clean
+.PHONY: run score bench-score bench-stability test-score weights test test-unit test-slow test-training test-integration test-container reference bench bench-single bench-explain bench-models distil lint clean
 
 # The service's, the conversion's and the training stage's packages for `make run` (the serving
 # image has only requirements.txt); the test tools on top of them only for tests and benchmarks.
@@ -123,6 +123,12 @@ distil: $(VENV)/.installed weights
 		--epochs 30 --patience 8
 	$(PY) -m training.evaluate --bucket assets/memnet --data $(DISTIL_DATA) --split 1 \
 		--report test-artifacts/distil-report
+
+# The model's own noise: scores of each photo against its mirror, a 2% crop, JPEG q90 and a resize
+# to 80%, plain and stable (MODEL_TTA=mirror), with the stable mode's cost, per tier, in one run.
+PRECISIONS ?= fp32 lite-int8
+bench-stability: $(VENV)/.installed-test weights
+	$(PY) -m benchmarks.stability --images $(IMAGES) --limit $(LIMIT) --precisions $(PRECISIONS)
 
 # Speed of each bucket in-process (single and batched) and its agreement with ResMem.
 BUCKETS ?= assets/resmem assets/memnet

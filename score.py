@@ -46,6 +46,9 @@ def parse_args(argv, defaults):
     parser.add_argument("--maps", metavar="DIR", help="also write each photo's map (overlay PNG and "
                         "heatmap) under DIR, as /model/explain makes them; about 6 passes a photo")
     parser.add_argument("--maps-format", choices=MAP_FORMATS, default="npy", help="heatmap file format")
+    parser.add_argument("--stable", action=argparse.BooleanOptionalAction, default=defaults.MODEL_TTA == "mirror",
+                        help="score each photo as the mean of it and its mirror image (twice the passes) and "
+                             "add the column mirror_delta; MODEL_TTA=mirror makes it the default (%(default)s)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar (also off when not a terminal)")
     parser.add_argument("--summary-json", metavar="FILE", help="also write the closing summary as JSON")
     model = parser.add_argument_group("the model, in this process")
@@ -106,10 +109,10 @@ def make_scorer(args, defaults):
         from collection.remote import RemoteScorer
 
         return RemoteScorer(args.url, settings, concurrency=args.concurrency, retries=args.retries,
-                            maps=bool(args.maps))
+                            maps=bool(args.maps), stable=args.stable)
     from collection.local import LocalScorer
 
-    return LocalScorer(settings, workers=args.workers, maps=bool(args.maps))
+    return LocalScorer(settings, workers=args.workers, maps=bool(args.maps), stable=args.stable)
 
 
 def progress_bar(args):
@@ -193,7 +196,7 @@ def main(argv=None):
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     try:
         check_paths(args.paths + ([args.from_list] if args.from_list not in (None, "-") else []))
-        out = ResultsFile(args.out, overwrite=args.overwrite)
+        out = ResultsFile(args.out, overwrite=args.overwrite, stable=args.stable)
     except (InputError, OutputError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -10,4 +10,5 @@ if [ ! -x .venv-ref/bin/python ]; then
     .venv-ref/bin/pip install -q --no-deps torchvision==0.28.0
 fi
 .venv-ref/bin/python -m training.reference_scores samples/*.jpg --wheel "$WHEEL" \
-    --out tests/reference/resmem_scores.json --intermediates tests/reference/resmem_branches.npz
+    --out tests/reference/resmem_scores.json --intermediates tests/reference/resmem_branches.npz \
+    --mirrored tests/reference/resmem_mirror_scores.json

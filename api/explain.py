@@ -1,12 +1,12 @@
 """POST /model/explain: one image's memorability and a map of the regions that drive it."""
 from flask import current_app
-from flask_restx import fields
+from flask_restx import fields, inputs
 from maxfw.core import MAX_API, MAXAPI
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import BadRequest
 
 from api.errors import upload_errors
-from api.uploads import image_uploads
+from api.uploads import image_uploads, stable_option
 from core.explain import map_photo
 from core.heatmap import png_base64
 
@@ -14,11 +14,17 @@ input_parser = MAX_API.parser()
 input_parser.add_argument(
     "image", type=FileStorage, location="files", required=True,
     help="One image file: JPEG, PNG, GIF, BMP, TIFF or WebP.")
+input_parser.add_argument(
+    "stable", type=inputs.boolean, location="form", required=False,
+    help="true: score the image as the mean of it and its mirror image (twice the passes), and "
+         "add mirror_delta; the default is the server's MODEL_TTA (off: ResMem's own score).")
 
 explain_response = MAX_API.model("ModelExplainResponse", {
     "status": fields.String(required=True, description='"ok"', example="ok"),
     "memorability": fields.Float(required=True, min=0, max=1, example=0.83,
                                  description="Predicted memorability, as /model/predict gives it"),
+    "mirror_delta": fields.Float(required=False, example=0.021, description=(
+        "Only with stable: the image's own score minus its mirror image's; the map is the image's own")),
     "heatmap": fields.List(fields.List(fields.Float(min=0, max=1)), required=True, description=(
         "Rows top to bottom over the whole photo, as it is displayed (EXIF orientation applied), "
         "with the photo's aspect ratio. 0.5 is neutral; towards 1, greying the region lowers "
@@ -41,11 +47,11 @@ class ModelExplainAPI(MAXAPI):
     @MAX_API.doc("explain")
     @MAX_API.expect(input_parser)
     @upload_errors("Missing, empty, unreadable or several images")
-    @MAX_API.marshal_with(explain_response)
+    @MAX_API.marshal_with(explain_response, skip_none=True)
     def post(self):
         """Map which regions of an image raise or lower its memorability (occlusion)
 
-        The form takes one file in the field `image` and no other field. Swagger 2.0 types it
+        The form takes one file in the field `image`, optionally `stable`, and no other field. Swagger 2.0 types it
         as any file, but only an image is accepted: an empty, truncated or non-image file, or
         one over MAX_IMAGE_PIXELS, is a 400 that says which.
         """
@@ -56,8 +62,8 @@ class ModelExplainAPI(MAXAPI):
         # The same pipeline as /model/predict; a bad upload raises core.images.ImageError,
         # which api/errors.py answers with a 400.
         photo = model.pipeline.prepare(images[0], "the upload")
-        found = map_photo(model, photo, current_app.extensions["max_maps"])
-        return {"status": "ok", "memorability": found.memorability, "heatmap": found.heatmap.round(4).tolist(),
-                "effects": found.effects.round(5).tolist(),
+        found = map_photo(model, photo, current_app.extensions["max_maps"], stable=stable_option())
+        return {"status": "ok", "memorability": found.memorability, "mirror_delta": found.mirror_delta,
+                "heatmap": found.heatmap.round(4).tolist(), "effects": found.effects.round(5).tolist(),
                 "effect_scale": current_app.extensions["max_maps"].effect_scale,
                 "overlay": png_base64(found.overlay)}

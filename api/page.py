@@ -18,7 +18,8 @@ def register_page(app):
     def limits():
         settings = app.extensions["max_settings"]
         return jsonify(max_bytes=settings.MAX_CONTENT_LENGTH, max_pixels=settings.MAX_IMAGE_PIXELS,
-                       max_files=settings.MAX_FILES, effect_scale=settings.EXPLAIN_EFFECT_SCALE)
+                       max_files=settings.MAX_FILES, effect_scale=settings.EXPLAIN_EFFECT_SCALE,
+                       tie_threshold=settings.TIE_THRESHOLD)
 
     @app.get("/app/<path:name>")
     def asset(name):

@@ -1,12 +1,12 @@
 """POST /model/predict: the memorability of one image, or of several in one request."""
 from flask import current_app
-from flask_restx import fields
+from flask_restx import fields, inputs
 from maxfw.core import MAX_API, PredictAPI
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import BadRequest
 
 from api.errors import upload_errors
-from api.uploads import image_uploads
+from api.uploads import image_uploads, stable_option
 
 # Documented as one file so Swagger UI shows a file picker (Swagger 2.0 has no arrays of
 # files); the handler reads every `image` field, so clients repeat it for a batch.
@@ -15,14 +15,21 @@ input_parser.add_argument(
     "image", type=FileStorage, location="files", required=True,
     help="An image file: JPEG, PNG, GIF, BMP, TIFF or WebP. Repeat the field to score a batch; "
          "the predictions come back in upload order.")
+input_parser.add_argument(
+    "stable", type=inputs.boolean, location="form", required=False,
+    help="true: score each image as the mean of it and its mirror image (twice the passes), and "
+         "add mirror_delta; the default is the server's MODEL_TTA (off: ResMem's own score).")
 
 prediction = MAX_API.model("Prediction", {
     "memorability": fields.Float(required=True, min=0, max=1, example=0.83,
                                  description="Predicted memorability, 0 (forgettable) to 1"),
+    "mirror_delta": fields.Float(required=False, example=0.021, description=(
+        "Only with stable: the image's own score minus its mirror image's. The model's noise: a "
+        "viewer would remember both alike (docs/stability.md)")),
 })
 predict_response = MAX_API.model("ModelPredictResponse", {
     "status": fields.String(required=True, description='"ok"', example="ok"),
-    "predictions": fields.List(fields.Nested(prediction), required=True,
+    "predictions": fields.List(fields.Nested(prediction, skip_none=True), required=True,
                                description="One prediction per uploaded image, in upload order"),
 })
 
@@ -32,11 +39,12 @@ class ModelPredictAPI(PredictAPI):
     @MAX_API.doc("predict")
     @MAX_API.expect(input_parser)
     @upload_errors("Missing, empty, unreadable or too many images")
-    @MAX_API.marshal_with(predict_response)
+    @MAX_API.marshal_with(predict_response, skip_none=True)
     def post(self):
         """Predict the memorability of one or more images
 
-        The form takes up to MAX_FILES files, each in a field named `image`, and no other field.
+        The form takes up to MAX_FILES files, each in a field named `image`, and optionally
+        `stable`, and no other field.
         Swagger 2.0 types each as any file, but only images are accepted: an empty, truncated or
         non-image file, or one over MAX_IMAGE_PIXELS, is a 400 that names it (`image 2 ...`).
         """
@@ -45,5 +53,5 @@ class ModelPredictAPI(PredictAPI):
         if len(images) > limit:
             raise BadRequest(f"{len(images)} images sent; at most {limit} per request")
         # A bad upload raises core.images.ImageError, which api/errors.py answers with a 400.
-        predictions = current_app.extensions["max_model"].predict(images)
+        predictions = current_app.extensions["max_model"].predict(images, stable=stable_option())
         return {"status": "ok", "predictions": predictions}

@@ -1,18 +1,32 @@
-"""The `image` files of a multipart request, read the same way by every endpoint that takes images."""
-from flask import request
+"""The form of a request that takes images, read the same way by every such endpoint: the `image`
+files and the few option fields the endpoint documents."""
+from flask import current_app, request
 from werkzeug.exceptions import BadRequest
+
+OPTIONS = ("stable",)  # the option fields an image endpoint takes beside `image`
 
 
 def image_uploads():
     """The bytes of every `image` field, in upload order. A 400 names any other field sent (a
     typo must not pass silently); a 400 too when there is no `image` at all."""
-    unknown = sorted((set(request.files) | set(request.form)) - {"image"})
+    unknown = sorted((set(request.files) | set(request.form)) - {"image", *OPTIONS})
     if unknown:
         raise BadRequest(f"unknown form field{'s' if len(unknown) > 1 else ''} "
                          f"{', '.join(repr(name) for name in unknown)}: this endpoint takes only "
-                         "files in the field 'image'")
+                         f"files in the field 'image', and the field {', '.join(map(repr, OPTIONS))}")
     uploads = request.files.getlist("image")
     if not uploads:
         raise BadRequest("no file in the form field 'image'; send multipart/form-data, "
                          "e.g. curl -F image=@photo.jpg")
     return [upload.read() for upload in uploads]
+
+
+def stable_option():
+    """The form field `stable`, "true" or "false" as its schema says, else MODEL_TTA's default;
+    anything else is a 400."""
+    value = request.form.get("stable")
+    if value is None:
+        return current_app.extensions["max_settings"].MODEL_TTA == "mirror"
+    if value not in ("true", "false"):
+        raise BadRequest(f"stable must be true or false, not {value[:40]!r}")
+    return value == "true"

@@ -23,6 +23,7 @@ class Result:
     width: int = None  # the photo as displayed (EXIF orientation applied), full size
     height: int = None
     error: str = None  # why it could not be scored; None when it was
+    mirror_delta: float = None  # stable: the score of the photo minus its mirror image's
     name: str = None  # a relative name for its map files (collection.inputs.map_name)
     heatmap: np.ndarray = None  # with maps: /model/explain's heatmap grid
     overlay: bytes = None  # with maps: /model/explain's overlay, as PNG bytes

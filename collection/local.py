@@ -6,6 +6,7 @@
             print(result.path, result.memorability, result.error)
 
     Scorer(MODEL_PRECISION="lite-int8", BATCH_SIZE=4)   # settings by name (config.Settings)
+    Scorer(stable=True)     # each score the mean of the photo and its mirror, with mirror_delta
 
 A small thread pool reads, decodes and preprocesses the photos ahead of the model, through the
 one input pipeline (core/pipeline.py), while the calling thread runs the forward passes in
@@ -30,12 +31,13 @@ class LocalScorer:
     """Scores photos with the model of ``settings`` (config.Settings; default: this process's,
     changed by ``overrides``) in this process."""
 
-    def __init__(self, settings=None, *, workers=WORKERS, maps=False, **overrides):
+    def __init__(self, settings=None, *, workers=WORKERS, maps=False, stable=None, **overrides):
         from core.explain import MapSettings
         from core.model import ModelWrapper
 
         self.settings = (settings or config.settings()).replace(**overrides)
         self.workers, self.maps = workers, maps
+        self.stable = self.settings.MODEL_TTA == "mirror" if stable is None else stable
         self.model = ModelWrapper.from_settings(self.settings)
         self.map_settings = MapSettings.from_settings(self.settings)
         self.description = f"{self.model.MODEL_META_DATA['name']} ({self.model.precision}) in this process"
@@ -57,7 +59,7 @@ class LocalScorer:
         """(Result with the size or the error, the core.pipeline.Photo or None); runs in the pool."""
         result, source, label = describe(index, item)
         try:
-            photo = self.model.pipeline.prepare(source, label)
+            photo = self.model.pipeline.prepare(source, label, mirror=self.stable)
         except ImageError as error:
             result.error = str(error)
             return result, None
@@ -72,11 +74,13 @@ class LocalScorer:
             from core.explain import map_photo
 
             for result, photo in good:
-                found = map_photo(self.model, photo, self.map_settings)
-                result.memorability, result.heatmap, result.overlay = found.memorability, found.heatmap, found.overlay
+                found = map_photo(self.model, photo, self.map_settings, self.stable)
+                result.memorability, result.mirror_delta = found.memorability, found.mirror_delta
+                result.heatmap, result.overlay = found.heatmap, found.overlay
         elif good:
-            for (result, _), prediction in zip(good, self.model.predict([photo for _, photo in good])):
-                result.memorability = prediction["memorability"]
+            predictions = self.model.predict([photo for _, photo in good], self.stable)
+            for (result, _), prediction in zip(good, predictions):
+                result.memorability, result.mirror_delta = prediction["memorability"], prediction.get("mirror_delta")
         return [result for result, _ in batch]
 
     def close(self):

@@ -83,11 +83,14 @@ class RemoteScorer:
     """Scores photos through the service at ``url``, with the limits of ``settings``
     (config.Settings: MAX_FILES, MAX_CONTENT_LENGTH, RETRY_FOR)."""
 
-    def __init__(self, url, settings, *, concurrency=CONCURRENCY, retries=RETRIES, timeout=TIMEOUT, maps=False):
+    def __init__(self, url, settings, *, concurrency=CONCURRENCY, retries=RETRIES, timeout=TIMEOUT, maps=False,
+                 stable=None):
         self.url = url.rstrip("/")
         self.concurrency, self.retries, self.timeout, self.maps = concurrency, retries, timeout, maps
         self.max_files, self.max_bytes = settings.MAX_FILES, settings.MAX_CONTENT_LENGTH
         self.retry_for = settings.RETRY_FOR
+        stable = settings.MODEL_TTA == "mirror" if stable is None else stable
+        self._options = {"stable": "true" if stable else "false"}  # said, never left to the server
         self.description = f"the service at {self.url}"
         self._local = threading.local()  # a Session per thread: they are not thread-safe
         self._sessions = []  # every thread's, to close
@@ -140,11 +143,11 @@ class RemoteScorer:
         return [result for result, _, _ in loaded]
 
     def _predict(self, entries):
-        response = self._send("POST", "/model/predict", files=[
+        response = self._send("POST", "/model/predict", data=self._options, files=[
             ("image", (label, data, "application/octet-stream")) for _, data, label in entries])
         if response.status_code == 200:
             for (result, data, _), prediction in zip(entries, response.json()["predictions"]):
-                result.memorability = prediction["memorability"]
+                result.memorability, result.mirror_delta = prediction["memorability"], prediction.get("mirror_delta")
                 result.width, result.height = probe_size(data) or (None, None)
         elif response.status_code in (400, 413) and len(entries) > 1:
             for entry in entries:  # which file was bad? each alone gets its own answer
@@ -154,13 +157,13 @@ class RemoteScorer:
                 self._refused(response, entry)
 
     def _explain(self, result, data, label):
-        response = self._send("POST", "/model/explain",
+        response = self._send("POST", "/model/explain", data=self._options,
                               files={"image": (label, data, "application/octet-stream")})
         if response.status_code != 200:
             self._refused(response, (result, data, label))
             return
         body = response.json()
-        result.memorability = body["memorability"]
+        result.memorability, result.mirror_delta = body["memorability"], body.get("mirror_delta")
         result.width, result.height = probe_size(data) or (None, None)
         result.heatmap = np.asarray(body["heatmap"], np.float64)
         result.overlay = base64.b64decode(body["overlay"])

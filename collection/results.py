@@ -16,24 +16,25 @@ from pathlib import Path
 import numpy as np
 
 FIELDS = ("path", "memorability", "width", "height", "error")
+STABLE_FIELDS = FIELDS + ("mirror_delta",)  # --stable: the score minus its mirror image's
 
 
 class OutputError(ValueError):
     """The output file cannot be used: not ours, or another run holds it."""
 
 
-def row_of(result):
-    """The output row of a collection.items.Result."""
-    return {"path": result.path, "memorability": result.memorability,
-            "width": result.width, "height": result.height, "error": result.error}
+def row_of(result, fields=FIELDS):
+    """The output row of a collection.items.Result, with ``fields``."""
+    return {field: getattr(result, field) for field in fields}
 
 
 class ResultsFile:
     """Append rows to ``path`` (.jsonl: JSON Lines, else CSV); ``done`` maps the paths that were
     in it when it was opened to their score (None for an error row)."""
 
-    def __init__(self, path, overwrite=False):
+    def __init__(self, path, overwrite=False, stable=False):
         self.path = Path(path)
+        self.fields = STABLE_FIELDS if stable else FIELDS
         self.jsonl = self.path.suffix.lower() == ".jsonl"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -46,7 +47,7 @@ class ResultsFile:
             os.ftruncate(self._fd, 0)
         self.done = self._read_done()
         if os.fstat(self._fd).st_size == 0 and not self.jsonl:
-            self._append(self._encode_csv([dict(zip(FIELDS, FIELDS))]))
+            self._append(self._encode_csv([dict(zip(self.fields, self.fields))]))
 
     def _read_done(self):
         """Paths and scores of the rows already written, after trimming a cut-off last line."""
@@ -60,7 +61,11 @@ class ResultsFile:
             rows = [json.loads(line) for line in text.splitlines() if line.strip()]
         else:
             reader = csv.DictReader(io.StringIO(text, newline=""))
-            if text and tuple(reader.fieldnames or ()) != FIELDS:
+            if text and tuple(reader.fieldnames or ()) in (FIELDS, STABLE_FIELDS) and \
+                    tuple(reader.fieldnames) != self.fields:
+                raise OutputError(f"{self.path} was written {'without' if self.fields == STABLE_FIELDS else 'with'} "
+                                  "--stable; run as it was, or choose another file, or --overwrite")
+            if text and tuple(reader.fieldnames or ()) != self.fields:
                 raise OutputError(f"{self.path} is not an output of this command (its first line is "
                                   f"{text.splitlines()[0][:80]!r}); choose another file, or --overwrite")
             rows = list(reader)
@@ -75,7 +80,7 @@ class ResultsFile:
 
     def _encode_csv(self, rows):
         buffer = io.StringIO(newline="")
-        writer = csv.DictWriter(buffer, FIELDS, lineterminator="\n")
+        writer = csv.DictWriter(buffer, self.fields, lineterminator="\n")
         for row in rows:
             writer.writerow({k: "" if v is None else v for k, v in row.items()})
         return buffer.getvalue()
@@ -88,7 +93,7 @@ class ResultsFile:
 
     def write(self, results):
         """Append the rows of ``results`` (collection.items.Result) in one write."""
-        rows = [row_of(result) for result in results]
+        rows = [row_of(result, self.fields) for result in results]
         if not rows:
             return
         if self.jsonl:

@@ -58,15 +58,22 @@ class PhotoMap:
     effects: np.ndarray  # the fall of the score, in score units, over the whole photo as displayed
     heatmap: np.ndarray  # the same scaled per photo into [0, 1], 0.5 neutral
     overlay: bytes  # PNG of the photo with the effects over it, on the fixed scale
+    mirror_delta: float = None  # stable: the photo's score minus its mirror image's
 
 
-def map_photo(model, photo, settings):
+def map_photo(model, photo, settings, stable=False):
     """The one map pipeline: occlusion -> effects -> heatmap -> overlay, each grid computed once.
-    ``model`` is a core.model.ModelWrapper, ``photo`` a core.pipeline.Photo, ``settings`` MapSettings."""
-    found = explain_prepared(model, photo.x, settings.grid, settings.offset, settings.baseline)
+    ``model`` is a core.model.ModelWrapper, ``photo`` a core.pipeline.Photo, ``settings`` MapSettings.
+    ``stable``: the score is the mean of the photo's and its mirror image's (``photo.x_mirror``,
+    scored in the same pass as the occluded copies); the map is the photo's own."""
+    mirror = model.pipeline.with_mirror(photo).x_mirror if stable else None
+    found = explain_prepared(model, photo.x, settings.grid, settings.offset, settings.baseline, mirror)
     effects = effects_grid(found.frame, photo.size, settings.heatmap_size)
-    return PhotoMap(found.memorability, effects, heatmap_of(effects),
-                    overlay_png(photo.image, effects, settings.effect_scale, settings.overlay_size))
+    overlay = overlay_png(photo.image, effects, settings.effect_scale, settings.overlay_size)
+    if not stable:
+        return PhotoMap(found.memorability, effects, heatmap_of(effects), overlay)
+    return PhotoMap((found.memorability + found.mirror_score) / 2, effects, heatmap_of(effects), overlay,
+                    found.memorability - found.mirror_score)
 
 
 @dataclass
@@ -74,6 +81,7 @@ class Explanation:
     memorability: float
     frame: np.ndarray  # fall of the score when each pixel's region is hidden; the resized frame's shape
     crop_box: tuple    # (top, left, size) of the model's crop inside the frame
+    mirror_score: float = None  # the score of ``mirror``, when one was given
 
 
 def occlusion_windows(size, grid, offset=False):
@@ -113,18 +121,20 @@ def hidden(x, baseline, spec):
     raise ValueError(f"baseline must be one of {', '.join(BASELINES)}, not {baseline!r}")
 
 
-def explain_prepared(model, x, grid, offset=False, baseline="grey"):
-    """The score and occlusion map (an Explanation) of the network input ``x`` (core.pipeline.Photo.x)."""
+def explain_prepared(model, x, grid, offset=False, baseline="grey", mirror=None):
+    """The score and occlusion map (an Explanation) of the network input ``x`` (core.pipeline.Photo.x);
+    ``mirror``, another input, is scored in the same batch (Photo.x_mirror)."""
     spec = model.spec
     fills = [np.broadcast_to(hidden(x, part, spec), x.shape) for part in baseline.split("+")]
     windows = occlusion_windows(spec.crop, grid, offset)
-    batch = np.repeat(x[None], len(fills) * len(windows) + 1, axis=0)
+    head = [x] if mirror is None else [x, mirror]  # the photo itself (the answer), its mirror
+    batch = np.concatenate([np.stack(head), np.repeat(x[None], len(fills) * len(windows), axis=0)])
     for occluded, (fill, (top, left, bottom, right)) in zip(
-            batch[1:], ((fill, window) for fill in fills for window in windows)):
+            batch[len(head):], ((fill, window) for fill in fills for window in windows)):
         occluded[top:bottom, left:right] = fill[top:bottom, left:right]
-    scores = model.scores(batch).astype(np.float64)  # batch[0] is the photo itself: the answer
+    scores = model.scores(batch).astype(np.float64)
     # One fall per window: the mean over the fills.
-    falls = (scores[0] - scores[1:]).reshape(len(fills), len(windows)).mean(axis=0)
+    falls = (scores[0] - scores[len(head):]).reshape(len(fills), len(windows)).mean(axis=0)
 
     total = np.zeros((spec.crop, spec.crop))
     count = np.zeros((spec.crop, spec.crop))
@@ -132,4 +142,4 @@ def explain_prepared(model, x, grid, offset=False, baseline="grey"):
         total[top:bottom, left:right] += fall
         count[top:bottom, left:right] += 1
     frame, crop_box = in_frame(total / np.maximum(count, 1), spec)
-    return Explanation(float(scores[0]), frame, crop_box)
+    return Explanation(float(scores[0]), frame, crop_box, float(scores[1]) if mirror is not None else None)

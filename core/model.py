@@ -61,17 +61,25 @@ class ModelWrapper(MAXModelWrapper):
     def from_settings(cls, settings, convert=True):
         return cls(settings, convert)
 
-    def predict(self, images):
-        """maxfw's three stages; while this request decodes, a forward pass waits for it."""
+    def predict(self, images, stable=None):
+        """maxfw's three stages; while this request decodes, a forward pass waits for it.
+        ``stable`` (default: MODEL_TTA=mirror) scores each photo as the mean of it and its
+        mirror image, the two in the same pass, and adds their signed difference."""
+        stable = self.settings.MODEL_TTA == "mirror" if stable is None else stable
         with self.batcher.expecting() as submit:
-            scores = submit(self._pre_process(images))
-        return self._post_process(scores)
+            scores = submit(self._pre_process(images, stable))
+        return self._post_process(scores, stable)
 
-    def _pre_process(self, images):
+    def _pre_process(self, images, stable=False):
         """Each input through the pipeline (core.images.ImageError for a bad one, named by its
-        place: "image 2 ..."), stacked into the network's batch."""
-        return np.stack([(image if isinstance(image, Photo) else self.pipeline.prepare(image, f"image {number}")).x
-                         for number, image in enumerate(images, 1)]).astype(np.float32, copy=False)
+        place: "image 2 ..."), stacked into the network's batch; stable: each then its mirror."""
+        photos = [image if isinstance(image, Photo) else self.pipeline.prepare(image, f"image {number}", stable)
+                  for number, image in enumerate(images, 1)]
+        if stable:
+            views = [x for photo in photos for x in (photo.x, self.pipeline.with_mirror(photo).x_mirror)]
+        else:
+            views = [photo.x for photo in photos]
+        return np.stack(views).astype(np.float32, copy=False)
 
     def scores(self, batch):
         """Scores of network inputs that are prepared already (N x H x W x 3), in shared passes:
@@ -85,5 +93,9 @@ class ModelWrapper(MAXModelWrapper):
         """Stop the forward-pass worker, so that the model can be freed."""
         self.batcher.close()
 
-    def _post_process(self, scores):
-        return [{"memorability": float(score)} for score in scores]
+    def _post_process(self, scores, stable=False):
+        if not stable:
+            return [{"memorability": float(score)} for score in scores]
+        # (a + b) / 2 in float64 of float32 scores: the same for a photo and its mirror, exactly.
+        return [{"memorability": (float(a) + float(b)) / 2, "mirror_delta": float(a) - float(b)}
+                for a, b in np.asarray(scores).reshape(-1, 2)]

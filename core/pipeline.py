@@ -22,7 +22,7 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from core.images import ImageError, decode_sized, preprocess, resized, to_rgb
 
@@ -32,13 +32,14 @@ class Photo:
     image: Image.Image  # RGB, as displayed; at reduced size when the JPEG draft applied
     size: tuple  # (width, height) as displayed, at full size: what a map is laid over
     x: np.ndarray  # the network's input, float32 H x W x 3
+    x_mirror: np.ndarray = None  # with mirror=True: the input of the photo mirrored left-right
 
     def for_overlay(self, max_side):
         """This photo holding no more pixels than an overlay of ``max_side`` needs: a scorer
         that keeps photos waiting for their maps keeps them small."""
         image = self.image.copy()
         image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-        return Photo(image, self.size, self.x)
+        return Photo(image, self.size, self.x, self.x_mirror)
 
 
 def read_source(source, name):
@@ -77,10 +78,20 @@ class InputPipeline:
             return Image.fromarray(source, "RGB"), (source.shape[1], source.shape[0])
         return decode_sized(read_source(source, name), self.max_pixels, name, self.draft_size)
 
-    def prepare(self, source, name="image"):
-        """The Photo of ``source``; ImageError, whose message calls it ``name``, if it cannot be."""
+    def prepare(self, source, name="image", mirror=False):
+        """The Photo of ``source``; ImageError, whose message calls it ``name``, if it cannot be.
+        With ``mirror`` it also holds the input of the photo mirrored left-right (MODEL_TTA)."""
         image, size = self.decode(source, name)
-        return Photo(image, size, preprocess(image, self.spec))
+        photo = Photo(image, size, preprocess(image, self.spec))
+        return self.with_mirror(photo) if mirror else photo
+
+    def with_mirror(self, photo):
+        """``photo`` with ``x_mirror``. The photo is mirrored before the preprocessing, not the
+        crop after it: ResMem's centre crop sits 14 px from the left and 15 from the right, so
+        only this makes a photo's mirror score exactly as the mirrored photo sent alone."""
+        if photo.x_mirror is not None:
+            return photo
+        return Photo(photo.image, photo.size, photo.x, preprocess(ImageOps.mirror(photo.image), self.spec))
 
     def resized(self, source, name="image"):
         """uint8 pixels of ``source`` decoded and resized, before the crop: what the training

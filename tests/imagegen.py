@@ -12,6 +12,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 # The original package's scores of samples/ (made by `make reference`).
 REFERENCE = json.loads((ROOT / "tests" / "reference" / "resmem_scores.json").read_text())
+# ... and of each sample mirrored left-right; the stable mode's golden score is the mean of both.
+MIRROR_REFERENCE = json.loads((ROOT / "tests" / "reference" / "resmem_mirror_scores.json").read_text())
+STABLE_REFERENCE = {name: (REFERENCE[name] + MIRROR_REFERENCE[name]) / 2 for name in REFERENCE}
 ORIENTATION = 0x0112  # the EXIF tag
 
 

@@ -47,6 +47,9 @@ def main(argv=None):
     parser.add_argument("--wheel", type=Path, required=True, help="the verified resmem-1.1.6 wheel")
     parser.add_argument("--out", type=Path, required=True, help="JSON file of {file name: score}")
     parser.add_argument("--intermediates", type=Path, help="NPZ of branch outputs for the first photo")
+    parser.add_argument("--mirrored", type=Path,
+                        help="also JSON of {file name: score} of each photo mirrored left-right (PIL's "
+                             "ImageOps.mirror, before the package's transformer): the stable mode's reference")
     parser.add_argument("--timing", type=Path,
                         help="JSON of per-photo milliseconds (decode, preprocess and forward)")
     args = parser.parse_args(argv)
@@ -61,7 +64,7 @@ def main(argv=None):
     model.pool5.register_forward_hook(lambda m, i, o: captured.__setitem__("memnet", o))
     model.features.register_forward_hook(lambda m, i, o: captured.__setitem__("resnet", o))
 
-    scores, timings = {}, []
+    scores, timings, mirrored = {}, [], {}
     with torch.no_grad():
         model(torch.zeros(1, 3, 227, 227))  # warm-up, so the first photo's time is typical
         for index, path in enumerate(args.images):
@@ -70,6 +73,9 @@ def main(argv=None):
             scores[path.name] = float(model(x).item())
             timings.append((time.perf_counter() - start) * 1000)
             print(f"{path.name}\t{scores[path.name]:.6f}", flush=True)
+            if args.mirrored:
+                mirror = resmem.transformer(ImageOps.mirror(load_rgb(path))).view(-1, 3, 227, 227)
+                mirrored[path.name] = float(model(mirror).item())
             if index == 0 and args.intermediates:
                 np.savez_compressed(
                     args.intermediates, image=path.name,
@@ -77,6 +83,8 @@ def main(argv=None):
                     memnet_pool5=captured["memnet"].numpy()[0].transpose(1, 2, 0),  # H,W,C
                     resnet_logits=captured["resnet"].numpy()[0], score=scores[path.name])
     args.out.write_text(json.dumps(scores, indent=2, sort_keys=True) + "\n")
+    if args.mirrored:
+        args.mirrored.write_text(json.dumps(mirrored, indent=2, sort_keys=True) + "\n")
     if args.timing:
         args.timing.write_text(json.dumps(timings))
     return 0

@@ -1,7 +1,8 @@
 // The /app page: scores dropped photos through batched POST /model/predict requests (up to
-// MAX_FILES photos each, at most two in flight), keeps the cards sorted by score, and fetches a
-// photo's map from POST /model/explain when it is asked for. Photos are shown from object URLs:
-// no base64 copy of an original is ever made.
+// MAX_FILES photos each, at most two in flight), in the stable mode (each photo the mean of it
+// and its mirror image), keeps the cards sorted by score, groups scores closer than the model's
+// measured noise as "too close to call", and fetches a photo's map from POST /model/explain when
+// it is asked for. Photos are shown from object URLs: no base64 copy of an original is made.
 "use strict";
 
 const results = document.getElementById("results");
@@ -10,7 +11,7 @@ const drop = document.getElementById("drop");
 const toolbar = document.getElementById("toolbar");
 const items = [];
 const IN_FLIGHT = 2; // predict requests at once: the server runs one forward pass at a time anyway
-let limits = { max_bytes: Infinity, max_files: 16, effect_scale: 0.05 };
+let limits = { max_bytes: Infinity, max_files: 16, effect_scale: 0.05, tie_threshold: 0 };
 let running = 0;
 let maps = Promise.resolve(); // one /model/explain at a time
 
@@ -19,6 +20,7 @@ const limitsLoaded = fetch("/app/limits.json").then((r) => r.json()).then((l) =>
   const scale = `${l.effect_scale.toFixed(2)}`;
   document.getElementById("legend-low").textContent = `−${scale}`;
   document.getElementById("legend-high").textContent = `+${scale}`;
+  document.getElementById("noise").textContent = l.tie_threshold.toFixed(3);
 }).catch(() => {});
 
 function megabytes(bytes) {
@@ -33,7 +35,8 @@ function card(item) {
     <div>
       <div class="name"></div>
       <div class="score pending">scoring…</div>
-      <div class="bar" aria-hidden="true"><div></div></div>
+      <div class="bar" aria-hidden="true"><div></div><span class="band"></span></div>
+      <p class="tie" hidden></p>
       <button type="button" class="map" aria-pressed="false" disabled>Show map</button>
       <button type="button" class="remove">Remove</button>
       <p class="error" role="alert" hidden></p>
@@ -85,8 +88,9 @@ async function explain(item) {
   else showError(item, `Could not map this file: ${body.message}`);
 }
 
-function showScore(item, memorability) {
+function showScore(item, memorability, mirrorDelta) {
   item.score = memorability;
+  item.mirrorDelta = mirrorDelta;
   const score = item.element.querySelector(".score");
   score.textContent = item.score.toFixed(3);
   score.classList.remove("pending");
@@ -97,6 +101,11 @@ function showScore(item, memorability) {
     bar.setAttribute(name, value);
   }
   bar.firstElementChild.style.width = `${(item.score * 100).toFixed(1)}%`;
+  // The model's noise: two scores whose bands overlap are closer than TIE_THRESHOLD.
+  const band = bar.querySelector(".band");
+  const half = limits.tie_threshold / 2;
+  band.style.left = `${(Math.max(0, item.score - half) * 100).toFixed(1)}%`;
+  band.style.width = `${((Math.min(1, item.score + half) - Math.max(0, item.score - half)) * 100).toFixed(1)}%`;
   item.element.querySelector(".map").disabled = false;
 }
 
@@ -117,8 +126,28 @@ function showError(item, message) {
 function sortCards() {
   const rank = (item) => (item.score !== undefined ? 0 : item.failed ? 2 : 1);
   items.sort((a, b) => rank(a) - rank(b) || (b.score ?? 0) - (a.score ?? 0) || a.order - b.order);
+  markTies();
   for (const item of items) results.appendChild(item.element);
   updateToolbar();
+}
+
+// Tie groups, in score order: a photo joins the group above it when it scores less than
+// TIE_THRESHOLD below the group's first photo; the model cannot rank the photos of one group.
+function markTies() {
+  const scored = items.filter((item) => item.score !== undefined);
+  let group = 0;
+  let top;
+  for (const item of scored) {
+    if (top === undefined || top - item.score >= limits.tie_threshold) { group += 1; top = item.score; }
+    item.tieGroup = group;
+  }
+  for (const item of scored) {
+    const others = scored.filter((other) => other !== item && other.tieGroup === item.tieGroup);
+    const tie = item.element.querySelector(".tie");
+    tie.hidden = others.length === 0;
+    tie.textContent = others.length ? `Too close to call with ${others.map((o) => o.file.name).join(", ")}` : "";
+    item.element.classList.toggle("tied", others.length > 0);
+  }
 }
 
 function updateToolbar() {
@@ -146,9 +175,10 @@ async function post(path, form) {
 async function predict(batch) {
   const form = new FormData();
   for (const item of batch) form.append("image", item.file, item.file.name);
+  form.append("stable", "true");
   const { ok, status, body } = await post("/model/predict", form);
   if (ok) {
-    batch.forEach((item, i) => showScore(item, body.predictions[i].memorability));
+    batch.forEach((item, i) => showScore(item, body.predictions[i].memorability, body.predictions[i].mirror_delta));
   } else if (batch.length > 1 && status !== 0 && status !== 503) {
     for (const item of batch) await predict([item]);
   } else {
@@ -202,8 +232,11 @@ function csvField(value) {
 }
 
 function downloadCsv() {
-  const rows = [["name", "memorability", "error"]];
-  for (const item of items) rows.push([item.file.name, item.score?.toFixed(6) ?? "", item.error ?? ""]);
+  const rows = [["name", "memorability", "mirror_delta", "tie_group", "error"]];
+  for (const item of items) {
+    rows.push([item.file.name, item.score?.toFixed(6) ?? "", item.mirrorDelta?.toFixed(6) ?? "",
+      item.tieGroup ?? "", item.error ?? ""]);
+  }
   const blob = new Blob([rows.map((row) => row.map(csvField).join(",")).join("\n") + "\n"], { type: "text/csv" });
   const link = document.createElement("a");
   link.href = URL.createObjectURL(blob);

@@ -75,6 +75,6 @@ def test_greying_the_hottest_fifth_lowers_the_score_more_than_the_coldest(url, e
 def test_swagger_documents_explain(url):
     spec = requests.get(f"{url}/swagger.json", timeout=10).json()
     operation = spec["paths"]["/model/explain"]["post"]
-    assert [p["name"] for p in operation["parameters"]] == ["image"]
+    assert [(p["name"], p["type"]) for p in operation["parameters"]] == [("image", "file"), ("stable", "boolean")]
     schema = spec["definitions"]["ModelExplainResponse"]["properties"]
-    assert set(schema) == {"status", "memorability", "heatmap", "effects", "effect_scale", "overlay"}
+    assert set(schema) == {"status", "memorability", "mirror_delta", "heatmap", "effects", "effect_scale", "overlay"}

@@ -16,7 +16,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect, sync_playwright
 
 import config
-from tests.imagegen import REFERENCE, ROOT, SAMPLES
+from tests.imagegen import REFERENCE, ROOT, SAMPLES, STABLE_REFERENCE, encode, sample_rgb
 
 SETTINGS = config.settings()  # the defaults the server under test runs with
 
@@ -73,10 +73,10 @@ def test_two_photos_are_scored_sorted_and_mapped(page):
     expect(page.locator(".card")).to_have_count(2)
     expect(page.locator(".card .score.pending")).to_have_count(0, timeout=60_000)
     assert page.locator(".card .name").all_inner_texts() == ["astronaut.jpg", "rocket.jpg"]
-    shown = scores_on(page)
-    assert shown == pytest.approx([REFERENCE["astronaut.jpg"], REFERENCE["rocket.jpg"]], abs=0.0015)
+    shown = scores_on(page)  # the stable mode: the mean of each photo and its mirror image
+    assert shown == pytest.approx([STABLE_REFERENCE["astronaut.jpg"], STABLE_REFERENCE["rocket.jpg"]], abs=0.0015)
     width = page.locator(".card .bar > div").first.evaluate("e => e.style.width")
-    assert width == f"{REFERENCE['astronaut.jpg'] * 100:.1f}%"
+    assert width == f"{STABLE_REFERENCE['astronaut.jpg'] * 100:.1f}%"
 
     first = page.locator(".card").first
     photo = first.locator("img").get_attribute("src")
@@ -122,7 +122,7 @@ def test_a_photo_dropped_on_the_page_is_scored(page):
     page.dispatch_event("#drop", "drop", {"dataTransfer": transfer})
     expect(page.locator(".card")).to_have_count(1)
     expect(page.locator(".card .score.pending")).to_have_count(0, timeout=60_000)
-    assert scores_on(page) == pytest.approx([REFERENCE["coffee.jpg"]], abs=0.0015)
+    assert scores_on(page) == pytest.approx([STABLE_REFERENCE["coffee.jpg"]], abs=0.0015)
     expect(page.locator("#drop")).not_to_have_class(re.compile(r"\bover\b"))
 
 
@@ -144,7 +144,7 @@ def test_twelve_photos_are_scored_in_one_batched_request_and_removed_cleared_and
     photos = twelve_photos()
     files = [("image", (p["name"], p["buffer"], "image/jpeg")) for p in photos]
     start = time.monotonic()
-    direct = requests.post(f"{url}/model/predict", files=files, timeout=120)
+    direct = requests.post(f"{url}/model/predict", files=files, data={"stable": "true"}, timeout=120)
     one_batch = time.monotonic() - start
     expected = {p["name"]: r["memorability"] for p, r in zip(photos, direct.json()["predictions"])}
 
@@ -185,7 +185,7 @@ def test_a_bad_file_in_a_batch_fails_alone(page):
     page.set_input_files("#files", [photo, text])
     expect(page.locator(".card .score.pending")).to_have_count(0, timeout=60_000)
     first = page.locator(".card").first
-    assert float(first.locator(".score").inner_text()) == pytest.approx(REFERENCE["coffee.jpg"], abs=0.0015)
+    assert float(first.locator(".score").inner_text()) == pytest.approx(STABLE_REFERENCE["coffee.jpg"], abs=0.0015)
     expect(page.locator(".card", has_text="notes.txt").locator(".error")).to_contain_text("not an image")
 
 
@@ -204,6 +204,39 @@ def test_the_map_is_fetched_when_asked_for_and_its_legend_is_in_score_units(page
     page.screenshot(path=ARTIFACTS / "app-map.png", full_page=True)
     page.get_by_role("button", name="Hide map").click()
     expect(page.locator(".card img")).to_have_attribute("src", re.compile(r"^blob:"))
+
+
+def test_a_photo_and_its_mirror_are_too_close_to_call_and_photos_far_apart_are_not(page, url):
+    """The page scores in the stable mode, so a photo and its mirror image score the same and
+    are one tie group; coffee scores about 0.24 above rocket, so it stands alone."""
+    from PIL import ImageOps
+
+    rocket = sample_rgb("rocket.jpg")
+    photos = [{"name": "rocket.png", "mimeType": "image/png", "buffer": encode(rocket, "PNG")},
+              {"name": "rocket-mirrored.png", "mimeType": "image/png", "buffer": encode(ImageOps.mirror(rocket), "PNG")},
+              {"name": "coffee.jpg", "mimeType": "image/jpeg", "buffer": (SAMPLES / "coffee.jpg").read_bytes()}]
+    page.set_input_files("#files", photos)
+    expect(page.locator(".card .score.pending")).to_have_count(0, timeout=60_000)
+    assert page.locator(".card .name").all_inner_texts() == ["coffee.jpg", "rocket.png", "rocket-mirrored.png"]
+    shown = scores_on(page)
+    assert shown[1] == shown[2] and shown[0] - shown[1] > 0.2
+    threshold = requests.get(f"{url}/app/limits.json", timeout=10).json()["tie_threshold"]
+    assert threshold == SETTINGS.TIE_THRESHOLD
+    cards = page.locator(".card")
+    expect(cards.nth(1).locator(".tie")).to_have_text("Too close to call with rocket-mirrored.png")
+    expect(cards.nth(2).locator(".tie")).to_have_text("Too close to call with rocket.png")
+    expect(cards.nth(0).locator(".tie")).to_be_hidden()
+    band = cards.nth(0).locator(".bar .band").evaluate("e => e.style.width")
+    assert float(band.rstrip("%")) == pytest.approx(threshold * 100, abs=0.05)  # the noise band's width
+    page.screenshot(path=ARTIFACTS / "app-tie.png", full_page=True)
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download CSV").click()
+    rows = {r["name"]: r for r in csv.DictReader(io.StringIO(download.value.path().read_text()))}
+    assert rows["rocket.png"]["tie_group"] == rows["rocket-mirrored.png"]["tie_group"] == "2"
+    assert rows["coffee.jpg"]["tie_group"] == "1"
+    assert float(rows["rocket.png"]["mirror_delta"]) == pytest.approx(-float(rows["rocket-mirrored.png"]["mirror_delta"]),
+                                                                     abs=2e-6)
 
 
 def test_no_serious_or_critical_accessibility_violation(page):
