@@ -5,7 +5,7 @@ import threading
 import pytest
 
 from collection import Scorer
-from tests.imagegen import REFERENCE, SAMPLES, sample_bytes, sample_rgb
+from tests.imagegen import REFERENCE, SAMPLES, STABLE_REFERENCE, sample_bytes, sample_rgb
 
 
 @pytest.fixture(scope="module")
@@ -46,3 +46,13 @@ def test_it_streams_an_endless_input(scorer):
 def test_a_scorer_refuses_what_is_not_a_photo_source(scorer):
     with pytest.raises(TypeError, match="give a path, bytes or a PIL image"):
         list(scorer.score([42]))
+
+
+def test_stable_scores_are_the_mean_of_the_photo_and_its_mirror():
+    from PIL import ImageOps
+
+    with Scorer(stable=True, BATCH_SIZE=4) as scorer:
+        photo, mirror = scorer.score([SAMPLES / "astronaut.jpg", ImageOps.mirror(sample_rgb("astronaut.jpg"))])
+    assert photo.memorability == pytest.approx(STABLE_REFERENCE["astronaut.jpg"], abs=1e-5)
+    assert mirror.memorability == photo.memorability  # exactly: the same two scores, added the other way round
+    assert mirror.mirror_delta == -photo.mirror_delta

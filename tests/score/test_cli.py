@@ -7,9 +7,10 @@ import sys
 import time
 
 import numpy as np
+import pytest
 from PIL import Image
 
-from tests.imagegen import REFERENCE, ROOT, SAMPLES
+from tests.imagegen import MIRROR_REFERENCE, REFERENCE, ROOT, SAMPLES, STABLE_REFERENCE, encode, sample_rgb
 from tests.score.conftest import EXPECTED, check_rows, read_rows, run_score
 
 
@@ -112,6 +113,35 @@ def test_help_documents_every_flag():
     assert done.returncode == 0
     for flag in ("--out", "--from-list", "--overwrite", "--maps", "--maps-format", "--quiet", "--bucket",
                  "--precision", "--batch-size", "--workers", "--jpeg-draft", "--max-pixels", "--url",
-                 "--concurrency", "--max-files", "--retries", "--summary-json"):
+                 "--concurrency", "--max-files", "--retries", "--retry-for", "--summary-json", "--stable"):
         assert flag in done.stdout, flag
     assert "Exit status" in done.stdout and os.environ.get("MODEL_BUCKET", "assets/resmem") in done.stdout
+
+
+def test_stable_rows_carry_the_mirror_delta_and_resume_only_as_they_were_written(tmp_path):
+    """--stable: each score the mean of the photo and its mirror image (the original's two scores),
+    a mirror_delta column, and a photo and its mirror as PNGs score alike; maps too."""
+    from PIL import ImageOps
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("astronaut.jpg", "rocket.jpg"):
+        shutil.copy(SAMPLES / name, photos / name)
+    (photos / "rocket-mirrored.png").write_bytes(encode(ImageOps.mirror(sample_rgb("rocket.jpg")), "PNG"))
+    out = tmp_path / "stable.csv"
+    done = run_score(photos, "--out", out, "--stable", "--maps", tmp_path / "maps")
+    assert done.returncode == 0, done.stderr
+    rows = {os.path.basename(row["path"]): row for row in read_rows(out)}
+    assert list(read_rows(out)[0]) == ["path", "memorability", "width", "height", "error", "mirror_delta"]
+    for name in ("astronaut.jpg", "rocket.jpg"):
+        assert float(rows[name]["memorability"]) == pytest.approx(STABLE_REFERENCE[name], abs=1e-5)
+        assert float(rows[name]["mirror_delta"]) == pytest.approx(REFERENCE[name] - MIRROR_REFERENCE[name], abs=2e-5)
+    mirrored = rows["rocket-mirrored.png"]
+    assert float(mirrored["memorability"]) == pytest.approx(float(rows["rocket.jpg"]["memorability"]), abs=1e-6)
+    assert float(mirrored["mirror_delta"]) == pytest.approx(-float(rows["rocket.jpg"]["mirror_delta"]), abs=1e-6)
+    assert (tmp_path / "maps" / "rocket.jpg.overlay.png").is_file()
+
+    plain = run_score(photos, "--out", out)
+    assert plain.returncode == 2 and "was written with --stable" in plain.stderr
+    again = run_score(photos, "--out", out, "--stable")
+    assert again.returncode == 0 and "skipped 3 already" in again.stdout

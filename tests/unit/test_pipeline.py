@@ -71,3 +71,18 @@ def test_every_way_in_gives_the_same_score(resmem, scored, name):
     expected = float(resmem.scores(resmem.pipeline.prepare(PHOTOS[name]).x[None])[0])
     for way, scores in scored.items():
         assert scores[name] == pytest.approx(expected, abs=1e-6), way
+
+
+@pytest.mark.parametrize("name", sorted(PHOTOS))
+def test_the_stable_mirror_is_the_mirrored_photo_preprocessed(resmem, name):
+    """The photo is mirrored before the resize and crop, so that its mirror view is exactly what
+    the mirrored photo sent alone gives; ResMem's crop is not centred to the pixel (14 | 15)."""
+    from PIL import ImageOps
+
+    photo = resmem.pipeline.prepare(PHOTOS[name], mirror=True)
+    np.testing.assert_array_equal(photo.x_mirror, resmem.pipeline.prepare(ImageOps.mirror(photo.image)).x)
+    assert not np.array_equal(photo.x_mirror, photo.x[:, ::-1])
+    (a,), (b,) = resmem.predict([PHOTOS[name]], stable=True), resmem.predict([ImageOps.mirror(photo.image)], stable=True)
+    assert a["memorability"] == b["memorability"] and a["mirror_delta"] == -b["mirror_delta"]
+    (plain,) = resmem.predict([PHOTOS[name]])
+    assert set(plain) == {"memorability"}  # MODEL_TTA is off by default: ResMem's own score
