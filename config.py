@@ -92,6 +92,10 @@ class Settings:
     MAX_FILES: int = setting(16, minimum=1)  # images per request, else 400
     MAX_IMAGE_PIXELS: int = setting(64_000_000, minimum=1)  # width x height per image, else 400
     MAX_FORM_PARTS: int = setting(100, minimum=1)  # multipart parts per request (Flask's), else 413
+    # Bytes of one image file read from disk (python -m score, training): a larger file gets an
+    # error row without being read. 400 MiB holds the largest photo MAX_IMAGE_PIXELS admits
+    # uncompressed: a 64-megapixel 16-bit RGB TIFF is 384 MB. By --url, MAX_CONTENT_LENGTH applies.
+    MAX_IMAGE_BYTES: int = setting(400 * 2**20, minimum=1)
 
     # --- A running service by URL (python -m score --url) -----------------------------------------
     # Seconds one request may spend retrying (503s with Retry-After included) before its photos

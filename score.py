@@ -12,7 +12,13 @@ skips the paths already in the output. Settings default to config.py's, read fro
 environment variables as the service (config.py: MODEL_BUCKET, MODEL_PRECISION, BATCH_SIZE,
 JPEG_DRAFT, MAX_IMAGE_PIXELS, ...); the flags override them.
 
-Exit status: 0 when every input was scored, 1 when some could not be (their rows say why),
+Every path gets one row: a FIFO, a socket or a device gets its error ("not a regular file") and
+nothing blocks on it; a file over MAX_IMAGE_BYTES is refused without being read. A file met in a
+walk that is no image by its name and its first bytes (a README, a CSV) gets its row, and is
+counted as "not an image", not as a failure. Symlinked folders are entered with --follow-links.
+
+Exit status: 0 when every input was scored (or was, in a walk, not an image), 1 when some could
+not be (their rows say why),
 2 for a usage or set-up error (nothing scored), 3 when the service at --url failed mid-run,
 130 when interrupted.
 """
@@ -20,6 +26,7 @@ import argparse
 import json
 import logging
 import os
+import resource
 import sys
 import time
 
@@ -32,6 +39,7 @@ from collection.local import WORKERS
 from collection.remote import CONCURRENCY, RETRIES
 from collection.results import MAP_FORMATS, OutputError, ResultsFile, distribution, write_maps
 from core.bucket import BucketError
+from core.images import NOT_AN_IMAGE
 
 log = logging.getLogger("score")
 
@@ -40,6 +48,9 @@ def parse_args(argv, defaults):
     parser = argparse.ArgumentParser(prog="python -m score", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("paths", nargs="*", help="photos, or folders to walk (hidden files are skipped)")
+    parser.add_argument("--follow-links", action="store_true",
+                        help="enter symlinked folders in a walk (each real folder once, so a loop ends); "
+                             "without it they are left out, as find does; a symlink to a file is always an input")
     parser.add_argument("--from-list", metavar="FILE", help="also score the paths in FILE, one a line ('-': stdin)")
     parser.add_argument("--out", required=True, help="the output: CSV, or JSON Lines if it ends in .jsonl")
     parser.add_argument("--overwrite", action="store_true", help="start over instead of resuming")
@@ -90,12 +101,13 @@ def listed_paths(source):
     if not source:
         return ()
     if source == "-":
+        sys.stdin.reconfigure(errors="surrogateescape")  # names that are not UTF-8 are bytes too
         return read_list(sys.stdin)
     return _read_file_list(source)
 
 
 def _read_file_list(source):
-    with open(source, encoding="utf-8") as stream:
+    with open(source, encoding="utf-8", errors="surrogateescape") as stream:
         yield from read_list(stream)
 
 
@@ -122,7 +134,7 @@ def progress_bar(args):
     from tqdm import tqdm
 
     # Counting first gives the ETA; a list on stdin can only be read once, so it has none.
-    total = None if args.from_list == "-" else sum(1 for _ in iter_inputs(args.paths, listed_paths(args.from_list)))
+    total = None if args.from_list == "-" else sum(1 for _ in inputs(args))
     return tqdm(total=total, unit="photo", dynamic_ncols=True, smoothing=0.1)
 
 
@@ -130,7 +142,7 @@ class Run:
     """Counts and scores of one invocation, for the summary."""
 
     def __init__(self):
-        self.scored = self.failed = self.skipped = self.skipped_failed = 0
+        self.scored = self.failed = self.not_images = self.skipped = self.skipped_failed = 0
         self.scores = []
         self.started = time.monotonic()
 
@@ -138,7 +150,9 @@ class Run:
         wall = time.monotonic() - self.started
         scoring = max(wall - load_seconds, 1e-9)
         return {"output": str(out), "model": description, "scored": self.scored, "failed": self.failed,
-                "skipped": self.skipped, "skipped_failed": self.skipped_failed, "wall_s": round(wall, 2),
+                "not_images": self.not_images, "skipped": self.skipped, "skipped_failed": self.skipped_failed,
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                "wall_s": round(wall, 2),
                 "load_s": round(load_seconds, 2), "photos_per_s": round((self.scored + self.failed) / scoring, 3),
                 "memorability": distribution(self.scores)}
 
@@ -146,7 +160,10 @@ class Run:
 def report(summary):
     lines = [f"scored {summary['scored']}, failed {summary['failed']}, skipped {summary['skipped']} "
              f"already in {summary['output']}" + (f" ({summary['skipped_failed']} of them failed)"
-                                                  if summary["skipped_failed"] else ""),
+                                                  if summary["skipped_failed"] else "")
+             + (f"; {summary['not_images']} file{'s' if summary['not_images'] > 1 else ''} met in the walk "
+                f"{'are' if summary['not_images'] > 1 else 'is'} not an image, by name and bytes (a README, "
+                "a CSV, ...): rows written, not failures" if summary["not_images"] else ""),
              f"wall time {summary['wall_s']:.1f} s ({summary['load_s']:.1f} s loading {summary['model']}), "
              f"{summary['photos_per_s']:.2f} photos/s"]
     spread = summary["memorability"]
@@ -156,15 +173,22 @@ def report(summary):
     print("\n".join(lines), flush=True)
 
 
+def inputs(args):
+    return iter_inputs(args.paths, listed_paths(args.from_list), follow_links=args.follow_links)
+
+
 def run(args, scorer, out, run_state, bar):
     done = out.done  # the rows of earlier runs; a path comes once, so this run's never recur
 
     def todo():
-        for item in iter_inputs(args.paths, listed_paths(args.from_list)):
+        for item in inputs(args):
             if item.path in done:
                 run_state.skipped += 1
-                score = done[item.path]
-                run_state.skipped_failed += score is None
+                score, error = done[item.path]
+                if error and item.may_be_other() and error.endswith(NOT_AN_IMAGE):
+                    run_state.not_images += 1
+                else:
+                    run_state.skipped_failed += score is None
                 run_state.scores.append(score)
                 if bar:
                     bar.update(1)
@@ -179,7 +203,8 @@ def run(args, scorer, out, run_state, bar):
                     write_maps(args.maps, result, args.maps_format)
         out.write(batch)
         for result in batch:
-            run_state.failed += result.error is not None
+            run_state.not_images += result.not_image
+            run_state.failed += result.error is not None and not result.not_image
             run_state.scored += result.error is None
             run_state.scores.append(result.memorability)
         if bar:

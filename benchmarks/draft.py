@@ -30,7 +30,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     settings = config.settings().replace(MODEL_BUCKET=str(ROOT / "assets" / "resmem"), MAX_IMAGE_PIXELS=10**9)
     model = ModelWrapper.from_settings(settings)
-    pipelines = {draft: InputPipeline(model.spec, settings.MAX_IMAGE_PIXELS, draft) for draft in (False, True)}
+    pipelines = {draft: InputPipeline(model.spec, settings.MAX_IMAGE_PIXELS, draft, settings.MAX_IMAGE_BYTES) for draft in (False, True)}
     draft = pipelines[True].draft_size
     files = sorted(p for p in args.images.iterdir() if p.suffix.lower() in (".jpg", ".jpeg"))[:args.limit]
     full_ms, draft_ms, diffs, sizes = [], [], [], []

@@ -1,7 +1,11 @@
 """The photos of a collection, in a stable order: files, folders walked recursively, or a list.
 
-Nothing here looks at extensions or reads any bytes: every file is an input, and whether it is
-an image is decided by its bytes when it is scored (core/pipeline.py), as the service decides.
+Nothing here reads a file: whether it is an image is decided by its first bytes when it is
+scored (core/pipeline.py), as the service decides. A walk treats links as `find` and `os.walk`
+do: a symlink to a file is an input, a symlinked folder is not entered unless ``follow_links``,
+and then each real folder is entered once (by device and inode), so a loop ends. Every other
+entry is an input too, FIFOs, sockets and devices included, so that each gets its row ("not a
+regular file") rather than vanishing; a folder that cannot be listed is an input with its error.
 Hidden files and folders (a leading dot: .DS_Store, .git) are left out of a walk. Inputs are
 streamed, so a folder of a million photos is never held as a list.
 """
@@ -14,10 +18,20 @@ class InputError(ValueError):
     """A path on the command line that does not exist: nothing can be scored from it."""
 
 
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".mpo", ".png", ".gif", ".bmp", ".dib", ".tif", ".tiff", ".webp"}
+
+
 @dataclass(frozen=True)
 class Input:
     path: str  # as the user named it, joined with the walk: the row's `path`, the key of a resume
     name: str  # relative, without `..`: where its maps go under --maps (see map_name)
+    walked: bool = False  # met in a walk, not named: a file there that is no image is not a failure
+    error: str = None  # known before reading: a folder that cannot be listed
+
+    def may_be_other(self):
+        """True for a walked file whose name claims no image format: when its bytes are no
+        image either, it is a README or a CSV beside the photos, not a failed photo."""
+        return self.walked and self.error is None and os.path.splitext(self.path)[1].lower() not in IMAGE_SUFFIXES
 
 
 def map_name(path, root=None):
@@ -28,19 +42,42 @@ def map_name(path, root=None):
     return str(PurePath(*parts)) if parts else PurePath(path).name or "input"
 
 
-def walk(folder):
-    """Every non-hidden file under ``folder``, in sorted order of its relative path."""
+def walk(folder, follow_links=False, seen=None):
+    """(path, error) of every non-hidden entry under ``folder`` that is not a folder, in sorted
+    order of its relative path; error is None, or why a folder could not be listed."""
+    if follow_links:
+        seen = set() if seen is None else seen
+        try:
+            info = os.stat(folder)
+        except OSError as error:
+            yield folder, f"cannot be listed ({error.strerror or error})"
+            return
+        if (info.st_dev, info.st_ino) in seen:  # a loop, or a folder reached twice: once is enough
+            return
+        seen.add((info.st_dev, info.st_ino))
     try:
         entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
-    except OSError:  # a folder that vanished or cannot be listed mid-walk: skip it
+    except OSError as error:  # unreadable, or vanished mid-walk: its row says so
+        yield folder, f"cannot be listed ({error.strerror or error})"
         return
     for entry in entries:
         if entry.name.startswith("."):
             continue
-        if entry.is_dir():
-            yield from walk(entry.path)
-        elif entry.is_file():
-            yield entry.path
+        try:
+            is_folder = entry.is_dir(follow_symlinks=follow_links)
+        except OSError:
+            is_folder = False
+        if is_folder:
+            yield from walk(entry.path, follow_links, seen)
+        elif not (entry.is_symlink() and _is_folder(entry.path)):  # a symlinked folder, not followed
+            yield entry.path, None
+
+
+def _is_folder(path):
+    try:
+        return os.path.isdir(path)
+    except OSError:
+        return False
 
 
 def read_list(stream):
@@ -51,20 +88,21 @@ def read_list(stream):
             yield line
 
 
-def iter_inputs(paths=(), listed=()):
+def iter_inputs(paths=(), listed=(), follow_links=False):
     """Inputs from ``paths`` (files or folders) and then ``listed`` (paths from a list), each
-    path once: a repeat is dropped, so that every path has exactly one row."""
+    path once: a repeat is dropped, so that every path has exactly one row. A folder named on the
+    command line is walked even when it is a symlink, as `find -H` does."""
     seen = set()
 
-    def once(path, root=None):
+    def once(path, root=None, error=None):
         if path not in seen:
             seen.add(path)
-            yield Input(path, map_name(path, root))
+            yield Input(path, map_name(path, root), walked=root is not None, error=error)
 
     for path in paths:
         if os.path.isdir(path):
-            for found in walk(path):
-                yield from once(found, path)
+            for found, error in walk(path, follow_links):
+                yield from once(found, path, error)
         else:
             yield from once(path)
     for path in listed:

@@ -24,6 +24,7 @@ class Result:
     height: int = None
     error: str = None  # why it could not be scored; None when it was
     mirror_delta: float = None  # stable: the score of the photo minus its mirror image's
+    not_image: bool = False  # a file met in a walk that is no image by name or bytes: not a failure
     name: str = None  # a relative name for its map files (collection.inputs.map_name)
     heatmap: np.ndarray = None  # with maps: /model/explain's heatmap grid
     overlay: bytes = None  # with maps: /model/explain's overlay, as PNG bytes
@@ -44,7 +45,7 @@ class Scorer(Protocol):
 def describe(index, item):
     """(Result, what to read, the name its error messages give it) of one input item."""
     if isinstance(item, Input):
-        return Result(index, item.path, name=item.name), item.path, os.path.basename(item.path)
+        return Result(index, item.path, name=item.name, error=item.error), item.path, os.path.basename(item.path)
     if isinstance(item, (str, os.PathLike)):
         path = os.fspath(item)
         return Result(index, path, name=os.path.basename(path)), path, os.path.basename(path)

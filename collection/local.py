@@ -20,8 +20,9 @@ be scored gets a Result with ``error`` (the service's own message) instead of st
 from concurrent.futures import ThreadPoolExecutor
 
 import config
+from collection.inputs import Input
 from collection.items import chunks, describe, ordered_map
-from core.images import ImageError
+from core.images import ImageError, NotAnImage
 
 
 WORKERS = 2  # threads that decode ahead of the model: on 2 cores, enough to keep it busy
@@ -58,10 +59,13 @@ class LocalScorer:
     def _load(self, index, item):
         """(Result with the size or the error, the core.pipeline.Photo or None); runs in the pool."""
         result, source, label = describe(index, item)
+        if result.error:  # a folder that could not be listed
+            return result, None
         try:
             photo = self.model.pipeline.prepare(source, label, mirror=self.stable)
         except ImageError as error:
             result.error = str(error)
+            result.not_image = isinstance(error, NotAnImage) and isinstance(item, Input) and item.may_be_other()
             return result, None
         result.width, result.height = photo.size
         if self.maps:  # the overlay needs the photo, but no larger than it is drawn

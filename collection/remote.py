@@ -26,8 +26,9 @@ from PIL import Image
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from collection.inputs import Input
 from collection.items import describe, ordered_map
-from core.images import ImageError, probe_size
+from core.images import ImageError, NotAnImage, identified, not_an_image, probe_size
 from core.pipeline import read_source
 
 RETRYABLE = (502, 503, 504)  # the service's own 503 (with Retry-After) and a gateway's errors
@@ -128,11 +129,17 @@ class RemoteScorer:
         loaded = []
         for index, item in batch:
             result, source, label = describe(index, item)
+            data = None
             try:
-                data = _png(source) if isinstance(source, Image.Image) else read_source(source, label)
+                if result.error is None:  # else a folder that could not be listed
+                    data = _png(source) if isinstance(source, Image.Image) else read_source(
+                        source, label, self.max_bytes, "MAX_CONTENT_LENGTH, the service's upload limit")
+                if isinstance(item, Input) and item.may_be_other() and not identified(data):
+                    raise not_an_image(label)  # a README beside the photos: not sent, not a failure
+            except NotAnImage as error:
+                result.error, result.not_image = str(error), True
             except ImageError as error:
-                result.error = str(error)
-                data = None
+                result.error, data = str(error), None
             loaded.append((result, data, label))
         sendable = [entry for entry in loaded if entry[1] is not None]
         if self.maps:

@@ -5,6 +5,15 @@ leaves whole rows behind. Should a final line still be cut short (a full disk, a
 reopening the file trims it, and its path is scored again. Opening a file that already has
 rows reads their paths, and the run skips them: that is the resume. An exclusive lock stops a
 second run from writing to the same file at the same time.
+
+Any file name round-trips, so that a resume recognises every row:
+- A name that is not UTF-8 (Linux names are bytes; Python holds the undecodable ones as
+  surrogates, PEP 383) is written with its own bytes in CSV, and as `\\udcXX` escapes in JSON
+  Lines, which keep the file valid UTF-8; ``os.fsencode(row["path"])`` gives the bytes back.
+- Newlines, commas and quotes are quoted by the CSV writer and escaped by JSON.
+- A CSV field that a spreadsheet would run as a formula (it starts with = + - @, a tab or a
+  carriage return) gets a leading ' , as OWASP's CSV-injection advice says; so does one that
+  starts with ' itself, so that reading strips exactly one. JSON Lines are written as they are.
 """
 import csv
 import fcntl
@@ -16,6 +25,8 @@ from pathlib import Path
 import numpy as np
 
 FIELDS = ("path", "memorability", "width", "height", "error")
+TEXT_FIELDS = ("path", "error")  # what a CSV escapes against formulas
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
 STABLE_FIELDS = FIELDS + ("mirror_delta",)  # --stable: the score minus its mirror image's
 
 
@@ -56,9 +67,9 @@ class ResultsFile:
         if data and not data.endswith(b"\n"):
             data = data[:data.rfind(b"\n") + 1]
             os.ftruncate(self._fd, len(data))
-        text = data.decode("utf-8")
-        if self.jsonl:
-            rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+        text = data.decode("utf-8", "surrogateescape")  # a CSV holds non-UTF-8 names as their bytes
+        if self.jsonl:  # only \n ends a row: a name may hold U+2028 or U+0085 unescaped
+            rows = [json.loads(line) for line in text.split("\n") if line.strip()]
         else:
             reader = csv.DictReader(io.StringIO(text, newline=""))
             if text and tuple(reader.fieldnames or ()) in (FIELDS, STABLE_FIELDS) and \
@@ -74,19 +85,23 @@ class ResultsFile:
             if not isinstance(row, dict) or "path" not in row:
                 raise OutputError(f"{self.path} is not an output of this command; choose another "
                                   "file, or --overwrite")
+            path, error = row["path"], row.get("error") or None
+            if not self.jsonl:
+                path, error = (field[1:] if field and field.startswith("'") else field for field in (path, error))
             score = row.get("memorability")
-            done[row["path"]] = float(score) if score not in (None, "") and not row.get("error") else None
+            done[path] = (float(score) if score not in (None, "") and not error else None, error)
         return done
 
     def _encode_csv(self, rows):
         buffer = io.StringIO(newline="")
         writer = csv.DictWriter(buffer, self.fields, lineterminator="\n")
         for row in rows:
-            writer.writerow({k: "" if v is None else v for k, v in row.items()})
+            writer.writerow({k: "" if v is None else "'" + v if k in TEXT_FIELDS and v.startswith(FORMULA_START)
+                             else v for k, v in row.items()})
         return buffer.getvalue()
 
     def _append(self, text):
-        data = text.encode("utf-8")
+        data = text.encode("utf-8", "surrogateescape")
         os.lseek(self._fd, 0, os.SEEK_END)
         while data:  # one call for a regular file; the loop only guards a short write
             data = data[os.write(self._fd, data):]
@@ -97,7 +112,7 @@ class ResultsFile:
         if not rows:
             return
         if self.jsonl:
-            self._append("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+            self._append("".join(_json_line(row) for row in rows))
         else:
             self._append(self._encode_csv(rows))
 
@@ -109,6 +124,17 @@ class ResultsFile:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _json_line(row):
+    """One JSON line: UTF-8 as it is, or all escaped when a name holds undecodable bytes (lone
+    surrogates), so that the file stays valid UTF-8 and json.loads gives the same str back."""
+    line = json.dumps(row, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(row)
+    return line + "\n"
 
 
 def distribution(scores):

@@ -25,6 +25,26 @@ class ImageError(ValueError):
     """The upload is not an image this service can score; the message says why."""
 
 
+class NotAnImage(ImageError):
+    """Its first bytes are of no image format at all (a README, a CSV, a PDF)."""
+
+
+NOT_AN_IMAGE = "is not an image (JPEG, PNG, GIF, BMP, TIFF or WebP)"
+
+
+def not_an_image(name):
+    return NotAnImage(f"{name} {NOT_AN_IMAGE}")
+
+
+def identified(data):
+    """Whether Pillow knows the format of these bytes from their header (no pixels decoded)."""
+    try:
+        with Image.open(io.BytesIO(data)):
+            return True
+    except (Image.UnidentifiedImageError, Image.DecompressionBombError, *DECODE_ERRORS):
+        return False
+
+
 ORIENTATION = 0x0112  # the EXIF tag; values 5 to 8 turn the photo a quarter, swapping its sides
 
 
@@ -41,13 +61,17 @@ def decode_image(data, max_pixels, name="upload", draft_size=None):
 
 def decode_sized(data, max_pixels, name="upload", draft_size=None):
     """``decode_image``, plus the photo's (width, height) as a viewer shows it: the full size
-    from its header, with the EXIF orientation applied, whatever size the draft decoded."""
-    if not data:
-        raise ImageError(f"{name} is empty")
+    from its header, with the EXIF orientation applied, whatever size the draft decoded.
+    ``data`` is bytes, or a binary file open at its start: Pillow then reads the header, and
+    the pixel limit is checked from it, before any pixels are read."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        if not data:
+            raise ImageError(f"{name} is empty")
+        data = io.BytesIO(data)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(data)
             if image.format not in ALLOWED_FORMATS:
                 raise ImageError(f"{name} is a {image.format} file; send JPEG, PNG, GIF, BMP, TIFF or WebP")
             width, height = image.size
@@ -67,7 +91,7 @@ def decode_sized(data, max_pixels, name="upload", draft_size=None):
     except ImageError:
         raise
     except Image.UnidentifiedImageError:
-        raise ImageError(f"{name} is not an image (JPEG, PNG, GIF, BMP, TIFF or WebP)") from None
+        raise not_an_image(name) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageError(f"{name} has too many pixels (the limit is {max_pixels})") from None
     except DECODE_ERRORS as error:

@@ -39,17 +39,17 @@ def collection(tmp_path_factory):
     return root
 
 
-def run_score(*args, stdin=None, timeout=300, **env):
-    """`python -m score ARGS` from the repository root; the CompletedProcess, text mode."""
-    return subprocess.run([sys.executable, "-m", "score", *map(str, args)], cwd=ROOT, input=stdin,
+def run_score(*args, stdin=None, timeout=300, cwd=ROOT, **env):
+    """`python -m score ARGS` from ``cwd`` (the repository root); the CompletedProcess, text mode."""
+    return subprocess.run([sys.executable, "-m", "score", *map(str, args)], cwd=cwd, input=stdin,
                           capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **{k: str(v) for k, v in env.items()}})
+                          env={**os.environ, "PYTHONPATH": str(ROOT), **{k: str(v) for k, v in env.items()}})
 
 
 def read_rows(path):
     """The rows of a CSV or JSON Lines output, as dicts of strings/numbers/None."""
     path = str(path)
-    with open(path, encoding="utf-8", newline="") as stream:
+    with open(path, encoding="utf-8", errors="surrogateescape", newline="") as stream:
         if path.endswith(".jsonl"):
             return [json.loads(line) for line in stream]
         return [{k: (v if v != "" else None) for k, v in row.items()} for row in csv.DictReader(stream)]

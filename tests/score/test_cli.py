@@ -19,7 +19,7 @@ def test_a_folder_gives_golden_rows_error_rows_and_maps(collection, tmp_path):
     done = run_score(collection, "--out", out, "--maps", maps)
     assert done.returncode == 1, done.stderr  # two inputs are not usable images
     check_rows(read_rows(out), collection)
-    assert "scored 4, failed 2, skipped 0" in done.stdout
+    assert "scored 4, failed 1, skipped 0" in done.stdout and "1 file met in the walk is not an image" in done.stdout
     assert "memorability of the 4 scored photos: mean" in done.stdout
 
     for name, _, size, error in EXPECTED:
@@ -36,7 +36,8 @@ def test_a_folder_gives_golden_rows_error_rows_and_maps(collection, tmp_path):
 
     again = run_score(collection, "--out", out, "--maps", maps)
     assert again.returncode == 1  # the failures are still failures
-    assert "scored 0, failed 0, skipped 6" in again.stdout and "(2 of them failed)" in again.stdout
+    assert "scored 0, failed 0, skipped 6" in again.stdout and "(1 of them failed)" in again.stdout
+    assert "1 file met in the walk is not an image" in again.stdout
     assert len(read_rows(out)) == len(EXPECTED)
 
 

@@ -26,7 +26,7 @@ def test_url_writes_the_rows_of_an_in_process_run(collection, tmp_path, busy_ser
     done = run_score(collection, "--out", out, "--url", url, "--concurrency", "4", "--max-files", "2")
     assert done.returncode == 1, done.stderr
     check_rows(read_rows(out), collection)
-    assert "scored 4, failed 2" in done.stdout
+    assert "scored 4, failed 1" in done.stdout and "1 file met in the walk is not an image" in done.stdout
 
 
 def test_503s_are_waited_out(tmp_path, busy_server):

@@ -53,3 +53,17 @@ def test_the_url_client_never_loads_tensorflow():
     code = ("import sys, score, collection, collection.remote, collection.local; "
             "sys.exit('tensorflow' in sys.modules or 'keras' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
+
+
+def test_a_walk_keeps_out_of_symlinked_folders_unless_asked_and_then_ends_a_loop(tmp_path):
+    import os
+
+    make(tmp_path, "a.jpg", "sub/b.jpg")
+    os.symlink("..", tmp_path / "sub" / "loop")
+    os.symlink(tmp_path / "a.jpg", tmp_path / "sub" / "link.jpg")
+    os.mkfifo(tmp_path / "pipe")
+    plain = [i.path for i in iter_inputs([str(tmp_path)])]
+    assert plain == [str(tmp_path / n) for n in ("a.jpg", "pipe", "sub/b.jpg", "sub/link.jpg")]
+    assert [i.path for i in iter_inputs([str(tmp_path)], follow_links=True)] == plain  # the loop: once
+    assert all(i.walked for i in iter_inputs([str(tmp_path)]))
+    assert not next(iter(iter_inputs([str(tmp_path / "a.jpg")]))).walked

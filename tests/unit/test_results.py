@@ -1,5 +1,6 @@
 """The output file: whole rows, resume, a cut-off line trimmed, foreign files and a second run refused."""
 import json
+import os
 
 import numpy as np
 import pytest
@@ -19,7 +20,7 @@ def test_rows_round_trip_and_resume(tmp_path, suffix):
         assert out.done == {}
         out.write(results())
     with ResultsFile(path) as out:
-        assert out.done == {"a, b.jpg": 0.75, "c.txt": None}
+        assert out.done == {"a, b.jpg": (0.75, None), "c.txt": (None, 'c.txt is "not" an image')}
     text = path.read_text()
     if suffix == ".csv":
         assert text == 'path,memorability,width,height,error\n"a, b.jpg",0.75,640,480,\nc.txt,,,,"c.txt is ""not"" an image"\n'
@@ -64,3 +65,24 @@ def test_the_summary_distribution():
     assert distribution([None, 0.2, 0.4, 0.6, 0.8]) == pytest.approx(
         {"n": 4, "mean": 0.5, "median": 0.5, "q1": 0.35, "q3": 0.65})
     assert distribution([None]) is None
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_any_file_name_round_trips_and_no_formula_runs(tmp_path, suffix):
+    names = [os.fsdecode(b"caf\xe9.jpg"), "two\nlines.jpg", 'a, "b".jpg', "=SUM(A1).jpg", "+1.jpg", "-x.jpg",
+             "@me.jpg", "'quoted.jpg", "line\u2028sep.jpg", "plain.jpg"]
+    path = tmp_path / f"out{suffix}"
+    with ResultsFile(path) as out:
+        out.write([Result(i, name, 0.5, 1, 1) if i % 2 else Result(i, name, error=f"{name} is not an image")
+                   for i, name in enumerate(names)])
+    with ResultsFile(path) as out:
+        assert set(out.done) == set(names)
+        assert all(out.done[name][1] in (None, f"{name} is not an image") for name in names)
+    raw = path.read_bytes()
+    if suffix == ".csv":
+        for name in ("=SUM(A1).jpg", "+1.jpg", "-x.jpg", "@me.jpg"):
+            assert b"'" + name.encode() in raw, name  # a spreadsheet shows it, never runs it
+        assert b"caf\xe9.jpg" in raw  # the name's own bytes
+    else:
+        raw.decode("utf-8")  # still UTF-8: the undecodable byte is escaped
+        assert b"\\udce9" in raw

@@ -1,0 +1,117 @@
+"""`python -m score` on a disk shaped like a researcher's: a symlink loop, a 6 GB sparse file, a
+FIFO, names that are not UTF-8 or hold newlines, commas, quotes or a formula, and a notes file.
+Every run must end by itself (a timeout fails it), write one row per real file and keep its
+memory near that of an ordinary run; a rerun writes nothing twice."""
+import json
+import os
+import shutil
+
+import pytest
+
+from tests.imagegen import REFERENCE, ROOT, SAMPLES
+from tests.score.conftest import read_rows, run_score
+
+SPARSE = 6 * 2**30
+NOT_UTF8 = os.fsdecode(b"caf\xe9-\xff\xfe.jpg")  # Latin-1 bytes, as an old disk or a zip holds them
+ODD = {"two\nlines.jpg": "chelsea.jpg", 'a, "quoted".jpg': "coffee.jpg", "=HYPERLINK(1).jpg": "rocket.jpg",
+       NOT_UTF8: "coffee.jpg"}
+
+
+def make_disk(root, sparse=True):
+    (root / "sub").mkdir(parents=True)
+    shutil.copy(SAMPLES / "astronaut.jpg", root / "astronaut.jpg")
+    shutil.copy(SAMPLES / "rocket.jpg", root / "sub" / "rocket.jpg")
+    os.symlink("..", root / "sub" / "loop")  # sub/loop/sub/loop/... for ever, if followed
+    os.symlink(root / "astronaut.jpg", root / "sub" / "link.jpg")  # a link to a file: scored
+    os.mkfifo(root / "pipe.jpg")
+    (root / "README.txt").write_text("stimuli for experiment 2\n")
+    for name, sample in ODD.items():
+        shutil.copy(SAMPLES / sample, os.path.join(root, name))
+    if sparse:
+        with open(root / "sparse.jpg", "wb") as stream:
+            stream.truncate(SPARSE)  # 6 GB on paper, nothing on disk
+    return root
+
+
+def rows_by_name(out, root):
+    return {os.path.relpath(row["path"], root): row for row in read_rows(out)}
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_a_hostile_disk_gives_one_row_per_file_and_a_rerun_writes_nothing_twice(tmp_path, suffix):
+    root = make_disk(tmp_path / "disk")
+    out = tmp_path / f"scores{suffix}"
+    done = run_score(root, "--out", out, "--summary-json", tmp_path / "summary.json", timeout=300)
+    assert done.returncode == 1, done.stderr  # the FIFO and the sparse file claim to be photos
+    rows = rows_by_name(out, root)
+    assert sorted(rows) == sorted(["astronaut.jpg", "pipe.jpg", "README.txt", "sparse.jpg", "sub/link.jpg",
+                                   "sub/rocket.jpg", *ODD])
+    assert rows["pipe.jpg"]["error"] == "pipe.jpg is not a regular file: it is a named pipe (FIFO)"
+    assert rows["sparse.jpg"]["error"] == (f"sparse.jpg is {SPARSE} bytes, over the limit of {400 * 2**20} "
+                                           "bytes (MAX_IMAGE_BYTES)")
+    assert rows["README.txt"]["error"] == "README.txt is not an image (JPEG, PNG, GIF, BMP, TIFF or WebP)"
+    for name, sample in {**ODD, "sub/link.jpg": "astronaut.jpg", "sub/rocket.jpg": "rocket.jpg"}.items():
+        assert rows[name]["error"] is None, rows[name]
+        assert float(rows[name]["memorability"]) == pytest.approx(REFERENCE[sample], abs=1e-5), name
+    assert os.fsencode(next(row["path"] for row in read_rows(out) if row["path"].endswith(NOT_UTF8))).endswith(
+        b"caf\xe9-\xff\xfe.jpg")  # the name's own bytes come back
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert (summary["scored"], summary["failed"], summary["not_images"]) == (7, 2, 1)
+    if suffix == ".csv":
+        raw = out.read_bytes()
+        assert b"caf\xe9-\xff\xfe.jpg" in raw  # the name's own bytes
+    else:
+        out.read_bytes().decode("utf-8")  # JSON Lines stay valid UTF-8: \udcXX escapes
+
+    size = out.stat().st_size
+    again = run_score(root, "--out", out, timeout=300)
+    assert again.returncode == 1 and "scored 0, failed 0, skipped 10 already" in again.stdout
+    assert "1 file met in the walk is not an image" in again.stdout
+    assert out.stat().st_size == size
+
+
+def test_a_six_gigabyte_file_costs_no_memory(tmp_path):
+    peaks = {}
+    for sparse in (False, True):
+        root = make_disk(tmp_path / f"disk-{sparse}", sparse=sparse)
+        summary = tmp_path / f"summary-{sparse}.json"
+        done = run_score(root, "--out", tmp_path / f"{sparse}.csv", "--summary-json", summary, timeout=300)
+        assert done.returncode == 1, done.stderr
+        peaks[sparse] = json.loads(summary.read_text())["peak_rss_mb"]
+    assert peaks[True] - peaks[False] < 100, peaks  # 6 GB were never read
+
+
+def test_a_fifo_named_or_listed_gets_its_row_and_follow_links_ends_a_loop(tmp_path):
+    root = make_disk(tmp_path / "disk", sparse=False)
+    out = tmp_path / "named.csv"
+    listing = tmp_path / "list.txt"
+    listing.write_bytes(os.fsencode(root / "pipe.jpg") + b"\n" + os.fsencode(os.path.join(root, NOT_UTF8)) + b"\n")
+    done = run_score(root / "pipe.jpg", "--from-list", listing, "--out", out, timeout=120)
+    assert done.returncode == 1
+    rows = read_rows(out)
+    assert [os.path.basename(row["path"]) for row in rows] == ["pipe.jpg", NOT_UTF8]
+    assert rows[0]["error"] == "pipe.jpg is not a regular file: it is a named pipe (FIFO)"
+    assert float(rows[1]["memorability"]) == pytest.approx(REFERENCE["coffee.jpg"], abs=1e-5)
+
+    # A relative name that a spreadsheet would run: written with a leading ', read back without.
+    formula = tmp_path / "formula.csv"
+    for _ in range(2):
+        done = run_score("--from-list", "-", "--out", formula, stdin="=HYPERLINK(1).jpg\n+2.txt\n", cwd=root,
+                         MODEL_BUCKET=ROOT / "assets" / "resmem", MODEL_CACHE=ROOT / ".cache" / "models", timeout=120)
+    assert done.returncode == 1 and "skipped 2 already" in done.stdout
+    raw = formula.read_text()
+    assert "\n'=HYPERLINK(1).jpg,0.6402" in raw and "\n'+2.txt,,,,'+2.txt cannot be read" in raw
+    assert [row["path"] for row in read_rows(formula)] == ["'=HYPERLINK(1).jpg", "'+2.txt"]  # as a spreadsheet shows
+
+    followed = run_score(root, "--out", tmp_path / "followed.csv", "--follow-links", timeout=300)
+    assert followed.returncode == 1  # the loop was entered and ended: each real folder once
+    assert len(read_rows(tmp_path / "followed.csv")) == 9  # no sparse file on this disk
+
+
+def test_a_notes_file_beside_the_samples_is_no_failure():
+    """`make score IMAGES=samples`: LICENSES.md is not an image, and that is not an error."""
+    done = run_score(SAMPLES, "--out", "/dev/null/never", timeout=120)
+    assert done.returncode == 2  # an output that cannot be made is a set-up error
+    done = run_score(SAMPLES, "--out", SAMPLES.parent / "test-artifacts" / "samples.csv", "--overwrite", timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 file met in the walk is not an image" in done.stdout
