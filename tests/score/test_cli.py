@@ -114,7 +114,8 @@ def test_help_documents_every_flag():
     assert done.returncode == 0
     for flag in ("--out", "--from-list", "--overwrite", "--maps", "--maps-format", "--quiet", "--bucket",
                  "--precision", "--batch-size", "--workers", "--jpeg-draft", "--max-pixels", "--url",
-                 "--concurrency", "--max-files", "--retries", "--retry-for", "--summary-json", "--stable"):
+                 "--concurrency", "--max-files", "--retries", "--retry-for", "--summary-json", "--stable",
+                 "--follow-links"):
         assert flag in done.stdout, flag
     assert "Exit status" in done.stdout and os.environ.get("MODEL_BUCKET", "assets/resmem") in done.stdout
 
