@@ -7,6 +7,7 @@ from api.health import register_health
 from api.metadata import ModelMetadataAPI
 from api.page import register_page
 from api.predict import ModelPredictAPI
+from api.video import ModelVideoAPI
 from core.explain import MapSettings
 from core.model import ModelWrapper
 from maxfw.core import MAX_API, MAXApp
@@ -43,6 +44,7 @@ def create_app(model=None, settings=None, **overrides):
         max_app.add_api(ModelMetadataAPI, "/metadata")
         max_app.add_api(ModelPredictAPI, "/predict")
         max_app.add_api(ModelExplainAPI, "/explain")
+        max_app.add_api(ModelVideoAPI, "/video")
     register_error_handlers(app, max_app.api)
     register_page(app)
     register_health(app)

@@ -97,6 +97,13 @@ class Settings:
     # uncompressed: a 64-megapixel 16-bit RGB TIFF is 384 MB. By --url, MAX_CONTENT_LENGTH applies.
     MAX_IMAGE_BYTES: int = setting(400 * 2**20, minimum=1)
 
+    # --- Videos (POST /model/video) ----------------------------------------------------------------
+    # The defaults admit a 10-minute 1080p clip of about 100 MB at 1 frame a second, and more.
+    MAX_VIDEO_BYTES: int = setting(512 * 2**20, minimum=1)  # one video upload (spooled to disk), else 413
+    MAX_VIDEO_SECONDS: int = setting(3600, minimum=1)  # of content, else 400
+    MAX_VIDEO_FRAMES: int = setting(3600, minimum=1)  # sampled frames (duration x fps), else 400
+    MAX_VIDEO_FPS: float = setting(30.0, minimum=0.01)  # samples a second a request may ask for
+
     # --- A running service by URL (python -m score --url) -----------------------------------------
     # Seconds one request may spend retrying (503s with Retry-After included) before its photos
     # get an error row.

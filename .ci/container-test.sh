@@ -15,10 +15,20 @@ podman image inspect "$IMAGE" --format 'image size: {{.Size}} bytes'
 podman run --rm --entrypoint python "$IMAGE" -c 'import importlib.util as u; assert not u.find_spec("tensorflow")' \
     && echo "no TensorFlow in the serving image"
 
-# Seconds from `podman run` until the API answers.
+# Seconds from `podman run` until the API answers; a container that never answers (it crashed
+# at start) fails the test after 120 s instead of hanging it, with its log.
 ready_after() {
     start=$(date +%s.%N)
-    until curl -sf "http://127.0.0.1:$1/model/metadata" >/dev/null; do sleep 0.2; done
+    tries=0
+    until curl -sf "http://127.0.0.1:$1/model/metadata" >/dev/null; do
+        tries=$((tries + 1))
+        if [ "$tries" -gt 600 ]; then
+            echo "the container on port $1 did not answer within 120 s" >&2
+            podman ps -a >&2
+            exit 1
+        fi
+        sleep 0.2
+    done
     python3 -c "print(round($(date +%s.%N) - $start, 1))"
 }
 
@@ -26,7 +36,8 @@ ready_after() {
 # the original on the samples.
 podman rm -f max-fast >/dev/null 2>&1 || true
 podman run -d --name max-fast --health-interval=disable -e MODEL_PRECISION=lite-int8 -p "$((HOST_PORT + 1)):5000" "$IMAGE"
-echo "lite-int8 container ready after $(ready_after $((HOST_PORT + 1))) s"
+ready=$(ready_after $((HOST_PORT + 1)))
+echo "lite-int8 container ready after $ready s"
 status=0
 .venv/bin/python -m score samples/*.jpg --url "http://127.0.0.1:$((HOST_PORT + 1))" --out /tmp/fast-scores.csv --overwrite --quiet \
     && .venv/bin/python -c 'import csv, json; ref = json.load(open("tests/reference/resmem_scores.json")); rows = list(csv.DictReader(open("/tmp/fast-scores.csv"))); assert len(rows) == len(ref) and all(abs(float(r["memorability"]) - ref[r["path"].split("/")[-1]]) <= 0.01 for r in rows), rows' \
@@ -36,7 +47,8 @@ podman rm -f max-fast >/dev/null
 podman rm -f max-test >/dev/null 2>&1 || true
 # No systemd here to time the HEALTHCHECK; it is run by hand below instead.
 podman run -d --name max-test --health-interval=disable -p "$HOST_PORT:5000" "$IMAGE"
-echo "fp32 container ready after $(ready_after "$HOST_PORT") s"
+ready=$(ready_after "$HOST_PORT")
+echo "fp32 container ready after $ready s"
 mkdir -p test-artifacts
 MAX_URL="http://127.0.0.1:$HOST_PORT" .venv/bin/python -m pytest -q tests/integration || status=$?
 # The score command inside the image, with its own model, on the sample photos (samples/ also

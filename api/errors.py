@@ -9,6 +9,7 @@ from werkzeug.exceptions import (BadRequest, HTTPException, InternalServerError,
 
 from core.batcher import Overloaded
 from core.images import ImageError
+from core.video import VideoError
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +33,16 @@ def upload_errors(bad_request):
 def describe(error):
     """The client-facing message of an HTTP error."""
     if isinstance(error, RequestEntityTooLarge):
-        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        video = bool(request) and request.path.endswith("/video")
+        # The request's own limit: MAX_VIDEO_BYTES for a video, MAX_CONTENT_LENGTH for the rest.
+        limit = request.max_content_length if request else current_app.config["MAX_CONTENT_LENGTH"]
         if request and (request.content_length or 0) <= limit:  # werkzeug's form limits, not the body's
             return (f"the form has more than {current_app.config['MAX_FORM_PARTS']} parts, or a text "
-                    f"field over {current_app.config['MAX_FORM_MEMORY_SIZE']} bytes; send only files "
-                    "in the field 'image'")
-        return (f"the request body is over the limit of {limit} bytes ({limit / 2**20:.0f} MiB); "
-                "send fewer or smaller images")
+                    f"field over {current_app.config['MAX_FORM_MEMORY_SIZE']} bytes; send only "
+                    f"{'the file' if video else 'files'} in the field '{'video' if video else 'image'}'")
+        return (f"the request body is over the limit of {limit} bytes ({limit / 2**20:.0f} MiB"
+                f"{', MAX_VIDEO_BYTES' if video else ''}); send "
+                f"{'a shorter or smaller video' if video else 'fewer or smaller images'}")
     data = getattr(error, "data", None) or {}
     return data.get("message") or error.description or error.name
 
@@ -49,7 +53,7 @@ def error_body(error):
     Retry-After when the model's queue is full (core.batcher.Overloaded), 500 for bugs."""
     if isinstance(error, Overloaded):
         return {"status": "error", "message": str(error)}, 503, {"Retry-After": str(error.retry_after)}
-    if isinstance(error, ImageError):
+    if isinstance(error, (ImageError, VideoError)):
         error = BadRequest(str(error))
     elif not isinstance(error, HTTPException):
         log.exception("unhandled error", exc_info=error)

@@ -1,0 +1,134 @@
+"""POST /model/video: a memorability timeline of a clip, its most memorable moments and its best clip."""
+import base64
+import io
+import statistics
+
+from flask import current_app, request
+from flask_restx import fields, inputs
+from maxfw.core import MAX_API, MAXAPI
+from PIL import Image
+from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import BadRequest
+
+from api.errors import upload_errors
+from core.video import VideoReader, best_clip, moments
+
+THUMBNAIL_SIDE = 320
+MAX_TOP = 20
+FIELDS = ("video", "fps", "top", "clip")
+
+input_parser = MAX_API.parser()
+input_parser.add_argument("video", type=FileStorage, location="files", required=True,
+                          help="One video file: MP4, MOV, WebM, MKV, AVI, ... (H.264, HEVC, VP8, VP9, AV1, MPEG-4, ...).")
+input_parser.add_argument("fps", type=float, location="form", required=False,
+                          help="Frames sampled a second, at times 0, 1/fps, 2/fps, ...; default 1, at most MAX_VIDEO_FPS.")
+input_parser.add_argument("top", type=inputs.int_range(1, MAX_TOP), location="form", required=False,
+                          help=f"How many moments to return, 1 to {MAX_TOP}; default 3.")
+input_parser.add_argument("clip", type=float, location="form", required=False,
+                          help="A clip length in seconds: also return the window of that length with the highest mean.")
+
+point = MAX_API.model("TimelinePoint", {
+    "time": fields.Float(required=True, description="Presentation time of the frame, seconds"),
+    "memorability": fields.Float(required=True, min=0, max=1),
+})
+moment = MAX_API.model("Moment", {
+    "time": fields.Float(required=True), "memorability": fields.Float(required=True, min=0, max=1),
+    "thumbnail": fields.String(required=True, description="JPEG, base64, at most 320 px a side"),
+})
+clip = MAX_API.model("Clip", {
+    "start": fields.Float(required=True), "end": fields.Float(required=True),
+    "memorability": fields.Float(required=True, description="Mean of the frames inside"),
+})
+video_response = MAX_API.model("ModelVideoResponse", {
+    "status": fields.String(required=True, example="ok"),
+    "duration": fields.Float(required=True, description="Seconds"),
+    "fps": fields.Float(required=True, description="Frames sampled a second, as used"),
+    "frames": fields.Integer(required=True, description="Frames scored"),
+    "complete": fields.Boolean(required=True, description="False when the file ended early or broke: the frames before are scored"),
+    "timeline": fields.List(fields.Nested(point), required=True),
+    "moments": fields.List(fields.Nested(moment), required=True, description=(
+        "The most memorable frames, each at least 2 s (or 1/fps) from the others")),
+    "clip": fields.Nested(clip, required=False, skip_none=True, allow_null=True),
+    "mean": fields.Float(required=True), "median": fields.Float(required=True),
+    "min": fields.Float(required=True), "max": fields.Float(required=True),
+})
+
+
+def options(settings):
+    """fps, top and clip from the form; a 400 that names the field for a bad one."""
+    unknown = sorted((set(request.files) | set(request.form)) - set(FIELDS))
+    if unknown:
+        raise BadRequest(f"unknown form field {', '.join(map(repr, unknown))}: this endpoint takes the file "
+                         "'video' and the fields 'fps', 'top' and 'clip'")
+    try:
+        fps = float(request.form.get("fps", 1))
+        top = int(request.form.get("top", 3))
+        length = float(request.form["clip"]) if request.form.get("clip") else None
+    except ValueError as error:
+        raise BadRequest(f"fps and clip must be numbers and top an integer ({error})") from None
+    if not 0 < fps <= settings.MAX_VIDEO_FPS:
+        raise BadRequest(f"fps must be above 0 and at most {settings.MAX_VIDEO_FPS:g} (MAX_VIDEO_FPS), not {fps:g}")
+    if not 1 <= top <= MAX_TOP:
+        raise BadRequest(f"top must be 1 to {MAX_TOP}, not {top}")
+    if length is not None and not length > 0:
+        raise BadRequest(f"clip must be a length in seconds above 0, not {length:g}")
+    return fps, top, length
+
+
+def thumbnail(rgb):
+    image = Image.fromarray(rgb)
+    image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=85)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+class ModelVideoAPI(MAXAPI):
+
+    @MAX_API.doc("video")
+    @MAX_API.expect(input_parser)
+    @upload_errors("Missing, empty or unreadable video, an image, or fps, top or clip out of range")
+    @MAX_API.marshal_with(video_response, skip_none=True)
+    def post(self):
+        """A memorability timeline of a video, its most memorable moments and its best clip
+
+        Frames are sampled at presentation times 0, 1/fps, 2/fps, ... (the frame shown at each
+        time, turned as the video's display matrix says) and each is scored as the same picture
+        sent to /model/predict. The upload is spooled to a temporary file, never held in memory.
+        """
+        settings = current_app.extensions["max_settings"]
+        request.max_content_length = settings.MAX_VIDEO_BYTES  # not the image requests' limit
+        fps, top, length = options(settings)
+        uploads = request.files.getlist("video")
+        if len(uploads) != 1:
+            raise BadRequest("send one file in the form field 'video'" if not uploads else
+                             f"{len(uploads)} videos sent; /model/video scores one video per request")
+        upload = uploads[0]
+        upload.stream.seek(0, io.SEEK_END)
+        if not upload.stream.tell():
+            raise BadRequest("the upload is empty")
+        upload.stream.seek(0)
+        model = current_app.extensions["max_model"]
+        with VideoReader(upload.stream, "the upload", settings) as video:
+            if length is not None and length > video.duration:
+                raise BadRequest(f"clip is {length:g} s, longer than the video ({video.duration:.1f} s)")
+            times, scores = [], []
+            samples = video.played_at(video.sample_times(fps))
+            while chunk := [sample for _, sample in zip(range(settings.BATCH_SIZE), samples)]:
+                # A chunk at a time: other requests' photos are scored between the chunks.
+                predictions = model.predict([rgb for _, rgb in chunk])
+                times += [t for t, _ in chunk]
+                scores += [p["memorability"] for p in predictions]
+            if not scores:
+                raise BadRequest("the upload has no frame that could be decoded; it is truncated or corrupt")
+            chosen = moments(times, scores, top, max(2.0, 1 / fps))
+            found = [{"time": times[i], "memorability": scores[i], "thumbnail": thumbnail(video.frame_at(times[i]))}
+                     for i in chosen]
+            complete = video.complete
+            duration = video.duration
+        best = best_clip(times, scores, length, duration) if length is not None else None
+        return {"status": "ok", "duration": duration, "fps": fps, "frames": len(scores), "complete": complete,
+                "timeline": [{"time": t, "memorability": s} for t, s in zip(times, scores)], "moments": found,
+                "clip": {"start": best[0], "end": best[1], "memorability": best[2]} if best else None,
+                "mean": statistics.fmean(scores), "median": statistics.median(scores),
+                "min": min(scores), "max": max(scores)}

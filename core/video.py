@@ -1,0 +1,180 @@
+"""Videos: frames sampled by presentation time, decoded by PyAV (FFmpeg), each frame then one
+more input of the one pipeline (core/pipeline.py) as an RGB array.
+
+    with VideoReader(path_or_file, "the upload", settings) as video:
+        for time, rgb in video.played_at(video.sample_times(fps=1)):   # streamed, never all held
+            ...
+        video.complete                # False when the file ended early or broke mid-way
+
+A sample at time t is the frame shown at t: the last frame whose presentation time is at most t
+(times count from the stream's start). The display matrix (a phone's rotation) is applied, as
+EXIF is for photos. Frames are converted to RGB at full size, so a frame scores exactly as the
+same picture sent to /model/predict as a PNG. Everything that can go wrong with untrusted bytes
+raises VideoError, whose message is safe to show to the client.
+"""
+import math
+
+import av
+import numpy as np
+from PIL import Image
+
+EPSILON = 1e-6  # seconds: a frame presented at exactly t is the one shown at t
+
+
+class VideoError(ValueError):
+    """The upload is not a video this service can score; the message says why."""
+
+
+class VideoReader:
+    """One video file, checked against the limits of ``settings`` (config.Settings) on opening."""
+
+    def __init__(self, source, name, settings):
+        self.name, self.settings, self.complete = name, settings, True
+        image = _image_format(source)  # FFmpeg would open a JPEG as a one-frame "video"
+        if image:
+            raise VideoError(f"{name} is a {image} image, not a video; send photos to /model/predict")
+        try:
+            self.container = av.open(source, mode="r", metadata_errors="ignore")
+        except (av.FFmpegError, UnicodeDecodeError, ValueError):
+            raise VideoError(f"{name} is not a video that FFmpeg can read (MP4, MOV, WebM, MKV, AVI, ...)") from None
+        try:
+            self._check()
+        except BaseException:
+            self.container.close()
+            raise
+
+    def _check(self):
+        if not self.container.streams.video:
+            raise VideoError(f"{self.name} has no video stream (is it audio only?)")
+        self.stream = stream = self.container.streams.video[0]
+        if stream.codec_context is None or not stream.codec_context.name:
+            raise VideoError(f"{self.name} has a video codec that this server cannot decode")
+        stream.thread_type = "AUTO"  # FFmpeg decodes on its own threads
+        self.start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+        if stream.duration is not None:
+            self.duration = float(stream.duration * stream.time_base)
+        elif self.container.duration is not None:
+            self.duration = self.container.duration / av.time_base
+        else:
+            self.duration = 0.0
+        limits = self.settings
+        if not self.duration > 0:
+            raise VideoError(f"{self.name} has no duration: no frame to score")
+        if self.duration > limits.MAX_VIDEO_SECONDS:
+            raise VideoError(f"{self.name} lasts {self.duration:.1f} s; the limit is "
+                             f"{limits.MAX_VIDEO_SECONDS} s (MAX_VIDEO_SECONDS)")
+        width, height = stream.codec_context.width, stream.codec_context.height
+        if width * height > limits.MAX_IMAGE_PIXELS:
+            raise VideoError(f"{self.name} has frames of {width}x{height}: too many pixels "
+                             f"(the limit is {limits.MAX_IMAGE_PIXELS})")
+
+    def sample_times(self, fps):
+        """0, 1/fps, 2/fps, ... before the end; VideoError if there are more than MAX_VIDEO_FRAMES."""
+        count = max(1, math.ceil(self.duration * fps - EPSILON))
+        if count > self.settings.MAX_VIDEO_FRAMES:
+            raise VideoError(f"{self.name} at {fps:g} frames a second gives {count} frames; the limit "
+                             f"is {self.settings.MAX_VIDEO_FRAMES} (MAX_VIDEO_FRAMES): ask for fewer")
+        return [k / fps for k in range(count)]
+
+    def played_at(self, times):
+        """(t, RGB array as displayed) of the frame shown at each of the sorted ``times``,
+        decoded in one pass. A file that ends or breaks early yields what it could and leaves
+        ``complete`` False."""
+        times = list(times)
+        index, shown = 0, None
+        try:
+            for frame in self.container.decode(self.stream):
+                if frame.time is None:
+                    continue
+                t = frame.time - self.start
+                while index < len(times) and t > times[index] + EPSILON:
+                    yield times[index], self._rgb(shown if shown is not None else frame)
+                    index += 1
+                if index == len(times):
+                    return
+                shown = frame
+        except (av.FFmpegError, MemoryError):
+            self.complete = False  # corrupt or cut short: what was shown so far stands
+        if shown is None:
+            self.complete = False
+            return
+        last = shown.time - self.start + self._frame_seconds()
+        while index < len(times) and times[index] < last:  # the last frame stays on screen
+            yield times[index], self._rgb(shown)
+            index += 1
+        self.complete = self.complete and index == len(times)
+
+    def _frame_seconds(self):
+        rate = self.stream.average_rate or self.stream.guessed_rate
+        return float(1 / rate) if rate else 0.0
+
+    def frame_at(self, t):
+        """The RGB array of the frame shown at ``t``, found again by seeking (for thumbnails)."""
+        target = self.start + t
+        for offset in (target, self.start):  # a keyframe at or before t; else from the start
+            try:
+                self.container.seek(int(offset / self.stream.time_base), stream=self.stream, backward=True)
+                shown = None
+                for frame in self.container.decode(self.stream):
+                    if frame.time is not None and frame.time > target + EPSILON:
+                        break
+                    shown = frame
+            except av.FFmpegError:
+                shown = None
+            if shown is not None:
+                return self._rgb(shown)
+        raise VideoError(f"{self.name} could not be decoded again at {t:g} s")
+
+    @staticmethod
+    def _rgb(frame):
+        """Full-size 8-bit RGB, turned as the display matrix says (its angle is counter-clockwise)."""
+        rgb = frame.to_ndarray(format="rgb24")
+        turns = round((frame.rotation or 0) / 90) % 4
+        return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
+
+    def close(self):
+        self.container.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _image_format(source):
+    """The format Pillow reads ``source`` (a path or a seekable file) as, from its header; else None."""
+    try:
+        with Image.open(source) as image:
+            return image.format
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None
+    finally:
+        if hasattr(source, "seek"):
+            source.seek(0)
+
+
+def moments(times, scores, top, min_gap):
+    """Indices of the ``top`` highest scores, each at least ``min_gap`` seconds from the others."""
+    chosen = []
+    for index in np.argsort(-np.asarray(scores), kind="stable"):
+        if all(abs(times[index] - times[other]) >= min_gap - EPSILON for other in chosen):
+            chosen.append(int(index))
+            if len(chosen) == top:
+                break
+    return chosen
+
+
+def best_clip(times, scores, seconds, duration):
+    """(start, end, mean) of the window of ``seconds`` inside the video, starting at a sample,
+    whose samples have the highest mean score."""
+    times, scores = np.asarray(times), np.asarray(scores, np.float64)
+    best = None
+    for first, start in enumerate(times):
+        if best is not None and start + seconds > duration + EPSILON:
+            break  # windows that would run past the end (the first one always counts)
+        inside = scores[first:][times[first:] < start + seconds - EPSILON]
+        mean = float(inside.mean())
+        if best is None or mean > best[2] + 1e-12:
+            best = (float(start), float(start + seconds), mean)
+    return best
