@@ -57,6 +57,9 @@ def parse_args(argv, defaults):
     parser.add_argument("--maps", metavar="DIR", help="also write each photo's map (overlay PNG and "
                         "heatmap) under DIR, as /model/explain makes them; about 6 passes a photo")
     parser.add_argument("--maps-format", choices=MAP_FORMATS, default="npy", help="heatmap file format")
+    parser.add_argument("--fps", type=float, default=1.0,
+                        help="a video's frames sampled a second, one row each, with its time (%(default)s); "
+                             "--maps maps its 3 most memorable moments")
     parser.add_argument("--stable", action=argparse.BooleanOptionalAction, default=defaults.MODEL_TTA == "mirror",
                         help="score each photo as the mean of it and its mirror image (twice the passes) and "
                              "add the column mirror_delta; MODEL_TTA=mirror makes it the default (%(default)s)")
@@ -92,6 +95,8 @@ def parse_args(argv, defaults):
     for name in ("batch_size", "concurrency", "max_files", "threads", "max_pixels"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be 1 or more")
+    if not 0 < args.fps <= defaults.MAX_VIDEO_FPS:
+        parser.error(f"--fps must be above 0 and at most {defaults.MAX_VIDEO_FPS:g} (MAX_VIDEO_FPS)")
     if args.workers < 0 or args.retries < 0 or args.explain_grid < 0 or args.retry_for < 0:
         parser.error("--workers, --retries, --retry-for and --explain-grid cannot be negative")
     return args
@@ -121,10 +126,10 @@ def make_scorer(args, defaults):
         from collection.remote import RemoteScorer
 
         return RemoteScorer(args.url, settings, concurrency=args.concurrency, retries=args.retries,
-                            maps=bool(args.maps), stable=args.stable)
+                            maps=bool(args.maps), stable=args.stable, fps=args.fps)
     from collection.local import LocalScorer
 
-    return LocalScorer(settings, workers=args.workers, maps=bool(args.maps), stable=args.stable)
+    return LocalScorer(settings, workers=args.workers, maps=bool(args.maps), stable=args.stable, fps=args.fps)
 
 
 def progress_bar(args):
@@ -206,7 +211,7 @@ def run(args, scorer, out, run_state, bar):
             run_state.not_images += result.not_image
             run_state.failed += result.error is not None and not result.not_image
             run_state.scored += result.error is None
-            run_state.scores.append(result.memorability)
+            run_state.scores += [frame.memorability for frame in result.frames] if result.frames else [result.memorability]
         if bar:
             bar.update(len(batch))
 

@@ -11,11 +11,12 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import BadRequest
 
 from api.errors import upload_errors
+from api.uploads import stable_option
 from core.video import VideoReader, best_clip, moments
 
 THUMBNAIL_SIDE = 320
 MAX_TOP = 20
-FIELDS = ("video", "fps", "top", "clip")
+FIELDS = ("video", "fps", "top", "clip", "stable")
 
 input_parser = MAX_API.parser()
 input_parser.add_argument("video", type=FileStorage, location="files", required=True,
@@ -26,10 +27,14 @@ input_parser.add_argument("top", type=inputs.int_range(1, MAX_TOP), location="fo
                           help=f"How many moments to return, 1 to {MAX_TOP}; default 3.")
 input_parser.add_argument("clip", type=float, location="form", required=False,
                           help="A clip length in seconds: also return the window of that length with the highest mean.")
+input_parser.add_argument("stable", type=inputs.boolean, location="form", required=False,
+                          help="true: score each frame as the mean of it and its mirror image, as /model/predict does, "
+                               "and add mirror_delta; the default is the server's MODEL_TTA.")
 
 point = MAX_API.model("TimelinePoint", {
     "time": fields.Float(required=True, description="Presentation time of the frame, seconds"),
     "memorability": fields.Float(required=True, min=0, max=1),
+    "mirror_delta": fields.Float(required=False, description="Only with stable: the frame's score minus its mirror image's"),
 })
 moment = MAX_API.model("Moment", {
     "time": fields.Float(required=True), "memorability": fields.Float(required=True, min=0, max=1),
@@ -45,7 +50,7 @@ video_response = MAX_API.model("ModelVideoResponse", {
     "fps": fields.Float(required=True, description="Frames sampled a second, as used"),
     "frames": fields.Integer(required=True, description="Frames scored"),
     "complete": fields.Boolean(required=True, description="False when the file ended early or broke: the frames before are scored"),
-    "timeline": fields.List(fields.Nested(point), required=True),
+    "timeline": fields.List(fields.Nested(point, skip_none=True), required=True),
     "moments": fields.List(fields.Nested(moment), required=True, description=(
         "The most memorable frames, each at least 2 s (or 1/fps) from the others")),
     "clip": fields.Nested(clip, required=False, skip_none=True, allow_null=True),
@@ -59,7 +64,7 @@ def options(settings):
     unknown = sorted((set(request.files) | set(request.form)) - set(FIELDS))
     if unknown:
         raise BadRequest(f"unknown form field {', '.join(map(repr, unknown))}: this endpoint takes the file "
-                         "'video' and the fields 'fps', 'top' and 'clip'")
+                         "'video' and the fields 'fps', 'top', 'clip' and 'stable'")
     try:
         fps = float(request.form.get("fps", 1))
         top = int(request.form.get("top", 3))
@@ -72,7 +77,7 @@ def options(settings):
         raise BadRequest(f"top must be 1 to {MAX_TOP}, not {top}")
     if length is not None and not length > 0:
         raise BadRequest(f"clip must be a length in seconds above 0, not {length:g}")
-    return fps, top, length
+    return fps, top, length, stable_option()
 
 
 def thumbnail(rgb):
@@ -98,7 +103,7 @@ class ModelVideoAPI(MAXAPI):
         """
         settings = current_app.extensions["max_settings"]
         request.max_content_length = settings.MAX_VIDEO_BYTES  # not the image requests' limit
-        fps, top, length = options(settings)
+        fps, top, length, stable = options(settings)
         uploads = request.files.getlist("video")
         if len(uploads) != 1:
             raise BadRequest("send one file in the form field 'video'" if not uploads else
@@ -112,13 +117,8 @@ class ModelVideoAPI(MAXAPI):
         with VideoReader(upload.stream, "the upload", settings) as video:
             if length is not None and length > video.duration:
                 raise BadRequest(f"clip is {length:g} s, longer than the video ({video.duration:.1f} s)")
-            times, scores = [], []
-            samples = video.played_at(video.sample_times(fps))
-            while chunk := [sample for _, sample in zip(range(settings.BATCH_SIZE), samples)]:
-                # A chunk at a time: other requests' photos are scored between the chunks.
-                predictions = model.predict([rgb for _, rgb in chunk])
-                times += [t for t, _ in chunk]
-                scores += [p["memorability"] for p in predictions]
+            scored = video.timeline(model, fps, stable)
+            times, scores = [t for t, _ in scored], [p["memorability"] for _, p in scored]
             if not scores:
                 raise BadRequest("the upload has no frame that could be decoded; it is truncated or corrupt")
             chosen = moments(times, scores, top, max(2.0, 1 / fps))
@@ -128,7 +128,7 @@ class ModelVideoAPI(MAXAPI):
             duration = video.duration
         best = best_clip(times, scores, length, duration) if length is not None else None
         return {"status": "ok", "duration": duration, "fps": fps, "frames": len(scores), "complete": complete,
-                "timeline": [{"time": t, "memorability": s} for t, s in zip(times, scores)], "moments": found,
+                "timeline": [{"time": t, **p} for t, p in scored], "moments": found,
                 "clip": {"start": best[0], "end": best[1], "memorability": best[2]} if best else None,
                 "mean": statistics.fmean(scores), "median": statistics.median(scores),
                 "min": min(scores), "max": max(scores)}

@@ -25,9 +25,20 @@ class Result:
     error: str = None  # why it could not be scored; None when it was
     mirror_delta: float = None  # stable: the score of the photo minus its mirror image's
     not_image: bool = False  # a file met in a walk that is no image by name or bytes: not a failure
+    time: float = None  # always None for the input itself; a video's rows take their frames' times
+    frames: list = None  # a video: Frame of each sampled time, in order (one row each)
     name: str = None  # a relative name for its map files (collection.inputs.map_name)
     heatmap: np.ndarray = None  # with maps: /model/explain's heatmap grid
     overlay: bytes = None  # with maps: /model/explain's overlay, as PNG bytes
+    moments: list = None  # a video with maps: (time, heatmap, overlay) of its most memorable frames
+
+
+@dataclass
+class Frame:
+    """One sampled frame of a video: its presentation time and its score."""
+    time: float
+    memorability: float
+    mirror_delta: float = None
 
 
 class Scorer(Protocol):

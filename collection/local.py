@@ -21,8 +21,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 import config
 from collection.inputs import Input
-from collection.items import chunks, describe, ordered_map
-from core.images import ImageError, NotAnImage
+from collection.items import Frame, chunks, describe, ordered_map
+from core.images import ImageError, NotAnImage, TooLarge
+
+TOP_MOMENTS = 3  # a video's most memorable frames that --maps maps
+
+
+class Video:
+    """An input found to be a video: its frames are decoded and scored as the batch runs."""
+
+    def __init__(self, path, label):
+        self.path, self.label = path, label
 
 
 WORKERS = 2  # threads that decode ahead of the model: on 2 cores, enough to keep it busy
@@ -32,12 +41,12 @@ class LocalScorer:
     """Scores photos with the model of ``settings`` (config.Settings; default: this process's,
     changed by ``overrides``) in this process."""
 
-    def __init__(self, settings=None, *, workers=WORKERS, maps=False, stable=None, **overrides):
+    def __init__(self, settings=None, *, workers=WORKERS, maps=False, stable=None, fps=1.0, **overrides):
         from core.explain import MapSettings
         from core.model import ModelWrapper
 
         self.settings = (settings or config.settings()).replace(**overrides)
-        self.workers, self.maps = workers, maps
+        self.workers, self.maps, self.fps = workers, maps, fps
         self.stable = self.settings.MODEL_TTA == "mirror" if stable is None else stable
         self.model = ModelWrapper.from_settings(self.settings)
         self.map_settings = MapSettings.from_settings(self.settings)
@@ -64,6 +73,10 @@ class LocalScorer:
         try:
             photo = self.model.pipeline.prepare(source, label, mirror=self.stable)
         except ImageError as error:
+            from core.video import is_video
+
+            if isinstance(error, (NotAnImage, TooLarge)) and isinstance(source, str) and is_video(source, self.settings):
+                return result, Video(source, label)  # scored frame by frame in _forward
             result.error = str(error)
             result.not_image = isinstance(error, NotAnImage) and isinstance(item, Input) and item.may_be_other()
             return result, None
@@ -73,7 +86,10 @@ class LocalScorer:
         return result, photo
 
     def _forward(self, batch):
-        good = [(result, photo) for result, photo in batch if photo is not None]
+        for result, video in batch:
+            if isinstance(video, Video):
+                self._score_video(result, video)
+        good = [(result, photo) for result, photo in batch if photo is not None and not isinstance(photo, Video)]
         if good and self.maps:
             from core.explain import map_photo
 
@@ -86,6 +102,35 @@ class LocalScorer:
             for (result, _), prediction in zip(good, predictions):
                 result.memorability, result.mirror_delta = prediction["memorability"], prediction.get("mirror_delta")
         return [result for result, _ in batch]
+
+    def _score_video(self, result, video):
+        """A video's rows: one Frame per sampled time (core/video.py), and with maps, the maps of
+        its most memorable frames, found again by seeking."""
+        from core.video import VideoError, VideoReader, moments
+
+        try:
+            with VideoReader(video.path, video.label, self.settings) as reader:
+                scored = reader.timeline(self.model, self.fps, self.stable)
+                result.frames = [Frame(t, p["memorability"], p.get("mirror_delta")) for t, p in scored]
+                result.width, result.height = reader.size or (None, None)
+                if not reader.complete:
+                    result.error = (f"{video.label} ended early or is corrupt: the {len(scored)} frames "
+                                    "before the break are scored")
+                if self.maps and scored:
+                    result.moments = self._moment_maps(reader, scored, moments)
+        except VideoError as error:
+            result.error, result.frames = str(error), None
+
+    def _moment_maps(self, reader, scored, moments):
+        from core.explain import map_photo
+
+        times, scores = [t for t, _ in scored], [p["memorability"] for _, p in scored]
+        found = []
+        for index in moments(times, scores, TOP_MOMENTS, max(2.0, 1 / self.fps)):
+            photo = self.model.pipeline.prepare(reader.frame_at(times[index]), mirror=self.stable)
+            made = map_photo(self.model, photo, self.map_settings, self.stable)
+            found.append((times[index], made.heatmap, made.overlay))
+        return found
 
     def close(self):
         if self.model is not None:

@@ -27,8 +27,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from collection.inputs import Input
-from collection.items import describe, ordered_map
-from core.images import ImageError, NotAnImage, identified, not_an_image, probe_size
+from collection.items import Frame, Result, describe, ordered_map
+from core.images import ImageError, NotAnImage, TooLarge, identified, not_an_image, probe_size
 from core.pipeline import read_source
 
 RETRYABLE = (502, 503, 504)  # the service's own 503 (with Retry-After) and a gateway's errors
@@ -85,11 +85,11 @@ class RemoteScorer:
     (config.Settings: MAX_FILES, MAX_CONTENT_LENGTH, RETRY_FOR)."""
 
     def __init__(self, url, settings, *, concurrency=CONCURRENCY, retries=RETRIES, timeout=TIMEOUT, maps=False,
-                 stable=None):
+                 stable=None, fps=1.0):
         self.url = url.rstrip("/")
         self.concurrency, self.retries, self.timeout, self.maps = concurrency, retries, timeout, maps
         self.max_files, self.max_bytes = settings.MAX_FILES, settings.MAX_CONTENT_LENGTH
-        self.retry_for = settings.RETRY_FOR
+        self.retry_for, self.settings, self.fps = settings.RETRY_FOR, settings, fps
         stable = settings.MODEL_TTA == "mirror" if stable is None else stable
         self._options = {"stable": "true" if stable else "false"}  # said, never left to the server
         self.description = f"the service at {self.url}"
@@ -134,10 +134,15 @@ class RemoteScorer:
                 if result.error is None:  # else a folder that could not be listed
                     data = _png(source) if isinstance(source, Image.Image) else read_source(
                         source, label, self.max_bytes, "MAX_CONTENT_LENGTH, the service's upload limit")
-                if isinstance(item, Input) and item.may_be_other() and not identified(data):
+                if not identified(data) and self._video(result, source, label):
+                    data = None  # its rows are made: a video goes whole to /model/video
+                elif isinstance(item, Input) and item.may_be_other() and not identified(data):
                     raise not_an_image(label)  # a README beside the photos: not sent, not a failure
             except NotAnImage as error:
                 result.error, result.not_image = str(error), True
+            except TooLarge as error:
+                if not self._video(result, source, label):
+                    result.error = str(error)
             except ImageError as error:
                 result.error, data = str(error), None
             loaded.append((result, data, label))
@@ -148,6 +153,36 @@ class RemoteScorer:
         elif sendable:
             self._predict(sendable)
         return [result for result, _, _ in loaded]
+
+    def _video(self, result, source, label):
+        """If ``source`` is a video file: its rows from /model/video (the file is streamed from
+        disk), and with maps, its moments mapped by /model/explain on frames decoded here. False
+        if it is no video."""
+        from core.video import VideoReader, is_video
+
+        if not isinstance(source, str) or not is_video(source, self.settings):
+            return False
+        with open(source, "rb") as stream:
+            response = self._send("POST", "/model/video", data={"fps": str(self.fps), **self._options},
+                                  files={"video": (label, stream, "application/octet-stream")})
+        if response.status_code != 200:
+            self._refused(response, (result, None, label))
+            return True
+        body = response.json()
+        result.frames = [Frame(p["time"], p["memorability"], p.get("mirror_delta")) for p in body["timeline"]]
+        if not body["complete"]:
+            result.error = (f"{label} ended early or is corrupt: the {body['frames']} frames before the "
+                            "break are scored")
+        with VideoReader(source, label, self.settings) as reader:  # its size, and frames to map
+            first = reader.frame_at(0.0)
+            result.width, result.height = first.shape[1], first.shape[0]
+            if self.maps:
+                result.moments = []
+                for moment in body["moments"]:
+                    made = Result(0, name=label)
+                    self._explain(made, _png(Image.fromarray(reader.frame_at(moment["time"]))), label)
+                    result.moments.append((moment["time"], made.heatmap, made.overlay))
+        return True
 
     def _predict(self, entries):
         response = self._send("POST", "/model/predict", data=self._options, files=[

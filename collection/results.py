@@ -24,7 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-FIELDS = ("path", "memorability", "width", "height", "error")
+FIELDS = ("path", "time", "memorability", "width", "height", "error")  # time: a video's frame, seconds
+EARLIER_FIELDS = (("path", "memorability", "width", "height", "error"),
+                  ("path", "memorability", "width", "height", "error", "mirror_delta"))  # before videos
 TEXT_FIELDS = ("path", "error")  # what a CSV escapes against formulas
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
 STABLE_FIELDS = FIELDS + ("mirror_delta",)  # --stable: the score minus its mirror image's
@@ -34,9 +36,14 @@ class OutputError(ValueError):
     """The output file cannot be used: not ours, or another run holds it."""
 
 
-def row_of(result, fields=FIELDS):
-    """The output row of a collection.items.Result, with ``fields``."""
-    return {field: getattr(result, field) for field in fields}
+def rows_of(result, fields=FIELDS):
+    """The output rows of a collection.items.Result, with ``fields``: one, or one per sampled
+    frame of a video (its ``frames``), each with its time."""
+    row = {field: getattr(result, field, None) for field in fields}
+    if not result.frames:
+        return [row]
+    return [{**row, **{field: getattr(frame, field) for field in ("time", "memorability", "mirror_delta")
+                       if field in fields}} for frame in result.frames]
 
 
 class ResultsFile:
@@ -72,6 +79,9 @@ class ResultsFile:
             rows = [json.loads(line) for line in text.split("\n") if line.strip()]
         else:
             reader = csv.DictReader(io.StringIO(text, newline=""))
+            if text and tuple(reader.fieldnames or ()) in EARLIER_FIELDS:
+                raise OutputError(f"{self.path} was written by an earlier version of this command, without "
+                                  "the time column of videos; choose another file, or --overwrite")
             if text and tuple(reader.fieldnames or ()) in (FIELDS, STABLE_FIELDS) and \
                     tuple(reader.fieldnames) != self.fields:
                 raise OutputError(f"{self.path} was written {'without' if self.fields == STABLE_FIELDS else 'with'} "
@@ -108,7 +118,7 @@ class ResultsFile:
 
     def write(self, results):
         """Append the rows of ``results`` (collection.items.Result) in one write."""
-        rows = [row_of(result, self.fields) for result in results]
+        rows = [row for result in results for row in rows_of(result, self.fields)]
         if not rows:
             return
         if self.jsonl:
@@ -152,19 +162,26 @@ MAP_FORMATS = ("npy", "csv")
 
 def write_maps(folder, result, fmt="npy"):
     """Write ``result``'s overlay PNG and heatmap (.npy, or .csv of rows) under ``folder``, named
-    after its input: ``cats/a.jpg`` gives ``cats/a.jpg.overlay.png`` and ``cats/a.jpg.heatmap.npy``.
+    after its input: ``cats/a.jpg`` gives ``cats/a.jpg.overlay.png`` and ``cats/a.jpg.heatmap.npy``;
+    a video's moments ``clip.mp4.t12.00s.overlay.png`` and so on, one pair per moment.
     Each file appears whole (written aside, then renamed), so a kill never leaves half a map."""
-    base = Path(folder) / result.name
+    maps = [("", result.heatmap, result.overlay)] if result.overlay is not None else []
+    maps += [(f".t{time:.2f}s", heatmap, overlay) for time, heatmap, overlay in result.moments or ()]
+    for tag, heatmap, overlay in maps:
+        _write_map(Path(folder) / (result.name + tag), heatmap, overlay, fmt)
+
+
+def _write_map(base, grid, overlay, fmt):
     base.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "npy":
         buffer = io.BytesIO()
-        np.save(buffer, result.heatmap.astype(np.float32))
+        np.save(buffer, grid.astype(np.float32))
         heatmap = buffer.getvalue()
     else:
         buffer = io.StringIO()
-        np.savetxt(buffer, result.heatmap, fmt="%.4f", delimiter=",")
+        np.savetxt(buffer, grid, fmt="%.4f", delimiter=",")
         heatmap = buffer.getvalue().encode("ascii")
-    for suffix, data in ((".overlay.png", result.overlay), (f".heatmap.{fmt}", heatmap)):
+    for suffix, data in ((".overlay.png", overlay), (f".heatmap.{fmt}", heatmap)):
         target = base.with_name(base.name + suffix)
         partial = target.with_name(target.name + ".partial")
         partial.write_bytes(data)

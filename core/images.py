@@ -29,6 +29,10 @@ class NotAnImage(ImageError):
     """Its first bytes are of no image format at all (a README, a CSV, a PDF)."""
 
 
+class TooLarge(ImageError):
+    """The file is over the size limit of an image (it may still be a video)."""
+
+
 NOT_AN_IMAGE = "is not an image (JPEG, PNG, GIF, BMP, TIFF or WebP)"
 
 

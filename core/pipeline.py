@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps
 
-from core.images import ImageError, decode_sized, preprocess, resized, to_rgb
+from core.images import ImageError, TooLarge, decode_sized, preprocess, resized, to_rgb
 
 
 @dataclass
@@ -59,7 +59,7 @@ def open_file(path, name, max_bytes, setting="MAX_IMAGE_BYTES"):
         if info.st_size == 0:
             raise ImageError(f"{name} is empty")
         if info.st_size > max_bytes:
-            raise ImageError(f"{name} is {info.st_size} bytes, over the limit of {max_bytes} bytes ({setting})")
+            raise TooLarge(f"{name} is {info.st_size} bytes, over the limit of {max_bytes} bytes ({setting})")
         stream = os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)), "rb")
     except OSError as error:
         raise ImageError(f"{name} cannot be read ({error.strerror or error})") from None

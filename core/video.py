@@ -12,7 +12,9 @@ EXIF is for photos. Frames are converted to RGB at full size, so a frame scores 
 same picture sent to /model/predict as a PNG. Everything that can go wrong with untrusted bytes
 raises VideoError, whose message is safe to show to the client.
 """
+import itertools
 import math
+import os
 
 import av
 import numpy as np
@@ -30,6 +32,7 @@ class VideoReader:
 
     def __init__(self, source, name, settings):
         self.name, self.settings, self.complete = name, settings, True
+        self.size = None  # (width, height) of the frames as displayed, once one is decoded
         image = _image_format(source)  # FFmpeg would open a JPEG as a one-frame "video"
         if image:
             raise VideoError(f"{name} is a {image} image, not a video; send photos to /model/predict")
@@ -125,6 +128,18 @@ class VideoReader:
                 return self._rgb(shown)
         raise VideoError(f"{self.name} could not be decoded again at {t:g} s")
 
+    def timeline(self, model, fps, stable=False):
+        """[(time, prediction)] of the frames sampled at ``fps``, each scored as a photo by
+        ``model`` (core.model.ModelWrapper). Frames go to the model BATCH_SIZE at a time, so that
+        other requests' photos are scored between the chunks and no more frames are held."""
+        scored = []
+        samples = self.played_at(self.sample_times(fps))
+        while chunk := list(itertools.islice(samples, model.settings.BATCH_SIZE)):
+            predictions = model.predict([rgb for _, rgb in chunk], stable)
+            scored += [(t, prediction) for (t, _), prediction in zip(chunk, predictions)]
+            self.size = self.size or (chunk[0][1].shape[1], chunk[0][1].shape[0])
+        return scored
+
     @staticmethod
     def _rgb(frame):
         """Full-size 8-bit RGB, turned as the display matrix says (its angle is counter-clockwise)."""
@@ -140,6 +155,18 @@ class VideoReader:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def is_video(path, settings):
+    """Whether the file at ``path`` opens as a video within MAX_VIDEO_BYTES: FFmpeg reads its
+    header (a few MB at most), never the whole file. For inputs that are no image."""
+    try:
+        if not os.path.isfile(path) or os.path.getsize(path) > settings.MAX_VIDEO_BYTES:  # no FIFO
+            return False
+        with av.open(os.fspath(path), metadata_errors="ignore") as container:
+            return bool(container.streams.video) and not _image_format(path)
+    except (av.FFmpegError, OSError, UnicodeDecodeError, ValueError):
+        return False
 
 
 def _image_format(source):

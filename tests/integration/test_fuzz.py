@@ -14,7 +14,13 @@ MAX_EXAMPLES = 40
 # The one rule the schema cannot say: Swagger 2.0 types `image` and `video` as any file, so
 # schemathesis takes random bytes for valid data, but only an image (a video) is accepted; an
 # empty or other file is a 400. The operations' descriptions say so.
-EXCLUDED_CHECKS = {"positive_data_acceptance": "only images (videos) are accepted, which a `file` cannot say"}
+# And one false alarm of schemathesis 4.32.5 (the newest): it "negates" an optional form field
+# (stable, fps, top, clip) into an empty array, which multipart/form-data cannot carry: the request
+# goes out without the field, exactly as a valid one, and its 200 is counted as invalid data
+# accepted. Every real out-of-range value is a 400 in tests/integration/test_stable.py and
+# test_video.py instead.
+EXCLUDED_CHECKS = {"positive_data_acceptance": "only images (videos) are accepted, which a `file` cannot say",
+                   "negative_data_rejection": "an optional form field as an empty array is the field left out"}
 
 
 def test_schemathesis_finds_nothing_wrong_in_any_documented_operation(url):

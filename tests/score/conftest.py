@@ -10,6 +10,7 @@ import threading
 
 import pytest
 
+from benchmarks.server_process import running_server
 from tests.imagegen import REFERENCE, ROOT, SAMPLES, encode, sample_bytes, sample_rgb, truncated, with_orientation
 
 # The folder's rows in walk order: (relative path, golden score or None, displayed size, error).
@@ -108,3 +109,12 @@ class DroppingProxy:
 
     def close(self):
         self.server.close()
+
+
+@pytest.fixture(scope="session")
+def busy_server(tmp_path_factory):
+    """A `make run` server whose queue holds 1 image: concurrent requests get 503 + Retry-After."""
+    log = ROOT / "test-artifacts" / "score-server.log"
+    log.parent.mkdir(exist_ok=True)
+    with running_server(log, MAX_QUEUE_IMAGES=1, BATCH_SIZE=1) as (url, _):
+        yield url, log

@@ -134,7 +134,7 @@ def test_stable_rows_carry_the_mirror_delta_and_resume_only_as_they_were_written
     done = run_score(photos, "--out", out, "--stable", "--maps", tmp_path / "maps")
     assert done.returncode == 0, done.stderr
     rows = {os.path.basename(row["path"]): row for row in read_rows(out)}
-    assert list(read_rows(out)[0]) == ["path", "memorability", "width", "height", "error", "mirror_delta"]
+    assert list(read_rows(out)[0]) == ["path", "time", "memorability", "width", "height", "error", "mirror_delta"]
     for name in ("astronaut.jpg", "rocket.jpg"):
         assert float(rows[name]["memorability"]) == pytest.approx(STABLE_REFERENCE[name], abs=1e-5)
         assert float(rows[name]["mirror_delta"]) == pytest.approx(REFERENCE[name] - MIRROR_REFERENCE[name], abs=2e-5)

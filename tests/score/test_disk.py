@@ -92,7 +92,7 @@ def test_a_fifo_named_or_listed_gets_its_row_and_follow_links_ends_a_loop(tmp_pa
                          MODEL_BUCKET=ROOT / "assets" / "resmem", MODEL_CACHE=ROOT / ".cache" / "models", timeout=120)
     assert done.returncode == 1 and "skipped 2 already" in done.stdout
     raw = formula.read_text()
-    assert "\n'=HYPERLINK(1).jpg,0.6402" in raw and "\n'+2.txt,,,,'+2.txt cannot be read" in raw
+    assert "\n'=HYPERLINK(1).jpg,,0.6402" in raw and "\n'+2.txt,,,,,'+2.txt cannot be read" in raw
     assert [row["path"] for row in read_rows(formula)] == ["'=HYPERLINK(1).jpg", "'+2.txt"]  # as a spreadsheet shows
 
     followed = run_score(root, "--out", tmp_path / "followed.csv", "--follow-links", timeout=300)

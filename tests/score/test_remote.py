@@ -6,18 +6,9 @@ import time
 
 import pytest
 
-from tests.imagegen import REFERENCE, ROOT, SAMPLES, pipeline_photos
+from tests.imagegen import REFERENCE, SAMPLES, pipeline_photos
 from tests.score.conftest import DroppingProxy, check_rows, read_rows, run_score
-from benchmarks.server_process import free_port, running_server
-
-
-@pytest.fixture(scope="module")
-def busy_server(tmp_path_factory):
-    """A `make run` server whose queue holds 1 image: concurrent requests get 503 + Retry-After."""
-    log = ROOT / "test-artifacts" / "score-server.log"
-    log.parent.mkdir(exist_ok=True)
-    with running_server(log, MAX_QUEUE_IMAGES=1, BATCH_SIZE=1) as (url, _):
-        yield url, log
+from benchmarks.server_process import free_port
 
 
 def test_url_writes_the_rows_of_an_in_process_run(collection, tmp_path, busy_server):

@@ -23,9 +23,9 @@ def test_rows_round_trip_and_resume(tmp_path, suffix):
         assert out.done == {"a, b.jpg": (0.75, None), "c.txt": (None, 'c.txt is "not" an image')}
     text = path.read_text()
     if suffix == ".csv":
-        assert text == 'path,memorability,width,height,error\n"a, b.jpg",0.75,640,480,\nc.txt,,,,"c.txt is ""not"" an image"\n'
+        assert text == 'path,time,memorability,width,height,error\n"a, b.jpg",,0.75,640,480,\nc.txt,,,,,"c.txt is ""not"" an image"\n'
     else:
-        assert json.loads(text.splitlines()[1]) == {"path": "c.txt", "memorability": None, "width": None,
+        assert json.loads(text.splitlines()[1]) == {"path": "c.txt", "time": None, "memorability": None, "width": None,
                                                    "height": None, "error": 'c.txt is "not" an image'}
     with ResultsFile(path, overwrite=True) as out:
         assert out.done == {}
@@ -40,7 +40,7 @@ def test_a_cut_off_last_line_is_trimmed_and_scored_again(tmp_path):
     with ResultsFile(path) as out:
         assert set(out.done) == {"a, b.jpg", "c.txt"}
         out.write([Result(2, "d.jpg", 0.5, 10, 10)])
-    assert path.read_text().endswith("c.txt is \"\"not\"\" an image\"\nd.jpg,0.5,10,10,\n")
+    assert path.read_text().endswith("c.txt is \"\"not\"\" an image\"\nd.jpg,,0.5,10,10,\n")
 
 
 def test_a_file_that_is_not_ours_or_in_use_is_refused(tmp_path):
@@ -86,3 +86,19 @@ def test_any_file_name_round_trips_and_no_formula_runs(tmp_path, suffix):
     else:
         raw.decode("utf-8")  # still UTF-8: the undecodable byte is escaped
         assert b"\\udce9" in raw
+
+
+def test_a_video_is_a_row_per_frame_and_an_earlier_file_is_refused_with_a_reason(tmp_path):
+    from collection.items import Frame
+    from collection.results import OutputError
+
+    path = tmp_path / "out.csv"
+    with ResultsFile(path) as out:
+        out.write([Result(0, "clip.mp4", None, 512, 384, frames=[Frame(0.0, 0.7), Frame(1.0, 0.8)])])
+    assert path.read_text() == "path,time,memorability,width,height,error\nclip.mp4,0.0,0.7,512,384,\nclip.mp4,1.0,0.8,512,384,\n"
+    with ResultsFile(path) as out:
+        assert set(out.done) == {"clip.mp4"}  # resumed as a whole
+    old = tmp_path / "old.csv"
+    old.write_text("path,memorability,width,height,error\na.jpg,0.5,1,1,\n")
+    with pytest.raises(OutputError, match="earlier version of this command, without the time column"):
+        ResultsFile(old)
