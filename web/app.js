@@ -61,6 +61,7 @@ function remove(item) {
 
 function clearAll() {
   for (const item of [...items]) remove(item);
+  for (const video of [...videos]) video.element.querySelector(".remove").click();
 }
 
 async function toggleMap(item) {
@@ -151,8 +152,9 @@ function markTies() {
 }
 
 function updateToolbar() {
-  toolbar.hidden = items.length === 0;
-  document.getElementById("csv").disabled = !items.some((item) => item.score !== undefined);
+  toolbar.hidden = items.length === 0 && videos.length === 0;
+  document.getElementById("csv").disabled = !items.some((item) => item.score !== undefined) &&
+    !videos.some((video) => video.body);
 }
 
 async function post(path, form) {
@@ -218,6 +220,7 @@ async function pump() {
 
 function addFiles(files) {
   for (const file of files) {
+    if (isVideo(file)) { addVideo(file); continue; } // web/video.js
     const item = { file, order: items.length, photoUrl: URL.createObjectURL(file), showMap: false };
     item.element = card(item);
     items.push(item);
@@ -232,11 +235,12 @@ function csvField(value) {
 }
 
 function downloadCsv() {
-  const rows = [["name", "memorability", "mirror_delta", "tie_group", "error"]];
+  const rows = [["name", "time", "memorability", "mirror_delta", "tie_group", "error"]];
   for (const item of items) {
-    rows.push([item.file.name, item.score?.toFixed(6) ?? "", item.mirrorDelta?.toFixed(6) ?? "",
+    rows.push([item.file.name, "", item.score?.toFixed(6) ?? "", item.mirrorDelta?.toFixed(6) ?? "",
       item.tieGroup ?? "", item.error ?? ""]);
   }
+  rows.push(...videoRows()); // web/video.js: a row per frame of each video's timeline
   const blob = new Blob([rows.map((row) => row.map(csvField).join(",")).join("\n") + "\n"], { type: "text/csv" });
   const link = document.createElement("a");
   link.href = URL.createObjectURL(blob);

@@ -246,3 +246,40 @@ def test_no_serious_or_critical_accessibility_violation(page):
     results = Axe().run(page)
     serious = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
     assert not serious, results.generate_report()
+
+
+def test_a_dropped_video_shows_its_timeline_moments_and_best_clip(page, url):
+    from tests.videogen import clip
+
+    data = clip(["astronaut.jpg", "coffee.jpg", "rocket.jpg"], container="webm", codec="libvpx-vp9",
+                options={"crf": "10", "b": "0"})
+    expected = requests.post(f"{url}/model/video", files={"video": ("clip.webm", data, "video/webm")},
+                             data={"fps": "1", "top": "3", "clip": "3"}, timeout=120).json()
+    videos, explains = requests_to(page, "/model/video"), requests_to(page, "/model/explain")
+    page.set_input_files("#files", [{"name": "clip.webm", "mimeType": "video/webm", "buffer": data}])
+    card = page.locator(".card.video")
+    expect(card.locator(".timeline")).to_be_visible(timeout=120_000)
+    assert len(videos) == 1
+    points = card.locator(".timeline circle.point")
+    shown = [(float(p.get_attribute("data-time")), float(p.get_attribute("data-memorability")))
+             for p in points.all()]
+    assert shown == [(p["time"], pytest.approx(p["memorability"], abs=1e-9)) for p in expected["timeline"]]
+    clip_box = card.locator(".timeline rect.clip")
+    assert float(clip_box.get_attribute("data-start")) == expected["clip"]["start"]
+    moments = card.locator("button.moment")
+    expect(moments).to_have_count(3)
+    expect(card.locator(".score")).to_contain_text(f"{expected['mean']:.3f} on average, 6 frames")
+
+    moments.first.click()
+    expect(moments.first.locator("img")).to_have_attribute("src", re.compile(r"^data:image/png;base64,"), timeout=60_000)
+    assert len(explains) == 1
+    page.screenshot(path=ARTIFACTS / "app-video.png", full_page=True)
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download CSV").click()
+    rows = list(csv.DictReader(io.StringIO(download.value.path().read_text())))
+    assert [(float(r["time"]), float(r["memorability"])) for r in rows] == [
+        (p["time"], pytest.approx(p["memorability"], abs=1e-6)) for p in expected["timeline"]]
+    results = Axe().run(page)
+    serious = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+    assert not serious, results.generate_report()
