@@ -9,7 +9,7 @@ IMAGE    ?= max-image-memorability
 export PORT
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run score bench-score bench-stability test-score weights test test-unit test-slow test-training test-integration test-container reference bench bench-single bench-explain bench-models distil lint clean
+.PHONY: run score bench-score bench-stability bench-video test-score weights test test-unit test-slow test-training test-integration test-container reference bench bench-single bench-explain bench-models distil lint clean
 
 # The service's, the conversion's and the training stage's packages for `make run` (the serving
 # image has only requirements.txt); the test tools on top of them only for tests and benchmarks.
@@ -129,6 +129,13 @@ distil: $(VENV)/.installed weights
 PRECISIONS ?= fp32 lite-int8
 bench-stability: $(VENV)/.installed-test weights
 	$(PY) -m benchmarks.stability --images $(IMAGES) --limit $(LIMIT) --precisions $(PRECISIONS)
+
+# A 2-minute 1080p clip's timeline (1 frame a second) per tier, against the original package's
+# PyAV loop, in one run: seconds, frames/s, ratios, the decode/score split, peak RSS.
+bench-video: $(VENV)/.installed-test weights
+	test -x .venv-ref/bin/python || .ci/reference.sh
+	.venv-ref/bin/pip install -q av==18.1.0 -c constraints.txt
+	$(PY) -m benchmarks.video --images $(IMAGES)
 
 # Speed of each bucket in-process (single and batched) and its agreement with ResMem.
 BUCKETS ?= assets/resmem assets/memnet

@@ -15,6 +15,7 @@ raises VideoError, whose message is safe to show to the client.
 import itertools
 import math
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import av
 import numpy as np
@@ -134,10 +135,16 @@ class VideoReader:
         other requests' photos are scored between the chunks and no more frames are held."""
         scored = []
         samples = self.played_at(self.sample_times(fps))
-        while chunk := list(itertools.islice(samples, model.settings.BATCH_SIZE)):
-            predictions = model.predict([rgb for _, rgb in chunk], stable)
-            scored += [(t, prediction) for (t, _), prediction in zip(chunk, predictions)]
-            self.size = self.size or (chunk[0][1].shape[1], chunk[0][1].shape[0])
+        take = lambda: list(itertools.islice(samples, model.settings.BATCH_SIZE))  # noqa: E731
+        # The next chunk is decoded while this one is scored: FFmpeg and the runtime overlap,
+        # and at most two chunks of frames are held.
+        with ThreadPoolExecutor(1, "decode") as pool:
+            coming = pool.submit(take)
+            while chunk := coming.result():
+                coming = pool.submit(take)
+                predictions = model.predict([rgb for _, rgb in chunk], stable)
+                scored += [(t, prediction) for (t, _), prediction in zip(chunk, predictions)]
+                self.size = self.size or (chunk[0][1].shape[1], chunk[0][1].shape[0])
         return scored
 
     @staticmethod
