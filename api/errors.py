@@ -9,7 +9,7 @@ from werkzeug.exceptions import (BadRequest, HTTPException, InternalServerError,
 
 from core.batcher import Overloaded
 from core.images import ImageError
-from core.video import VideoError
+from core.video import Abandoned, VideoError
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,9 @@ def error_body(error):
     """(body, status, headers) for any exception: its own status for HTTP errors, 400 for an
     upload that is not a usable image (core.images.ImageError, from any endpoint), 503 with
     Retry-After when the model's queue is full (core.batcher.Overloaded), 500 for bugs."""
+    if isinstance(error, Abandoned):  # nobody reads this answer; the log says why the work stopped
+        log.warning("%s", error)
+        return {"status": "error", "message": str(error)}, 499, {}
     if isinstance(error, Overloaded):
         return {"status": "error", "message": str(error)}, 503, {"Retry-After": str(error.retry_after)}
     if isinstance(error, (ImageError, VideoError)):

@@ -1,6 +1,8 @@
 """POST /model/video: a memorability timeline of a clip, its most memorable moments and its best clip."""
 import base64
 import io
+import select
+import socket
 import statistics
 
 from flask import current_app, request
@@ -80,6 +82,19 @@ def options(settings):
     return fps, top, length, stable_option()
 
 
+def client_gone():
+    """Whether the client hung up: its socket (gunicorn hands it over in the environ) reads as
+    closed. Asked between chunks, so that a long video stops when nobody waits for it."""
+    sock = request.environ.get("gunicorn.socket")
+    if sock is None:
+        return False
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
+
+
 def thumbnail(rgb):
     image = Image.fromarray(rgb)
     image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
@@ -117,7 +132,7 @@ class ModelVideoAPI(MAXAPI):
         with VideoReader(upload.stream, "the upload", settings) as video:
             if length is not None and length > video.duration:
                 raise BadRequest(f"clip is {length:g} s, longer than the video ({video.duration:.1f} s)")
-            scored = video.timeline(model, fps, stable)
+            scored = video.timeline(model, fps, stable, gone=client_gone)
             times, scores = [t for t, _ in scored], [p["memorability"] for _, p in scored]
             if not scores:
                 raise BadRequest("the upload has no frame that could be decoded; it is truncated or corrupt")

@@ -28,6 +28,10 @@ class VideoError(ValueError):
     """The upload is not a video this service can score; the message says why."""
 
 
+class Abandoned(RuntimeError):
+    """Whoever asked for the timeline is gone (a client that hung up): the work stopped."""
+
+
 class VideoReader:
     """One video file, checked against the limits of ``settings`` (config.Settings) on opening."""
 
@@ -129,10 +133,11 @@ class VideoReader:
                 return self._rgb(shown)
         raise VideoError(f"{self.name} could not be decoded again at {t:g} s")
 
-    def timeline(self, model, fps, stable=False):
+    def timeline(self, model, fps, stable=False, gone=lambda: False):
         """[(time, prediction)] of the frames sampled at ``fps``, each scored as a photo by
         ``model`` (core.model.ModelWrapper). Frames go to the model BATCH_SIZE at a time, so that
-        other requests' photos are scored between the chunks and no more frames are held."""
+        other requests' photos are scored between the chunks and no more frames are held.
+        ``gone()`` is asked before each chunk: true stops the work with Abandoned."""
         scored = []
         samples = self.played_at(self.sample_times(fps))
         take = lambda: list(itertools.islice(samples, model.settings.BATCH_SIZE))  # noqa: E731
@@ -141,6 +146,8 @@ class VideoReader:
         with ThreadPoolExecutor(1, "decode") as pool:
             coming = pool.submit(take)
             while chunk := coming.result():
+                if gone():
+                    raise Abandoned(f"{self.name}: stopped after {len(scored)} frames, its client is gone")
                 coming = pool.submit(take)
                 predictions = model.predict([rgb for _, rgb in chunk], stable)
                 scored += [(t, prediction) for (t, _), prediction in zip(chunk, predictions)]

@@ -99,3 +99,25 @@ def test_what_is_not_a_video_is_a_400_that_says_why(url):
     files = [("video", ("a.mp4", clip(NAMES[:1], seconds=1), "video/mp4"))] * 2
     assert_error(requests.post(f"{url}/model/video", files=files, timeout=60), 400, "2 videos sent")
     assert_error(requests.post(f"{url}/model/video", data={"fps": "1"}, timeout=60), 400, "one file in the form field 'video'")
+
+
+def test_a_client_that_hangs_up_stops_the_work_on_its_video(service):
+    """Between chunks the server asks whether the client is still there; gone, it stops."""
+    if service.log is None:
+        pytest.skip("the server at MAX_URL keeps its own log; only a server this run started is read")
+    import time
+
+    data = clip(NAMES, seconds=20, fps=30, size=(160, 128))  # 60 s: at 30 fps, 1800 frames to score
+    with pytest.raises(requests.exceptions.ReadTimeout):  # the client gives up after 3 s, and hangs up
+        requests.post(f"{service.url}/model/video", data={"fps": "30"}, timeout=(10, 3),
+                      files={"video": ("long.mp4", data, "video/mp4")})
+    deadline = time.monotonic() + 30
+    while "its client is gone" not in service.log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    stopped = [line for line in service.log.read_text().splitlines() if "its client is gone" in line]
+    assert stopped, "the server went on scoring a video nobody waits for"
+    frames = int(stopped[-1].split("stopped after ")[1].split()[0])
+    assert frames < 1800
+    start = time.monotonic()
+    assert predict_png(service.url, frame_of("coffee.jpg")) > 0  # and the model is free again
+    assert time.monotonic() - start < 10
