@@ -6,14 +6,20 @@ from werkzeug.exceptions import BadRequest
 OPTIONS = ("stable",)  # the option fields an image endpoint takes beside `image`
 
 
-def image_uploads():
-    """The bytes of every `image` field, in upload order. A 400 names any other field sent (a
-    typo must not pass silently); a 400 too when there is no `image` at all."""
-    unknown = sorted((set(request.files) | set(request.form)) - {"image", *OPTIONS})
+def refuse_unknown_fields(files, options):
+    """A 400 that names any form field but ``files`` and ``options``: a typo must not pass silently."""
+    unknown = sorted((set(request.files) | set(request.form)) - {files, *options})
     if unknown:
         raise BadRequest(f"unknown form field{'s' if len(unknown) > 1 else ''} "
                          f"{', '.join(repr(name) for name in unknown)}: this endpoint takes only "
-                         f"files in the field 'image', and the field {', '.join(map(repr, OPTIONS))}")
+                         f"files in the field {files!r}, and the field{'s' if len(options) > 1 else ''} "
+                         f"{', '.join(map(repr, options))}")
+
+
+def image_uploads():
+    """The bytes of every `image` field, in upload order. A 400 names any other field sent;
+    a 400 too when there is no `image` at all."""
+    refuse_unknown_fields("image", OPTIONS)
     uploads = request.files.getlist("image")
     if not uploads:
         raise BadRequest("no file in the form field 'image'; send multipart/form-data, "

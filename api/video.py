@@ -13,12 +13,12 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import BadRequest
 
 from api.errors import upload_errors
-from api.uploads import stable_option
+from api.uploads import refuse_unknown_fields, stable_option
 from core.video import VideoReader, best_clip, moments
 
 THUMBNAIL_SIDE = 320
 MAX_TOP = 20
-FIELDS = ("video", "fps", "top", "clip", "stable")
+OPTIONS = ("fps", "top", "clip", "stable")
 
 input_parser = MAX_API.parser()
 input_parser.add_argument("video", type=FileStorage, location="files", required=True,
@@ -63,10 +63,7 @@ video_response = MAX_API.model("ModelVideoResponse", {
 
 def options(settings):
     """fps, top and clip from the form; a 400 that names the field for a bad one."""
-    unknown = sorted((set(request.files) | set(request.form)) - set(FIELDS))
-    if unknown:
-        raise BadRequest(f"unknown form field {', '.join(map(repr, unknown))}: this endpoint takes the file "
-                         "'video' and the fields 'fps', 'top', 'clip' and 'stable'")
+    refuse_unknown_fields("video", OPTIONS)
     try:
         fps = float(request.form.get("fps", 1))
         top = int(request.form.get("top", 3))
@@ -136,7 +133,7 @@ class ModelVideoAPI(MAXAPI):
             times, scores = [t for t, _ in scored], [p["memorability"] for _, p in scored]
             if not scores:
                 raise BadRequest("the upload has no frame that could be decoded; it is truncated or corrupt")
-            chosen = moments(times, scores, top, max(2.0, 1 / fps))
+            chosen = moments(times, scores, top, fps)
             found = [{"time": times[i], "memorability": scores[i], "thumbnail": thumbnail(video.frame_at(times[i]))}
                      for i in chosen]
             complete = video.complete

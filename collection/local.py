@@ -106,7 +106,7 @@ class LocalScorer:
     def _score_video(self, result, video):
         """A video's rows: one Frame per sampled time (core/video.py), and with maps, the maps of
         its most memorable frames, found again by seeking."""
-        from core.video import VideoError, VideoReader, moments
+        from core.video import VideoError, VideoReader, cut_short
 
         try:
             with VideoReader(video.path, video.label, self.settings) as reader:
@@ -114,19 +114,19 @@ class LocalScorer:
                 result.frames = [Frame(t, p["memorability"], p.get("mirror_delta")) for t, p in scored]
                 result.width, result.height = reader.size or (None, None)
                 if not reader.complete:
-                    result.error = (f"{video.label} ended early or is corrupt: the {len(scored)} frames "
-                                    "before the break are scored")
+                    result.error = cut_short(video.label, len(scored))
                 if self.maps and scored:
-                    result.moments = self._moment_maps(reader, scored, moments)
+                    result.moments = self._moment_maps(reader, scored)
         except VideoError as error:
             result.error, result.frames = str(error), None
 
-    def _moment_maps(self, reader, scored, moments):
+    def _moment_maps(self, reader, scored):
         from core.explain import map_photo
+        from core.video import moments
 
         times, scores = [t for t, _ in scored], [p["memorability"] for _, p in scored]
         found = []
-        for index in moments(times, scores, TOP_MOMENTS, max(2.0, 1 / self.fps)):
+        for index in moments(times, scores, TOP_MOMENTS, self.fps):
             photo = self.model.pipeline.prepare(reader.frame_at(times[index]), mirror=self.stable)
             made = map_photo(self.model, photo, self.map_settings, self.stable)
             found.append((times[index], made.heatmap, made.overlay))

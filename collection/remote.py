@@ -28,7 +28,7 @@ from urllib3.util.retry import Retry
 
 from collection.inputs import Input
 from collection.items import Frame, Result, describe, ordered_map
-from core.images import ImageError, NotAnImage, TooLarge, identified, not_an_image, probe_size
+from core.images import ImageError, NotAnImage, TooLarge, not_an_image, probe_size
 from core.pipeline import read_source
 
 RETRYABLE = (502, 503, 504)  # the service's own 503 (with Retry-After) and a gateway's errors
@@ -129,14 +129,15 @@ class RemoteScorer:
         loaded = []
         for index, item in batch:
             result, source, label = describe(index, item)
-            data = None
+            data = size = None
             try:
                 if result.error is None:  # else a folder that could not be listed
                     data = _png(source) if isinstance(source, Image.Image) else read_source(
                         source, label, self.max_bytes, "MAX_CONTENT_LENGTH, the service's upload limit")
-                if not identified(data) and self._video(result, source, label):
+                    size = probe_size(data)  # from the header: None when Pillow knows no such format
+                if size is None and self._video(result, source, label):
                     data = None  # its rows are made: a video goes whole to /model/video
-                elif isinstance(item, Input) and item.may_be_other() and not identified(data):
+                elif size is None and isinstance(item, Input) and item.may_be_other():
                     raise not_an_image(label)  # a README beside the photos: not sent, not a failure
             except NotAnImage as error:
                 result.error, result.not_image = str(error), True
@@ -145,20 +146,20 @@ class RemoteScorer:
                     result.error = str(error)
             except ImageError as error:
                 result.error, data = str(error), None
-            loaded.append((result, data, label))
+            loaded.append((result, data, label, size))
         sendable = [entry for entry in loaded if entry[1] is not None]
         if self.maps:
             for entry in sendable:
                 self._explain(*entry)
         elif sendable:
             self._predict(sendable)
-        return [result for result, _, _ in loaded]
+        return [entry[0] for entry in loaded]
 
     def _video(self, result, source, label):
         """If ``source`` is a video file: its rows from /model/video (the file is streamed from
         disk), and with maps, its moments mapped by /model/explain on frames decoded here. False
         if it is no video."""
-        from core.video import VideoReader, is_video
+        from core.video import VideoReader, cut_short, is_video
 
         if not isinstance(source, str) or not is_video(source, self.settings):
             return False
@@ -166,13 +167,12 @@ class RemoteScorer:
             response = self._send("POST", "/model/video", data={"fps": str(self.fps), **self._options},
                                   files={"video": (label, stream, "application/octet-stream")})
         if response.status_code != 200:
-            self._refused(response, (result, None, label))
+            self._refused(response, (result, None, label, None))
             return True
         body = response.json()
         result.frames = [Frame(p["time"], p["memorability"], p.get("mirror_delta")) for p in body["timeline"]]
         if not body["complete"]:
-            result.error = (f"{label} ended early or is corrupt: the {body['frames']} frames before the "
-                            "break are scored")
+            result.error = cut_short(label, body["frames"])
         with VideoReader(source, label, self.settings) as reader:  # its size, and frames to map
             first = reader.frame_at(0.0)
             result.width, result.height = first.shape[1], first.shape[0]
@@ -180,17 +180,17 @@ class RemoteScorer:
                 result.moments = []
                 for moment in body["moments"]:
                     made = Result(0, name=label)
-                    self._explain(made, _png(Image.fromarray(reader.frame_at(moment["time"]))), label)
+                    self._explain(made, _png(Image.fromarray(reader.frame_at(moment["time"]))), label, None)
                     result.moments.append((moment["time"], made.heatmap, made.overlay))
         return True
 
     def _predict(self, entries):
         response = self._send("POST", "/model/predict", data=self._options, files=[
-            ("image", (label, data, "application/octet-stream")) for _, data, label in entries])
+            ("image", (label, data, "application/octet-stream")) for _, data, label, _ in entries])
         if response.status_code == 200:
-            for (result, data, _), prediction in zip(entries, response.json()["predictions"]):
+            for (result, _, _, size), prediction in zip(entries, response.json()["predictions"]):
                 result.memorability, result.mirror_delta = prediction["memorability"], prediction.get("mirror_delta")
-                result.width, result.height = probe_size(data) or (None, None)
+                result.width, result.height = size or (None, None)
         elif response.status_code in (400, 413) and len(entries) > 1:
             for entry in entries:  # which file was bad? each alone gets its own answer
                 self._predict([entry])
@@ -198,22 +198,22 @@ class RemoteScorer:
             for entry in entries:
                 self._refused(response, entry)
 
-    def _explain(self, result, data, label):
+    def _explain(self, result, data, label, size):
         response = self._send("POST", "/model/explain", data=self._options,
                               files={"image": (label, data, "application/octet-stream")})
         if response.status_code != 200:
-            self._refused(response, (result, data, label))
+            self._refused(response, (result, data, label, size))
             return
         body = response.json()
         result.memorability, result.mirror_delta = body["memorability"], body.get("mirror_delta")
-        result.width, result.height = probe_size(data) or (None, None)
+        result.width, result.height = size or (None, None)
         result.heatmap = np.asarray(body["heatmap"], np.float64)
         result.overlay = base64.b64decode(body["overlay"])
 
     def _refused(self, response, entry):
         """A single file's 400 or 413 is its error row, and so is a request still refused (503,
         502, 504) when RETRY_FOR ran out; anything else stops the run."""
-        result, _, label = entry
+        result, _, label, _ = entry
         message = _message(response)
         if response.status_code in RETRYABLE:
             result.error = (f"{self.url} still answered {response.status_code} after retrying for "

@@ -69,11 +69,12 @@ def map_photo(model, photo, settings, stable=False):
     mirror = model.pipeline.with_mirror(photo).x_mirror if stable else None
     found = explain_prepared(model, photo.x, settings.grid, settings.offset, settings.baseline, mirror)
     effects = effects_grid(found.frame, photo.size, settings.heatmap_size)
-    overlay = overlay_png(photo.image, effects, settings.effect_scale, settings.overlay_size)
-    if not stable:
-        return PhotoMap(found.memorability, effects, heatmap_of(effects), overlay)
-    return PhotoMap((found.memorability + found.mirror_score) / 2, effects, heatmap_of(effects), overlay,
-                    found.memorability - found.mirror_score)
+    made = PhotoMap(found.memorability, effects, heatmap_of(effects),
+                    overlay_png(photo.image, effects, settings.effect_scale, settings.overlay_size))
+    if stable:  # the mean of the two, and their signed difference
+        made.memorability = (found.memorability + found.mirror_score) / 2
+        made.mirror_delta = found.memorability - found.mirror_score
+    return made
 
 
 @dataclass

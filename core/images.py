@@ -40,15 +40,6 @@ def not_an_image(name):
     return NotAnImage(f"{name} {NOT_AN_IMAGE}")
 
 
-def identified(data):
-    """Whether Pillow knows the format of these bytes from their header (no pixels decoded)."""
-    try:
-        with Image.open(io.BytesIO(data)):
-            return True
-    except (Image.UnidentifiedImageError, Image.DecompressionBombError, *DECODE_ERRORS):
-        return False
-
-
 ORIENTATION = 0x0112  # the EXIF tag; values 5 to 8 turn the photo a quarter, swapping its sides
 
 

@@ -195,8 +195,10 @@ def _image_format(source):
             source.seek(0)
 
 
-def moments(times, scores, top, min_gap):
-    """Indices of the ``top`` highest scores, each at least ``min_gap`` seconds from the others."""
+def moments(times, scores, top, fps):
+    """Indices of the ``top`` highest scores, each at least 2 s (or 1/fps, if larger) from the
+    others, so that they are different moments and not neighbours."""
+    min_gap = max(2.0, 1 / fps)
     chosen = []
     for index in np.argsort(-np.asarray(scores), kind="stable"):
         if all(abs(times[index] - times[other]) >= min_gap - EPSILON for other in chosen):
@@ -204,6 +206,11 @@ def moments(times, scores, top, min_gap):
             if len(chosen) == top:
                 break
     return chosen
+
+
+def cut_short(name, frames):
+    """The error of a video that ended early or broke: its frames before the break are scored."""
+    return f"{name} ended early or is corrupt: the {frames} frames before the break are scored"
 
 
 def best_clip(times, scores, seconds, duration):
