@@ -88,15 +88,27 @@ def resnet152_logits(x, prefix="features_"):
 HEAD_UNITS = (4096, 4096, 2048, 1024, 512, 256)
 
 
-def build_resmem(input_size=227):
-    """ResMem: MemNet features (9216) ++ ResNet-152 logits (1000) -> fc6..fc12 -> sigmoid."""
+def build_resmem(input_size=227, tuned=None):
+    """ResMem: MemNet features (9216) ++ ResNet-152 logits (1000) -> fc6..fc12 -> sigmoid.
+
+    ``tuned`` is the option of a fine-tuned bucket (training/finetune.py): ``{"features": [layer
+    names]}``. Its score is then ``sigmoid(tuned_head([fc12's logit, those layers' outputs]))``,
+    one linear layer on the base's own logit and features, which are all frozen.
+    """
     image = keras.Input((input_size, input_size, 3), name="image")
     memnet = layers.Flatten(name="flatten")(memnet_features(image))
     x = layers.Concatenate(name="concat")([memnet, resnet152_logits(image)])
     for index, units in enumerate(HEAD_UNITS, start=6):
         x = layers.Dense(units, activation="relu", name=f"fc{index}")(x)
-    score = layers.Dense(1, activation="sigmoid", name="fc12")(x)
-    return keras.Model(image, score, name="resmem")
+    if not tuned:
+        score = layers.Dense(1, activation="sigmoid", name="fc12")(x)
+        return keras.Model(image, score, name="resmem")
+    logit = layers.Dense(1, name="fc12")(x)  # the same weights as the sigmoid fc12 above
+    base = keras.Model(image, logit)
+    features = [base.get_layer(name).output for name in tuned["features"]]
+    inputs = layers.Concatenate(name="tuned_inputs")([logit, *features])
+    score = layers.Dense(1, activation="sigmoid", name="tuned_head")(inputs)
+    return keras.Model(image, score, name="resmem_tuned")
 
 
 def build_memnet(input_size=227, sigmoid=True, dropout=0.5):

@@ -1,10 +1,12 @@
-"""Bottlenecks: MemNet's frozen conv features, computed once and cached, to retrain only its head.
+"""Bottlenecks: a network's frozen features, computed once and cached, to retrain only a head
+(MemNet's fc6-fc8 in training/train.py, a head on ResMem in training/finetune.py).
 
-The cache file is keyed by the md5 of the conv weights and of the image list, so a change in
-either computes the features again, and a resumed run reuses them.
+The cache file is keyed by the md5 of the weights that compute the features and of the image
+list, so a change in either computes the features again, and a resumed run reuses them.
 """
 import hashlib
 import math
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -29,29 +31,45 @@ def head_model(model):
     return keras.Model(features, x, name="memnet_head")
 
 
-def _key(model, entries):
+def _key(model, layers, entries, mirror):
+    """Digest of what decides the features: the weights up to ``layers``, their names, the mirror
+    flag, and each image's path, size and modification time (a replaced photo is seen)."""
     digest = hashlib.md5(usedforsecurity=False)
-    for weights in feature_model(model).get_weights():
+    for weights in keras.Model(model.input, [model.get_layer(n).output for n in layers]).get_weights():
         digest.update(np.ascontiguousarray(weights).tobytes())
+    digest.update(f"{','.join(layers)} mirror={mirror}\n".encode())
     for path, _ in entries:
-        digest.update(str(path).encode() + b"\n")
+        stat = Path(path).stat()
+        digest.update(f"{path} {stat.st_size} {stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
+
+
+def outputs(model, layers, entries, pipeline, folder, batch=32, mirror=False, desc="features"):
+    """``{layer: N x D float32}``: the outputs of ``model``'s ``layers`` for the centre crop of each
+    of ``entries`` [(path, score)] (of the photo mirrored left-right, with ``mirror``), computed
+    once and cached in ``folder``."""
+    path = Path(folder) / f"{desc}-{_key(model, layers, entries, mirror)}.npz"
+    if path.is_file():
+        with np.load(path) as cached:
+            return {name: cached[name] for name in layers}
+    extractor = keras.Model(model.input, [model.get_layer(name).output for name in layers])
+    data = image_dataset(entries, pipeline, batch, mirror=mirror)
+    parts = [extractor.predict_on_batch(images) for images, _ in
+             tqdm(data, total=math.ceil(len(entries) / batch), desc=desc, unit="batch")]
+    parts = [part if isinstance(part, (list, tuple)) else [part] for part in parts]
+    result = {name: np.concatenate([np.reshape(part[i], (len(part[i]), -1)) for part in parts]).astype(np.float32)
+              for i, name in enumerate(layers)}
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name("tmp-" + path.name)
+    with open(tmp, "wb") as file:
+        np.savez(file, **result)
+    tmp.rename(path)
+    return result
 
 
 def features(model, entries, pipeline, folder, batch=32):
     """Centre-crop conv features of ``entries`` [(path, score)], from the cache when it has them."""
-    path = folder / f"bottlenecks-{_key(model, entries)}.npy"
-    if path.is_file():
-        return np.load(path)
-    extractor = feature_model(model)
-    data = image_dataset(entries, pipeline, batch)
-    out = [extractor.predict_on_batch(images) for images, _ in
-           tqdm(data, total=math.ceil(len(entries) / batch), desc="bottlenecks", unit="batch")]
-    result = np.concatenate(out).astype(np.float32)
-    tmp = path.with_name("tmp-" + path.name)
-    np.save(tmp, result)
-    tmp.rename(path)
-    return result
+    return outputs(model, ["flatten"], entries, pipeline, folder, batch, desc="bottlenecks")["flatten"]
 
 
 def start_output_at_mean(model, scores, sigmoid):

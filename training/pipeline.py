@@ -21,9 +21,10 @@ def normalise(pixels, spec):
     return x
 
 
-def image_dataset(entries, pipeline, batch, augment=False, shuffle=False, seed=0):
+def image_dataset(entries, pipeline, batch, augment=False, shuffle=False, seed=0, mirror=False):
     """``entries`` [(path, score)] -> tf.data batches of (float image, score), each image
-    through ``pipeline`` (core.pipeline.InputPipeline)."""
+    through ``pipeline`` (core.pipeline.InputPipeline); with ``mirror``, each photo mirrored
+    left-right before its centre crop, as ``InputPipeline.with_mirror`` does (MODEL_TTA)."""
     spec = pipeline.spec
     paths = [str(path) for path, _ in entries]
     scores = np.asarray([score for _, score in entries], np.float32)
@@ -33,6 +34,8 @@ def image_dataset(entries, pipeline, batch, augment=False, shuffle=False, seed=0
     def load(path, score):
         pixels = tf.numpy_function(lambda p: pipeline.resized(p.decode()), [path], tf.uint8)
         pixels.set_shape((height, width, 3))
+        if mirror:  # the resize commutes with the mirror; the off-centre crop does not
+            pixels = pixels[:, ::-1]
         if augment:
             pixels = tf.image.random_crop(pixels, (spec.crop, spec.crop, 3))
             pixels = tf.image.random_flip_left_right(pixels)

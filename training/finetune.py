@@ -1,0 +1,186 @@
+"""Fine-tune ResMem on a lab's own human memorability scores and write a bucket the service serves.
+
+    python -m training.finetune --data DATA --split K --out BUCKET [--base assets/resmem] [--force]
+
+DATA is LaMem's format (training/lamem.py): ``images/`` and ``splits/{train,val,test}_K.txt``,
+the scores being the lab's hit rates in 0..1. ResMem stays frozen: its features of each train
+and val photo are computed once through the service's own input pipeline and cached
+(training/bottlenecks.py, ``--cache``). A linear head on them, blended with ResMem's own score,
+is fitted on ``train_K``, and everything it chooses (the features, the ridge penalty, the
+blend) is chosen by Spearman's rho on ``val_K`` (training/heads.py). ``test_K`` is read only
+for its names, to refuse a photo that is also in train or val; its scores are never read.
+
+A head whose val rho is not above the base model's is reported as such, and its bucket is
+written only with ``--force``. The bucket holds the whole network (ResMem's weights and the
+head), ``model.json`` with its provenance and ``md5sums.txt``; serve it with
+``MODEL_BUCKET=BUCKET make run``. Its licence is ResMem's: non-commercial.
+"""
+import argparse
+import json
+import logging
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import config
+from core.checksums import file_digest
+from training.lamem import KINDS, DatasetError, read_split, split_path
+
+log = logging.getLogger("finetune")
+
+WEIGHTS_FILE = "resmem-finetuned.weights.h5"
+FEW_PHOTOS = 200  # below this, a warning: rho on val is then a coarse guide to the choice
+DEFAULT_CACHE = ".cache/features"
+
+
+class NotImproved(RuntimeError):
+    """The fine-tuned head ranks val no better than the base model: no bucket without --force."""
+
+
+def check_disjoint(sets):
+    """Refuse a photo that is in more than one of train, val and test: by name, or by its bytes
+    under another name. ``sets`` is {kind: [(path, score)]}."""
+    by_name, by_bytes = defaultdict(set), defaultdict(set)
+    for kind, entries in sets.items():
+        for path, _ in entries:
+            by_name[Path(path).name].add(kind)
+            by_bytes[file_digest(path)].add((kind, Path(path).name))
+    clashes = [f"{name} (in {' and '.join(sorted(kinds))})" for name, kinds in by_name.items() if len(kinds) > 1]
+    clashes += [" = ".join(f"{kind}/{name}" for kind, name in sorted(owners)) + " (identical bytes)"
+                for owners in by_bytes.values()
+                if len({kind for kind, _ in owners}) > 1 and len({name for _, name in owners}) > 1]
+    if clashes:
+        shown = "; ".join(sorted(clashes)[:5]) + (f"; and {len(clashes) - 5} more" if len(clashes) > 5 else "")
+        raise DatasetError(f"{len(clashes)} photo(s) are in more than one of train, val and test: {shown}. "
+                           "A photo seen in training cannot measure the model: keep it in one split only")
+
+
+def split_digests(data, k):
+    return {kind: file_digest(split_path(data, kind, k)) for kind in KINDS}
+
+
+def base_network(base):
+    """The verified base bucket and its Keras ResMem, weights loaded."""
+    from core.bucket import open_bucket
+    from core.networks import build_network
+
+    bucket = open_bucket(base)
+    if bucket.architecture != "resmem" or bucket.architecture_options.get("tuned"):
+        raise ValueError(f"--base must be a ResMem bucket, not fine-tuned already: {base} is "
+                         f"{bucket.facts.get('id')} ({bucket.architecture})")
+    model = build_network(bucket.architecture, bucket.preprocessing.crop, bucket.architecture_options)
+    model.load_weights(bucket.weights_path)
+    return bucket, model
+
+
+def tuned_network(bucket, model, head):
+    """The served network: the base's layers, by name, and the head as ``tuned_head``."""
+    from core.networks import build_network
+
+    options = {"tuned": {"features": list(head.layers)}}
+    tuned = build_network(bucket.architecture, bucket.preprocessing.crop, options)
+    for layer in model.layers:
+        if layer.weights:
+            tuned.get_layer(layer.name).set_weights(layer.get_weights())
+    tuned.get_layer("tuned_head").set_weights([head.kernel, head.bias])
+    return tuned, options
+
+
+def bucket_facts(bucket, head, table, base_val, data, k, counts, forced):
+    from training.convert_resmem import LICENSE
+
+    improved = head.val_spearman > base_val
+    facts = {key: value for key, value in bucket.facts.items() if key != "provenance"}
+    return {
+        **facts,
+        "id": "resmem-finetuned",
+        "name": "ResMem, fine-tuned",
+        "description": (f"ResMem fine-tuned on the human memorability scores of {counts['train']} photos "
+                        f"({data}, split {k}): a linear head on its frozen features, blended with its own "
+                        f"score, chosen on {counts['val']} validation photos (val Spearman {head.val_spearman:.3f}, "
+                        f"the base model's {base_val:.3f}). " + bucket.facts.get("description", "")),
+        "source": f"fine-tuned from {bucket.facts.get('id')} by training/finetune.py; base: {bucket.facts.get('source', '')}",
+        "license": ("Fine-tuned from ResMem's weights, so ResMem's licence applies: " + LICENSE +
+                    " The licence of the lab's photos and scores applies too."),
+        "weights": WEIGHTS_FILE,
+        "architecture_options": {"tuned": {"features": list(head.layers)}},
+        "provenance": {
+            "trainer": "training/finetune.py",
+            "base": {"id": bucket.facts.get("id"), "path": str(bucket.path), "weights_md5": bucket.weights_md5,
+                     "model_json_md5": bucket.checksums.get("model.json"),
+                     "provenance": bucket.facts.get("provenance")},
+            "data": {"path": str(data), "split": k, "train_images": counts["train"], "val_images": counts["val"],
+                     "test_images": counts["test"], "splits_md5": split_digests(data, k)},
+            "chosen_on_val": head.choice(), "candidates": table,
+            "val_spearman": head.val_spearman, "base_val_spearman": base_val,
+            "improved_on_val": improved, "written_with_force": forced and not improved},
+    }
+
+
+def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACHE, batch=16):
+    """Fit the head on ``train_k``, choose on ``val_k``, write the bucket ``out``; return its facts.
+    Raises NotImproved (after saying why) when val rho does not beat the base and not ``force``."""
+    from core.bucket import write_facts
+    from core.checksums import write_md5sums
+    from core.pipeline import InputPipeline
+    from training import bottlenecks, heads
+
+    sets = {kind: read_split(data, kind, k) for kind in KINDS}  # every line checked first
+    check_disjoint(sets)
+    train, val = sets["train"], sets["val"]
+    if len(train) < FEW_PHOTOS:
+        log.warning("only %d training photos (fewer than %d): the head is chosen on %d val photos, and "
+                    "rho on so few moves by chance; the test interval says how far", len(train), FEW_PHOTOS, len(val))
+    bucket, model = base_network(base)
+    pipeline = InputPipeline.from_settings(bucket.preprocessing, config.settings())
+    layers = sorted({name for names in heads.FEATURE_SETS.values() for name in names} | {heads.BASE_LAYER})
+    outputs = bottlenecks.outputs(model, layers, train + val, pipeline, cache, batch, desc="resmem-features")
+    head, table, base_val = heads.search(outputs, len(train), [s for _, s in train], [s for _, s in val])
+    log.info("val Spearman: base %.4f, fine-tuned %.4f (%s, penalty %g, blend %.2f)", base_val,
+             head.val_spearman, head.features, head.penalty, head.blend)
+    counts = {kind: len(entries) for kind, entries in sets.items()}
+    facts = bucket_facts(bucket, head, table, base_val, data, k, counts, force)
+    if not facts["provenance"]["improved_on_val"]:
+        message = (f"the fine-tuned head does not rank val better than the base model (Spearman "
+                   f"{head.val_spearman:.4f} against {base_val:.4f})")
+        if not force:
+            raise NotImproved(message + ": no bucket written (--force writes it anyway)")
+        log.warning("%s; written anyway (--force), and model.json says so", message)
+    tuned, _ = tuned_network(bucket, model, head)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    tuned.save_weights(out / WEIGHTS_FILE)
+    write_facts(out, facts)
+    write_md5sums(out, [WEIGHTS_FILE, "model.json"])
+    return facts
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", required=True, type=Path, help="LaMem-format dataset of the lab's scores")
+    parser.add_argument("--split", required=True, type=int, choices=range(1, 6), help="split number K")
+    parser.add_argument("--out", required=True, type=Path, help="bucket folder to write")
+    parser.add_argument("--base", default="assets/resmem", help="the ResMem bucket to start from")
+    parser.add_argument("--force", action="store_true", help="write the bucket even if val rho did not improve")
+    parser.add_argument("--cache", default=DEFAULT_CACHE, type=Path, help="folder of the cached features")
+    parser.add_argument("--batch", type=int, default=16, help="photos per forward pass")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    try:
+        facts = finetune(args.data, args.split, args.out, args.base, args.force, args.cache, args.batch)
+    except NotImproved as error:
+        log.error("%s", error)
+        return 1
+    except (DatasetError, ValueError, OSError, RuntimeError) as error:
+        log.error("%s", error)
+        return 2
+    prov = facts["provenance"]
+    log.info("wrote %s", args.out)
+    print(json.dumps({"bucket": str(args.out), "val_spearman": prov["val_spearman"],
+                      "base_val_spearman": prov["base_val_spearman"], "improved_on_val": prov["improved_on_val"],
+                      "chosen_on_val": prov["chosen_on_val"]}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
