@@ -35,6 +35,22 @@ class LocalResponseNorm(layers.Layer):
                 "beta": self.beta, "bias": self.bias}
 
 
+@keras.saving.register_keras_serializable(package="memorability")
+class LinearHead(layers.Layer):
+    """``sigmoid(x . kernel + bias)`` as a product and a sum, not a matrix product: LiteRT's
+    dynamic-range int8 (lite-int8) quantises a fully connected layer's input to 8 bits, which
+    flattened a fine-tuned head on 11,265 features of very different ranges to one constant
+    score. A product and a sum stay in float there; on OpenVINO they are the same arithmetic."""
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(input_shape[-1], 1), initializer="zeros", name="kernel")
+        self.bias = self.add_weight(shape=(1,), initializer="zeros", name="bias")
+
+    def call(self, x):
+        weighted = keras.ops.sum(x * keras.ops.reshape(self.kernel, (-1,)), axis=-1, keepdims=True)
+        return keras.ops.sigmoid(weighted + self.bias)
+
+
 def memnet_features(x, prefix=""):
     """AlexNet/MemNet conv1-conv5 of ResMem: 227x227x3 -> 6x6x256 (NHWC)."""
     x = layers.Conv2D(48, 11, strides=4, activation="relu", name=prefix + "conv1")(x)
@@ -107,7 +123,7 @@ def build_resmem(input_size=227, tuned=None):
     base = keras.Model(image, logit)
     features = [base.get_layer(name).output for name in tuned["features"]]
     inputs = layers.Concatenate(name="tuned_inputs")([logit, *features])
-    score = layers.Dense(1, activation="sigmoid", name="tuned_head")(inputs)
+    score = LinearHead(name="tuned_head")(inputs)
     return keras.Model(image, score, name="resmem_tuned")
 
 
