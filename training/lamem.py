@@ -51,6 +51,29 @@ def read_split(data, kind, k):
     return entries
 
 
+def read_halves(data, k):
+    """``{name: (score of half 1, score of half 2)}`` from the optional ``splits/halves_K.txt``
+    (``name score_half1 score_half2``: the two halves of the participants), or None without it."""
+    path = Path(data) / "splits" / f"halves_{k}.txt"
+    if not path.is_file():
+        return None
+    halves = {}
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        fields = line.split()
+        if len(fields) != 3:
+            raise DatasetError(f"{path}:{number}: expected 'name score_half1 score_half2', got {line!r}")
+        try:
+            pair = tuple(float(text) for text in fields[1:])
+        except ValueError:
+            raise DatasetError(f"{path}:{number}: the scores {fields[1]!r} {fields[2]!r} are not numbers") from None
+        if not all(math.isfinite(v) and 0.0 <= v <= 1.0 for v in pair):
+            raise DatasetError(f"{path}:{number}: a score is outside 0..1")
+        halves[fields[0]] = pair
+    return halves
+
+
 def write_split(data, kind, k, entries):
     """Write ``[(name, score), ...]`` as split ``{kind}_{k}.txt`` with LaMem's 6 decimals."""
     path = split_path(data, kind, k)
