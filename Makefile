@@ -9,7 +9,7 @@ IMAGE    ?= max-image-memorability
 export PORT
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run score bench-score bench-stability bench-video test-score weights test test-unit test-slow test-training test-integration test-container reference bench bench-single bench-explain bench-models distil lint clean
+.PHONY: run score bench-score bench-stability bench-video test-score weights test test-unit test-slow test-training test-integration test-container reference bench bench-single bench-explain bench-models distil finetune bench-finetune lint clean
 
 # The service's, the conversion's and the training stage's packages for `make run` (the serving
 # image has only requirements.txt); the test tools on top of them only for tests and benchmarks.
@@ -123,6 +123,21 @@ distil: $(VENV)/.installed weights
 		--epochs 30 --patience 8
 	$(PY) -m training.evaluate --bucket assets/memnet --data $(DISTIL_DATA) --split 1 \
 		--report test-artifacts/distil-report
+
+# ResMem fine-tuned on a lab's own human scores (LaMem format in DATA): frozen features, a ridge
+# head blended with ResMem's score, chosen on val_SPLIT; no bucket unless val improves.
+SPLIT ?= 1
+# OUT= names the bucket (assets/resmem-finetuned by default; OUT's default is score's CSV).
+TUNED := $(if $(filter command line,$(origin OUT)),$(OUT),assets/resmem-finetuned)
+finetune: $(VENV)/.installed weights
+	test -n "$(DATA)" || { echo "usage: make finetune DATA=folder [OUT=$(TUNED) SPLIT=1]"; exit 2; }
+	$(PY) -m training.finetune --data $(DATA) --split $(SPLIT) --out $(TUNED) $(ARGS)
+
+# Cost and gain of fine-tuning on SIZES synthetic photos made from IMAGES, against one `score`
+# pass and against ResMem, in one run.
+SIZES ?= 1000 3000
+bench-finetune: $(VENV)/.installed-test weights
+	$(PY) -m benchmarks.finetune --images $(IMAGES) --sizes $(SIZES)
 
 # The model's own noise: scores of each photo against its mirror, a 2% crop, JPEG q90 and a resize
 # to 80%, plain and stable (MODEL_TTA=mirror), with the stable mode's cost, per tier, in one run.

@@ -1,0 +1,80 @@
+"""`make bench-finetune`: what fine-tuning costs and gains, against ResMem, in one run on this machine.
+
+    python -m benchmarks.finetune --images DIR [--sizes 1000 3000] [--seed 0]
+
+For each size N it makes a LaMem-format set of N photos from the photos in DIR, whose "human"
+score ResMem does not predict (training/synthetic.py; 60% train, 20% val, 20% test), then runs,
+each in its own process so that its peak RSS is its own:
+  - the baseline: `python -m score` over all N photos with ResMem, one scoring pass as a user
+    runs it (default tier);
+  - `python -m training.finetune` with an empty feature cache (cold: ResMem's features of train
+    and val, then the search), and again with the cache filled (warm: the search alone);
+  - `python -m training.evaluate --compare assets/resmem` on the test split (tf-fp32, exact).
+It prints seconds, the ratio of each to the baseline's seconds, peak RSS, and the test split's
+rho of the fine-tuned bucket and of ResMem with the paired difference and its interval.
+test-artifacts/bench-finetune.json keeps the rows. Nothing here is asserted.
+"""
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from benchmarks.score import measured  # noqa: E402
+
+
+def python(module, *args):
+    return [sys.executable, "-m", module, *map(str, args)]
+
+
+def one_size(images, n, seed, workdir):
+    data, bucket, cache = workdir / "data", workdir / "bucket", workdir / "features"
+    measured(python("training.synthetic", "--photos", images, "--out", data, "--n", n, "--seed", seed))
+    rows = {}
+    rows["score"] = measured(python("score", data / "images", "--out", workdir / "scores.csv", "--overwrite"))
+    finetune = python("training.finetune", "--data", data, "--split", 1, "--out", bucket, "--cache", cache)
+    rows["finetune cold"] = measured(finetune)
+    rows["finetune warm"] = measured(finetune)
+    os.environ["MODEL_PRECISION"] = "tf-fp32"  # the Keras model itself: the tuned bucket needs no conversion
+    rows["evaluate"] = measured(python("training.evaluate", "--bucket", bucket, "--data", data, "--split", 1,
+                                       "--compare", ROOT / "assets/resmem", "--report", workdir / "report"))
+    result = json.loads((workdir / "report" / "metrics.json").read_text())
+    chosen = json.loads((bucket / "model.json").read_text())["provenance"]["chosen_on_val"]
+    return {"n": n, "seconds": {k: v[0] for k, v in rows.items()}, "peak_rss_mb": {k: v[1] for k, v in rows.items()},
+            "spearman": result["spearman"], "spearman_ci": result["spearman_ci"],
+            "resmem_spearman": result["compare"]["spearman"], "delta": result["compare"]["delta_spearman"],
+            "delta_ci": result["compare"]["delta_spearman_ci"], "human_split_half": result.get("human_split_half"),
+            "chosen_on_val": chosen}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=Path, required=True)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 3000])
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    results = []
+    for n in args.sizes:
+        with tempfile.TemporaryDirectory(prefix="bench-finetune-") as workdir:
+            result = one_size(args.images.resolve(), n, args.seed, Path(workdir))
+        results.append(result)
+        base = result["seconds"]["score"]
+        print(f"\n{n} photos ({int(n * 0.6)} train): seconds, ratio to one `score` pass, peak RSS MB")
+        for name, seconds in result["seconds"].items():
+            print(f"  {name:<15}{seconds:>9.1f}{seconds / base:>8.2f}x{result['peak_rss_mb'][name]:>9.0f}")
+        low, high = result["spearman_ci"]
+        dlow, dhigh = result["delta_ci"]
+        print(f"  test rho: fine-tuned {result['spearman']:.3f} [{low:.3f}, {high:.3f}], "
+              f"ResMem {result['resmem_spearman']:.3f}, difference {result['delta']:.3f} [{dlow:.3f}, {dhigh:.3f}]"
+              + (f", people's split half {result['human_split_half']['spearman']:.3f}"
+                 if result["human_split_half"] else "") + f"; chosen on val: {result['chosen_on_val']}")
+    out = ROOT / "test-artifacts" / "bench-finetune.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

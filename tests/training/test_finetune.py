@@ -1,0 +1,165 @@
+"""training.finetune learns a known 'human' score that ResMem does not predict, writes a bucket
+that the service, `score` and `evaluate --compare` use, and refuses what a lab must not do."""
+import csv
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import requests
+from scipy.stats import spearmanr
+
+from benchmarks.server_process import running_server
+from core.bucket import open_bucket
+from tests.imagegen import ROOT, SAMPLES
+from tests.settings import CACHE, open_model
+from tests.training.conftest import RESMEM, facts, stage
+from training.convert_resmem import LICENSE
+from training.lamem import read_split
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """120 crops of the sample photos with a magenta rectangle: 'people' score the rectangle's
+    share (training/synthetic.py); 60 train, 30 val, 30 test, with the halves of the participants."""
+    data = tmp_path_factory.mktemp("lab") / "data"
+    stage("training.synthetic", "--photos", str(SAMPLES), "--out", str(data), "--n", "120",
+          "--val", "0.25", "--test", "0.25", "--seed", "1")
+    return data
+
+
+@pytest.fixture(scope="module")
+def tuned(lab, tmp_path_factory):
+    """The fine-tuned bucket, its runtimes converted once (fp32 and lite-int8, one child) into
+    this checkout's cache, where the server, `score` and `evaluate` find them."""
+    out = tmp_path_factory.mktemp("buckets") / "tuned"
+    run = stage("training.finetune", "--data", str(lab), "--split", "1", "--out", str(out),
+                "--cache", str(tmp_path_factory.mktemp("features")))
+    stage("training.runtimes", "--bucket", str(out), "--cache", str(CACHE), "--precisions", "fp32", "lite-int8")
+    return out, run
+
+
+@pytest.fixture(scope="module")
+def compared(tuned, lab, tmp_path_factory):
+    report = tmp_path_factory.mktemp("report")
+    result = stage("training.evaluate", "--bucket", str(tuned[0]), "--data", str(lab), "--split", "1",
+                   "--compare", str(RESMEM), "--report", str(report))
+    return json.loads(result.stdout.strip().splitlines()[-1]), report
+
+
+def test_the_bucket_records_where_it_came_from_and_passes_md5sum(tuned, lab):
+    bucket, run = tuned
+    check = subprocess.run(["md5sum", "-c", "md5sums.txt"], cwd=bucket, capture_output=True, text=True)
+    assert check.returncode == 0 and check.stdout.count(": OK") == 2, check.stdout + check.stderr
+    f = facts(bucket)
+    assert (f["id"], f["architecture"]) == ("resmem-finetuned", "resmem")
+    assert f["preprocessing"] == facts(RESMEM)["preprocessing"]
+    assert LICENSE in f["license"] and "non-commercial" in f["license"].lower()
+    prov = f["provenance"]
+    assert prov["base"]["weights_md5"] == open_bucket(RESMEM).weights_md5
+    assert prov["base"]["model_json_md5"] == open_bucket(RESMEM).checksums["model.json"]
+    data = prov["data"]
+    assert (data["train_images"], data["val_images"], data["test_images"]) == (60, 30, 30)
+    assert sorted(data["splits_md5"]) == ["test", "train", "val"]
+    assert prov["improved_on_val"] is True and prov["written_with_force"] is False
+    assert prov["val_spearman"] > prov["base_val_spearman"] + 0.3
+    assert prov["chosen_on_val"]["features"] in {c["features"] for c in prov["candidates"]}
+    assert "only 60 training photos" in run.stderr  # fewer than 200: said so
+    printed = json.loads(run.stdout.strip().splitlines()[-1])
+    assert printed["val_spearman"] == prov["val_spearman"]
+
+
+def test_evaluate_compare_shows_the_gain_over_resmem_with_an_interval(compared):
+    result, report = compared
+    assert result["n"] == 30
+    assert result["spearman"] > 0.7  # it learned the people's score
+    assert result["compare"]["spearman"] < 0.45  # ResMem does not predict it
+    low, high = result["compare"]["delta_spearman_ci"]
+    assert 0 < low <= result["compare"]["delta_spearman"] <= high
+    assert result["spearman_ci"][0] < result["spearman"] < result["spearman_ci"][1]
+    assert 0.3 < result["human_split_half"]["spearman"] < 1 and result["human_split_half"]["n"] == 30
+    rows = list(csv.DictReader(open(report / "predictions.csv")))
+    assert len(rows) == 30 and set(rows[0]) == {"image", "true", "predicted", "compared"}
+    assert (report / "scatter.png").stat().st_size > 10_000
+
+
+def test_the_service_and_score_serve_the_bucket_exactly(tuned, lab, tmp_path):
+    bucket, _ = tuned
+    test = [path for path, _ in read_split(lab, "test", 1)[:4]]
+    exact = [r["memorability"] for r in open_model(MODEL_BUCKET=str(bucket), MODEL_PRECISION="tf-fp32")
+             .predict([str(p) for p in test])]
+    with running_server(MODEL_BUCKET=bucket, MODEL_CACHE=CACHE) as (url, _):
+        metadata = requests.get(f"{url}/model/metadata", timeout=10).json()
+        served = requests.post(f"{url}/model/predict", timeout=60,
+                               files=[("image", (p.name, p.read_bytes(), "image/jpeg")) for p in test]).json()
+        explained = requests.post(f"{url}/model/explain", timeout=60,
+                                  files={"image": (test[0].name, test[0].read_bytes(), "image/jpeg")})
+    assert metadata["id"] == "resmem-finetuned" and "60 photos" in metadata["description"]
+    assert "Non-commercial" in metadata["license"]
+    np.testing.assert_allclose([p["memorability"] for p in served["predictions"]], exact, atol=1e-6)
+    assert explained.status_code == 200 and abs(explained.json()["memorability"] - exact[0]) < 1e-6
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for path in test:
+        shutil.copy(path, folder / path.name)
+    out = tmp_path / "scores.csv"
+    run = subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "score", str(folder), "--out", str(out),
+                          "--bucket", str(bucket)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    scored = {row["path"].rsplit("/", 1)[-1]: float(row["memorability"]) for row in csv.DictReader(open(out))}
+    np.testing.assert_allclose([scored[p.name] for p in test], exact, atol=1e-6)
+
+
+def test_lite_int8_keeps_the_ranking_and_the_agreement_with_people(tuned, lab):
+    """The fast tier of a tuned bucket ranks the test photos as fp32 does and agrees with people
+    as well. Its largest single difference is larger than ResMem's own (0.023 against ResMem's
+    0.006 on these photos: the ridge head weighs 9216 quantised conv5 features), so only the
+    median is held to ResMem's stated 0.009."""
+    bucket, _ = tuned
+    test = read_split(lab, "test", 1)
+    paths, true = [str(path) for path, _ in test], [score for _, score in test]
+    fp32, int8 = (np.array([r["memorability"] for r in open_model(MODEL_BUCKET=str(bucket), MODEL_PRECISION=tier)
+                            .predict(paths)]) for tier in ("fp32", "lite-int8"))
+    assert spearmanr(fp32, int8)[0] > 0.99
+    assert abs(spearmanr(int8, true)[0] - spearmanr(fp32, true)[0]) < 0.02
+    assert np.median(np.abs(fp32 - int8)) < 0.009
+
+
+def copy_of(dataset, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(dataset, data)
+    return data
+
+
+def test_a_photo_in_two_splits_is_refused_by_name_or_by_bytes(dataset, tmp_path):
+    data = copy_of(dataset, tmp_path)
+    train = (data / "splits" / "train_1.txt").read_text().splitlines()
+    test_file = data / "splits" / "test_1.txt"
+    test_file.write_text(test_file.read_text() + train[0] + "\n")
+    run = stage("training.finetune", "--data", str(data), "--split", "1", "--out", str(tmp_path / "b"), check=False)
+    assert run.returncode == 2 and f"{train[0].split()[0]} (in test and train)" in run.stderr
+
+    data = copy_of(dataset, tmp_path / "bytes")
+    name = train[0].split()[0]
+    shutil.copy(data / "images" / name, data / "images" / "copy.jpg")
+    test_file = data / "splits" / "val_1.txt"
+    test_file.write_text(test_file.read_text() + "copy.jpg 0.5\n")
+    run = stage("training.finetune", "--data", str(data), "--split", "1", "--out", str(tmp_path / "b"), check=False)
+    assert run.returncode == 2 and f"train/{name} = val/copy.jpg (identical bytes)" in run.stderr
+    assert not (tmp_path / "b").exists()
+
+
+def test_no_gain_on_val_writes_no_bucket_unless_forced(dataset, tmp_path):
+    """On scores that ResMem itself gave (the teacher-labelled set), nothing beats it on val."""
+    out = tmp_path / "bucket"
+    args = ("training.finetune", "--data", str(dataset), "--split", "1", "--out", str(out),
+            "--cache", str(tmp_path / "features"))
+    run = stage(*args, check=False)
+    assert run.returncode == 1 and "does not rank val better than the base model" in run.stderr
+    assert "no bucket written (--force writes it anyway)" in run.stderr and not out.exists()
+    stage(*args, "--force")
+    prov = facts(out)["provenance"]
+    assert prov["improved_on_val"] is False and prov["written_with_force"] is True
+    assert prov["base_val_spearman"] == pytest.approx(1.0)
