@@ -1,9 +1,13 @@
 """training.finetune learns a known 'human' score that ResMem does not predict, writes a bucket
 that the service, `score` and `evaluate --compare` use, and refuses what a lab must not do."""
 import csv
+import hashlib
 import json
+import os
 import shutil
 import subprocess
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +16,7 @@ from scipy.stats import spearmanr
 
 from benchmarks.server_process import running_server
 from core.bucket import open_bucket
+from core.checksums import file_digest
 from tests.imagegen import ROOT, SAMPLES
 from tests.settings import CACHE, open_model
 from tests.training.conftest import RESMEM, facts, stage
@@ -19,13 +24,25 @@ from training.convert_resmem import LICENSE
 from training.lamem import read_split
 
 
+LAB = ("--n", "120", "--val", "0.25", "--test", "0.25", "--seed", "1")
+
+
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
+def lab():
     """120 crops of the sample photos with a magenta rectangle: 'people' score the rectangle's
-    share (training/synthetic.py); 60 train, 30 val, 30 test, with the halves of the participants."""
-    data = tmp_path_factory.mktemp("lab") / "data"
-    stage("training.synthetic", "--photos", str(SAMPLES), "--out", str(data), "--n", "120",
-          "--val", "0.25", "--test", "0.25", "--seed", "1")
+    share (training/synthetic.py); 60 train, 30 val, 30 test, with the halves of the participants.
+    Made once into the checkout's cache, keyed by the generator, the photos and its arguments, so
+    that a warm run finds its ResMem features cached and its tuned bucket's runtimes converted."""
+    digest = hashlib.md5(" ".join(LAB).encode())
+    for path in [ROOT / "training" / "synthetic.py", *sorted(SAMPLES.glob("*.jpg"))]:
+        digest.update(file_digest(path).encode())
+    data = ROOT / ".cache" / "tests" / f"lab-{digest.hexdigest()[:16]}"
+    if not (data / "splits").is_dir():
+        data.parent.mkdir(parents=True, exist_ok=True)
+        made = Path(tempfile.mkdtemp(dir=data.parent, prefix="making-")) / "data"
+        stage("training.synthetic", "--photos", str(SAMPLES), "--out", str(made), *LAB)
+        os.replace(made, data)  # whole or absent: a killed run leaves only its making- folder
+        shutil.rmtree(made.parent)
     return data
 
 
@@ -35,7 +52,7 @@ def tuned(lab, tmp_path_factory):
     this checkout's cache, where the server, `score` and `evaluate` find them."""
     out = tmp_path_factory.mktemp("buckets") / "tuned"
     run = stage("training.finetune", "--data", str(lab), "--split", "1", "--out", str(out),
-                "--cache", str(tmp_path_factory.mktemp("features")))
+                "--cache", str(ROOT / ".cache" / "features"))
     stage("training.runtimes", "--bucket", str(out), "--cache", str(CACHE), "--precisions", "fp32", "lite-int8")
     return out, run
 
