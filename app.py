@@ -2,11 +2,13 @@
 ``gunicorn -c gunicorn.conf.py 'app:create_app()'`` (what `make run` does)."""
 import config
 from api.errors import register_error_handlers
+from api.crops import ModelCropsAPI
 from api.explain import ModelExplainAPI
 from api.health import register_health
 from api.metadata import ModelMetadataAPI
 from api.page import register_page
 from api.predict import ModelPredictAPI
+from api.regions import ModelRegionsAPI
 from api.video import ModelVideoAPI
 from core.explain import MapSettings
 from core.model import ModelWrapper
@@ -45,6 +47,8 @@ def create_app(model=None, settings=None, **overrides):
         max_app.add_api(ModelPredictAPI, "/predict")
         max_app.add_api(ModelExplainAPI, "/explain")
         max_app.add_api(ModelVideoAPI, "/video")
+        max_app.add_api(ModelRegionsAPI, "/regions")
+        max_app.add_api(ModelCropsAPI, "/crops")
     register_error_handlers(app, max_app.api)
     register_page(app)
     register_health(app)

@@ -90,6 +90,8 @@ class Settings:
     # --- Limits on uploads ------------------------------------------------------------------------
     MAX_CONTENT_LENGTH: int = setting(32 * 1024 * 1024, minimum=1)  # bytes per request, else 413
     MAX_FILES: int = setting(16, minimum=1)  # images per request, else 400
+    # regions in one /model/regions request, else 400: each costs 6 passes (12 with stable)
+    MAX_REGIONS: int = setting(16, minimum=1)
     MAX_IMAGE_PIXELS: int = setting(64_000_000, minimum=1)  # width x height per image, else 400
     MAX_FORM_PARTS: int = setting(100, minimum=1)  # multipart parts per request (Flask's), else 413
     # Bytes of one image file read from disk (python -m score, training): a larger file gets an

@@ -16,10 +16,10 @@ def refuse_unknown_fields(files, options):
                          f"{', '.join(map(repr, options))}")
 
 
-def image_uploads():
-    """The bytes of every `image` field, in upload order. A 400 names any other field sent;
-    a 400 too when there is no `image` at all."""
-    refuse_unknown_fields("image", OPTIONS)
+def image_uploads(options=OPTIONS):
+    """The bytes of every `image` field, in upload order. A 400 names any field sent but those
+    and ``options``; a 400 too when there is no `image` at all."""
+    refuse_unknown_fields("image", options)
     uploads = request.files.getlist("image")
     if not uploads:
         raise BadRequest("no file in the form field 'image'; send multipart/form-data, "

@@ -83,6 +83,7 @@ class Explanation:
     frame: np.ndarray  # fall of the score when each pixel's region is hidden; the resized frame's shape
     crop_box: tuple    # (top, left, size) of the model's crop inside the frame
     mirror_score: float = None  # the score of ``mirror``, when one was given
+    passes: int = 0  # forward passes it took, all in one batch
 
 
 def occlusion_windows(size, grid, offset=False):
@@ -143,4 +144,5 @@ def explain_prepared(model, x, grid, offset=False, baseline="grey", mirror=None)
         total[top:bottom, left:right] += fall
         count[top:bottom, left:right] += 1
     frame, crop_box = in_frame(total / np.maximum(count, 1), spec)
-    return Explanation(float(scores[0]), frame, crop_box, float(scores[1]) if mirror is not None else None)
+    return Explanation(float(scores[0]), frame, crop_box, float(scores[1]) if mirror is not None else None,
+                       len(batch))

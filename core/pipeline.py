@@ -124,6 +124,15 @@ class InputPipeline:
             return photo
         return Photo(photo.image, photo.size, photo.x, preprocess(ImageOps.mirror(photo.image), self.spec))
 
+    def crop(self, photo, box, mirror=False):
+        """The Photo of ``box`` (x, y, w, h in pixels of the photo as displayed, full size) cut
+        from the decoded ``photo`` and preprocessed as any upload is: what a crop scores."""
+        x, y, w, h = box
+        sx, sy = photo.image.width / photo.size[0], photo.image.height / photo.size[1]  # a JPEG draft
+        image = photo.image.crop((round(x * sx), round(y * sy), round((x + w) * sx), round((y + h) * sy)))
+        cropped = Photo(image, (w, h), preprocess(image, self.spec))
+        return self.with_mirror(cropped) if mirror else cropped
+
     def resized(self, source, name="image"):
         """uint8 pixels of ``source`` decoded and resized, before the crop: what the training
         pipeline augments (a random crop and flip) or centre-crops as ``prepare`` does."""

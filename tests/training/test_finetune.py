@@ -19,6 +19,7 @@ from core.bucket import open_bucket
 from core.checksums import file_digest
 from tests.imagegen import ROOT, SAMPLES
 from tests.settings import CACHE, open_model
+from tests.videogen import clip, frame_of
 from tests.training.conftest import RESMEM, facts, stage
 from training.convert_resmem import LICENSE
 from training.lamem import read_split
@@ -112,10 +113,15 @@ def test_the_service_and_score_serve_the_bucket_exactly(tuned, lab, tmp_path):
                                files=[("image", (p.name, p.read_bytes(), "image/jpeg")) for p in test]).json()
         explained = requests.post(f"{url}/model/explain", timeout=60,
                                   files={"image": (test[0].name, test[0].read_bytes(), "image/jpeg")})
+        video = requests.post(f"{url}/model/video", timeout=120, data={"fps": "1"},
+                              files={"video": ("clip.mp4", clip(["astronaut.jpg"], seconds=2), "video/mp4")})
     assert metadata["id"] == "resmem-finetuned" and "60 photos" in metadata["description"]
     assert "Non-commercial" in metadata["license"]
     np.testing.assert_allclose([p["memorability"] for p in served["predictions"]], exact, atol=1e-6)
     assert explained.status_code == 200 and abs(explained.json()["memorability"] - exact[0]) < 1e-6
+    assert video.status_code == 200 and video.json()["frames"] == 2, video.text
+    still = open_model(MODEL_BUCKET=str(bucket), MODEL_PRECISION="tf-fp32").predict([frame_of("astronaut.jpg")])
+    assert video.json()["timeline"][0]["memorability"] == pytest.approx(still[0]["memorability"], abs=0.02)
 
     folder = tmp_path / "photos"
     folder.mkdir()

@@ -1,0 +1,108 @@
+"""POST /model/crops: the most memorable crops of a photo for each aspect ratio."""
+from flask import current_app, request
+from flask_restx import fields, inputs
+from maxfw.core import MAX_API, MAXAPI
+from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import BadRequest
+
+from api.errors import upload_errors
+from api.regions import json_field
+from api.uploads import image_uploads, stable_option
+from core.crops import DEFAULT_RATIOS, MAX_TOP, parse_keep, parse_min_scale, parse_ratios, parse_top, search_crops
+from core.regions import FieldError
+
+OPTIONS = ("ratios", "top", "min_scale", "keep", "stable")
+
+input_parser = MAX_API.parser()
+input_parser.add_argument("image", type=FileStorage, location="files", required=True,
+                          help="One image file: JPEG, PNG, GIF, BMP, TIFF or WebP.")
+input_parser.add_argument("ratios", type=str, location="form", required=False,
+                          help=f"Aspect ratios W:H, comma-separated, each between 1:4 and 4:1; default {DEFAULT_RATIOS}.")
+input_parser.add_argument("top", type=inputs.int_range(1, MAX_TOP), location="form", required=False,
+                          help=f"Crops returned per ratio, 1 to {MAX_TOP}; default 3.")
+input_parser.add_argument("min_scale", type=float, location="form", required=False,
+                          help="The smallest crop, as a share 0.5..1 of the largest crop of the ratio that fits; "
+                               "default 1: the largest crop only, its position chosen.")
+input_parser.add_argument("keep", type=str, location="form", required=False,
+                          help="A JSON list of boxes [x0, y0, x1, y1] (fractions 0..1 of the photo) that every "
+                               "crop must contain, e.g. [[0.4, 0.3, 0.6, 0.5]].")
+input_parser.add_argument("stable", type=inputs.boolean, location="form", required=False,
+                          help="true: each crop scored as the mean of it and its mirror image; default MODEL_TTA.")
+
+crop = MAX_API.model("Crop", {
+    "box": fields.List(fields.Integer, required=True, example=[120, 0, 480, 480],
+                       description="[x, y, width, height] in pixels of the photo as displayed (EXIF applied)"),
+    "memorability": fields.Float(required=True, min=0, max=1),
+    "delta_vs_center": fields.Float(required=True, description="This crop's score minus the centre crop's"),
+    "tie": fields.Boolean(required=True, description="Within the noise band (TIE_THRESHOLD) of the best crop"),
+    "export": fields.Raw(required=True, example={
+        "xywh": "120,0,480,480", "thumbor": "120x0:600x480", "imgproxy": "crop:480:480:nowe:120:0",
+        "cloudinary": "c_crop,x_120,y_0,w_480,h_480"}, description=(
+        "The crop as image CDNs take it: x,y,w,h; thumbor's /AxB:CxD/; imgproxy's crop option; "
+        "Cloudinary's transformation")),
+})
+ratio_crops = MAX_API.model("RatioCrops", {
+    "ratio": fields.String(required=True, example="1:1"),
+    "crops": fields.List(fields.Nested(crop), required=True, description=(
+        "The best crops, best first; ties (within the noise band of the best) larger first. Compare "
+        "scores only within a ratio: the model squashes every crop to a square")),
+    "center": fields.Nested(crop, required=True, description="The centre crop of the largest size: the baseline"),
+    "passes": fields.Integer(required=True, description="Crops scored for this ratio (forward passes)"),
+    "candidates": fields.Integer(required=True, description="Windows on this ratio's candidate grid"),
+})
+crops_response = MAX_API.model("ModelCropsResponse", {
+    "status": fields.String(required=True, example="ok"),
+    "memorability": fields.Float(required=True, min=0, max=1, description="The whole photo's score"),
+    "width": fields.Integer(required=True), "height": fields.Integer(required=True),
+    "noise_band": fields.Float(required=True, example=0.061),
+    "map_passes": fields.Integer(required=True, description="Passes of the occlusion map that ranks the windows"),
+    "ratios": fields.List(fields.Nested(ratio_crops), required=True),
+})
+
+
+def crop_row(found, center):
+    x, y, w, h = found.box
+    return {"box": [x, y, w, h], "memorability": found.memorability, "tie": found.tie,
+            "delta_vs_center": found.memorability - center.memorability, "export": found.export()}
+
+
+def crop_options(form, parse_json):
+    """(ratios, top, min_scale, keep) from the request's fields, or FieldError."""
+    keep = parse_json("keep", required=False)
+    return (parse_ratios(form.get("ratios") or DEFAULT_RATIOS), parse_top(form.get("top", 3)),
+            parse_min_scale(form.get("min_scale", 1)), parse_keep(keep) if keep is not None else [])
+
+
+class ModelCropsAPI(MAXAPI):
+
+    @MAX_API.doc("crops")
+    @MAX_API.expect(input_parser)
+    @upload_errors("A missing, empty or unreadable image; a bad ratio, top, min_scale or keep box")
+    @MAX_API.marshal_with(crops_response, skip_none=True)
+    def post(self):
+        """Find the most memorable crops of an image for each aspect ratio
+
+        The form takes one file in `image`, optionally `ratios`, `top`, `min_scale`, `keep` and
+        `stable`, and no other field. Scores are compared within a ratio, never across.
+        """
+        images = image_uploads(OPTIONS)
+        if len(images) > 1:
+            raise BadRequest(f"{len(images)} images sent; /model/crops crops one image per request")
+        try:
+            ratios, top, min_scale, keep = crop_options(request.form, json_field)
+        except FieldError as error:
+            raise BadRequest(str(error)) from None
+        stable = stable_option()
+        model = current_app.extensions["max_model"]
+        settings = current_app.extensions["max_settings"]
+        photo = model.pipeline.prepare(images[0], "the upload")
+        try:
+            found = search_crops(model, photo, ratios, current_app.extensions["max_maps"], top, min_scale, keep,
+                                 settings.TIE_THRESHOLD, stable)
+        except FieldError as error:
+            raise BadRequest(str(error)) from None
+        return {"status": "ok", "memorability": found["memorability"], "width": photo.size[0],
+                "height": photo.size[1], "noise_band": settings.TIE_THRESHOLD, "map_passes": found["map_passes"],
+                "ratios": [{"ratio": r.ratio, "crops": [crop_row(c, r.center) for c in r.crops],
+                            "center": crop_row(r.center, r.center), "passes": r.passes, "candidates": r.candidates}
+                           for r in found["ratios"]]}

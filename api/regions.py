@@ -1,0 +1,102 @@
+"""POST /model/regions: what each marked region of a photo does to its memorability."""
+import json
+
+from flask import current_app, request
+from flask_restx import fields, inputs
+from maxfw.core import MAX_API, MAXAPI
+from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import BadRequest
+
+from api.errors import upload_errors
+from api.uploads import image_uploads, stable_option
+from core.regions import FieldError, measure_regions, parse_regions
+
+EXAMPLE = '[{"name": "logo", "box": [0.05, 0.05, 0.3, 0.2]}, {"name": "face", "points": [[0.4, 0.3], [0.6, 0.3], [0.5, 0.6]]}]'
+
+input_parser = MAX_API.parser()
+input_parser.add_argument("image", type=FileStorage, location="files", required=True,
+                          help="One image file: JPEG, PNG, GIF, BMP, TIFF or WebP.")
+input_parser.add_argument(
+    "regions", type=str, location="form", required=True,
+    help="A JSON list of named regions in fractions 0..1 of the photo as displayed (EXIF orientation "
+         "applied): {\"name\": ..., \"box\": [x0, y0, x1, y1]} or {\"name\": ..., \"points\": [[x, y], ...]}; "
+         f"at most MAX_REGIONS. Example: {EXAMPLE}")
+input_parser.add_argument("stable", type=inputs.boolean, location="form", required=False,
+                          help="true: every pass on the photo and on its mirror image (with each region "
+                               "mirrored), averaged; the default is the server's MODEL_TTA.")
+
+region_effect = MAX_API.model("RegionEffect", {
+    "name": fields.String(required=True, example="logo"),
+    "effect": fields.Float(required=True, example=0.04, description=(
+        "How far the score falls when the region is hidden (greyed, as the maps hide), in score units: "
+        "+0.04, hiding it lowers the score by 0.04, so the region makes the photo more memorable")),
+    "spread": fields.Float(required=True, example=0.01, description=(
+        "The largest change of effect when the region is moved by 2% of the photo's side, 4 ways")),
+    "verdict": fields.String(required=True, enum=["raises", "lowers", "no clear effect"], description=(
+        "raises or lowers only when |effect| is above both the spread and the noise band (noise_band)")),
+    "alone": fields.Float(required=True, description="The score with everything but the region hidden"),
+    "area_pct": fields.Float(required=True, description="The region's share of the photo, percent"),
+    "in_model_view": fields.Float(required=True, min=0, max=1, description=(
+        "The share of the region that the model sees: it squashes the photo to 256x256 and keeps "
+        "the centre 227x227, so a region in the outer 5.5% has no effect by construction")),
+    "warning": fields.String(required=False, description="A small region, or one partly out of the model's view"),
+})
+regions_response = MAX_API.model("ModelRegionsResponse", {
+    "status": fields.String(required=True, example="ok"),
+    "memorability": fields.Float(required=True, min=0, max=1, description="The photo's score, as /model/predict gives it"),
+    "mirror_delta": fields.Float(required=False, description="Only with stable: the photo's score minus its mirror image's"),
+    "noise_band": fields.Float(required=True, example=0.061, description=(
+        "TIE_THRESHOLD: score differences smaller than this are within the model's own noise")),
+    "regions": fields.List(fields.Nested(region_effect, skip_none=True), required=True),
+    "all_hidden": fields.Nested(MAX_API.model("AllHidden", {
+        "effect": fields.Float(required=True, description="The fall with every region hidden at once"),
+        "sum_of_effects": fields.Float(required=True, description="The sum of the regions' own effects; "
+                                       "far from effect when regions overlap or interact")}),
+        required=False, allow_null=True, skip_none=True, description="Only with several regions"),
+    "passes": fields.Integer(required=True, description="Forward passes of this request, all in one batch"),
+})
+
+
+def json_field(name, required=True):
+    """The decoded JSON of form field ``name``; a 400 that names it when it is not JSON."""
+    text = request.form.get(name)
+    if text is None:
+        if required:
+            raise BadRequest(f"no form field {name!r}; send it as JSON, e.g. -F '{name}={EXAMPLE}'")
+        return None
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise BadRequest(f"{name} is not valid JSON ({error.msg} at character {error.pos})") from None
+
+
+class ModelRegionsAPI(MAXAPI):
+
+    @MAX_API.doc("regions")
+    @MAX_API.expect(input_parser)
+    @upload_errors("A missing, empty or unreadable image, or a region that is malformed, outside the photo, "
+                   "inverted, empty, crossing itself, or one too many")
+    @MAX_API.marshal_with(regions_response, skip_none=True)
+    def post(self):
+        """Measure what each marked region of an image does to its memorability (hide it, rescore)
+
+        The form takes one file in `image`, the JSON list `regions`, optionally `stable`, and no
+        other field. Each region is hidden on the model's own input, moved 4 ways by 2% to
+        measure its spread, and kept alone; all passes run in one batch.
+        """
+        images = image_uploads(("regions", "stable"))
+        if len(images) > 1:
+            raise BadRequest(f"{len(images)} images sent; /model/regions measures one image per request")
+        settings = current_app.extensions["max_settings"]
+        try:
+            regions = parse_regions(json_field("regions"), settings.MAX_REGIONS)
+        except FieldError as error:
+            raise BadRequest(str(error)) from None
+        stable = stable_option()
+        model = current_app.extensions["max_model"]
+        photo = model.pipeline.prepare(images[0], "the upload")
+        found = measure_regions(model, photo, regions, current_app.extensions["max_maps"].baseline,
+                                settings.TIE_THRESHOLD, stable)
+        return {"status": "ok", "memorability": found.memorability, "mirror_delta": found.mirror_delta,
+                "noise_band": settings.TIE_THRESHOLD, "regions": [vars(r) for r in found.regions],
+                "all_hidden": found.all_hidden, "passes": found.passes}

@@ -1,0 +1,84 @@
+"""POST /model/regions and POST /model/crops over HTTP: real answers on real photos, and a 400
+that names the field and the value for every malformed request."""
+import json
+
+import pytest
+import requests
+
+from tests.imagegen import REFERENCE, sample_bytes, truncated
+
+REGIONS = [{"name": "left", "box": [0, 0, 0.5, 1]}, {"name": "sky", "points": [[0.2, 0.0], [0.9, 0.0], [0.6, 0.4]]}]
+
+
+def post(url, endpoint, data=None, image=("rocket.jpg", sample_bytes("rocket.jpg")), files=None):
+    files = files if files is not None else {"image": image}
+    return requests.post(f"{url}/model/{endpoint}", files=files, data=data or {}, timeout=120)
+
+
+def test_regions_answer_each_region_and_all_of_them_at_once(url):
+    response = post(url, "regions", {"regions": json.dumps(REGIONS)})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["memorability"] == pytest.approx(REFERENCE["rocket.jpg"], abs=1e-4)
+    assert [r["name"] for r in body["regions"]] == ["left", "sky"]
+    assert body["passes"] == 1 + 6 * 2 + 1 and body["noise_band"] == 0.061
+    for region in body["regions"]:
+        assert region["verdict"] in {"raises", "lowers", "no clear effect"} and region["spread"] >= 0
+        assert 0 < region["in_model_view"] <= 1 and 0 <= region["alone"] <= 1
+    assert body["regions"][0]["area_pct"] == pytest.approx(50)
+    assert set(body["all_hidden"]) == {"effect", "sum_of_effects"}
+
+
+def test_crops_answer_every_ratio_with_its_centre_baseline(url):
+    response = post(url, "crops", {"ratios": "1:1,16:9", "top": "2"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["width"], body["height"]) == (640, 427) and body["map_passes"] == 5
+    assert [r["ratio"] for r in body["ratios"]] == ["1:1", "16:9"]
+    for ratio in body["ratios"]:
+        assert 1 <= len(ratio["crops"]) <= 2 and ratio["crops"][0]["tie"] is True
+        best = ratio["crops"][0]
+        assert best["delta_vs_center"] == pytest.approx(best["memorability"] - ratio["center"]["memorability"])
+        x, y, w, h = best["box"]
+        assert best["export"]["xywh"] == f"{x},{y},{w},{h}" and x + w <= 640 and y + h <= 427
+    assert body["ratios"][0]["center"]["box"] == [106, 0, 427, 427]
+
+
+@pytest.mark.parametrize("endpoint, data, message", [
+    ("regions", {}, "no form field 'regions'"),
+    ("regions", {"regions": "[{"}, "regions is not valid JSON"),
+    ("regions", {"regions": '[{"name": "a", "box": [0, 0, 2, 1]}]'}, "regions[0].box[2] is 2"),
+    ("regions", {"regions": '[{"name": "a", "points": [[0,0],[1,1],[1,0],[0,1]]}]'}, "crosses itself"),
+    ("regions", {"regions": json.dumps([{"name": str(i), "box": [0, 0, 1, 1]} for i in range(17)])},
+     "at most 16 (MAX_REGIONS)"),
+    ("regions", {"regions": json.dumps(REGIONS), "ratios": "1:1"}, "unknown form field 'ratios'"),
+    ("regions", {"regions": json.dumps(REGIONS), "stable": "maybe"}, "stable must be true or false"),
+    ("crops", {"ratios": "0:1"}, "ratios: '0:1' is not a ratio W:H"),
+    ("crops", {"ratios": "1:1000"}, "1:1000 is outside 1:4 to 4:1"),
+    ("crops", {"top": "0"}, "top must be 1..10, not 0"),
+    ("crops", {"min_scale": "2"}, "min_scale must be 0.5..1"),
+    ("crops", {"keep": "[[0.1, 0.1]]"}, "keep[0] must be [x0, y0, x1, y1]"),
+    ("crops", {"keep": "[[0.05, 0.05, 0.95, 0.95]]", "ratios": "9:16"}, "keep: no 9:16 crop"),
+    ("crops", {"regions": "[]"}, "unknown form field 'regions'"),
+])
+def test_a_malformed_request_is_a_400_that_names_the_field(url, endpoint, data, message):
+    response = post(url, endpoint, data)
+    assert response.status_code == 400 and message in response.json()["message"], response.text
+
+
+@pytest.mark.parametrize("endpoint", ["regions", "crops"])
+@pytest.mark.parametrize("image, message", [
+    (("notes.txt", b"not an image at all"), "not an image"),
+    (("empty.jpg", b""), "empty"),
+    (("cut.jpg", truncated(sample_bytes("rocket.jpg"))), "truncated"),
+])
+def test_a_bad_upload_is_a_400(url, endpoint, image, message):
+    response = post(url, endpoint, {"regions": json.dumps(REGIONS)} if endpoint == "regions" else {}, image)
+    assert response.status_code == 400 and message in response.json()["message"], response.text
+
+
+@pytest.mark.parametrize("endpoint", ["regions", "crops"])
+def test_one_image_per_request(url, endpoint):
+    two = [("image", ("a.jpg", sample_bytes("rocket.jpg"))), ("image", ("b.jpg", sample_bytes("coffee.jpg")))]
+    response = post(url, endpoint, {"regions": json.dumps(REGIONS)} if endpoint == "regions" else {}, files=two)
+    assert response.status_code == 400 and "2 images sent" in response.json()["message"]

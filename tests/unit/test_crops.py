@@ -1,0 +1,117 @@
+"""Crops: the search finds what an exhaustive search over the same grid finds, within the noise
+band, on real photos; every crop is a real box of the photo as displayed; bad options refused."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.crops import (Crop, centre, grid, parse_keep, parse_min_scale, parse_ratios, parse_top, search_crops,
+                        window_sums)
+from core.explain import MapSettings
+from core.regions import FieldError
+from tests.imagegen import SAMPLES, encode, with_orientation
+from tests.settings import settings
+
+NOISE = 0.061  # TIE_THRESHOLD
+RATIOS = parse_ratios("1:1,4:5,16:9,9:16")
+
+
+@pytest.fixture(scope="module")
+def maps():
+    return MapSettings.from_settings(settings(), "fp32")
+
+
+@pytest.mark.parametrize("name", ["astronaut.jpg", "coffee.jpg", "chelsea.jpg", "rocket.jpg"])
+def test_the_search_finds_the_exhaustive_best_or_one_within_the_noise_band(resmem, maps, name):
+    photo = resmem.pipeline.prepare((SAMPLES / name).read_bytes())
+    fast = search_crops(resmem, photo, RATIOS, maps, noise=NOISE)
+    full = search_crops(resmem, photo, RATIOS, maps, noise=NOISE, exhaustive=True)
+    for quick, every in zip(fast["ratios"], full["ratios"]):
+        best = max(c.memorability for c in every.all_scored.values() if c.index is not None)
+        found = max(c.memorability for c in quick.crops)
+        assert found >= best - NOISE, (quick.ratio, found, best)
+        assert quick.passes < every.passes or every.candidates <= 13
+        # a crop's score does not depend on which search scored it
+        for key, crop in quick.all_scored.items():
+            assert crop.memorability == pytest.approx(every.all_scored[key].memorability, abs=1e-5)
+
+
+def test_crops_are_boxes_of_the_displayed_photo_with_their_exports(resmem, maps):
+    photo = resmem.pipeline.prepare((SAMPLES / "astronaut.jpg").read_bytes())
+    width, height = photo.size
+    found = search_crops(resmem, photo, RATIOS, maps, top=3, noise=NOISE)
+    for ratio, result in zip(RATIOS, found["ratios"]):
+        assert 1 <= len(result.crops) <= 3 and result.crops[0].tie
+        for crop in [*result.crops, result.center]:
+            x, y, w, h = crop.box
+            assert 0 <= x and 0 <= y and x + w <= width and y + h <= height
+            assert abs(w / h - ratio.value) < 0.01
+            assert crop.export() == {"xywh": f"{x},{y},{w},{h}", "thumbor": f"{x}x{y}:{x + w}x{y + h}",
+                                     "imgproxy": f"crop:{w}:{h}:nowe:{x}:{y}",
+                                     "cloudinary": f"c_crop,x_{x},y_{y},w_{w},h_{h}"}
+        # ties first, larger first; the rest by score
+        ties = [c for c in result.crops if c.tie]
+        assert result.crops[:len(ties)] == ties
+    crop = found["ratios"][0].crops[0]
+    cut = resmem.pipeline.crop(photo, crop.box)
+    assert resmem.predict([cut.image])[0]["memorability"] == pytest.approx(crop.memorability, abs=1e-5)
+
+
+def test_crops_of_an_exif_rotated_photo_are_boxes_of_the_photo_as_displayed(resmem, maps):
+    with Image.open(SAMPLES / "coffee.jpg") as image:
+        upright = image.convert("RGB")
+    rotated = resmem.pipeline.prepare(with_orientation(upright, 6, "JPEG", quality=95))  # stored on its side
+    plain = resmem.pipeline.prepare(encode(upright, "JPEG", quality=95))
+    assert rotated.size == plain.size == upright.size
+    a = search_crops(resmem, rotated, RATIOS[:1], maps, noise=NOISE)["ratios"][0]
+    b = search_crops(resmem, plain, RATIOS[:1], maps, noise=NOISE)["ratios"][0]
+    assert a.center.box == b.center.box and abs(a.crops[0].memorability - b.crops[0].memorability) < 0.02
+
+
+def test_min_scale_and_keep_shape_the_candidate_grid():
+    size = (1000, 600)
+    square = parse_ratios("1:1")[0]
+    assert {w for _, _, w, _ in grid(size, square, 1.0, []).values()} == {600}
+    assert len(grid(size, square, 1.0, [])) == 17
+    scaled = grid(size, square, 0.5, [])
+    assert {w for _, _, w, _ in scaled.values()} == {600, 540, 480, 420, 360, 300}
+    keep = parse_keep([[0.0, 0.4, 0.1, 0.6]])
+    kept = grid(size, square, 1.0, keep)
+    assert kept and all(x == 0 for x, _, _, _ in kept.values())
+    assert centre(size, square) == (200, 0, 600, 600)
+    frame = np.zeros((256, 256))
+    frame[:, :128] = 1.0
+    sums = window_sums(frame, size, {"left": (0, 0, 500, 600), "right": (500, 0, 500, 600)})
+    assert sums["left"] == pytest.approx(128 * 256) and sums["right"] == 0
+
+
+def test_a_keep_box_no_crop_can_hold_is_refused(resmem, maps):
+    photo = resmem.pipeline.prepare((SAMPLES / "astronaut.jpg").read_bytes())
+    with pytest.raises(FieldError, match="keep: no 16:9 crop of this 512x512 photo holds every keep box"):
+        search_crops(resmem, photo, parse_ratios("16:9"), maps, keep=parse_keep([[0.1, 0.05, 0.2, 0.95]]))
+
+
+@pytest.mark.parametrize("parse, value, message", [
+    (parse_ratios, "0:1", "'0:1' is not a ratio W:H"),
+    (parse_ratios, "abc", "'abc' is not a ratio W:H"),
+    (parse_ratios, "1:1000", "1:1000 is outside 1:4 to 4:1"),
+    (parse_ratios, "1:1,", "'' is not a ratio W:H"),
+    (parse_top, "0", "top must be 1..10, not 0"),
+    (parse_top, "x", "top must be a whole number 1..10"),
+    (parse_min_scale, "0.2", "min_scale must be 0.5..1"),
+    (parse_min_scale, "nan", "min_scale must be 0.5..1"),
+    (parse_keep, [[0.5, 0.5, 0.2, 0.9]], "keep[0] [0.5, 0.5, 0.2, 0.9] is empty or inverted"),
+    (parse_keep, "x", "keep must be a JSON list"),
+])
+def test_a_bad_crop_option_is_refused_with_its_field_and_value(parse, value, message):
+    with pytest.raises(FieldError) as error:
+        parse(value)
+    assert message in str(error.value)
+
+
+def test_ties_are_ordered_larger_first_and_alternatives_differ():
+    from core.crops import chosen
+    crops = [Crop((0, 0, 100, 100), 0.80), Crop((2, 0, 100, 100), 0.79), Crop((0, 0, 200, 200), 0.76),
+             Crop((300, 0, 100, 100), 0.60)]
+    shown = chosen(crops, 3, 0.061)
+    assert [c.box for c in shown] == [(0, 0, 200, 200), (0, 0, 100, 100), (300, 0, 100, 100)]
+    assert [c.tie for c in shown] == [True, True, False]
