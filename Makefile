@@ -9,7 +9,7 @@ IMAGE    ?= max-image-memorability
 export PORT
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run score bench-score bench-stability bench-video test-score weights test test-unit test-slow test-training test-integration test-container reference bench bench-single bench-explain bench-models distil finetune bench-finetune lint clean
+.PHONY: run score bench-score bench-stability bench-video test-score weights test test-unit test-slow test-training test-integration test-container reference bench bench-single bench-explain bench-models bench-crops distil finetune bench-finetune lint clean
 
 # The service's, the conversion's and the training stage's packages for `make run` (the serving
 # image has only requirements.txt); the test tools on top of them only for tests and benchmarks.
@@ -151,6 +151,11 @@ bench-video: $(VENV)/.installed-test weights
 	test -x .venv-ref/bin/python || .ci/reference.sh
 	.venv-ref/bin/pip install -q av==18.1.0 -c constraints.txt
 	$(PY) -m benchmarks.video --images $(IMAGES)
+
+# /model/crops' search against an exhaustive search over the same grid and the centre crop, and
+# the cost of crops and regions, per tier, in one run (LIMIT photos of IMAGES; 0: all).
+bench-crops: $(VENV)/.installed-test weights
+	$(PY) -m benchmarks.crops --images $(IMAGES) --limit $(LIMIT) --precisions $(PRECISIONS) $(ARGS)
 
 # Speed of each bucket in-process (single and batched) and its agreement with ResMem.
 BUCKETS ?= assets/resmem assets/memnet

@@ -63,6 +63,10 @@ def parse_args(argv, defaults):
     parser.add_argument("--stable", action=argparse.BooleanOptionalAction, default=defaults.MODEL_TTA == "mirror",
                         help="score each photo as the mean of it and its mirror image (twice the passes) and "
                              "add the column mirror_delta; MODEL_TTA=mirror makes it the default (%(default)s)")
+    parser.add_argument("--crops", metavar="RATIOS", help="also the best crop of each ratio W:H (e.g. 1:1,16:9) "
+                        "as /model/crops finds it: columns crop_WxH, _memorability, _delta_vs_center")
+    parser.add_argument("--regions", metavar="FILE", help="named regions per photo (JSON, or CSV path,name,x0,y0,x1,y1): "
+                        "the column regions, each region's effect as /model/regions measures it")
     parser.add_argument("--quiet", action="store_true", help="no progress bar (also off when not a terminal)")
     parser.add_argument("--summary-json", metavar="FILE", help="also write the closing summary as JSON")
     model = parser.add_argument_group("the model, in this process")
@@ -99,7 +103,19 @@ def parse_args(argv, defaults):
         parser.error(f"--fps must be above 0 and at most {defaults.MAX_VIDEO_FPS:g} (MAX_VIDEO_FPS)")
     if args.workers < 0 or args.retries < 0 or args.explain_grid < 0 or args.retry_for < 0:
         parser.error("--workers, --retries, --retry-for and --explain-grid cannot be negative")
+    if args.url and (args.crops or args.regions):
+        parser.error("--crops and --regions run in this process, not with --url")
     return args
+
+
+def design_options(args, defaults):
+    """(crop ratios or None, regions by photo or None, the extra columns) of --crops and --regions."""
+    from collection.design import crop_fields, read_regions_file
+    from core.crops import parse_ratios
+
+    ratios = parse_ratios(args.crops, "--crops") if args.crops else None
+    regions = read_regions_file(args.regions, defaults.MAX_REGIONS) if args.regions else None
+    return ratios, regions, (crop_fields(ratios) if ratios else ()) + (("regions",) if regions is not None else ())
 
 
 def listed_paths(source):
@@ -116,7 +132,7 @@ def _read_file_list(source):
         yield from read_list(stream)
 
 
-def make_scorer(args, defaults):
+def make_scorer(args, defaults, crops=None, regions=None):
     """The local or the remote scorer (collection.items.Scorer), from the settings and flags."""
     settings = defaults.replace(
         MODEL_BUCKET=args.bucket, MODEL_PRECISION=args.precision, BATCH_SIZE=args.batch_size,
@@ -129,7 +145,8 @@ def make_scorer(args, defaults):
                             maps=bool(args.maps), stable=args.stable, fps=args.fps)
     from collection.local import LocalScorer
 
-    return LocalScorer(settings, workers=args.workers, maps=bool(args.maps), stable=args.stable, fps=args.fps)
+    return LocalScorer(settings, workers=args.workers, maps=bool(args.maps), stable=args.stable, fps=args.fps,
+                       crops=crops, regions=regions)
 
 
 def progress_bar(args):
@@ -226,15 +243,16 @@ def main(argv=None):
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     try:
         check_paths(args.paths + ([args.from_list] if args.from_list not in (None, "-") else []))
-        out = ResultsFile(args.out, overwrite=args.overwrite, stable=args.stable)
-    except (InputError, OutputError, OSError) as error:
+        crops, regions, extra = design_options(args, defaults)
+        out = ResultsFile(args.out, overwrite=args.overwrite, stable=args.stable, extra=extra)
+    except (InputError, OutputError, OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     from collection.remote import ServiceError
 
     state = Run()
     try:
-        scorer = make_scorer(args, defaults)
+        scorer = make_scorer(args, defaults, crops, regions)
     except (BucketError, ServiceError, ValueError, OSError) as error:
         out.close()
         print(f"error: {error}", file=sys.stderr)

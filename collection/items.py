@@ -31,6 +31,7 @@ class Result:
     heatmap: np.ndarray = None  # with maps: /model/explain's heatmap grid
     overlay: bytes = None  # with maps: /model/explain's overlay, as PNG bytes
     moments: list = None  # a video with maps: (time, heatmap, overlay) of its most memorable frames
+    extra: dict = None  # --crops and --regions: their columns (collection/design.py)
 
 
 @dataclass

@@ -41,12 +41,16 @@ class LocalScorer:
     """Scores photos with the model of ``settings`` (config.Settings; default: this process's,
     changed by ``overrides``) in this process."""
 
-    def __init__(self, settings=None, *, workers=WORKERS, maps=False, stable=None, fps=1.0, **overrides):
+    def __init__(self, settings=None, *, workers=WORKERS, maps=False, stable=None, fps=1.0, crops=None, regions=None,
+                 **overrides):
+        """``crops``: core.crops.Ratio list, ``regions``: {realpath: [core.regions.Region]}, for
+        the --crops and --regions columns (collection/design.py)."""
         from core.explain import MapSettings
         from core.model import ModelWrapper
 
         self.settings = (settings or config.settings()).replace(**overrides)
         self.workers, self.maps, self.fps = workers, maps, fps
+        self.crops, self.regions = crops, regions
         self.stable = self.settings.MODEL_TTA == "mirror" if stable is None else stable
         self.model = ModelWrapper.from_settings(self.settings)
         self.map_settings = MapSettings.from_settings(self.settings)
@@ -81,7 +85,8 @@ class LocalScorer:
             result.not_image = isinstance(error, NotAnImage) and isinstance(item, Input) and item.may_be_other()
             return result, None
         result.width, result.height = photo.size
-        if self.maps:  # the overlay needs the photo, but no larger than it is drawn
+        if self.maps and not self.crops:  # the overlay needs the photo, but no larger than it is drawn
+            # (crops are cut from the decoded photo itself, as /model/crops cuts them)
             return result, photo.for_overlay(self.map_settings.overlay_size)
         return result, photo
 
@@ -101,7 +106,28 @@ class LocalScorer:
             predictions = self.model.predict([photo for _, photo in good], self.stable)
             for (result, _), prediction in zip(good, predictions):
                 result.memorability, result.mirror_delta = prediction["memorability"], prediction.get("mirror_delta")
+        if self.crops or self.regions is not None:
+            for result, photo in good:
+                self._design(result, photo)
         return [result for result, _ in batch]
+
+    def _design(self, result, photo):
+        """The --crops and --regions columns of one photo, by /model/crops' and /model/regions' code."""
+        from collection.design import crop_values, key, regions_value
+
+        result.extra = {}
+        noise = self.settings.TIE_THRESHOLD
+        if self.crops:
+            from core.crops import search_crops
+
+            found = search_crops(self.model, photo, self.crops, self.map_settings, 1, noise=noise, stable=self.stable)
+            result.extra.update(crop_values(found))
+        marked = self.regions.get(key(result.path)) if self.regions and result.path else None
+        if marked:
+            from core.regions import measure_regions
+
+            found = measure_regions(self.model, photo, marked, self.map_settings.baseline, noise, self.stable)
+            result.extra["regions"] = regions_value(found)
 
     def _score_video(self, result, video):
         """A video's rows: one Frame per sampled time (core/video.py), and with maps, the maps of

@@ -39,7 +39,7 @@ class OutputError(ValueError):
 def rows_of(result, fields=FIELDS):
     """The output rows of a collection.items.Result, with ``fields``: one, or one per sampled
     frame of a video (its ``frames``), each with its time."""
-    row = {field: getattr(result, field, None) for field in fields}
+    row = {field: (result.extra or {}).get(field, getattr(result, field, None)) for field in fields}
     if not result.frames:
         return [row]
     return [{**row, **{field: getattr(frame, field) for field in ("time", "memorability", "mirror_delta")
@@ -50,9 +50,9 @@ class ResultsFile:
     """Append rows to ``path`` (.jsonl: JSON Lines, else CSV); ``done`` maps the paths that were
     in it when it was opened to their score (None for an error row)."""
 
-    def __init__(self, path, overwrite=False, stable=False):
+    def __init__(self, path, overwrite=False, stable=False, extra=()):
         self.path = Path(path)
-        self.fields = STABLE_FIELDS if stable else FIELDS
+        self.fields = (STABLE_FIELDS if stable else FIELDS) + tuple(extra)  # extra: --crops, --regions
         self.jsonl = self.path.suffix.lower() == ".jsonl"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -86,6 +86,10 @@ class ResultsFile:
                     tuple(reader.fieldnames) != self.fields:
                 raise OutputError(f"{self.path} was written {'without' if self.fields == STABLE_FIELDS else 'with'} "
                                   "--stable; run as it was, or choose another file, or --overwrite")
+            if text and tuple(reader.fieldnames or ())[:len(FIELDS)] == FIELDS and tuple(reader.fieldnames) != self.fields:
+                raise OutputError(f"{self.path} has the columns {','.join(reader.fieldnames)}, not those of "
+                                  f"this run ({','.join(self.fields)}): run with the same --stable, --crops "
+                                  "and --regions, or choose another file, or --overwrite")
             if text and tuple(reader.fieldnames or ()) != self.fields:
                 raise OutputError(f"{self.path} is not an output of this command (its first line is "
                                   f"{text.splitlines()[0][:80]!r}); choose another file, or --overwrite")

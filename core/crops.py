@@ -197,7 +197,7 @@ def chosen(scored, top, noise, distinct=0.7):
 
 
 def search_crops(model, photo, ratios, maps, top=3, min_scale=1.0, keep=(), noise=0.061, stable=False,
-                 exhaustive=False):
+                 exhaustive=False, scored_first=SCORED):
     """{"memorability": the photo's score, "map_passes", "ratios": [RatioCrops]} of ``photo``
     (core.pipeline.Photo) with ``model`` (core.model.ModelWrapper); ``maps`` is
     core.explain.MapSettings (the ranking map's grid and baseline). FieldError when no window of
@@ -230,7 +230,7 @@ def search_crops(model, photo, ratios, maps, top=3, min_scale=1.0, keep=(), nois
             keys = list(windows)
         else:
             sums = window_sums(found.frame, size, windows)
-            keys = sorted(windows, key=lambda k: -sums[k])[:SCORED]
+            keys = sorted(windows, key=lambda k: -sums[k])[:scored_first]
         first += [(ratio.name, key, windows[key]) for key in keys]
         first.append((ratio.name, "centre", centre(size, ratio)))
     score(first)
