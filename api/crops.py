@@ -8,10 +8,11 @@ from werkzeug.exceptions import BadRequest
 from api.errors import upload_errors
 from api.regions import json_field
 from api.uploads import image_uploads, stable_option
-from core.crops import DEFAULT_RATIOS, MAX_TOP, parse_keep, parse_min_scale, parse_ratios, parse_top, search_crops
+from core.crops import (DEFAULT_RATIOS, MAX_BOXES, MAX_TOP, parse_boxes, parse_keep, parse_min_scale, parse_ratios,
+                        parse_top, score_boxes, search_crops)
 from core.regions import FieldError
 
-OPTIONS = ("ratios", "top", "min_scale", "keep", "stable")
+OPTIONS = ("ratios", "top", "min_scale", "keep", "boxes", "stable")
 
 input_parser = MAX_API.parser()
 input_parser.add_argument("image", type=FileStorage, location="files", required=True,
@@ -26,6 +27,10 @@ input_parser.add_argument("min_scale", type=float, location="form", required=Fal
 input_parser.add_argument("keep", type=str, location="form", required=False,
                           help="A JSON list of boxes [x0, y0, x1, y1] (fractions 0..1 of the photo) that every "
                                "crop must contain, e.g. [[0.4, 0.3, 0.6, 0.5]].")
+input_parser.add_argument("boxes", type=str, location="form", required=False,
+                          help=f"A JSON list of at most {MAX_BOXES} crops [x, y, w, h] (whole pixels of the photo as "
+                               "displayed) to score as they are, in `boxes`: a designer's own. Without `ratios`, "
+                               "only these are scored.")
 input_parser.add_argument("stable", type=inputs.boolean, location="form", required=False,
                           help="true: each crop scored as the mean of it and its mirror image; default MODEL_TTA.")
 
@@ -57,6 +62,9 @@ crops_response = MAX_API.model("ModelCropsResponse", {
     "noise_band": fields.Float(required=True, example=0.061),
     "map_passes": fields.Integer(required=True, description="Passes of the occlusion map that ranks the windows"),
     "ratios": fields.List(fields.Nested(ratio_crops), required=True),
+    "boxes": fields.List(fields.Nested(MAX_API.model("ScoredBox", {
+        "box": fields.List(fields.Integer, required=True), "memorability": fields.Float(required=True)})),
+        required=False, description="Only with `boxes`: each given crop's score, in order"),
 })
 
 
@@ -82,14 +90,16 @@ class ModelCropsAPI(MAXAPI):
     def post(self):
         """Find the most memorable crops of an image for each aspect ratio
 
-        The form takes one file in `image`, optionally `ratios`, `top`, `min_scale`, `keep` and
-        `stable`, and no other field. Scores are compared within a ratio, never across.
+        The form takes one file in `image`, optionally `ratios`, `top`, `min_scale`, `keep`,
+        `boxes` and `stable`, and no other field. Scores are compared within a ratio, never across.
         """
         images = image_uploads(OPTIONS)
         if len(images) > 1:
             raise BadRequest(f"{len(images)} images sent; /model/crops crops one image per request")
+        only_boxes = "boxes" in request.form and "ratios" not in request.form
         try:
             ratios, top, min_scale, keep = crop_options(request.form, json_field)
+            boxes = json_field("boxes", required=False)
         except FieldError as error:
             raise BadRequest(str(error)) from None
         stable = stable_option()
@@ -97,12 +107,17 @@ class ModelCropsAPI(MAXAPI):
         settings = current_app.extensions["max_settings"]
         photo = model.pipeline.prepare(images[0], "the upload")
         try:
-            found = search_crops(model, photo, ratios, current_app.extensions["max_maps"], top, min_scale, keep,
-                                 settings.TIE_THRESHOLD, stable)
+            boxes = parse_boxes(boxes, photo.size) if boxes is not None else None
+            found = search_crops(model, photo, [] if only_boxes else ratios, current_app.extensions["max_maps"],
+                                 top, min_scale, keep, settings.TIE_THRESHOLD, stable)
         except FieldError as error:
             raise BadRequest(str(error)) from None
-        return {"status": "ok", "memorability": found["memorability"], "width": photo.size[0],
-                "height": photo.size[1], "noise_band": settings.TIE_THRESHOLD, "map_passes": found["map_passes"],
-                "ratios": [{"ratio": r.ratio, "crops": [crop_row(c, r.center) for c in r.crops],
-                            "center": crop_row(r.center, r.center), "passes": r.passes, "candidates": r.candidates}
-                           for r in found["ratios"]]}
+        answer = {"status": "ok", "memorability": found["memorability"], "width": photo.size[0],
+                  "height": photo.size[1], "noise_band": settings.TIE_THRESHOLD, "map_passes": found["map_passes"],
+                  "ratios": [{"ratio": r.ratio, "crops": [crop_row(c, r.center) for c in r.crops],
+                              "center": crop_row(r.center, r.center), "passes": r.passes, "candidates": r.candidates}
+                             for r in found["ratios"]]}
+        if boxes:
+            answer["boxes"] = [{"box": list(c.box), "memorability": c.memorability}
+                               for c in score_boxes(model, photo, boxes, stable)]
+        return answer

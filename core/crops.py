@@ -33,6 +33,7 @@ MAX_ROUNDS = 8
 MAX_RATIO = 4  # W:H between 1:4 and 4:1
 MAX_RATIOS = 8
 MAX_TOP = 10
+MAX_BOXES = 8
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,33 @@ def parse_keep(value, field_name="keep"):
     if not isinstance(value, list) or len(value) > 16:
         raise FieldError(f"{field_name} must be a JSON list of at most 16 boxes [x0, y0, x1, y1]")
     return [parse_box(item, f"{field_name}[{i}]") for i, item in enumerate(value)]
+
+
+def parse_boxes(value, size, field_name="boxes"):
+    """Crops to score as they are: ``[[x, y, w, h], ...]`` in whole pixels of the photo as
+    displayed (its ``size``), at most MAX_BOXES, each inside the photo and at least 8 px a side."""
+    if not isinstance(value, list) or not 0 < len(value) <= MAX_BOXES:
+        raise FieldError(f"{field_name} must be a JSON list of 1 to {MAX_BOXES} boxes [x, y, w, h] in pixels")
+    width, height = size
+    boxes = []
+    for i, box in enumerate(value):
+        if (not isinstance(box, list) or len(box) != 4
+                or not all(isinstance(v, int) and not isinstance(v, bool) for v in box)):
+            raise FieldError(f"{field_name}[{i}] must be [x, y, w, h] in whole pixels, not {box!r}"[:200])
+        x, y, w, h = box
+        if x < 0 or y < 0 or w < 8 or h < 8 or x + w > width or y + h > height:
+            raise FieldError(f"{field_name}[{i}] {box} is not inside the {width}x{height} photo "
+                             "(or is under 8 px a side)")
+        boxes.append(tuple(box))
+    return boxes
+
+
+def score_boxes(model, photo, boxes, stable=False):
+    """Crops of ``photo`` scored as they are (a designer's own), cut and preprocessed as the search's."""
+    crops = [model.pipeline.crop(photo, box, stable) for box in boxes]
+    views = [x for crop in crops for x in ((crop.x, crop.x_mirror) if stable else (crop.x,))]
+    values = model.scores(np.stack(views)).astype(np.float64).reshape(len(crops), -1).mean(axis=1)
+    return [Crop(box, float(value)) for box, value in zip(boxes, values)]
 
 
 @dataclass
@@ -212,14 +240,16 @@ def search_crops(model, photo, ratios, maps, top=3, min_scale=1.0, keep=(), nois
 
     def score(requests):
         """Score (ratio, key, box) crops in one batch; the photo's mirror too with ``stable``."""
-        crops = [model.pipeline.crop(photo, box, stable) for _, _, box in requests]
-        views = [x for crop in crops for x in ((crop.x, crop.x_mirror) if stable else (crop.x,))]
-        values = model.scores(np.stack(views)).astype(np.float64).reshape(len(crops), -1).mean(axis=1)
-        for (name, key, box), value in zip(requests, values):
-            scored[name][key] = Crop(box, float(value), key if key != "centre" else None)
+        for (name, key, _), crop in zip(requests, score_boxes(model, photo, [box for _, _, box in requests], stable)):
+            crop.index = key if key != "centre" else None
+            scored[name][key] = crop
             passes[name] += 2 if stable else 1
 
     mirror = model.pipeline.with_mirror(photo).x_mirror if stable else None
+    if not ratios:  # only a designer's own boxes: the photo's score, and no map
+        views = [photo.x] if mirror is None else [photo.x, mirror]
+        return {"memorability": float(model.scores(np.stack(views)).astype(np.float64).mean()),
+                "map_passes": len(views), "ratios": []}
     found = explain_prepared(model, photo.x, maps.grid, maps.offset, maps.baseline, mirror)
     memorability = found.memorability if mirror is None else (found.memorability + found.mirror_score) / 2
     map_passes = found.passes

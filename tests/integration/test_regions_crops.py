@@ -82,3 +82,25 @@ def test_one_image_per_request(url, endpoint):
     two = [("image", ("a.jpg", sample_bytes("rocket.jpg"))), ("image", ("b.jpg", sample_bytes("coffee.jpg")))]
     response = post(url, endpoint, {"regions": json.dumps(REGIONS)} if endpoint == "regions" else {}, files=two)
     assert response.status_code == 400 and "2 images sent" in response.json()["message"]
+
+
+def test_a_designers_own_crops_are_scored_as_the_search_scores_them(url):
+    searched = post(url, "crops", {"ratios": "1:1", "top": "1"}).json()["ratios"][0]["crops"][0]
+    response = post(url, "crops", {"boxes": json.dumps([searched["box"], [0, 0, 300, 300]])})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["ratios"] == [] and body["map_passes"] == 1
+    assert body["memorability"] == pytest.approx(REFERENCE["rocket.jpg"], abs=1e-4)
+    assert [b["box"] for b in body["boxes"]] == [searched["box"], [0, 0, 300, 300]]
+    assert body["boxes"][0]["memorability"] == pytest.approx(searched["memorability"], abs=1e-5)
+
+
+@pytest.mark.parametrize("boxes, message", [
+    ("[[0, 0, 700, 100]]", "boxes[0] [0, 0, 700, 100] is not inside the 640x427 photo"),
+    ("[[0, 0, 4, 4]]", "under 8 px a side"),
+    ("[[0.5, 0, 100, 100]]", "boxes[0] must be [x, y, w, h] in whole pixels"),
+    ("[]", "boxes must be a JSON list of 1 to 8 boxes"),
+])
+def test_a_bad_box_is_a_400(url, boxes, message):
+    response = post(url, "crops", {"boxes": boxes})
+    assert response.status_code == 400 and message in response.json()["message"], response.text
