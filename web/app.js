@@ -38,6 +38,7 @@ function card(item) {
       <div class="bar" aria-hidden="true"><div></div><span class="band"></span></div>
       <p class="tie" hidden></p>
       <button type="button" class="map" aria-pressed="false" disabled>Show map</button>
+      <button type="button" class="design" disabled>Regions and crops</button>
       <button type="button" class="remove">Remove</button>
       <p class="error" role="alert" hidden></p>
     </div>`;
@@ -46,6 +47,7 @@ function card(item) {
   img.src = item.photoUrl;
   img.alt = item.file.name;
   li.querySelector(".map").addEventListener("click", () => toggleMap(item));
+  li.querySelector(".design").addEventListener("click", () => openDesign(item)); // web/design.js
   li.querySelector(".remove").setAttribute("aria-label", `Remove ${item.file.name}`);
   li.querySelector(".remove").addEventListener("click", () => remove(item));
   return li;
@@ -108,6 +110,7 @@ function showScore(item, memorability, mirrorDelta) {
   band.style.left = `${(Math.max(0, item.score - half) * 100).toFixed(1)}%`;
   band.style.width = `${((Math.min(1, item.score + half) - Math.max(0, item.score - half)) * 100).toFixed(1)}%`;
   item.element.querySelector(".map").disabled = false;
+  item.element.querySelector(".design").disabled = false;
 }
 
 function showError(item, message) {

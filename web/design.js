@@ -1,0 +1,338 @@
+// The designer's tools on a scored photo, in one dialog: mark regions (drag on the photo, or type
+// a box) and measure what hiding each does to the score (POST /model/regions); find the most
+// memorable crops for each ratio (POST /model/crops), see them outlined, and move one by hand
+// (drag it, or arrow keys) to score it as it is. Both ask for stable=true, as the scores do.
+// The model predicts memory, not gaze: nothing here speaks of attention.
+"use strict";
+
+const dialog = document.getElementById("design");
+const stage = document.getElementById("stage");
+const stageImg = document.getElementById("stage-img");
+const marks = document.getElementById("marks");
+const regionList = document.getElementById("region-list");
+const regionResults = document.getElementById("region-results");
+const cropResults = document.getElementById("crop-results");
+const ownCrop = document.getElementById("own-crop");
+// SVG (the namespace), post() and csvField() come from web/video.js and web/app.js, loaded first.
+const EFFECT_RANGE = 0.15; // score units from the centre to the end of a region's bar
+let design = null; // { item, regions: [{name, box}], regionsBody, cropsBody, dragged }
+
+function openDesign(item) {
+  design = { item, regions: [], regionsBody: null, cropsBody: null, selected: null };
+  document.getElementById("design-title").textContent = `Regions and crops: ${item.file.name}`;
+  stageImg.src = item.photoUrl;
+  stageImg.alt = item.file.name;
+  for (const list of [regionList, regionResults, cropResults]) list.replaceChildren();
+  ownCrop.textContent = "";
+  drawMarks();
+  dialog.showModal();
+}
+
+function fraction(event) {
+  const r = stageImg.getBoundingClientRect();
+  const clamp = (v) => Math.min(1, Math.max(0, v));
+  return [clamp((event.clientX - r.left) / r.width), clamp((event.clientY - r.top) / r.height)];
+}
+
+function round3(v) { return Math.round(v * 1000) / 1000; }
+
+function addRegion(name, box) {
+  design.regions.push({ name: name || `region ${design.regions.length + 1}`, box: box.map(round3) });
+  listRegions();
+  drawMarks();
+}
+
+function listRegions() {
+  regionList.replaceChildren();
+  design.regions.forEach((region, i) => {
+    const li = document.createElement("li");
+    const name = document.createElement("input");
+    name.value = region.name;
+    name.setAttribute("aria-label", `Name of region ${i + 1}`);
+    name.addEventListener("change", () => { region.name = name.value; drawMarks(); });
+    const where = document.createElement("span");
+    where.textContent = ` [${region.box.join(", ")}] `;
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.textContent = "Remove";
+    remove.setAttribute("aria-label", `Remove region ${region.name}`);
+    remove.addEventListener("click", () => { design.regions.splice(i, 1); listRegions(); drawMarks(); });
+    li.append(name, where, remove);
+    regionList.appendChild(li);
+  });
+  document.getElementById("measure").disabled = design.regions.length === 0;
+}
+
+function rect(box, cls, label) {
+  const [x0, y0, x1, y1] = box;
+  const r = document.createElementNS(SVG, "rect");
+  for (const [k, v] of [["x", x0], ["y", y0], ["width", x1 - x0], ["height", y1 - y0], ["class", cls]]) r.setAttribute(k, v);
+  const title = document.createElementNS(SVG, "title");
+  title.textContent = label;
+  r.appendChild(title);
+  marks.appendChild(r);
+  return r;
+}
+
+// Regions as outlined boxes; the crops found, each ratio's best outlined (ties dashed); the
+// selected crop movable with the pointer or the arrow keys.
+function drawMarks() {
+  marks.replaceChildren();
+  for (const region of design.regions) rect(region.box, "region", region.name);
+  if (design.drawing) rect(design.drawing, "region drawing", "new region");
+  const body = design.cropsBody;
+  if (!body) return;
+  for (const ratio of body.ratios) {
+    const best = ratio.crops[0];
+    if (best === design.selected?.crop) continue;
+    rect(toFraction(best.box, body), "crop", `${ratio.ratio}: ${best.memorability.toFixed(3)}`);
+  }
+  if (design.selected) {
+    const r = rect(toFraction(design.selected.box, body), "crop selected", `your ${design.selected.ratio} crop`);
+    r.setAttribute("tabindex", "0");
+    r.setAttribute("role", "button");
+    r.setAttribute("aria-label", `${design.selected.ratio} crop: drag it or use the arrow keys to move it, then it is scored`);
+    r.addEventListener("pointerdown", startMove);
+    r.addEventListener("keydown", keyMove);
+  }
+}
+
+function toFraction([x, y, w, h], body) {
+  return [x / body.width, y / body.height, (x + w) / body.width, (y + h) / body.height];
+}
+
+stage.addEventListener("pointerdown", (event) => {
+  if (event.target.classList?.contains("selected")) return;
+  event.preventDefault();
+  const start = fraction(event);
+  stage.setPointerCapture(event.pointerId);
+  const move = (e) => {
+    const [x, y] = fraction(e);
+    design.drawing = [Math.min(start[0], x), Math.min(start[1], y), Math.max(start[0], x), Math.max(start[1], y)];
+    drawMarks();
+  };
+  const up = () => {
+    stage.removeEventListener("pointermove", move);
+    const box = design.drawing;
+    design.drawing = null;
+    if (box && box[2] - box[0] > 0.01 && box[3] - box[1] > 0.01) addRegion("", box);
+    else drawMarks();
+  };
+  stage.addEventListener("pointermove", move);
+  stage.addEventListener("pointerup", up, { once: true });
+});
+
+document.getElementById("region-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const box = ["x0", "y0", "x1", "y1"].map((k) => Number(form.elements[k].value));
+  if (!(box[0] < box[2] && box[1] < box[3])) {
+    document.getElementById("region-error").textContent = "The box needs x0 < x1 and y0 < y1, each 0 to 1.";
+    return;
+  }
+  document.getElementById("region-error").textContent = "";
+  addRegion(form.elements.name.value.trim(), box);
+  form.elements.name.value = "";
+});
+
+function regionSentence(r) {
+  const size = `${Math.abs(r.effect).toFixed(2)} ± ${r.spread.toFixed(2)}`;
+  const what = r.effect >= 0 ? `hiding ${r.name} lowers the score by ${size}` : `hiding ${r.name} raises the score by ${size}`;
+  return r.verdict === "no clear effect" ? `${what}: no clear effect (within its spread or the model's noise)` : what;
+}
+
+async function measureRegions() {
+  const form = new FormData();
+  form.append("image", design.item.file, design.item.file.name);
+  form.append("regions", JSON.stringify(design.regions.map(({ name, box }) => ({ name, box }))));
+  form.append("stable", "true");
+  regionResults.replaceChildren(note("Measuring…"));
+  const { ok, body } = await post("/model/regions", form);
+  if (!ok) { regionResults.replaceChildren(note(`Could not measure: ${body.message}`, "error")); return; }
+  design.regionsBody = body;
+  regionResults.replaceChildren();
+  for (const r of body.regions) {
+    const li = document.createElement("li");
+    li.className = `verdict ${r.verdict.replaceAll(" ", "-")}`;
+    const text = document.createElement("p");
+    text.textContent = regionSentence(r);
+    li.append(text, effectBar(r, body.noise_band));
+    if (r.warning) li.append(note(r.warning, "warning"));
+    regionResults.appendChild(li);
+  }
+  if (body.all_hidden) {
+    regionResults.appendChild(note(`All ${body.regions.length} hidden at once: the score falls by ` +
+      `${body.all_hidden.effect.toFixed(3)}; their own effects sum to ${body.all_hidden.sum_of_effects.toFixed(3)}.`));
+  }
+}
+
+// A diverging bar: the centre is no change; the grey band is the model's noise; the whisker the spread.
+function effectBar(r, noise) {
+  const pct = (v) => `${(50 + (Math.max(-EFFECT_RANGE, Math.min(EFFECT_RANGE, v)) / EFFECT_RANGE) * 50).toFixed(1)}%`;
+  const bar = document.createElement("div");
+  bar.className = "effect";
+  bar.setAttribute("role", "img");
+  bar.setAttribute("aria-label", regionSentence(r));
+  const band = document.createElement("span");
+  band.className = "band";
+  band.style.left = pct(-noise);
+  band.style.right = `calc(100% - ${pct(noise)})`;
+  const fill = document.createElement("span");
+  fill.className = r.effect >= 0 ? "fill raises" : "fill lowers";
+  fill.style.left = pct(Math.min(0, r.effect));
+  fill.style.right = `calc(100% - ${pct(Math.max(0, r.effect))})`;
+  const whisker = document.createElement("span");
+  whisker.className = "whisker";
+  whisker.style.left = pct(r.effect - r.spread);
+  whisker.style.right = `calc(100% - ${pct(r.effect + r.spread)})`;
+  bar.append(band, fill, whisker);
+  return bar;
+}
+
+function note(text, cls = "") {
+  const p = document.createElement("p");
+  p.className = cls;
+  p.textContent = text;
+  return p;
+}
+
+async function findCrops() {
+  const ratios = [...document.querySelectorAll("#ratios input:checked")].map((i) => i.value);
+  if (!ratios.length) { cropResults.replaceChildren(note("Pick at least one ratio.", "error")); return; }
+  const form = new FormData();
+  form.append("image", design.item.file, design.item.file.name);
+  form.append("ratios", ratios.join(","));
+  form.append("stable", "true");
+  cropResults.replaceChildren(note("Finding crops…"));
+  const { ok, body } = await post("/model/crops", form);
+  if (!ok) { cropResults.replaceChildren(note(`Could not find crops: ${body.message}`, "error")); return; }
+  design.cropsBody = body;
+  design.selected = null;
+  cropResults.replaceChildren(note("Compare scores within a ratio only: the model squashes every crop to a square."));
+  for (const ratio of body.ratios) {
+    const section = document.createElement("section");
+    const title = document.createElement("h4");
+    title.textContent = `${ratio.ratio} (centre crop ${ratio.center.memorability.toFixed(3)})`;
+    const list = document.createElement("ol");
+    list.className = "crops";
+    for (const crop of ratio.crops) list.appendChild(cropItem(crop, ratio, body));
+    section.append(title, list);
+    cropResults.appendChild(section);
+  }
+  drawMarks();
+}
+
+function cropItem(crop, ratio, body) {
+  const li = document.createElement("li");
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "crop-choice";
+  const canvas = document.createElement("canvas");
+  const [x, y, w, h] = crop.box;
+  const scale = 120 / Math.max(w, h);
+  canvas.width = Math.round(w * scale);
+  canvas.height = Math.round(h * scale);
+  const sx = stageImg.naturalWidth / body.width; // the browser's decode may differ in size
+  const sy = stageImg.naturalHeight / body.height;
+  canvas.getContext("2d").drawImage(stageImg, x * sx, y * sy, w * sx, h * sy, 0, 0, canvas.width, canvas.height);
+  const delta = crop.delta_vs_center;
+  const label = document.createElement("span");
+  label.textContent = `${crop.memorability.toFixed(3)} (${delta >= 0 ? "+" : "−"}${Math.abs(delta).toFixed(3)} vs centre)` +
+    (crop.tie ? " · tie" : "");
+  button.append(canvas, label);
+  button.setAttribute("aria-label", `${ratio.ratio} crop at ${crop.export.xywh}: ${label.textContent}. Select to move it`);
+  button.addEventListener("click", () => {
+    design.selected = { crop, ratio: ratio.ratio, box: [...crop.box] };
+    drawMarks();
+  });
+  const code = document.createElement("code");
+  code.textContent = crop.export.xywh;
+  li.append(button, code);
+  return li;
+}
+
+function startMove(event) {
+  event.preventDefault();
+  event.stopPropagation();
+  const body = design.cropsBody;
+  const sel = design.selected;
+  const [fx, fy] = fraction(event);
+  const [bx, by] = sel.box;
+  marks.setPointerCapture?.(event.pointerId);
+  const move = (e) => {
+    const [x, y] = fraction(e);
+    moveTo(bx + (x - fx) * body.width, by + (y - fy) * body.height);
+  };
+  const up = () => { document.removeEventListener("pointermove", move); scoreOwnCrop(); };
+  document.addEventListener("pointermove", move);
+  document.addEventListener("pointerup", up, { once: true });
+}
+
+function moveTo(x, y) {
+  const body = design.cropsBody;
+  const box = design.selected.box;
+  box[0] = Math.round(Math.min(body.width - box[2], Math.max(0, x)));
+  box[1] = Math.round(Math.min(body.height - box[3], Math.max(0, y)));
+  drawMarks();
+}
+
+function keyMove(event) {
+  const step = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] }[event.key];
+  if (!step) return;
+  event.preventDefault();
+  const body = design.cropsBody;
+  const box = design.selected.box;
+  moveTo(box[0] + step[0] * 0.02 * body.width, box[1] + step[1] * 0.02 * body.height);
+  marks.querySelector(".selected")?.focus();
+  clearTimeout(design.keyTimer);
+  design.keyTimer = setTimeout(scoreOwnCrop, 400);
+}
+
+async function scoreOwnCrop() {
+  const sel = design.selected;
+  const form = new FormData();
+  form.append("image", design.item.file, design.item.file.name);
+  form.append("boxes", JSON.stringify([sel.box]));
+  form.append("stable", "true");
+  ownCrop.textContent = "Scoring your crop…";
+  const { ok, body } = await post("/model/crops", form);
+  if (!ok) { ownCrop.textContent = `Could not score this crop: ${body.message}`; return; }
+  const score = body.boxes[0].memorability;
+  const center = design.cropsBody.ratios.find((r) => r.ratio === sel.ratio).center.memorability;
+  sel.score = score;
+  ownCrop.textContent = `Your ${sel.ratio} crop at ${sel.box.join(",")}: ${score.toFixed(3)} ` +
+    `(${score >= center ? "+" : "−"}${Math.abs(score - center).toFixed(3)} vs centre)`;
+}
+
+function designRows() {
+  const rows = [["kind", "name", "box", "memorability", "effect", "spread", "verdict", "tie"]];
+  for (const r of design.regionsBody?.regions ?? []) {
+    const box = design.regions.find((g) => g.name === r.name)?.box ?? [];
+    rows.push(["region", r.name, box.join(" "), "", r.effect.toFixed(6), r.spread.toFixed(6), r.verdict, ""]);
+  }
+  for (const ratio of design.cropsBody?.ratios ?? []) {
+    for (const c of ratio.crops) rows.push(["crop", ratio.ratio, c.export.xywh, c.memorability.toFixed(6), "", "", "", c.tie]);
+  }
+  if (design.selected?.score !== undefined) {
+    rows.push(["own crop", design.selected.ratio, design.selected.box.join(","), design.selected.score.toFixed(6), "", "", "", ""]);
+  }
+  return rows;
+}
+
+function download(name, text, type) {
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([text], { type }));
+  link.download = name;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+}
+
+document.getElementById("measure").addEventListener("click", measureRegions);
+document.getElementById("find-crops").addEventListener("click", findCrops);
+document.getElementById("design-close").addEventListener("click", () => dialog.close());
+document.getElementById("design-csv").addEventListener("click", () => download(
+  "design.csv", designRows().map((row) => row.map(csvField).join(",")).join("\n") + "\n", "text/csv"));
+document.getElementById("design-json").addEventListener("click", () => download("design.json", JSON.stringify({
+  photo: design.item.file.name, regions: design.regions, measured: design.regionsBody, crops: design.cropsBody,
+  own_crop: design.selected?.score !== undefined ? { ratio: design.selected.ratio, box: design.selected.box,
+    memorability: design.selected.score } : null }, null, 2), "application/json"));
