@@ -20,7 +20,7 @@ def maps():
     return MapSettings.from_settings(settings(), "fp32")
 
 
-@pytest.mark.parametrize("name", ["astronaut.jpg", "coffee.jpg", "chelsea.jpg", "rocket.jpg"])
+@pytest.mark.parametrize("name", ["astronaut.jpg", "rocket.jpg"])  # a square photo and a wide one
 def test_the_search_finds_the_exhaustive_best_or_one_within_the_noise_band(resmem, maps, name):
     photo = resmem.pipeline.prepare((SAMPLES / name).read_bytes())
     fast = search_crops(resmem, photo, RATIOS, maps, noise=NOISE)
