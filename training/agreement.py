@@ -10,12 +10,21 @@ figures). ``difference`` resamples the photos once for both models (paired), so 
 the difference itself: when it excludes 0, one model ranks these photos better than the other
 beyond what the choice of photos explains.
 """
+import warnings
+
 import numpy as np
 from scipy.stats import bootstrap, pearsonr, rankdata
 
 RESAMPLES = 2000
 CONFIDENCE = 0.95
 SEED = 0
+MIN_PHOTOS = 10
+
+
+def defined(value):
+    """``value`` as a float, or None where it is undefined (NaN)."""
+    value = float(value)
+    return None if np.isnan(value) else value
 
 
 def spearman(x, y, axis=-1):
@@ -23,23 +32,27 @@ def spearman(x, y, axis=-1):
     rx, ry = rankdata(x, axis=axis), rankdata(y, axis=axis)
     rx = rx - rx.mean(axis=axis, keepdims=True)
     ry = ry - ry.mean(axis=axis, keepdims=True)
-    return (rx * ry).sum(axis=axis) / np.sqrt((rx * rx).sum(axis=axis) * (ry * ry).sum(axis=axis))
+    with np.errstate(invalid="ignore", divide="ignore"):  # constant scores: NaN, reported as None
+        return (rx * ry).sum(axis=axis) / np.sqrt((rx * rx).sum(axis=axis) * (ry * ry).sum(axis=axis))
 
 
 def _interval(data, statistic):
-    if len(data[0]) < 3:
-        return [float("nan"), float("nan")]
-    result = bootstrap(data, statistic, paired=True, vectorized=True, n_resamples=RESAMPLES,
-                       confidence_level=CONFIDENCE, method="BCa", rng=np.random.default_rng(SEED))
-    return [float(result.confidence_interval.low), float(result.confidence_interval.high)]
+    if len(data[0]) < MIN_PHOTOS or any(np.ptp(values) == 0 for values in data):
+        return [None, None]
+    with warnings.catch_warnings():  # a rare constant resample: scipy warns and the BCa is NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = bootstrap(data, statistic, paired=True, vectorized=True, n_resamples=RESAMPLES,
+                           confidence_level=CONFIDENCE, method="BCa", rng=np.random.default_rng(SEED))
+    return [defined(result.confidence_interval.low), defined(result.confidence_interval.high)]
 
 
 def agreement(predicted, true):
     """{"spearman", "spearman_ci", "pearson", "mae", "mse", "n"} of ``predicted`` against ``true``."""
     predicted, true = np.asarray(predicted, np.float64), np.asarray(true, np.float64)
-    return {"spearman": float(spearman(predicted, true)),
+    constant = len(true) < 2 or np.ptp(predicted) == 0 or np.ptp(true) == 0
+    return {"spearman": defined(spearman(predicted, true)),
             "spearman_ci": _interval((predicted, true), spearman),
-            "pearson": float(pearsonr(predicted, true).statistic) if len(true) > 1 else float("nan"),
+            "pearson": None if constant else float(pearsonr(predicted, true).statistic),
             "mae": float(np.mean(np.abs(predicted - true))),
             "mse": float(np.mean((predicted - true) ** 2)), "n": int(len(true))}
 
@@ -51,7 +64,7 @@ def difference(predicted_a, predicted_b, true):
     def delta(a, b, t, axis=-1):
         return spearman(a, t, axis) - spearman(b, t, axis)
 
-    return {"delta_spearman": float(delta(*data)), "delta_spearman_ci": _interval(data, delta)}
+    return {"delta_spearman": defined(delta(*data)), "delta_spearman_ci": _interval(data, delta)}
 
 
 def split_half(half1, half2):
@@ -59,5 +72,5 @@ def split_half(half1, half2):
     could agree with one half of people, as one half agrees with the other (not corrected to the
     full group's size)."""
     half1, half2 = np.asarray(half1, np.float64), np.asarray(half2, np.float64)
-    return {"spearman": float(spearman(half1, half2)), "spearman_ci": _interval((half1, half2), spearman),
+    return {"spearman": defined(spearman(half1, half2)), "spearman_ci": _interval((half1, half2), spearman),
             "n": int(len(half1))}

@@ -77,10 +77,14 @@ def split_figures(entries, predicted, compared, halves):
 def mean_of(per_split):
     """LaMem's protocol: each point figure averaged over the splits; intervals stay per split."""
     first = next(iter(per_split.values()))
-    result = {m: float(np.mean([f[m] for f in per_split.values()])) for m in ("spearman", "pearson", "mae", "mse")}
+    def mean(values):  # over the splits where the figure is defined
+        values = [v for v in values if v is not None]
+        return float(np.mean(values)) if values else None
+
+    result = {m: mean([f[m] for f in per_split.values()]) for m in ("spearman", "pearson", "mae", "mse")}
     result["n"] = sum(f["n"] for f in per_split.values())
     if "compare" in first:
-        result["compare"] = {m: float(np.mean([f["compare"][m] for f in per_split.values()]))
+        result["compare"] = {m: mean([f["compare"][m] for f in per_split.values()])
                              for m in ("spearman", "pearson", "mae", "mse", "delta_spearman")}
     return result
 
@@ -106,6 +110,10 @@ def evaluate(bucket, data, split, report=None, batch=8, compare=None):
     return result
 
 
+def shown(value, spec=".3f"):
+    return "undefined" if value is None else format(value, spec)
+
+
 def write_report(folder, primary, secondary, entries, result):
     import matplotlib
 
@@ -124,13 +132,13 @@ def write_report(folder, primary, secondary, entries, result):
     fig, ax = plt.subplots(figsize=(6, 6), dpi=100)
     for name, pred, figures, colour in models:
         ax.scatter(true, pred, s=12, alpha=0.6, color=colour,
-                   label=f"{name}: Spearman {figures['spearman']:.3f}, MAE {figures['mae']:.3f}")
+                   label=f"{name}: Spearman {shown(figures['spearman'])}, MAE {figures['mae']:.3f}")
     values = np.concatenate([true] + [pred for _, pred, _, _ in models])
     ax.plot([values.min(), values.max()], [values.min(), values.max()], color="grey", linewidth=1,
             label="predicted = true")
     title = f"{len(true)} test photos"
     if "delta_spearman" in result.get("compare", {}):
-        title += f"; difference in Spearman {result['compare']['delta_spearman']:+.3f}"
+        title += f"; difference in Spearman {shown(result['compare']['delta_spearman'], '+.3f')}"
     ax.set(xlabel="true memorability (people)", ylabel="predicted", title=title)
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
