@@ -179,24 +179,24 @@ class RegionsResult:
 
 
 def _view_inputs(x, regions, fills, spec):
-    """One view's inputs, in order: the photo; per region its hiding, its 4 jittered hidings
-    and everything but it hidden; then, for several regions, all of them hidden."""
+    """One view's inputs, one at a time, in order: the photo; per region its hiding, its 4
+    jittered hidings and everything but it hidden; then, for several regions, all of them hidden."""
     def hide(mask):
         m = crop_of(mask, spec)[..., None]
-        return [x * (1 - m) + fill * m for fill in fills]
+        for fill in fills:
+            yield x * (1 - m) + fill * m
 
-    inputs, masks = [x], []
-    shifts = ((JITTER, 0), (-JITTER, 0), (0, JITTER), (0, -JITTER))
+    yield x
+    masks = []
     for region in regions:
         mask = frame_mask(region, spec)
         masks.append(mask)
-        inputs += hide(mask)
-        for dx, dy in shifts:
-            inputs += hide(frame_mask(region.moved(dx, dy), spec))
-        inputs += hide(1 - mask)
+        yield from hide(mask)
+        for dx, dy in ((JITTER, 0), (-JITTER, 0), (0, JITTER), (0, -JITTER)):
+            yield from hide(frame_mask(region.moved(dx, dy), spec))
+        yield from hide(1 - mask)
     if len(regions) > 1:
-        inputs += hide(np.maximum.reduce(masks))
-    return inputs
+        yield from hide(np.maximum.reduce(masks))
 
 
 def measure_regions(model, photo, regions, baseline="grey", noise=0.061, stable=False):
@@ -208,9 +208,13 @@ def measure_regions(model, photo, regions, baseline="grey", noise=0.061, stable=
     if stable:
         views.append((model.pipeline.with_mirror(photo).x_mirror, [r.mirrored() for r in regions]))
     fills_of = [[np.broadcast_to(hidden(x, part, spec), x.shape) for part in baseline.split("+")] for x, _ in views]
-    batch = [inp for (x, regs), fills in zip(views, fills_of) for inp in _view_inputs(x, regs, fills, spec)]
-    scores = model.scores(np.stack(batch)).astype(np.float64).reshape(len(views), -1)
     fills = len(fills_of[0])
+    per_view = 1 + 6 * fills * len(regions) + (fills if len(regions) > 1 else 0)
+    batch = np.empty((len(views) * per_view, *photo.x.shape), np.float32)  # filled in place: one copy
+    inputs = (inp for (x, regs), f in zip(views, fills_of) for inp in _view_inputs(x, regs, f, spec))
+    for index, inp in enumerate(inputs):
+        batch[index] = inp
+    scores = model.scores(batch).astype(np.float64).reshape(len(views), -1)
     base = scores[:, 0]
     # Per view: the fall under each hiding, averaged over the fills; then over the views.
     per_region = 6 * fills
