@@ -6,8 +6,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import BadRequest
 
 from api.errors import upload_errors
-from api.regions import json_field
-from api.uploads import image_uploads, stable_option
+from api.uploads import image_uploads, json_field, stable_option
 from core.crops import (DEFAULT_RATIOS, MAX_BOXES, MAX_TOP, parse_boxes, parse_keep, parse_min_scale, parse_ratios,
                         parse_top, score_boxes, search_crops)
 from core.regions import FieldError

@@ -1,14 +1,12 @@
 """POST /model/regions: what each marked region of a photo does to its memorability."""
-import json
-
-from flask import current_app, request
+from flask import current_app
 from flask_restx import fields, inputs
 from maxfw.core import MAX_API, MAXAPI
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import BadRequest
 
 from api.errors import upload_errors
-from api.uploads import image_uploads, stable_option
+from api.uploads import image_uploads, json_field, stable_option
 from core.regions import FieldError, measure_regions, parse_regions
 
 EXAMPLE = '[{"name": "logo", "box": [0.05, 0.05, 0.3, 0.2]}, {"name": "face", "points": [[0.4, 0.3], [0.6, 0.3], [0.5, 0.6]]}]'
@@ -57,19 +55,6 @@ regions_response = MAX_API.model("ModelRegionsResponse", {
 })
 
 
-def json_field(name, required=True):
-    """The decoded JSON of form field ``name``; a 400 that names it when it is not JSON."""
-    text = request.form.get(name)
-    if text is None:
-        if required:
-            raise BadRequest(f"no form field {name!r}; send it as JSON, e.g. -F '{name}={EXAMPLE}'")
-        return None
-    try:
-        return json.loads(text)
-    except ValueError as error:
-        raise BadRequest(f"{name} is not valid JSON ({error.msg} at character {error.pos})") from None
-
-
 class ModelRegionsAPI(MAXAPI):
 
     @MAX_API.doc("regions")
@@ -89,7 +74,7 @@ class ModelRegionsAPI(MAXAPI):
             raise BadRequest(f"{len(images)} images sent; /model/regions measures one image per request")
         settings = current_app.extensions["max_settings"]
         try:
-            regions = parse_regions(json_field("regions"), settings.MAX_REGIONS)
+            regions = parse_regions(json_field("regions", example=EXAMPLE), settings.MAX_REGIONS)
         except FieldError as error:
             raise BadRequest(str(error)) from None
         stable = stable_option()

@@ -1,5 +1,7 @@
 """The form of a request that takes images, read the same way by every such endpoint: the `image`
 files and the few option fields the endpoint documents."""
+import json
+
 from flask import current_app, request
 from werkzeug.exceptions import BadRequest
 
@@ -36,3 +38,17 @@ def stable_option():
     if value not in ("true", "false"):
         raise BadRequest(f"stable must be true or false, not {value[:40]!r}")
     return value == "true"
+
+
+def json_field(name, required=True, example="[...]"):
+    """The decoded JSON of form field ``name`` (None when absent and not ``required``); a 400
+    that names the field when it is missing or not JSON."""
+    text = request.form.get(name)
+    if text is None:
+        if required:
+            raise BadRequest(f"no form field {name!r}; send it as JSON, e.g. -F '{name}={example}'")
+        return None
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise BadRequest(f"{name} is not valid JSON ({error.msg} at character {error.pos})") from None

@@ -112,10 +112,8 @@ def parse_boxes(value, size, field_name="boxes"):
 
 def score_boxes(model, photo, boxes, stable=False):
     """Crops of ``photo`` scored as they are (a designer's own), cut and preprocessed as the search's."""
-    crops = [model.pipeline.crop(photo, box, stable) for box in boxes]
-    views = [x for crop in crops for x in ((crop.x, crop.x_mirror) if stable else (crop.x,))]
-    values = model.scores(np.stack(views)).astype(np.float64).reshape(len(crops), -1).mean(axis=1)
-    return [Crop(box, float(value)) for box, value in zip(boxes, values)]
+    crops = [model.pipeline.crop(photo, box) for box in boxes]
+    return [Crop(box, found["memorability"]) for box, found in zip(boxes, model.predict(crops, stable))]
 
 
 @dataclass
@@ -245,11 +243,10 @@ def search_crops(model, photo, ratios, maps, top=3, min_scale=1.0, keep=(), nois
             scored[name][key] = crop
             passes[name] += 2 if stable else 1
 
-    mirror = model.pipeline.with_mirror(photo).x_mirror if stable else None
     if not ratios:  # only a designer's own boxes: the photo's score, and no map
-        views = [photo.x] if mirror is None else [photo.x, mirror]
-        return {"memorability": float(model.scores(np.stack(views)).astype(np.float64).mean()),
-                "map_passes": len(views), "ratios": []}
+        return {"memorability": model.predict([photo], stable)[0]["memorability"],
+                "map_passes": 2 if stable else 1, "ratios": []}
+    mirror = model.pipeline.with_mirror(photo).x_mirror if stable else None
     found = explain_prepared(model, photo.x, maps.grid, maps.offset, maps.baseline, mirror)
     memorability = found.memorability if mirror is None else (found.memorability + found.mirror_score) / 2
     map_passes = found.passes
