@@ -4,6 +4,7 @@
     python -m score a.jpg b.png --out scores.jsonl         # files; .jsonl writes JSON Lines
     find . -name '*.jpg' | python -m score --from-list - --out scores.csv
     python -m score stimuli/ --out scores.csv --url http://memorability:5000   # a running service
+    python -m score s3://bucket/stimuli/ --ray --out s3://bucket/scores/     # a Ray Data job
 
 Every file is an input: whether it is an image is decided by its bytes, as the service decides.
 A file that cannot be scored gets a row with the service's message in `error`, and the run goes
@@ -93,6 +94,15 @@ def parse_args(argv, defaults):
     remote.add_argument("--retry-for", type=int, default=defaults.RETRY_FOR, metavar="SECONDS",
                         help="RETRY_FOR: how long one request may keep retrying (a busy service's 503s "
                              "included) before its photos get an error row (%(default)s)")
+    cluster = parser.add_argument_group("a Ray cluster instead (--ray): folders, s3:// or gs:// prefixes, "
+                                        "manifests; --out a Parquet folder (local or s3://) or a .csv")
+    cluster.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                         help="run as a Ray Data job: on a Ray started on this machine, or on the cluster at "
+                              "ADDRESS (auto, ray://head:10001)")
+    cluster.add_argument("--actors", type=int, help="scoring actors, each with the model loaded once "
+                         "(default: one per node with the CPUs for one)")
+    cluster.add_argument("--actor-cpus", type=float, default=1.0,
+                         help="CPUs Ray reserves for each actor; its threads are --threads (%(default)s)")
     args = parser.parse_args(argv)
     if not args.paths and not args.from_list:
         parser.error("give photos or folders to score, or --from-list")
@@ -105,6 +115,13 @@ def parse_args(argv, defaults):
         parser.error("--workers, --retries, --retry-for and --explain-grid cannot be negative")
     if args.url and (args.crops or args.regions):
         parser.error("--crops and --regions run in this process, not with --url")
+    if args.ray and (args.url or args.maps or args.crops or args.regions):
+        parser.error("--ray writes the score columns only: not with --url, --maps, --crops or --regions")
+    if (args.actors is not None and args.actors < 1) or args.actor_cpus <= 0:
+        parser.error("--actors must be 1 or more, --actor-cpus above 0")
+    uris = [path for path in args.paths + [args.from_list or "", args.out] if "://" in path]
+    if uris and not args.ray:
+        parser.error(f"{uris[0]} is in object storage: score it with --ray")
     return args
 
 
@@ -132,12 +149,17 @@ def _read_file_list(source):
         yield from read_list(stream)
 
 
-def make_scorer(args, defaults, crops=None, regions=None):
-    """The local or the remote scorer (collection.items.Scorer), from the settings and flags."""
-    settings = defaults.replace(
+def settings_of(args, defaults):
+    """config.Settings with the model flags applied."""
+    return defaults.replace(
         MODEL_BUCKET=args.bucket, MODEL_PRECISION=args.precision, BATCH_SIZE=args.batch_size,
         MODEL_THREADS=args.threads, JPEG_DRAFT=args.jpeg_draft, MAX_IMAGE_PIXELS=args.max_pixels,
         EXPLAIN_GRID=args.explain_grid, MAX_FILES=args.max_files, RETRY_FOR=args.retry_for)
+
+
+def make_scorer(args, defaults, crops=None, regions=None):
+    """The local or the remote scorer (collection.items.Scorer), from the settings and flags."""
+    settings = settings_of(args, defaults)
     if args.url:
         from collection.remote import RemoteScorer
 
@@ -233,6 +255,36 @@ def run(args, scorer, out, run_state, bar):
             bar.update(len(batch))
 
 
+def run_on_ray(args, defaults):
+    """--ray: the same rows, as a Ray Data job (collection/cluster.py)."""
+    from collection.cluster import JobError, run_job
+    from collection.storage import StorageError
+
+    try:
+        summary = run_job(args, settings_of(args, defaults))
+    except (InputError, OutputError, StorageError, OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except JobError as error:
+        print(f"error: the Ray job failed: {error}\nrun the same command again to resume", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: run the same command again to resume from {args.out}", file=sys.stderr)
+        return 130
+    report(summary)
+    if summary["missing"]:
+        print(f"warning: {summary['missing']} inputs have no row; run the same command again", file=sys.stderr)
+    if args.summary_json:
+        write_summary(args.summary_json, summary)
+    return 1 if summary["failed"] or summary["skipped_failed"] or summary["missing"] else 0
+
+
+def write_summary(path, summary):
+    with open(path, "w", encoding="utf-8") as stream:
+        json.dump(summary, stream, indent=2)
+        stream.write("\n")
+
+
 def main(argv=None):
     try:
         defaults = config.settings()
@@ -241,6 +293,8 @@ def main(argv=None):
         return 2
     args = parse_args(argv, defaults)
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    if args.ray:
+        return run_on_ray(args, defaults)
     try:
         check_paths(args.paths + ([args.from_list] if args.from_list not in (None, "-") else []))
         crops, regions, extra = design_options(args, defaults)
@@ -277,9 +331,7 @@ def main(argv=None):
     summary = state.summary(args.out, scorer.description, load_seconds)
     report(summary)
     if args.summary_json:
-        with open(args.summary_json, "w", encoding="utf-8") as stream:
-            json.dump(summary, stream, indent=2)
-            stream.write("\n")
+        write_summary(args.summary_json, summary)
     return 1 if summary["failed"] or summary["skipped_failed"] else 0
 
 

@@ -54,16 +54,29 @@ class Scorer(Protocol):
         """Free the model or the connections."""
 
 
+@dataclass(frozen=True)
+class Fetched(Input):
+    """An input whose bytes were read elsewhere: by the Ray job's read stage (collection/cluster.py)
+    from object storage or a disk. ``data`` is None when ``error`` says why they could not be."""
+    data: bytes = None
+
+
 def describe(index, item):
     """(Result, what to read, the name its error messages give it) of one input item."""
     if isinstance(item, Input):
-        return Result(index, item.path, name=item.name, error=item.error), item.path, os.path.basename(item.path)
+        source = item.data if isinstance(item, Fetched) else item.path
+        return Result(index, item.path, name=item.name, error=item.error), source, _basename(item.path)
     if isinstance(item, (str, os.PathLike)):
         path = os.fspath(item)
         return Result(index, path, name=os.path.basename(path)), path, os.path.basename(path)
     if isinstance(item, (bytes, bytearray, memoryview, Image.Image)):
         return Result(index, name=f"image-{index + 1}"), item, f"image {index + 1}"
     raise TypeError(f"cannot score a {type(item).__name__}: give a path, bytes or a PIL image")
+
+
+def _basename(path):
+    """The last part of a path or a URI (s3://bucket/a/b.jpg: b.jpg), as messages name it."""
+    return path.rstrip("/").rsplit("/", 1)[-1] if "://" in path else os.path.basename(path)
 
 
 def ordered_map(pool, function, items, ahead):

@@ -17,6 +17,7 @@ from core.explain.map_photo, as /model/explain makes it.
 the collection's size, and it yields one Result per input, in input order. A photo that cannot
 be scored gets a Result with ``error`` (the service's own message) instead of stopping the run.
 """
+import io
 from concurrent.futures import ThreadPoolExecutor
 
 import config
@@ -79,8 +80,11 @@ class LocalScorer:
         except ImageError as error:
             from core.video import is_video
 
-            if isinstance(error, (NotAnImage, TooLarge)) and isinstance(source, str) and is_video(source, self.settings):
-                return result, Video(source, label)  # scored frame by frame in _forward
+            if isinstance(error, (NotAnImage, TooLarge)):
+                if isinstance(source, (bytes, bytearray)):  # a Fetched input's bytes: PyAV reads a file object
+                    source = io.BytesIO(source)
+                if isinstance(source, (str, io.BytesIO)) and is_video(source, self.settings):
+                    return result, Video(source, label)  # scored frame by frame in _forward
             result.error = str(error)
             result.not_image = isinstance(error, NotAnImage) and isinstance(item, Input) and item.may_be_other()
             return result, None

@@ -122,7 +122,10 @@ class ResultsFile:
 
     def write(self, results):
         """Append the rows of ``results`` (collection.items.Result) in one write."""
-        rows = [row for result in results for row in rows_of(result, self.fields)]
+        self.write_rows([row for result in results for row in rows_of(result, self.fields)])
+
+    def write_rows(self, rows):
+        """Append ``rows`` (dicts of this file's fields) in one write."""
         if not rows:
             return
         if self.jsonl:

@@ -171,16 +171,23 @@ class VideoReader:
         self.close()
 
 
-def is_video(path, settings):
-    """Whether the file at ``path`` opens as a video within MAX_VIDEO_BYTES: FFmpeg reads its
-    header (a few MB at most), never the whole file. For inputs that are no image."""
+def is_video(source, settings):
+    """Whether ``source`` opens as a video within MAX_VIDEO_BYTES: FFmpeg reads its header (a
+    few MB at most), never the whole file. ``source`` is a path, or a seekable binary file (the
+    bytes of an object in storage, or one open on it), left at its start. For inputs that are
+    no image."""
     try:
-        if not os.path.isfile(path) or os.path.getsize(path) > settings.MAX_VIDEO_BYTES:  # no FIFO
-            return False
-        with av.open(os.fspath(path), metadata_errors="ignore") as container:
-            return bool(container.streams.video) and not _image_format(path)
+        if isinstance(source, (str, os.PathLike)):
+            if not os.path.isfile(source) or os.path.getsize(source) > settings.MAX_VIDEO_BYTES:  # no FIFO
+                return False
+            source = os.fspath(source)
+        with av.open(source, metadata_errors="ignore") as container:
+            return bool(container.streams.video) and not _image_format(source)
     except (av.FFmpegError, OSError, UnicodeDecodeError, ValueError):
         return False
+    finally:
+        if hasattr(source, "seek"):
+            source.seek(0)
 
 
 def _image_format(source):

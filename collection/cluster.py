@@ -1,0 +1,235 @@
+"""Score a collection as a Ray Data job: ``python -m score URI... --ray [ADDRESS]``.
+
+    inputs (the driver lists them: folders walked, s3:// prefixes listed, manifests read;
+            the paths already in --out are dropped here, so their bytes are never read again)
+      -> fetch   Ray tasks read each input's bytes, bounded (collection/storage.py), or its error
+      -> score   an actor pool: each actor loads the bucket and tier once (verified against its
+                 md5sums.txt) and scores through collection.local.LocalScorer, the one pipeline
+      -> write   the workers write Parquet (--out folder, local or s3://); or, for --out x.csv
+                 or .jsonl, the rows come back to the driver and collection.results writes them
+
+No driver reads photo bytes, and the workers write the output, so the job scales with the nodes.
+Ray Data streams the blocks, holds back reads when the actors fall behind, restarts an actor and
+retries its block when a node is lost. Every input gets one row: a read or decode that fails is
+a row with the service's message. With no ADDRESS the job starts a Ray on this machine.
+"""
+import logging
+import os
+import time
+
+import pyarrow as pa
+import ray
+from ray.data import ActorPoolStrategy, DataContext
+
+from collection.inputs import IMAGE_SUFFIXES, Input, check_paths, iter_inputs, map_name
+from collection.items import Fetched, _basename
+from collection.parquet_output import ParquetOutput, schema
+from collection.results import FIELDS, STABLE_FIELDS, ResultsFile, distribution
+from collection.storage import StorageError, fetch, is_uri, list_uri, read_manifest
+from core.images import NOT_AN_IMAGE, ImageError
+
+log = logging.getLogger("score")
+
+PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ACTOR_CPUS = 1.0  # a reservation per scoring actor: its threads are MODEL_THREADS
+FETCH_CPUS = 0.25  # a read task mostly waits on storage; a whole CPU each would starve the actors
+BLOCK_ROWS = 64  # inputs per block: one read task, one actor call, about one Parquet file
+# Ray's defaults wait 30 minutes with no output when actors cannot be placed; fail fast instead.
+NO_PROGRESS_S = 600
+MIN_ACTORS_S = 300
+PASSED_ENV = ("AWS_", "GOOGLE_", "TF_CPP_MIN_LOG_LEVEL")  # credentials and endpoint reach the workers
+
+
+class JobError(RuntimeError):
+    """The Ray job failed as a whole (no progress, a lost output); rows written so far stand."""
+
+
+def collect_inputs(paths, listed):
+    """The job's Inputs: local paths as a walk gives them, URIs listed (StorageError when a
+    bucket or prefix cannot be used), then the manifest's; each path once."""
+    check_paths([path for path in paths if not is_uri(path)])
+    seen, found = set(), []
+    for path in paths:
+        if is_uri(path):
+            items = [Input(uri, map_name(uri.split("://", 1)[1]), walked=uri != path) for uri in list_uri(path)]
+        else:
+            items = iter_inputs([path])
+        for item in items:
+            if item.path not in seen:
+                seen.add(item.path)
+                found.append(item)
+    for path in listed:
+        if path not in seen:
+            seen.add(path)
+            found.append(Input(path, map_name(path)))
+    return found
+
+
+def printable(path):
+    """A path as Arrow (UTF-8) holds it: a name that is not UTF-8 keeps its bytes as \\xNN."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def fetch_block(block, settings):
+    """The read stage: each input's bytes, or why they could not be read (Ray tasks)."""
+    data, errors = [], []
+    for source, error in zip(block.column("source").to_pylist(), block.column("error").to_pylist()):
+        path = source.decode("utf-8", "surrogateescape")
+        content = None
+        if error is None:
+            try:
+                content = fetch(path, _basename(path), settings)
+            except ImageError as failure:
+                error = str(failure)
+        data.append(content)
+        errors.append(error)
+    return block.drop_columns(["error"]).append_column("error", pa.array(errors, pa.string())) \
+        .append_column("data", pa.array(data, pa.large_binary()))
+
+
+class ScoreActor:
+    """The score stage: one model per actor, loaded once, through collection.local.LocalScorer."""
+
+    def __init__(self, settings, stable, fps, tally):
+        os.chdir(PROJECT)  # the bucket and cache paths are the project's, on every node
+        from collection.local import LocalScorer
+
+        self.scorer = LocalScorer(settings, stable=stable, fps=fps)
+        self.fields, self.schema = STABLE_FIELDS if stable else FIELDS, schema(stable)
+        self.node, self.tally = ray.get_runtime_context().get_node_id(), tally
+
+    def __call__(self, block):
+        from collection.results import rows_of
+
+        items = [Fetched(source.decode("utf-8", "surrogateescape"), "", walked, error, data)
+                 for source, walked, error, data in zip(*(block.column(name).to_pylist()
+                                                          for name in ("source", "walked", "error", "data")))]
+        rows = []
+        for result in self.scorer.score(items):
+            for row in rows_of(result, self.fields):
+                rows.append({**row, "path": printable(row["path"])})
+        self.tally.add.remote(self.node, len(rows))
+        return pa.Table.from_pylist(rows, schema=self.schema)
+
+
+@ray.remote(num_cpus=0)
+class Tally:
+    """Rows scored on each node, for the summary (and the test that work spread)."""
+
+    def __init__(self):
+        self.rows = {}
+
+    def add(self, node, count):
+        self.rows[node] = self.rows.get(node, 0) + count
+
+    def get(self):
+        return self.rows
+
+
+def start(address, quiet):
+    """Connect to the cluster at ``address`` ("auto", "ray://head:10001", host:port), or start
+    a Ray on this machine (None); the workers get the credentials and the project's code."""
+    env = {name: value for name, value in os.environ.items() if name.startswith(PASSED_ENV)}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [PROJECT, os.environ.get("PYTHONPATH")]))
+    ray.init(address=address, runtime_env={"env_vars": env}, logging_level=logging.WARNING,
+             log_to_driver=True, include_dashboard=False if address is None else None, configure_logging=True)
+    context = DataContext.get_current()
+    context.enable_progress_bars = not quiet
+    context.print_on_execution_start = False
+    if "RAY_DATA_EXECUTION_NO_PROGRESS_TIMEOUT_S" not in os.environ:
+        context.execution_no_progress_timeout_s = NO_PROGRESS_S
+    if "RAY_DATA_DEFAULT_WAIT_FOR_MIN_ACTORS_S" not in os.environ:
+        context.wait_for_min_actors_s = MIN_ACTORS_S
+
+
+def default_actors(actor_cpus):
+    """One scoring actor per node that has the CPUs for one (each runs MODEL_THREADS threads)."""
+    nodes = [node for node in ray.nodes() if node["Alive"] and node["Resources"].get("CPU", 0) >= actor_cpus]
+    return max(1, len(nodes))
+
+
+def scored_dataset(todo, settings, *, stable, fps, actors, actor_cpus, tally):
+    table = pa.table({"source": pa.array([item.path.encode("utf-8", "surrogateescape") for item in todo], pa.binary()),
+                      "walked": pa.array([item.walked for item in todo], pa.bool_()),
+                      "error": pa.array([item.error for item in todo], pa.string())})
+    blocks = [table.slice(start, BLOCK_ROWS) for start in range(0, len(todo), BLOCK_ROWS)]
+    return (ray.data.from_arrow(blocks)
+            .map_batches(fetch_block, batch_format="pyarrow", batch_size=None, num_cpus=FETCH_CPUS,
+                         fn_kwargs={"settings": settings})
+            .map_batches(ScoreActor, batch_format="pyarrow", batch_size=None, num_cpus=actor_cpus,
+                         compute=ActorPoolStrategy(size=actors), scheduling_strategy="SPREAD",
+                         fn_constructor_kwargs={"settings": settings, "stable": stable, "fps": fps, "tally": tally}))
+
+
+def open_output(out, overwrite, stable):
+    """ParquetOutput for a folder, collection.results.ResultsFile for a .csv or .jsonl file."""
+    if out.lower().endswith((".csv", ".jsonl")):
+        if is_uri(out):
+            raise StorageError(f"--out {out}: a CSV or JSON Lines output is written on this machine; "
+                               "give a local file, or a folder for Parquet")
+        return ResultsFile(out, overwrite=overwrite, stable=stable)
+    return ParquetOutput(out, overwrite=overwrite, stable=stable)
+
+
+def run_job(args, settings):
+    """Score ``args.paths`` and ``--from-list`` on Ray into ``args.out``; the run's summary.
+    StorageError, OutputError or InputError before anything started (exit 2); JobError after."""
+    started = time.monotonic()
+    listed = read_manifest(args.from_list) if args.from_list else []
+    inputs = collect_inputs(args.paths, listed)
+    out = open_output(args.out, args.overwrite, args.stable)
+    done = {printable(path) for path in (out.done if isinstance(out, ParquetOutput) else out.done.keys())}
+    todo = [item for item in inputs if printable(item.path) not in done]
+    skipped = len(inputs) - len(todo)
+    start(None if args.ray == "local" else args.ray, args.quiet)
+    startup = time.monotonic() - started
+    actors = args.actors or default_actors(args.actor_cpus)
+    tally = Tally.remote()
+    rows = []
+    try:
+        if todo:
+            dataset = scored_dataset(todo, settings, stable=args.stable, fps=args.fps, actors=actors,
+                                     actor_cpus=args.actor_cpus, tally=tally)
+            if isinstance(out, ParquetOutput):
+                dataset.write_parquet(out.path, filesystem=out.fs)
+            else:
+                for batch in dataset.iter_batches(batch_format="pyarrow", batch_size=None):
+                    out.write_rows(batch.to_pylist())
+                    rows += batch.select(["path", "memorability", "error"]).to_pylist()
+        nodes = ray.get(tally.get.remote())
+    except ray.exceptions.RayError as error:
+        raise JobError(str(error).strip().splitlines()[-1]) from None
+    finally:
+        if not isinstance(out, ParquetOutput):
+            out.close()
+    if isinstance(out, ParquetOutput):
+        rows = out.read().to_pylist()  # this run's rows and earlier runs'
+    else:
+        rows += [{"path": printable(path), "memorability": score, "error": error}
+                 for path, (score, error) in out.done.items()]
+    summary = summarise(rows, todo, skipped, started, startup)
+    summary.update(output=args.out, model=f"{settings.MODEL_BUCKET} ({settings.MODEL_PRECISION}) on Ray, "
+                   f"{actors} actor{'s' if actors > 1 else ''}", ray={"startup_s": round(startup, 2),
+                                                                       "actors": actors, "rows_by_node": nodes})
+    return summary
+
+
+def summarise(rows, todo, skipped, started, startup):
+    """The closing summary of score.py from the output's rows: scored, failed and not-image
+    inputs of this run (by path; a video's rows count once), the scores of every row."""
+    walked = {printable(item.path): item.walked for item in todo}
+    status = {}
+    for row in rows:
+        path, error = row["path"], row["error"]
+        if path in walked and status.get(path) != "failed":
+            other = walked[path] and os.path.splitext(path)[1].lower() not in IMAGE_SUFFIXES
+            status[path] = "scored" if error is None else ("not_image" if other and error.endswith(NOT_AN_IMAGE)
+                                                          else "failed")
+    counts = {name: sum(1 for value in status.values() if value == name) for name in ("scored", "failed", "not_image")}
+    wall = time.monotonic() - started
+    done_here = counts["scored"] + counts["failed"]
+    return {"scored": counts["scored"], "failed": counts["failed"], "not_images": counts["not_image"],
+            "skipped": skipped, "skipped_failed": len({row["path"] for row in rows if row["error"] and row["path"] not in walked}),
+            "missing": len(walked) - len(status), "wall_s": round(wall, 2), "load_s": round(startup, 2),
+            "photos_per_s": round(done_here / max(wall - startup, 1e-9), 3),
+            "memorability": distribution([row["memorability"] for row in rows])}

@@ -1,0 +1,77 @@
+"""The output of a Ray job: a Parquet dataset (a folder, local or in object storage), written by
+the workers, one file per block, with the columns of the CSV (collection/results.py).
+
+Reopening it reads the ``path`` column of its files: those inputs are done, and a rerun scores
+only the rest (the resume). Ray writes each file whole to object storage (a multipart upload
+completes on close); on a disk a kill can leave a file cut short, whose footer cannot be read:
+it is removed, and its rows are scored again. So at most the blocks in flight are lost, and no
+row is doubled.
+"""
+import logging
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from collection.results import FIELDS, STABLE_FIELDS, OutputError
+from collection.storage import is_uri, output_fs
+
+log = logging.getLogger("score")
+
+TYPES = {"path": pa.string(), "time": pa.float64(), "memorability": pa.float64(), "width": pa.int64(),
+         "height": pa.int64(), "error": pa.string(), "mirror_delta": pa.float64()}
+
+
+def schema(stable):
+    return pa.schema([(field, TYPES[field]) for field in (STABLE_FIELDS if stable else FIELDS)])
+
+
+class ParquetOutput:
+    """The Parquet folder at ``uri``; ``done`` holds the paths of the rows already in it."""
+
+    def __init__(self, uri, overwrite=False, stable=False):
+        self.uri, self.schema = uri, schema(stable)
+        self.fs, self.path = output_fs(uri)
+        try:
+            if is_uri(uri) and not isinstance(self.fs, pafs.LocalFileSystem):
+                bucket = self.path.split("/", 1)[0]
+                if self.fs.get_file_info(bucket).type == pafs.FileType.NotFound:
+                    raise OutputError(f"no such bucket: {bucket} (in --out {uri})")
+            info = self.fs.get_file_info(self.path)
+            if info.type == pafs.FileType.File:
+                raise OutputError(f"{uri} is a file: --out with --ray is a folder of Parquet files "
+                                  "(or a .csv or .jsonl file)")
+            if overwrite and info.type == pafs.FileType.Directory:
+                self.fs.delete_dir_contents(self.path)
+            self.done = self._read_done() if info.type == pafs.FileType.Directory and not overwrite else set()
+        except OSError as error:
+            raise OutputError(f"cannot use --out {uri}: {str(error).splitlines()[0]}") from None
+
+    def files(self):
+        found = self.fs.get_file_info(pafs.FileSelector(self.path, recursive=True))
+        return sorted(item.path for item in found if item.type == pafs.FileType.File)
+
+    def _read_done(self):
+        done = set()
+        for file in self.files():
+            if not file.endswith(".parquet"):
+                raise OutputError(f"{self.uri} holds {file.rsplit('/', 1)[-1]}, which is no Parquet file of this "
+                                  "command; choose another folder, or --overwrite")
+            try:
+                table = pq.read_table(file, filesystem=self.fs)
+            except (OSError, pa.ArrowInvalid):  # cut short by a kill: its rows are scored again
+                log.warning("%s was cut short (a run was killed while writing it): removed, its rows are "
+                            "scored again", file)
+                self.fs.delete_file(file)
+                continue
+            if table.schema.names != self.schema.names:
+                raise OutputError(f"{self.uri} has the columns {','.join(table.schema.names)}, not those of "
+                                  f"this run ({','.join(self.schema.names)}): run with the same --stable, or "
+                                  "choose another folder, or --overwrite")
+            done.update(table.column("path").to_pylist())
+        return done
+
+    def read(self, columns=("path", "memorability", "error")):
+        """The rows written so far, as a pyarrow Table of ``columns``."""
+        tables = [pq.read_table(file, filesystem=self.fs, columns=list(columns)) for file in self.files()]
+        return pa.concat_tables(tables) if tables else self.schema.empty_table().select(list(columns))
