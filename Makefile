@@ -9,7 +9,7 @@ IMAGE    ?= max-image-memorability
 export PORT
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run score bench-score bench-stability bench-video test-score weights test test-unit test-slow test-training test-integration test-container reference bench bench-single bench-explain bench-models bench-crops distil finetune bench-finetune lint clean
+.PHONY: run score test-ray bench-ray bench-score bench-stability bench-video test-score weights test test-unit test-slow test-training test-integration test-container reference bench bench-single bench-explain bench-models bench-crops distil finetune bench-finetune lint clean
 
 # The service's, the conversion's and the training stage's packages for `make run` (the serving
 # image has only requirements.txt); the test tools on top of them only for tests and benchmarks.
@@ -19,8 +19,9 @@ $(VENV)/.installed: requirements.txt requirements-convert.txt requirements-train
 		-r requirements-train.txt -c constraints.txt
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
-	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements-test.txt -c constraints.txt
+$(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt requirements-ray.txt
+	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements-test.txt -r requirements-ray.txt \
+		-c constraints.txt
 	touch $@
 
 # Fetch the resmem wheel (cached by sha256 under .cache/), convert it once, verify the result.
@@ -40,7 +41,7 @@ weights: $(BUCKET)/md5sums.txt $(RUNTIMES)
 run: weights
 	$(VENV)/bin/gunicorn -c gunicorn.conf.py 'app:create_app()'
 
-test: lint test-unit test-score test-training test-integration
+test: lint test-unit test-score test-ray test-training test-integration
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/hadolint Dockerfile
@@ -55,6 +56,10 @@ test-slow: $(VENV)/.installed-test weights
 # python -m score end to end: a real folder, kill and resume, maps, a real server by --url.
 test-score: $(VENV)/.installed-test weights
 	$(PY) -m pytest -q tests/score
+
+# score --ray: a real Ray (a head and two workers) and a moto S3 server, both on this machine.
+test-ray: $(VENV)/.installed-test weights
+	$(PY) -m pytest -q -m "not slow" tests/ray
 
 # label, train, evaluate, export and serve a MemNet on a tiny dataset made from samples/.
 test-training: $(VENV)/.installed-test weights

@@ -14,6 +14,7 @@ retries its block when a node is lost. Every input gets one row: a read or decod
 a row with the service's message. With no ADDRESS the job starts a Ray on this machine.
 """
 import logging
+import math
 import os
 import time
 
@@ -152,12 +153,13 @@ def scored_dataset(todo, settings, *, stable, fps, actors, actor_cpus, tally):
     table = pa.table({"source": pa.array([item.path.encode("utf-8", "surrogateescape") for item in todo], pa.binary()),
                       "walked": pa.array([item.walked for item in todo], pa.bool_()),
                       "error": pa.array([item.error for item in todo], pa.string())})
-    blocks = [table.slice(start, BLOCK_ROWS) for start in range(0, len(todo), BLOCK_ROWS)]
+    rows = max(1, min(BLOCK_ROWS, math.ceil(len(todo) / (4 * actors))))  # a small set still reaches every actor
+    blocks = [table.slice(start, rows) for start in range(0, len(todo), rows)]
     return (ray.data.from_arrow(blocks)
             .map_batches(fetch_block, batch_format="pyarrow", batch_size=None, num_cpus=FETCH_CPUS,
                          fn_kwargs={"settings": settings})
             .map_batches(ScoreActor, batch_format="pyarrow", batch_size=None, num_cpus=actor_cpus,
-                         compute=ActorPoolStrategy(size=actors), scheduling_strategy="SPREAD",
+                         compute=ActorPoolStrategy(size=actors),  # Ray Data spreads actors over the nodes
                          fn_constructor_kwargs={"settings": settings, "stable": stable, "fps": fps, "tally": tally}))
 
 

@@ -1,0 +1,123 @@
+"""A real object store and a real multi-node Ray, both on this machine, for `score --ray`.
+
+- ``s3``: moto in its server mode (the S3 test server of s3fs and pyarrow) in its own process on
+  a free port, with IAM on: a user whose key may do anything in S3, so that a wrong secret is
+  refused as a real bucket refuses it. Credentials and endpoint reach the code as AWS_* variables.
+- ``cluster``: ray.cluster_utils.Cluster, a head with no CPUs (it schedules, as a KubeRay head
+  does) and two workers of 2 logical CPUs each: one scoring actor and the read tasks per node.
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import pytest
+
+from tests.imagegen import ROOT
+
+REGION = "us-east-1"
+
+
+@dataclass
+class S3:
+    url: str
+    env: dict  # the AWS_* variables of a user allowed everything in S3
+    log_path: object  # the server's access log: one line per request
+
+    def client(self):
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.url, region_name=REGION,
+                            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
+                            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"])
+
+    def put(self, bucket, files):
+        """Create ``bucket`` (if new) and put {key: bytes} in it."""
+        client = self.client()
+        if bucket not in [b["Name"] for b in client.list_buckets()["Buckets"]]:
+            client.create_bucket(Bucket=bucket)
+        for key, data in files.items():
+            client.put_object(Bucket=bucket, Key=key, Body=data)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory):
+    import boto3
+
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("moto") / "moto.log"
+    log = open(log_path, "wb")
+    # Three calls go unchecked (the user, its key, its policy); every later call is signed and checked.
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                              env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "3"}, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "moto server did not start"
+                time.sleep(0.1)
+        iam = boto3.client("iam", endpoint_url=url, region_name=REGION, aws_access_key_id="setup",
+                           aws_secret_access_key="setup")
+        iam.create_user(UserName="lab")
+        key = iam.create_access_key(UserName="lab")["AccessKey"]
+        iam.put_user_policy(UserName="lab", PolicyName="s3", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+        yield S3(url, {"AWS_ENDPOINT_URL": url, "AWS_DEFAULT_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true",
+                       "AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]},
+                 log_path)
+    finally:
+        server.terminate()
+        server.wait(10)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    """The address of a Ray of three nodes: a head that only schedules, two workers."""
+    from ray.cluster_utils import Cluster
+
+    ray_cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
+    try:
+        workers = [ray_cluster.add_node(num_cpus=2) for _ in range(2)]
+        ray_cluster.wait_for_nodes()
+        yield ray_cluster, workers
+    finally:
+        ray_cluster.shutdown()
+
+
+def run_score(*args, timeout=300, env=None):
+    """`python -m score ARGS` as a user runs it: a subprocess from the repository root."""
+    return subprocess.run([sys.executable, "-m", "score", *map(str, args)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
+
+
+def read_parquet(uri, env=None):
+    """The rows of a Parquet output folder (a path, or an s3:// URI with ``env``'s credentials)."""
+    import pyarrow.parquet as pq
+
+    saved = {name: os.environ.get(name) for name in env or {}}
+    os.environ.update(env or {})
+    try:
+        from collection.storage import output_fs
+
+        fs, path = output_fs(str(uri))
+        return pq.read_table(path, filesystem=fs).to_pylist()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -1,0 +1,161 @@
+"""`python -m score --ray`: the rows of the in-process command, from object storage and folders,
+on a real multi-node Ray; every input once; a kill and a rerun; storage that cannot be used."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.imagegen import ROOT, sample_bytes, truncated
+from tests.ray.conftest import read_parquet, run_score
+from tests.videogen import clip
+
+MAX_BYTES = 2_000_000  # MAX_IMAGE_BYTES of these runs: big.jpg is over it
+PHOTOS = ("astronaut.jpg", "chelsea.jpg", "coffee.jpg", "rocket.jpg")
+
+
+def collection_files():
+    """{key: bytes}: photos in nested prefixes, each of the kinds of bad input, a video, a hidden file."""
+    files = {f"{group}/{name}": sample_bytes(name) for group in ("a", "b/c", "d") for name in PHOTOS}
+    files.update({"b/cut.jpg": truncated(sample_bytes("coffee.jpg")), "notes.txt": b"stimulus list\n",
+                  "empty.jpg": b"", "big.jpg": sample_bytes() + bytes(MAX_BYTES), ".hidden.jpg": sample_bytes(),
+                  "d/clip.mp4": clip(["astronaut.jpg", "rocket.jpg"], seconds=1, fps=5)})
+    return files
+
+
+@pytest.fixture(scope="module")
+def stimuli(s3, tmp_path_factory):
+    """The collection in the bucket ``photos`` under ``set/``, and the same files in a folder."""
+    files = collection_files()
+    s3.put("photos", {f"set/{key}": data for key, data in files.items()})
+    folder = tmp_path_factory.mktemp("stimuli")
+    for key, data in files.items():
+        (folder / key).parent.mkdir(parents=True, exist_ok=True)
+        (folder / key).write_bytes(data)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def in_process(stimuli, tmp_path_factory):
+    """The in-process command's rows of the folder, by relative name: what --ray must give."""
+    from tests.score.conftest import read_rows
+
+    out = tmp_path_factory.mktemp("in-process") / "scores.csv"
+    done = run_score(stimuli, "--out", out, "--quiet", env={"MAX_IMAGE_BYTES": str(MAX_BYTES)})
+    assert done.returncode == 1, done.stderr  # the bad inputs fail
+    return {(os.path.relpath(row["path"], stimuli), row["time"]): row for row in read_rows(out)}
+
+
+def check_same_rows(rows, expected, prefix):
+    """``rows`` (of --ray) are the in-process rows: each input's rows once, scores to 1e-6,
+    sizes, the same errors; ``prefix`` is what a row's path starts with."""
+    keyed = {}
+    for row in rows:
+        assert row["path"].startswith(prefix), row
+        key = (row["path"][len(prefix):], None if row["time"] is None else str(row["time"]))
+        assert key not in keyed, f"{key} twice"
+        keyed[key] = row
+    assert set(keyed) == {(name, None if time is None else str(float(time))) for name, time in expected}
+    for (name, time), want in expected.items():
+        got = keyed[(name, None if time is None else str(float(time)))]
+        assert got["error"] == want["error"], (name, got, want)
+        if want["memorability"] is not None:
+            assert abs(got["memorability"] - float(want["memorability"])) <= 1e-6, (name, got, want)
+            assert (got["width"], got["height"]) == (int(want["width"]), int(want["height"]))
+
+
+def test_s3_to_s3_on_two_nodes(s3, cluster, stimuli, in_process, tmp_path):
+    """The issue's command, against the moto server: every input once, the in-process scores to
+    1e-6, each bad input its own message, the video a row per frame, and work on both workers."""
+    ray_cluster, _ = cluster
+    summary = tmp_path / "summary.json"
+    done = run_score("s3://photos/set/", "--ray", ray_cluster.address, "--out", "s3://photos/scores/",
+                     "--summary-json", summary, "--quiet", env={**s3.env, "MAX_IMAGE_BYTES": str(MAX_BYTES)})
+    assert done.returncode == 1, done.stderr  # some inputs fail, as in-process
+    assert "Traceback" not in done.stderr
+    check_same_rows(read_parquet("s3://photos/scores/", s3.env), in_process, "s3://photos/set/")
+    report = json.loads(summary.read_text())
+    assert (report["scored"], report["failed"], report["not_images"], report["missing"]) == (13, 3, 1, 0)
+    assert len(report["ray"]["rows_by_node"]) == 2, report["ray"]  # an actor on each worker scored rows
+
+
+def test_kill_and_resume(s3, cluster, tmp_path):
+    """Kill the driver once the first rows are written; the same command scores only the rest:
+    nothing doubled, nothing lost, and no photo already scored is downloaded again."""
+    ray_cluster, _ = cluster
+    s3.put("photos", {f"many/{index:03d}-{name}": sample_bytes(name) for index in range(16) for name in PHOTOS})
+    out, log = tmp_path / "scores", tmp_path / "first.log"
+    command = [sys.executable, "-m", "score", "s3://photos/many/", "--ray", ray_cluster.address, "--out", out,
+               "--quiet", "--actors", "1"]
+    env = {**os.environ, **s3.env, "PYTHONPATH": str(ROOT)}
+    with open(log, "w") as stream:
+        first = subprocess.Popen(command, cwd=ROOT, env=env, stdout=stream, stderr=stream, start_new_session=True)
+    deadline = time.monotonic() + 240
+    while not list(out.glob("*.parquet")) and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    before = {row["path"] for row in read_parquet(out)}
+    assert 0 < len(before) < 64, f"the kill came after all rows were written: {log.read_text()[-2000:]}"
+    moto_log = s3.log_path.read_text(errors="replace")
+    second = run_score("s3://photos/many/", "--ray", ray_cluster.address, "--out", out, "--quiet", "--summary-json",
+                       tmp_path / "summary.json", env=s3.env)
+    assert second.returncode == 0, second.stderr
+    rows = read_parquet(out)
+    paths = [row["path"] for row in rows]
+    assert len(paths) == len(set(paths)) == 64 and all(row["error"] is None for row in rows)
+    assert json.loads((tmp_path / "summary.json").read_text())["skipped"] == len(before)
+    fetched_again = s3.log_path.read_text(errors="replace")[len(moto_log):]
+    for path in before:
+        assert f"GET /photos/{path.split('photos/', 1)[1]} " not in fetched_again, path
+
+
+def test_local_folder_on_a_local_ray_to_csv(stimuli, in_process, tmp_path):
+    """A Ray started for the job on this machine (RAY_ADDRESS=local: not the test cluster, which
+    --ray alone would join, as ray.init does); a folder in, a CSV out, the same rows."""
+    from tests.score.conftest import read_rows
+
+    out = tmp_path / "scores.csv"
+    done = run_score(stimuli, "--ray", "--out", out, "--quiet", env={"MAX_IMAGE_BYTES": str(MAX_BYTES),
+                                                                      "RAY_ADDRESS": "local"})
+    assert done.returncode == 1, done.stderr
+    rows = [{**row, **{k: (float(row[k]) if row[k] is not None else None) for k in ("memorability", "time")},
+             **{k: (int(row[k]) if row[k] is not None else None) for k in ("width", "height")}} for row in read_rows(out)]
+    check_same_rows(rows, in_process, f"{stimuli}/")
+
+
+def test_manifest_of_uris(s3, cluster, stimuli, tmp_path):
+    """--from-list with a CSV manifest of URIs, one of them missing: each its row."""
+    ray_cluster, _ = cluster
+    manifest = tmp_path / "list.csv"
+    manifest.write_text("path,label\ns3://photos/set/a/rocket.jpg,1\ns3://photos/set/nothere.jpg,2\n"
+                        "s3://photos/set/a/rocket.jpg,1\n")
+    out = tmp_path / "scores"
+    done = run_score("--from-list", manifest, "--ray", ray_cluster.address, "--out", out, "--quiet", env=s3.env)
+    assert done.returncode == 1, done.stderr
+    rows = {row["path"]: row for row in read_parquet(out)}
+    assert len(rows) == 2
+    assert rows["s3://photos/set/nothere.jpg"]["error"] == "nothere.jpg cannot be read (no such object)"
+    assert rows["s3://photos/set/a/rocket.jpg"]["error"] is None
+
+
+@pytest.mark.parametrize("case", ["no bucket", "empty prefix", "wrong secret", "no output bucket"])
+def test_storage_that_cannot_be_used(s3, stimuli, tmp_path, case):
+    """A clear message and exit 2, before any Ray starts: never a traceback, never a hang."""
+    source, out, env = "s3://photos/set/", "s3://photos/out/", dict(s3.env)
+    expected = {"no bucket": "no such bucket: nosuchbucket", "empty prefix": "s3://photos/nothing/ holds no files",
+                "wrong secret": "cannot list s3://photos/set/", "no output bucket": "no such bucket: gone"}[case]
+    if case == "no bucket":
+        source = "s3://nosuchbucket/set/"
+    elif case == "empty prefix":
+        source = "s3://photos/nothing/"
+    elif case == "wrong secret":
+        env["AWS_SECRET_ACCESS_KEY"] = "not-the-secret"
+    else:
+        out = "s3://gone/scores/"
+    done = run_score(source, "--ray", "--out", out, "--quiet", env=env, timeout=120)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert expected in done.stderr and "Traceback" not in done.stderr, done.stderr
