@@ -1,7 +1,10 @@
 # MAX Image Memorability: ResMem behind a REST API with Swagger UI, served by gunicorn.
 #   docker build -t max-image-memorability . && docker run -p 5000:5000 max-image-memorability
-# Two stages: `convert` installs TensorFlow to make the weights bucket and each served runtime's
-# files (as `make weights` does); the final stage serves them without TensorFlow.
+# Stages: `convert` installs TensorFlow to make the weights bucket and each served runtime's
+# files (as `make weights` does); `serve` serves them without TensorFlow, and is the image a
+# plain build gives (the last stage); `ray` adds Ray for `score --ray` on a KubeRay cluster
+# (max-image-memorability-rayjob.yaml):
+#   docker build --target ray -t max-image-memorability-ray .
 FROM python:3.11-slim AS convert
 
 # MAX convention: set both to download a published bucket tarball instead of converting the
@@ -27,7 +30,7 @@ RUN --mount=type=cache,target=/tmp/weights-cache \
     && python -m training.runtimes --bucket "assets/$model_name" --cache .cache/models \
     && rm "assets/$model_name"/*.h5  # the runtimes carry the weights; serving never reads these
 
-FROM python:3.11-slim
+FROM python:3.11-slim AS serve
 
 ARG model_name=resmem
 
@@ -65,3 +68,15 @@ HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/model/metadata' % os.environ.get('PORT', '5000'), timeout=8)"]
 ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"]
+
+# The serving image plus Ray and pyarrow, for the head and workers of a Ray cluster.
+FROM serve AS ray
+COPY requirements-ray.txt ./
+USER 0:0
+RUN pip install --no-cache-dir --disable-pip-version-check -r requirements-ray.txt -c constraints.txt
+USER 1000:1000
+HEALTHCHECK NONE
+CMD ["ray", "start", "--head", "--block"]
+
+# A plain `docker build` gives the serving image, without Ray.
+FROM serve

@@ -109,6 +109,12 @@ bench-score: $(VENV)/.installed-test weights
 	test -x .venv-ref/bin/python || .ci/reference.sh
 	$(PY) -m benchmarks.score --images $(IMAGES) --limit $(LIMIT)
 
+# score --ray against the in-process command on the same photos, at two sizes: a local Ray, and a
+# 2-worker Cluster reading from and writing to a moto S3 server; photos/s, start-up, peak memory.
+SIZES ?= 100 500
+bench-ray: $(VENV)/.installed-test weights
+	$(PY) -m benchmarks.ray_job --images $(IMAGES) --sizes $(SIZES) --precision $(PRECISION)
+
 # Faithfulness (deletion test) and cost of each attribution method, in one run on this machine,
 # on the tier PRECISION (the occlusion maps ride on the runtime, as /model/explain's do).
 LIMIT ?= 0

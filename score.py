@@ -96,9 +96,10 @@ def parse_args(argv, defaults):
                              "included) before its photos get an error row (%(default)s)")
     cluster = parser.add_argument_group("a Ray cluster instead (--ray): folders, s3:// or gs:// prefixes, "
                                         "manifests; --out a Parquet folder (local or s3://) or a .csv")
-    cluster.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
-                         help="run as a Ray Data job: on a Ray started on this machine, or on the cluster at "
-                              "ADDRESS (auto, ray://head:10001)")
+    cluster.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                         help="run as a Ray Data job on the cluster at ADDRESS (ray://head:10001, auto, or local: "
+                              "a new Ray on this machine); alone, as ray.init: RAY_ADDRESS, else the Ray started "
+                              "on this machine, else a new one")
     cluster.add_argument("--actors", type=int, help="scoring actors, each with the model loaded once "
                          "(default: one per node with the CPUs for one)")
     cluster.add_argument("--actor-cpus", type=float, default=1.0,
@@ -115,12 +116,12 @@ def parse_args(argv, defaults):
         parser.error("--workers, --retries, --retry-for and --explain-grid cannot be negative")
     if args.url and (args.crops or args.regions):
         parser.error("--crops and --regions run in this process, not with --url")
-    if args.ray and (args.url or args.maps or args.crops or args.regions):
+    if args.ray is not None and (args.url or args.maps or args.crops or args.regions):
         parser.error("--ray writes the score columns only: not with --url, --maps, --crops or --regions")
     if (args.actors is not None and args.actors < 1) or args.actor_cpus <= 0:
         parser.error("--actors must be 1 or more, --actor-cpus above 0")
     uris = [path for path in args.paths + [args.from_list or "", args.out] if "://" in path]
-    if uris and not args.ray:
+    if uris and args.ray is None:
         parser.error(f"{uris[0]} is in object storage: score it with --ray")
     return args
 
@@ -293,7 +294,7 @@ def main(argv=None):
         return 2
     args = parse_args(argv, defaults)
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
-    if args.ray:
+    if args.ray is not None:
         return run_on_ray(args, defaults)
     try:
         check_paths(args.paths + ([args.from_list] if args.from_list not in (None, "-") else []))

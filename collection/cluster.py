@@ -128,12 +128,13 @@ class Tally:
 
 
 def start(address, quiet):
-    """Connect to the cluster at ``address`` ("auto", "ray://head:10001", host:port), or start
-    a Ray on this machine (None); the workers get the credentials and the project's code."""
+    """Connect to the cluster at ``address`` ("auto", "ray://head:10001", host:port; "local"
+    starts a new Ray here; None does as ray.init does: RAY_ADDRESS, else the Ray started on this
+    machine, else a new one); the workers get the credentials and the project's code."""
     env = {name: value for name, value in os.environ.items() if name.startswith(PASSED_ENV)}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [PROJECT, os.environ.get("PYTHONPATH")]))
     ray.init(address=address, runtime_env={"env_vars": env}, logging_level=logging.WARNING,
-             log_to_driver=True, include_dashboard=False if address is None else None, configure_logging=True)
+             log_to_driver=True, include_dashboard=False if address in (None, "local") else None, configure_logging=True)
     context = DataContext.get_current()
     context.enable_progress_bars = not quiet
     context.print_on_execution_start = False
@@ -183,7 +184,7 @@ def run_job(args, settings):
     done = {printable(path) for path in (out.done if isinstance(out, ParquetOutput) else out.done.keys())}
     todo = [item for item in inputs if printable(item.path) not in done]
     skipped = len(inputs) - len(todo)
-    start(None if args.ray == "local" else args.ray, args.quiet)
+    start(args.ray or None, args.quiet)
     startup = time.monotonic() - started
     actors = args.actors or default_actors(args.actor_cpus)
     tally = Tally.remote()

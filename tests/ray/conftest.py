@@ -12,7 +12,9 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -49,12 +51,14 @@ def free_port():
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def s3(tmp_path_factory):
+@contextmanager
+def s3_server(folder):
+    """A moto S3 server with IAM on, in its own process on a free port: the S3 of its user."""
     import boto3
 
     port = free_port()
-    log_path = tmp_path_factory.mktemp("moto") / "moto.log"
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    log_path = Path(folder) / "moto.log"
     log = open(log_path, "wb")
     # Three calls go unchecked (the user, its key, its policy); every later call is signed and checked.
     server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
@@ -82,6 +86,12 @@ def s3(tmp_path_factory):
         server.terminate()
         server.wait(10)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory):
+    with s3_server(tmp_path_factory.mktemp("moto")) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
