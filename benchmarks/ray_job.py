@@ -56,7 +56,7 @@ def tree_pss_mb(root_pid):
 
 
 class PeakMemory:
-    """The largest PSS of this process's tree (minus its own at the start), sampled every 2 s."""
+    """The largest PSS of this process's tree (minus its own at the start), sampled every 5 s."""
 
     def __enter__(self):
         self.base, self.peak, self.stop = tree_pss_mb(os.getpid()), 0.0, threading.Event()
@@ -65,7 +65,7 @@ class PeakMemory:
         return self
 
     def _sample(self):
-        while not self.stop.wait(2.0):  # smaps_rollup walks page tables: costly with Ray's processes
+        while not self.stop.wait(5.0):  # smaps_rollup walks page tables: costly with Ray's processes
             self.peak = max(self.peak, tree_pss_mb(os.getpid()) - self.base)
 
     def __exit__(self, *exc):

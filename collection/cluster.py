@@ -160,9 +160,7 @@ def scored_dataset(todo, settings, *, stable, fps, actors, actor_cpus, tally):
             .map_batches(fetch_block, batch_format="pyarrow", batch_size=None, num_cpus=FETCH_CPUS,
                          fn_kwargs={"settings": settings})
             .map_batches(ScoreActor, batch_format="pyarrow", batch_size=None, num_cpus=actor_cpus,
-                         # spread over the nodes (Ray Data's default); two blocks at once, so that one
-                         # decodes while the other's passes run (the batcher is made for concurrent callers)
-                         compute=ActorPoolStrategy(size=actors, max_concurrent_calls_per_actor=2),
+                         compute=ActorPoolStrategy(size=actors),  # spread over the nodes: Ray Data's default
                          fn_constructor_kwargs={"settings": settings, "stable": stable, "fps": fps, "tally": tally}))
 
 
