@@ -21,6 +21,7 @@ import time
 import pyarrow as pa
 import ray
 from ray.data import ActorPoolStrategy, DataContext
+from ray.data.exceptions import ExecutionTimeoutError
 
 from collection.inputs import IMAGE_SUFFIXES, Input, check_paths, iter_inputs, map_name
 from collection.items import Fetched, _basename
@@ -200,8 +201,10 @@ def run_job(args, settings):
                     out.write_rows(batch.to_pylist())
                     rows += batch.select(["path", "memorability", "error"]).to_pylist()
         nodes = ray.get(tally.get.remote())
-    except ray.exceptions.RayError as error:
-        raise JobError(str(error).strip().splitlines()[-1]) from None
+    except (ray.exceptions.RayError, ExecutionTimeoutError) as error:  # no progress: resources, a stuck read
+        asked = (f"{actors} actor{'s' if actors > 1 else ''} of {args.actor_cpus:g} CPU (--actors, --actor-cpus) "
+                 f"and read tasks of {FETCH_CPUS:g}, on a cluster of {ray.cluster_resources().get('CPU', 0):g} CPUs")
+        raise JobError(f"{str(error).strip().splitlines()[-1]} ({asked})") from None
     finally:
         if not isinstance(out, ParquetOutput):
             out.close()

@@ -159,3 +159,14 @@ def test_storage_that_cannot_be_used(s3, stimuli, tmp_path, case):
     done = run_score(source, "--ray", "--out", out, "--quiet", env=env, timeout=120)
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert expected in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_actors_that_cannot_be_placed_fail_fast_with_a_message(cluster, stimuli, tmp_path):
+    """An actor larger than any node: the job fails in seconds (Ray's wait for actors, shortened
+    here as its variable allows), with exit 3 and what was asked, instead of waiting in silence."""
+    ray_cluster, _ = cluster
+    done = run_score(stimuli, "--ray", ray_cluster.address, "--actor-cpus", "3", "--out", tmp_path / "scores",
+                     "--quiet", env={"RAY_DATA_DEFAULT_WAIT_FOR_MIN_ACTORS_S": "5"}, timeout=120)
+    assert done.returncode == 3, done.stderr
+    assert "Timed out while starting actors" in done.stderr
+    assert "1 actor of 3 CPU (--actors, --actor-cpus) and read tasks of 0.25, on a cluster of 4 CPUs" in done.stderr
