@@ -30,8 +30,6 @@ from collection.results import FIELDS, STABLE_FIELDS, ResultsFile, distribution
 from collection.storage import StorageError, fetch, is_uri, list_uri, read_manifest
 from core.images import NOT_AN_IMAGE, ImageError
 
-log = logging.getLogger("score")
-
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ACTOR_CPUS = 1.0  # a reservation per scoring actor: its threads are MODEL_THREADS
 FETCH_CPUS = 0.25  # a read task mostly waits on storage; a whole CPU each would starve the actors
