@@ -19,9 +19,8 @@ walk that is no image by its name and its first bytes (a README, a CSV) gets its
 counted as "not an image", not as a failure. Symlinked folders are entered with --follow-links.
 
 Exit status: 0 when every input was scored (or was, in a walk, not an image), 1 when some could
-not be (their rows say why),
-2 for a usage or set-up error (nothing scored), 3 when the service at --url failed mid-run,
-130 when interrupted.
+not be (their rows say why), 2 for a usage or set-up error (nothing scored), 3 when the service
+at --url or the Ray job failed mid-run, 130 when interrupted.
 """
 import json
 import logging
@@ -179,8 +178,12 @@ def run(args, scorer, out, run_state, bar):
 
 def run_on_ray(args, defaults):
     """--ray: the same rows, as a Ray Data job (collection/cluster.py)."""
-    from collection.cluster import JobError, run_job
-    from collection.storage import StorageError
+    try:
+        from collection.cluster import JobError, run_job
+        from collection.storage import StorageError
+    except ImportError as error:  # `make run`'s environment has no Ray
+        print(f"error: --ray needs Ray and pyarrow ({error}): pip install -r requirements-ray.txt", file=sys.stderr)
+        return 2
 
     try:
         summary = run_job(args, settings_of(args, defaults))

@@ -81,3 +81,15 @@ def test_the_entrypoint_is_a_score_command_whose_actor_fits_a_worker():
     assert args.actor_cpus + FETCH_CPUS <= float(worker["requests"]["cpu"])  # an actor and a read task
     assert args.threads <= float(worker["limits"]["cpu"])
     assert groups()[0]["rayStartParams"]["num-cpus"] == "0"  # no actor on the head
+
+
+def test_without_ray_the_command_says_how_to_install_it(tmp_path):
+    """`make run`'s environment has no Ray: --ray exits 2 with the requirements file to install."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['ray'] = None; import score; "
+            f"sys.exit(score.main(['samples', '--ray', '--out', {str(tmp_path / 'out')!r}]))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "pip install -r requirements-ray.txt" in done.stderr and "Traceback" not in done.stderr
