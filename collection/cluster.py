@@ -22,6 +22,7 @@ import pyarrow as pa
 import ray
 from ray.data import ActorPoolStrategy, DataContext
 from ray.data.exceptions import ExecutionTimeoutError
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from collection.inputs import IMAGE_SUFFIXES, Input, check_paths, iter_inputs, map_name
 from collection.items import Fetched, _basename
@@ -186,7 +187,9 @@ def run_job(args, settings):
     start(args.ray or None, args.quiet)
     startup = time.monotonic() - started
     actors = args.actors or default_actors(args.actor_cpus)
-    tally = Tally.remote()
+    # On the driver's node: a worker node may be lost mid-run, and the tally with it.
+    tally = Tally.options(scheduling_strategy=NodeAffinitySchedulingStrategy(
+        ray.get_runtime_context().get_node_id(), soft=True)).remote()
     rows = []
     try:
         if todo:
@@ -198,7 +201,6 @@ def run_job(args, settings):
                 for batch in dataset.iter_batches(batch_format="pyarrow", batch_size=None):
                     out.write_rows(batch.to_pylist())
                     rows += batch.select(["path", "memorability", "error"]).to_pylist()
-        nodes = ray.get(tally.get.remote())
     except (ray.exceptions.RayError, ExecutionTimeoutError) as error:  # no progress: resources, a stuck read
         asked = (f"{actors} actor{'s' if actors > 1 else ''} of {args.actor_cpus:g} CPU (--actors, --actor-cpus) "
                  f"and read tasks of {FETCH_CPUS:g}, on a cluster of {ray.cluster_resources().get('CPU', 0):g} CPUs")
@@ -206,6 +208,10 @@ def run_job(args, settings):
     finally:
         if not isinstance(out, ParquetOutput):
             out.close()
+    try:
+        nodes = ray.get(tally.get.remote(), timeout=30)
+    except (ray.exceptions.RayError, TimeoutError):  # only a diagnostic: the rows are written
+        nodes = None
     if isinstance(out, ParquetOutput):
         rows = out.read().to_pylist()  # this run's rows and earlier runs'
     else:

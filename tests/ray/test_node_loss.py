@@ -40,4 +40,5 @@ def test_a_lost_worker_node(cluster, tmp_path):
     assert job.returncode == 0, output[-3000:]
     paths = [row["path"] for row in read_parquet(out)]
     assert len(paths) == len(set(paths)) == 96
-    assert json.loads(summary.read_text())["missing"] == 0
+    report = json.loads(summary.read_text())
+    assert report["missing"] == 0
