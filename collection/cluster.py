@@ -24,11 +24,11 @@ from ray.data import ActorPoolStrategy, DataContext
 from ray.data.exceptions import ExecutionTimeoutError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-from collection.inputs import IMAGE_SUFFIXES, Input, check_paths, iter_inputs, map_name
+from collection.inputs import check_paths, is_uri, iter_inputs
 from collection.items import Fetched, _basename
 from collection.parquet_output import ParquetOutput, schema
 from collection.results import FIELDS, STABLE_FIELDS, ResultsFile, distribution
-from collection.storage import StorageError, fetch, is_uri, list_uri, read_manifest
+from collection.storage import StorageError, fetch, read_manifest
 from core.images import NOT_AN_IMAGE, ImageError
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -43,27 +43,6 @@ PASSED_ENV = ("AWS_", "GOOGLE_", "TF_CPP_MIN_LOG_LEVEL")  # credentials and endp
 
 class JobError(RuntimeError):
     """The Ray job failed as a whole (no progress, a lost output); rows written so far stand."""
-
-
-def collect_inputs(paths, listed):
-    """The job's Inputs: local paths as a walk gives them, URIs listed (StorageError when a
-    bucket or prefix cannot be used), then the manifest's; each path once."""
-    check_paths([path for path in paths if not is_uri(path)])
-    seen, found = set(), []
-    for path in paths:
-        if is_uri(path):
-            items = [Input(uri, map_name(uri.split("://", 1)[1]), walked=uri != path) for uri in list_uri(path)]
-        else:
-            items = iter_inputs([path])
-        for item in items:
-            if item.path not in seen:
-                seen.add(item.path)
-                found.append(item)
-    for path in listed:
-        if path not in seen:
-            seen.add(path)
-            found.append(Input(path, map_name(path)))
-    return found
 
 
 def printable(path):
@@ -178,8 +157,8 @@ def run_job(args, settings):
     """Score ``args.paths`` and ``--from-list`` on Ray into ``args.out``; the run's summary.
     StorageError, OutputError or InputError before anything started (exit 2); JobError after."""
     started = time.monotonic()
-    listed = read_manifest(args.from_list) if args.from_list else []
-    inputs = collect_inputs(args.paths, listed)
+    check_paths(args.paths)
+    inputs = list(iter_inputs(args.paths, read_manifest(args.from_list) if args.from_list else []))
     out = open_output(args.out, args.overwrite, args.stable)
     done = {printable(path) for path in (out.done if isinstance(out, ParquetOutput) else out.done.keys())}
     todo = [item for item in inputs if printable(item.path) not in done]
@@ -227,13 +206,12 @@ def run_job(args, settings):
 def summarise(rows, todo, skipped, started, startup):
     """The closing summary of score.py from the output's rows: scored, failed and not-image
     inputs of this run (by path; a video's rows count once), the scores of every row."""
-    walked = {printable(item.path): item.walked for item in todo}
+    walked = {printable(item.path): item.may_be_other() for item in todo}  # this run's inputs
     status = {}
     for row in rows:
         path, error = row["path"], row["error"]
         if path in walked and status.get(path) != "failed":
-            other = walked[path] and os.path.splitext(path)[1].lower() not in IMAGE_SUFFIXES
-            status[path] = "scored" if error is None else ("not_image" if other and error.endswith(NOT_AN_IMAGE)
+            status[path] = "scored" if error is None else ("not_image" if walked[path] and error.endswith(NOT_AN_IMAGE)
                                                           else "failed")
     counts = {name: sum(1 for value in status.values() if value == name) for name in ("scored", "failed", "not_image")}
     wall = time.monotonic() - started

@@ -10,12 +10,20 @@ Hidden files and folders (a leading dot: .DS_Store, .git) are left out of a walk
 streamed, so a folder of a million photos is never held as a list.
 """
 import os
+import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
 
 class InputError(ValueError):
     """A path on the command line that does not exist: nothing can be scored from it."""
+
+
+URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")  # s3://, gs://, file://: object storage, for --ray
+
+
+def is_uri(path):
+    return bool(URI.match(path))
 
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".mpo", ".png", ".gif", ".bmp", ".dib", ".tif", ".tiff", ".webp"}
@@ -89,7 +97,7 @@ def read_list(stream):
 
 
 def iter_inputs(paths=(), listed=(), follow_links=False):
-    """Inputs from ``paths`` (files or folders) and then ``listed`` (paths from a list), each
+    """Inputs from ``paths`` (files, folders, or URIs of objects or prefixes) and then ``listed`` (paths from a list), each
     path once: a repeat is dropped, so that every path has exactly one row. A folder named on the
     command line is walked even when it is a symlink, as `find -H` does."""
     seen = set()
@@ -100,7 +108,12 @@ def iter_inputs(paths=(), listed=(), follow_links=False):
             yield Input(path, map_name(path, root), walked=root is not None, error=error)
 
     for path in paths:
-        if os.path.isdir(path):
+        if is_uri(path):  # a prefix or an object in storage, listed by pyarrow (--ray only)
+            from collection.storage import list_uri
+
+            for found in list_uri(path):
+                yield from once(found, path if found != path else None)
+        elif os.path.isdir(path):
             for found, error in walk(path, follow_links):
                 yield from once(found, path, error)
         else:
@@ -110,7 +123,8 @@ def iter_inputs(paths=(), listed=(), follow_links=False):
 
 
 def check_paths(paths):
-    """Raise InputError for a command-line path that does not exist."""
-    missing = [path for path in paths if not os.path.exists(path)]
+    """Raise InputError for a command-line path that does not exist (a URI is checked when
+    it is listed)."""
+    missing = [path for path in paths if not is_uri(path) and not os.path.exists(path)]
     if missing:
         raise InputError(f"no such file or folder: {', '.join(missing)}")

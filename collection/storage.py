@@ -18,19 +18,15 @@ import re
 
 import pyarrow.fs as pafs
 
+from collection.inputs import is_uri
 from core.images import ImageError, TooLarge
-from core.pipeline import read_source
+from core.pipeline import check_size, read_source
 
-URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 MANIFEST_COLUMNS = ("path", "uri", "url", "key")  # a CSV's or Parquet's column of URIs, by name
 
 
 class StorageError(ValueError):
     """A bucket, prefix or manifest that cannot be used at all: the message says why (exit 2)."""
-
-
-def is_uri(path):
-    return bool(URI.match(path))
 
 
 def resolve(uri):
@@ -117,11 +113,9 @@ def fetch(uri, name, settings):
             raise ImageError(f"{name} cannot be read (no such object)")
         if info.type != pafs.FileType.File:
             raise ImageError(f"{name} is not a regular file: it is a folder")
-        if info.size == 0:
-            raise ImageError(f"{name} is empty")
         with fs.open_input_file(path) as stream:
-            if info.size > settings.MAX_IMAGE_BYTES and not _video_header(stream, info.size, settings):
-                raise _too_large(name, info.size, settings)
+            if not (info.size > settings.MAX_IMAGE_BYTES and _video_header(stream, info.size, settings)):
+                check_size(name, info.size, settings.MAX_IMAGE_BYTES)
             return stream.read()
     except OSError as error:  # access denied, a dropped connection: this input's row says so
         raise ImageError(f"{name} cannot be read ({_reason(error)})") from None
@@ -144,10 +138,6 @@ def _video_header(stream, size, settings):
     from core.video import is_video
 
     return size <= settings.MAX_VIDEO_BYTES and is_video(stream, settings)
-
-
-def _too_large(name, size, settings):
-    return TooLarge(f"{name} is {size} bytes, over the limit of {settings.MAX_IMAGE_BYTES} bytes (MAX_IMAGE_BYTES)")
 
 
 def _reason(error):

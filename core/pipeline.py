@@ -47,6 +47,15 @@ KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (st
          (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))
 
 
+def check_size(name, size, max_bytes, setting="MAX_IMAGE_BYTES"):
+    """ImageError for an empty file, TooLarge for one over ``max_bytes``: from its size alone,
+    before a byte is read (a file's stat, an object's listing)."""
+    if size == 0:
+        raise ImageError(f"{name} is empty")
+    if size > max_bytes:
+        raise TooLarge(f"{name} is {size} bytes, over the limit of {max_bytes} bytes ({setting})")
+
+
 def open_file(path, name, max_bytes, setting="MAX_IMAGE_BYTES"):
     """A binary file object of ``path``, open at its start: a regular file, not empty, of at most
     ``max_bytes``; else ImageError, with nothing read. Nothing blocks on a FIFO: it is refused
@@ -56,10 +65,7 @@ def open_file(path, name, max_bytes, setting="MAX_IMAGE_BYTES"):
         if not stat.S_ISREG(info.st_mode):
             kind = next((kind for test, kind in KINDS if test(info.st_mode)), "a special file")
             raise ImageError(f"{name} is not a regular file: it is {kind}")
-        if info.st_size == 0:
-            raise ImageError(f"{name} is empty")
-        if info.st_size > max_bytes:
-            raise TooLarge(f"{name} is {info.st_size} bytes, over the limit of {max_bytes} bytes ({setting})")
+        check_size(name, info.st_size, max_bytes, setting)
         stream = os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)), "rb")
     except OSError as error:
         raise ImageError(f"{name} cannot be read ({error.strerror or error})") from None

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.imagegen import ROOT
 
 REGION = "us-east-1"
 
@@ -108,26 +107,13 @@ def cluster():
         ray_cluster.shutdown()
 
 
-def run_score(*args, timeout=300, env=None):
-    """`python -m score ARGS` as a user runs it: a subprocess from the repository root."""
-    return subprocess.run([sys.executable, "-m", "score", *map(str, args)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
-
-
-def read_parquet(uri, env=None):
-    """The rows of a Parquet output folder (a path, or an s3:// URI with ``env``'s credentials)."""
+def read_parquet(uri, s3=None):
+    """The rows of a Parquet output folder: a path, or an s3:// URI on the server ``s3``."""
+    import pyarrow.fs as pafs
     import pyarrow.parquet as pq
 
-    saved = {name: os.environ.get(name) for name in env or {}}
-    os.environ.update(env or {})
-    try:
-        from collection.storage import output_fs
-
-        fs, path = output_fs(str(uri))
-        return pq.read_table(path, filesystem=fs).to_pylist()
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    if s3 is None:
+        return pq.read_table(str(uri)).to_pylist()
+    fs = pafs.S3FileSystem(access_key=s3.env["AWS_ACCESS_KEY_ID"], secret_key=s3.env["AWS_SECRET_ACCESS_KEY"],
+                           endpoint_override=s3.url, region=REGION)
+    return pq.read_table(str(uri).removeprefix("s3://"), filesystem=fs).to_pylist()

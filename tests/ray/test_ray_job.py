@@ -10,7 +10,8 @@ import time
 import pytest
 
 from tests.imagegen import ROOT, sample_bytes, truncated
-from tests.ray.conftest import read_parquet, run_score
+from tests.ray.conftest import read_parquet
+from tests.score.conftest import run_score
 from tests.videogen import clip
 
 MAX_BYTES = 2_000_000  # MAX_IMAGE_BYTES of these runs: big.jpg is over it
@@ -44,7 +45,7 @@ def in_process(stimuli, tmp_path_factory):
     from tests.score.conftest import read_rows
 
     out = tmp_path_factory.mktemp("in-process") / "scores.csv"
-    done = run_score(stimuli, "--out", out, "--quiet", env={"MAX_IMAGE_BYTES": str(MAX_BYTES)})
+    done = run_score(stimuli, "--out", out, "--quiet", MAX_IMAGE_BYTES=MAX_BYTES)
     assert done.returncode == 1, done.stderr  # the bad inputs fail
     return {(os.path.relpath(row["path"], stimuli), row["time"]): row for row in read_rows(out)}
 
@@ -73,10 +74,10 @@ def test_s3_to_s3_on_two_nodes(s3, cluster, stimuli, in_process, tmp_path):
     ray_cluster, _ = cluster
     summary = tmp_path / "summary.json"
     done = run_score("s3://photos/set/", "--ray", ray_cluster.address, "--out", "s3://photos/scores/",
-                     "--summary-json", summary, "--quiet", env={**s3.env, "MAX_IMAGE_BYTES": str(MAX_BYTES)})
+                     "--summary-json", summary, "--quiet", **s3.env, MAX_IMAGE_BYTES=MAX_BYTES)
     assert done.returncode == 1, done.stderr  # some inputs fail, as in-process
     assert "Traceback" not in done.stderr
-    check_same_rows(read_parquet("s3://photos/scores/", s3.env), in_process, "s3://photos/set/")
+    check_same_rows(read_parquet("s3://photos/scores/", s3), in_process, "s3://photos/set/")
     report = json.loads(summary.read_text())
     assert (report["scored"], report["failed"], report["not_images"], report["missing"]) == (13, 3, 1, 0)
     assert len(report["ray"]["rows_by_node"]) == 2, report["ray"]  # an actor on each worker scored rows
@@ -102,7 +103,7 @@ def test_kill_and_resume(s3, cluster, tmp_path):
     assert 0 < len(before) < 64, f"the kill came after all rows were written: {log.read_text()[-2000:]}"
     moto_log = s3.log_path.read_text(errors="replace")
     second = run_score("s3://photos/many/", "--ray", ray_cluster.address, "--out", out, "--quiet", "--summary-json",
-                       tmp_path / "summary.json", env=s3.env)
+                       tmp_path / "summary.json", **s3.env)
     assert second.returncode == 0, second.stderr
     rows = read_parquet(out)
     paths = [row["path"] for row in rows]
@@ -119,8 +120,8 @@ def test_local_folder_on_a_local_ray_to_csv(stimuli, in_process, tmp_path):
     from tests.score.conftest import read_rows
 
     out = tmp_path / "scores.csv"
-    done = run_score(stimuli, "--ray", "--out", out, "--quiet", env={"MAX_IMAGE_BYTES": str(MAX_BYTES),
-                                                                      "RAY_ADDRESS": "local"})
+    done = run_score(stimuli, "--ray", "--out", out, "--quiet", MAX_IMAGE_BYTES=MAX_BYTES,
+                     RAY_ADDRESS="local")
     assert done.returncode == 1, done.stderr
     rows = [{**row, **{k: (float(row[k]) if row[k] is not None else None) for k in ("memorability", "time")},
              **{k: (int(row[k]) if row[k] is not None else None) for k in ("width", "height")}} for row in read_rows(out)]
@@ -134,7 +135,7 @@ def test_manifest_of_uris(s3, cluster, stimuli, tmp_path):
     manifest.write_text("path,label\ns3://photos/set/a/rocket.jpg,1\ns3://photos/set/nothere.jpg,2\n"
                         "s3://photos/set/a/rocket.jpg,1\n")
     out = tmp_path / "scores"
-    done = run_score("--from-list", manifest, "--ray", ray_cluster.address, "--out", out, "--quiet", env=s3.env)
+    done = run_score("--from-list", manifest, "--ray", ray_cluster.address, "--out", out, "--quiet", **s3.env)
     assert done.returncode == 1, done.stderr
     rows = {row["path"]: row for row in read_parquet(out)}
     assert len(rows) == 2
@@ -156,7 +157,7 @@ def test_storage_that_cannot_be_used(s3, stimuli, tmp_path, case):
         env["AWS_SECRET_ACCESS_KEY"] = "not-the-secret"
     else:
         out = "s3://gone/scores/"
-    done = run_score(source, "--ray", "--out", out, "--quiet", env=env, timeout=120)
+    done = run_score(source, "--ray", "--out", out, "--quiet", timeout=120, **env)
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert expected in done.stderr and "Traceback" not in done.stderr, done.stderr
 
@@ -166,7 +167,7 @@ def test_actors_that_cannot_be_placed_fail_fast_with_a_message(cluster, stimuli,
     here as its variable allows), with exit 3 and what was asked, instead of waiting in silence."""
     ray_cluster, _ = cluster
     done = run_score(stimuli, "--ray", ray_cluster.address, "--actor-cpus", "3", "--out", tmp_path / "scores",
-                     "--quiet", env={"RAY_DATA_DEFAULT_WAIT_FOR_MIN_ACTORS_S": "5"}, timeout=120)
+                     "--quiet", timeout=120, RAY_DATA_DEFAULT_WAIT_FOR_MIN_ACTORS_S=5)
     assert done.returncode == 3, done.stderr
     assert "Timed out while starting actors" in done.stderr
     assert "1 actor of 3 CPU (--actors, --actor-cpus) and read tasks of 0.25, on a cluster of 4 CPUs" in done.stderr
