@@ -127,9 +127,14 @@ def build_resmem(input_size=227, tuned=None):
     return keras.Model(image, score, name="resmem_tuned")
 
 
-def build_memnet(input_size=227, sigmoid=True, dropout=0.5):
-    """MemNet (Khosla et al., 2015): the AlexNet conv1-conv5 above, fc6 and fc7 (4096 each,
-    with dropout while training), then one output: a probability with ``sigmoid``, else linear.
+MEMNET_WIDTH = 4096  # fc6 and fc7 of the published MemNet
+
+
+def build_memnet(input_size=227, sigmoid=True, dropout=0.5, width=MEMNET_WIDTH):
+    """MemNet (Khosla et al., 2015): the AlexNet conv1-conv5 above, fc6 and fc7 (``width`` each,
+    4096 as published, with dropout while training), then one output: a probability with
+    ``sigmoid``, else linear. A narrower fc6 and fc7 suit a lab's few thousand photos: at 4096,
+    fc6 alone holds 37.7 M of MemNet's 57 M weights.
 
     Its conv1-conv5 have the names and shapes of ResMem's MemNet branch, so their weights copy
     across by name (training/train.py --init resmem).
@@ -137,7 +142,7 @@ def build_memnet(input_size=227, sigmoid=True, dropout=0.5):
     image = keras.Input((input_size, input_size, 3), name="image")
     x = layers.Flatten(name="flatten")(memnet_features(image))
     for name in ("fc6", "fc7"):
-        x = layers.Dense(4096, activation="relu", name=name)(x)
+        x = layers.Dense(width, activation="relu", name=name)(x)
         x = layers.Dropout(dropout, name=name + "_dropout")(x)
     score = layers.Dense(1, activation="sigmoid" if sigmoid else None, name="fc8")(x)
     return keras.Model(image, score, name="memnet")

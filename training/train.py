@@ -1,13 +1,13 @@
 """Train MemNet on a LaMem-format dataset and write it as a weights bucket the service can serve.
 
     python -m training.train --data DATA --split K --out BUCKET [--epochs N] [--batch B]
-                             [--init resmem|none] [--loss mse|euclidean] [--linear]
+                             [--init resmem|none] [--loss mse|euclidean] [--linear] [--width W]
                              [--bottlenecks] [--resume]
 
 The network is MemNet (core/networks.py): AlexNet-style conv1-conv5 with LRN and grouped
-convolutions, fc6 and fc7, one output. It trains on ``train_K`` with random crops and flips,
-and keeps the epoch with the best Spearman rho on ``val_K``; it stops early when that has not
-improved for ``--patience`` epochs. ``--init resmem`` starts conv1-conv5 from ResMem's MemNet
+convolutions, fc6 and fc7 (``--width`` units, 4096 as published), one output. It trains on
+``train_K`` with random crops and flips, and keeps the epoch with the best Spearman rho on
+``val_K``; it stops early when that has not improved for ``--patience`` epochs. ``--init resmem`` starts conv1-conv5 from ResMem's MemNet
 branch. ``--bottlenecks`` freezes those and trains only fc6-fc8 on cached conv5 features, as
 the TensorFlow-for-poets retrain did: much faster, without augmentation.
 
@@ -43,6 +43,7 @@ class Settings:
     init: str = "resmem"
     loss: str = "mse"
     sigmoid: bool = True
+    width: int = 4096  # core.networks.MEMNET_WIDTH (not imported here: it would load TensorFlow)
     bottlenecks: bool = False
     learning_rate: float = 1e-4
     patience: int = 3
@@ -88,7 +89,7 @@ def bucket_facts(settings, state, spec, data_facts, init_bucket, n_train, n_val)
         "license": ("Derived from ResMem's weights or labels, so ResMem's licence applies: " + LICENSE
                     if derived else "The licence of the training data applies to these weights."),
         "architecture": "memnet",
-        "architecture_options": {"sigmoid": settings.sigmoid},
+        "architecture_options": {"sigmoid": settings.sigmoid, "width": settings.width},
         "weights": WEIGHTS_FILE,
         "input_size": spec.crop,
         "preprocessing": asdict(spec),
@@ -116,6 +117,8 @@ def train(settings, out, resume=False, keep_checkpoints=False):
     from training.convert_resmem import FACTS as RESMEM_FACTS
     from training.pipeline import array_dataset, image_dataset
 
+    if settings.width < 1:
+        raise ValueError(f"--width must be at least 1, not {settings.width}")
     train_set = read_split(settings.data, "train", settings.split)
     val_set = read_split(settings.data, "val", settings.split)
     if settings.init not in ("resmem", "none"):
@@ -134,7 +137,7 @@ def train(settings, out, resume=False, keep_checkpoints=False):
     # MemNet is fed exactly as ResMem's MemNet branch, through the service's own input pipeline.
     spec = Preprocessing.from_facts(RESMEM_FACTS["preprocessing"])
     pipeline = InputPipeline.from_settings(spec, config.settings())
-    model = build_memnet(spec.crop, sigmoid=settings.sigmoid)
+    model = build_memnet(spec.crop, sigmoid=settings.sigmoid, width=settings.width)
     init_bucket = copy_resmem_convs(model, settings.resmem) if settings.init == "resmem" else None
     scores = [s for _, s in train_set]
     if settings.bottlenecks:
@@ -191,6 +194,8 @@ def main(argv=None):
     parser.add_argument("--loss", default=Settings.loss, choices=sorted(LOSSES),
                         help="mse, or Caffe's Euclidean loss as the powerai project used")
     parser.add_argument("--linear", action="store_true", help="a linear output instead of the sigmoid")
+    parser.add_argument("--width", type=int, default=Settings.width,
+                        help="units of fc6 and fc7 (4096 as published; fewer for a small dataset)")
     parser.add_argument("--bottlenecks", action="store_true",
                         help="train only fc6-fc8 on cached conv5 features (needs --init resmem)")
     parser.add_argument("--learning-rate", type=float, default=Settings.learning_rate)
@@ -203,7 +208,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     settings = Settings(data=str(args.data), split=args.split, epochs=args.epochs, batch=args.batch,
-                        init=args.init, loss=args.loss, sigmoid=not args.linear,
+                        init=args.init, loss=args.loss, sigmoid=not args.linear, width=args.width,
                         bottlenecks=args.bottlenecks, learning_rate=args.learning_rate,
                         patience=args.patience, seed=args.seed, resmem=args.resmem)
     try:

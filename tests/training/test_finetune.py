@@ -105,8 +105,8 @@ def test_evaluate_compare_shows_the_gain_over_resmem_with_an_interval(compared):
 def test_the_service_and_score_serve_the_bucket_exactly(tuned, lab, tmp_path):
     bucket, _ = tuned
     test = [path for path, _ in read_split(lab, "test", 1)[:4]]
-    exact = [r["memorability"] for r in open_model(MODEL_BUCKET=str(bucket), MODEL_PRECISION="tf-fp32")
-             .predict([str(p) for p in test])]
+    keras_model = open_model(MODEL_BUCKET=str(bucket), MODEL_PRECISION="tf-fp32")  # the tuned Keras network
+    exact = [r["memorability"] for r in keras_model.predict([str(p) for p in test])]
     with running_server(MODEL_BUCKET=bucket, MODEL_CACHE=CACHE) as (url, _):
         metadata = requests.get(f"{url}/model/metadata", timeout=10).json()
         served = requests.post(f"{url}/model/predict", timeout=60,
@@ -120,7 +120,8 @@ def test_the_service_and_score_serve_the_bucket_exactly(tuned, lab, tmp_path):
     np.testing.assert_allclose([p["memorability"] for p in served["predictions"]], exact, atol=1e-6)
     assert explained.status_code == 200 and abs(explained.json()["memorability"] - exact[0]) < 1e-6
     assert video.status_code == 200 and video.json()["frames"] == 2, video.text
-    still = open_model(MODEL_BUCKET=str(bucket), MODEL_PRECISION="tf-fp32").predict([frame_of("astronaut.jpg")])
+    still = keras_model.predict([frame_of("astronaut.jpg")])
+    keras_model.close()
     assert video.json()["timeline"][0]["memorability"] == pytest.approx(still[0]["memorability"], abs=0.02)
 
     folder = tmp_path / "photos"

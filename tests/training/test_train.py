@@ -13,7 +13,7 @@ from core.bucket import open_bucket
 from core.checksums import ChecksumError
 from core.networks import build_network
 from tests.imagegen import ROOT
-from tests.training.conftest import RESMEM, facts, stage
+from tests.training.conftest import RESMEM, WIDTH, facts, stage
 
 
 def weights(bucket, layer):
@@ -29,7 +29,8 @@ def test_the_bucket_passes_md5sum_and_says_what_it_is(bucket, dataset):
     assert check.returncode == 0, check.stdout + check.stderr
     assert check.stdout.count(": OK") == 2
     f = facts(bucket)
-    assert (f["architecture"], f["architecture_options"], f["input_size"]) == ("memnet", {"sigmoid": True}, 227)
+    assert (f["architecture"], f["architecture_options"], f["input_size"]) == (
+        "memnet", {"sigmoid": True, "width": 256}, 227)
     assert f["preprocessing"] == json.loads((RESMEM / "model.json").read_text())["preprocessing"]
     prov = f["provenance"]
     assert (prov["epochs_run"], prov["best_epoch"], prov["train_images"], prov["val_images"]) == (1, 1, 8, 4)
@@ -41,11 +42,11 @@ def test_the_bucket_passes_md5sum_and_says_what_it_is(bucket, dataset):
 def test_bottlenecks_keep_resmem_convs_and_train_the_head(dataset, tmp_path):
     out = tmp_path / "head"
     stage("training.train", "--data", str(dataset), "--split", "1", "--out", str(out),
-          "--epochs", "1", "--bottlenecks", "--loss", "euclidean", "--linear")
+          "--epochs", "1", "--bottlenecks", "--loss", "euclidean", "--linear", *WIDTH)
     for layer in ("conv1", "conv5"):
         for ours, resmem in zip(weights(out, layer), weights(RESMEM, layer)):
             np.testing.assert_array_equal(ours, resmem)
-    assert facts(out)["architecture_options"] == {"sigmoid": False}
+    assert facts(out)["architecture_options"] == {"sigmoid": False, "width": 256}
     assert facts(out)["provenance"]["augmentation"] is None
     assert facts(out)["provenance"]["epochs_run"] == 1
 
@@ -69,7 +70,7 @@ def test_resume_after_a_kill_loses_at_most_one_epoch(dataset, tmp_path):
     out = tmp_path / "killed"
     command = [sys.executable, "-m", "training.train", "--data", str(dataset), "--split", "1",
                "--out", str(out), "--epochs", "2", "--batch", "4", "--patience", "10",
-               "--learning-rate", "1e-5"]
+               "--learning-rate", "1e-5", *WIDTH]
     state = out / "checkpoints" / "state.json"
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
@@ -94,3 +95,15 @@ def test_bottlenecks_need_resmem_convs(dataset, tmp_path):
     result = stage("training.train", "--data", str(dataset), "--split", "1", "--out", str(tmp_path / "x"),
                    "--bottlenecks", "--init", "none", check=False)
     assert result.returncode == 2 and "--bottlenecks trains on frozen conv features" in result.stderr
+
+
+def test_memnet_is_as_published_unless_narrowed(dataset, tmp_path):
+    from core.networks import build_memnet
+
+    assert [build_memnet().get_layer(name).units for name in ("fc6", "fc7")] == [4096, 4096]
+    narrow = build_network("memnet", 227, {"sigmoid": True, "width": 256})
+    assert narrow.get_layer("fc6").kernel.shape == (9216, 256) and narrow.count_params() < 5_000_000
+    result = stage("training.train", "--data", str(dataset), "--split", "1", "--out", str(tmp_path / "x"),
+                   "--width", "0", check=False)
+    assert result.returncode == 2 and "--width must be at least 1, not 0" in result.stderr
+    assert not (tmp_path / "x").exists()
