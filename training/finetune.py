@@ -120,13 +120,14 @@ def bucket_facts(bucket, head, table, base_val, data, k, counts, forced):
 def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACHE, batch=16):
     """Fit the head on ``train_k``, choose on ``val_k``, write the bucket ``out``; return its facts.
     Raises NotImproved (after saying why) when val rho does not beat the base and not ``force``."""
+    sets = {kind: read_split(data, kind, k) for kind in KINDS}  # every line checked first
+    check_disjoint(sets)
+    # Only now TensorFlow (about 5 s to import): a bad dataset is told at once.
     from core.bucket import write_facts
     from core.checksums import write_md5sums
     from core.pipeline import InputPipeline
     from training import bottlenecks, heads
 
-    sets = {kind: read_split(data, kind, k) for kind in KINDS}  # every line checked first
-    check_disjoint(sets)
     train, val = sets["train"], sets["val"]
     if len(train) < FEW_PHOTOS:
         log.warning("only %d training photos (fewer than %d): the head is chosen on %d val photos, and "

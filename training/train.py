@@ -106,6 +106,15 @@ def bucket_facts(settings, state, spec, data_facts, init_bucket, n_train, n_val)
 
 def train(settings, out, resume=False, keep_checkpoints=False):
     """Run (or resume) training per ``settings`` and write the bucket ``out``; return its facts."""
+    if settings.width < 1:
+        raise ValueError(f"--width must be at least 1, not {settings.width}")
+    train_set = read_split(settings.data, "train", settings.split)
+    val_set = read_split(settings.data, "val", settings.split)
+    if settings.init not in ("resmem", "none"):
+        raise ValueError(f"--init must be resmem or none, not {settings.init!r}")
+    if settings.bottlenecks and settings.init != "resmem":
+        raise ValueError("--bottlenecks trains on frozen conv features: it needs --init resmem")
+    # Only now TensorFlow (about 5 s to import): a bad split or flag is told at once.
     import keras
 
     from core.bucket import Preprocessing, write_facts
@@ -117,14 +126,6 @@ def train(settings, out, resume=False, keep_checkpoints=False):
     from training.convert_resmem import FACTS as RESMEM_FACTS
     from training.pipeline import array_dataset, image_dataset
 
-    if settings.width < 1:
-        raise ValueError(f"--width must be at least 1, not {settings.width}")
-    train_set = read_split(settings.data, "train", settings.split)
-    val_set = read_split(settings.data, "val", settings.split)
-    if settings.init not in ("resmem", "none"):
-        raise ValueError(f"--init must be resmem or none, not {settings.init!r}")
-    if settings.bottlenecks and settings.init != "resmem":
-        raise ValueError("--bottlenecks trains on frozen conv features: it needs --init resmem")
     out, folder = Path(out), Path(out) / CHECKPOINTS
     state = read_state(folder)
     if state and not resume:
