@@ -134,7 +134,7 @@ def build_memnet(input_size=227, sigmoid=True, dropout=0.5, width=MEMNET_WIDTH):
     """MemNet (Khosla et al., 2015): the AlexNet conv1-conv5 above, fc6 and fc7 (``width`` each,
     4096 as published, with dropout while training), then one output: a probability with
     ``sigmoid``, else linear. A narrower fc6 and fc7 suit a lab's few thousand photos: at 4096,
-    fc6 alone holds 37.7 M of MemNet's 57 M weights.
+    fc6 alone holds 37.7 M of MemNet's 56 M weights.
 
     Its conv1-conv5 have the names and shapes of ResMem's MemNet branch, so their weights copy
     across by name (training/train.py --init resmem).

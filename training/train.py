@@ -171,7 +171,13 @@ def train(settings, out, resume=False, keep_checkpoints=False):
     for layer in trained.layers:  # the head's trained layers are MemNet's own, by name
         if layer.weights:
             model.get_layer(layer.name).set_weights(layer.get_weights())
-    model.save_weights(out / WEIGHTS_FILE)
+    # Written from a MemNet that was never compiled: Keras 3 saves a compiled model's optimizer
+    # state beside its weights, which tripled the served file (675 MB for 225 MB of weights).
+    served = build_memnet(spec.crop, sigmoid=settings.sigmoid, width=settings.width)
+    for layer in model.layers:
+        if layer.weights:
+            served.get_layer(layer.name).set_weights(layer.get_weights())
+    served.save_weights(out / WEIGHTS_FILE)
     teacher = Path(settings.data) / "teacher.json"
     data_facts = json.loads(teacher.read_text()) if teacher.is_file() else {}
     facts = bucket_facts(settings, checkpoint.state, spec, data_facts, init_bucket,

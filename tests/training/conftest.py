@@ -13,7 +13,7 @@ from tests.imagegen import ROOT, SAMPLES
 
 RESMEM = ROOT / "assets" / "resmem"
 # fc6 and fc7 of the tests' MemNets: 256 units instead of 4096 keeps every stage's path (conv
-# weights from ResMem, checkpoints, export, conversion) at 19 MB of weights instead of 230 MB.
+# weights from ResMem, checkpoints, export, conversion) at 17 MB of weights instead of 225 MB.
 WIDTH = ("--width", "256")
 
 

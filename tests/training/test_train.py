@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+import h5py
 import numpy as np
 import pytest
 
@@ -28,6 +29,9 @@ def test_the_bucket_passes_md5sum_and_says_what_it_is(bucket, dataset):
     check = subprocess.run(["md5sum", "-c", "md5sums.txt"], cwd=bucket, capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     assert check.stdout.count(": OK") == 2
+    with h5py.File(bucket / "memnet.weights.h5") as weights_file:  # the weights, no optimizer state
+        assert sorted(weights_file) == ["layers", "vars"]
+    assert (bucket / "memnet.weights.h5").stat().st_size < 4_200_000 * 4 * 1.05  # 4.15 M float32 weights
     f = facts(bucket)
     assert (f["architecture"], f["architecture_options"], f["input_size"]) == (
         "memnet", {"sigmoid": True, "width": 256}, 227)
