@@ -7,9 +7,10 @@
 The network is MemNet (core/networks.py): AlexNet-style conv1-conv5 with LRN and grouped
 convolutions, fc6 and fc7 (``--width`` units, 4096 as published), one output. It trains on
 ``train_K`` with random crops and flips, and keeps the epoch with the best Spearman rho on
-``val_K``; it stops early when that has not improved for ``--patience`` epochs. ``--init resmem`` starts conv1-conv5 from ResMem's MemNet
-branch. ``--bottlenecks`` freezes those and trains only fc6-fc8 on cached conv5 features, as
-the TensorFlow-for-poets retrain did: much faster, without augmentation.
+``val_K``; it stops early when that has not improved for ``--patience`` epochs. ``--init
+resmem`` starts conv1-conv5 from ResMem's MemNet branch. ``--bottlenecks`` freezes those and
+trains only fc6-fc8 on cached conv5 features, as the TensorFlow-for-poets retrain did: much
+faster, without augmentation.
 
 Every epoch is checkpointed under ``BUCKET/checkpoints/``; after a kill, ``--resume`` goes on
 from the last finished epoch. The bucket holds the weights, ``model.json`` and ``md5sums.txt``;
