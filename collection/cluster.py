@@ -24,11 +24,12 @@ from ray.data import ActorPoolStrategy, DataContext
 from ray.data.exceptions import ExecutionTimeoutError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-from collection.inputs import check_paths, is_uri, iter_inputs
+from collection.inputs import check_paths, iter_inputs
 from collection.items import Fetched, _basename
 from collection.parquet_output import ParquetOutput, schema
 from collection.results import FIELDS, STABLE_FIELDS, ResultsFile, distribution
 from collection.storage import StorageError, fetch, read_manifest
+from collection.uris import is_uri
 from core.images import NOT_AN_IMAGE, ImageError
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -10,20 +10,14 @@ Hidden files and folders (a leading dot: .DS_Store, .git) are left out of a walk
 streamed, so a folder of a million photos is never held as a list.
 """
 import os
-import re
 from dataclasses import dataclass
 from pathlib import PurePath
+
+from collection.uris import is_uri
 
 
 class InputError(ValueError):
     """A path on the command line that does not exist: nothing can be scored from it."""
-
-
-URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")  # s3://, gs://, file://: object storage, for --ray
-
-
-def is_uri(path):
-    return bool(URI.match(path))
 
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".mpo", ".png", ".gif", ".bmp", ".dib", ".tif", ".tiff", ".webp"}

@@ -14,7 +14,8 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from collection.results import FIELDS, STABLE_FIELDS, OutputError
-from collection.storage import is_uri, output_fs
+from collection.storage import output_fs
+from collection.uris import is_uri
 
 log = logging.getLogger("score")
 

@@ -18,7 +18,7 @@ import re
 
 import pyarrow.fs as pafs
 
-from collection.inputs import is_uri
+from collection.uris import is_uri
 from core.images import ImageError, TooLarge
 from core.pipeline import check_size, read_source
 
