@@ -53,7 +53,7 @@ class LocalScorer:
         self.workers, self.maps, self.fps = workers, maps, fps
         self.crops, self.regions = crops, regions
         self.stable = self.settings.MODEL_TTA == "mirror" if stable is None else stable
-        self.model = ModelWrapper.from_settings(self.settings)
+        self.model = ModelWrapper.from_settings(self.settings, warm_up=False)
         self.map_settings = MapSettings.from_settings(self.settings)
         self.description = f"{self.model.MODEL_META_DATA['name']} ({self.model.precision}) in this process"
 

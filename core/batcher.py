@@ -33,7 +33,8 @@ class Overloaded(RuntimeError):
 class Batcher:
     def __init__(self, forward, max_batch, max_wait, max_queue, seconds_per_image):
         self.forward, self.max_batch, self.max_wait, self.max_queue = forward, max_batch, max_wait, max_queue
-        self.seconds_per_image = seconds_per_image  # measured; for Retry-After: how soon the queue drains
+        # Measured (None: not yet, the first pass sets it); for Retry-After: how soon the queue drains.
+        self.seconds_per_image = seconds_per_image
         self._pending = collections.deque()  # (images, future)
         self._queued = 0
         self._coming = 0  # requests decoding their images, about to submit them
@@ -67,7 +68,7 @@ class Batcher:
         future = Future()
         with self._ready:
             if self._queued and self._queued + len(images) > self.max_queue:
-                retry = max(1, math.ceil(self._queued * self.seconds_per_image))
+                retry = max(1, math.ceil(self._queued * (self.seconds_per_image or 0)))
                 raise Overloaded(self._queued, self.max_queue, retry)
             self._pending.append((images, future))
             self._queued += len(images)
@@ -110,6 +111,13 @@ class Batcher:
             QUEUE_DEPTH.set(self._queued)
             return group
 
+    def _measured(self, seconds_per_image):
+        """A moving average of the passes' seconds per image, from the first pass."""
+        if self.seconds_per_image is None:
+            self.seconds_per_image = seconds_per_image
+        else:
+            self.seconds_per_image += 0.2 * (seconds_per_image - self.seconds_per_image)
+
     def _work(self):
         while (group := self._take()) is not None:
             try:
@@ -122,7 +130,7 @@ class Batcher:
                     scores.append(self.forward(chunk))
                     seconds = time.perf_counter() - begin
                     FORWARD_SECONDS.observe(seconds)
-                    self.seconds_per_image += 0.2 * (seconds / len(chunk) - self.seconds_per_image)
+                    self._measured(seconds / len(chunk))
                 scores = np.concatenate(scores).reshape(-1)
             except Exception as error:  # noqa: BLE001 - handed to the waiting requests, never lost
                 for _, future in group:

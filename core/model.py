@@ -32,9 +32,12 @@ log = logging.getLogger(__name__)
 class ModelWrapper(MAXModelWrapper):
     """A memorability model loaded from a bucket (see core/bucket.py)."""
 
-    def __init__(self, settings, convert=True):
+    def __init__(self, settings, convert=True, warm_up=True):
         """The bucket at ``settings.MODEL_BUCKET`` on the tier ``settings.MODEL_PRECISION``; a
-        missing tier is converted in a child process (``convert=False`` raises instead)."""
+        missing tier is converted in a child process (``convert=False`` raises instead).
+        ``warm_up`` runs two passes on zeros, so that a server's first request is as fast as
+        the rest and Retry-After starts from a measured pass; a batch job (``score``, a Ray
+        actor, evaluate) skips them: its first batch warms up the runtime just as well."""
         path, precision = settings.MODEL_BUCKET, settings.MODEL_PRECISION
         super().__init__(path)
         self.settings = settings
@@ -46,20 +49,26 @@ class ModelWrapper(MAXModelWrapper):
         self.pipeline = InputPipeline.from_settings(self.spec, settings)
         batch_size = settings.BATCH_SIZE
         forward = load_forward(self.bucket, precision, settings.MODEL_CACHE, settings.MODEL_THREADS, convert)
-        size = self.spec.crop
-        forward(np.zeros([batch_size, size, size, 3], np.float32))  # warm-up at the largest batch
-        begin = time.perf_counter()
-        forward(np.zeros([1, size, size, 3], np.float32))  # and at one: neither on a request
+        seconds_per_image = self._warm_up(forward, batch_size) if warm_up else None
         # One worker runs every forward pass: concurrent requests share passes instead of
-        # fighting over the same cores (core/batcher.py). Its Retry-After starts from this pass.
+        # fighting over the same cores (core/batcher.py). Its Retry-After starts from the warm-up.
         self.batcher = Batcher(forward, batch_size, settings.BATCH_WAIT_MS / 1000, settings.MAX_QUEUE_IMAGES,
-                               seconds_per_image=time.perf_counter() - begin)
+                               seconds_per_image=seconds_per_image)
         log.info("loaded %s (%s, %s) from %s", self.MODEL_META_DATA["name"],
                  self.bucket.architecture, precision, path)
 
+    def _warm_up(self, forward, batch_size):
+        """A pass at the largest batch, then one at one image, neither on a request: the
+        seconds of the second."""
+        size = self.spec.crop
+        forward(np.zeros([batch_size, size, size, 3], np.float32))
+        begin = time.perf_counter()
+        forward(np.zeros([1, size, size, 3], np.float32))
+        return time.perf_counter() - begin
+
     @classmethod
-    def from_settings(cls, settings, convert=True):
-        return cls(settings, convert)
+    def from_settings(cls, settings, convert=True, warm_up=True):
+        return cls(settings, convert, warm_up)
 
     def predict(self, images, stable=None):
         """maxfw's three stages; while this request decodes, a forward pass waits for it.

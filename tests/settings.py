@@ -12,8 +12,9 @@ def settings(**overrides):
     return config.settings().replace(**{"MODEL_BUCKET": str(BUCKET), "MODEL_CACHE": str(CACHE), **overrides})
 
 
-def open_model(convert=False, **overrides):
-    """A core.model.ModelWrapper of ``settings(**overrides)``; tiers are converted ahead by `make weights`."""
+def open_model(convert=False, warm_up=False, **overrides):
+    """A core.model.ModelWrapper of ``settings(**overrides)``; tiers are converted ahead by `make weights`.
+    Loaded as a batch job loads it, without the server's warm-up passes (test_model.py holds them)."""
     from core.model import ModelWrapper
 
-    return ModelWrapper.from_settings(settings(**overrides), convert=convert)
+    return ModelWrapper.from_settings(settings(**overrides), convert=convert, warm_up=warm_up)

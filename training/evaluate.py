@@ -52,7 +52,8 @@ def score_bucket(bucket, paths, batch):
     """({path: score}, the model's metadata) of ``bucket`` on ``paths``; the model freed after."""
     from core.model import ModelWrapper
 
-    model = ModelWrapper.from_settings(config.settings().replace(MODEL_BUCKET=str(bucket), BATCH_SIZE=batch))
+    model = ModelWrapper.from_settings(config.settings().replace(MODEL_BUCKET=str(bucket), BATCH_SIZE=batch),
+                                      warm_up=False)
     try:
         return dict(zip(paths, predict_files(model, paths, batch))), model.MODEL_META_DATA
     finally:

@@ -74,7 +74,8 @@ def label(images, out, teacher=DEFAULT_TEACHER, val=0.15, test=0.15, seed=0, bat
     out = Path(out)
     if (out / "splits").exists():
         raise FileExistsError(f"{out}/splits exists already: choose a new --out, or delete it")
-    model = ModelWrapper.from_settings(config.settings().replace(MODEL_BUCKET=str(teacher), BATCH_SIZE=batch))
+    model = ModelWrapper.from_settings(config.settings().replace(MODEL_BUCKET=str(teacher), BATCH_SIZE=batch),
+                                      warm_up=False)
     try:
         scores = score_folder(model, images, batch)
     finally:

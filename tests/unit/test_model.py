@@ -34,6 +34,21 @@ def test_a_batch_equals_the_singles_in_upload_order(resmem):
     assert [p["memorability"] for p in batch] == pytest.approx([singles[n] for n in names], abs=1e-5)
 
 
+def test_the_warm_up_measures_a_pass_and_changes_no_score():
+    """A server warms up (its Retry-After starts from a measured pass); a batch job does not, and
+    its first pass is measured instead. Both score alike."""
+    from tests.settings import open_model
+
+    photo = sample_bytes("rocket.jpg")
+    for warm_up in (True, False):
+        model = open_model(warm_up=warm_up, MODEL_PRECISION="lite-int8")
+        assert (model.batcher.seconds_per_image is not None) == warm_up
+        (result,) = model.predict([photo])
+        assert result["memorability"] == pytest.approx(REFERENCE["rocket.jpg"], abs=0.01)
+        assert 0 < model.batcher.seconds_per_image < 10
+        model.close()
+
+
 def test_post_process_shape_and_metadata(resmem):
     (prediction,) = resmem.predict([sample_bytes()])
     assert set(prediction) == {"memorability"} and 0.0 <= prediction["memorability"] <= 1.0
