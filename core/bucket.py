@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.checksums import verify_md5sums
+from core.checksums import file_digest, verify_md5sums
 
 FACTS_FILE = "model.json"
 CHECKSUM_FILE = "md5sums.txt"
@@ -75,11 +75,12 @@ def write_facts(folder, facts):
     return path
 
 
-def open_bucket(path, weights_optional=False):
+def open_bucket(path, weights_optional=False, memo=None):
     """Read a bucket's facts, after checking every file against its ``md5sums.txt``.
 
     With ``weights_optional`` the weights file may be absent: a server whose runtimes were
     converted ahead (core/runtimes.py) does not read it, and the serving image leaves it out.
+    ``memo`` (core.checksums.DigestMemo) hashes a file that has not changed since only once.
     """
     path = Path(path)
     if not (path / FACTS_FILE).is_file():
@@ -88,7 +89,8 @@ def open_bucket(path, weights_optional=False):
     if not (path / CHECKSUM_FILE).is_file():
         raise BucketError(f"{path}/{CHECKSUM_FILE} is missing: the bucket cannot be verified")
     facts = json.loads((path / FACTS_FILE).read_text())
-    listed = verify_md5sums(path / CHECKSUM_FILE, optional=[facts.get("weights")] if weights_optional else ())
+    listed = verify_md5sums(path / CHECKSUM_FILE, optional=[facts.get("weights")] if weights_optional else (),
+                            digest=memo.digest if memo else file_digest)
     missing = [k for k in ("architecture", "weights", "preprocessing") if k not in facts]
     if missing:
         raise BucketError(f"{path}/{FACTS_FILE} lacks {', '.join(missing)}")

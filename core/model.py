@@ -22,6 +22,7 @@ from maxfw.model import MAXModelWrapper
 
 from core.batcher import Batcher
 from core.bucket import open_bucket
+from core.checksums import DigestMemo
 from core.pipeline import InputPipeline, Photo
 from core.runtimes import load_forward
 from core.tiers import TIERS
@@ -42,7 +43,8 @@ class ModelWrapper(MAXModelWrapper):
         super().__init__(path)
         self.settings = settings
         # Only TensorFlow, or a conversion, reads the bucket's weights; the runtimes pin their own.
-        self.bucket = open_bucket(path, weights_optional=TIERS[precision].runtime != "tensorflow")
+        self.bucket = open_bucket(path, weights_optional=TIERS[precision].runtime != "tensorflow",
+                                  memo=DigestMemo(settings.MODEL_CACHE))
         self.MODEL_META_DATA = self.bucket.metadata
         self.spec = self.bucket.preprocessing
         self.precision = precision

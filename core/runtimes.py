@@ -3,7 +3,7 @@
 The files of a tier are converted from the bucket once, by training/runtimes.py: `make weights`
 and the Dockerfile's build stage run it. They live in ``<MODEL_CACHE>/<architecture>-<weights
 md5>/``, pinned by that folder's ``md5sums.txt``, and are verified before each load like the
-bucket. Nothing here imports TensorFlow unless the tier is tf-fp32, so the server stays small.
+bucket (each version of a file hashed once: core.checksums.DigestMemo, in MODEL_CACHE). Nothing here imports TensorFlow unless the tier is tf-fp32, so the server stays small.
 """
 import importlib.util
 import logging
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from core.bucket import CHECKSUM_FILE
-from core.checksums import ChecksumError, file_digest, read_md5sums
+from core.checksums import ChecksumError, DigestMemo, read_md5sums
 from core.tiers import TIERS
 
 log = logging.getLogger(__name__)
@@ -39,11 +39,12 @@ def verified_files(bucket, precision, cache_dir):
     folder = runtime_dir(bucket, cache_dir)
     names = TIERS[precision].files_for(bucket.architecture)
     listed = read_md5sums(folder / CHECKSUM_FILE) if (folder / CHECKSUM_FILE).is_file() else {}
+    memo = DigestMemo(cache_dir)
     for name in names:
         if name not in listed or not (folder / name).is_file():
             raise RuntimeMissing(f"{precision} runtime of {bucket.path} is not in {folder} "
                                  "(`make weights` converts it)")
-        if file_digest(folder / name) != listed[name]:
+        if memo.digest(folder / name) != listed[name]:
             raise ChecksumError(f"{folder / name} does not match {folder / CHECKSUM_FILE}: delete "
                                 f"{folder} and convert again (`make weights`)")
     return [folder / name for name in names]

@@ -1,11 +1,12 @@
 """md5sums.txt files: written in MAX's format, and every corruption caught on load."""
 import json
+import os
 import subprocess
 
 import pytest
 
 from core.bucket import BucketError, open_bucket, write_facts
-from core.checksums import ChecksumError, read_md5sums, verify_md5sums, write_md5sums
+from core.checksums import ChecksumError, DigestMemo, file_digest, read_md5sums, verify_md5sums, write_md5sums
 from tests.imagegen import ROOT
 
 FACTS = {"architecture": "resmem", "weights": "w.bin", "preprocessing": {}}
@@ -31,6 +32,35 @@ def test_a_flipped_byte_is_caught(bucket):
     (bucket / "w.bin").write_bytes(bytes(data))
     with pytest.raises(ChecksumError, match="w.bin has md5 .* but .* pins"):
         open_bucket(bucket)
+
+
+def test_the_memo_hashes_a_file_once_and_again_after_any_write(bucket, tmp_path):
+    weights = bucket / "w.bin"
+    memo = DigestMemo(tmp_path / "cache", settled_ns=0)
+    assert memo.digest(weights) == file_digest(weights)
+    (entry,) = json.loads((tmp_path / "cache" / "digests.json").read_text()).values()
+    assert entry[1] == file_digest(weights)
+    entry[1] = "0" * 32  # what the memo holds is what it answers, while the file is unchanged
+    (tmp_path / "cache" / "digests.json").write_text(json.dumps({str(weights.resolve()): entry}))
+    assert memo.digest(weights) == "0" * 32
+
+    stat = weights.stat()
+    data = bytearray(weights.read_bytes())
+    data[10] ^= 1
+    weights.write_bytes(bytes(data))  # same size, and the same mtime put back: the ctime moved
+    os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert memo.digest(weights) == file_digest(weights) != entry[1]
+    with pytest.raises(ChecksumError, match="w.bin has md5 .* but .* pins"):
+        open_bucket(bucket, memo=memo)
+
+
+def test_a_file_changed_just_now_or_a_memo_that_cannot_be_written_is_only_hashed(bucket, tmp_path):
+    memo = DigestMemo(tmp_path / "cache")  # w.bin was written within the last 2 s
+    assert memo.digest(bucket / "w.bin") == file_digest(bucket / "w.bin")
+    assert not (tmp_path / "cache" / "digests.json").exists()
+    (tmp_path / "file").write_text("not a folder")
+    assert DigestMemo(tmp_path / "file" / "cache", settled_ns=0).digest(bucket / "w.bin") == file_digest(bucket / "w.bin")
+    assert open_bucket(bucket, memo=memo).facts == FACTS
 
 
 def test_a_missing_file_or_checksum_file_is_caught(bucket):
