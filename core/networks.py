@@ -108,23 +108,27 @@ def build_resmem(input_size=227, tuned=None):
     """ResMem: MemNet features (9216) ++ ResNet-152 logits (1000) -> fc6..fc12 -> sigmoid.
 
     ``tuned`` is the option of a fine-tuned bucket (training/finetune.py): ``{"features": [layer
-    names]}``. Its score is then ``sigmoid(tuned_head([fc12's logit, those layers' outputs]))``,
-    one linear layer on the base's own logit and features, which are all frozen.
+    names]}``: the network is then ``tune(ResMem, features)``.
     """
     image = keras.Input((input_size, input_size, 3), name="image")
     memnet = layers.Flatten(name="flatten")(memnet_features(image))
     x = layers.Concatenate(name="concat")([memnet, resnet152_logits(image)])
     for index, units in enumerate(HEAD_UNITS, start=6):
         x = layers.Dense(units, activation="relu", name=f"fc{index}")(x)
-    if not tuned:
-        score = layers.Dense(1, activation="sigmoid", name="fc12")(x)
-        return keras.Model(image, score, name="resmem")
-    logit = layers.Dense(1, name="fc12")(x)  # the same weights as the sigmoid fc12 above
-    base = keras.Model(image, logit)
-    features = [base.get_layer(name).output for name in tuned["features"]]
-    inputs = layers.Concatenate(name="tuned_inputs")([logit, *features])
+    score = layers.Dense(1, activation="sigmoid", name="fc12")(x)
+    resmem = keras.Model(image, score, name="resmem")
+    return tune(resmem, tuned["features"]) if tuned else resmem
+
+
+def tune(resmem, features):
+    """A fine-tuned ResMem on the layers of ``resmem`` (shared, not copied): its score is
+    ``sigmoid(tuned_head([fc12's logit, the outputs of the layers named in features]))``, one
+    linear layer on the base's own logit and features, which are all frozen. fc12 becomes a
+    linear layer of its own (its weights are ResMem's fc12's: the caller sets or loads them)."""
+    logit = layers.Dense(1, name="fc12")(resmem.get_layer("fc12").input)
+    inputs = layers.Concatenate(name="tuned_inputs")([logit, *[resmem.get_layer(n).output for n in features]])
     score = LinearHead(name="tuned_head")(inputs)
-    return keras.Model(image, score, name="resmem_tuned")
+    return keras.Model(resmem.input, score, name="resmem_tuned")
 
 
 MEMNET_WIDTH = 4096  # fc6 and fc7 of the published MemNet

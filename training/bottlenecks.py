@@ -2,28 +2,34 @@
 (MemNet's fc6-fc8 in training/train.py, a head on ResMem in training/finetune.py).
 
 The cache file is keyed by the md5 of the weights that compute the features and of the image
-list, so a change in either computes the features again, and a resumed run reuses them.
+list, so a change in either computes the features again, and a resumed run reuses them. Keras
+and TensorFlow are imported only to compute features: a run that finds them cached (a second
+fine-tune on the same photos) never loads them.
 """
 import hashlib
+import logging
 import math
 from pathlib import Path
 
-import keras
 import numpy as np
 from tqdm import tqdm
 
-from training.pipeline import image_dataset
+log = logging.getLogger("bottlenecks")
 
 HEAD_LAYERS = ("fc6", "fc6_dropout", "fc7", "fc7_dropout", "fc8")
 
 
 def feature_model(model):
     """MemNet up to its flattened conv5 features (9216 values)."""
+    import keras
+
     return keras.Model(model.input, model.get_layer("flatten").output, name="memnet_features")
 
 
 def head_model(model):
     """fc6-fc8 of ``model`` as a model of their own; it trains the very same layer objects."""
+    import keras
+
     features = keras.Input(feature_model(model).output.shape[1:], name="features")
     x = features
     for name in HEAD_LAYERS:
@@ -31,27 +37,44 @@ def head_model(model):
     return keras.Model(features, x, name="memnet_head")
 
 
-def _key(model, layers, entries, mirror):
-    """Digest of what decides the features: the weights up to ``layers``, their names, the mirror
-    flag, and each image's path, size and modification time (a replaced photo is seen)."""
+def _key(weights_id, layers, entries, mirror):
+    """Digest of what decides the features: the weights (``weights_id``), the layers' names, the
+    mirror flag, and each image's path, size and modification time (a replaced photo is seen)."""
     digest = hashlib.md5(usedforsecurity=False)
-    for weights in keras.Model(model.input, [model.get_layer(n).output for n in layers]).get_weights():
-        digest.update(np.ascontiguousarray(weights).tobytes())
-    digest.update(f"{','.join(layers)} mirror={mirror}\n".encode())
+    digest.update(f"{weights_id}\n{','.join(layers)} mirror={mirror}\n".encode())
     for path, _ in entries:
         stat = Path(path).stat()
         digest.update(f"{path} {stat.st_size} {stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
 
 
-def outputs(model, layers, entries, pipeline, folder, batch=32, mirror=False, desc="features"):
+def weights_digest(model, layers):
+    """The md5 of ``model``'s weights up to ``layers``: a weights_id for a network built in memory."""
+    import keras
+
+    digest = hashlib.md5(usedforsecurity=False)
+    for weights in keras.Model(model.input, [model.get_layer(n).output for n in layers]).get_weights():
+        digest.update(np.ascontiguousarray(weights).tobytes())
+    return digest.hexdigest()
+
+
+def outputs(model, layers, entries, pipeline, folder, batch=32, mirror=False, desc="features", weights_id=None):
     """``{layer: N x D float32}``: the outputs of ``model``'s ``layers`` for the centre crop of each
     of ``entries`` [(path, score)] (of the photo mirrored left-right, with ``mirror``), computed
-    once and cached in ``folder``."""
-    path = Path(folder) / f"{desc}-{_key(model, layers, entries, mirror)}.npz"
+    once and cached in ``folder``. With ``weights_id`` (a verified bucket's md5s), ``model`` is a
+    function that builds the network, called only when the features are not cached."""
+    key = _key(weights_digest(model, layers) if weights_id is None else weights_id, layers, entries, mirror)
+    path = Path(folder) / f"{desc}-{key}.npz"
     if path.is_file():
+        log.info("%s of the %d photos read from %s", desc, len(entries), path)
         with np.load(path) as cached:
             return {name: cached[name] for name in layers}
+    import keras
+
+    from training.pipeline import image_dataset
+
+    if weights_id is not None:
+        model = model()  # a builder: only now is the network needed
     extractor = keras.Model(model.input, [model.get_layer(name).output for name in layers])
     data = image_dataset(entries, pipeline, batch, mirror=mirror)
     parts = [extractor.predict_on_batch(images) for images, _ in

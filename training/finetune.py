@@ -59,31 +59,44 @@ def split_digests(data, k):
     return {kind: file_digest(split_path(data, kind, k)) for kind in KINDS}
 
 
-def base_network(base):
-    """The verified base bucket and its Keras ResMem, weights loaded."""
+def base_bucket(base):
+    """The verified base bucket; a fine-tuned or MemNet bucket is refused."""
     from core.bucket import open_bucket
-    from core.networks import build_network
+    from core.checksums import DigestMemo
 
-    bucket = open_bucket(base)
+    bucket = open_bucket(base, memo=DigestMemo(config.settings().MODEL_CACHE))
     if bucket.architecture != "resmem" or bucket.architecture_options.get("tuned"):
         raise ValueError(f"--base must be a ResMem bucket, not fine-tuned already: {base} is "
                          f"{bucket.facts.get('id')} ({bucket.architecture})")
-    model = build_network(bucket.architecture, bucket.preprocessing.crop, bucket.architecture_options)
-    model.load_weights(bucket.weights_path)
-    return bucket, model
+    return bucket
 
 
-def tuned_network(bucket, model, head):
-    """The served network: the base's layers, by name, and the head as ``tuned_head``."""
-    from core.networks import build_network
+class BaseNetwork:
+    """The base bucket's Keras ResMem, built (TensorFlow imported, 529 MB read) when first asked
+    for: a run whose features are cached and that writes no bucket never builds it."""
 
-    options = {"tuned": {"features": list(head.layers)}}
-    tuned = build_network(bucket.architecture, bucket.preprocessing.crop, options)
-    for layer in model.layers:
-        if layer.weights:
-            tuned.get_layer(layer.name).set_weights(layer.get_weights())
+    def __init__(self, bucket):
+        self.bucket, self._model = bucket, None
+
+    def __call__(self):
+        if self._model is None:
+            from core.networks import build_network
+
+            self._model = build_network(self.bucket.architecture, self.bucket.preprocessing.crop,
+                                        self.bucket.architecture_options)
+            self._model.load_weights(self.bucket.weights_path)
+        return self._model
+
+
+def tuned_network(model, head):
+    """The served network: the base ``model``'s layers (core.networks.tune) and the head as
+    ``tuned_head``; no second ResMem is built."""
+    from core.networks import tune
+
+    tuned = tune(model, head.layers)
+    tuned.get_layer("fc12").set_weights(model.get_layer("fc12").get_weights())
     tuned.get_layer("tuned_head").set_weights([head.kernel, head.bias])
-    return tuned, options
+    return tuned
 
 
 def bucket_facts(bucket, head, table, base_val, data, k, counts, forced):
@@ -122,7 +135,8 @@ def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACH
     Raises NotImproved (after saying why) when val rho does not beat the base and not ``force``."""
     sets = {kind: read_split(data, kind, k) for kind in KINDS}  # every line checked first
     check_disjoint(sets)
-    # Only now TensorFlow (about 5 s to import): a bad dataset is told at once.
+    # Only now the libraries (TensorFlow, if the features are not cached, 5 s to import): a bad
+    # dataset is told at once.
     from core.bucket import write_facts
     from core.checksums import write_md5sums
     from core.pipeline import InputPipeline
@@ -132,10 +146,12 @@ def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACH
     if len(train) < FEW_PHOTOS:
         log.warning("only %d training photos (fewer than %d): the head is chosen on %d val photos, and "
                     "rho on so few moves by chance; the test interval says how far", len(train), FEW_PHOTOS, len(val))
-    bucket, model = base_network(base)
+    bucket = base_bucket(base)
+    model = BaseNetwork(bucket)
     pipeline = InputPipeline.from_settings(bucket.preprocessing, config.settings())
     layers = sorted({name for names in heads.FEATURE_SETS.values() for name in names} | {heads.BASE_LAYER})
-    outputs = bottlenecks.outputs(model, layers, train + val, pipeline, cache, batch, desc="resmem-features")
+    outputs = bottlenecks.outputs(model, layers, train + val, pipeline, cache, batch, desc="resmem-features",
+                                  weights_id=f"{bucket.weights_md5} {bucket.checksums['model.json']}")
     head, table, base_val = heads.search(outputs, len(train), [s for _, s in train], [s for _, s in val])
     log.info("val Spearman: base %.4f, fine-tuned %.4f (%s, penalty %g, blend %.2f)", base_val,
              head.val_spearman, head.features, head.penalty, head.blend)
@@ -147,7 +163,7 @@ def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACH
         if not force:
             raise NotImproved(message + ": no bucket written (--force writes it anyway)")
         log.warning("%s; written anyway (--force), and model.json says so", message)
-    tuned, _ = tuned_network(bucket, model, head)
+    tuned = tuned_network(model(), head)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tuned.save_weights(out / WEIGHTS_FILE)

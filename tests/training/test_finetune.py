@@ -178,12 +178,12 @@ def test_a_photo_in_two_splits_is_refused_by_name_or_by_bytes(dataset, tmp_path)
 def test_no_gain_on_val_writes_no_bucket_unless_forced(dataset, tmp_path):
     """On scores that ResMem itself gave (the teacher-labelled set), nothing beats it on val."""
     out = tmp_path / "bucket"
-    args = ("training.finetune", "--data", str(dataset), "--split", "1", "--out", str(out),
-            "--cache", str(tmp_path / "features"))
-    run = stage(*args, check=False)
-    assert run.returncode == 1 and "does not rank val better than the base model" in run.stderr
-    assert "no bucket written (--force writes it anyway)" in run.stderr and not out.exists()
-    stage(*args, "--force")
+    args = ("training.finetune", "--data", str(dataset), "--split", "1", "--cache", str(tmp_path / "features"))
+    stage(*args, "--out", str(out), "--force")
     prov = facts(out)["provenance"]
     assert prov["improved_on_val"] is False and prov["written_with_force"] is True
     assert prov["base_val_spearman"] == pytest.approx(1.0)
+    run = stage(*args, "--out", str(tmp_path / "refused"), check=False)
+    assert run.returncode == 1 and "does not rank val better than the base model" in run.stderr
+    assert "no bucket written (--force writes it anyway)" in run.stderr and not (tmp_path / "refused").exists()
+    assert "resmem-features of the 12 photos read from" in run.stderr  # the features of the forced run
