@@ -19,8 +19,11 @@ MAX_EXAMPLES = 40
 # goes out without the field, exactly as a valid one, and its 200 is counted as invalid data
 # accepted. Every real out-of-range value is a 400 in tests/integration/test_stable.py and
 # test_video.py instead.
+# And `--checks all` times every response against 10 s: a crops request slowed by a busy machine
+# failed a make test on that alone. Speed is measured in the benchmarks, never asserted in a test.
 EXCLUDED_CHECKS = {"positive_data_acceptance": "only images (videos) are accepted, which a `file` cannot say",
-                   "negative_data_rejection": "an optional form field as an empty array is the field left out"}
+                   "negative_data_rejection": "an optional form field as an empty array is the field left out",
+                   "max_response_time": "a test must not fail because the machine is busy"}
 
 
 def test_schemathesis_finds_nothing_wrong_in_any_documented_operation(url):

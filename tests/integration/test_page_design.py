@@ -11,12 +11,12 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from tests.imagegen import ROOT, SAMPLES
-from tests.integration.test_page import browser, page  # noqa: F401 - the fixtures
+from tests.integration.test_page import WORK, browser, page  # noqa: F401 - the fixtures
 
 
 def open_tools(page):
     page.set_input_files("#files", [SAMPLES / "rocket.jpg"])
-    expect(page.locator(".card .score.pending")).to_have_count(0, timeout=60_000)
+    expect(page.locator(".card .score.pending")).to_have_count(0, timeout=WORK)
     page.get_by_role("button", name="Regions and crops").click()
     expect(page.locator("#design")).to_be_visible()
     expect(page.locator("#stage-img")).to_have_js_property("complete", True)
@@ -40,7 +40,7 @@ def test_regions_drawn_and_typed_are_measured_as_the_api_measures_them(page, url
     form.get_by_role("button", name="Add region").click()
     expect(page.locator("#marks rect.region")).to_have_count(2)
     page.get_by_role("button", name="Measure regions").click()
-    expect(page.locator("#region-results li")).to_have_count(2, timeout=60_000)
+    expect(page.locator("#region-results li")).to_have_count(2, timeout=WORK)
 
     drawn = json.loads(page.evaluate("JSON.stringify(design.regions)"))
     assert [r["name"] for r in drawn] == ["rocket", "sky"] and drawn[1]["box"] == [0, 0, 1, 0.3]
@@ -59,7 +59,7 @@ def test_regions_drawn_and_typed_are_measured_as_the_api_measures_them(page, url
     for ratio in ("4:5 feed", "16:9 banner", "9:16 story"):
         page.get_by_label(ratio).uncheck()
     page.get_by_role("button", name="Find crops").click()
-    expect(page.locator("#crop-results section")).to_have_count(1, timeout=60_000)
+    expect(page.locator("#crop-results section")).to_have_count(1, timeout=WORK)
     page.locator(".crop-choice").first.click()
     page.set_viewport_size({"width": 1100, "height": 1300})
     page.locator("#design").screenshot(path=ROOT / "test-artifacts" / "design-regions.png")
@@ -73,7 +73,7 @@ def test_crops_are_outlined_moved_by_keyboard_and_scored(page, url):  # noqa: F8
     open_tools(page)
     page.get_by_label("9:16 story").uncheck()
     page.get_by_role("button", name="Find crops").click()
-    expect(page.locator("#crop-results section")).to_have_count(3, timeout=60_000)
+    expect(page.locator("#crop-results section")).to_have_count(3, timeout=WORK)
     expect(page.locator("#marks rect.crop")).to_have_count(3)
     expect(page.locator("#crop-results")).to_contain_text("Compare scores within a ratio only")
     first = page.locator(".crop-choice").first
@@ -84,7 +84,7 @@ def test_crops_are_outlined_moved_by_keyboard_and_scored(page, url):  # noqa: F8
     before = json.loads(page.evaluate("JSON.stringify(design.selected.box)"))
     selected.focus()
     page.keyboard.press("ArrowRight")
-    expect(page.locator("#own-crop")).to_contain_text("Your 1:1 crop at", timeout=60_000)
+    expect(page.locator("#own-crop")).to_contain_text("Your 1:1 crop at", timeout=WORK)
     after = json.loads(page.evaluate("JSON.stringify(design.selected.box)"))
     assert after[1:] == before[1:] and (after[0] > before[0] or before[0] + before[2] == 640)
     expected = requests.post(f"{url}/model/crops", files={"image": ("rocket.jpg", (SAMPLES / "rocket.jpg").read_bytes())},
