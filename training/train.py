@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import config
+from training.checkpoints import BEST, LAST, read_state
 from training.lamem import DatasetError, read_split
 
 log = logging.getLogger("train")
@@ -115,7 +116,13 @@ def train(settings, out, resume=False, keep_checkpoints=False):
         raise ValueError(f"--init must be resmem or none, not {settings.init!r}")
     if settings.bottlenecks and settings.init != "resmem":
         raise ValueError("--bottlenecks trains on frozen conv features: it needs --init resmem")
-    # Only now TensorFlow (about 5 s to import): a bad split or flag is told at once.
+    out, folder = Path(out), Path(out) / CHECKPOINTS
+    state = read_state(folder)
+    if state and not resume:
+        raise FileExistsError(f"{folder} holds a checkpoint: pass --resume to go on, or choose a new --out")
+    if resume and state and state["settings"] != asdict(settings):
+        raise ValueError(f"--resume with other settings than the checkpoint's: {state['settings']}")
+    # Only now TensorFlow (5 to 9 s to import): a bad split, flag or checkpoint is told at once.
     import keras
 
     from core.bucket import Preprocessing, write_facts
@@ -123,16 +130,9 @@ def train(settings, out, resume=False, keep_checkpoints=False):
     from core.networks import build_memnet
     from core.pipeline import InputPipeline
     from training import bottlenecks as cache
-    from training.checkpoints import BEST, LAST, SpearmanCheckpoint, read_state
     from training.convert_resmem import FACTS as RESMEM_FACTS
+    from training.epoch_checkpoint import SpearmanCheckpoint
     from training.pipeline import array_dataset, image_dataset
-
-    out, folder = Path(out), Path(out) / CHECKPOINTS
-    state = read_state(folder)
-    if state and not resume:
-        raise FileExistsError(f"{folder} holds a checkpoint: pass --resume to go on, or choose a new --out")
-    if resume and state and state["settings"] != asdict(settings):
-        raise ValueError(f"--resume with other settings than the checkpoint's: {state['settings']}")
     folder.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(settings.seed)
 

@@ -1,6 +1,7 @@
 """training.train writes a verified MemNet bucket, starts from ResMem's conv weights, trains on
 cached bottlenecks, and resumes after a kill with at most one epoch lost."""
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -86,8 +87,10 @@ def test_resume_after_a_kill_loses_at_most_one_epoch(dataset, tmp_path):
     assert done == 1, "the kill came too late to test a resume"
     assert not (out / "model.json").exists()
 
-    again = stage("training.train", *command[3:], check=False)
-    assert again.returncode == 2 and "pass --resume" in again.stderr  # never silently restarts
+    # never silently restarts, and says so before importing TensorFlow (-X importtime lists every import)
+    again = subprocess.run([sys.executable, "-X", "importtime", *command[1:]], cwd=ROOT, capture_output=True, text=True)
+    assert again.returncode == 2 and "pass --resume" in again.stderr, again.stderr[-2000:]
+    assert not re.search(r"\|\s+(tensorflow|keras)$", again.stderr, re.M)
     resumed = stage("training.train", *command[3:], "--resume")
     assert "resuming after epoch 1 of 2" in resumed.stderr
     assert resumed.stdout.count("val Spearman") == 1  # only the epoch still to run
