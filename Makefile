@@ -42,9 +42,12 @@ run: weights
 	$(VENV)/bin/gunicorn -c gunicorn.conf.py 'app:create_app()'
 
 # The suites run side by side, TEST_JOBS at a time, the longest first: much of each is waiting on
-# servers, Ray, browsers and subprocesses rather than on the cores (one after another they took
-# 11.5 minutes on 2 cores). Each suite's output is printed whole when it ends.
-TEST_JOBS ?= 4
+# servers, Ray, browsers and subprocesses rather than on the cores, and the training suite keeps
+# one core busy, not two. Each suite's output is printed whole when it ends. What it costs is the
+# forward passes the tests assert on, so it depends on the CPU: 2 jobs took 9.9 minutes on 2
+# AVX-512 cores and 17.5 on 2 AVX2 cores; 4 jobs were 10% faster there, but stretched single
+# requests past a minute (CONTRIBUTING.md has the figures).
+TEST_JOBS ?= 2
 SUITES := lint test-training test-ray test-integration test-unit test-score
 test:
 	$(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target $(SUITES)
