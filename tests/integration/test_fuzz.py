@@ -19,11 +19,12 @@ MAX_EXAMPLES = 40
 # goes out without the field, exactly as a valid one, and its 200 is counted as invalid data
 # accepted. Every real out-of-range value is a 400 in tests/integration/test_stable.py and
 # test_video.py instead.
-# And `--checks all` times every response against 10 s: a crops request slowed by a busy machine
-# failed a make test on that alone. Speed is measured in the benchmarks, never asserted in a test.
 EXCLUDED_CHECKS = {"positive_data_acceptance": "only images (videos) are accepted, which a `file` cannot say",
-                   "negative_data_rejection": "an optional form field as an empty array is the field left out",
-                   "max_response_time": "a test must not fail because the machine is busy"}
+                   "negative_data_rejection": "an optional form field as an empty array is the field left out"}
+# `--checks all` also times every response, against 10 s unless told (it cannot be excluded): a
+# crops request slowed by a busy machine failed a make test on that alone. Speed is measured in
+# the benchmarks, never asserted in a test; this is a guard against a hang, as the request timeout.
+HANG_SECONDS = "300"
 
 
 def test_schemathesis_finds_nothing_wrong_in_any_documented_operation(url):
@@ -32,7 +33,8 @@ def test_schemathesis_finds_nothing_wrong_in_any_documented_operation(url):
     done = subprocess.run(
         [str(Path(sys.executable).parent / "schemathesis"), "run", f"{url}/swagger.json",
          "--checks", "all", "--exclude-checks", ",".join(EXCLUDED_CHECKS), "--seed", str(SEED),
-         "--max-examples", str(MAX_EXAMPLES), "--workers", "1", "--request-timeout", "60",
+         "--max-examples", str(MAX_EXAMPLES), "--workers", "1", "--request-timeout", HANG_SECONDS,
+         "--max-response-time", HANG_SECONDS,
          "--report-json-path", str(report)],
         capture_output=True, text=True, timeout=900, check=False)
     summary = json.loads(report.read_text())
