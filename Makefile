@@ -46,11 +46,12 @@ run: weights
 # one core busy, not two. Each suite's output is printed whole when it ends. What it costs is the
 # forward passes the tests assert on, so it depends on the CPU: 2 jobs took 9.9 minutes on 2
 # AVX-512 cores and 17.5 on 2 AVX2 cores; 4 jobs were 10% faster there, but stretched single
-# requests past a minute (CONTRIBUTING.md has the figures).
+# requests past a minute (CONTRIBUTING.md has the figures). A failing suite does not stop the
+# others (--keep-going): a run shows every failure, and still exits non-zero.
 TEST_JOBS ?= 2
 SUITES := lint test-training test-ray test-integration test-unit test-score
 test:
-	$(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target $(SUITES)
+	$(MAKE) --no-print-directory --keep-going -j$(TEST_JOBS) --output-sync=target $(SUITES)
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/hadolint Dockerfile
