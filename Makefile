@@ -9,7 +9,8 @@ IMAGE    ?= max-image-memorability
 export PORT
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run score test-ray bench-ray bench-score bench-stability bench-video test-score weights test test-unit test-slow test-training test-integration test-container reference bench bench-single bench-explain bench-models bench-crops distil finetune bench-finetune lint clean
+
+.PHONY: tiny run score test-ray bench-ray bench-score bench-stability bench-video test-score weights test test-unit test-slow test-training test-integration test-container reference bench bench-single bench-explain bench-models bench-crops distil finetune bench-finetune lint clean
 
 # The service's, the conversion's and the training stage's packages for `make run` (the serving
 # image has only requirements.txt); the test tools on top of them only for tests and benchmarks.
@@ -38,6 +39,16 @@ $(RUNTIMES): $(BUCKET)/md5sums.txt training/runtimes.py
 
 weights: $(BUCKET)/md5sums.txt $(RUNTIMES)
 
+# The contract tests' bucket: ResMem's design, tiny, random weights from a fixed seed, made and
+# converted to each served tier in seconds by the training stage itself (training/tiny.py); its
+# runtimes sit in MODEL_CACHE by weights md5 beside ResMem's. CONTRIBUTING.md says which tests run on it.
+TINY := .cache/tests/tiny-resmem
+$(TINY)/.converted: $(VENV)/.installed training/tiny.py training/runtimes.py core/networks.py training/convert_resmem.py
+	$(PY) -m training.tiny --out $(TINY) --cache .cache/models --fresh
+	touch $@
+
+tiny: $(TINY)/.converted
+
 run: weights
 	$(VENV)/bin/gunicorn -c gunicorn.conf.py 'app:create_app()'
 
@@ -56,23 +67,23 @@ test:
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/hadolint Dockerfile
 
-test-unit: $(VENV)/.installed-test weights
+test-unit: $(VENV)/.installed-test weights tiny
 	$(PY) -m pytest -q -m "not slow" tests/unit
 
 # What set-up already checks, done again: converting the published wheel, byte for byte.
-test-slow: $(VENV)/.installed-test weights
+test-slow: $(VENV)/.installed-test weights tiny
 	$(PY) -m pytest -q -m slow tests
 
 # python -m score end to end: a real folder, kill and resume, maps, a real server by --url.
-test-score: $(VENV)/.installed-test weights
+test-score: $(VENV)/.installed-test weights tiny
 	$(PY) -m pytest -q tests/score
 
 # score --ray: a real Ray (a head and two workers) and a moto S3 server, both on this machine.
-test-ray: $(VENV)/.installed-test weights
+test-ray: $(VENV)/.installed-test weights tiny
 	$(PY) -m pytest -q -m "not slow" tests/ray
 
 # label, train, evaluate, export and serve a MemNet on a tiny dataset made from samples/.
-test-training: $(VENV)/.installed-test weights
+test-training: $(VENV)/.installed-test weights tiny
 	$(PY) -m pytest -q tests/training
 
 # The page test drives Debian's Chromium (Playwright never downloads a browser here).
@@ -82,7 +93,7 @@ $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
 # Starts its own server on a free port, or tests the one at MAX_URL (e.g. a container).
-test-integration: $(VENV)/.installed-test $(CHROMIUM) $(if $(MAX_URL),,weights)
+test-integration: $(VENV)/.installed-test $(CHROMIUM) tiny $(if $(MAX_URL),,weights)
 	$(PY) -m pytest -q tests/integration
 
 # Builds the image with podman from a local Debian base, runs it, tests it by URL.

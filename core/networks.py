@@ -13,6 +13,8 @@ LRN_BETA = 0.75
 LRN_BIAS = 1.0
 BN_EPSILON = 1e-5  # torchvision's BatchNorm2d default
 RESNET152_BLOCKS = (3, 8, 36, 3)
+RESNET_PLANES = (64, 128, 256, 512)  # each stage's bottleneck width; its output is 4x
+MEMNET_CONVS = (48, 256, 384, 384, 256)  # conv1-conv5's filters
 
 
 @keras.saving.register_keras_serializable(package="memorability")  # training checkpoints reload it
@@ -51,15 +53,16 @@ class LinearHead(layers.Layer):
         return keras.ops.sigmoid(weighted + self.bias)
 
 
-def memnet_features(x, prefix=""):
-    """AlexNet/MemNet conv1-conv5 of ResMem: 227x227x3 -> 6x6x256 (NHWC)."""
-    x = layers.Conv2D(48, 11, strides=4, activation="relu", name=prefix + "conv1")(x)
+def memnet_features(x, prefix="", convs=MEMNET_CONVS):
+    """AlexNet/MemNet conv1-conv5 of ResMem: 227x227x3 -> 6x6x256 (NHWC); ``convs`` are their
+    filters (a tiny test bucket's are fewer: training/tiny.py)."""
+    x = layers.Conv2D(convs[0], 11, strides=4, activation="relu", name=prefix + "conv1")(x)
     x = layers.MaxPooling2D(3, 2, name=prefix + "pool1")(x)
     x = LocalResponseNorm(name=prefix + "lrn1")(x)
-    x = layers.Conv2D(256, 5, padding="same", groups=2, activation="relu", name=prefix + "conv2")(x)
+    x = layers.Conv2D(convs[1], 5, padding="same", groups=2, activation="relu", name=prefix + "conv2")(x)
     x = layers.MaxPooling2D(3, 2, name=prefix + "pool2")(x)
     x = LocalResponseNorm(name=prefix + "lrn2")(x)
-    for name, filters in (("conv3", 384), ("conv4", 384), ("conv5", 256)):
+    for name, filters in zip(("conv3", "conv4", "conv5"), convs[2:]):
         x = layers.Conv2D(filters, 3, padding="same", groups=2, activation="relu",
                           name=prefix + name)(x)
     return layers.MaxPooling2D(3, 2, name=prefix + "pool5")(x)
@@ -88,32 +91,39 @@ def _bottleneck(x, planes, stride, name, downsample):
     return layers.ReLU(name=name + "_out")(y)
 
 
-def resnet152_logits(x, prefix="features_"):
-    """torchvision resnet152 (v1.5), ending with its 1000 ImageNet logits."""
-    x = _conv_bn(x, 64, 7, 2, prefix + "conv1", prefix + "bn1")
+def resnet152_logits(x, prefix="features_", blocks_per_stage=RESNET152_BLOCKS, planes_per_stage=RESNET_PLANES,
+                     classes=1000):
+    """torchvision resnet152 (v1.5), ending with its 1000 ImageNet logits; fewer blocks, planes
+    and classes make the same design smaller (a test bucket)."""
+    x = _conv_bn(x, planes_per_stage[0], 7, 2, prefix + "conv1", prefix + "bn1")
     x = layers.ZeroPadding2D(1, name=prefix + "maxpool_pad")(x)  # after ReLU, 0 acts as -inf
     x = layers.MaxPooling2D(3, 2, name=prefix + "maxpool")(x)
-    for stage, (blocks, planes) in enumerate(zip(RESNET152_BLOCKS, (64, 128, 256, 512)), 1):
+    for stage, (blocks, planes) in enumerate(zip(blocks_per_stage, planes_per_stage), 1):
         for block in range(blocks):
             stride = 2 if stage > 1 and block == 0 else 1
             x = _bottleneck(x, planes, stride, f"{prefix}layer{stage}_{block}", downsample=block == 0)
     x = layers.GlobalAveragePooling2D(name=prefix + "avgpool")(x)
-    return layers.Dense(1000, name=prefix + "fc")(x)
+    return layers.Dense(classes, name=prefix + "fc")(x)
 
 
 HEAD_UNITS = (4096, 4096, 2048, 1024, 512, 256)
 
 
-def build_resmem(input_size=227, tuned=None):
+def build_resmem(input_size=227, tuned=None, memnet_convs=MEMNET_CONVS, resnet_blocks=RESNET152_BLOCKS,
+                 resnet_planes=RESNET_PLANES, resnet_classes=1000, head=HEAD_UNITS):
     """ResMem: MemNet features (9216) ++ ResNet-152 logits (1000) -> fc6..fc12 -> sigmoid.
 
     ``tuned`` is the option of a fine-tuned bucket (training/finetune.py): ``{"features": [layer
-    names]}``: the network is then ``tune(ResMem, features)``.
+    names]}``: the network is then ``tune(ResMem, features)``. The other options shrink the same
+    design, layer names and all, for the tests' tiny bucket (training/tiny.py); their defaults
+    are ResMem's.
     """
     image = keras.Input((input_size, input_size, 3), name="image")
-    memnet = layers.Flatten(name="flatten")(memnet_features(image))
-    x = layers.Concatenate(name="concat")([memnet, resnet152_logits(image)])
-    for index, units in enumerate(HEAD_UNITS, start=6):
+    memnet = layers.Flatten(name="flatten")(memnet_features(image, convs=memnet_convs))
+    logits = resnet152_logits(image, blocks_per_stage=resnet_blocks, planes_per_stage=resnet_planes,
+                              classes=resnet_classes)
+    x = layers.Concatenate(name="concat")([memnet, logits])
+    for index, units in enumerate(head, start=6):
         x = layers.Dense(units, activation="relu", name=f"fc{index}")(x)
     score = layers.Dense(1, activation="sigmoid", name="fc12")(x)
     resmem = keras.Model(image, score, name="resmem")
@@ -134,17 +144,17 @@ def tune(resmem, features):
 MEMNET_WIDTH = 4096  # fc6 and fc7 of the published MemNet
 
 
-def build_memnet(input_size=227, sigmoid=True, dropout=0.5, width=MEMNET_WIDTH):
+def build_memnet(input_size=227, sigmoid=True, dropout=0.5, width=MEMNET_WIDTH, convs=MEMNET_CONVS):
     """MemNet (Khosla et al., 2015): the AlexNet conv1-conv5 above, fc6 and fc7 (``width`` each,
     4096 as published, with dropout while training), then one output: a probability with
     ``sigmoid``, else linear. A narrower fc6 and fc7 suit a lab's few thousand photos: at 4096,
     fc6 alone holds 37.7 M of MemNet's 56 M weights.
 
-    Its conv1-conv5 have the names and shapes of ResMem's MemNet branch, so their weights copy
-    across by name (training/train.py --init resmem).
+    Its conv1-conv5 have the names and shapes of ResMem's MemNet branch (``convs``: those of the
+    bucket it starts from), so their weights copy across by name (training/train.py --init resmem).
     """
     image = keras.Input((input_size, input_size, 3), name="image")
-    x = layers.Flatten(name="flatten")(memnet_features(image))
+    x = layers.Flatten(name="flatten")(memnet_features(image, convs=convs))
     for name in ("fc6", "fc7"):
         x = layers.Dense(width, activation="relu", name=name)(x)
         x = layers.Dropout(dropout, name=name + "_dropout")(x)

@@ -28,8 +28,17 @@ class Tier:
 
 
 # Per architecture, the layer up to which a quantised tier keeps the network in float: on ResMem
-# the 7x7 stem alone caused 0.029 of int8's 0.036 max |diff| (training/runtimes.py).
-FLOAT_UNTIL = {"resmem": "features_layer1_2_out"}
+# the 7x7 stem alone caused 0.029 of int8's 0.036 max |diff| (training/runtimes.py). The stem and
+# layer1 stay in float: ResMem's layer1 ends with its block 2, a smaller ResMem's where its
+# ``resnet_blocks`` option says.
+FLOAT_UNTIL = {"resmem": "features_layer1_{last}_out"}
+
+
+def float_until(architecture, options=None):
+    """The name of the last float layer of a quantised tier's network, or None."""
+    name = FLOAT_UNTIL.get(architecture)
+    blocks = (options or {}).get("resnet_blocks", (3,))
+    return name.format(last=blocks[0] - 1) if name else None
 
 TIERS = {tier.name: tier for tier in (
     Tier("fp32", "openvino", ("openvino.xml", "openvino.bin"), grid=2, served=True,

@@ -1,20 +1,36 @@
-"""config.Settings for the tests: the process's settings with this checkout's bucket and runtimes,
-so that a test does not depend on the directory it runs from."""
+"""The buckets the tests run on, and config.Settings for them, so that a test does not depend on
+the directory it runs from.
+
+- ``BUCKET``: the contract tests' bucket. The tiny ResMem that `make tiny` makes (training/tiny.py),
+  or ``TEST_BUCKET`` where a run serves another (the container's tests by URL serve ResMem).
+- ``RESMEM``: the converted ResMem, for the fidelity tests (golden scores, the port, the tiers).
+"""
+import os
+from pathlib import Path
+
 import config
 from tests.imagegen import ROOT
 
-BUCKET = ROOT / "assets" / "resmem"
+RESMEM = ROOT / "assets" / "resmem"
+TINY = ROOT / ".cache" / "tests" / "tiny-resmem"
+BUCKET = Path(os.environ.get("TEST_BUCKET") or TINY).absolute()
 CACHE = ROOT / ".cache" / "models"
 
 
 def settings(**overrides):
-    """config.settings() on this checkout's ResMem bucket and runtime cache, with ``overrides``."""
+    """config.settings() on the contract bucket and this checkout's runtime cache, with ``overrides``."""
     return config.settings().replace(**{"MODEL_BUCKET": str(BUCKET), "MODEL_CACHE": str(CACHE), **overrides})
 
 
 def open_model(convert=False, warm_up=False, **overrides):
-    """A core.model.ModelWrapper of ``settings(**overrides)``; tiers are converted ahead by `make weights`.
-    Loaded as a batch job loads it, without the server's warm-up passes (test_model.py holds them)."""
+    """A core.model.ModelWrapper of ``settings(**overrides)``; tiers are converted ahead by `make weights`
+    and `make tiny`. Loaded as a batch job loads it, without the server's warm-up passes
+    (test_model.py holds them)."""
     from core.model import ModelWrapper
 
     return ModelWrapper.from_settings(settings(**overrides), convert=convert, warm_up=warm_up)
+
+
+def open_resmem(**overrides):
+    """open_model on ResMem: for the fidelity tests."""
+    return open_model(**{"MODEL_BUCKET": str(RESMEM), **overrides})

@@ -100,8 +100,6 @@ def tuned_network(model, head):
 
 
 def bucket_facts(bucket, head, table, base_val, data, k, counts, forced):
-    from training.convert_resmem import LICENSE
-
     improved = head.val_spearman > base_val
     facts = {key: value for key, value in bucket.facts.items() if key != "provenance"}
     return {
@@ -113,10 +111,11 @@ def bucket_facts(bucket, head, table, base_val, data, k, counts, forced):
                         f"score, chosen on {counts['val']} validation photos (val Spearman {head.val_spearman:.3f}, "
                         f"the base model's {base_val:.3f}). " + bucket.facts.get("description", "")),
         "source": f"fine-tuned from {bucket.facts.get('id')} by training/finetune.py; base: {bucket.facts.get('source', '')}",
-        "license": ("Fine-tuned from ResMem's weights, so ResMem's licence applies: " + LICENSE +
-                    " The licence of the lab's photos and scores applies too."),
+        "license": (f"Fine-tuned from {bucket.facts.get('name', 'the base')}'s weights, so its licence applies: "
+                    f"{bucket.facts.get('license', '')} The licence of the lab's photos and scores applies too."),
         "weights": WEIGHTS_FILE,
-        "architecture_options": {"tuned": {"features": list(head.layers)}},
+        # The base's own options (a smaller ResMem's widths), and the head on its features.
+        "architecture_options": {**bucket.architecture_options, "tuned": {"features": list(head.layers)}},
         "provenance": {
             "trainer": "training/finetune.py",
             "base": {"id": bucket.facts.get("id"), "path": str(bucket.path), "weights_md5": bucket.weights_md5,

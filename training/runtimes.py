@@ -31,7 +31,7 @@ from pathlib import Path
 from core.bucket import open_bucket
 from core.checksums import file_digest, read_md5sums
 from core.runtimes import CHECKSUM_FILE, runtime_dir
-from core.tiers import FLOAT_UNTIL, TIERS
+from core.tiers import TIERS, float_until
 
 log = logging.getLogger(__name__)
 SERVED = tuple(name for name, tier in TIERS.items() if tier.served)  # `make weights`, the image
@@ -140,8 +140,8 @@ def openvino_files(model, bucket, tier, folder, names):
 
 
 def litert_files(model, bucket, tier, folder, names):
-    """One LiteRT file, or a float front and a quantised rest (core.tiers.FLOAT_UNTIL)."""
-    until = FLOAT_UNTIL.get(bucket.architecture) if tier.quantise else None
+    """One LiteRT file, or a float front and a quantised rest (core.tiers.float_until)."""
+    until = float_until(bucket.architecture, bucket.architecture_options) if tier.quantise else None
     parts = split(model, until) if until else (model,)
     for name, part in zip(names, parts):
         blob = to_litert(part, tier.quantise and not name.endswith("-front.tflite"))

@@ -64,34 +64,46 @@ def euclidean_loss(y_true, y_pred):
 LOSSES = {"mse": "mean_squared_error", "euclidean": euclidean_loss}
 
 
-def copy_resmem_convs(model, resmem_bucket):
-    """Copy conv1-conv5 of ResMem's MemNet branch into ``model``; return ResMem's weights md5."""
-    from core.bucket import open_bucket
+def memnet_options(settings, init_bucket):
+    """build_memnet's keywords (model.json's architecture_options): its conv1-conv5 are those of
+    the ResMem it starts from, named only when they are not ResMem's own (a test bucket's)."""
+    from core.networks import MEMNET_CONVS
+
+    options = {"sigmoid": settings.sigmoid, "width": settings.width}
+    convs = init_bucket.architecture_options.get("memnet_convs") if init_bucket else None
+    return {**options, "convs": list(convs)} if convs and tuple(convs) != MEMNET_CONVS else options
+
+
+def copy_resmem_convs(model, bucket):
+    """Copy conv1-conv5 of the ResMem ``bucket``'s MemNet branch into ``model``."""
     from core.networks import MEMNET_CONV_LAYERS, build_network
 
-    bucket = open_bucket(resmem_bucket)
     resmem = build_network(bucket.architecture, bucket.preprocessing.crop, bucket.architecture_options)
     resmem.load_weights(bucket.weights_path)
     for name in MEMNET_CONV_LAYERS:
         model.get_layer(name).set_weights(resmem.get_layer(name).get_weights())
-    return bucket
 
 
 def bucket_facts(settings, state, spec, data_facts, init_bucket, n_train, n_val):
     """model.json of the trained bucket: what it is, how to feed it and how it was made."""
     from training.convert_resmem import LICENSE
 
-    derived = init_bucket is not None or data_facts.get("teacher") == "resmem"
+    init = init_bucket.facts if init_bucket is not None else {}
+    if init and init.get("id") != "resmem":  # another ResMem (a test bucket): its own licence
+        licence = f"Derived from {init.get('name')}'s weights, so its licence applies: {init.get('license')}"
+    elif init or data_facts.get("teacher") == "resmem":
+        licence = "Derived from ResMem's weights or labels, so ResMem's licence applies: " + LICENSE
+    else:
+        licence = "The licence of the training data applies to these weights."
     return {
         "id": "memnet", "name": "MemNet",
         "description": ("Predicts image memorability on LaMem's 0..1 scale with MemNet: AlexNet-style "
                         "conv1-conv5, fc6 and fc7, trained by training/train.py."),
         "type": "Image-to-Score Regression",
         "source": f"trained on {settings.data} (split {settings.split}) by training/train.py",
-        "license": ("Derived from ResMem's weights or labels, so ResMem's licence applies: " + LICENSE
-                    if derived else "The licence of the training data applies to these weights."),
+        "license": licence,
         "architecture": "memnet",
-        "architecture_options": {"sigmoid": settings.sigmoid, "width": settings.width},
+        "architecture_options": memnet_options(settings, init_bucket),
         "weights": WEIGHTS_FILE,
         "input_size": spec.crop,
         "preprocessing": asdict(spec),
@@ -125,7 +137,7 @@ def train(settings, out, resume=False, keep_checkpoints=False):
     # Only now TensorFlow (5 to 9 s to import): a bad split, flag or checkpoint is told at once.
     import keras
 
-    from core.bucket import Preprocessing, write_facts
+    from core.bucket import Preprocessing, open_bucket, write_facts
     from core.checksums import write_md5sums
     from core.networks import build_memnet
     from core.pipeline import InputPipeline
@@ -139,8 +151,10 @@ def train(settings, out, resume=False, keep_checkpoints=False):
     # MemNet is fed exactly as ResMem's MemNet branch, through the service's own input pipeline.
     spec = Preprocessing.from_facts(RESMEM_FACTS["preprocessing"])
     pipeline = InputPipeline.from_settings(spec, config.settings())
-    model = build_memnet(spec.crop, sigmoid=settings.sigmoid, width=settings.width)
-    init_bucket = copy_resmem_convs(model, settings.resmem) if settings.init == "resmem" else None
+    init_bucket = open_bucket(settings.resmem) if settings.init == "resmem" else None
+    model = build_memnet(spec.crop, **memnet_options(settings, init_bucket))
+    if init_bucket is not None:
+        copy_resmem_convs(model, init_bucket)
     scores = [s for _, s in train_set]
     if settings.bottlenecks:
         trained = cache.head_model(model)
@@ -174,7 +188,7 @@ def train(settings, out, resume=False, keep_checkpoints=False):
             model.get_layer(layer.name).set_weights(layer.get_weights())
     # Written from a MemNet that was never compiled: Keras 3 saves a compiled model's optimizer
     # state beside its weights, which tripled the served file (675 MB for 225 MB of weights).
-    served = build_memnet(spec.crop, sigmoid=settings.sigmoid, width=settings.width)
+    served = build_memnet(spec.crop, **memnet_options(settings, init_bucket))
     for layer in model.layers:
         if layer.weights:
             served.get_layer(layer.name).set_weights(layer.get_weights())

@@ -1,9 +1,14 @@
-"""The API contract, as MAX's tests pin it: Swagger, metadata, and golden scores of real photos."""
+"""Contract (the tiny bucket): the API as MAX's tests pin it: Swagger, metadata, and the scores of
+real photos, which are the served model's own (in-process) in every form they are sent.
+test_resmem.py holds ResMem's golden scores over HTTP."""
 import pytest
 import requests
 
-from tests.imagegen import REFERENCE, encode, sample_bytes, sample_rgb, \
+from core.bucket import open_bucket
+from tests.expected import SCORES
+from tests.imagegen import encode, sample_bytes, sample_rgb, \
     sixteen_bit_grey_png, with_orientation
+from tests.settings import BUCKET
 
 
 def predict(url, *files):
@@ -37,21 +42,19 @@ def test_metadata(url):
     assert response.status_code == 200
     meta = response.json()
     assert set(meta) == {"id", "name", "description", "type", "source", "license"}
-    assert meta["id"] == "resmem" and meta["name"] == "ResMem"
-    assert "resmem==1.1.6" in meta["source"]
-    assert "Non-commercial" in meta["license"] and "noncommercial purposes only" in meta["license"]
+    assert meta == open_bucket(BUCKET).metadata  # the served bucket's model.json
 
 
-@pytest.mark.parametrize("name", sorted(REFERENCE))
-def test_golden_score_of_a_real_photo(url, name):
+@pytest.mark.parametrize("name", sorted(SCORES))
+def test_the_score_of_a_real_photo_is_the_models_own(url, name):
     (score,) = scores(predict(url, (name, sample_bytes(name))))
-    assert score == pytest.approx(REFERENCE[name], abs=0.002)
+    assert score == pytest.approx(SCORES[name], abs=0.002)
 
 
 def test_a_batch_equals_the_singles_in_upload_order(url):
     names = ["coffee.jpg", "astronaut.jpg", "rocket.jpg", "chelsea.jpg"] * 2  # a batch of 8
     batch = scores(predict(url, *[(n, sample_bytes(n)) for n in names]))
-    assert batch == pytest.approx([REFERENCE[n] for n in names], abs=0.002)
+    assert batch == pytest.approx([SCORES[n] for n in names], abs=0.002)
     singles = [scores(predict(url, (n, sample_bytes(n))))[0] for n in names[:4]]
     assert batch[:4] == pytest.approx(singles, abs=1e-5)
     assert batch[4:] == pytest.approx(singles, abs=1e-5)
@@ -59,12 +62,12 @@ def test_a_batch_equals_the_singles_in_upload_order(url):
 
 def test_the_file_name_and_content_type_sent_do_not_matter(url):
     (score,) = scores(predict(url, ("notes.txt", sample_bytes("chelsea.jpg"), "text/plain")))
-    assert score == pytest.approx(REFERENCE["chelsea.jpg"], abs=0.002)
+    assert score == pytest.approx(SCORES["chelsea.jpg"], abs=0.002)
 
 
 def test_every_accepted_format_scores_the_same_pixels_the_same(url):
     rgb = sample_rgb("astronaut.jpg")
-    jpeg_score = REFERENCE["astronaut.jpg"]
+    jpeg_score = SCORES["astronaut.jpg"]
     lossless = [("a.png", encode(rgb, "PNG")), ("a.bmp", encode(rgb, "BMP")),
                 ("a.tif", encode(rgb, "TIFF")), ("a.webp", encode(rgb, "WEBP", lossless=True)),
                 ("a_alpha.png", encode(rgb.convert("RGBA"), "PNG")),

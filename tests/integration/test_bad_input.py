@@ -1,4 +1,4 @@
-"""Bad input gets a JSON 4xx that says what was wrong, never a 500, and the server lives on.
+"""Contract (the tiny bucket): bad input gets a JSON 4xx that says what was wrong, never a 500, and the server lives on.
 
 Each single-file case is sent to both endpoints that take images: /model/predict and /model/explain.
 """
@@ -6,7 +6,8 @@ import pytest
 import requests
 
 import config
-from tests.imagegen import (NOT_IMAGES, REFERENCE, encode, jpeg_claiming_size,
+from tests.expected import SCORES
+from tests.imagegen import (NOT_IMAGES, encode, jpeg_claiming_size,
                             png_claiming_size, sample_bytes, sample_rgb, tiny_png, truncated)
 from tests.integration.test_api import predict
 
@@ -135,4 +136,4 @@ def test_unknown_routes_and_methods_get_json_errors(url):
 def test_the_server_still_answers_after_all_of_that(url):
     response = predict(url, ("chelsea.jpg", sample_bytes("chelsea.jpg")))
     assert response.status_code == 200
-    assert response.json()["predictions"][0]["memorability"] == pytest.approx(REFERENCE["chelsea.jpg"], abs=0.002)
+    assert response.json()["predictions"][0]["memorability"] == pytest.approx(SCORES["chelsea.jpg"], abs=0.002)

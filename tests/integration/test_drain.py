@@ -1,4 +1,4 @@
-"""A rolling update drains the pod: the manifest's preStop creates DRAIN_FILE, GET /ready turns
+"""Contract (the tiny bucket): a rolling update drains the pod: the manifest's preStop creates DRAIN_FILE, GET /ready turns
 503 so that no new request is routed here, and the SIGTERM that follows lets the requests in
 flight finish. This test starts its own server (also when MAX_URL points at a container)."""
 import signal
@@ -8,7 +8,8 @@ import time
 import pytest
 import requests
 
-from tests.imagegen import REFERENCE, sample_bytes
+from tests.expected import SCORES
+from tests.imagegen import sample_bytes
 from benchmarks.server_process import running_server
 
 
@@ -35,7 +36,7 @@ def test_ready_fails_while_draining_and_predict_still_answers(draining_server):
 
 def test_sigterm_lets_the_requests_in_flight_finish(draining_server):
     url, process, _ = draining_server
-    names = sorted(REFERENCE) * 4  # 16 images: several forward passes
+    names = sorted(SCORES) * 4  # 16 images: several forward passes
     files = [("image", (name, sample_bytes(name), "image/jpeg")) for name in names]
     answers = []
     client = threading.Thread(target=lambda: answers.append(
@@ -48,4 +49,4 @@ def test_sigterm_lets_the_requests_in_flight_finish(draining_server):
     (response,) = answers
     assert response.status_code == 200
     scores = [p["memorability"] for p in response.json()["predictions"]]
-    assert scores == pytest.approx([REFERENCE[n] for n in names], abs=1e-5)
+    assert scores == pytest.approx([SCORES[n] for n in names], abs=1e-5)

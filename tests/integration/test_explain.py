@@ -1,4 +1,4 @@
-"""POST /model/explain: a faithful map over the whole photo, and an overlay to show it."""
+"""Contract (the tiny bucket): POST /model/explain: a faithful map over the whole photo, and an overlay to show it."""
 import base64
 import io
 
@@ -8,10 +8,11 @@ import requests
 from PIL import Image
 
 from benchmarks.deletion import greyed_pair
-from tests.imagegen import REFERENCE, SAMPLES, encode, sample_bytes, sample_rgb, with_orientation
+from tests.expected import SCORES
+from tests.imagegen import SAMPLES, encode, sample_bytes, sample_rgb, with_orientation
 from tests.integration.test_api import predict, scores
 
-SAMPLE_NAMES = sorted(REFERENCE)
+SAMPLE_NAMES = sorted(SCORES)
 
 
 def explain(url, name, data):
@@ -29,7 +30,7 @@ def explained(url):
 
 @pytest.mark.parametrize("name", SAMPLE_NAMES)
 def test_the_score_is_the_one_predict_gives(explained, name):
-    assert explained[name]["memorability"] == pytest.approx(REFERENCE[name], abs=1e-4)
+    assert explained[name]["memorability"] == pytest.approx(SCORES[name], abs=1e-4)
 
 
 @pytest.mark.parametrize("name", SAMPLE_NAMES)

@@ -1,4 +1,5 @@
-"""The /app page in a real browser: Debian's Chromium, headless, driven by Playwright.
+"""Contract (the tiny bucket): the /app page in a real browser: Debian's Chromium, headless,
+driven by Playwright. One fidelity test (ResMem) shows the page against the API on real photos.
 
 Playwright's own browser download is never used: `make test` installs the chromium package.
 A screenshot of the page with two scored photos is saved to test-artifacts/app.png.
@@ -16,7 +17,8 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect, sync_playwright
 
 import config
-from tests.imagegen import REFERENCE, ROOT, SAMPLES, STABLE_REFERENCE, encode, sample_rgb
+from tests.expected import SCORES, STABLE_SCORES
+from tests.imagegen import ROOT, SAMPLES, STABLE_REFERENCE, encode, sample_rgb
 
 SETTINGS = config.settings()  # the defaults the server under test runs with
 
@@ -39,8 +41,8 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser, url):
+def open_page(browser, url):
+    """The page of the server at ``url`` in a new browser context; no JavaScript error at the end."""
     context = browser.new_context(viewport={"width": 1000, "height": 900})
     page = context.new_page()
     errors = []
@@ -49,6 +51,17 @@ def page(browser, url):
     yield page
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def page(browser, url):
+    yield from open_page(browser, url)
+
+
+@pytest.fixture
+def resmem_page(browser, resmem_url):
+    """The page of a server of ResMem: for the fidelity test."""
+    yield from open_page(browser, resmem_url)
 
 
 def requests_to(page, path):
@@ -70,7 +83,9 @@ def test_the_page_is_served_by_the_app_itself(url):
     assert requests.get(f"{url}/app/limits.json", timeout=10).json()["max_bytes"] == SETTINGS.MAX_CONTENT_LENGTH
 
 
-def test_two_photos_are_scored_sorted_and_mapped(page):
+def test_two_photos_are_scored_sorted_and_mapped(resmem_page):
+    """Fidelity: the page shows ResMem's golden scores (`make reference`), sorted."""
+    page = resmem_page
     # rocket first, so that the page has to reorder: astronaut is the more memorable.
     page.set_input_files("#files", [SAMPLES / "rocket.jpg", SAMPLES / "astronaut.jpg"])
     expect(page.locator(".card")).to_have_count(2)
@@ -128,7 +143,7 @@ def test_a_photo_dropped_on_the_page_is_scored(page):
     page.dispatch_event("#drop", "drop", {"dataTransfer": transfer})
     expect(page.locator(".card")).to_have_count(1)
     expect(page.locator(".card .score.pending")).to_have_count(0, timeout=WORK)
-    assert scores_on(page) == pytest.approx([STABLE_REFERENCE["coffee.jpg"]], abs=0.0015)
+    assert scores_on(page) == pytest.approx([STABLE_SCORES["coffee.jpg"]], abs=0.0015)
     expect(page.locator("#drop")).not_to_have_class(re.compile(r"\bover\b"))
 
 
@@ -137,7 +152,7 @@ def twelve_photos():
     from PIL import Image, ImageOps
 
     photos = []
-    for name in sorted(REFERENCE):
+    for name in sorted(SCORES):
         image = Image.open(SAMPLES / name)
         for label, variant in (("", image), ("mirrored-", ImageOps.mirror(image)), ("turned-", image.rotate(90, expand=True))):
             buffer = io.BytesIO()
@@ -191,7 +206,7 @@ def test_a_bad_file_in_a_batch_fails_alone(page):
     page.set_input_files("#files", [photo, text])
     expect(page.locator(".card .score.pending")).to_have_count(0, timeout=WORK)
     first = page.locator(".card").first
-    assert float(first.locator(".score").inner_text()) == pytest.approx(STABLE_REFERENCE["coffee.jpg"], abs=0.0015)
+    assert float(first.locator(".score").inner_text()) == pytest.approx(STABLE_SCORES["coffee.jpg"], abs=0.0015)
     expect(page.locator(".card", has_text="notes.txt").locator(".error")).to_contain_text("not an image")
 
 
@@ -214,23 +229,25 @@ def test_the_map_is_fetched_when_asked_for_and_its_legend_is_in_score_units(page
 
 def test_a_photo_and_its_mirror_are_too_close_to_call_and_photos_far_apart_are_not(page, url):
     """The page scores in the stable mode, so a photo and its mirror image score the same and
-    are one tie group; coffee scores about 0.24 above rocket, so it stands alone."""
+    are one tie group; the sample that scores highest stands alone, far above the lowest."""
     from PIL import ImageOps
 
-    rocket = sample_rgb("rocket.jpg")
-    photos = [{"name": "rocket.png", "mimeType": "image/png", "buffer": encode(rocket, "PNG")},
-              {"name": "rocket-mirrored.png", "mimeType": "image/png", "buffer": encode(ImageOps.mirror(rocket), "PNG")},
-              {"name": "coffee.jpg", "mimeType": "image/jpeg", "buffer": (SAMPLES / "coffee.jpg").read_bytes()}]
+    low, high = sorted(STABLE_SCORES, key=STABLE_SCORES.get)[::len(STABLE_SCORES) - 1]
+    assert STABLE_SCORES[high] - STABLE_SCORES[low] > 0.2  # far apart on the served model
+    lowest = sample_rgb(low)
+    photos = [{"name": "low.png", "mimeType": "image/png", "buffer": encode(lowest, "PNG")},
+              {"name": "low-mirrored.png", "mimeType": "image/png", "buffer": encode(ImageOps.mirror(lowest), "PNG")},
+              {"name": high, "mimeType": "image/jpeg", "buffer": (SAMPLES / high).read_bytes()}]
     page.set_input_files("#files", photos)
     expect(page.locator(".card .score.pending")).to_have_count(0, timeout=WORK)
-    assert page.locator(".card .name").all_inner_texts() == ["coffee.jpg", "rocket.png", "rocket-mirrored.png"]
+    assert page.locator(".card .name").all_inner_texts() == [high, "low.png", "low-mirrored.png"]
     shown = scores_on(page)
     assert shown[1] == shown[2] and shown[0] - shown[1] > 0.2
     threshold = requests.get(f"{url}/app/limits.json", timeout=10).json()["tie_threshold"]
     assert threshold == SETTINGS.TIE_THRESHOLD
     cards = page.locator(".card")
-    expect(cards.nth(1).locator(".tie")).to_have_text("Too close to call with rocket-mirrored.png")
-    expect(cards.nth(2).locator(".tie")).to_have_text("Too close to call with rocket.png")
+    expect(cards.nth(1).locator(".tie")).to_have_text("Too close to call with low-mirrored.png")
+    expect(cards.nth(2).locator(".tie")).to_have_text("Too close to call with low.png")
     expect(cards.nth(0).locator(".tie")).to_be_hidden()
     band = cards.nth(0).locator(".bar .band").evaluate("e => e.style.width")
     assert float(band.rstrip("%")) == pytest.approx(threshold * 100, abs=0.05)  # the noise band's width
@@ -239,9 +256,9 @@ def test_a_photo_and_its_mirror_are_too_close_to_call_and_photos_far_apart_are_n
     with page.expect_download() as download:
         page.get_by_role("button", name="Download CSV").click()
     rows = {r["name"]: r for r in csv.DictReader(io.StringIO(download.value.path().read_text()))}
-    assert rows["rocket.png"]["tie_group"] == rows["rocket-mirrored.png"]["tie_group"] == "2"
-    assert rows["coffee.jpg"]["tie_group"] == "1"
-    assert float(rows["rocket.png"]["mirror_delta"]) == pytest.approx(-float(rows["rocket-mirrored.png"]["mirror_delta"]),
+    assert rows["low.png"]["tie_group"] == rows["low-mirrored.png"]["tie_group"] == "2"
+    assert rows[high]["tie_group"] == "1"
+    assert float(rows["low.png"]["mirror_delta"]) == pytest.approx(-float(rows["low-mirrored.png"]["mirror_delta"]),
                                                                      abs=2e-6)
 
 

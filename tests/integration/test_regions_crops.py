@@ -1,11 +1,12 @@
-"""POST /model/regions and POST /model/crops over HTTP: real answers on real photos, and a 400
+"""Contract (the tiny bucket): POST /model/regions and POST /model/crops over HTTP: real answers on real photos, and a 400
 that names the field and the value for every malformed request."""
 import json
 
 import pytest
 import requests
 
-from tests.imagegen import REFERENCE, sample_bytes, truncated
+from tests.expected import SCORES
+from tests.imagegen import sample_bytes, truncated
 
 REGIONS = [{"name": "left", "box": [0, 0, 0.5, 1]}, {"name": "sky", "points": [[0.2, 0.0], [0.9, 0.0], [0.6, 0.4]]}]
 
@@ -19,7 +20,7 @@ def test_regions_answer_each_region_and_all_of_them_at_once(url):
     response = post(url, "regions", {"regions": json.dumps(REGIONS)})
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["memorability"] == pytest.approx(REFERENCE["rocket.jpg"], abs=1e-4)
+    assert body["memorability"] == pytest.approx(SCORES["rocket.jpg"], abs=1e-4)
     assert [r["name"] for r in body["regions"]] == ["left", "sky"]
     assert body["passes"] == 1 + 6 * 2 + 1 and body["noise_band"] == 0.061
     for region in body["regions"]:
@@ -90,7 +91,7 @@ def test_a_designers_own_crops_are_scored_as_the_search_scores_them(url):
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["ratios"] == [] and body["map_passes"] == 1
-    assert body["memorability"] == pytest.approx(REFERENCE["rocket.jpg"], abs=1e-4)
+    assert body["memorability"] == pytest.approx(SCORES["rocket.jpg"], abs=1e-4)
     assert [b["box"] for b in body["boxes"]] == [searched["box"], [0, 0, 300, 300]]
     assert body["boxes"][0]["memorability"] == pytest.approx(searched["memorability"], abs=1e-5)
 

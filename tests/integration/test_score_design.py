@@ -1,4 +1,4 @@
-"""`python -m score --crops --regions` gives each photo the crops and region effects that
+"""Contract (the tiny bucket): `python -m score --crops --regions` gives each photo the crops and region effects that
 /model/crops and /model/regions give the same file (the service under test, or MAX_URL)."""
 import json
 import shutil

@@ -1,4 +1,4 @@
-"""How the server process behaves: one access-log line per request. (Clean exit on SIGTERM is
+"""Contract (the tiny bucket): how the server process behaves: one access-log line per request. (Clean exit on SIGTERM is
 asserted when the session's server fixture stops it.)"""
 import re
 import time

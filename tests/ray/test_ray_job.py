@@ -1,4 +1,4 @@
-"""`python -m score --ray`: the rows of the in-process command, from object storage and folders,
+"""Contract (the tiny bucket): `python -m score --ray`: the rows of the in-process command, from object storage and folders,
 on a real multi-node Ray; every input once; a kill and a rerun; storage that cannot be used."""
 import json
 import os

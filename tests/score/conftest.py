@@ -1,4 +1,5 @@
-"""A real collection on disk, and `python -m score` run as a user runs it: a subprocess."""
+"""Contract (the tiny bucket): a real collection on disk, and `python -m score` run as a user runs it:
+a subprocess. The rows hold the served model's own in-process scores (tests/expected.py)."""
 import csv
 import json
 import os
@@ -11,16 +12,17 @@ import threading
 import pytest
 
 from benchmarks.server_process import running_server
-from tests.imagegen import REFERENCE, ROOT, SAMPLES, encode, sample_bytes, sample_rgb, truncated, with_orientation
+from tests.expected import SCORES
+from tests.imagegen import ROOT, SAMPLES, encode, sample_bytes, sample_rgb, truncated, with_orientation
 
-# The folder's rows in walk order: (relative path, golden score or None, displayed size, error).
+# The folder's rows in walk order: (relative path, the sample it scores as or None, displayed size, error).
 EXPECTED = [
-    ("astronaut.jpg", REFERENCE["astronaut.jpg"], (512, 512), None),
-    ("nested/chelsea.png", REFERENCE["chelsea.jpg"], (451, 300), None),  # lossless: same pixels
+    ("astronaut.jpg", "astronaut.jpg", (512, 512), None),
+    ("nested/chelsea.png", "chelsea.jpg", (451, 300), None),  # lossless: same pixels
     ("nested/deeper/cut.jpg", None, None, "cut.jpg could not be decoded; it is truncated or corrupt"),
-    ("nested/deeper/rotated.png", REFERENCE["chelsea.jpg"], (451, 300), None),  # EXIF 6, stored 300x451
+    ("nested/deeper/rotated.png", "chelsea.jpg", (451, 300), None),  # EXIF 6, stored 300x451
     ("nested/notes.txt", None, None, "notes.txt is not an image (JPEG, PNG, GIF, BMP, TIFF or WebP)"),
-    ("rocket.jpg", REFERENCE["rocket.jpg"], (640, 427), None),
+    ("rocket.jpg", "rocket.jpg", (640, 427), None),
 ]
 
 
@@ -59,10 +61,10 @@ def read_rows(path):
 def check_rows(rows, folder, tolerance=0.002):
     """``rows`` are EXPECTED for ``folder``: order, scores, sizes and error messages."""
     assert [row["path"] for row in rows] == [str(folder / name) for name, *_ in EXPECTED]
-    for row, (name, score, size, error) in zip(rows, EXPECTED):
+    for row, (name, sample, size, error) in zip(rows, EXPECTED):
         if error is None:
             assert row["error"] is None, row
-            assert abs(float(row["memorability"]) - score) < tolerance, (name, row)
+            assert abs(float(row["memorability"]) - SCORES[sample]) < tolerance, (name, row)
             assert (int(row["width"]), int(row["height"])) == size, (name, row)
         else:
             assert row["memorability"] is None and row["width"] is None, row

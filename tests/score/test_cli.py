@@ -1,4 +1,4 @@
-"""`python -m score` on a real folder, as a researcher runs it: rows, errors, resume, maps."""
+"""Contract (the tiny bucket): `python -m score` on a real folder, as a researcher runs it: rows, errors, resume, maps."""
 import os
 import shutil
 import signal
@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.imagegen import MIRROR_REFERENCE, REFERENCE, ROOT, SAMPLES, STABLE_REFERENCE, encode, sample_rgb
+from tests.expected import MIRROR_SCORES, SCORES, STABLE_SCORES
+from tests.imagegen import ROOT, SAMPLES, encode, sample_rgb
 from tests.score.conftest import EXPECTED, check_rows, read_rows, run_score
 
 
@@ -49,7 +50,7 @@ def test_a_list_on_stdin_to_json_lines(tmp_path):
     rows = read_rows(out)
     assert [row["path"] for row in rows] == [str(SAMPLES / "coffee.jpg"), str(SAMPLES / "chelsea.jpg"),
                                              str(tmp_path / "gone.jpg")]  # the repeat is dropped
-    assert abs(rows[0]["memorability"] - REFERENCE["coffee.jpg"]) < 0.002
+    assert abs(rows[0]["memorability"] - SCORES["coffee.jpg"]) < 0.002
     assert (rows[1]["width"], rows[1]["height"]) == (451, 300)
     assert rows[2]["error"] == "gone.jpg cannot be read (No such file or directory)"
 
@@ -87,7 +88,7 @@ def test_a_run_killed_midway_resumes_with_every_path_once(tmp_path):
     rows = read_rows(out)
     assert [row["path"] for row in rows] == [str(photos / name) for name in sorted(names)]
     for row in rows:
-        golden = REFERENCE[os.path.basename(row["path"]).split("-", 1)[1]]
+        golden = SCORES[os.path.basename(row["path"]).split("-", 1)[1]]
         assert row["error"] is None and abs(float(row["memorability"]) - golden) < 0.002, row
 
 
@@ -136,8 +137,8 @@ def test_stable_rows_carry_the_mirror_delta_and_resume_only_as_they_were_written
     rows = {os.path.basename(row["path"]): row for row in read_rows(out)}
     assert list(read_rows(out)[0]) == ["path", "time", "memorability", "width", "height", "error", "mirror_delta"]
     for name in ("astronaut.jpg", "rocket.jpg"):
-        assert float(rows[name]["memorability"]) == pytest.approx(STABLE_REFERENCE[name], abs=1e-5)
-        assert float(rows[name]["mirror_delta"]) == pytest.approx(REFERENCE[name] - MIRROR_REFERENCE[name], abs=2e-5)
+        assert float(rows[name]["memorability"]) == pytest.approx(STABLE_SCORES[name], abs=1e-5)
+        assert float(rows[name]["mirror_delta"]) == pytest.approx(SCORES[name] - MIRROR_SCORES[name], abs=2e-5)
     mirrored = rows["rocket-mirrored.png"]
     assert float(mirrored["memorability"]) == pytest.approx(float(rows["rocket.jpg"]["memorability"]), abs=1e-6)
     assert float(mirrored["mirror_delta"]) == pytest.approx(-float(rows["rocket.jpg"]["mirror_delta"]), abs=1e-6)

@@ -1,4 +1,4 @@
-"""`python -m score` on a disk shaped like a researcher's: a symlink loop, a 6 GB sparse file, a
+"""Contract (the tiny bucket): `python -m score` on a disk shaped like a researcher's: a symlink loop, a 6 GB sparse file, a
 FIFO, names that are not UTF-8 or hold newlines, commas, quotes or a formula, and a notes file.
 Every run must end by itself (a timeout fails it), write one row per real file and keep its
 memory near that of an ordinary run; a rerun writes nothing twice."""
@@ -8,8 +8,10 @@ import shutil
 
 import pytest
 
-from tests.imagegen import REFERENCE, ROOT, SAMPLES
+from tests.expected import SCORES
+from tests.imagegen import SAMPLES
 from tests.score.conftest import read_rows, run_score
+from tests.settings import BUCKET, CACHE
 
 SPARSE = 6 * 2**30
 NOT_UTF8 = os.fsdecode(b"caf\xe9-\xff\xfe.jpg")  # Latin-1 bytes, as an old disk or a zip holds them
@@ -52,7 +54,7 @@ def test_a_hostile_disk_gives_one_row_per_file_its_memory_stays_flat_and_a_rerun
     assert rows["README.txt"]["error"] == "README.txt is not an image (JPEG, PNG, GIF, BMP, TIFF or WebP)"
     for name, sample in {**ODD, "sub/link.jpg": "astronaut.jpg", "sub/rocket.jpg": "rocket.jpg"}.items():
         assert rows[name]["error"] is None, rows[name]
-        assert float(rows[name]["memorability"]) == pytest.approx(REFERENCE[sample], abs=1e-5), name
+        assert float(rows[name]["memorability"]) == pytest.approx(SCORES[sample], abs=1e-5), name
     assert os.fsencode(next(row["path"] for row in read_rows(out) if row["path"].endswith(NOT_UTF8))).endswith(
         b"caf\xe9-\xff\xfe.jpg")  # the name's own bytes come back
     summary = json.loads((tmp_path / "summary.json").read_text())
@@ -83,17 +85,19 @@ def test_a_fifo_named_or_listed_gets_its_row_and_follow_links_ends_a_loop(tmp_pa
     rows = read_rows(out)
     assert [os.path.basename(row["path"]) for row in rows] == ["pipe.jpg", NOT_UTF8]
     assert rows[0]["error"] == "pipe.jpg is not a regular file: it is a named pipe (FIFO)"
-    assert float(rows[1]["memorability"]) == pytest.approx(REFERENCE["coffee.jpg"], abs=1e-5)
+    assert float(rows[1]["memorability"]) == pytest.approx(SCORES["coffee.jpg"], abs=1e-5)
 
     # A relative name that a spreadsheet would run: written with a leading ', read back without.
     formula = tmp_path / "formula.csv"
     for _ in range(2):
         done = run_score("--from-list", "-", "--out", formula, stdin="=HYPERLINK(1).jpg\n+2.txt\n", cwd=root,
-                         MODEL_BUCKET=ROOT / "assets" / "resmem", MODEL_CACHE=ROOT / ".cache" / "models", timeout=120)
+                         MODEL_BUCKET=BUCKET, MODEL_CACHE=CACHE, timeout=120)
     assert done.returncode == 1 and "skipped 2 already" in done.stdout
     raw = formula.read_text()
-    assert "\n'=HYPERLINK(1).jpg,,0.6402" in raw and "\n'+2.txt,,,,,'+2.txt cannot be read" in raw
-    assert [row["path"] for row in read_rows(formula)] == ["'=HYPERLINK(1).jpg", "'+2.txt"]  # as a spreadsheet shows
+    assert "\n'=HYPERLINK(1).jpg,," in raw and "\n'+2.txt,,,,,'+2.txt cannot be read" in raw
+    rows = read_rows(formula)
+    assert [row["path"] for row in rows] == ["'=HYPERLINK(1).jpg", "'+2.txt"]  # as a spreadsheet shows
+    assert float(rows[0]["memorability"]) == pytest.approx(SCORES[ODD["=HYPERLINK(1).jpg"]], abs=1e-5)
 
     followed = run_score(root, "--out", tmp_path / "followed.csv", "--follow-links", timeout=300)
     assert followed.returncode == 1  # the loop was entered and ended: each real folder once

@@ -1,4 +1,4 @@
-"""`python -m score --url`: the same rows through a real server, through 503s and dropped connections."""
+"""Contract (the tiny bucket): `python -m score --url`: the same rows through a real server, through 503s and dropped connections."""
 import http.server
 import shutil
 import threading
@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from tests.imagegen import REFERENCE, SAMPLES, pipeline_photos
+from tests.expected import SCORES
+from tests.imagegen import SAMPLES, pipeline_photos
 from tests.score.conftest import DroppingProxy, check_rows, read_rows, run_score
 from benchmarks.server_process import free_port
 
@@ -34,7 +35,7 @@ def test_503s_are_waited_out(tmp_path, busy_server):
     rows = read_rows(out)
     assert len(rows) == 12
     for row in rows:
-        assert abs(float(row["memorability"]) - REFERENCE[row["path"].rsplit("-", 1)[1]]) < 0.002, row
+        assert abs(float(row["memorability"]) - SCORES[row["path"].rsplit("-", 1)[1]]) < 0.002, row
     assert '"POST /model/predict HTTP/1.1" 503' in log.read_text()  # it was told to wait, and did
 
 

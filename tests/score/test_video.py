@@ -1,13 +1,14 @@
-"""`python -m score` on a folder that holds a video: one row per sampled frame, with its time;
+"""Contract (the tiny bucket): `python -m score` on a folder that holds a video: one row per sampled frame, with its time;
 resume per video; the maps of its moments; the same rows through a running service."""
 import os
 import shutil
 
 import pytest
 
-from tests.imagegen import REFERENCE, SAMPLES
+from tests.expected import SCORES, scores_of
+from tests.imagegen import SAMPLES
 from tests.score.conftest import read_rows, run_score
-from tests.videogen import clip
+from tests.videogen import clip, frame_of
 
 NAMES = ["astronaut.jpg", "coffee.jpg", "rocket.jpg"]  # 2 s each
 
@@ -30,12 +31,15 @@ def test_a_video_gets_a_row_per_frame_and_resumes_as_a_whole(folder, tmp_path):
     assert all((row["width"], row["height"]) == ("512", "384") for row in frames)
     by_photo = {name: [float(r["memorability"]) for r in frames if int(float(r["time"]) // 2) == i]
                 for i, name in enumerate(NAMES)}
-    assert max(by_photo, key=lambda name: max(by_photo[name])) == "coffee.jpg"
+    pictures = dict(zip(NAMES, scores_of(frame_of(name) for name in NAMES)))  # as the clip holds them
+    best = max(NAMES, key=pictures.get)
+    assert max(by_photo, key=lambda name: max(by_photo[name])) == best
     (still,) = [row for row in rows if row["path"].endswith("still.jpg")]
-    assert still["time"] is None and float(still["memorability"]) == pytest.approx(REFERENCE["rocket.jpg"], abs=1e-5)
+    assert still["time"] is None and float(still["memorability"]) == pytest.approx(SCORES["rocket.jpg"], abs=1e-5)
     overlays = sorted(name for name in os.listdir(maps) if name.startswith("clip.mp4.t"))
     assert len(overlays) == 6  # 3 moments, an overlay and a heatmap each
-    assert any(name.startswith("clip.mp4.t2.") or name.startswith("clip.mp4.t3.") for name in overlays)
+    seconds = 2 * NAMES.index(best)  # the best picture's first second in the clip
+    assert any(name.startswith((f"clip.mp4.t{seconds}.", f"clip.mp4.t{seconds + 1}.")) for name in overlays)
 
     again = run_score(folder, "--out", out, "--fps", "2")
     assert again.returncode == 0 and "skipped 2 already" in again.stdout

@@ -1,5 +1,7 @@
-"""A tiny LaMem-format dataset made from real photos and labelled by the ResMem teacher, and a
-MemNet bucket trained on it for one short epoch, through the stage's own command lines."""
+"""Contract (the tiny bucket): a tiny LaMem-format dataset made from real photos and labelled by
+the teacher (the tiny ResMem: tests/settings.py), and a MemNet bucket trained on it for one short
+epoch from the teacher's conv weights, through the stage's own command lines. The fine-tuning
+tests that serve a tuned ResMem exactly start from ResMem itself (RESMEM)."""
 import json
 import os
 import shutil
@@ -10,11 +12,11 @@ import pytest
 from PIL import Image
 
 from tests.imagegen import ROOT, SAMPLES
-
-RESMEM = ROOT / "assets" / "resmem"
-# fc6 and fc7 of the tests' MemNets: 256 units instead of 4096 keeps every stage's path (conv
-# weights from ResMem, checkpoints, export, conversion) at 17 MB of weights instead of 225 MB.
-WIDTH = ("--width", "256")
+from tests.settings import BUCKET as TEACHER, RESMEM  # noqa: F401 - the tests import RESMEM from here
+# The tests' MemNets: fc6 and fc7 of 256 units instead of 4096, conv1-conv5 from the teacher's
+# (the tiny ResMem's: narrow too), keep every stage's path (conv weights from a ResMem,
+# checkpoints, export, conversion) at under 2 MB of weights instead of 225 MB.
+WIDTH = ("--width", "256", "--resmem", str(TEACHER))
 
 
 def stage(*args, check=True):
@@ -44,16 +46,16 @@ def photos(tmp_path_factory):
 @pytest.fixture(scope="session")
 def dataset(photos, tmp_path_factory):
     data = tmp_path_factory.mktemp("lamem") / "data"
-    stage("training.label", "--images", str(photos), "--out", str(data),
+    stage("training.label", "--images", str(photos), "--out", str(data), "--teacher", str(TEACHER),
           "--val", "0.25", "--test", "0.25", "--seed", "0")
     return data
 
 
 @pytest.fixture(scope="session")
 def bucket(dataset, tmp_path_factory):
-    """MemNet trained for one epoch from ResMem's conv weights, with augmentation."""
+    """MemNet trained for one epoch from the teacher's conv weights, with augmentation."""
     out = tmp_path_factory.mktemp("buckets") / "memnet"
-    stage("training.train", "--data", str(dataset), "--split", "1", "--out", str(out),
+    stage("training.train", "--data", str(dataset), "--split", "1", "--out", str(out), "--resmem", str(TEACHER),
           "--epochs", "1", "--batch", "4", "--learning-rate", "1e-5", *WIDTH)
     return out
 

@@ -1,8 +1,8 @@
-"""training.label writes LaMem's format with the teacher's scores; training.lamem reads it back,
+"""Contract (the tiny bucket): training.label writes LaMem's format with the teacher's scores; training.lamem reads it back,
 and reports a bad split line with its file and line number."""
 import pytest
 
-from tests.imagegen import REFERENCE
+from tests.expected import SCORES
 from tests.training.conftest import stage
 from training.label import divide
 from training.lamem import DatasetError, read_split, write_split
@@ -20,10 +20,10 @@ def test_label_writes_every_photo_once_into_the_three_splits(dataset, photos):
     assert sorted(p.name for p in (dataset / "images").iterdir()) == photo_names
 
 
-def test_label_scores_are_the_original_resmem_scores(dataset):
+def test_label_scores_are_the_teachers_own_scores(dataset):
     scores = {line.split()[0]: float(line.split()[1])
               for kind in ("train", "val", "test") for line in lines(dataset, kind)}
-    for name, reference in REFERENCE.items():
+    for name, reference in SCORES.items():
         assert scores[name] == pytest.approx(reference, abs=1e-6)  # 6 decimals, as LaMem writes
 
 

@@ -1,4 +1,4 @@
-"""training.evaluate scores a bucket on a test split and draws its report; training.export writes
+"""Contract (the tiny bucket): training.evaluate scores a bucket on a test split and draws its report; training.export writes
 the tarball the Dockerfile downloads and a CoreML model that computes what Keras computes."""
 import csv
 import json
@@ -105,7 +105,7 @@ def test_coreml_spec_has_an_image_input_and_a_memorability_output(coreml, bucket
     assert output.name == "memorability" and list(output.type.multiArrayType.shape) == [1, 1]
     meta = spec.description.metadata
     assert meta.versionString == open_bucket(bucket).weights_md5
-    assert meta.license.startswith("Derived from ResMem")
+    assert meta.license == facts(bucket)["license"]
     assert json.loads(meta.userDefined["preprocessing"]) == facts(bucket)["preprocessing"]
     assert meta.userDefined["precision"] == "float16"
 

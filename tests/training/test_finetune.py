@@ -1,5 +1,8 @@
 """training.finetune learns a known 'human' score that ResMem does not predict, writes a bucket
-that the service, `score` and `evaluate --compare` use, and refuses what a lab must not do."""
+that the service, `score` and `evaluate --compare` use, and refuses what a lab must not do.
+
+Fidelity (ResMem): the tuned bucket starts from ResMem and is served exactly (``tuned``).
+Contract (the tiny bucket): the refusals, and no gain over the teacher that labelled the data."""
 import csv
 import hashlib
 import json
@@ -20,7 +23,7 @@ from core.checksums import file_digest
 from tests.imagegen import ROOT, SAMPLES
 from tests.settings import CACHE, open_model
 from tests.videogen import clip, frame_of
-from tests.training.conftest import RESMEM, facts, stage
+from tests.training.conftest import RESMEM, TEACHER, facts, stage
 from training.convert_resmem import LICENSE
 from training.lamem import read_split
 
@@ -176,9 +179,10 @@ def test_a_photo_in_two_splits_is_refused_by_name_or_by_bytes(dataset, tmp_path)
 
 
 def test_no_gain_on_val_writes_no_bucket_unless_forced(dataset, tmp_path):
-    """On scores that ResMem itself gave (the teacher-labelled set), nothing beats it on val."""
+    """On scores that the base itself gave (the teacher-labelled set), nothing beats it on val."""
     out = tmp_path / "bucket"
-    args = ("training.finetune", "--data", str(dataset), "--split", "1", "--cache", str(tmp_path / "features"))
+    args = ("training.finetune", "--data", str(dataset), "--split", "1", "--base", str(TEACHER),
+            "--cache", str(tmp_path / "features"))
     stage(*args, "--out", str(out), "--force")
     prov = facts(out)["provenance"]
     assert prov["improved_on_val"] is False and prov["written_with_force"] is True

@@ -1,5 +1,6 @@
-"""training.train writes a verified MemNet bucket, starts from ResMem's conv weights, trains on
-cached bottlenecks, and resumes after a kill with at most one epoch lost."""
+"""Contract (the tiny bucket): training.train writes a verified MemNet bucket, starts from a ResMem's
+conv weights (the tiny teacher's), trains on cached bottlenecks, and resumes after a kill with at
+most one epoch lost."""
 import json
 import re
 import signal
@@ -15,7 +16,7 @@ from core.bucket import open_bucket
 from core.checksums import ChecksumError
 from core.networks import build_network
 from tests.imagegen import ROOT
-from tests.training.conftest import RESMEM, WIDTH, facts, stage
+from tests.training.conftest import TEACHER, WIDTH, facts, stage
 
 
 def weights(bucket, layer):
@@ -32,16 +33,19 @@ def test_the_bucket_passes_md5sum_and_says_what_it_is(bucket, dataset):
     assert check.stdout.count(": OK") == 2
     with h5py.File(bucket / "memnet.weights.h5") as weights_file:  # the weights, no optimizer state
         assert sorted(weights_file) == ["layers", "vars"]
-    assert (bucket / "memnet.weights.h5").stat().st_size < 4_200_000 * 4 * 1.05  # 4.15 M float32 weights
+    convs = facts(TEACHER)["architecture_options"]["memnet_convs"]  # the teacher's MemNet branch
+    n_weights = build_network("memnet", 227, {"width": 256, "convs": convs}).count_params()
+    assert (bucket / "memnet.weights.h5").stat().st_size < n_weights * 4 * 1.05 + 100_000  # weights, no more
     f = facts(bucket)
     assert (f["architecture"], f["architecture_options"], f["input_size"]) == (
-        "memnet", {"sigmoid": True, "width": 256}, 227)
-    assert f["preprocessing"] == json.loads((RESMEM / "model.json").read_text())["preprocessing"]
+        "memnet", {"sigmoid": True, "width": 256, "convs": convs}, 227)
+    assert f["preprocessing"] == json.loads((TEACHER / "model.json").read_text())["preprocessing"]
     prov = f["provenance"]
     assert (prov["epochs_run"], prov["best_epoch"], prov["train_images"], prov["val_images"]) == (1, 1, 8, 4)
     assert prov["settings"]["data"] == str(dataset) and prov["settings"]["init"] == "resmem"
-    assert prov["labels"]["teacher"] == "resmem"
-    assert prov["init_weights_md5"] == open_bucket(RESMEM).weights_md5
+    assert prov["labels"]["teacher"] == facts(TEACHER)["id"]
+    assert prov["init_weights_md5"] == open_bucket(TEACHER).weights_md5
+    assert f["license"].endswith(facts(TEACHER)["license"])  # the teacher's licence
 
 
 def test_bottlenecks_keep_resmem_convs_and_train_the_head(dataset, tmp_path):
@@ -49,9 +53,10 @@ def test_bottlenecks_keep_resmem_convs_and_train_the_head(dataset, tmp_path):
     stage("training.train", "--data", str(dataset), "--split", "1", "--out", str(out),
           "--epochs", "1", "--bottlenecks", "--loss", "euclidean", "--linear", *WIDTH)
     for layer in ("conv1", "conv5"):
-        for ours, resmem in zip(weights(out, layer), weights(RESMEM, layer)):
+        for ours, resmem in zip(weights(out, layer), weights(TEACHER, layer)):
             np.testing.assert_array_equal(ours, resmem)
-    assert facts(out)["architecture_options"] == {"sigmoid": False, "width": 256}
+    assert facts(out)["architecture_options"] == {"sigmoid": False, "width": 256,
+                                                  "convs": facts(TEACHER)["architecture_options"]["memnet_convs"]}
     assert facts(out)["provenance"]["augmentation"] is None
     assert facts(out)["provenance"]["epochs_run"] == 1
 
@@ -72,10 +77,12 @@ def test_a_corrupted_bucket_is_refused_by_its_checksum(bucket, dataset, tmp_path
 
 
 def test_resume_after_a_kill_loses_at_most_one_epoch(dataset, tmp_path):
+    """A full-width MemNet's conv1-conv5 from scratch (--init none): an epoch long enough to be
+    killed after, as before the tests' MemNets took the tiny teacher's narrow convs."""
     out = tmp_path / "killed"
     command = [sys.executable, "-m", "training.train", "--data", str(dataset), "--split", "1",
                "--out", str(out), "--epochs", "2", "--batch", "4", "--patience", "10",
-               "--learning-rate", "1e-5", *WIDTH]
+               "--learning-rate", "1e-5", "--width", "256", "--init", "none"]
     state = out / "checkpoints" / "state.json"
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300

@@ -1,12 +1,20 @@
 import pytest
 
-from tests.settings import open_model
+from tests.settings import open_model, open_resmem
+
+
+@pytest.fixture(scope="session")
+def model():
+    """The contract bucket (tests/settings.py: the tiny ResMem) loaded once, as the service loads it."""
+    model = open_model()
+    yield model
+    model.close()
 
 
 @pytest.fixture(scope="session")
 def resmem():
-    """The converted ResMem bucket loaded once (checksums verified), as the service loads it."""
-    model = open_model()
+    """The converted ResMem bucket loaded once (checksums verified): for the fidelity tests."""
+    model = open_resmem()
     yield model
     model.close()
 

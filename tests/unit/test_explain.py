@@ -1,4 +1,4 @@
-"""Occlusion maps: the window geometry, the frame, and the grid a client gets."""
+"""Contract (the tiny bucket): occlusion maps: the window geometry, the frame, and the grid a client gets."""
 import io
 
 import numpy as np
@@ -9,7 +9,8 @@ import config
 from core.explain import BASELINES, MapSettings, explain_prepared, occlusion_windows
 from core.heatmap import effects_grid, heatmap_of, overlay_png
 from core.images import preprocess
-from tests.imagegen import REFERENCE, sample_rgb
+from tests.expected import SCORES
+from tests.imagegen import sample_rgb
 from tests.settings import settings
 
 
@@ -36,9 +37,9 @@ def test_the_fast_tier_maps_on_a_finer_grid_unless_one_is_set():
         settings(EXPLAIN_GRID=-1)
 
 
-def test_explain_scores_as_predict_and_leaves_the_unseen_border_neutral(resmem):
-    result = explain(resmem, sample_rgb("coffee.jpg"), grid=2)
-    assert result.memorability == pytest.approx(REFERENCE["coffee.jpg"], abs=1e-4)
+def test_explain_scores_as_predict_and_leaves_the_unseen_border_neutral(model):
+    result = explain(model, sample_rgb("coffee.jpg"), grid=2)
+    assert result.memorability == pytest.approx(SCORES["coffee.jpg"], abs=1e-4)
     top, left, size = result.crop_box
     assert (top, left, size) == (14, 14, 227)
     inside = result.frame[top:top + size, left:left + size]
@@ -81,29 +82,29 @@ def test_weak_effects_look_weak_on_the_fixed_scale_though_the_heatmap_stretches_
     assert heatmap_of(effects).min() == 0.0  # per-photo: stretched
 
 
-def test_effects_are_the_fall_of_the_score_in_its_own_units(resmem):
+def test_effects_are_the_fall_of_the_score_in_its_own_units(model):
     """With a 1 x 1 grid the one window hides the whole crop: the effect inside it is exactly
     the photo's score minus the score of a grey picture."""
     photo = sample_rgb("astronaut.jpg")
-    result = explain(resmem, photo, grid=1)
+    result = explain(model, photo, grid=1)
     top, left, size = result.crop_box
     inside = result.frame[top:top + size, left:left + size]
-    grey = resmem.predict([Image.new("RGB", photo.size, (128, 128, 128))])[0]["memorability"]
-    assert inside.min() == inside.max() == pytest.approx(REFERENCE["astronaut.jpg"] - grey, abs=1e-5)
+    grey = model.predict([Image.new("RGB", photo.size, (128, 128, 128))])[0]["memorability"]
+    assert inside.min() == inside.max() == pytest.approx(SCORES["astronaut.jpg"] - grey, abs=1e-5)
     effects = effects_grid(result.frame, photo.size, max_side=64)
     assert effects.shape == (64, 64) and effects[32, 32] == pytest.approx(inside.max(), abs=1e-5)
 
 
 @pytest.mark.parametrize("baseline", BASELINES)
-def test_each_baseline_hides_the_regions_and_keeps_the_score(resmem, baseline):
-    result = explain(resmem, sample_rgb("chelsea.jpg"), grid=2, baseline=baseline)
-    assert result.memorability == pytest.approx(REFERENCE["chelsea.jpg"], abs=1e-4)
+def test_each_baseline_hides_the_regions_and_keeps_the_score(model, baseline):
+    result = explain(model, sample_rgb("chelsea.jpg"), grid=2, baseline=baseline)
+    assert result.memorability == pytest.approx(SCORES["chelsea.jpg"], abs=1e-4)
     assert np.count_nonzero(result.frame) > 0
 
 
-def test_grey_and_blur_together_is_the_mean_of_each(resmem):
+def test_grey_and_blur_together_is_the_mean_of_each(model):
     photo = sample_rgb("chelsea.jpg")
-    frames = {baseline: explain(resmem, photo, baseline=baseline).frame for baseline in ("grey", "blur", "grey+blur")}
+    frames = {baseline: explain(model, photo, baseline=baseline).frame for baseline in ("grey", "blur", "grey+blur")}
     assert np.allclose(frames["grey+blur"], (frames["grey"] + frames["blur"]) / 2, atol=1e-6)
     with pytest.raises(config.SettingsError, match="EXPLAIN_BASELINE must be one of grey, mean, blur, grey\\+blur"):
         settings(EXPLAIN_BASELINE="grey+mean")

@@ -1,4 +1,4 @@
-"""max-image-memorability.yaml agrees with the service it deploys."""
+"""Contract (the tiny bucket): max-image-memorability.yaml agrees with the service it deploys."""
 import kubernetes_validate
 import pytest
 import yaml
@@ -36,17 +36,17 @@ def memory(text):
     return float(text[:-2]) * UNITS[text[-2:]]
 
 
-def test_the_probes_ask_a_route_the_app_answers_on_the_container_port(resmem):
+def test_the_probes_ask_a_route_the_app_answers_on_the_container_port(model):
     spec = container()
     assert spec["ports"][0]["containerPort"] == config.settings().PORT
-    client = create_app(model=resmem).test_client()
+    client = create_app(model=model).test_client()
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         check = spec[probe]["httpGet"]
         assert check["port"] == "http"
         assert client.get(check["path"]).status_code == 200, probe
 
 
-def test_pre_stop_drains_readiness_before_sigterm(resmem, tmp_path):
+def test_pre_stop_drains_readiness_before_sigterm(model, tmp_path):
     """The preStop command creates DRAIN_FILE, which fails the readiness route, and it waits
     longer than the probe takes to notice; the grace period covers that and gunicorn's stop."""
     spec = container()
@@ -58,7 +58,7 @@ def test_pre_stop_drains_readiness_before_sigterm(resmem, tmp_path):
     pod = documents()["Deployment"]["spec"]["template"]["spec"]
     assert pod["terminationGracePeriodSeconds"] >= sleep + 30  # gunicorn.conf.py's graceful_timeout
     drain = tmp_path / "draining"
-    client = create_app(model=resmem, DRAIN_FILE=str(drain)).test_client()
+    client = create_app(model=model, DRAIN_FILE=str(drain)).test_client()
     assert client.get(probe["httpGet"]["path"]).status_code == 200
     drain.touch()
     assert client.get(probe["httpGet"]["path"]).status_code == 503

@@ -1,4 +1,5 @@
-"""The Keras port against the original PyTorch ResMem, through ModelWrapper.predict()."""
+"""Fidelity (ResMem): the Keras port against the original PyTorch ResMem, through
+ModelWrapper.predict()."""
 import keras
 import numpy as np
 import pytest
@@ -37,11 +38,11 @@ def test_a_batch_equals_the_singles_in_upload_order(resmem):
 def test_the_warm_up_measures_a_pass_and_changes_no_score():
     """A server warms up (its Retry-After starts from a measured pass); a batch job does not, and
     its first pass is measured instead. Both score alike."""
-    from tests.settings import open_model
+    from tests.settings import open_resmem
 
     photo = sample_bytes("rocket.jpg")
     for warm_up in (True, False):
-        model = open_model(warm_up=warm_up, MODEL_PRECISION="lite-int8")
+        model = open_resmem(warm_up=warm_up, MODEL_PRECISION="lite-int8")
         assert (model.batcher.seconds_per_image is not None) == warm_up
         (result,) = model.predict([photo])
         assert result["memorability"] == pytest.approx(REFERENCE["rocket.jpg"], abs=0.01)

@@ -1,4 +1,4 @@
-"""One pipeline: a photo gives the same network input, and the same score, whichever way it
+"""Contract (the tiny bucket): one pipeline: a photo gives the same network input, and the same score, whichever way it
 comes in. The photos are the hard cases: a camera-sized JPEG (decoded at a draft) and a phone's
 photo stored on its side with EXIF orientation 6."""
 import numpy as np
@@ -33,24 +33,24 @@ def test_the_hard_cases_are_hard():
 
 
 @pytest.mark.parametrize("name", sorted(PHOTOS))
-def test_every_way_in_gives_the_same_network_input(resmem, folder, name):
+def test_every_way_in_gives_the_same_network_input(model, folder, name):
     from training.pipeline import image_dataset
 
-    x = resmem.pipeline.prepare(PHOTOS[name]).x  # an upload's bytes: predict, explain, the page
-    np.testing.assert_array_equal(resmem.pipeline.prepare(folder / name).x, x)  # a path: score, label, evaluate
+    x = model.pipeline.prepare(PHOTOS[name]).x  # an upload's bytes: predict, explain, the page
+    np.testing.assert_array_equal(model.pipeline.prepare(folder / name).x, x)  # a path: score, label, evaluate
     # The training pipeline without augmentation: what the network learns from.
-    ((images, _),) = image_dataset([(folder / name, 0.5)], resmem.pipeline, 1).take(1)
+    ((images, _),) = image_dataset([(folder / name, 0.5)], model.pipeline, 1).take(1)
     np.testing.assert_array_equal(images.numpy()[0], x)
 
 
 @pytest.fixture(scope="module")
-def scored(resmem, folder):
+def scored(model, folder):
     """{way in: {name: score}} through every entry point that runs in this process."""
     from training.evaluate import predict_files
     from training.label import score_folder
 
     names = sorted(PHOTOS)
-    client = create_app(model=resmem).test_client()
+    client = create_app(model=model).test_client()
     ways = {"predict": {}, "explain": {}}
     for name in names:
         body = client.post("/model/predict", data={"image": (folder / name).open("rb")}).get_json()
@@ -61,28 +61,28 @@ def scored(resmem, folder):
             results = list(scorer.score([folder / name for name in names]))
         assert all(result.error is None for result in results)
         ways["score --maps" if maps else "score"] = {n: r.memorability for n, r in zip(names, results)}
-    ways["training.label"] = score_folder(resmem, folder)
-    ways["training.evaluate"] = dict(zip(names, predict_files(resmem, [str(folder / n) for n in names])))
+    ways["training.label"] = score_folder(model, folder)
+    ways["training.evaluate"] = dict(zip(names, predict_files(model, [str(folder / n) for n in names])))
     return ways
 
 
 @pytest.mark.parametrize("name", sorted(PHOTOS))
-def test_every_way_in_gives_the_same_score(resmem, scored, name):
-    expected = float(resmem.scores(resmem.pipeline.prepare(PHOTOS[name]).x[None])[0])
+def test_every_way_in_gives_the_same_score(model, scored, name):
+    expected = float(model.scores(model.pipeline.prepare(PHOTOS[name]).x[None])[0])
     for way, scores in scored.items():
         assert scores[name] == pytest.approx(expected, abs=1e-6), way
 
 
 @pytest.mark.parametrize("name", sorted(PHOTOS))
-def test_the_stable_mirror_is_the_mirrored_photo_preprocessed(resmem, name):
+def test_the_stable_mirror_is_the_mirrored_photo_preprocessed(model, name):
     """The photo is mirrored before the resize and crop, so that its mirror view is exactly what
     the mirrored photo sent alone gives; ResMem's crop is not centred to the pixel (14 | 15)."""
     from PIL import ImageOps
 
-    photo = resmem.pipeline.prepare(PHOTOS[name], mirror=True)
-    np.testing.assert_array_equal(photo.x_mirror, resmem.pipeline.prepare(ImageOps.mirror(photo.image)).x)
+    photo = model.pipeline.prepare(PHOTOS[name], mirror=True)
+    np.testing.assert_array_equal(photo.x_mirror, model.pipeline.prepare(ImageOps.mirror(photo.image)).x)
     assert not np.array_equal(photo.x_mirror, photo.x[:, ::-1])
-    (a,), (b,) = resmem.predict([PHOTOS[name]], stable=True), resmem.predict([ImageOps.mirror(photo.image)], stable=True)
+    (a,), (b,) = model.predict([PHOTOS[name]], stable=True), model.predict([ImageOps.mirror(photo.image)], stable=True)
     assert a["memorability"] == b["memorability"] and a["mirror_delta"] == -b["mirror_delta"]
-    (plain,) = resmem.predict([PHOTOS[name]])
+    (plain,) = model.predict([PHOTOS[name]])
     assert set(plain) == {"memorability"}  # MODEL_TTA is off by default: ResMem's own score

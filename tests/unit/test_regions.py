@@ -1,4 +1,4 @@
-"""Regions: what hiding a marked part of a real photo does to its score, against the map, and
+"""Contract (the tiny bucket): regions: what hiding a marked part of a real photo does to its score, against the map, and
 every malformed region refused with a message that names it."""
 import numpy as np
 import pytest
@@ -19,12 +19,12 @@ def window_region(window, spec, name):
 
 
 @pytest.mark.parametrize("name", ["astronaut.jpg", "coffee.jpg", "chelsea.jpg", "rocket.jpg"])
-def test_a_region_on_a_map_window_has_the_maps_effect_and_sign(resmem, name):
-    photo = resmem.pipeline.prepare((SAMPLES / name).read_bytes())
-    windows = occlusion_windows(resmem.spec.crop, 2)
-    mapped = explain_prepared(resmem, photo.x, 2)
-    regions = parse_regions([window_region(w, resmem.spec, f"w{i}") for i, w in enumerate(windows)], 16)
-    found = measure_regions(resmem, photo, regions)
+def test_a_region_on_a_map_window_has_the_maps_effect_and_sign(model, name):
+    photo = model.pipeline.prepare((SAMPLES / name).read_bytes())
+    windows = occlusion_windows(model.spec.crop, 2)
+    mapped = explain_prepared(model, photo.x, 2)
+    regions = parse_regions([window_region(w, model.spec, f"w{i}") for i, w in enumerate(windows)], 16)
+    found = measure_regions(model, photo, regions)
     for (top, left, bottom, right), region in zip(windows, found.regions):
         fall = mapped.frame[top + mapped.crop_box[0], left + mapped.crop_box[1]]
         assert region.effect == pytest.approx(fall, abs=1e-4)
@@ -34,41 +34,41 @@ def test_a_region_on_a_map_window_has_the_maps_effect_and_sign(resmem, name):
         sum(r.effect for r in found.regions))
 
 
-def test_a_region_the_model_never_sees_has_no_effect_and_says_so(resmem):
-    photo = resmem.pipeline.prepare((SAMPLES / "astronaut.jpg").read_bytes())
-    found = measure_regions(resmem, photo, parse_regions([{"name": "edge", "box": [0, 0, 0.04, 1]}], 16))
+def test_a_region_the_model_never_sees_has_no_effect_and_says_so(model):
+    photo = model.pipeline.prepare((SAMPLES / "astronaut.jpg").read_bytes())
+    found = measure_regions(model, photo, parse_regions([{"name": "edge", "box": [0, 0, 0.04, 1]}], 16))
     edge = found.regions[0]
     assert edge.in_model_view == 0 and abs(edge.effect) < 1e-6 and edge.verdict == "no clear effect"
     assert "100% of the region is outside the centre 227x227" in edge.warning and "under 5%" in edge.warning
 
 
-def test_the_verdict_needs_more_than_the_spread_and_the_noise(resmem):
-    photo = resmem.pipeline.prepare((SAMPLES / "rocket.jpg").read_bytes())
+def test_the_verdict_needs_more_than_the_spread_and_the_noise(model):
+    photo = model.pipeline.prepare((SAMPLES / "rocket.jpg").read_bytes())
     regions = parse_regions([{"name": "left", "box": [0.1, 0.1, 0.5, 0.9]}, {"name": "right", "box": [0.5, 0.1, 0.9, 0.9]}], 16)
     for noise in (0.0, 1.0):
-        for region in measure_regions(resmem, photo, regions, noise=noise).regions:
+        for region in measure_regions(model, photo, regions, noise=noise).regions:
             clear = abs(region.effect) > max(region.spread, noise)
             assert region.verdict == (("raises" if region.effect > 0 else "lowers") if clear else "no clear effect")
             assert region.area_pct == pytest.approx(32) and region.warning is None and region.in_model_view == 1
-    assert all(r.verdict == "no clear effect" for r in measure_regions(resmem, photo, regions, noise=1.0).regions)
+    assert all(r.verdict == "no clear effect" for r in measure_regions(model, photo, regions, noise=1.0).regions)
 
 
-def test_stable_regions_score_the_photo_as_stable_predict_does(resmem):
+def test_stable_regions_score_the_photo_as_stable_predict_does(model):
     data = (SAMPLES / "coffee.jpg").read_bytes()
-    photo = resmem.pipeline.prepare(data)
-    found = measure_regions(resmem, photo, parse_regions([{"name": "cup", "box": [0.2, 0.2, 0.8, 0.8]}], 16),
+    photo = model.pipeline.prepare(data)
+    found = measure_regions(model, photo, parse_regions([{"name": "cup", "box": [0.2, 0.2, 0.8, 0.8]}], 16),
                             stable=True)
-    expected = resmem.predict([data], stable=True)[0]
+    expected = model.predict([data], stable=True)[0]
     assert found.memorability == pytest.approx(expected["memorability"], abs=1e-6)
     assert found.mirror_delta == pytest.approx(expected["mirror_delta"], abs=1e-6)
     assert found.passes == 2 * (1 + 6)
 
 
-def test_a_polygon_masks_its_own_area(resmem):
+def test_a_polygon_masks_its_own_area(model):
     triangle = Region("t", ((0.1, 0.1), (0.9, 0.1), (0.1, 0.9)))
-    mask = frame_mask(triangle, resmem.spec)
+    mask = frame_mask(triangle, model.spec)
     assert mask.mean() == pytest.approx(triangle.area, rel=0.01) and triangle.area == pytest.approx(0.32)
-    assert in_model_view(Region("r", ((0, 0), (1, 0), (1, 1), (0, 1))), resmem.spec) == pytest.approx((227 / 256) ** 2)
+    assert in_model_view(Region("r", ((0, 0), (1, 0), (1, 1), (0, 1))), model.spec) == pytest.approx((227 / 256) ** 2)
 
 
 @pytest.mark.parametrize("regions, message", [

@@ -1,5 +1,6 @@
-"""Each MODEL_PRECISION tier runs on the files `make weights` converted, verified by checksum:
-fp32 (OpenVINO) is exact, lite-int8 (LiteRT) is close, and nothing is converted at start."""
+"""Fidelity (ResMem): each MODEL_PRECISION tier runs on the files `make weights` converted,
+verified by checksum: fp32 (OpenVINO) is exact, lite-int8 (LiteRT) is close, and nothing is
+converted at start."""
 import shutil
 import subprocess
 import sys
@@ -13,9 +14,8 @@ import config
 from core.runtimes import RuntimeMissing, runtime_dir, verified_files
 from core.tiers import TIERS
 from tests.imagegen import REFERENCE, ROOT, sample_bytes
-from tests.settings import open_model
+from tests.settings import RESMEM as BUCKET, open_model, open_resmem
 
-BUCKET = ROOT / "assets" / "resmem"
 CACHE = ROOT / ".cache" / "models"
 
 
@@ -23,7 +23,7 @@ CACHE = ROOT / ".cache" / "models"
                          [("fp32", 1e-5), ("bf16", 0.01), ("lite-int8", 0.01), ("tf-fp32", 1e-5)])
 def test_each_tier_scores_the_samples_as_the_original_does(precision, tolerance):
     start = time.monotonic()
-    model = open_model(MODEL_PRECISION=precision)
+    model = open_resmem(MODEL_PRECISION=precision)
     if precision != "tf-fp32":  # TensorFlow builds its model from the weights
         assert time.monotonic() - start < 10  # converted ahead: loading only
     names = sorted(REFERENCE)

@@ -1,4 +1,4 @@
-"""The video limits, each a setting, each a 400 (or 413) that names it; checked on an app with
+"""Contract (the tiny bucket): the video limits, each a setting, each a 400 (or 413) that names it; checked on an app with
 small limits, so that the files stay small."""
 import io
 
@@ -19,8 +19,8 @@ def post(client, data, **form):
     ({"MAX_VIDEO_FPS": 4.0}, {"fps": "5"}, 400, "fps must be above 0 and at most 4 (MAX_VIDEO_FPS), not 5"),
     ({"MAX_IMAGE_PIXELS": 1000}, {}, 400, "has frames of 512x384: too many pixels (the limit is 1000)"),
 ])
-def test_each_video_limit_is_a_setting_and_a_clear_error(resmem, limits, form, status, message):
-    client = create_app(model=resmem, **limits).test_client()
+def test_each_video_limit_is_a_setting_and_a_clear_error(model, limits, form, status, message):
+    client = create_app(model=model, **limits).test_client()
     response = post(client, clip(["astronaut.jpg"], seconds=2), **form)
     assert response.status_code == status
     assert message in response.get_json()["message"]
@@ -35,9 +35,9 @@ def test_the_defaults_admit_a_ten_minute_1080p_clip_of_100_mb_at_1_fps():
     assert 1920 * 1080 <= settings.MAX_IMAGE_PIXELS
 
 
-def test_image_requests_keep_their_own_limit(resmem):
+def test_image_requests_keep_their_own_limit(model):
     """MAX_VIDEO_BYTES raises the body limit for /model/video only."""
-    client = create_app(model=resmem, MAX_CONTENT_LENGTH=1000, MAX_VIDEO_BYTES=10**7).test_client()
+    client = create_app(model=model, MAX_CONTENT_LENGTH=1000, MAX_VIDEO_BYTES=10**7).test_client()
     data = clip(["astronaut.jpg"], seconds=1)
     assert post(client, data).status_code == 200
     response = client.post("/model/predict", data={"image": (io.BytesIO(data), "a.mp4")})
