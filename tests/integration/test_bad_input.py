@@ -1,4 +1,5 @@
-"""Contract (the tiny bucket): bad input gets a JSON 4xx that says what was wrong, never a 500, and the server lives on.
+"""Contract (the tiny bucket): bad input gets a JSON 4xx that says what was wrong, never a 500, and
+the server lives on.
 
 Each single-file case is sent to both endpoints that take images: /model/predict and /model/explain.
 """

@@ -1,6 +1,7 @@
-"""Contract (the tiny bucket): a rolling update drains the pod: the manifest's preStop creates DRAIN_FILE, GET /ready turns
-503 so that no new request is routed here, and the SIGTERM that follows lets the requests in
-flight finish. This test starts its own server (also when MAX_URL points at a container)."""
+"""Contract (the tiny bucket): a rolling update drains the pod: the manifest's preStop creates
+DRAIN_FILE, GET /ready turns 503 so that no new request is routed here, and the SIGTERM that follows
+lets the requests in flight finish. This test starts its own server (also when MAX_URL points at a
+container)."""
 import signal
 import threading
 import time

@@ -1,4 +1,5 @@
-"""Contract (the tiny bucket): POST /model/explain: a faithful map over the whole photo, and an overlay to show it."""
+"""Contract (the tiny bucket): POST /model/explain: a faithful map over the whole photo, and an
+overlay to show it."""
 import base64
 import io
 

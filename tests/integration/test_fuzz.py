@@ -1,7 +1,7 @@
-"""Contract (the tiny bucket): schemathesis fuzzes the running service against its own swagger.json: every documented
-operation, a fixed seed and a bounded number of examples, every check but one. It must find
-no server error, no undocumented status or header, no response that breaks the schema, and a
-405 with `Allow` for every method an operation does not take. Runs against MAX_URL too."""
+"""Contract (the tiny bucket): schemathesis fuzzes the running service against its own swagger.json:
+every documented operation, a fixed seed and a bounded number of examples, every check but one. It
+must find no server error, no undocumented status or header, no response that breaks the schema, and
+a 405 with `Allow` for every method an operation does not take. Runs against MAX_URL too."""
 import json
 import subprocess
 import sys

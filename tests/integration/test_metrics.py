@@ -1,4 +1,5 @@
-"""Contract (the tiny bucket): GET /metrics: Prometheus text with request counts, latency histograms, batch sizes and queue depth."""
+"""Contract (the tiny bucket): GET /metrics: Prometheus text with request counts, latency
+histograms, batch sizes and queue depth."""
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 

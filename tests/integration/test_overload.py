@@ -1,6 +1,6 @@
-"""Contract (the tiny bucket): overload is bounded: past MAX_QUEUE_IMAGES waiting images, a request gets 503 with
-Retry-After at once, and the server goes on serving. This test starts its own small-queue
-server (also when MAX_URL points at a container)."""
+"""Contract (the tiny bucket): overload is bounded: past MAX_QUEUE_IMAGES waiting images, a request
+gets 503 with Retry-After at once, and the server goes on serving. This test starts its own
+small-queue server (also when MAX_URL points at a container)."""
 from concurrent.futures import ThreadPoolExecutor
 
 import requests

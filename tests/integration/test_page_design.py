@@ -1,7 +1,7 @@
-"""Contract (the tiny bucket): the page's regions and crops tools in Chromium: a box drawn with the mouse and one typed,
-measured as /model/regions measures them; the crops of each ratio outlined, one moved with the
-keyboard and scored as /model/crops scores that box; both exported; no serious axe violation.
-The dialog's screenshot is docs/design.png."""
+"""Contract (the tiny bucket): the page's regions and crops tools in Chromium: a box drawn with the
+mouse and one typed, measured as /model/regions measures them; the crops of each ratio outlined, one
+moved with the keyboard and scored as /model/crops scores that box; both exported; no serious axe
+violation. The dialog's screenshot is docs/design.png."""
 import json
 import re
 

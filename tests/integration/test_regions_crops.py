@@ -1,5 +1,5 @@
-"""Contract (the tiny bucket): POST /model/regions and POST /model/crops over HTTP: real answers on real photos, and a 400
-that names the field and the value for every malformed request."""
+"""Contract (the tiny bucket): POST /model/regions and POST /model/crops over HTTP: real answers on
+real photos, and a 400 that names the field and the value for every malformed request."""
 import json
 
 import pytest

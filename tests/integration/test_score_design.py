@@ -1,5 +1,6 @@
-"""Contract (the tiny bucket): `python -m score --crops --regions` gives each photo the crops and region effects that
-/model/crops and /model/regions give the same file (the service under test, or MAX_URL)."""
+"""Contract (the tiny bucket): `python -m score --crops --regions` gives each photo the crops and
+region effects that /model/crops and /model/regions give the same file (the service under test, or
+MAX_URL)."""
 import json
 import shutil
 

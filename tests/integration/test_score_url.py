@@ -1,4 +1,5 @@
-"""Contract (the tiny bucket): `python -m score --url` against the service under test (also a container, by MAX_URL)."""
+"""Contract (the tiny bucket): `python -m score --url` against the service under test (also a
+container, by MAX_URL)."""
 from tests.score.conftest import check_rows, collection, read_rows, run_score  # noqa: F401 - a fixture
 
 

@@ -1,5 +1,5 @@
-"""Contract (the tiny bucket): how the server process behaves: one access-log line per request. (Clean exit on SIGTERM is
-asserted when the session's server fixture stops it.)"""
+"""Contract (the tiny bucket): how the server process behaves: one access-log line per request.
+(Clean exit on SIGTERM is asserted when the session's server fixture stops it.)"""
 import re
 import time
 

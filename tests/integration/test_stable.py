@@ -1,5 +1,6 @@
-"""Contract (the tiny bucket): the stable mode over HTTP: each photo scored as the mean of it and its mirror image, so a photo
-and its mirror score the same; the golden values are the original package's (make reference)."""
+"""Contract (the tiny bucket): the stable mode over HTTP: each photo scored as the mean of it and
+its mirror image, so a photo and its mirror score the same, and both as the served model scores
+them in-process (tests/expected.py)."""
 import pytest
 import requests
 from PIL import ImageOps

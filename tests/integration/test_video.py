@@ -1,6 +1,7 @@
-"""Contract (the tiny bucket): POST /model/video over HTTP, with clips the tests encode from the sample photos: the timeline
-holds each photo's score at its times, a frame scores as the same picture sent as a PNG, and every
-bad input is a 400 that says why."""
+"""Contract (the tiny bucket): POST /model/video over HTTP, with clips the tests encode from the
+sample photos: the timeline holds each photo's score at its times, a frame scores as the same
+picture sent as a PNG, and every bad input is a 400 that says why. A client that hangs up is
+tested on ResMem, whose long video outlasts the client's patience."""
 import numpy as np
 import pytest
 import requests

@@ -1,4 +1,5 @@
-"""Contract (the tiny bucket): a real object store and a real multi-node Ray, both on this machine, for `score --ray`.
+"""Contract (the tiny bucket): a real object store and a real multi-node Ray, both on this machine,
+for `score --ray`.
 
 - ``s3``: moto in its server mode (the S3 test server of s3fs and pyarrow) in its own process on
   a free port, with IAM on: a user whose key may do anything in S3, so that a wrong secret is

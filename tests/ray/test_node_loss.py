@@ -1,4 +1,5 @@
-"""Contract (the tiny bucket): a worker node lost mid-run does not fail the job nor lose or double a row (`make test-slow`)."""
+"""Contract (the tiny bucket): a worker node lost mid-run does not fail the job nor lose or double a
+row (`make test-slow`)."""
 import json
 import os
 import subprocess

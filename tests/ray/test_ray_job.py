@@ -1,5 +1,6 @@
-"""Contract (the tiny bucket): `python -m score --ray`: the rows of the in-process command, from object storage and folders,
-on a real multi-node Ray; every input once; a kill and a rerun; storage that cannot be used."""
+"""Contract (the tiny bucket): `python -m score --ray`: the rows of the in-process command, from
+object storage and folders, on a real multi-node Ray; every input once; a kill and a rerun; storage
+that cannot be used."""
 import json
 import os
 import signal

@@ -1,5 +1,5 @@
-"""Contract (the tiny bucket): a real collection on disk, and `python -m score` run as a user runs it:
-a subprocess. The rows hold the served model's own in-process scores (tests/expected.py)."""
+"""Contract (the tiny bucket): a real collection on disk, and `python -m score` run as a user runs
+it: a subprocess. The rows hold the served model's own in-process scores (tests/expected.py)."""
 import csv
 import json
 import os

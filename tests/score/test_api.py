@@ -1,4 +1,5 @@
-"""Contract (the tiny bucket): the Python API, as a notebook uses it: paths, bytes and PIL images, streamed."""
+"""Contract (the tiny bucket): the Python API, as a notebook uses it: paths, bytes and PIL images,
+streamed."""
 import itertools
 import threading
 

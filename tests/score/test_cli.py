@@ -1,4 +1,5 @@
-"""Contract (the tiny bucket): `python -m score` on a real folder, as a researcher runs it: rows, errors, resume, maps."""
+"""Contract (the tiny bucket): `python -m score` on a real folder, as a researcher runs it: rows,
+errors, resume, maps."""
 import os
 import shutil
 import signal

@@ -1,7 +1,7 @@
-"""Contract (the tiny bucket): `python -m score` on a disk shaped like a researcher's: a symlink loop, a 6 GB sparse file, a
-FIFO, names that are not UTF-8 or hold newlines, commas, quotes or a formula, and a notes file.
-Every run must end by itself (a timeout fails it), write one row per real file and keep its
-memory near that of an ordinary run; a rerun writes nothing twice."""
+"""Contract (the tiny bucket): `python -m score` on a disk shaped like a researcher's: a symlink
+loop, a 6 GB sparse file, a FIFO, names that are not UTF-8 or hold newlines, commas, quotes or a
+formula, and a notes file. Every run must end by itself (a timeout fails it), write one row per real
+file and keep its memory near that of an ordinary run; a rerun writes nothing twice."""
 import json
 import os
 import shutil

@@ -1,4 +1,5 @@
-"""Contract (the tiny bucket): `python -m score --url`: the same rows through a real server, through 503s and dropped connections."""
+"""Contract (the tiny bucket): `python -m score --url`: the same rows through a real server, through
+503s and dropped connections."""
 import http.server
 import shutil
 import threading

@@ -1,5 +1,6 @@
-"""Contract (the tiny bucket): `python -m score` on a folder that holds a video: one row per sampled frame, with its time;
-resume per video; the maps of its moments; the same rows through a running service."""
+"""Contract (the tiny bucket): `python -m score` on a folder that holds a video: one row per sampled
+frame, with its time; resume per video; the maps of its moments; the same rows through a running
+service."""
 import os
 import shutil
 

@@ -1,5 +1,5 @@
-"""Contract (the tiny bucket): training.label writes LaMem's format with the teacher's scores; training.lamem reads it back,
-and reports a bad split line with its file and line number."""
+"""Contract (the tiny bucket): training.label writes LaMem's format with the teacher's scores;
+training.lamem reads it back, and reports a bad split line with its file and line number."""
 import pytest
 
 from tests.expected import SCORES

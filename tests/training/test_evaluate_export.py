@@ -1,5 +1,6 @@
-"""Contract (the tiny bucket): training.evaluate scores a bucket on a test split and draws its report; training.export writes
-the tarball the Dockerfile downloads and a CoreML model that computes what Keras computes."""
+"""Contract (the tiny bucket): training.evaluate scores a bucket on a test split and draws its
+report; training.export writes the tarball the Dockerfile downloads and a CoreML model that computes
+what Keras computes."""
 import csv
 import json
 import subprocess

@@ -1,4 +1,5 @@
-"""Contract (the tiny bucket): a trained bucket is served by MODEL_BUCKET through the same ModelWrapper and API."""
+"""Contract (the tiny bucket): a trained bucket is served by MODEL_BUCKET through the same
+ModelWrapper and API."""
 import requests
 
 from core.bucket import open_bucket

@@ -1,6 +1,6 @@
-"""Contract (the tiny bucket): training.train writes a verified MemNet bucket, starts from a ResMem's
-conv weights (the tiny teacher's), trains on cached bottlenecks, and resumes after a kill with at
-most one epoch lost."""
+"""Contract (the tiny bucket): training.train writes a verified MemNet bucket, starts from a
+ResMem's conv weights (the tiny teacher's), trains on cached bottlenecks, and resumes after a kill
+with at most one epoch lost."""
 import json
 import re
 import signal

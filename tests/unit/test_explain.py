@@ -1,4 +1,5 @@
-"""Contract (the tiny bucket): occlusion maps: the window geometry, the frame, and the grid a client gets."""
+"""Contract (the tiny bucket): occlusion maps: the window geometry, the frame, and the grid a client
+gets."""
 import io
 
 import numpy as np

@@ -1,6 +1,6 @@
-"""Contract (the tiny bucket): one pipeline: a photo gives the same network input, and the same score, whichever way it
-comes in. The photos are the hard cases: a camera-sized JPEG (decoded at a draft) and a phone's
-photo stored on its side with EXIF orientation 6."""
+"""Contract (the tiny bucket): one pipeline: a photo gives the same network input, and the same
+score, whichever way it comes in. The photos are the hard cases: a camera-sized JPEG (decoded at a
+draft) and a phone's photo stored on its side with EXIF orientation 6."""
 import numpy as np
 import pytest
 

@@ -1,5 +1,5 @@
-"""Contract (the tiny bucket): regions: what hiding a marked part of a real photo does to its score, against the map, and
-every malformed region refused with a message that names it."""
+"""Contract (the tiny bucket): regions: what hiding a marked part of a real photo does to its score,
+against the map, and every malformed region refused with a message that names it."""
 import numpy as np
 import pytest
 

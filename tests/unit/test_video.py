@@ -1,5 +1,5 @@
-"""Contract (the tiny bucket): the video limits, each a setting, each a 400 (or 413) that names it; checked on an app with
-small limits, so that the files stay small."""
+"""Contract (the tiny bucket): the video limits, each a setting, each a 400 (or 413) that names it;
+checked on an app with small limits, so that the files stay small."""
 import io
 
 import pytest
