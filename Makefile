@@ -54,11 +54,10 @@ run: weights
 
 # The suites run side by side, TEST_JOBS at a time, the longest first: much of each is waiting on
 # servers, Ray, browsers and subprocesses rather than on the cores, and the training suite keeps
-# one core busy, not two. Each suite's output is printed whole when it ends. What it costs is the
-# forward passes the tests assert on, so it depends on the CPU: 2 jobs took 9.9 minutes on 2
-# AVX-512 cores and 17.5 on 2 AVX2 cores; 4 jobs were 10% faster there, but stretched single
-# requests past a minute (CONTRIBUTING.md has the figures). A failing suite does not stop the
-# others (--keep-going): a run shows every failure, and still exits non-zero.
+# one core busy, not two. Each suite's output is printed whole when it ends. The contract tests
+# run on the tiny bucket, ResMem's passes only in the fidelity tests: 3.4 minutes warm on 2
+# AVX-512 cores, 3 jobs no faster (CONTRIBUTING.md has the figures). A failing suite does not
+# stop the others (--keep-going): a run shows every failure, and still exits non-zero.
 TEST_JOBS ?= 2
 SUITES := lint test-training test-ray test-integration test-unit test-score
 test:
