@@ -1,5 +1,6 @@
-"""core/batcher.py with real threads: concurrent requests share passes, each gets its own
-scores back, a full queue is refused at once, and a failed pass fails only its requests."""
+"""Contract (no model: a forward of its own): core/batcher.py with real threads: concurrent requests
+share passes, each gets its own scores back, a full queue is refused at once, and a failed pass
+fails only its requests."""
 import threading
 import time
 

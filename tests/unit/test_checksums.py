@@ -1,4 +1,5 @@
-"""md5sums.txt files: written in MAX's format, and every corruption caught on load."""
+"""Contract (no model; ResMem's pinned files): md5sums.txt files: written in MAX's format, and every
+corruption caught on load."""
 import json
 import os
 import subprocess

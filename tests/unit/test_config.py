@@ -1,4 +1,5 @@
-"""Settings: read from the environment once, each checked at start with a message that names it."""
+"""Contract (no model): settings: read from the environment once, each checked at start with a
+message that names it."""
 import subprocess
 import sys
 

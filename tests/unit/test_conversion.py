@@ -1,4 +1,5 @@
-"""Converting the published wheel: checksums enforced, and the output byte-for-byte reproducible."""
+"""Fidelity (ResMem): converting the published wheel: checksums enforced, and the output
+byte-for-byte reproducible."""
 import zipfile
 
 import pytest

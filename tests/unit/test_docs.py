@@ -1,5 +1,5 @@
-"""The Markdown is a front door and its rooms: every relative link resolves, anchors included,
-and the README stays short enough to read."""
+"""Contract (no model): the Markdown is a front door and its rooms: every relative link resolves,
+anchors included, and the README stays short enough to read."""
 import re
 import subprocess
 

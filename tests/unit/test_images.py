@@ -1,4 +1,5 @@
-"""Decoding and preprocessing, checked pixel for pixel against what the original does."""
+"""Fidelity (ResMem): decoding and preprocessing, checked pixel for pixel against what the original
+does."""
 import numpy as np
 import pytest
 from PIL import Image

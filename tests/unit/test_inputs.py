@@ -1,4 +1,4 @@
-"""Which files a collection holds, in which order, and where their maps go."""
+"""Contract (no model): which files a collection holds, in which order, and where their maps go."""
 import io
 
 import pytest

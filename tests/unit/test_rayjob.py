@@ -1,4 +1,5 @@
-"""max-image-memorability-rayjob.yaml agrees with the Ray job it runs and with Kubernetes.
+"""Contract (no model): max-image-memorability-rayjob.yaml agrees with the Ray job it runs and with
+Kubernetes.
 
 Its pods are checked against the Kubernetes schemas, as max-image-memorability.yaml's are. The
 RayJob around them is a KubeRay custom resource whose CRD schema is not available offline here,

@@ -1,4 +1,5 @@
-"""The output file: whole rows, resume, a cut-off line trimmed, foreign files and a second run refused."""
+"""Contract (no model): the output file: whole rows, resume, a cut-off line trimmed, foreign files
+and a second run refused."""
 import json
 import os
 

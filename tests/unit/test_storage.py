@@ -1,5 +1,6 @@
-"""collection/storage.py on file:// URIs (pyarrow's local filesystem, the same code as s3://):
-listings, manifests, and bounded reads with the service's messages. tests/ray runs S3."""
+"""Contract (no model): collection/storage.py on file:// URIs (pyarrow's local filesystem, the same
+code as s3://): listings, manifests, and bounded reads with the service's messages. tests/ray runs
+S3."""
 import os
 
 import pyarrow as pa

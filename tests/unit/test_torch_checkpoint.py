@@ -1,4 +1,5 @@
-"""The restricted reader of PyTorch checkpoints: reads tensors, refuses to run anything else."""
+"""Fidelity (ResMem's checkpoint format; no model): the restricted reader of PyTorch checkpoints:
+reads tensors, refuses to run anything else."""
 import io
 import os
 import pickle
