@@ -93,6 +93,10 @@ class Settings:
     # regions in one /model/regions request, else 400: each costs 6 passes (12 with stable)
     MAX_REGIONS: int = setting(16, minimum=1)
     MAX_IMAGE_PIXELS: int = setting(64_000_000, minimum=1)  # width x height per image, else 400
+    # Pixels that all decodes of the process may hold at once, across requests (core/budget.py): a
+    # decode waits for its share, never fails for it. Pillow holds 4 bytes a pixel: 128 M is about
+    # 0.5 GB of decoded pictures (1 GB while a mode converts), whatever the threads and requests.
+    MAX_DECODE_PIXELS: int = setting(128_000_000, minimum=1)
     MAX_FORM_PARTS: int = setting(100, minimum=1)  # multipart parts per request (Flask's), else 413
     # Bytes of one image file read from disk (python -m score, training): a larger file gets an
     # error row without being read. 400 MiB holds the largest photo MAX_IMAGE_PIXELS admits

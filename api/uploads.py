@@ -52,3 +52,5 @@ def json_field(name, required=True, example="[...]"):
         return json.loads(text)
     except ValueError as error:
         raise BadRequest(f"{name} is not valid JSON ({error.msg} at character {error.pos})") from None
+    except RecursionError:  # "[[[[..." a few thousand deep: Python's parser gives up, not a ValueError
+        raise BadRequest(f"{name} is nested too deeply to be read as JSON") from None

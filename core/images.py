@@ -54,11 +54,12 @@ def decode_image(data, max_pixels, name="upload", draft_size=None):
     return decode_sized(data, max_pixels, name, draft_size)[0]
 
 
-def decode_sized(data, max_pixels, name="upload", draft_size=None):
+def decode_sized(data, max_pixels, name="upload", draft_size=None, reserve=None):
     """``decode_image``, plus the photo's (width, height) as a viewer shows it: the full size
     from its header, with the EXIF orientation applied, whatever size the draft decoded.
     ``data`` is bytes, or a binary file open at its start: Pillow then reads the header, and
-    the pixel limit is checked from it, before any pixels are read."""
+    the pixel limit is checked from it, before any pixels are read. ``reserve(pixels)``, when
+    given, is called with the pixels about to be decoded (core/budget.py) and may wait."""
     if isinstance(data, (bytes, bytearray, memoryview)):
         if not data:
             raise ImageError(f"{name} is empty")
@@ -75,13 +76,18 @@ def decode_sized(data, max_pixels, name="upload", draft_size=None):
                                  f"(the limit is {max_pixels})")
             if width < 1 or height < 1:
                 raise ImageError(f"{name} has no pixels")
+            drafts = bool(draft_size) and image.format in ("JPEG", "MPO")
+            if reserve is not None and not drafts:  # before displayed_size: a PNG's EXIF may load it
+                reserve(width * height)
             size = displayed_size(image)
             image.seek(0)  # first frame of an animation
-            if draft_size and image.format in ("JPEG", "MPO"):
+            if drafts:
                 side = max(draft_size)  # square: the EXIF rotation may swap width and height
                 image.draft(image.mode, (side, side))
+                if reserve is not None:
+                    reserve(image.width * image.height)  # after the draft: the pixels really decoded
             image.load()
-            image = ImageOps.exif_transpose(image)
+            ImageOps.exif_transpose(image, in_place=True)  # a copy only when the photo is turned
             return to_rgb(image), size
     except ImageError:
         raise

@@ -83,14 +83,19 @@ class ModelWrapper(MAXModelWrapper):
 
     def _pre_process(self, images, stable=False):
         """Each input through the pipeline (core.images.ImageError for a bad one, named by its
-        place: "image 2 ..."), stacked into the network's batch; stable: each then its mirror."""
-        photos = [image if isinstance(image, Photo) else self.pipeline.prepare(image, f"image {number}", stable)
-                  for number, image in enumerate(images, 1)]
-        if stable:
-            views = [x for photo in photos for x in (photo.x, self.pipeline.with_mirror(photo).x_mirror)]
-        else:
-            views = [photo.x for photo in photos]
-        return np.stack(views).astype(np.float32, copy=False)
+        place: "image 2 ..."), written into the network's batch; stable: each then its mirror.
+        One photo is decoded at a time and only its network input is kept: a request of sixteen
+        64-megapixel PNGs holds one decoded picture at a time, not sixteen (256 MB each)."""
+        images, size, views = list(images), self.spec.crop, 2 if stable else 1
+        batch = np.empty((len(images) * views, size, size, 3), np.float32)
+        for number, image in enumerate(images, 1):
+            photo = image if isinstance(image, Photo) else self.pipeline.prepare(
+                image, f"image {number}", stable, keep_image=False)
+            batch[(number - 1) * views] = photo.x
+            if stable:
+                batch[(number - 1) * views + 1] = self.pipeline.with_mirror(photo).x_mirror
+            del photo  # the decoded picture goes before the next one is decoded
+        return batch
 
     def scores(self, batch):
         """Scores of network inputs that are prepared already (N x H x W x 3), in shared passes:

@@ -18,6 +18,7 @@ whichever way it arrives. The steps, in order:
 The score then comes from ``ModelWrapper`` (batcher -> the tier's runtime), and a map from
 ``core.explain.map_photo``.
 """
+import contextlib
 import os
 import stat
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps
 
+from core.budget import shared_budget
 from core.images import ImageError, TooLarge, decode_sized, preprocess, resized, to_rgb
 
 
@@ -89,9 +91,10 @@ def read_source(source, name, max_bytes, setting="MAX_IMAGE_BYTES"):
 class InputPipeline:
     """Decoding and preprocessing with one bucket's facts and one set of limits."""
 
-    def __init__(self, spec, max_pixels, jpeg_draft, max_bytes):
+    def __init__(self, spec, max_pixels, jpeg_draft, max_bytes, budget=None):
         self.spec = spec  # core.bucket.Preprocessing
         self.max_pixels = max_pixels
+        self.budget = budget  # core.budget.PixelBudget shared by the process's decodes, or None
         self.max_bytes = max_bytes  # of one image file on disk (MAX_IMAGE_BYTES)
         # Decode big JPEGs at no less than twice the resize: the resized pixels barely change
         # (max |diff| 0.0057 on the score; docs/performance.md).
@@ -99,11 +102,13 @@ class InputPipeline:
 
     @classmethod
     def from_settings(cls, spec, settings):
-        return cls(spec, settings.MAX_IMAGE_PIXELS, settings.JPEG_DRAFT, settings.MAX_IMAGE_BYTES)
+        return cls(spec, settings.MAX_IMAGE_PIXELS, settings.JPEG_DRAFT, settings.MAX_IMAGE_BYTES,
+                   shared_budget(settings.MAX_DECODE_PIXELS))
 
-    def decode(self, source, name="image"):
+    def decode(self, source, name="image", reserve=None):
         """(RGB PIL image as displayed, its full displayed (width, height)) of ``source``:
-        bytes, a path, a PIL image or an H x W x 3 uint8 RGB array (a video frame)."""
+        bytes, a path, a PIL image or an H x W x 3 uint8 RGB array (a video frame). A file's
+        pixels are reserved with ``reserve`` (a budget's lease) before they are decoded."""
         if isinstance(source, Image.Image):
             return to_rgb(source), source.size
         if isinstance(source, np.ndarray):
@@ -112,15 +117,31 @@ class InputPipeline:
             return Image.fromarray(source, "RGB"), (source.shape[1], source.shape[0])
         if isinstance(source, (str, os.PathLike)):  # Pillow reads the file itself: header first
             with open_file(source, name, self.max_bytes) as stream:
-                return decode_sized(stream, self.max_pixels, name, self.draft_size)
-        return decode_sized(bytes(source), self.max_pixels, name, self.draft_size)
+                return decode_sized(stream, self.max_pixels, name, self.draft_size, reserve)
+        return decode_sized(bytes(source), self.max_pixels, name, self.draft_size, reserve)
 
-    def prepare(self, source, name="image", mirror=False):
+    @contextlib.contextmanager
+    def _lease(self):
+        """A lease of the decode budget while one photo is decoded and preprocessed."""
+        if self.budget is None:
+            yield None
+        else:
+            with self.budget.lease() as reserve:
+                yield reserve
+
+    def prepare(self, source, name="image", mirror=False, keep_image=True):
         """The Photo of ``source``; ImageError, whose message calls it ``name``, if it cannot be.
-        With ``mirror`` it also holds the input of the photo mirrored left-right (MODEL_TTA)."""
-        image, size = self.decode(source, name)
-        photo = Photo(image, size, preprocess(image, self.spec))
-        return self.with_mirror(photo) if mirror else photo
+        With ``mirror`` it also holds the input of the photo mirrored left-right (MODEL_TTA).
+        Its decode waits for its pixels in the process's budget (MAX_DECODE_PIXELS). Without
+        ``keep_image`` the decoded picture is dropped before the budget is given back (its
+        ``image`` is None): what a score needs is the network input alone."""
+        with self._lease() as reserve:
+            image, size = self.decode(source, name, reserve)
+            photo = Photo(image, size, preprocess(image, self.spec))
+            photo = self.with_mirror(photo) if mirror else photo
+            if not keep_image:
+                photo.image = image = None
+            return photo
 
     def with_mirror(self, photo):
         """``photo`` with ``x_mirror``. The photo is mirrored before the preprocessing, not the
@@ -142,4 +163,5 @@ class InputPipeline:
     def resized(self, source, name="image"):
         """uint8 pixels of ``source`` decoded and resized, before the crop: what the training
         pipeline augments (a random crop and flip) or centre-crops as ``prepare`` does."""
-        return resized(self.decode(source, name)[0], self.spec)
+        with self._lease() as reserve:
+            return resized(self.decode(source, name, reserve)[0], self.spec)

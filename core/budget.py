@@ -1,0 +1,94 @@
+"""A process-wide budget of decoded pixels: how many pixels all the decodes running at once may
+hold, across requests, threads and the score command's read-ahead (MAX_DECODE_PIXELS).
+
+A decode asks for its pixels once the image's header has told how many it will decode (after a
+JPEG draft), and gives them back when the photo is preprocessed. It waits while the budget is
+spent, first come first served, so that a large photo is not starved by small ones; it never
+fails for it. Pillow holds RGB at 4 bytes a pixel, so the memory of all decodes at once is about
+4 x MAX_DECODE_PIXELS bytes, plus a copy while a mode is converted (docs/deployment.md).
+"""
+import collections
+import contextlib
+import threading
+
+
+class PixelBudget:
+    def __init__(self, limit):
+        self.limit = limit
+        self._used = 0
+        self._waiting = collections.deque()  # one token per waiting lease, in arrival order
+        self._changed = threading.Condition()
+
+    def _acquire(self, pixels):
+        pixels = min(pixels, self.limit)  # one photo over the budget runs alone, never forever waits
+        token = object()
+        with self._changed:
+            self._waiting.append(token)
+            self._changed.notify_all()  # for wait_until
+            while self._waiting[0] is not token or self._used + pixels > self.limit:
+                self._changed.wait()
+            self._waiting.popleft()
+            self._used += pixels
+            self._changed.notify_all()
+        return pixels
+
+    def _release(self, pixels):
+        with self._changed:
+            self._used -= pixels
+            self._changed.notify_all()
+
+    @property
+    def used(self):
+        return self._used
+
+    @property
+    def waiting(self):
+        """How many decodes wait for their pixels now."""
+        with self._changed:
+            return len(self._waiting)
+
+    def wait_until(self, predicate):
+        """Block until ``predicate(self)`` holds (for the tests: an event, never a sleep)."""
+        with self._changed:
+            self._changed.wait_for(lambda: predicate(self))
+
+    @contextlib.contextmanager
+    def lease(self):
+        """A lease that ``reserve(pixels)`` grows while one photo is decoded and preprocessed;
+        all of it is given back at the end."""
+        held = []
+        try:
+            yield lambda pixels: held.append(self._acquire(pixels))
+        finally:
+            for pixels in held:
+                self._release(pixels)
+
+
+_SHARED = {}
+_LOCK = threading.Lock()
+
+
+def shared_budget(limit):
+    """The process's budget of ``limit`` pixels: one for every pipeline of this process (the
+    first also makes freed pictures go back to the system: return_freed_pictures)."""
+    with _LOCK:
+        if not _SHARED:
+            return_freed_pictures()
+        return _SHARED.setdefault(limit, PixelBudget(limit))
+
+
+def return_freed_pictures():
+    """Make glibc give a freed decoded picture back to the system. Its 16 MB blocks are mapped on
+    their own only until the first is freed: glibc then raises its threshold for mappings (up to
+    32 MB), and later pictures go to per-thread arenas that keep their pages, so that 4 threads
+    decoding 64-megapixel PNGs one at a time held 1 GB, not 256 MB. Fixing the threshold at
+    1 MiB (glibc's M_MMAP_THRESHOLD, as MALLOC_MMAP_THRESHOLD_ does) keeps every large block a
+    mapping of its own. Elsewhere than glibc, nothing changes. Call it once, early, per process."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD = -3 in glibc's malloc.h
+    except (OSError, AttributeError):  # not glibc
+        pass
