@@ -64,8 +64,9 @@ COPY samples/ samples/
 USER 1000:1000
 ENV PORT=5000 MODEL_BUCKET=assets/${model_name}
 EXPOSE 5000
+# GET /live fails when the model cannot serve (a dead batcher thread, a hung forward pass).
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/model/metadata' % os.environ.get('PORT', '5000'), timeout=8)"]
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/live' % os.environ.get('PORT', '5000'), timeout=8)"]
 ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"]
 

@@ -7,6 +7,7 @@ from api.explain import ModelExplainAPI
 from api.health import register_health
 from api.metadata import ModelMetadataAPI
 from api.page import register_page
+from api.passes import register_passes
 from api.predict import ModelPredictAPI
 from api.regions import ModelRegionsAPI
 from api.video import ModelVideoAPI
@@ -52,6 +53,7 @@ def create_app(model=None, settings=None, **overrides):
     register_error_handlers(app, max_app.api)
     register_page(app)
     register_health(app)
+    register_passes(app)
     # GET /metrics: request counts and latency histograms per route (by rule, so that stray
     # paths cannot grow the label set), with core/metrics.py's batch sizes and queue depth.
     PrometheusMetrics(app, group_by="url_rule")

@@ -48,7 +48,9 @@ class Settings:
     HOST: str = setting("0.0.0.0")  # nosec B104: a container must listen on all interfaces
     PORT: int = setting(5000, minimum=1)
     WORKER_THREADS: int = setting(8, minimum=1)  # concurrent requests; their images share passes
-    REQUEST_TIMEOUT: int = setting(120, minimum=1)  # seconds before gunicorn restarts a stuck worker
+    # Seconds a request may wait for the model's passes in all; past it, 503 and its queued images dropped.
+    REQUEST_TIMEOUT: int = setting(120, minimum=1)
+    PASS_TIMEOUT: int = setting(60, minimum=1)  # seconds one forward pass may run before GET /live fails
     LOG_LEVEL: str = setting("info")
     DRAIN_FILE: str = setting("/tmp/max-draining")  # GET /ready is 503 while it exists
 

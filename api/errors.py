@@ -7,7 +7,7 @@ from maxfw.core import MAX_API
 from werkzeug.exceptions import (BadRequest, HTTPException, InternalServerError, MethodNotAllowed,
                                  RequestEntityTooLarge)
 
-from core.batcher import Overloaded
+from core.batcher import Closed, DeadlineExceeded, Overloaded
 from core.images import ImageError
 from core.video import Abandoned, VideoError
 
@@ -23,8 +23,8 @@ def upload_errors(bad_request):
     """Swagger's documentation of the errors every upload endpoint can answer with."""
     def document(method):
         for code, text in ((400, bad_request), (413, "The request body is over the size limit"),
-                           (503, "Too many images are waiting for the model; retry after "
-                                 "Retry-After seconds")):
+                           (503, "Too many images are waiting for the model, or the request "
+                                 "waited for it past REQUEST_TIMEOUT; retry after Retry-After seconds")):
             method = MAX_API.response(code, text, ERROR_SCHEMA)(method)
         return method
     return document
@@ -54,8 +54,10 @@ def error_body(error):
     if isinstance(error, Abandoned):  # nobody reads this answer; the log says why the work stopped
         log.warning("%s", error)
         return {"status": "error", "message": str(error)}, 499, {}
-    if isinstance(error, Overloaded):
+    if isinstance(error, (Overloaded, DeadlineExceeded)):
         return {"status": "error", "message": str(error)}, 503, {"Retry-After": str(error.retry_after)}
+    if isinstance(error, Closed):
+        return {"status": "error", "message": str(error)}, 503, {}
     if isinstance(error, (ImageError, VideoError)):
         error = BadRequest(str(error))
     elif not isinstance(error, HTTPException):

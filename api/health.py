@@ -1,13 +1,23 @@
-"""GET /ready: the readiness probe. 503 once DRAIN_FILE exists, so that an orchestrator stops
-sending new requests before it stops the server: the Kubernetes manifest's preStop hook creates
-the file, waits until the probe has failed, and only then the pod gets SIGTERM, whose graceful
-stop finishes the requests in flight. Predict and explain keep answering while draining."""
+"""GET /ready: the readiness probe ("send me traffic"). 503 once DRAIN_FILE exists, so that an
+orchestrator stops sending new requests before it stops the server: the Kubernetes manifest's
+preStop hook creates the file, waits until the probe has failed, and only then the pod gets
+SIGTERM, whose graceful stop finishes the requests in flight. Predict and explain keep answering
+while draining.
+
+GET /live: the liveness probe ("restart me" when it fails). 503 when the model's batcher cannot
+serve: its worker thread died, or a forward pass has run past PASS_TIMEOUT (a hung runtime). It
+asks the batcher, not the model: a liveness probe must not queue behind the passes it watches."""
 from pathlib import Path
 
 from flask import jsonify
 
 
 def register_health(app):
+    @app.get("/live")
+    def live():
+        alive, why = app.extensions["max_model"].batcher.health()
+        return (jsonify(status="alive"), 200) if alive else (jsonify(status="error", message=why), 503)
+
     @app.get("/ready")
     def ready():
         if Path(app.extensions["max_settings"].DRAIN_FILE).exists():

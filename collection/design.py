@@ -55,6 +55,8 @@ def read_regions_file(path, limit):
             listed = json.loads(text)
         except ValueError as error:
             raise FieldError(f"{path} is not valid JSON ({error})") from None
+        except RecursionError:  # "[[[[..." thousands deep
+            raise FieldError(f"{path} is nested too deeply to be read as JSON") from None
         if not isinstance(listed, dict):
             raise FieldError(f"{path} must hold a JSON object: {{\"photo path\": [regions]}}")
         return {key(photo): parse_regions(regions, limit, f"{path}: {photo}") for photo, regions in listed.items()}

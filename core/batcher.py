@@ -1,24 +1,42 @@
-"""Gathers the images of concurrent requests into shared forward passes.
+"""Gathers the images of concurrent requests into shared forward passes, fairly, with deadlines.
 
-One worker thread owns the model. A request hands in its preprocessed images and waits. The
-worker takes the oldest request, then, while other requests are still decoding (announced by
-``expecting``), waits at most ``max_wait`` seconds for them, until it holds ``max_batch``
-images, and runs them in one pass. A lone request never waits. A request larger than ``max_batch``
-runs in chunks of that size. At most ``max_queue`` images may wait: past that, ``submit``
-raises ``Overloaded`` at once (the API answers 503 with Retry-After), so a burst cannot pile
-up memory. Retry-After is how long the queue takes to drain at the measured forward time per
-image (a moving average of the passes so far), so it tracks the runtime and the machine.
+One worker thread owns the model. A request hands in its preprocessed images and waits. Each
+pass takes at most ``max_batch`` images:
+
+- **Light before heavy.** A request is LIGHT (``/model/predict``, ``score``) or HEAVY (maps,
+  regions, crops, video: tens to hundreds of images). Every pass serves the light queue first,
+  so a prediction waits for at most the pass that is running, never for a heavy request's whole
+  work (Triton's priority levels). Heavy requests take turns, one pass each (round-robin), so
+  none waits for another's hundreds of images, and each gets its passes steadily.
+- **Sharing.** While other requests are still decoding (announced by ``expecting``), a pass
+  waits at most ``max_wait`` seconds for them, until it holds ``max_batch`` images. A lone
+  request never waits. A request larger than ``max_batch`` runs in chunks.
+- **Admission.** At most ``max_queue`` images may wait: past that, a request's first ``submit``
+  raises ``Overloaded`` at once (the API answers 503 with Retry-After), so a burst cannot pile up
+  memory. Once a request is admitted, its later submits (a crop search's rounds, a video's
+  chunks) are not refused: it is never turned away halfway. Retry-After is how long all the work
+  ahead takes, the pass that is running included, at the measured seconds per image.
+- **Deadlines.** Inside ``request(priority, timeout)`` (the API's REQUEST_TIMEOUT), a request
+  that has waited for passes past its deadline gets ``DeadlineExceeded`` and its queued images
+  are dropped (TorchServe's response timeout).
+- **Liveness.** ``health()`` says whether the worker is alive and no pass has run past
+  ``pass_timeout``: a hung runtime turns ``GET /live`` red, and an orchestrator restarts it.
 """
 import collections
 import contextlib
+import contextvars
 import math
 import threading
 import time
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from core.metrics import BATCH_SIZE, FORWARD_SECONDS, QUEUE_DEPTH
+
+LIGHT, HEAVY = 0, 1  # a request's class; lower is served first
 
 
 class Overloaded(RuntimeError):
@@ -30,18 +48,68 @@ class Overloaded(RuntimeError):
         self.retry_after = retry_after
 
 
+class DeadlineExceeded(RuntimeError):
+    """The request waited for the model past its deadline; its queued images were dropped."""
+
+    def __init__(self, timeout, retry_after):
+        super().__init__(f"the request waited {timeout:g} s for the model (REQUEST_TIMEOUT) and was "
+                         f"stopped; retry in {retry_after} s, or send less at once")
+        self.retry_after = retry_after
+
+
+class Closed(RuntimeError):
+    """The model is shutting down: nothing more is scored."""
+
+
+@dataclass
+class Request:
+    """One client request: its class, its deadline (time.monotonic()) and whether it is admitted."""
+    priority: int = LIGHT
+    deadline: float = None
+    timeout: float = None
+    admitted: bool = False
+
+
+@dataclass(eq=False)
+class _Job:
+    """The images of one ``submit``, scored chunk by chunk."""
+    images: np.ndarray
+    future: Future
+    taken: int = 0  # images handed to passes
+    scores: list = field(default_factory=list)
+    cancelled: bool = False
+
+
+_current = contextvars.ContextVar("batcher_request", default=None)
+
+
 class Batcher:
-    def __init__(self, forward, max_batch, max_wait, max_queue, seconds_per_image):
+    def __init__(self, forward, max_batch, max_wait, max_queue, seconds_per_image, pass_timeout=60.0,
+                 clock=time.perf_counter):
         self.forward, self.max_batch, self.max_wait, self.max_queue = forward, max_batch, max_wait, max_queue
         # Measured (None: not yet, the first pass sets it); for Retry-After: how soon the queue drains.
         self.seconds_per_image = seconds_per_image
-        self._pending = collections.deque()  # (images, future)
-        self._queued = 0
+        self.pass_timeout, self.clock = pass_timeout, clock
+        self._queues = {LIGHT: collections.deque(), HEAVY: collections.deque()}  # of _Job
+        self._queued = 0  # images waiting, not yet in a pass
+        self._running = 0  # images of the pass that is running
+        self._pass_began = None  # time.monotonic() of the running pass
         self._coming = 0  # requests decoding their images, about to submit them
         self._closed = False
         self._ready = threading.Condition()
         self._thread = threading.Thread(target=self._work, name="batcher", daemon=True)
         self._thread.start()
+
+    @contextlib.contextmanager
+    def request(self, priority=LIGHT, timeout=None):
+        """Around one client request: its passes have ``priority``, and it waits for them at most
+        ``timeout`` seconds in all (None: no deadline); admitted once, never refused halfway."""
+        deadline = time.monotonic() + timeout if timeout else None
+        token = _current.set(Request(priority, deadline, timeout))
+        try:
+            yield
+        finally:
+            _current.reset(token)
 
     @contextlib.contextmanager
     def expecting(self):
@@ -63,53 +131,106 @@ class Batcher:
             announced[0] = False
             self._coming -= 1
 
+    def _retry_after(self):
+        """Seconds until the work ahead is done: the queue and the running pass. Lock held."""
+        return max(1, math.ceil((self._queued + self._running) * (self.seconds_per_image or 0)))
+
     def submit(self, images, announced=None):
-        """Scores of ``images`` (N x H x W x 3), computed in shared passes; blocks until done."""
-        future = Future()
+        """Scores of ``images`` (N x H x W x 3), computed in shared passes; blocks until done,
+        or raises Overloaded, DeadlineExceeded or Closed."""
+        request = _current.get() or Request()
+        job = _Job(images, Future())
         with self._ready:
-            if self._queued and self._queued + len(images) > self.max_queue:
-                retry = max(1, math.ceil(self._queued * (self.seconds_per_image or 0)))
-                raise Overloaded(self._queued, self.max_queue, retry)
-            self._pending.append((images, future))
+            self._arrived(announced)
+            if self._closed:
+                raise Closed("the server is shutting down; retry on another replica")
+            if not request.admitted and self._queued and self._queued + len(images) > self.max_queue:
+                raise Overloaded(self._queued, self.max_queue, self._retry_after())
+            request.admitted = True
+            self._queues[request.priority].append(job)
             self._queued += len(images)
             QUEUE_DEPTH.set(self._queued)
-            self._arrived(announced)
             self._ready.notify_all()
-        return future.result()
+        left = None if request.deadline is None else max(0.0, request.deadline - time.monotonic())
+        try:
+            return job.future.result(timeout=left)
+        except FutureTimeout:
+            with self._ready:
+                self._cancel(job)
+                retry = self._retry_after()
+            raise DeadlineExceeded(request.timeout, retry) from None
+
+    def _cancel(self, job):
+        """Drop what ``job`` still has queued; the lock is held."""
+        job.cancelled = True
+        self._queued -= len(job.images) - job.taken
+        job.taken = len(job.images)
+        for queue in self._queues.values():
+            if job in queue:
+                queue.remove(job)
+        QUEUE_DEPTH.set(self._queued)
+        self._ready.notify_all()
 
     def close(self):
-        """Stop the worker once the requests already queued are done (it holds the model)."""
+        """Stop the worker once the requests already queued are done (it holds the model); a
+        submit from now on fails at once."""
         with self._ready:
             self._closed = True
             self._ready.notify_all()
         self._thread.join()
 
-    def _take(self):
-        """The next group of requests: the oldest, plus those arriving within max_wait; None
-        once closed and empty."""
+    def health(self):
+        """(True, "alive"), or (False, why): the worker died, or a pass has run too long."""
+        if not self._thread.is_alive() and not self._closed:
+            return False, "the batcher's worker thread is dead"
+        began = self._pass_began
+        if began is not None and time.monotonic() - began > self.pass_timeout:
+            return False, (f"a forward pass has run {time.monotonic() - began:.0f} s, over "
+                           f"{self.pass_timeout:g} s (PASS_TIMEOUT): the runtime looks hung")
+        return True, "alive"
+
+    def wait_until(self, predicate):
+        """Block until ``predicate(queued images, images in the running pass)`` holds: for
+        tests and benchmarks, an event to wait for instead of a sleep."""
         with self._ready:
-            while not self._pending:
+            self._ready.wait_for(lambda: predicate(self._queued, self._running))
+
+    def _has_work(self):
+        return any(self._queues.values())
+
+    def _take(self):
+        """The next pass: slices (job, start, end) of at most max_batch images, light jobs
+        first, heavy ones in turn; None once closed and empty."""
+        with self._ready:
+            while not self._has_work():
                 if self._closed:
                     return None
                 self._ready.wait()
-            group = [self._pending.popleft()]
-            count = len(group[0][0])
+            chunk, count = [], 0
             deadline = time.monotonic() + self.max_wait
             while count < self.max_batch:
-                if not self._pending:
+                queue = next((q for _, q in sorted(self._queues.items()) if q), None)
+                if queue is None:
                     left = deadline - time.monotonic()
                     if not self._coming or left <= 0:
                         break
                     self._ready.wait(left)
                     continue
-                if count + len(self._pending[0][0]) > self.max_batch:
-                    break
-                images, future = self._pending.popleft()
-                group.append((images, future))
-                count += len(images)
+                job = queue[0]
+                take = min(len(job.images) - job.taken, self.max_batch - count)
+                chunk.append((job, job.taken, job.taken + take))
+                job.taken += take
+                count += take
+                queue.popleft()
+                if job.taken < len(job.images):  # more to do: its next chunk after the others' turn
+                    queue.append(job)
+                    if queue is self._queues[HEAVY]:
+                        break  # one heavy chunk a pass: light requests arriving now go next
             self._queued -= count
+            self._running = count
             QUEUE_DEPTH.set(self._queued)
-            return group
+            self._ready.notify_all()
+            return chunk
 
     def _measured(self, seconds_per_image):
         """A moving average of the passes' seconds per image, from the first pass."""
@@ -119,24 +240,33 @@ class Batcher:
             self.seconds_per_image += 0.2 * (seconds_per_image - self.seconds_per_image)
 
     def _work(self):
-        while (group := self._take()) is not None:
+        while (chunk := self._take()) is not None:
+            batch = np.concatenate([job.images[start:end] for job, start, end in chunk])
+            BATCH_SIZE.observe(len(batch))
+            self._pass_began = time.monotonic()
+            begin = self.clock()
             try:
-                batch = np.concatenate([images for images, _ in group])
-                scores = []
-                for start in range(0, len(batch), self.max_batch):
-                    chunk = batch[start:start + self.max_batch]
-                    BATCH_SIZE.observe(len(chunk))
-                    begin = time.perf_counter()
-                    scores.append(self.forward(chunk))
-                    seconds = time.perf_counter() - begin
-                    FORWARD_SECONDS.observe(seconds)
-                    self._measured(seconds / len(chunk))
-                scores = np.concatenate(scores).reshape(-1)
+                scores = np.asarray(self.forward(batch)).reshape(-1)
             except Exception as error:  # noqa: BLE001 - handed to the waiting requests, never lost
-                for _, future in group:
-                    future.set_exception(error)
+                self._pass_began = None
+                with self._ready:
+                    self._running = 0
+                    for job, _, _ in chunk:
+                        if not job.future.done():
+                            self._cancel(job)
+                            job.future.set_exception(error)
+                    self._ready.notify_all()
                 continue
+            seconds = self.clock() - begin
+            self._pass_began = None
+            FORWARD_SECONDS.observe(seconds)
+            self._measured(seconds / len(batch))
+            with self._ready:
+                self._running = 0
+                self._ready.notify_all()
             offset = 0
-            for images, future in group:
-                future.set_result(scores[offset:offset + len(images)])
-                offset += len(images)
+            for job, start, end in chunk:
+                job.scores.append(scores[offset:offset + end - start])
+                offset += end - start
+                if end == len(job.images) and not job.cancelled and not job.future.done():
+                    job.future.set_result(np.concatenate(job.scores))

@@ -61,6 +61,8 @@ def test_crops_answer_every_ratio_with_its_centre_baseline(url):
     ("crops", {"keep": "[[0.1, 0.1]]"}, "keep[0] must be [x0, y0, x1, y1]"),
     ("crops", {"keep": "[[0.05, 0.05, 0.95, 0.95]]", "ratios": "9:16"}, "keep: no 9:16 crop"),
     ("crops", {"regions": "[]"}, "unknown form field 'regions'"),
+    ("regions", {"regions": "[" * 5000}, "regions is nested too deeply to be read as JSON"),  # was a 500
+    ("crops", {"keep": "[" * 5000}, "keep is nested too deeply to be read as JSON"),
 ])
 def test_a_malformed_request_is_a_400_that_names_the_field(url, endpoint, data, message):
     response = post(url, endpoint, data)

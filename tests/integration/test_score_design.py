@@ -57,6 +57,7 @@ def test_crops_and_regions_columns_are_the_apis_answers(url, folder, tmp_path):
     ("path,name,x0,y0,x1,y1\na.jpg,logo,0.5,0,0.2,1\n", ".csv", "regions.csv: a.jpg[0].box [0.5, 0.0, 0.2, 1.0] is empty"),
     ('{"a.jpg": [{"name": "x", "box": [0, 0, 1]}]}', ".json", "a.jpg[0].box must be [x0, y0, x1, y1]"),
     ("[", ".json", "is not valid JSON"),
+    ("[" * 5000, ".json", "is nested too deeply to be read as JSON"),
 ])
 def test_a_bad_regions_file_stops_before_anything_is_scored(folder, tmp_path, content, suffix, message):
     marks = tmp_path / f"regions{suffix}"

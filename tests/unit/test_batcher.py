@@ -1,25 +1,28 @@
 """Contract (no model: a forward of its own): core/batcher.py with real threads: concurrent requests
-share passes, each gets its own scores back, a full queue is refused at once, and a failed pass
-fails only its requests."""
+share passes, each gets its own scores back, a full queue is refused at once, a failed pass fails
+only its requests, light requests go before heavy ones, an admitted request is never refused
+halfway, a deadline ends a request's wait, and a hung pass fails the liveness check. Every test
+waits for an event (a gated forward, the queue's state), never for a fixed time."""
 import threading
 import time
 
 import numpy as np
 import pytest
 
-from core.batcher import Batcher, Overloaded
+from core.batcher import HEAVY, LIGHT, Batcher, Closed, DeadlineExceeded, Overloaded
 
 
 class GatedForward:
     """Scores each image by its sum; the first pass waits until the test opens the gate."""
 
     def __init__(self):
-        self.gate, self.entered, self.sizes = threading.Event(), threading.Event(), []
+        self.gate, self.entered, self.sizes, self.passes = threading.Event(), threading.Event(), [], []
 
     def __call__(self, batch):
         self.sizes.append(len(batch))
+        self.passes.append(batch[:, 0, 0, 0].tolist())  # which images, by their value
         self.entered.set()
-        self.gate.wait(10)
+        self.gate.wait(60)  # a hang guard: each test opens the gate
         return batch.reshape(len(batch), -1).sum(axis=1)
 
 
@@ -27,10 +30,15 @@ def images(*values):
     return np.stack([np.full((2, 2, 3), v, np.float32) for v in values])
 
 
-def submit_in_thread(batcher, batch, results, key):
+def submit_in_thread(batcher, batch, results, key, priority=LIGHT, timeout=None, then=None):
+    """``batcher.submit(batch)`` in a thread of its own, inside a request of ``priority`` and
+    ``timeout``; ``then`` more batches submitted by the same request after it."""
     def run():
         try:
-            results[key] = batcher.submit(batch)
+            with batcher.request(priority, timeout):
+                results[key] = batcher.submit(batch)
+                for index, more in enumerate(then or ()):
+                    results[(key, index)] = batcher.submit(more)
         except Exception as error:  # noqa: BLE001 - the test inspects it
             results[key] = error
     thread = threading.Thread(target=run)
@@ -39,10 +47,7 @@ def submit_in_thread(batcher, batch, results, key):
 
 
 def wait_for_queue(batcher, count):
-    deadline = time.monotonic() + 5
-    while batcher._queued != count and time.monotonic() < deadline:
-        time.sleep(0.001)
-    assert batcher._queued == count
+    batcher.wait_until(lambda queued, running: queued == count)
 
 
 def test_requests_that_wait_together_share_one_pass_and_get_their_own_scores():
@@ -81,7 +86,7 @@ def test_a_full_queue_is_refused_at_once_with_a_retry_time():
     wait_for_queue(batcher, 2)
     with pytest.raises(Overloaded, match="2 images are waiting \\(the limit is 3\\)") as refused:
         batcher.submit(images(4, 5))
-    assert refused.value.retry_after == 1
+    assert refused.value.retry_after == 2  # 3 images ahead (the running one too) at 0.5 s
     forward.gate.set()
     for thread in threads:
         thread.join(5)
@@ -104,24 +109,141 @@ def test_a_failed_pass_fails_its_requests_and_the_next_pass_still_runs():
     assert batcher.submit(images(2)).tolist() == [24.0]
 
 
-def test_close_stops_the_worker_after_the_queued_requests():
+def test_close_stops_the_worker_after_the_queued_requests_and_refuses_more_at_once():
     forward = GatedForward()
     forward.gate.set()
     batcher = Batcher(forward, max_batch=4, max_wait=0.001, max_queue=64, seconds_per_image=0.25)
     assert batcher.submit(images(1)).tolist() == [12.0]
     batcher.close()
     assert not batcher._thread.is_alive()
+    with pytest.raises(Closed, match="shutting down"):  # at once: it used to wait forever
+        batcher.submit(images(2))
+    assert batcher.health() == (True, "alive")  # closed on purpose: not a dead worker
+
+
+def test_a_light_request_goes_before_a_heavy_ones_queued_work():
+    """A heavy request of 12 images (3 passes of 4) is running; a prediction that arrives gets
+    the next pass, not the third; the heavy request still gets all its scores."""
+    forward = GatedForward()
+    batcher = Batcher(forward, max_batch=4, max_wait=0.001, max_queue=64, seconds_per_image=0.25)
+    results = {}
+    heavy = submit_in_thread(batcher, images(*range(100, 112)), results, "heavy", HEAVY)
+    assert forward.entered.wait(60)  # its first pass runs, and blocks
+    light = submit_in_thread(batcher, images(1), results, "light", LIGHT)
+    wait_for_queue(batcher, 8 + 1)
+    forward.gate.set()
+    heavy.join(60)
+    light.join(60)
+    # first in the next pass, which the heavy request fills up
+    assert forward.passes == [[100, 101, 102, 103], [1, 104, 105, 106], [107, 108, 109, 110], [111]]
+    assert results["light"].tolist() == [12.0]
+    assert results["heavy"].tolist() == [12.0 * v for v in range(100, 112)]
+
+
+def test_heavy_requests_take_turns_pass_by_pass():
+    forward = GatedForward()
+    batcher = Batcher(forward, max_batch=2, max_wait=0.001, max_queue=64, seconds_per_image=0.25)
+    results = {}
+    threads = [submit_in_thread(batcher, images(0), results, "first", HEAVY)]
+    assert forward.entered.wait(60)
+    threads.append(submit_in_thread(batcher, images(10, 11, 12, 13), results, "a", HEAVY))
+    wait_for_queue(batcher, 4)
+    threads.append(submit_in_thread(batcher, images(20, 21, 22, 23), results, "b", HEAVY))
+    wait_for_queue(batcher, 8)
+    forward.gate.set()
+    for thread in threads:
+        thread.join(60)
+    assert forward.passes[1:] == [[10, 11], [20, 21], [12, 13], [22, 23]]
+
+
+def test_an_admitted_request_is_not_refused_halfway():
+    """A crop search submits round after round: its later rounds pass a full queue, which a new
+    request's first images do not."""
+    forward = GatedForward()
+    batcher = Batcher(forward, max_batch=1, max_wait=0.001, max_queue=2, seconds_per_image=0.25)
+    results = {}
+    search = submit_in_thread(batcher, images(1), results, "search", HEAVY, then=[images(2, 3, 4)])
+    assert forward.entered.wait(60)
+    filler = submit_in_thread(batcher, images(9, 9), results, "filler")  # the queue is full now
+    wait_for_queue(batcher, 2)
+    with pytest.raises(Overloaded):
+        batcher.submit(images(5))
+    forward.gate.set()
+    search.join(60)
+    filler.join(60)
+    assert results[("search", 0)].tolist() == [24.0, 36.0, 48.0]  # its second round was admitted
+
+
+def test_a_deadline_ends_the_wait_with_a_retry_time_and_drops_the_queued_images():
+    forward = GatedForward()  # its gate stays shut: a hung runtime
+    batcher = Batcher(forward, max_batch=2, max_wait=0.001, max_queue=64, seconds_per_image=0.5, pass_timeout=3600)
+    results = {}
+    stuck = submit_in_thread(batcher, images(1), results, "stuck")
+    assert forward.entered.wait(60)
+    late = submit_in_thread(batcher, images(2, 3, 4), results, "late", timeout=0.01)
+    late.join(60)  # its deadline passes while the pass hangs
+    assert isinstance(results["late"], DeadlineExceeded)
+    assert "waited 0.01 s for the model (REQUEST_TIMEOUT)" in str(results["late"])
+    assert results["late"].retry_after == 1 + int(1 * 0.5)  # the running image: its own were dropped
+    assert batcher._queued == 0
+    forward.gate.set()
+    stuck.join(60)
+    assert forward.sizes == [1]  # the dropped images never ran
+
+
+def test_a_pass_that_runs_past_its_timeout_fails_the_liveness_check():
+    forward = GatedForward()
+    batcher = Batcher(forward, max_batch=2, max_wait=0.001, max_queue=64, seconds_per_image=0.5,
+                      pass_timeout=0.001)
+    assert batcher.health() == (True, "alive")
+    results = {}
+    stuck = submit_in_thread(batcher, images(1), results, "stuck")
+    assert forward.entered.wait(60)
+    batcher._pass_began -= 1  # the pass began a second ago: past its timeout, with no sleep
+    alive, why = batcher.health()
+    assert not alive and "the runtime looks hung" in why
+    forward.gate.set()
+    stuck.join(60)
+    assert batcher.health() == (True, "alive")
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_dead_worker_fails_the_liveness_check():
+    def broken(batch):
+        raise SystemExit("the runtime took the thread down")  # not an Exception: the worker ends
+
+    batcher = Batcher(broken, max_batch=2, max_wait=0.001, max_queue=64, seconds_per_image=0.5)
+    results = {}
+    submit_in_thread(batcher, images(1), results, "lost", timeout=0.5).join(60)
+    batcher._thread.join(60)
+    alive, why = batcher.health()
+    assert not alive and why == "the batcher's worker thread is dead"
+
+
+class FakeClock:
+    """A clock that only the forward moves: 0.05 s a pass per image, whatever the machine does."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
 
 
 def test_retry_after_follows_the_measured_forward_time():
-    """Seeded with 10 s per image, Retry-After falls to what the passes really take (0.05 s)."""
-    forward = GatedForward()
+    """Seeded with 10 s per image, Retry-After falls to what the passes take (0.05 s an image),
+    and counts the images of the running pass as well as the queue."""
+    forward, clock = GatedForward(), FakeClock()
     forward.gate.set()
-    slow = lambda batch: (time.sleep(0.05 * len(batch)), forward(batch))[1]  # noqa: E731
-    batcher = Batcher(slow, max_batch=1, max_wait=0.001, max_queue=20, seconds_per_image=10.0)
-    for value in range(30):
+
+    def timed(batch):
+        clock.now += 0.05 * len(batch)
+        return forward(batch)
+
+    batcher = Batcher(timed, max_batch=1, max_wait=0.001, max_queue=20, seconds_per_image=10.0, clock=clock)
+    for value in range(60):
         batcher.submit(images(value))
-    assert 0.04 < batcher.seconds_per_image < 0.2
+    assert batcher.seconds_per_image == pytest.approx(0.05, rel=0.01)  # 60 passes: 0.8^60 of the seed left
     forward.gate.clear()
     forward.entered.clear()
     results = {}
@@ -131,19 +253,21 @@ def test_retry_after_follows_the_measured_forward_time():
     wait_for_queue(batcher, 19)
     with pytest.raises(Overloaded) as refused:
         batcher.submit(images(2, 3))
-    assert refused.value.retry_after == 1 + int(19 * batcher.seconds_per_image)  # not 19 x 10 s
+    assert refused.value.retry_after == 1 + int((19 + 1) * batcher.seconds_per_image)  # not 20 x 10 s
     forward.gate.set()
     for thread in threads:
         thread.join(10)
 
 
 def test_a_lone_request_never_waits_for_company():
+    """max_wait is an hour: the pass would wait that long for a request still decoding, but
+    nobody is, so it runs at once (a hang guard of 60 s would fail the test otherwise)."""
     forward = GatedForward()
     forward.gate.set()
-    batcher = Batcher(forward, max_batch=8, max_wait=30, max_queue=64, seconds_per_image=0.25)
-    start = time.monotonic()
-    assert batcher.submit(images(1)).tolist() == [12.0]
-    assert time.monotonic() - start < 10  # far under max_wait: nobody else was decoding
+    batcher = Batcher(forward, max_batch=8, max_wait=3600, max_queue=64, seconds_per_image=0.25)
+    results = {}
+    submit_in_thread(batcher, images(1), results, "lone").join(60)
+    assert results["lone"].tolist() == [12.0]
 
 
 def test_a_pass_waits_for_a_request_that_is_still_decoding():
@@ -159,8 +283,8 @@ def test_a_pass_waits_for_a_request_that_is_still_decoding():
 
     late = threading.Thread(target=second)
     late.start()
-    while not batcher._coming:
-        time.sleep(0.001)
+    with batcher._ready:
+        batcher._ready.wait_for(lambda: batcher._coming)
     first = submit_in_thread(batcher, images(1), results, "first")
     wait_for_queue(batcher, 1)
     decoded.set()

@@ -1,0 +1,28 @@
+"""Each request's place in the model's passes (core/batcher.py): its class and its deadline.
+
+``/model/predict`` is light: its passes go before those of the heavy routes (explain, video,
+regions, crops), which take turns. Every route that scores waits for passes at most
+REQUEST_TIMEOUT seconds in all; past it, the request gets a 503 and its queued images are dropped.
+"""
+from flask import current_app, g, request
+
+from core.batcher import HEAVY, LIGHT
+
+PRIORITY = {"/model/predict": LIGHT, "/model/explain": HEAVY, "/model/video": HEAVY,
+            "/model/regions": HEAVY, "/model/crops": HEAVY}
+
+
+def register_passes(app):
+    @app.before_request
+    def enter():
+        priority = PRIORITY.get(request.path.rstrip("/"))
+        if priority is not None:
+            batcher = current_app.extensions["max_model"].batcher
+            g.passes = batcher.request(priority, current_app.extensions["max_settings"].REQUEST_TIMEOUT)
+            g.passes.__enter__()
+
+    @app.teardown_request
+    def leave(_error):
+        passes = g.pop("passes", None)
+        if passes is not None:
+            passes.__exit__(None, None, None)
