@@ -10,7 +10,7 @@ export PORT
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 
-.PHONY: tiny run score test-ray bench-ray bench-score bench-stability bench-video test-score weights test test-unit test-slow test-training test-integration test-container reference bench bench-single bench-explain bench-models bench-crops distil finetune bench-finetune lint clean
+.PHONY: tiny bench-mixed run score test-ray bench-ray bench-score bench-stability bench-video test-score weights test test-unit test-slow test-training test-integration test-container reference bench bench-single bench-explain bench-models bench-crops distil finetune bench-finetune lint clean
 
 # The service's, the conversion's and the training stage's packages for `make run` (the serving
 # image has only requirements.txt); the test tools on top of them only for tests and benchmarks.
@@ -187,6 +187,11 @@ bench-video: $(VENV)/.installed-test weights
 # the cost of crops and regions, per tier, in one run (LIMIT photos of IMAGES; 0: all).
 bench-crops: $(VENV)/.installed-test weights
 	$(PY) -m benchmarks.crops --images $(IMAGES) --limit $(LIMIT) --precisions $(PRECISIONS) $(ARGS)
+
+# /model/predict's p50 and p95 while clients loop regions, crops and video, against its idle p50,
+# and each heavy request's time under load against alone, in one run (PRECISION's tier).
+bench-mixed: $(VENV)/.installed-test weights
+	$(PY) -m benchmarks.mixed --precision $(PRECISION)
 
 # Speed of each bucket in-process (single and batched) and its agreement with ResMem.
 BUCKETS ?= assets/resmem assets/memnet

@@ -39,7 +39,12 @@ BLOCK_ROWS = 64  # inputs per block: one read task, one actor call, about one Pa
 # Ray's defaults wait 30 minutes with no output when actors cannot be placed; fail fast instead.
 NO_PROGRESS_S = 600
 MIN_ACTORS_S = 300
-PASSED_ENV = ("AWS_", "GOOGLE_", "TF_CPP_MIN_LOG_LEVEL")  # credentials and endpoint reach the workers
+# What the workers get from the driver: where the storage is, never a secret. Ray writes a job's
+# runtime_env in plain text into its logs (runtime_env_agent.log) and shows it in the job's info,
+# so credentials reach the workers from their own environment (the RayJob's envFrom, an
+# instance role, GOOGLE_APPLICATION_CREDENTIALS on the node), as the pods' already do.
+PASSED_ENV = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_DEFAULT_REGION", "AWS_REGION",
+              "AWS_EC2_METADATA_DISABLED", "TF_CPP_MIN_LOG_LEVEL")
 
 
 class JobError(RuntimeError):
@@ -110,8 +115,9 @@ class Tally:
 def start(address, quiet):
     """Connect to the cluster at ``address`` ("auto", "ray://head:10001", host:port; "local"
     starts a new Ray here; None does as ray.init does: RAY_ADDRESS, else the Ray started on this
-    machine, else a new one); the workers get the credentials and the project's code."""
-    env = {name: value for name, value in os.environ.items() if name.startswith(PASSED_ENV)}
+    machine, else a new one); the workers get the storage's endpoint and region (PASSED_ENV, no
+    secret) and the project's code."""
+    env = {name: os.environ[name] for name in PASSED_ENV if name in os.environ}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [PROJECT, os.environ.get("PYTHONPATH")]))
     ray.init(address=address, runtime_env={"env_vars": env}, logging_level=logging.WARNING,
              log_to_driver=True, include_dashboard=False if address in (None, "local") else None, configure_logging=True)

@@ -5,7 +5,8 @@ Reopening it reads the ``path`` column of its files: those inputs are done, and 
 only the rest (the resume). Ray writes each file whole to object storage (a multipart upload
 completes on close); on a disk a kill can leave a file cut short, whose footer cannot be read:
 it is removed, and its rows are scored again. So at most the blocks in flight are lost, and no
-row is doubled.
+row is doubled. Only such a local file is removed: in object storage an unreadable file stops the
+run, and an error of the store (a timeout, throttling, AccessDenied) deletes nothing.
 """
 import logging
 
@@ -59,17 +60,25 @@ class ParquetOutput:
                 raise OutputError(f"{self.uri} holds {file.rsplit('/', 1)[-1]}, which is no Parquet file of this "
                                   "command; choose another folder, or --overwrite")
             try:
-                table = pq.read_table(file, filesystem=self.fs)
-            except (OSError, pa.ArrowInvalid):  # cut short by a kill: its rows are scored again
+                parquet = pq.ParquetFile(file, filesystem=self.fs)
+            except pa.ArrowInvalid:
+                if not isinstance(self.fs, pafs.LocalFileSystem):
+                    # Object storage writes a file whole or not at all: this is no cut-short file of
+                    # ours, and a resume never deletes what it cannot account for.
+                    raise OutputError(f"{file} in --out is not a Parquet file Arrow can read; remove it, "
+                                      "or choose another folder, or --overwrite") from None
                 log.warning("%s was cut short (a run was killed while writing it): removed, its rows are "
                             "scored again", file)
                 self.fs.delete_file(file)
                 continue
-            if table.schema.names != self.schema.names:
-                raise OutputError(f"{self.uri} has the columns {','.join(table.schema.names)}, not those of "
+            # An OSError (a timeout, throttling, AccessDenied) is not a bad file: it stops the run
+            # (OutputError, by the caller) and deletes nothing.
+            names = parquet.schema_arrow.names
+            if names != self.schema.names:
+                raise OutputError(f"{self.uri} has the columns {','.join(names)}, not those of "
                                   f"this run ({','.join(self.schema.names)}): run with the same --stable, or "
                                   "choose another folder, or --overwrite")
-            done.update(table.column("path").to_pylist())
+            done.update(parquet.read(columns=["path"]).column("path").to_pylist())  # the path column only
         return done
 
     def read(self, columns=("path", "memorability", "error")):

@@ -95,14 +95,22 @@ def s3(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def cluster():
-    """The address of a Ray of three nodes: a head that only schedules, two workers."""
+def cluster(s3):
+    """The address of a Ray of three nodes: a head that only schedules, two workers. The nodes
+    hold the S3 user's credentials in their own environment, as a RayJob's pods do (envFrom):
+    `score --ray` passes the workers no secret."""
     from ray.cluster_utils import Cluster
 
-    ray_cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
+    saved = {name: os.environ.get(name) for name in s3.env}
+    os.environ.update(s3.env)  # inherited by the node processes started now, and their workers
     try:
+        ray_cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
         workers = [ray_cluster.add_node(num_cpus=2) for _ in range(2)]
         ray_cluster.wait_for_nodes()
+    finally:
+        for name, value in saved.items():
+            os.environ.pop(name) if value is None else os.environ.__setitem__(name, value)
+    try:
         yield ray_cluster, workers
     finally:
         ray_cluster.shutdown()

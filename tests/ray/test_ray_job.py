@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -83,6 +84,12 @@ def test_s3_to_s3_on_two_nodes(s3, cluster, stimuli, in_process, tmp_path):
     report = json.loads(summary.read_text())
     assert (report["scored"], report["failed"], report["not_images"], report["missing"]) == (13, 3, 1, 0)
     assert len(report["ray"]["rows_by_node"]) == 2, report["ray"]  # an actor on each worker scored rows
+    # The secret was in the driver's environment: Ray must not have it (its logs hold each job's
+    # runtime_env in plain text, and the job's info shows it).
+    secret = s3.env["AWS_SECRET_ACCESS_KEY"].encode()
+    logs = Path(ray_cluster.head_node.get_session_dir_path()) / "logs"
+    leaked = [path.name for path in logs.rglob("*") if path.is_file() and secret in path.read_bytes()]
+    assert not leaked, f"the secret is in Ray's {leaked}"
 
 
 def whole(file):
@@ -185,3 +192,33 @@ def test_actors_that_cannot_be_placed_fail_fast_with_a_message(cluster, stimuli,
     assert done.returncode == 3, done.stderr
     assert "Timed out while starting actors" in done.stderr
     assert "1 actor of 3 CPU (--actors, --actor-cpus) and read tasks of 0.25, on a cluster of 4 CPUs" in done.stderr
+
+
+def test_a_resume_deletes_only_a_local_file_cut_short(s3, tmp_path, monkeypatch):
+    """On a disk a kill leaves a file cut short: it is removed. In object storage a file is whole
+    or absent, so one that Arrow cannot read stops the run and stays, and an error of the store
+    (here a wrong secret: AccessDenied) deletes nothing either."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from collection.results import OutputError
+
+    rows = pa.table({"path": ["a.jpg"], "memorability": [0.5], "width": [1], "height": [1], "error": [None],
+                     "time": [None]}).select(["path", "time", "memorability", "width", "height", "error"])
+    local = tmp_path / "local"
+    local.mkdir()
+    pq.write_table(rows, local / "whole.parquet")
+    (local / "cut.parquet").write_bytes((local / "whole.parquet").read_bytes()[:-20])
+    assert ParquetOutput(str(local)).done == {"a.jpg"}
+    assert sorted(p.name for p in local.iterdir()) == ["whole.parquet"]
+
+    s3.put("resume", {"out/whole.parquet": (local / "whole.parquet").read_bytes(), "out/odd.parquet": b"not parquet"})
+    for name, value in s3.env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(OutputError, match="odd.parquet in --out is not a Parquet file Arrow can read"):
+        ParquetOutput("s3://resume/out/")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+    with pytest.raises(OutputError, match="cannot use --out s3://resume/out/"):
+        ParquetOutput("s3://resume/out/")
+    keys = [item["Key"] for item in s3.client().list_objects_v2(Bucket="resume")["Contents"]]
+    assert sorted(keys) == ["out/odd.parquet", "out/whole.parquet"]  # nothing deleted
