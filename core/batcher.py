@@ -4,10 +4,11 @@ One worker thread owns the model. A request hands in its preprocessed images and
 pass takes at most ``max_batch`` images:
 
 - **Light before heavy.** A request is LIGHT (``/model/predict``, ``score``) or HEAVY (maps,
-  regions, crops, video: tens to hundreds of images). Every pass serves the light queue first,
-  so a prediction waits for at most the pass that is running, never for a heavy request's whole
-  work (Triton's priority levels). Heavy requests take turns, one pass each (round-robin), so
-  none waits for another's hundreds of images, and each gets its passes steadily.
+  regions, crops, video: tens to hundreds of images). A pass serves the light queue whenever it
+  holds anything, so a prediction waits for at most the pass that is running, never for a heavy
+  request's whole work (Triton's priority levels); heavy passes hold half a batch, so that wait
+  is short. Heavy requests take turns, one pass each (round-robin), so none waits for another's
+  hundreds of images, and each gets its passes steadily.
 - **Sharing.** While other requests are still decoding (announced by ``expecting``), a pass
   waits at most ``max_wait`` seconds for them, until it holds ``max_batch`` images. A lone
   request never waits. A request larger than ``max_batch`` runs in chunks.
@@ -75,6 +76,7 @@ class _Job:
     """The images of one ``submit``, scored chunk by chunk."""
     images: np.ndarray
     future: Future
+    priority: int
     taken: int = 0  # images handed to passes
     scores: list = field(default_factory=list)
     cancelled: bool = False
@@ -87,11 +89,14 @@ class Batcher:
     def __init__(self, forward, max_batch, max_wait, max_queue, seconds_per_image, pass_timeout=60.0,
                  clock=time.perf_counter):
         self.forward, self.max_batch, self.max_wait, self.max_queue = forward, max_batch, max_wait, max_queue
+        # A heavy pass holds at most half a batch: a prediction that arrives during it waits for
+        # half a full pass at most, for a little less throughput of the heavy work.
+        self.heavy_batch = max(1, max_batch // 2)
         # Measured (None: not yet, the first pass sets it); for Retry-After: how soon the queue drains.
         self.seconds_per_image = seconds_per_image
         self.pass_timeout, self.clock = pass_timeout, clock
         self._queues = {LIGHT: collections.deque(), HEAVY: collections.deque()}  # of _Job
-        self._queued = 0  # images waiting, not yet in a pass
+        self._backlog = {LIGHT: 0, HEAVY: 0}  # images waiting, not yet in a pass, by class
         self._running = 0  # images of the pass that is running
         self._pass_began = None  # time.monotonic() of the running pass
         self._coming = 0  # requests decoding their images, about to submit them
@@ -131,24 +136,48 @@ class Batcher:
             announced[0] = False
             self._coming -= 1
 
-    def _retry_after(self):
-        """Seconds until the work ahead is done: the queue and the running pass. Lock held."""
-        return max(1, math.ceil((self._queued + self._running) * (self.seconds_per_image or 0)))
+    @property
+    def _queued(self):
+        return self._backlog[LIGHT] + self._backlog[HEAVY]
+
+    def _retry_after(self, priority=HEAVY):
+        """Seconds until the work ahead of a request of ``priority`` is done: the running pass,
+        and the light queue (a light request) or both queues. Lock held."""
+        ahead = self._backlog[LIGHT] if priority == LIGHT else self._queued
+        return max(1, math.ceil((ahead + self._running) * (self.seconds_per_image or 0)))
+
+    def _admit(self, request, count):
+        """Admission of a request's first images, the lock held. Each class has MAX_QUEUE_IMAGES
+        of its own, so that heavy work never fills the room of a prediction. A light request
+        that does not fit is refused at once (503, Retry-After); a heavy one waits its turn,
+        until its deadline: its preprocessed images are held meanwhile, one request a thread."""
+        backlog = self._backlog
+        if request.priority == LIGHT:
+            if backlog[LIGHT] and backlog[LIGHT] + count > self.max_queue:
+                raise Overloaded(backlog[LIGHT], self.max_queue, self._retry_after(LIGHT))
+            return
+        while backlog[HEAVY] and backlog[HEAVY] + count > self.max_queue:
+            left = None if request.deadline is None else request.deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise DeadlineExceeded(request.timeout, self._retry_after())
+            self._ready.wait(left)
+            if self._closed:
+                raise Closed("the server is shutting down; retry on another replica")
 
     def submit(self, images, announced=None):
         """Scores of ``images`` (N x H x W x 3), computed in shared passes; blocks until done,
         or raises Overloaded, DeadlineExceeded or Closed."""
         request = _current.get() or Request()
-        job = _Job(images, Future())
+        job = _Job(images, Future(), request.priority)
         with self._ready:
             self._arrived(announced)
             if self._closed:
                 raise Closed("the server is shutting down; retry on another replica")
-            if not request.admitted and self._queued and self._queued + len(images) > self.max_queue:
-                raise Overloaded(self._queued, self.max_queue, self._retry_after())
+            if not request.admitted:
+                self._admit(request, len(images))
             request.admitted = True
             self._queues[request.priority].append(job)
-            self._queued += len(images)
+            self._backlog[request.priority] += len(images)
             QUEUE_DEPTH.set(self._queued)
             self._ready.notify_all()
         left = None if request.deadline is None else max(0.0, request.deadline - time.monotonic())
@@ -163,7 +192,7 @@ class Batcher:
     def _cancel(self, job):
         """Drop what ``job`` still has queued; the lock is held."""
         job.cancelled = True
-        self._queued -= len(job.images) - job.taken
+        self._backlog[job.priority] -= len(job.images) - job.taken
         job.taken = len(job.images)
         for queue in self._queues.values():
             if job in queue:
@@ -208,25 +237,27 @@ class Batcher:
                 self._ready.wait()
             chunk, count = [], 0
             deadline = time.monotonic() + self.max_wait
-            while count < self.max_batch:
-                queue = next((q for _, q in sorted(self._queues.items()) if q), None)
-                if queue is None:
+            priority = LIGHT if self._queues[LIGHT] else HEAVY
+            queue, limit = self._queues[priority], self.max_batch if priority == LIGHT else self.heavy_batch
+            while count < limit:
+                if not queue:
                     left = deadline - time.monotonic()
                     if not self._coming or left <= 0:
                         break
                     self._ready.wait(left)
                     continue
                 job = queue[0]
-                take = min(len(job.images) - job.taken, self.max_batch - count)
+                take = min(len(job.images) - job.taken, limit - count)
                 chunk.append((job, job.taken, job.taken + take))
                 job.taken += take
                 count += take
                 queue.popleft()
                 if job.taken < len(job.images):  # more to do: its next chunk after the others' turn
                     queue.append(job)
-                    if queue is self._queues[HEAVY]:
+                    if priority == HEAVY:
                         break  # one heavy chunk a pass: light requests arriving now go next
-            self._queued -= count
+            for job, start, end in chunk:  # queued until the pass is formed, as the metric shows
+                self._backlog[job.priority] -= end - start
             self._running = count
             QUEUE_DEPTH.set(self._queued)
             self._ready.notify_all()

@@ -122,27 +122,26 @@ def test_close_stops_the_worker_after_the_queued_requests_and_refuses_more_at_on
 
 
 def test_a_light_request_goes_before_a_heavy_ones_queued_work():
-    """A heavy request of 12 images (3 passes of 4) is running; a prediction that arrives gets
-    the next pass, not the third; the heavy request still gets all its scores."""
+    """A heavy request of 12 images (6 passes of half a batch) is running; a prediction that
+    arrives gets the next pass, not the seventh; the heavy request still gets all its scores."""
     forward = GatedForward()
     batcher = Batcher(forward, max_batch=4, max_wait=0.001, max_queue=64, seconds_per_image=0.25)
     results = {}
     heavy = submit_in_thread(batcher, images(*range(100, 112)), results, "heavy", HEAVY)
     assert forward.entered.wait(60)  # its first pass runs, and blocks
     light = submit_in_thread(batcher, images(1), results, "light", LIGHT)
-    wait_for_queue(batcher, 8 + 1)
+    wait_for_queue(batcher, 10 + 1)
     forward.gate.set()
     heavy.join(60)
     light.join(60)
-    # first in the next pass, which the heavy request fills up
-    assert forward.passes == [[100, 101, 102, 103], [1, 104, 105, 106], [107, 108, 109, 110], [111]]
+    assert forward.passes == [[100, 101], [1], [102, 103], [104, 105], [106, 107], [108, 109], [110, 111]]
     assert results["light"].tolist() == [12.0]
     assert results["heavy"].tolist() == [12.0 * v for v in range(100, 112)]
 
 
 def test_heavy_requests_take_turns_pass_by_pass():
     forward = GatedForward()
-    batcher = Batcher(forward, max_batch=2, max_wait=0.001, max_queue=64, seconds_per_image=0.25)
+    batcher = Batcher(forward, max_batch=4, max_wait=0.001, max_queue=64, seconds_per_image=0.25)
     results = {}
     threads = [submit_in_thread(batcher, images(0), results, "first", HEAVY)]
     assert forward.entered.wait(60)
@@ -293,3 +292,24 @@ def test_a_pass_waits_for_a_request_that_is_still_decoding():
     assert forward.sizes == [2]  # one pass for both
     assert results["first"].tolist() == [12.0] and results["second"].tolist() == [24.0]
     assert batcher._coming == 0
+
+
+def test_heavy_work_never_takes_a_predictions_room_and_a_heavy_request_waits_its_turn():
+    """MAX_QUEUE_IMAGES is each class's own: a heavy backlog does not refuse a prediction, and a
+    heavy request that does not fit waits (it is not refused) until the heavy queue has room."""
+    forward = GatedForward()
+    batcher = Batcher(forward, max_batch=2, max_wait=0.001, max_queue=4, seconds_per_image=0.25)
+    results = {}
+    threads = [submit_in_thread(batcher, images(0), results, "running", HEAVY)]
+    assert forward.entered.wait(60)
+    threads.append(submit_in_thread(batcher, images(1, 2, 3, 4), results, "full", HEAVY))
+    wait_for_queue(batcher, 4)  # the heavy queue is full
+    threads.append(submit_in_thread(batcher, images(5, 6), results, "waits", HEAVY))
+    threads.append(submit_in_thread(batcher, images(7), results, "light", LIGHT))
+    wait_for_queue(batcher, 5)  # the prediction is queued; the second heavy request is not, yet
+    forward.gate.set()
+    for thread in threads:
+        thread.join(60)
+    assert forward.passes[1] == [7]  # the prediction first, in the next pass
+    assert results["waits"].tolist() == [60.0, 72.0]  # admitted once there was room: not refused
+    assert results["light"].tolist() == [84.0]
