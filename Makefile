@@ -9,7 +9,6 @@ IMAGE    ?= max-image-memorability
 export PORT
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-
 .PHONY: tiny bench-mixed run score test-ray bench-ray bench-score bench-stability bench-video test-score weights test test-unit test-slow test-training test-integration test-container reference bench bench-single bench-explain bench-models bench-crops distil finetune bench-finetune lint clean
 
 # The service's, the conversion's and the training stage's packages for `make run` (the serving

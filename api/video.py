@@ -83,15 +83,19 @@ def client_gone():
     """Whether the client hung up: its socket (gunicorn hands it over in the environ) reads as
     closed. Asked between chunks, so that a long video stops when nobody waits for it. poll, not
     select: select raises for a descriptor of 1024 or more, which a busy server hands out. An
-    error means "cannot tell", not "gone": the work goes on."""
+    error means "cannot tell", not "gone": the work goes on; a reset connection is gone."""
     sock = request.environ.get("gunicorn.socket")
     if sock is None:
         return False
     try:
         poller = select.poll()
-        poller.register(sock, select.POLLIN | select.POLLHUP)
+        poller.register(sock, select.POLLIN | select.POLLHUP | select.POLLERR)
         events = poller.poll(0)
+        if any(flags & (select.POLLHUP | select.POLLERR) for _, flags in events):
+            return True
         return bool(events) and sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except (ConnectionResetError, BrokenPipeError):
+        return True
     except (OSError, ValueError):
         return False
 

@@ -73,12 +73,13 @@ class ParquetOutput:
                 continue
             # An OSError (a timeout, throttling, AccessDenied) is not a bad file: it stops the run
             # (OutputError, by the caller) and deletes nothing.
-            names = parquet.schema_arrow.names
-            if names != self.schema.names:
-                raise OutputError(f"{self.uri} has the columns {','.join(names)}, not those of "
-                                  f"this run ({','.join(self.schema.names)}): run with the same --stable, or "
-                                  "choose another folder, or --overwrite")
-            done.update(parquet.read(columns=["path"]).column("path").to_pylist())  # the path column only
+            with parquet:
+                names = parquet.schema_arrow.names
+                if names != self.schema.names:
+                    raise OutputError(f"{self.uri} has the columns {','.join(names)}, not those of "
+                                      f"this run ({','.join(self.schema.names)}): run with the same --stable, "
+                                      "or choose another folder, or --overwrite")
+                done.update(parquet.read(columns=["path"]).column("path").to_pylist())  # the path column only
         return done
 
     def read(self, columns=("path", "memorability", "error")):

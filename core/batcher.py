@@ -17,9 +17,11 @@ pass takes at most ``max_batch`` images:
   memory. Once a request is admitted, its later submits (a crop search's rounds, a video's
   chunks) are not refused: it is never turned away halfway. Retry-After is how long all the work
   ahead takes, the pass that is running included, at the measured seconds per image.
-- **Deadlines.** Inside ``request(priority, timeout)`` (the API's REQUEST_TIMEOUT), a request
-  that has waited for passes past its deadline gets ``DeadlineExceeded`` and its queued images
-  are dropped (TorchServe's response timeout).
+- **Deadlines.** Inside ``request(priority, timeout)`` (the API's REQUEST_TIMEOUT), each submit of
+  the request (a prediction, a crop search's round, a video's chunk) waits for its passes at most
+  ``timeout`` seconds: past it, ``DeadlineExceeded``, and its queued images are dropped
+  (TorchServe's response timeout). A long video makes progress chunk by chunk; a stuck model
+  ends every wait.
 - **Liveness.** ``health()`` says whether the worker is alive and no pass has run past
   ``pass_timeout``: a hung runtime turns ``GET /live`` red, and an orchestrator restarts it.
 """
@@ -64,9 +66,9 @@ class Closed(RuntimeError):
 
 @dataclass
 class Request:
-    """One client request: its class, its deadline (time.monotonic()) and whether it is admitted."""
+    """One client request: its class, how long each of its submits may wait (None: no bound)
+    and whether it is admitted."""
     priority: int = LIGHT
-    deadline: float = None
     timeout: float = None
     admitted: bool = False
 
@@ -87,11 +89,13 @@ _current = contextvars.ContextVar("batcher_request", default=None)
 
 class Batcher:
     def __init__(self, forward, max_batch, max_wait, max_queue, seconds_per_image, pass_timeout=60.0,
-                 clock=time.perf_counter):
+                 clock=time.perf_counter, max_waiting=4):
         self.forward, self.max_batch, self.max_wait, self.max_queue = forward, max_batch, max_wait, max_queue
         # A heavy pass holds at most half a batch: a prediction that arrives during it waits for
         # half a full pass at most, for a little less throughput of the heavy work.
         self.heavy_batch = max(1, max_batch // 2)
+        self.max_waiting = max_waiting  # heavy requests that may wait for admission at once
+        self._admitting = collections.deque()  # their tokens, first come first served
         # Measured (None: not yet, the first pass sets it); for Retry-After: how soon the queue drains.
         self.seconds_per_image = seconds_per_image
         self.pass_timeout, self.clock = pass_timeout, clock
@@ -108,9 +112,8 @@ class Batcher:
     @contextlib.contextmanager
     def request(self, priority=LIGHT, timeout=None):
         """Around one client request: its passes have ``priority``, and it waits for them at most
-        ``timeout`` seconds in all (None: no deadline); admitted once, never refused halfway."""
-        deadline = time.monotonic() + timeout if timeout else None
-        token = _current.set(Request(priority, deadline, timeout))
+        ``timeout`` seconds a submit (None: no bound); admitted once, never refused halfway."""
+        token = _current.set(Request(priority, timeout or None))
         try:
             yield
         finally:
@@ -146,45 +149,62 @@ class Batcher:
         ahead = self._backlog[LIGHT] if priority == LIGHT else self._queued
         return max(1, math.ceil((ahead + self._running) * (self.seconds_per_image or 0)))
 
-    def _admit(self, request, count):
+    def _admit(self, request, count, deadline):
         """Admission of a request's first images, the lock held. Each class has MAX_QUEUE_IMAGES
         of its own, so that heavy work never fills the room of a prediction. A light request
-        that does not fit is refused at once (503, Retry-After); a heavy one waits its turn,
-        until its deadline: its preprocessed images are held meanwhile, one request a thread."""
+        that does not fit is refused at once (503, Retry-After). A heavy one waits its turn, first
+        come first served, until its deadline, its preprocessed images held meanwhile; at most
+        ``max_waiting`` wait at once (more get a 503), so that they leave the server's threads
+        to predictions."""
         backlog = self._backlog
         if request.priority == LIGHT:
             if backlog[LIGHT] and backlog[LIGHT] + count > self.max_queue:
                 raise Overloaded(backlog[LIGHT], self.max_queue, self._retry_after(LIGHT))
             return
-        while backlog[HEAVY] and backlog[HEAVY] + count > self.max_queue:
-            left = None if request.deadline is None else request.deadline - time.monotonic()
-            if left is not None and left <= 0:
-                raise DeadlineExceeded(request.timeout, self._retry_after())
-            self._ready.wait(left)
-            if self._closed:
-                raise Closed("the server is shutting down; retry on another replica")
+        if not self._admitting and not (backlog[HEAVY] and backlog[HEAVY] + count > self.max_queue):
+            return
+        if len(self._admitting) >= self.max_waiting:
+            raise Overloaded(backlog[HEAVY], self.max_queue, self._retry_after())
+        token = object()
+        self._admitting.append(token)
+        try:
+            while self._admitting[0] is not token or (backlog[HEAVY] and backlog[HEAVY] + count > self.max_queue):
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    raise DeadlineExceeded(request.timeout, self._retry_after())
+                self._ready.wait(left)
+                if self._closed:
+                    raise Closed("the server is shutting down; retry on another replica")
+        finally:
+            self._admitting.remove(token)
+            self._ready.notify_all()
 
     def submit(self, images, announced=None):
         """Scores of ``images`` (N x H x W x 3), computed in shared passes; blocks until done,
         or raises Overloaded, DeadlineExceeded or Closed."""
         request = _current.get() or Request()
+        if not len(images):
+            return np.zeros(0, np.float32)
+        deadline = None if request.timeout is None else time.monotonic() + request.timeout
         job = _Job(images, Future(), request.priority)
         with self._ready:
             self._arrived(announced)
             if self._closed:
                 raise Closed("the server is shutting down; retry on another replica")
             if not request.admitted:
-                self._admit(request, len(images))
+                self._admit(request, len(images), deadline)
             request.admitted = True
             self._queues[request.priority].append(job)
             self._backlog[request.priority] += len(images)
             QUEUE_DEPTH.set(self._queued)
             self._ready.notify_all()
-        left = None if request.deadline is None else max(0.0, request.deadline - time.monotonic())
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
         try:
             return job.future.result(timeout=left)
         except FutureTimeout:
             with self._ready:
+                if job.future.done():  # it arrived just now
+                    return job.future.result()
                 self._cancel(job)
                 retry = self._retry_after()
             raise DeadlineExceeded(request.timeout, retry) from None
@@ -272,12 +292,14 @@ class Batcher:
 
     def _work(self):
         while (chunk := self._take()) is not None:
-            batch = np.concatenate([job.images[start:end] for job, start, end in chunk])
-            BATCH_SIZE.observe(len(batch))
-            self._pass_began = time.monotonic()
-            begin = self.clock()
-            try:
+            try:  # anything that fails here fails this pass's requests, never the worker
+                batch = np.concatenate([job.images[start:end] for job, start, end in chunk])
+                BATCH_SIZE.observe(len(batch))
+                self._pass_began = time.monotonic()
+                begin = self.clock()
                 scores = np.asarray(self.forward(batch)).reshape(-1)
+                if len(scores) != len(batch):
+                    raise RuntimeError(f"the runtime gave {len(scores)} scores for {len(batch)} images")
             except Exception as error:  # noqa: BLE001 - handed to the waiting requests, never lost
                 self._pass_began = None
                 with self._ready:

@@ -25,11 +25,13 @@ class PixelBudget:
         with self._changed:
             self._waiting.append(token)
             self._changed.notify_all()  # for wait_until
-            while self._waiting[0] is not token or self._used + pixels > self.limit:
-                self._changed.wait()
-            self._waiting.popleft()
-            self._used += pixels
-            self._changed.notify_all()
+            try:
+                while self._waiting[0] is not token or self._used + pixels > self.limit:
+                    self._changed.wait()
+                self._used += pixels
+            finally:  # also when the wait is interrupted: the next in line must not wait for it
+                self._waiting.remove(token)
+                self._changed.notify_all()
         return pixels
 
     def _release(self, pixels):

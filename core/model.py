@@ -55,7 +55,8 @@ class ModelWrapper(MAXModelWrapper):
         # One worker runs every forward pass: concurrent requests share passes instead of
         # fighting over the same cores (core/batcher.py). Its Retry-After starts from the warm-up.
         self.batcher = Batcher(forward, batch_size, settings.BATCH_WAIT_MS / 1000, settings.MAX_QUEUE_IMAGES,
-                               seconds_per_image=seconds_per_image, pass_timeout=settings.PASS_TIMEOUT)
+                               seconds_per_image=seconds_per_image, pass_timeout=settings.PASS_TIMEOUT,
+                               max_waiting=max(1, settings.WORKER_THREADS // 2))
         log.info("loaded %s (%s, %s) from %s", self.MODEL_META_DATA["name"],
                  self.bucket.architecture, precision, path)
 

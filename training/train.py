@@ -136,7 +136,6 @@ def train(settings, out, resume=False, keep_checkpoints=False):
         raise ValueError(f"--resume with other settings than the checkpoint's: {state['settings']}")
     # Only now TensorFlow (5 to 9 s to import): a bad split, flag or checkpoint is told at once.
     import keras
-    import tensorflow as tf
 
     from core.bucket import Preprocessing, open_bucket, write_facts
     from core.checksums import write_md5sums
@@ -148,9 +147,6 @@ def train(settings, out, resume=False, keep_checkpoints=False):
     from training.pipeline import array_dataset, image_dataset
     folder.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(settings.seed)
-    # The same data, flags and seed give the same bucket, byte for byte, so that a rerun's runtimes
-    # are found converted by weights md5 (without it, two runs of the same command differed).
-    tf.config.experimental.enable_op_determinism()
 
     # MemNet is fed exactly as ResMem's MemNet branch, through the service's own input pipeline.
     spec = Preprocessing.from_facts(RESMEM_FACTS["preprocessing"])

@@ -17,12 +17,16 @@ from tests.settings import BUCKET as TEACHER, RESMEM  # noqa: F401 - the tests i
 # (the tiny ResMem's: narrow too), keep every stage's path (conv weights from a ResMem,
 # checkpoints, export, conversion) at under 2 MB of weights instead of 225 MB.
 WIDTH = ("--width", "256", "--resmem", str(TEACHER))
+# TensorFlow's deterministic ops: the tests' training runs write the same bucket each time, so that
+# its runtimes are found converted in MODEL_CACHE by weights md5 instead of converted (and kept)
+# anew each run. Not in training.train itself: it makes tf.data's map run serially.
+DETERMINISTIC = {"TF_DETERMINISTIC_OPS": "1"}
 
 
 def stage(*args, check=True):
     """Run ``python -m training.<args>`` as a user would; return the completed process."""
     result = subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True,
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=600)
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **DETERMINISTIC}, timeout=600)
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(args)} exited {result.returncode}:\n{result.stderr[-3000:]}")
     return result

@@ -313,3 +313,41 @@ def test_heavy_work_never_takes_a_predictions_room_and_a_heavy_request_waits_its
     assert forward.passes[1] == [7]  # the prediction first, in the next pass
     assert results["waits"].tolist() == [60.0, 72.0]  # admitted once there was room: not refused
     assert results["light"].tolist() == [84.0]
+
+
+def test_a_bad_batch_fails_its_request_and_the_worker_lives_on():
+    """Images of another shape cannot join a pass: that request fails, the worker does not die
+    (it did when concatenating outside its guard), and an empty submit needs no pass."""
+    forward = GatedForward()
+    forward.gate.set()
+    batcher = Batcher(forward, max_batch=4, max_wait=0.001, max_queue=64, seconds_per_image=0.25)
+    with pytest.raises(ValueError):
+        batcher.submit([np.zeros((2, 2, 3), np.float32), np.zeros((5, 5), np.float32)])
+    assert batcher.submit(np.zeros((0, 2, 2, 3), np.float32)).tolist() == []
+    assert batcher.submit(images(1)).tolist() == [12.0]
+    assert batcher.health() == (True, "alive")
+
+
+def test_heavy_requests_wait_first_come_first_served_and_only_so_many_wait():
+    forward = GatedForward()
+    batcher = Batcher(forward, max_batch=2, max_wait=0.001, max_queue=2, seconds_per_image=0.25, max_waiting=2)
+    results = {}
+    threads = [submit_in_thread(batcher, images(0), results, "running", HEAVY)]
+    assert forward.entered.wait(60)
+    threads.append(submit_in_thread(batcher, images(1, 2), results, "full", HEAVY))
+    wait_for_queue(batcher, 2)
+    threads.append(submit_in_thread(batcher, images(3, 4), results, "big", HEAVY))  # waits: needs 2
+    with batcher._ready:
+        batcher._ready.wait_for(lambda: len(batcher._admitting) == 1)
+    threads.append(submit_in_thread(batcher, images(5), results, "small", HEAVY))  # would fit before "big"
+    with batcher._ready:
+        batcher._ready.wait_for(lambda: len(batcher._admitting) == 2)
+    with batcher.request(HEAVY):
+        with pytest.raises(Overloaded):  # a third would hold a third thread: refused at once
+            batcher.submit(images(6))
+    forward.gate.set()
+    for thread in threads:
+        thread.join(60)
+    order = [value for batch in forward.passes for value in batch]
+    assert order.index(3) < order.index(5)  # "big" came first, and went first
+    assert results["small"].tolist() == [60.0]
