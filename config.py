@@ -48,7 +48,7 @@ class Settings:
     HOST: str = setting("0.0.0.0")  # nosec B104: a container must listen on all interfaces
     PORT: int = setting(5000, minimum=1)
     WORKER_THREADS: int = setting(8, minimum=1)  # concurrent requests; their images share passes
-    # Seconds a request may wait for the model's passes in all; past it, 503 and its queued images dropped.
+    # Seconds one wait for the model's passes may last (a prediction, a video's chunk); past it, a 503.
     REQUEST_TIMEOUT: int = setting(120, minimum=1)
     PASS_TIMEOUT: int = setting(60, minimum=1)  # seconds one forward pass may run before GET /live fails
     LOG_LEVEL: str = setting("info")

@@ -2,7 +2,8 @@
 
 ``/model/predict`` is light: its passes go before those of the heavy routes (explain, video,
 regions, crops), which take turns. Every route that scores waits for passes at most
-REQUEST_TIMEOUT seconds in all; past it, the request gets a 503 and its queued images are dropped.
+REQUEST_TIMEOUT seconds at a time (each of its waits: a video's chunk, a crop search's round); past
+it, the request gets a 503 and its queued images are dropped.
 """
 from flask import current_app, g, request
 
