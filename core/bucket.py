@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.checksums import file_digest, verify_md5sums
+from core.checksums import file_digest, verify_md5sums, write_md5sums
 
 FACTS_FILE = "model.json"
 CHECKSUM_FILE = "md5sums.txt"
@@ -73,6 +73,17 @@ def write_facts(folder, facts):
     path = Path(folder) / FACTS_FILE
     path.write_text(json.dumps(facts, indent=2, sort_keys=True) + "\n")
     return path
+
+
+def write_bucket(folder, model, facts):
+    """Write a bucket: ``model``'s weights (a Keras model's ``save_weights``) as facts["weights"],
+    ``model.json`` and ``md5sums.txt`` of both; return the folder."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_weights(folder / facts["weights"])
+    write_facts(folder, facts)
+    write_md5sums(folder, [facts["weights"], FACTS_FILE], CHECKSUM_FILE)
+    return folder
 
 
 def open_bucket(path, weights_optional=False, memo=None):

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from core.bucket import CHECKSUM_FILE, BucketError, open_bucket, write_facts
-from core.checksums import ChecksumError, file_digest, write_md5sums
+from core.bucket import BucketError, open_bucket, write_bucket
+from core.checksums import ChecksumError, file_digest
 from training.torch_checkpoint import load_state_dict
 
 log = logging.getLogger("convert_resmem")
@@ -140,12 +140,7 @@ def convert(model_pt, out_dir):
         layer.set_weights([np.ascontiguousarray(w, dtype=np.float32) for w in keras_weights(layer, state)])
     if state:
         raise ValueError(f"{len(state)} tensors of model.pt were not used: {sorted(state)[:5]}")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model.save_weights(out_dir / WEIGHTS_FILE)
-    write_facts(out_dir, FACTS)
-    write_md5sums(out_dir, [WEIGHTS_FILE, "model.json"], CHECKSUM_FILE)
-    return out_dir
+    return write_bucket(out_dir, model, FACTS)
 
 
 def is_converted(out_dir):

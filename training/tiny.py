@@ -20,8 +20,8 @@ import logging
 import sys
 from pathlib import Path
 
-from core.bucket import CHECKSUM_FILE, BucketError, open_bucket, write_facts
-from core.checksums import ChecksumError, write_md5sums
+from core.bucket import BucketError, open_bucket, write_bucket
+from core.checksums import ChecksumError
 from training.convert_resmem import FACTS as RESMEM_FACTS
 
 log = logging.getLogger("tiny")
@@ -79,12 +79,7 @@ def make(out, seed=SEED):
     if not spread > 0:
         raise ValueError(f"seed {seed} gives every sample photo the same logit: choose another seed")
     fc12.set_weights([kernel / spread, (bias - logits.mean()) / spread])
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_weights(out / WEIGHTS_FILE)
-    write_facts(out, bucket_facts)
-    write_md5sums(out, [WEIGHTS_FILE, "model.json"], CHECKSUM_FILE)
-    return out
+    return write_bucket(out, model, bucket_facts)
 
 
 def is_made(out, seed=SEED):
