@@ -63,6 +63,9 @@ class DeadlineExceeded(RuntimeError):
 class Closed(RuntimeError):
     """The model is shutting down: nothing more is scored."""
 
+    def __init__(self):
+        super().__init__("the server is shutting down; retry on another replica")
+
 
 @dataclass
 class Request:
@@ -149,6 +152,11 @@ class Batcher:
         ahead = self._backlog[LIGHT] if priority == LIGHT else self._queued
         return max(1, math.ceil((ahead + self._running) * (self.seconds_per_image or 0)))
 
+    def _no_room(self, priority, count):
+        """Whether ``count`` more images of ``priority`` would pass MAX_QUEUE_IMAGES (an empty
+        queue takes any request, however large). Lock held."""
+        return self._backlog[priority] and self._backlog[priority] + count > self.max_queue
+
     def _admit(self, request, count, deadline):
         """Admission of a request's first images, the lock held. Each class has MAX_QUEUE_IMAGES
         of its own, so that heavy work never fills the room of a prediction. A light request
@@ -158,23 +166,23 @@ class Batcher:
         to predictions."""
         backlog = self._backlog
         if request.priority == LIGHT:
-            if backlog[LIGHT] and backlog[LIGHT] + count > self.max_queue:
+            if self._no_room(LIGHT, count):
                 raise Overloaded(backlog[LIGHT], self.max_queue, self._retry_after(LIGHT))
             return
-        if not self._admitting and not (backlog[HEAVY] and backlog[HEAVY] + count > self.max_queue):
+        if not self._admitting and not self._no_room(HEAVY, count):
             return
         if len(self._admitting) >= self.max_waiting:
             raise Overloaded(backlog[HEAVY], self.max_queue, self._retry_after())
         token = object()
         self._admitting.append(token)
         try:
-            while self._admitting[0] is not token or (backlog[HEAVY] and backlog[HEAVY] + count > self.max_queue):
+            while self._admitting[0] is not token or self._no_room(HEAVY, count):
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     raise DeadlineExceeded(request.timeout, self._retry_after())
                 self._ready.wait(left)
                 if self._closed:
-                    raise Closed("the server is shutting down; retry on another replica")
+                    raise Closed()
         finally:
             self._admitting.remove(token)
             self._ready.notify_all()
@@ -190,7 +198,7 @@ class Batcher:
         with self._ready:
             self._arrived(announced)
             if self._closed:
-                raise Closed("the server is shutting down; retry on another replica")
+                raise Closed()
             if not request.admitted:
                 self._admit(request, len(images), deadline)
             request.admitted = True
