@@ -8,7 +8,7 @@ from werkzeug.exceptions import BadRequest
 from api.errors import upload_errors
 from api.uploads import image_uploads, json_field, stable_option
 from core.crops import (DEFAULT_RATIOS, MAX_BOXES, MAX_TOP, parse_boxes, parse_keep, parse_min_scale, parse_ratios,
-                        parse_top, score_boxes, search_crops)
+                        parse_top, score_boxes, search_crops, shortest_cut)
 from core.regions import FieldError
 
 OPTIONS = ("ratios", "top", "min_scale", "keep", "boxes", "stable")
@@ -104,19 +104,26 @@ class ModelCropsAPI(MAXAPI):
         stable = stable_option()
         model = current_app.extensions["max_model"]
         settings = current_app.extensions["max_settings"]
-        photo = model.pipeline.prepare(images[0], "the upload")
+        photo = model.pipeline.prepare(images[0], "the upload", mirror=stable, keep_image=False)
+        ratios = [] if only_boxes else ratios
         try:
             boxes = parse_boxes(boxes, photo.size) if boxes is not None else None
-            found = search_crops(model, photo, [] if only_boxes else ratios, current_app.extensions["max_maps"],
-                                 top, min_scale, keep, settings.TIE_THRESHOLD, stable)
         except FieldError as error:
             raise BadRequest(str(error)) from None
+        # The crops are cut from a decode fine enough for the smallest of them, held while cut.
+        with model.pipeline.for_cuts(images[0], photo, shortest_cut(photo.size, ratios, min_scale, boxes or ()),
+                                     "the upload") as photo:
+            try:
+                found = search_crops(model, photo, ratios, current_app.extensions["max_maps"],
+                                     top, min_scale, keep, settings.TIE_THRESHOLD, stable)
+            except FieldError as error:
+                raise BadRequest(str(error)) from None
+            scored_boxes = score_boxes(model, photo, boxes, stable) if boxes else []
         answer = {"status": "ok", "memorability": found["memorability"], "width": photo.size[0],
                   "height": photo.size[1], "noise_band": settings.TIE_THRESHOLD, "map_passes": found["map_passes"],
                   "ratios": [{"ratio": r.ratio, "crops": [crop_row(c, r.center) for c in r.crops],
                               "center": crop_row(r.center, r.center), "passes": r.passes, "candidates": r.candidates}
                              for r in found["ratios"]]}
         if boxes:
-            answer["boxes"] = [{"box": list(c.box), "memorability": c.memorability}
-                               for c in score_boxes(model, photo, boxes, stable)]
+            answer["boxes"] = [{"box": list(c.box), "memorability": c.memorability} for c in scored_boxes]
         return answer

@@ -61,8 +61,9 @@ class ModelExplainAPI(MAXAPI):
         model = current_app.extensions["max_model"]
         # The same pipeline as /model/predict; a bad upload raises core.images.ImageError,
         # which api/errors.py answers with a 400.
-        photo = model.pipeline.prepare(images[0], "the upload")
-        found = map_photo(model, photo, current_app.extensions["max_maps"], stable=stable_option())
+        maps, stable = current_app.extensions["max_maps"], stable_option()
+        photo = model.pipeline.prepare(images[0], "the upload", mirror=stable, keep_image=maps.overlay_size)
+        found = map_photo(model, photo, maps, stable=stable)
         return {"status": "ok", "memorability": found.memorability, "mirror_delta": found.mirror_delta,
                 "heatmap": found.heatmap.round(4).tolist(), "effects": found.effects.round(5).tolist(),
                 "effect_scale": current_app.extensions["max_maps"].effect_scale,

@@ -8,6 +8,7 @@ it, the request gets a 503 and its queued images are dropped.
 from flask import current_app, g, request
 
 from core.batcher import HEAVY, LIGHT
+from core.metrics import IN_PROGRESS
 
 PRIORITY = {"/model/predict": LIGHT, "/model/explain": HEAVY, "/model/video": HEAVY,
             "/model/regions": HEAVY, "/model/crops": HEAVY}
@@ -18,12 +19,16 @@ def register_passes(app):
     def enter():
         priority = PRIORITY.get(request.path.rstrip("/"))
         if priority is not None:
+            IN_PROGRESS.inc()
+            g.in_progress = True
             batcher = current_app.extensions["max_model"].batcher
             g.passes = batcher.request(priority, current_app.extensions["max_settings"].REQUEST_TIMEOUT)
             g.passes.__enter__()
 
     @app.teardown_request
     def leave(_error):
+        if g.pop("in_progress", False):
+            IN_PROGRESS.dec()
         passes = g.pop("passes", None)
         if passes is not None:
             passes.__exit__(None, None, None)

@@ -79,7 +79,7 @@ class ModelRegionsAPI(MAXAPI):
             raise BadRequest(str(error)) from None
         stable = stable_option()
         model = current_app.extensions["max_model"]
-        photo = model.pipeline.prepare(images[0], "the upload")
+        photo = model.pipeline.prepare(images[0], "the upload", mirror=stable, keep_image=False)
         found = measure_regions(model, photo, regions, current_app.extensions["max_maps"].baseline,
                                 settings.TIE_THRESHOLD, stable)
         return {"status": "ok", "memorability": found.memorability, "mirror_delta": found.mirror_delta,

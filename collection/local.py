@@ -76,7 +76,10 @@ class LocalScorer:
         if result.error:  # a folder that could not be listed
             return result, None
         try:
-            photo = self.model.pipeline.prepare(source, label, mirror=self.stable)
+            # The read-ahead keeps no full-size picture: an overlay's for the maps, none else (the
+            # crops decode theirs again when their turn comes, as /model/crops does).
+            keep = self.map_settings.overlay_size if self.maps else False
+            photo = self.model.pipeline.prepare(source, label, mirror=self.stable, keep_image=keep)
         except ImageError as error:
             from core.video import is_video
 
@@ -89,9 +92,8 @@ class LocalScorer:
             result.not_image = isinstance(error, NotAnImage) and isinstance(item, Input) and item.may_be_other()
             return result, None
         result.width, result.height = photo.size
-        if self.maps and not self.crops:  # the overlay needs the photo, but no larger than it is drawn
-            # (crops are cut from the decoded photo itself, as /model/crops cuts them)
-            return result, photo.for_overlay(self.map_settings.overlay_size)
+        if self.crops:
+            photo.source = source
         return result, photo
 
     def _forward(self, batch):
@@ -122,9 +124,16 @@ class LocalScorer:
         result.extra = {}
         noise = self.settings.TIE_THRESHOLD
         if self.crops:
-            from core.crops import search_crops
+            from core.crops import search_crops, shortest_cut
 
-            found = search_crops(self.model, photo, self.crops, self.map_settings, 1, noise=noise, stable=self.stable)
+            cut = shortest_cut(photo.size, self.crops, 1.0)
+            try:
+                with self.model.pipeline.for_cuts(photo.source, photo, cut, result.path or "image") as photo:
+                    found = search_crops(self.model, photo, self.crops, self.map_settings, 1, noise=noise,
+                                         stable=self.stable)
+            except ImageError as error:  # the file changed since it was read ahead
+                result.error = str(error)
+                return
             result.extra.update(crop_values(found))
         marked = self.regions.get(key(result.path)) if self.regions and result.path else None
         if marked:
@@ -157,7 +166,8 @@ class LocalScorer:
         times, scores = [t for t, _ in scored], [p["memorability"] for _, p in scored]
         found = []
         for index in moments(times, scores, TOP_MOMENTS, self.fps):
-            photo = self.model.pipeline.prepare(reader.frame_at(times[index]), mirror=self.stable)
+            photo = self.model.pipeline.prepare(reader.frame_at(times[index]), mirror=self.stable,
+                                                keep_image=self.map_settings.overlay_size)
             made = map_photo(self.model, photo, self.map_settings, self.stable)
             found.append((times[index], made.heatmap, made.overlay))
         return found

@@ -110,6 +110,14 @@ def parse_boxes(value, size, field_name="boxes"):
     return boxes
 
 
+def shortest_cut(size, ratios, min_scale, boxes=()):
+    """The shortest side, in pixels of the photo as displayed (``size``), of any crop that the
+    search of ``ratios`` (down to ``min_scale``) or the given ``boxes`` will cut: the picture they
+    are cut from must be decoded fine enough for it (core.pipeline.InputPipeline.for_cuts)."""
+    sides = [min(largest(size, ratio)) * min_scale for ratio in ratios] + [min(w, h) for _, _, w, h in boxes]
+    return max(1, int(min(sides))) if sides else None
+
+
 def score_boxes(model, photo, boxes, stable=False):
     """Crops of ``photo`` scored as they are (a designer's own), cut and preprocessed as the search's."""
     crops = [model.pipeline.crop(photo, box) for box in boxes]

@@ -54,12 +54,15 @@ def decode_image(data, max_pixels, name="upload", draft_size=None):
     return decode_sized(data, max_pixels, name, draft_size)[0]
 
 
-def decode_sized(data, max_pixels, name="upload", draft_size=None, reserve=None):
+def decode_sized(data, max_pixels, name="upload", draft_size=None, reserve=None, shortest_cut=None):
     """``decode_image``, plus the photo's (width, height) as a viewer shows it: the full size
     from its header, with the EXIF orientation applied, whatever size the draft decoded.
     ``data`` is bytes, or a binary file open at its start: Pillow then reads the header, and
     the pixel limit is checked from it, before any pixels are read. ``reserve(pixels)``, when
-    given, is called with the pixels about to be decoded (core/budget.py) and may wait."""
+    given, is called with the pixels about to be decoded (core/budget.py) and may wait.
+    ``shortest_cut``: the shortest side, in full-size pixels, of a piece to be cut from the
+    picture (a crop): the draft then keeps that piece at ``draft_size`` or more, as it keeps a
+    whole photo."""
     if isinstance(data, (bytes, bytearray, memoryview)):
         if not data:
             raise ImageError(f"{name} is empty")
@@ -83,6 +86,8 @@ def decode_sized(data, max_pixels, name="upload", draft_size=None, reserve=None)
             image.seek(0)  # first frame of an animation
             if drafts:
                 side = max(draft_size)  # square: the EXIF rotation may swap width and height
+                if shortest_cut:  # libjpeg's scale keeps min(width, height) >= side: scale the piece so
+                    side = max(side, -(-side * min(width, height) // shortest_cut))
                 image.draft(image.mode, (side, side))
                 if reserve is not None:
                     reserve(image.width * image.height)  # after the draft: the pixels really decoded

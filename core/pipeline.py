@@ -36,13 +36,7 @@ class Photo:
     size: tuple  # (width, height) as displayed, at full size: what a map is laid over
     x: np.ndarray  # the network's input, float32 H x W x 3
     x_mirror: np.ndarray = None  # with mirror=True: the input of the photo mirrored left-right
-
-    def for_overlay(self, max_side):
-        """This photo holding no more pixels than an overlay of ``max_side`` needs: a scorer
-        that keeps photos waiting for their maps keeps them small."""
-        image = self.image.copy()
-        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-        return Photo(image, self.size, self.x, self.x_mirror)
+    source: object = None  # what it was decoded from, kept only where it is decoded again (crops)
 
 
 KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
@@ -105,10 +99,12 @@ class InputPipeline:
         return cls(spec, settings.MAX_IMAGE_PIXELS, settings.JPEG_DRAFT, settings.MAX_IMAGE_BYTES,
                    shared_budget(settings.MAX_DECODE_PIXELS))
 
-    def decode(self, source, name="image", reserve=None):
+    def decode(self, source, name="image", reserve=None, shortest_cut=None):
         """(RGB PIL image as displayed, its full displayed (width, height)) of ``source``:
         bytes, a path, a PIL image or an H x W x 3 uint8 RGB array (a video frame). A file's
-        pixels are reserved with ``reserve`` (a budget's lease) before they are decoded."""
+        pixels are reserved with ``reserve`` (a budget's lease) before they are decoded. With
+        ``shortest_cut`` the JPEG draft is sized for a piece of that shortest side, not for the
+        whole photo (core.images.decode_sized)."""
         if isinstance(source, Image.Image):
             return to_rgb(source), source.size
         if isinstance(source, np.ndarray):
@@ -117,8 +113,8 @@ class InputPipeline:
             return Image.fromarray(source, "RGB"), (source.shape[1], source.shape[0])
         if isinstance(source, (str, os.PathLike)):  # Pillow reads the file itself: header first
             with open_file(source, name, self.max_bytes) as stream:
-                return decode_sized(stream, self.max_pixels, name, self.draft_size, reserve)
-        return decode_sized(bytes(source), self.max_pixels, name, self.draft_size, reserve)
+                return decode_sized(stream, self.max_pixels, name, self.draft_size, reserve, shortest_cut)
+        return decode_sized(bytes(source), self.max_pixels, name, self.draft_size, reserve, shortest_cut)
 
     @contextlib.contextmanager
     def _lease(self):
@@ -132,16 +128,34 @@ class InputPipeline:
     def prepare(self, source, name="image", mirror=False, keep_image=True):
         """The Photo of ``source``; ImageError, whose message calls it ``name``, if it cannot be.
         With ``mirror`` it also holds the input of the photo mirrored left-right (MODEL_TTA).
-        Its decode waits for its pixels in the process's budget (MAX_DECODE_PIXELS). Without
-        ``keep_image`` the decoded picture is dropped before the budget is given back (its
-        ``image`` is None): what a score needs is the network input alone."""
+        Its decode waits for its pixels in the process's budget (MAX_DECODE_PIXELS), and what
+        is kept of the picture is decided before the budget is given back: ``keep_image`` True
+        keeps it as decoded, False drops it (``image`` is None: a score needs the network input
+        alone), a number keeps it at most that many pixels a side (an overlay's)."""
         with self._lease() as reserve:
             image, size = self.decode(source, name, reserve)
             photo = Photo(image, size, preprocess(image, self.spec))
             photo = self.with_mirror(photo) if mirror else photo
-            if not keep_image:
+            if keep_image is False:
                 photo.image = image = None
+            elif keep_image is not True:
+                if image is source:  # a caller's own PIL image: never shrunk in its hands
+                    image = image.copy()
+                image.thumbnail((keep_image, keep_image), Image.Resampling.LANCZOS)
+                photo.image = image
             return photo
+
+    @contextlib.contextmanager
+    def for_cuts(self, source, photo, shortest_cut, name="image"):
+        """``photo`` (as ``prepare`` made it from ``source``) with a picture to cut crops from:
+        decoded again, its JPEG draft sized so that a crop whose shortest side is
+        ``shortest_cut`` full-size pixels keeps twice the bucket's resize, as the draft keeps a
+        whole photo; a crop then scores as it does sent as a file of its own. The network input
+        stays ``photo``'s, so the photo scores as /model/predict scores it. The picture's pixels
+        stay in the process's budget until the block ends."""
+        with self._lease() as reserve:
+            image, _ = self.decode(source, name, reserve, shortest_cut)
+            yield Photo(image, photo.size, photo.x, photo.x_mirror)
 
     def with_mirror(self, photo):
         """``photo`` with ``x_mirror``. The photo is mirrored before the preprocessing, not the

@@ -80,6 +80,16 @@ def jpeg_claiming_size(width, height):
     return bytes(data)
 
 
+def tiled_photo(size=(4800, 3600)):
+    """A large RGB photo with a real photo's detail at full size: the samples tiled at their own
+    size. Its JPEG is decoded at an eighth or a quarter by the draft, its tiles are not."""
+    canvas = Image.new("RGB", size, (128, 128, 128))
+    tiles = [sample_rgb(name) for name in ("coffee.jpg", "rocket.jpg", "chelsea.jpg", "astronaut.jpg")]
+    for index, (y, x) in enumerate((y, x) for y in range(0, size[1], 520) for x in range(0, size[0], 660)):
+        canvas.paste(tiles[index % len(tiles)], (x, y))
+    return canvas
+
+
 def truncated(data, fraction=0.5):
     return data[: int(len(data) * fraction)]
 

@@ -2,9 +2,10 @@
 DRAIN_FILE, GET /ready turns 503 so that no new request is routed here, and the SIGTERM that follows
 lets the requests in flight finish. This test starts its own server (also when MAX_URL points at a
 container)."""
+import http.client
+import json
 import signal
-import threading
-import time
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -12,6 +13,8 @@ import requests
 from tests.expected import SCORES
 from tests.imagegen import sample_bytes
 from benchmarks.server_process import running_server
+from tests.integration.test_metrics import samples, value
+from tests.wait import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -36,18 +39,24 @@ def test_ready_fails_while_draining_and_predict_still_answers(draining_server):
 
 
 def test_sigterm_lets_the_requests_in_flight_finish(draining_server):
+    """The SIGTERM comes while the request is surely in flight: its upload is half sent (the
+    server is serving it, as its in-progress gauge says), and the other half follows the signal."""
     url, process, _ = draining_server
     names = sorted(SCORES) * 4  # 16 images: several forward passes
     files = [("image", (name, sample_bytes(name), "image/jpeg")) for name in names]
-    answers = []
-    client = threading.Thread(target=lambda: answers.append(
-        requests.post(f"{url}/model/predict", files=files, timeout=120)))
-    client.start()
-    time.sleep(0.3)  # the request is in flight: uploaded, its images queued
+    upload = requests.Request("POST", f"{url}/model/predict", files=files).prepare()
+    half = len(upload.body) // 2
+    connection = http.client.HTTPConnection(urlsplit(url).netloc, timeout=120)
+    connection.putrequest("POST", "/model/predict")
+    for header, content in upload.headers.items():
+        connection.putheader(header, content)
+    connection.endheaders(upload.body[:half])
+    wait_for(lambda: value(samples(url), "memorability_requests_in_progress") == 1, what="the upload being served")
     process.send_signal(signal.SIGTERM)
-    client.join(120)
+    connection.send(upload.body[half:])
+    response = connection.getresponse()
+    answer = response.read()
     assert process.wait(timeout=60) == 0
-    (response,) = answers
-    assert response.status_code == 200
-    scores = [p["memorability"] for p in response.json()["predictions"]]
+    assert response.status == 200, answer
+    scores = [p["memorability"] for p in json.loads(answer)["predictions"]]
     assert scores == pytest.approx([SCORES[n] for n in names], abs=1e-5)

@@ -33,6 +33,7 @@ def test_a_batch_request_is_counted_timed_and_its_forward_pass_recorded(url):
     assert value(after, "memorability_batch_size_sum") == value(before, "memorability_batch_size_sum") + 2
     assert value(after, "memorability_forward_seconds_count") == value(before, "memorability_forward_seconds_count") + 1
     assert value(after, "memorability_queue_depth") == 0  # nothing waits once the request is answered
+    assert value(after, "memorability_requests_in_progress") == 0
 
 
 def test_errors_are_counted_by_route_not_by_the_path_sent(url):

@@ -1,12 +1,14 @@
 """Contract (the tiny bucket): POST /model/regions and POST /model/crops over HTTP: real answers on
 real photos, and a 400 that names the field and the value for every malformed request."""
+import io
 import json
 
 import pytest
 import requests
+from PIL import Image
 
 from tests.expected import SCORES
-from tests.imagegen import sample_bytes, truncated
+from tests.imagegen import encode, sample_bytes, tiled_photo, truncated
 
 REGIONS = [{"name": "left", "box": [0, 0, 0.5, 1]}, {"name": "sky", "points": [[0.2, 0.0], [0.9, 0.0], [0.6, 0.4]]}]
 
@@ -96,6 +98,25 @@ def test_a_designers_own_crops_are_scored_as_the_search_scores_them(url):
     assert body["memorability"] == pytest.approx(SCORES["rocket.jpg"], abs=1e-4)
     assert [b["box"] for b in body["boxes"]] == [searched["box"], [0, 0, 300, 300]]
     assert body["boxes"][0]["memorability"] == pytest.approx(searched["memorability"], abs=1e-5)
+
+
+def test_a_crop_of_a_large_jpeg_scores_as_the_crop_sent_alone(url):
+    """The JPEG draft decodes this 4800x3600 photo at 1200x900, fine for the whole photo; a crop
+    cut from that draft would be a quarter of its own size (0.056 off on the tiny bucket). Crops
+    are cut from a decode fine enough for the smallest, so a crop scores as the same pixels,
+    cut from the full decode and sent as a PNG of their own, within the draft's documented
+    difference for a whole photo (0.0057, docs/performance.md)."""
+    photo = tiled_photo()
+    jpeg = encode(photo, "JPEG", quality=92)
+    box = [660, 520, 640, 427]  # rocket.jpg's tile: under 512 px, so cut from the full decode
+    piece = Image.open(io.BytesIO(jpeg)).crop((box[0], box[1], box[0] + box[2], box[1] + box[3]))
+    alone = post(url, "predict", image=("piece.png", encode(piece, "PNG"))).json()["predictions"][0]
+    whole = post(url, "predict", image=("big.jpg", jpeg)).json()["predictions"][0]
+    response = post(url, "crops", {"boxes": json.dumps([box])}, image=("big.jpg", jpeg))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["boxes"][0]["memorability"] == pytest.approx(alone["memorability"], abs=0.0057)
+    assert body["memorability"] == pytest.approx(whole["memorability"], abs=1e-5)  # the photo: as predict
 
 
 @pytest.mark.parametrize("boxes, message", [

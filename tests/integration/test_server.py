@@ -1,10 +1,11 @@
 """Contract (the tiny bucket): how the server process behaves: one access-log line per request.
 (Clean exit on SIGTERM is asserted when the session's server fixture stops it.)"""
 import re
-import time
 
 import pytest
 import requests
+
+from tests.wait import wait_for
 
 LOG_LINE = re.compile(r'"GET /model/metadata\?probe=log HTTP/1.1" 200 \d+ms$')
 
@@ -15,10 +16,5 @@ def test_each_request_is_logged_in_one_line_with_its_time(service):
     requests.get(f"{service.url}/model/metadata?probe=log", timeout=10)
     # gunicorn writes the access line after the response has gone out, so the client can read
     # its answer before the line exists: wait for it, briefly.
-    deadline = time.monotonic() + 5
-    while True:
-        lines = service.log.read_text().splitlines()
-        if any(LOG_LINE.search(line) for line in lines) or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    assert any(LOG_LINE.search(line) for line in lines), lines[-5:]
+    wait_for(lambda: any(LOG_LINE.search(line) for line in service.log.read_text().splitlines()),
+             what="the access-log line of GET /model/metadata?probe=log")

@@ -9,6 +9,7 @@ from PIL import Image
 
 from tests.imagegen import encode, sample_bytes
 from tests.videogen import audio_only, clip, decoded_frames, frame_of
+from tests.wait import wait_for
 
 NAMES = ["astronaut.jpg", "coffee.jpg", "rocket.jpg"]  # 2 s each
 # The codec's loss: the most a decoded frame of these clips scores away from the same picture
@@ -112,15 +113,11 @@ def test_a_client_that_hangs_up_stops_the_work_on_its_video(resmem_service):
     service = resmem_service
     if service.log is None:
         pytest.skip("the server at MAX_URL keeps its own log; only a server this run started is read")
-    import time
-
     data = clip(NAMES, seconds=20, fps=30, size=(160, 128))  # 60 s: at 30 fps, 1800 frames to score
     with pytest.raises(requests.exceptions.ReadTimeout):  # the client gives up after 3 s, and hangs up
         requests.post(f"{service.url}/model/video", data={"fps": "30"}, timeout=(10, 3),
                       files={"video": ("long.mp4", data, "video/mp4")})
-    deadline = time.monotonic() + 30
-    while "its client is gone" not in service.log.read_text() and time.monotonic() < deadline:
-        time.sleep(0.2)
+    wait_for(lambda: "its client is gone" in service.log.read_text(), what="the server to see the client gone")
     stopped = [line for line in service.log.read_text().splitlines() if "its client is gone" in line]
     assert stopped, "the server went on scoring a video nobody waits for"
     frames = int(stopped[-1].split("stopped after ")[1].split()[0])

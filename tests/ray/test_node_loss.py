@@ -4,13 +4,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
 from tests.imagegen import ROOT, sample_bytes
 from tests.ray.conftest import read_parquet
 from tests.ray.test_ray_job import PHOTOS
+from tests.wait import wait_for
 
 
 @pytest.mark.slow
@@ -29,10 +29,8 @@ def test_a_lost_worker_node(cluster, tmp_path):
                            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 240
-        while not list(out.glob("*.parquet")) and job.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert job.poll() is None, "the job ended before a node could be lost"
+        wait_for(lambda: list(out.glob("*.parquet")), what="a first Parquet file",
+                 unless=lambda: job.poll() is not None)
         ray_cluster.remove_node(doomed)  # its raylet, its actor, its tasks and objects: gone
         output = job.communicate(timeout=400)[0]
     finally:

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from tests.imagegen import ROOT, sample_bytes, truncated
 from tests.ray.conftest import read_parquet
 from tests.score.conftest import run_score
 from tests.videogen import clip
+from tests.wait import wait_for
 
 MAX_BYTES = 2_000_000  # MAX_IMAGE_BYTES of these runs: big.jpg is over it
 PHOTOS = ("astronaut.jpg", "chelsea.jpg", "coffee.jpg", "rocket.jpg")
@@ -115,9 +115,8 @@ def test_kill_and_resume(s3, cluster, tmp_path):
     env = {**os.environ, **s3.env, "PYTHONPATH": str(ROOT)}
     with open(log, "w") as stream:
         first = subprocess.Popen(command, cwd=ROOT, env=env, stdout=stream, stderr=stream, start_new_session=True)
-    deadline = time.monotonic() + 240
-    while not any(map(whole, out.glob("*.parquet"))) and first.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: any(map(whole, out.glob("*.parquet"))), what="a whole Parquet file",
+             unless=lambda: first.poll() is not None)
     os.killpg(first.pid, signal.SIGKILL)
     first.wait()
     before = ParquetOutput(str(out)).done  # as the rerun reads it: a file the kill cut short is dropped

@@ -6,7 +6,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 
 import h5py
 import numpy as np
@@ -17,6 +16,7 @@ from core.checksums import ChecksumError
 from core.networks import build_network
 from tests.imagegen import ROOT
 from tests.training.conftest import TEACHER, WIDTH, facts, stage
+from tests.wait import wait_for
 
 
 def weights(bucket, layer):
@@ -85,9 +85,7 @@ def test_resume_after_a_kill_loses_at_most_one_epoch(dataset, tmp_path):
                "--learning-rate", "1e-5", "--width", "256", "--init", "none"]
     state = out / "checkpoints" / "state.json"
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 300
-    while not state.is_file() and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.05)
+    wait_for(state.is_file, what="the first epoch's checkpoint", unless=lambda: process.poll() is not None)
     process.send_signal(signal.SIGKILL)
     process.wait()
     done = json.loads(state.read_text())["epochs_done"]

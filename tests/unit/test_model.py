@@ -46,7 +46,7 @@ def test_the_warm_up_measures_a_pass_and_changes_no_score():
         assert (model.batcher.seconds_per_image is not None) == warm_up
         (result,) = model.predict([photo])
         assert result["memorability"] == pytest.approx(REFERENCE["rocket.jpg"], abs=0.01)
-        assert 0 < model.batcher.seconds_per_image < 10
+        assert model.batcher.seconds_per_image > 0
         model.close()
 
 

@@ -86,3 +86,19 @@ def test_the_stable_mirror_is_the_mirrored_photo_preprocessed(model, name):
     assert a["memorability"] == b["memorability"] and a["mirror_delta"] == -b["mirror_delta"]
     (plain,) = model.predict([PHOTOS[name]])
     assert set(plain) == {"memorability"}  # MODEL_TTA is off by default: ResMem's own score
+
+
+@pytest.mark.parametrize("name, cut, decoded", [
+    ("big.jpg", None, (800, 532)),  # the whole photo's draft
+    ("big.jpg", 1500, (1600, 1064)),  # a 1500 px crop keeps 750 px at 1/2: over twice the resize
+    ("big.jpg", 600, (3200, 2128)),  # at 1/2 it would be 300 px: decoded in full
+    ("rotated.jpg", 500, (1600, 1068)),  # upright, the draft sized on the shortest sides
+])
+def test_crops_are_cut_from_a_decode_fine_enough_for_the_smallest_held_in_the_budget(model, name, cut, decoded):
+    pipeline = model.pipeline
+    photo = pipeline.prepare(PHOTOS[name], keep_image=False)
+    assert photo.image is None  # a score keeps no picture
+    with pipeline.for_cuts(PHOTOS[name], photo, cut) as cuttable:
+        assert cuttable.image.size == decoded and cuttable.size == photo.size and cuttable.x is photo.x
+        assert pipeline.budget.used == decoded[0] * decoded[1]  # held while the crops are cut
+    assert pipeline.budget.used == 0
