@@ -45,9 +45,12 @@ LIGHT, HEAVY = 0, 1  # a request's class; lower is served first
 class Overloaded(RuntimeError):
     """The queue is full; the client should retry after ``retry_after`` seconds."""
 
-    def __init__(self, queued, limit, retry_after):
-        super().__init__(f"the server is busy: {queued} images are waiting (the limit is {limit}); "
-                         f"retry in {retry_after} s")
+    def __init__(self, queued, limit, retry_after, waiters=None):
+        if waiters is None:
+            busy = f"{queued} images are waiting (the limit is {limit})"
+        else:
+            busy = f"{waiters} heavy requests already wait their turn (at most {waiters} at once)"
+        super().__init__(f"the server is busy: {busy}; retry in {retry_after} s")
         self.retry_after = retry_after
 
 
@@ -172,7 +175,7 @@ class Batcher:
         if not self._admitting and not self._no_room(HEAVY, count):
             return
         if len(self._admitting) >= self.max_waiting:
-            raise Overloaded(backlog[HEAVY], self.max_queue, self._retry_after())
+            raise Overloaded(backlog[HEAVY], self.max_queue, self._retry_after(), waiters=self.max_waiting)
         token = object()
         self._admitting.append(token)
         try:

@@ -19,7 +19,10 @@ class PixelBudget:
         self._waiting = collections.deque()  # one token per waiting lease, in arrival order
         self._changed = threading.Condition()
 
-    def _acquire(self, pixels):
+    def acquire(self, pixels):
+        """Wait for ``pixels`` (first come first served) and take them; the pixels taken, to give
+        back with ``release``. A holder must not ask again before it gives back: the lease of a
+        decode, or a video's chunk of frames, asks once."""
         pixels = min(pixels, self.limit)  # one photo over the budget runs alone, never forever waits
         token = object()
         with self._changed:
@@ -34,7 +37,7 @@ class PixelBudget:
                 self._changed.notify_all()
         return pixels
 
-    def _release(self, pixels):
+    def release(self, pixels):
         with self._changed:
             self._used -= pixels
             self._changed.notify_all()
@@ -60,10 +63,10 @@ class PixelBudget:
         all of it is given back at the end."""
         held = []
         try:
-            yield lambda pixels: held.append(self._acquire(pixels))
+            yield lambda pixels: held.append(self.acquire(pixels))
         finally:
             for pixels in held:
-                self._release(pixels)
+                self.release(pixels)
 
 
 _SHARED = {}

@@ -72,6 +72,7 @@ class VideoReader:
             raise VideoError(f"{self.name} lasts {self.duration:.1f} s; the limit is "
                              f"{limits.MAX_VIDEO_SECONDS} s (MAX_VIDEO_SECONDS)")
         width, height = stream.codec_context.width, stream.codec_context.height
+        self.frame_pixels = width * height  # what a chunk reserves a frame; a larger frame ends the video
         if width * height > limits.MAX_IMAGE_PIXELS:
             raise VideoError(f"{self.name} has frames of {width}x{height}: too many pixels "
                              f"(the limit is {limits.MAX_IMAGE_PIXELS})")
@@ -92,6 +93,9 @@ class VideoReader:
         index, shown = 0, None
         try:
             for frame in self.container.decode(self.stream):
+                if frame.width * frame.height > self.frame_pixels:  # larger than its header said
+                    self.complete = False
+                    break
                 if frame.time is None:
                     continue
                 t = frame.time - self.start
@@ -137,22 +141,50 @@ class VideoReader:
         """[(time, prediction)] of the frames sampled at ``fps``, each scored as a photo by
         ``model`` (core.model.ModelWrapper). Frames go to the model BATCH_SIZE at a time, so that
         other requests' photos are scored between the chunks and no more frames are held.
-        ``gone()`` is asked before each chunk: true stops the work with Abandoned."""
+        ``gone()`` is asked before each chunk: true stops the work with Abandoned. A chunk's
+        frames are reserved in the process's decode budget (MAX_DECODE_PIXELS) before they are
+        decoded, and a chunk holds no more frames than the budget: videos share it with photos."""
         scored = []
         samples = self.played_at(self.sample_times(fps))
-        take = lambda: list(itertools.islice(samples, model.settings.BATCH_SIZE))  # noqa: E731
+        budget = model.pipeline.budget
+        frames = max(1, min(model.settings.BATCH_SIZE, budget.limit // self.frame_pixels if budget else 1 << 30))
+
+        def take():
+            held = budget.acquire(frames * self.frame_pixels) if budget else 0
+            try:
+                return list(itertools.islice(samples, frames)), held
+            except BaseException:
+                if budget:
+                    budget.release(held)
+                raise
+
         # The next chunk is decoded while this one is scored: FFmpeg and the runtime overlap,
         # and at most two chunks of frames are held.
         with ThreadPoolExecutor(1, "decode") as pool:
             coming = pool.submit(take)
-            while chunk := coming.result():
-                if gone():
-                    raise Abandoned(f"{self.name}: stopped after {len(scored)} frames, its client is gone")
-                coming = pool.submit(take)
-                predictions = model.predict([rgb for _, rgb in chunk], stable)
-                scored += [(t, prediction) for (t, _), prediction in zip(chunk, predictions)]
-                self.size = self.size or (chunk[0][1].shape[1], chunk[0][1].shape[0])
-        return scored
+            try:
+                while True:
+                    chunk, held = coming.result()
+                    coming = None
+                    try:
+                        if not chunk:
+                            return scored
+                        if gone():
+                            raise Abandoned(f"{self.name}: stopped after {len(scored)} frames, its client is gone")
+                        coming = pool.submit(take)
+                        predictions = model.predict([rgb for _, rgb in chunk], stable)
+                        scored += [(t, prediction) for (t, _), prediction in zip(chunk, predictions)]
+                        self.size = self.size or (chunk[0][1].shape[1], chunk[0][1].shape[0])
+                    finally:
+                        del chunk
+                        if budget:
+                            budget.release(held)
+            finally:
+                if coming is not None and budget:  # the chunk decoded ahead, not to be scored
+                    try:
+                        budget.release(coming.result()[1])
+                    except Exception:  # its decode failed: it gave its pixels back itself
+                        pass
 
     @staticmethod
     def _rgb(frame):

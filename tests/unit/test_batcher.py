@@ -343,7 +343,7 @@ def test_heavy_requests_wait_first_come_first_served_and_only_so_many_wait():
     with batcher._ready:
         batcher._ready.wait_for(lambda: len(batcher._admitting) == 2)
     with batcher.request(HEAVY):
-        with pytest.raises(Overloaded):  # a third would hold a third thread: refused at once
+        with pytest.raises(Overloaded, match="2 heavy requests already wait their turn"):  # a third: refused at once
             batcher.submit(images(6))
     forward.gate.set()
     for thread in threads:

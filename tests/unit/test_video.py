@@ -42,3 +42,28 @@ def test_image_requests_keep_their_own_limit(model):
     assert post(client, data).status_code == 200
     response = client.post("/model/predict", data={"image": (io.BytesIO(data), "a.mp4")})
     assert response.status_code == 413
+
+
+def test_a_videos_frames_are_held_in_the_decode_budget_a_chunk_at_a_time(model):
+    """Frames share MAX_DECODE_PIXELS with photos: a chunk reserves its frames before they are
+    decoded, holds no more than the budget, and every pixel is given back."""
+    from core.budget import PixelBudget
+    from core.video import VideoReader
+
+    seen, predict, budget = [], model.predict, model.pipeline.budget
+    frame = 512 * 384
+    model.pipeline.budget = small = PixelBudget(3 * frame)  # room for three frames
+
+    def counting(images, stable=False):
+        seen.append((len(images), small.used))
+        return predict(images, stable)
+
+    model.predict = counting
+    try:
+        with VideoReader(io.BytesIO(clip(["astronaut.jpg", "coffee.jpg"], seconds=2)), "clip.mp4", model.settings) as video:
+            scored = video.timeline(model, fps=2)
+    finally:
+        model.pipeline.budget, model.predict = budget, predict
+    assert len(scored) == 8 and [count for count, _ in seen] == [3, 3, 2]
+    assert all(used <= small.limit for _, used in seen) and seen[0][1] >= 3 * frame
+    assert small.used == 0
