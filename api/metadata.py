@@ -1,11 +1,28 @@
-"""GET /model/metadata: what model is being served, where it comes from and its licence."""
+"""GET /model/metadata: what is being served, where it comes from and its licence: MAX's fields
+for the whole (one model's, or every model's joined), and ``outputs``: each output's model."""
 from flask import current_app
+from flask_restx import fields
 from maxfw.core import MAX_API, MetadataAPI, METADATA_SCHEMA
+
+OUTPUT_MODEL = MAX_API.model("OutputModel", {
+    "output": fields.String(required=True, description="The field of each prediction this model gives",
+                            example="false_alarm"),
+    "id": fields.String(required=True, description="The model's identifier"),
+    "name": fields.String(required=True, description="The model's name"),
+    "description": fields.String(required=True, description="What it predicts"),
+    "type": fields.String(required=True, description="The model's type"),
+    "source": fields.String(required=True, description="Where it comes from: its paper and its weights"),
+    "license": fields.String(required=True, description="The licence of its weights"),
+})
+SCHEMA = MAX_API.inherit("ModelMetadataOfOutputs", METADATA_SCHEMA, {
+    "outputs": fields.List(fields.Nested(OUTPUT_MODEL), required=True,
+                           description="Each output the server predicts (MODEL_OUTPUTS), in order, and its model"),
+})
 
 
 class ModelMetadataAPI(MetadataAPI):
 
-    @MAX_API.marshal_with(METADATA_SCHEMA)
+    @MAX_API.marshal_with(SCHEMA)
     def get(self):
-        """Return the metadata of the served model"""
+        """Return the metadata of the served models"""
         return current_app.extensions["max_model"].MODEL_META_DATA

@@ -1,4 +1,5 @@
-"""POST /model/predict: the memorability of one image, or of several in one request."""
+"""POST /model/predict: the memorability and the false-alarm rate of one image, or of several in
+one request (a field an output of MODEL_OUTPUTS: core/outputs.py)."""
 from flask import current_app
 from flask_restx import fields, inputs
 from maxfw.core import MAX_API, PredictAPI
@@ -7,6 +8,7 @@ from werkzeug.exceptions import BadRequest
 
 from api.errors import upload_errors
 from api.uploads import image_uploads, stable_option
+from core.outputs import KNOWN, mirror_delta_field
 
 # Documented as one file so Swagger UI shows a file picker (Swagger 2.0 has no arrays of
 # files); the handler reads every `image` field, so clients repeat it for a batch.
@@ -20,13 +22,22 @@ input_parser.add_argument(
     help="true: score each image as the mean of it and its mirror image (twice the passes), and "
          "add mirror_delta; the default is the server's MODEL_TTA (off: ResMem's own score).")
 
-prediction = MAX_API.model("Prediction", {
-    "memorability": fields.Float(required=True, min=0, max=1, example=0.83,
-                                 description="Predicted memorability, 0 (forgettable) to 1"),
-    "mirror_delta": fields.Float(required=False, example=0.021, description=(
-        "Only with stable: the image's own score minus its mirror image's. The model's noise: a "
-        "viewer would remember both alike (docs/stability.md)")),
-})
+EXAMPLES = {"memorability": 0.83, "false_alarm": 0.07}
+
+
+def output_fields():
+    """A field an output, in MODEL_OUTPUTS' order of the default, and its mirror delta."""
+    described = {}
+    for name, (_, meaning) in KNOWN.items():
+        described[name] = fields.Float(required=False, min=0, max=1, example=EXAMPLES[name], description=(
+            f"0 to 1: {meaning}. Present when MODEL_OUTPUTS has it (the default has both)"))
+        described[mirror_delta_field(name)] = fields.Float(required=False, example=0.021, description=(
+            f"Only with stable: {name} of the image minus that of its mirror image. The model's noise: "
+            "a viewer would see both alike (docs/stability.md)"))
+    return described
+
+
+prediction = MAX_API.model("Prediction", output_fields())
 predict_response = MAX_API.model("ModelPredictResponse", {
     "status": fields.String(required=True, description='"ok"', example="ok"),
     "predictions": fields.List(fields.Nested(prediction, skip_none=True), required=True,

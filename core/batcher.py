@@ -308,7 +308,10 @@ class Batcher:
                 BATCH_SIZE.observe(len(batch))
                 self._pass_began = time.monotonic()
                 begin = self.clock()
-                scores = np.asarray(self.forward(batch)).reshape(-1)
+                scores = np.asarray(self.forward(batch))
+                # A score an image (a runtime's N x 1 as N), or a row of them (several outputs).
+                scores = scores.reshape(len(scores), -1) if scores.ndim > 1 else scores
+                scores = scores[:, 0] if scores.ndim > 1 and scores.shape[1] == 1 else scores
                 if len(scores) != len(batch):
                     raise RuntimeError(f"the runtime gave {len(scores)} scores for {len(batch)} images")
             except Exception as error:  # noqa: BLE001 - handed to the waiting requests, never lost

@@ -79,11 +79,13 @@ def map_photo(model, photo, settings, stable=False):
 
 @dataclass
 class Explanation:
-    memorability: float
+    memorability: float  # the score of the output mapped (``output`` of explain_prepared)
     frame: np.ndarray  # fall of the score when each pixel's region is hidden; the resized frame's shape
     crop_box: tuple    # (top, left, size) of the model's crop inside the frame
     mirror_score: float = None  # the score of ``mirror``, when one was given
     passes: int = 0  # forward passes it took, all in one batch
+    row: np.ndarray = None  # the photo's score of every output (model.outputs), from the same pass
+    mirror_row: np.ndarray = None  # the same of ``mirror``
 
 
 def occlusion_windows(size, grid, offset=False):
@@ -123,9 +125,10 @@ def hidden(x, baseline, spec):
     raise ValueError(f"baseline must be one of {', '.join(BASELINES)}, not {baseline!r}")
 
 
-def explain_prepared(model, x, grid, offset=False, baseline="grey", mirror=None):
+def explain_prepared(model, x, grid, offset=False, baseline="grey", mirror=None, output=None):
     """The score and occlusion map (an Explanation) of the network input ``x`` (core.pipeline.Photo.x);
-    ``mirror``, another input, is scored in the same batch (Photo.x_mirror)."""
+    ``mirror``, another input, is scored in the same batch (Photo.x_mirror). The map is of
+    ``output`` (one of model.outputs; default the first); every output is scored in each pass."""
     spec = model.spec
     fills = [np.broadcast_to(hidden(x, part, spec), x.shape) for part in baseline.split("+")]
     windows = occlusion_windows(spec.crop, grid, offset)
@@ -134,7 +137,8 @@ def explain_prepared(model, x, grid, offset=False, baseline="grey", mirror=None)
     for occluded, (fill, (top, left, bottom, right)) in zip(
             batch[len(head):], ((fill, window) for fill in fills for window in windows)):
         occluded[top:bottom, left:right] = fill[top:bottom, left:right]
-    scores = model.scores(batch).astype(np.float64)
+    rows = model.scores(batch).astype(np.float64)
+    scores = rows[:, model.outputs.index(output or model.outputs[0])]
     # One fall per window: the mean over the fills.
     falls = (scores[0] - scores[len(head):]).reshape(len(fills), len(windows)).mean(axis=0)
 
@@ -145,4 +149,4 @@ def explain_prepared(model, x, grid, offset=False, baseline="grey", mirror=None)
         count[top:bottom, left:right] += 1
     frame, crop_box = in_frame(total / np.maximum(count, 1), spec)
     return Explanation(float(scores[0]), frame, crop_box, float(scores[1]) if mirror is not None else None,
-                       len(batch))
+                       len(batch), rows[0], rows[1] if mirror is not None else None)

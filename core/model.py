@@ -7,10 +7,12 @@ maxfw's ``MAXModelWrapper``, each of which takes and returns a whole batch:
                    (core/pipeline.py); one image is decoded at a time, so a batch never holds N
                    full-size photos; a core.pipeline.Photo that a caller prepared already (in
                    its own threads: collection/local.py) passes through
-    _predict       array -> N scores (``scores``), through core/batcher.py: one worker runs the
-                   passes of all requests, gathered into batches of at most BATCH_SIZE images,
-                   on the runtime of the tier MODEL_PRECISION names (core/tiers.py)
-    _post_process  scores -> [{"memorability": float}, ...]
+    _predict       array -> N x K scores (``scores``), one column an output (core/outputs.py),
+                   through core/batcher.py: one worker runs the passes of all requests, gathered
+                   into batches of at most BATCH_SIZE images; each pass runs every output's
+                   network, on the runtime of the tier MODEL_PRECISION names (core/tiers.py),
+                   over the same preprocessed batch
+    _post_process  scores -> [{"memorability": float, "false_alarm": float}, ...]
 
 Build it with ``ModelWrapper.from_settings(settings)`` (config.Settings).
 """
@@ -21,8 +23,9 @@ import numpy as np
 from maxfw.model import MAXModelWrapper
 
 from core.batcher import Batcher
-from core.bucket import open_bucket
+from core.bucket import BucketError, open_bucket
 from core.checksums import DigestMemo
+from core.outputs import mirror_delta_field, outputs_of
 from core.pipeline import InputPipeline, Photo
 from core.runtimes import load_forward
 from core.tiers import TIERS
@@ -31,34 +34,53 @@ log = logging.getLogger(__name__)
 
 
 class ModelWrapper(MAXModelWrapper):
-    """A memorability model loaded from a bucket (see core/bucket.py)."""
+    """The outputs of MODEL_OUTPUTS, each loaded from its bucket (core/outputs.py, core/bucket.py)."""
 
     def __init__(self, settings, convert=True, warm_up=True):
-        """The bucket at ``settings.MODEL_BUCKET`` on the tier ``settings.MODEL_PRECISION``; a
-        missing tier is converted in a child process (``convert=False`` raises instead).
-        ``warm_up`` runs two passes on zeros, so that a server's first request is as fast as
-        the rest and Retry-After starts from a measured pass; a batch job (``score``, a Ray
-        actor, evaluate) skips them: its first batch warms up the runtime just as well."""
-        path, precision = settings.MODEL_BUCKET, settings.MODEL_PRECISION
-        super().__init__(path)
+        """Each output's bucket (MODEL_BUCKET for memorability, FALSE_ALARM_BUCKET for
+        false_alarm) on the tier ``settings.MODEL_PRECISION``; a missing tier is converted in a
+        child process (``convert=False`` raises instead). ``warm_up`` runs two passes on zeros,
+        so that a server's first request is as fast as the rest and Retry-After starts from a
+        measured pass; a batch job (``score``, a Ray actor, evaluate) skips them: its first
+        batch warms up the runtime just as well."""
+        precision = settings.MODEL_PRECISION
+        outputs = outputs_of(settings)
+        super().__init__(outputs[0].bucket)
         self.settings = settings
         # Only TensorFlow, or a conversion, reads the bucket's weights; the runtimes pin their own.
-        self.bucket = open_bucket(path, weights_optional=TIERS[precision].runtime != "tensorflow",
-                                  memo=DigestMemo(settings.MODEL_CACHE))
-        self.MODEL_META_DATA = self.bucket.metadata
+        memo = DigestMemo(settings.MODEL_CACHE)
+        self.buckets = [open_bucket(output.bucket, weights_optional=TIERS[precision].runtime != "tensorflow",
+                                    memo=memo) for output in outputs]
+        self.outputs = tuple(output.name for output in outputs)
+        self.bucket = self.buckets[0]
+        self._check_outputs(outputs)
+        self.MODEL_META_DATA = metadata_of(self.outputs, self.buckets)
         self.spec = self.bucket.preprocessing
         self.precision = precision
         self.pipeline = InputPipeline.from_settings(self.spec, settings)
         batch_size = settings.BATCH_SIZE
-        forward = load_forward(self.bucket, precision, settings.MODEL_CACHE, settings.MODEL_THREADS, convert)
+        forwards = [load_forward(bucket, precision, settings.MODEL_CACHE, settings.MODEL_THREADS, convert)
+                    for bucket in self.buckets]
+        forward = forwards[0] if len(forwards) == 1 else all_outputs(forwards)
         seconds_per_image = self._warm_up(forward, batch_size) if warm_up else None
         # One worker runs every forward pass: concurrent requests share passes instead of
         # fighting over the same cores (core/batcher.py). Its Retry-After starts from the warm-up.
         self.batcher = Batcher(forward, batch_size, settings.BATCH_WAIT_MS / 1000, settings.MAX_QUEUE_IMAGES,
                                seconds_per_image=seconds_per_image, pass_timeout=settings.PASS_TIMEOUT,
                                max_waiting=max(1, settings.WORKER_THREADS // 2))
-        log.info("loaded %s (%s, %s) from %s", self.MODEL_META_DATA["name"],
-                 self.bucket.architecture, precision, path)
+        for output, bucket in zip(outputs, self.buckets):
+            log.info("loaded %s for %s (%s, %s) from %s", bucket.metadata["name"], output.name,
+                     bucket.architecture, precision, output.bucket)
+
+    def _check_outputs(self, outputs):
+        """Each bucket predicts the output it is loaded for, and all take the same input."""
+        for output, bucket in zip(outputs, self.buckets):
+            predicts = (bucket.facts.get("output") or {}).get("name", "memorability")
+            if predicts != output.name:
+                raise BucketError(f"{output.bucket} predicts {predicts}, not {output.name} (MODEL_OUTPUTS)")
+            if bucket.preprocessing != self.bucket.preprocessing:
+                raise BucketError(f"{output.bucket} preprocesses its input unlike {outputs[0].bucket}: "
+                                  "the outputs of one server share one input pipeline")
 
     def _warm_up(self, forward, batch_size):
         """A pass at the largest batch, then one at one image, neither on a request: the
@@ -100,8 +122,9 @@ class ModelWrapper(MAXModelWrapper):
 
     def scores(self, batch):
         """Scores of network inputs that are prepared already (N x H x W x 3), in shared passes:
-        for callers that change the input before scoring it, such as occlusion maps."""
-        return self.batcher.submit(np.asarray(batch, np.float32))
+        N x K, a column for each of ``outputs``. For callers that change the input before
+        scoring it, such as occlusion maps."""
+        return self.batcher.submit(np.asarray(batch, np.float32)).reshape(len(batch), len(self.outputs))
 
     def _predict(self, x):
         return self.scores(x)
@@ -111,8 +134,34 @@ class ModelWrapper(MAXModelWrapper):
         self.batcher.close()
 
     def _post_process(self, scores, stable=False):
+        """One dict a photo: each output's score, and with ``stable`` each one's mirror delta."""
+        scores = np.asarray(scores).reshape(-1, len(self.outputs))
         if not stable:
-            return [{"memorability": float(score)} for score in scores]
+            return [{name: float(score) for name, score in zip(self.outputs, row)} for row in scores]
         # (a + b) / 2 in float64 of float32 scores: the same for a photo and its mirror, exactly.
-        return [{"memorability": (float(a) + float(b)) / 2, "mirror_delta": float(a) - float(b)}
-                for a, b in np.asarray(scores).reshape(-1, 2)]
+        answers = []
+        for photo, mirror in np.asarray(scores).reshape(-1, 2, len(self.outputs)):
+            answer = {}
+            for name, a, b in zip(self.outputs, photo, mirror):
+                answer[name], answer[mirror_delta_field(name)] = (float(a) + float(b)) / 2, float(a) - float(b)
+            answers.append(answer)
+        return answers
+
+
+def all_outputs(forwards):
+    """One forward of several networks over the same batch: N x K scores, in ``forwards``' order."""
+    def forward(batch):
+        return np.stack([np.asarray(one(batch), np.float32).reshape(len(batch)) for one in forwards], axis=1)
+    return forward
+
+
+def metadata_of(outputs, buckets):
+    """/model/metadata: the first output's model at the top (its fields, as MAX's schema has them),
+    or every model's joined when there are several, and ``outputs``: each output's model."""
+    models = [bucket.metadata for bucket in buckets]
+    top = dict(models[0]) if len(models) == 1 else {
+        "id": "+".join(m["id"] for m in models), "name": " and ".join(m["name"] for m in models),
+        "description": " ".join(f"{name}: {m['description']}" for name, m in zip(outputs, models)),
+        "type": models[0]["type"], "source": "; ".join(m["source"] for m in models),
+        "license": " ".join(f"{m['name']}: {m['license']}" for m in models)}
+    return {**top, "outputs": [{"output": name, **m} for name, m in zip(outputs, models)]}

