@@ -38,6 +38,7 @@ from collection.items import chunks
 from collection.results import OutputError, ResultsFile, distribution, write_maps
 from core.bucket import BucketError
 from core.images import NOT_AN_IMAGE
+from core.outputs import parse_outputs
 
 log = logging.getLogger("score")
 
@@ -220,20 +221,23 @@ def main(argv=None):
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     if args.ray is not None:
         return run_on_ray(args, defaults)
-    try:
-        check_paths(args.paths + ([args.from_list] if args.from_list not in (None, "-") else []))
-        crops, regions, extra = design_options(args, defaults)
-        out = ResultsFile(args.out, overwrite=args.overwrite, stable=args.stable, extra=extra)
-    except (InputError, OutputError, OSError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
     from collection.remote import ServiceError
 
     state = Run()
+    scorer = out = None
     try:
-        scorer = make_scorer(args, defaults, crops, regions)
-    except (BucketError, ServiceError, ValueError, OSError) as error:
-        out.close()
+        check_paths(args.paths + ([args.from_list] if args.from_list not in (None, "-") else []))
+        crops, regions, extra = design_options(args, defaults)
+        if args.url:  # its columns are the service's outputs: asked first (one GET)
+            scorer = make_scorer(args, defaults, crops, regions)
+        outputs = scorer.outputs if scorer else parse_outputs(defaults.MODEL_OUTPUTS)
+        out = ResultsFile(args.out, overwrite=args.overwrite, stable=args.stable, extra=extra, outputs=outputs)
+        # The model loads after the output is known to be usable: a wrong file fails at once.
+        scorer = scorer or make_scorer(args, defaults, crops, regions)
+    except (InputError, OutputError, BucketError, ServiceError, OSError, ValueError) as error:
+        for opened in (scorer, out):
+            if opened is not None:
+                opened.close()
         print(f"error: {error}", file=sys.stderr)
         return 2
     load_seconds = time.monotonic() - state.started

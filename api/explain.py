@@ -1,4 +1,5 @@
-"""POST /model/explain: one image's memorability and a map of the regions that drive it."""
+"""POST /model/explain: one image's scores (every output) and a map of the regions that drive one
+of them: memorability by default, or ``output=false_alarm`` (what makes a photo feel familiar)."""
 from flask import current_app
 from flask_restx import fields, inputs
 from maxfw.core import MAX_API, MAXAPI
@@ -6,7 +7,8 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import BadRequest
 
 from api.errors import upload_errors
-from api.uploads import image_uploads, stable_option
+from api.predict import output_fields
+from api.uploads import image_uploads, output_option, stable_option
 from core.explain import map_photo
 from core.heatmap import png_base64
 
@@ -18,13 +20,14 @@ input_parser.add_argument(
     "stable", type=inputs.boolean, location="form", required=False,
     help="true: score the image as the mean of it and its mirror image (twice the passes), and "
          "add mirror_delta; the default is the server's MODEL_TTA (off: ResMem's own score).")
+input_parser.add_argument(
+    "output", type=str, location="form", required=False,
+    help="Which output the map explains: memorability (the default) or false_alarm (what makes the "
+         "photo feel familiar to people who never saw it). Every output is scored either way.")
 
 explain_response = MAX_API.model("ModelExplainResponse", {
     "status": fields.String(required=True, description='"ok"', example="ok"),
-    "memorability": fields.Float(required=True, min=0, max=1, example=0.83,
-                                 description="Predicted memorability, as /model/predict gives it"),
-    "mirror_delta": fields.Float(required=False, example=0.021, description=(
-        "Only with stable: the image's own score minus its mirror image's; the map is the image's own")),
+    **output_fields(),  # each output's score, as /model/predict gives it; the map is the image's own
     "heatmap": fields.List(fields.List(fields.Float(min=0, max=1)), required=True, description=(
         "Rows top to bottom over the whole photo, as it is displayed (EXIF orientation applied), "
         "with the photo's aspect ratio. 0.5 is neutral; towards 1, greying the region lowers "
@@ -55,16 +58,17 @@ class ModelExplainAPI(MAXAPI):
         as any file, but only an image is accepted: an empty, truncated or non-image file, or
         one over MAX_IMAGE_PIXELS, is a 400 that says which.
         """
-        images = image_uploads()
+        images = image_uploads(("stable", "output"))
         if len(images) > 1:
             raise BadRequest(f"{len(images)} images sent; /model/explain maps one image per request")
         model = current_app.extensions["max_model"]
         # The same pipeline as /model/predict; a bad upload raises core.images.ImageError,
         # which api/errors.py answers with a 400.
         maps, stable = current_app.extensions["max_maps"], stable_option()
+        output = output_option(model.outputs)
         photo = model.pipeline.prepare(images[0], "the upload", mirror=stable, keep_image=maps.overlay_size)
-        found = map_photo(model, photo, maps, stable=stable)
-        return {"status": "ok", "memorability": found.memorability, "mirror_delta": found.mirror_delta,
+        found = map_photo(model, photo, maps, stable=stable, output=output)
+        return {"status": "ok", **found.fields,
                 "heatmap": found.heatmap.round(4).tolist(), "effects": found.effects.round(5).tolist(),
                 "effect_scale": current_app.extensions["max_maps"].effect_scale,
                 "overlay": png_base64(found.overlay)}

@@ -40,6 +40,18 @@ def stable_option():
     return value == "true"
 
 
+def output_option(outputs, field="output"):
+    """The form field ``field``: one of the served ``outputs`` (MODEL_OUTPUTS), default the first;
+    anything else is a 400 that lists them."""
+    value = request.form.get(field)
+    if value is None:
+        return outputs[0]
+    if value not in outputs:
+        raise BadRequest(f"{field} must be one of the outputs this server predicts ({', '.join(outputs)}), "
+                         f"not {value[:40]!r}")
+    return value
+
+
 def json_field(name, required=True, example="[...]"):
     """The decoded JSON of form field ``name`` (None when absent and not ``required``); a 400
     that names the field when it is missing or not JSON."""

@@ -27,7 +27,8 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from collection.inputs import check_paths, iter_inputs
 from collection.items import Fetched, _basename
 from collection.parquet_output import ParquetOutput, schema
-from collection.results import FIELDS, STABLE_FIELDS, ResultsFile, distribution
+from collection.results import ResultsFile, distribution, output_fields
+from core.outputs import parse_outputs
 from collection.storage import StorageError, fetch, read_manifest
 from collection.uris import is_uri
 from core.images import NOT_AN_IMAGE, ImageError
@@ -81,7 +82,8 @@ class ScoreActor:
         from collection.local import LocalScorer
 
         self.scorer = LocalScorer(settings, stable=stable, fps=fps)
-        self.fields, self.schema = STABLE_FIELDS if stable else FIELDS, schema(stable)
+        outputs = parse_outputs(settings.MODEL_OUTPUTS)
+        self.fields, self.schema = output_fields(outputs, stable), schema(stable, outputs)
         self.node, self.tally = ray.get_runtime_context().get_node_id(), tally
 
     def __call__(self, block):
@@ -150,14 +152,14 @@ def scored_dataset(todo, settings, *, stable, fps, actors, actor_cpus, tally):
                          fn_constructor_kwargs={"settings": settings, "stable": stable, "fps": fps, "tally": tally}))
 
 
-def open_output(out, overwrite, stable):
+def open_output(out, overwrite, stable, outputs):
     """ParquetOutput for a folder, collection.results.ResultsFile for a .csv or .jsonl file."""
     if out.lower().endswith((".csv", ".jsonl")):
         if is_uri(out):
             raise StorageError(f"--out {out}: a CSV or JSON Lines output is written on this machine; "
                                "give a local file, or a folder for Parquet")
-        return ResultsFile(out, overwrite=overwrite, stable=stable)
-    return ParquetOutput(out, overwrite=overwrite, stable=stable)
+        return ResultsFile(out, overwrite=overwrite, stable=stable, outputs=outputs)
+    return ParquetOutput(out, overwrite=overwrite, stable=stable, outputs=outputs)
 
 
 def run_job(args, settings):
@@ -166,7 +168,8 @@ def run_job(args, settings):
     started = time.monotonic()
     check_paths(args.paths)
     inputs = list(iter_inputs(args.paths, read_manifest(args.from_list) if args.from_list else []))
-    out = open_output(args.out, args.overwrite, args.stable)
+    outputs = parse_outputs(settings.MODEL_OUTPUTS)
+    out = open_output(args.out, args.overwrite, args.stable, outputs)
     done = {printable(path) for path in (out.done if isinstance(out, ParquetOutput) else out.done.keys())}
     todo = [item for item in inputs if printable(item.path) not in done]
     skipped = len(inputs) - len(todo)
@@ -186,7 +189,7 @@ def run_job(args, settings):
             else:
                 for batch in dataset.iter_batches(batch_format="pyarrow", batch_size=None):
                     out.write_rows(batch.to_pylist())
-                    rows += batch.select(["path", "memorability", "error"]).to_pylist()
+                    rows += batch.select(["path", *outputs, "error"]).to_pylist()
     except (ray.exceptions.RayError, ExecutionTimeoutError) as error:  # no progress: resources, a stuck read
         asked = (f"{actors} actor{'s' if actors > 1 else ''} of {args.actor_cpus:g} CPU (--actors, --actor-cpus) "
                  f"and read tasks of {FETCH_CPUS:g}, on a cluster of {ray.cluster_resources().get('CPU', 0):g} CPUs")
@@ -199,20 +202,21 @@ def run_job(args, settings):
     except (ray.exceptions.RayError, TimeoutError):  # only a diagnostic: the rows are written
         nodes = None
     if isinstance(out, ParquetOutput):
-        rows = out.read().to_pylist()  # this run's rows and earlier runs'
+        rows = out.read(("path", *outputs, "error")).to_pylist()  # this run's rows and earlier runs'
     else:
-        rows += [{"path": printable(path), "memorability": score, "error": error}
+        rows += [{"path": printable(path), outputs[0]: score, "error": error}
                  for path, (score, error) in out.done.items()]
-    summary = summarise(rows, todo, skipped, started, startup)
+    summary = summarise(rows, todo, skipped, started, startup, outputs[0])
     summary.update(output=args.out, model=f"{settings.MODEL_BUCKET} ({settings.MODEL_PRECISION}) on Ray, "
                    f"{actors} actor{'s' if actors > 1 else ''}", ray={"startup_s": round(startup, 2),
                                                                        "actors": actors, "rows_by_node": nodes})
     return summary
 
 
-def summarise(rows, todo, skipped, started, startup):
+def summarise(rows, todo, skipped, started, startup, output="memorability"):
     """The closing summary of score.py from the output's rows: scored, failed and not-image
-    inputs of this run (by path; a video's rows count once), the scores of every row."""
+    inputs of this run (by path; a video's rows count once), the scores of every row (of
+    ``output``: the first of MODEL_OUTPUTS)."""
     walked = {printable(item.path): item.may_be_other() for item in todo}  # this run's inputs
     status = {}
     for row in rows:
@@ -227,4 +231,4 @@ def summarise(rows, todo, skipped, started, startup):
             "skipped": skipped, "skipped_failed": len({row["path"] for row in rows if row["error"] and row["path"] not in walked}),
             "missing": len(walked) - len(status), "wall_s": round(wall, 2), "load_s": round(startup, 2),
             "photos_per_s": round(done_here / max(wall - startup, 1e-9), 3),
-            "memorability": distribution([row["memorability"] for row in rows])}
+            output: distribution([row[output] for row in rows if output in row])}

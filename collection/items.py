@@ -32,14 +32,29 @@ class Result:
     overlay: bytes = None  # with maps: /model/explain's overlay, as PNG bytes
     moments: list = None  # a video with maps: (time, heatmap, overlay) of its most memorable frames
     extra: dict = None  # --crops and --regions: their columns (collection/design.py)
+    outputs: dict = None  # the outputs beyond memorability: false_alarm (and its mirror delta)
 
 
 @dataclass
 class Frame:
     """One sampled frame of a video: its presentation time and its score."""
     time: float
-    memorability: float
+    memorability: float = None
     mirror_delta: float = None
+    outputs: dict = None  # as Result's
+
+
+def take_scores(target, prediction, outputs):
+    """Put a prediction (core.model.ModelWrapper's dict, or the service's JSON object: a field an
+    output of ``outputs``, core/outputs.py) on a Result or a Frame: memorability and its mirror
+    delta as attributes, every other output's score and mirror delta in ``outputs``. Returns
+    ``target``."""
+    from core.outputs import mirror_delta_field
+
+    target.memorability, target.mirror_delta = prediction.get("memorability"), prediction.get("mirror_delta")
+    target.outputs = {field: prediction.get(field) for name in outputs if name != "memorability"
+                      for field in (name, mirror_delta_field(name)) if field in prediction} or None
+    return target
 
 
 class Scorer(Protocol):

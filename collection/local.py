@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import config
 from collection.inputs import Input
-from collection.items import Frame, chunks, describe, ordered_map
+from collection.items import Frame, chunks, describe, ordered_map, take_scores
 from core.images import ImageError, NotAnImage, TooLarge
 
 TOP_MOMENTS = 3  # a video's most memorable frames that --maps maps
@@ -54,6 +54,7 @@ class LocalScorer:
         self.crops, self.regions = crops, regions
         self.stable = self.settings.MODEL_TTA == "mirror" if stable is None else stable
         self.model = ModelWrapper.from_settings(self.settings, warm_up=False)
+        self.outputs = self.model.outputs  # the columns of its rows (MODEL_OUTPUTS)
         self.map_settings = MapSettings.from_settings(self.settings)
         self.description = f"{self.model.MODEL_META_DATA['name']} ({self.model.precision}) in this process"
 
@@ -106,12 +107,12 @@ class LocalScorer:
 
             for result, photo in good:
                 found = map_photo(self.model, photo, self.map_settings, self.stable)
-                result.memorability, result.mirror_delta = found.memorability, found.mirror_delta
+                take_scores(result, found.fields, self.model.outputs)
                 result.heatmap, result.overlay = found.heatmap, found.overlay
         elif good:
             predictions = self.model.predict([photo for _, photo in good], self.stable)
             for (result, _), prediction in zip(good, predictions):
-                result.memorability, result.mirror_delta = prediction["memorability"], prediction.get("mirror_delta")
+                take_scores(result, prediction, self.model.outputs)
         if self.crops or self.regions is not None:
             for result, photo in good:
                 self._design(result, photo)
@@ -150,7 +151,7 @@ class LocalScorer:
         try:
             with VideoReader(video.path, video.label, self.settings) as reader:
                 scored = reader.timeline(self.model, self.fps, self.stable)
-                result.frames = [Frame(t, p["memorability"], p.get("mirror_delta")) for t, p in scored]
+                result.frames = [take_scores(Frame(t), p, self.model.outputs) for t, p in scored]
                 result.width, result.height = reader.size or (None, None)
                 if not reader.complete:
                     result.error = cut_short(video.label, len(scored))
@@ -163,7 +164,7 @@ class LocalScorer:
         from core.explain import map_photo
         from core.video import moments
 
-        times, scores = [t for t, _ in scored], [p["memorability"] for _, p in scored]
+        times, scores = [t for t, _ in scored], [p[self.model.outputs[0]] for _, p in scored]
         found = []
         for index in moments(times, scores, TOP_MOMENTS, self.fps):
             photo = self.model.pipeline.prepare(reader.frame_at(times[index]), mirror=self.stable,

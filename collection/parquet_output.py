@@ -14,25 +14,26 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from collection.results import FIELDS, STABLE_FIELDS, OutputError
+from collection.results import OutputError, output_fields
 from collection.storage import output_fs
 from collection.uris import is_uri
 
 log = logging.getLogger("score")
 
-TYPES = {"path": pa.string(), "time": pa.float64(), "memorability": pa.float64(), "width": pa.int64(),
-         "height": pa.int64(), "error": pa.string(), "mirror_delta": pa.float64()}
+TYPES = {"path": pa.string(), "width": pa.int64(), "height": pa.int64(), "error": pa.string()}  # else float64
 
 
-def schema(stable):
-    return pa.schema([(field, TYPES[field]) for field in (STABLE_FIELDS if stable else FIELDS)])
+def schema(stable, outputs=("memorability",)):
+    """The Parquet schema of a run's columns (collection.results.output_fields): an output's
+    score, its mirror delta and a frame's time are float64."""
+    return pa.schema([(field, TYPES.get(field, pa.float64())) for field in output_fields(outputs, stable)])
 
 
 class ParquetOutput:
     """The Parquet folder at ``uri``; ``done`` holds the paths of the rows already in it."""
 
-    def __init__(self, uri, overwrite=False, stable=False):
-        self.uri, self.schema = uri, schema(stable)
+    def __init__(self, uri, overwrite=False, stable=False, outputs=("memorability",)):
+        self.uri, self.schema = uri, schema(stable, outputs)
         self.fs, self.path = output_fs(uri)
         try:
             if is_uri(uri) and not isinstance(self.fs, pafs.LocalFileSystem):
@@ -77,8 +78,8 @@ class ParquetOutput:
                 names = parquet.schema_arrow.names
                 if names != self.schema.names:
                     raise OutputError(f"{self.uri} has the columns {','.join(names)}, not those of "
-                                      f"this run ({','.join(self.schema.names)}): run with the same --stable, "
-                                      "or choose another folder, or --overwrite")
+                                      f"this run ({','.join(self.schema.names)}): run with the same --stable "
+                                      "and MODEL_OUTPUTS, or choose another folder, or --overwrite")
                 done.update(parquet.read(columns=["path"]).column("path").to_pylist())  # the path column only
         return done
 

@@ -27,7 +27,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from collection.inputs import Input
-from collection.items import Frame, Result, describe, ordered_map
+from collection.items import Frame, Result, describe, ordered_map, take_scores
 from core.images import ImageError, NotAnImage, TooLarge, not_an_image, probe_size
 from core.pipeline import read_source
 
@@ -99,6 +99,8 @@ class RemoteScorer:
         if response.status_code != 200:
             raise ServiceError(f"{self.url}/model/metadata answered {response.status_code}: "
                                "is this the memorability service?")
+        # What its predictions carry (a service from before false_alarm names no outputs).
+        self.outputs = tuple(o["output"] for o in response.json().get("outputs") or [{"output": "memorability"}])
 
     def score(self, items):
         """collection.items.Scorer.score, through the service."""
@@ -170,7 +172,7 @@ class RemoteScorer:
             self._refused(response, (result, None, label, None))
             return True
         body = response.json()
-        result.frames = [Frame(p["time"], p["memorability"], p.get("mirror_delta")) for p in body["timeline"]]
+        result.frames = [take_scores(Frame(p["time"]), p, self.outputs) for p in body["timeline"]]
         if not body["complete"]:
             result.error = cut_short(label, body["frames"])
         with VideoReader(source, label, self.settings) as reader:  # its size, and frames to map
@@ -189,7 +191,7 @@ class RemoteScorer:
             ("image", (label, data, "application/octet-stream")) for _, data, label, _ in entries])
         if response.status_code == 200:
             for (result, _, _, size), prediction in zip(entries, response.json()["predictions"]):
-                result.memorability, result.mirror_delta = prediction["memorability"], prediction.get("mirror_delta")
+                take_scores(result, prediction, self.outputs)
                 result.width, result.height = size or (None, None)
         elif response.status_code in (400, 413) and len(entries) > 1:
             for entry in entries:  # which file was bad? each alone gets its own answer
@@ -205,7 +207,7 @@ class RemoteScorer:
             self._refused(response, (result, data, label, size))
             return
         body = response.json()
-        result.memorability, result.mirror_delta = body["memorability"], body.get("mirror_delta")
+        take_scores(result, body, self.outputs)
         result.width, result.height = size or (None, None)
         result.heatmap = np.asarray(body["heatmap"], np.float64)
         result.overlay = base64.b64decode(body["overlay"])

@@ -24,12 +24,23 @@ from pathlib import Path
 
 import numpy as np
 
-FIELDS = ("path", "time", "memorability", "width", "height", "error")  # time: a video's frame, seconds
+from core.outputs import mirror_delta_field
+
+
+def output_fields(outputs=("memorability",), stable=False):
+    """The columns of a run: the path, a video frame's time (seconds), a column an output of
+    MODEL_OUTPUTS (core/outputs.py), the size, the error; with --stable each output's mirror
+    delta (its score minus its mirror image's) at the end."""
+    fields = ("path", "time", *outputs, "width", "height", "error")
+    return fields + tuple(mirror_delta_field(name) for name in outputs) if stable else fields
+
+
+FIELDS = output_fields()  # memorability alone: the columns of the runs before false_alarm
+STABLE_FIELDS = output_fields(stable=True)
 EARLIER_FIELDS = (("path", "memorability", "width", "height", "error"),
                   ("path", "memorability", "width", "height", "error", "mirror_delta"))  # before videos
 TEXT_FIELDS = ("path", "error")  # what a CSV escapes against formulas
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
-STABLE_FIELDS = FIELDS + ("mirror_delta",)  # --stable: the score minus its mirror image's
 
 
 class OutputError(ValueError):
@@ -39,20 +50,31 @@ class OutputError(ValueError):
 def rows_of(result, fields=FIELDS):
     """The output rows of a collection.items.Result, with ``fields``: one, or one per sampled
     frame of a video (its ``frames``), each with its time."""
-    row = {field: (result.extra or {}).get(field, getattr(result, field, None)) for field in fields}
+    row = {field: value_of(result, field) for field in fields}
     if not result.frames:
         return [row]
-    return [{**row, **{field: getattr(frame, field) for field in ("time", "memorability", "mirror_delta")
-                       if field in fields}} for frame in result.frames]
+    own = [field for field in fields if field == "time" or field in (result.frames[0].outputs or {})
+           or field in ("memorability", "mirror_delta")]
+    return [{**row, **{field: value_of(frame, field) for field in own}} for frame in result.frames]
+
+
+def value_of(result, field):
+    """A column's value of a Result or a Frame: --crops' and --regions' columns, the outputs
+    beyond memorability, or its own attribute."""
+    for bag in (getattr(result, "extra", None), result.outputs):
+        if bag and field in bag:
+            return bag[field]
+    return getattr(result, field, None)
 
 
 class ResultsFile:
     """Append rows to ``path`` (.jsonl: JSON Lines, else CSV); ``done`` maps the paths that were
     in it when it was opened to their score (None for an error row)."""
 
-    def __init__(self, path, overwrite=False, stable=False, extra=()):
+    def __init__(self, path, overwrite=False, stable=False, extra=(), outputs=("memorability",)):
         self.path = Path(path)
-        self.fields = (STABLE_FIELDS if stable else FIELDS) + tuple(extra)  # extra: --crops, --regions
+        self.fields = output_fields(outputs, stable) + tuple(extra)  # extra: --crops, --regions
+        self.outputs, self.stable = tuple(outputs), stable
         self.jsonl = self.path.suffix.lower() == ".jsonl"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -82,14 +104,14 @@ class ResultsFile:
             if text and tuple(reader.fieldnames or ()) in EARLIER_FIELDS:
                 raise OutputError(f"{self.path} was written by an earlier version of this command, without "
                                   "the time column of videos; choose another file, or --overwrite")
-            if text and tuple(reader.fieldnames or ()) in (FIELDS, STABLE_FIELDS) and \
-                    tuple(reader.fieldnames) != self.fields:
-                raise OutputError(f"{self.path} was written {'without' if self.fields == STABLE_FIELDS else 'with'} "
+            header = tuple(reader.fieldnames or ())
+            if text and header == output_fields(self.outputs, not self.stable):
+                raise OutputError(f"{self.path} was written {'with' if not self.stable else 'without'} "
                                   "--stable; run as it was, or choose another file, or --overwrite")
-            if text and tuple(reader.fieldnames or ())[:len(FIELDS)] == FIELDS and tuple(reader.fieldnames) != self.fields:
+            if text and header[:2] == ("path", "time") and header != self.fields:
                 raise OutputError(f"{self.path} has the columns {','.join(reader.fieldnames)}, not those of "
-                                  f"this run ({','.join(self.fields)}): run with the same --stable, --crops "
-                                  "and --regions, or choose another file, or --overwrite")
+                                  f"this run ({','.join(self.fields)}): run with the same --stable, --crops, "
+                                  "--regions and MODEL_OUTPUTS, or choose another file, or --overwrite")
             if text and tuple(reader.fieldnames or ()) != self.fields:
                 raise OutputError(f"{self.path} is not an output of this command (its first line is "
                                   f"{text.splitlines()[0][:80]!r}); choose another file, or --overwrite")
@@ -102,7 +124,7 @@ class ResultsFile:
             path, error = row["path"], row.get("error") or None
             if not self.jsonl:
                 path, error = (field[1:] if field and field.startswith("'") else field for field in (path, error))
-            score = row.get("memorability")
+            score = row.get(self.outputs[0])
             done[path] = (float(score) if score not in (None, "") and not error else None, error)
         return done
 

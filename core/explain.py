@@ -25,6 +25,7 @@ from PIL import Image
 
 from core.heatmap import effects_grid, heatmap_of, overlay_png
 from core.images import crop_offsets, preprocess
+from core.outputs import mirror_delta_field, prediction_fields
 from core.tiers import TIERS
 
 GREY = (128, 128, 128)
@@ -54,26 +55,29 @@ class MapSettings:
 @dataclass
 class PhotoMap:
     """What /model/explain answers and `score --maps` writes for one photo."""
-    memorability: float
+    memorability: float  # the score of the output mapped (with stable, its mean with the mirror's)
     effects: np.ndarray  # the fall of the score, in score units, over the whole photo as displayed
     heatmap: np.ndarray  # the same scaled per photo into [0, 1], 0.5 neutral
     overlay: bytes  # PNG of the photo with the effects over it, on the fixed scale
     mirror_delta: float = None  # stable: the photo's score minus its mirror image's
+    fields: dict = None  # every output's score (and mirror delta), as /model/predict gives them
 
 
-def map_photo(model, photo, settings, stable=False):
+def map_photo(model, photo, settings, stable=False, output=None):
     """The one map pipeline: occlusion -> effects -> heatmap -> overlay, each grid computed once.
     ``model`` is a core.model.ModelWrapper, ``photo`` a core.pipeline.Photo, ``settings`` MapSettings.
     ``stable``: the score is the mean of the photo's and its mirror image's (``photo.x_mirror``,
-    scored in the same pass as the occluded copies); the map is the photo's own."""
+    scored in the same pass as the occluded copies); the map is the photo's own. The map is of
+    ``output`` (default the first of model.outputs); every output is scored in the same passes."""
+    output = output or model.outputs[0]
     mirror = model.pipeline.with_mirror(photo).x_mirror if stable else None
-    found = explain_prepared(model, photo.x, settings.grid, settings.offset, settings.baseline, mirror)
+    found = explain_prepared(model, photo.x, settings.grid, settings.offset, settings.baseline, mirror, output)
     effects = effects_grid(found.frame, photo.size, settings.heatmap_size)
     made = PhotoMap(found.memorability, effects, heatmap_of(effects),
-                    overlay_png(photo.image, effects, settings.effect_scale, settings.overlay_size))
+                    overlay_png(photo.image, effects, settings.effect_scale, settings.overlay_size),
+                    fields=prediction_fields(model.outputs, found.row, found.mirror_row))
     if stable:  # the mean of the two, and their signed difference
-        made.memorability = (found.memorability + found.mirror_score) / 2
-        made.mirror_delta = found.memorability - found.mirror_score
+        made.memorability, made.mirror_delta = made.fields[output], made.fields[mirror_delta_field(output)]
     return made
 
 

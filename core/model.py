@@ -25,7 +25,7 @@ from maxfw.model import MAXModelWrapper
 from core.batcher import Batcher
 from core.bucket import BucketError, open_bucket
 from core.checksums import DigestMemo
-from core.outputs import mirror_delta_field, outputs_of
+from core.outputs import outputs_of, prediction_fields
 from core.pipeline import InputPipeline, Photo
 from core.runtimes import load_forward
 from core.tiers import TIERS
@@ -135,17 +135,10 @@ class ModelWrapper(MAXModelWrapper):
 
     def _post_process(self, scores, stable=False):
         """One dict a photo: each output's score, and with ``stable`` each one's mirror delta."""
-        scores = np.asarray(scores).reshape(-1, len(self.outputs))
         if not stable:
-            return [{name: float(score) for name, score in zip(self.outputs, row)} for row in scores]
-        # (a + b) / 2 in float64 of float32 scores: the same for a photo and its mirror, exactly.
-        answers = []
-        for photo, mirror in np.asarray(scores).reshape(-1, 2, len(self.outputs)):
-            answer = {}
-            for name, a, b in zip(self.outputs, photo, mirror):
-                answer[name], answer[mirror_delta_field(name)] = (float(a) + float(b)) / 2, float(a) - float(b)
-            answers.append(answer)
-        return answers
+            return [prediction_fields(self.outputs, row) for row in np.asarray(scores).reshape(-1, len(self.outputs))]
+        return [prediction_fields(self.outputs, photo, mirror)
+                for photo, mirror in np.asarray(scores).reshape(-1, 2, len(self.outputs))]
 
 
 def all_outputs(forwards):

@@ -55,3 +55,16 @@ def mirror_delta_field(name):
     ``mirror_delta`` for memorability, as before there were two outputs, ``<name>_mirror_delta``
     for the others."""
     return "mirror_delta" if name == "memorability" else f"{name}_mirror_delta"
+
+
+def prediction_fields(outputs, row, mirror_row=None):
+    """A prediction's fields: each output's score of ``row`` (a score an output, in ``outputs``'
+    order); with ``mirror_row`` (the photo's mirror image's) each output's mean of the two and its
+    mirror delta. The (a + b) / 2 is in float64 of float32 scores: the same for a photo and its
+    mirror, exactly."""
+    if mirror_row is None:
+        return {name: float(score) for name, score in zip(outputs, row)}
+    fields = {}
+    for name, a, b in zip(outputs, row, mirror_row):
+        fields[name], fields[mirror_delta_field(name)] = (float(a) + float(b)) / 2, float(a) - float(b)
+    return fields

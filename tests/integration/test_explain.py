@@ -10,7 +10,7 @@ from PIL import Image
 
 from benchmarks.deletion import greyed_pair
 from tests.expected import SCORES
-from tests.imagegen import SAMPLES, encode, sample_bytes, sample_rgb, with_orientation
+from tests.imagegen import encode, sample_bytes, sample_rgb, with_orientation
 from tests.integration.test_api import predict, scores
 
 SAMPLE_NAMES = sorted(SCORES)
@@ -77,6 +77,27 @@ def test_greying_the_hottest_fifth_lowers_the_score_more_than_the_coldest(url, e
 def test_swagger_documents_explain(url):
     spec = requests.get(f"{url}/swagger.json", timeout=10).json()
     operation = spec["paths"]["/model/explain"]["post"]
-    assert [(p["name"], p["type"]) for p in operation["parameters"]] == [("image", "file"), ("stable", "boolean")]
+    assert [(p["name"], p["type"]) for p in operation["parameters"]] == [
+        ("image", "file"), ("stable", "boolean"), ("output", "string")]
     schema = spec["definitions"]["ModelExplainResponse"]["properties"]
-    assert set(schema) == {"status", "memorability", "mirror_delta", "heatmap", "effects", "effect_scale", "overlay"}
+    assert set(schema) == {"status", "memorability", "mirror_delta", "false_alarm", "false_alarm_mirror_delta",
+                           "heatmap", "effects", "effect_scale", "overlay"}
+
+
+def test_output_false_alarm_maps_what_feels_familiar_and_scores_both(url, explained):
+    """The map of the false-alarm rate, from passes that score both outputs: each score is
+    predict's, and the map is another than memorability's."""
+    name = "rocket.jpg"
+    response = requests.post(f"{url}/model/explain", files={"image": (name, sample_bytes(name))},
+                             data={"output": "false_alarm"}, timeout=120)
+    assert response.status_code == 200, response.text
+    familiar, memorable = response.json(), explained[name]
+    (prediction,) = predict(url, (name, sample_bytes(name))).json()["predictions"]
+    for answer in (familiar, memorable):
+        assert answer["memorability"] == pytest.approx(prediction["memorability"], abs=1e-5)
+        assert answer["false_alarm"] == pytest.approx(prediction["false_alarm"], abs=1e-5)
+    assert np.abs(np.asarray(familiar["effects"]) - np.asarray(memorable["effects"])).max() > 1e-4
+    refused = requests.post(f"{url}/model/explain", files={"image": (name, sample_bytes(name))},
+                            data={"output": "hits"}, timeout=60)
+    assert refused.status_code == 400 and "output must be one of the outputs this server predicts " \
+        "(memorability, false_alarm), not 'hits'" in refused.json()["message"]

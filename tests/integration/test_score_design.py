@@ -49,7 +49,7 @@ def test_crops_and_regions_columns_are_the_apis_answers(url, folder, tmp_path):
             assert mine["effect"] == pytest.approx(theirs["effect"], abs=1e-5) and mine["verdict"] == theirs["verdict"]
 
     again = run_score(folder, "--out", out, "--crops", "1:1")  # other columns: refused, nothing written
-    assert again.returncode == 2 and "run with the same --stable, --crops and --regions" in again.stderr
+    assert again.returncode == 2 and "run with the same --stable, --crops, --regions and MODEL_OUTPUTS" in again.stderr
 
 
 @pytest.mark.parametrize("content, suffix, message", [

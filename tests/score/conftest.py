@@ -12,7 +12,7 @@ import threading
 import pytest
 
 from benchmarks.server_process import running_server
-from tests.expected import SCORES
+from tests.expected import FALSE_SCORES, SCORES
 from tests.imagegen import ROOT, SAMPLES, encode, sample_bytes, sample_rgb, truncated, with_orientation
 
 # The folder's rows in walk order: (relative path, the sample it scores as or None, displayed size, error).
@@ -65,9 +65,10 @@ def check_rows(rows, folder, tolerance=0.002):
         if error is None:
             assert row["error"] is None, row
             assert abs(float(row["memorability"]) - SCORES[sample]) < tolerance, (name, row)
+            assert abs(float(row["false_alarm"]) - FALSE_SCORES[sample]) < tolerance, (name, row)
             assert (int(row["width"]), int(row["height"])) == size, (name, row)
         else:
-            assert row["memorability"] is None and row["width"] is None, row
+            assert row["memorability"] is None and row["false_alarm"] is None and row["width"] is None, row
             assert row["error"].startswith(error), (name, row)
 
 

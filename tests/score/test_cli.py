@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.expected import MIRROR_SCORES, SCORES, STABLE_SCORES
+from tests.expected import FALSE_STABLE_SCORES, MIRROR_SCORES, SCORES, STABLE_SCORES
 from tests.imagegen import ROOT, SAMPLES, encode, sample_rgb
 from tests.score.conftest import EXPECTED, check_rows, read_rows, run_score
 
@@ -137,10 +137,12 @@ def test_stable_rows_carry_the_mirror_delta_and_resume_only_as_they_were_written
     done = run_score(photos, "--out", out, "--stable", "--maps", tmp_path / "maps")
     assert done.returncode == 0, done.stderr
     rows = {os.path.basename(row["path"]): row for row in read_rows(out)}
-    assert list(read_rows(out)[0]) == ["path", "time", "memorability", "width", "height", "error", "mirror_delta"]
+    assert list(read_rows(out)[0]) == ["path", "time", "memorability", "false_alarm", "width", "height", "error",
+                                       "mirror_delta", "false_alarm_mirror_delta"]
     for name in ("astronaut.jpg", "rocket.jpg"):
         assert float(rows[name]["memorability"]) == pytest.approx(STABLE_SCORES[name], abs=1e-5)
         assert float(rows[name]["mirror_delta"]) == pytest.approx(SCORES[name] - MIRROR_SCORES[name], abs=2e-5)
+        assert float(rows[name]["false_alarm"]) == pytest.approx(FALSE_STABLE_SCORES[name], abs=1e-5)
     mirrored = rows["rocket-mirrored.png"]
     assert float(mirrored["memorability"]) == pytest.approx(float(rows["rocket.jpg"]["memorability"]), abs=1e-6)
     assert float(mirrored["mirror_delta"]) == pytest.approx(-float(rows["rocket.jpg"]["mirror_delta"]), abs=1e-6)

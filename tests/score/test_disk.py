@@ -94,7 +94,7 @@ def test_a_fifo_named_or_listed_gets_its_row_and_follow_links_ends_a_loop(tmp_pa
                          MODEL_BUCKET=BUCKET, MODEL_CACHE=CACHE, timeout=120)
     assert done.returncode == 1 and "skipped 2 already" in done.stdout
     raw = formula.read_text()
-    assert "\n'=HYPERLINK(1).jpg,," in raw and "\n'+2.txt,,,,,'+2.txt cannot be read" in raw
+    assert "\n'=HYPERLINK(1).jpg,," in raw and "\n'+2.txt,,,,,,'+2.txt cannot be read" in raw
     rows = read_rows(formula)
     assert [row["path"] for row in rows] == ["'=HYPERLINK(1).jpg", "'+2.txt"]  # as a spreadsheet shows
     assert float(rows[0]["memorability"]) == pytest.approx(SCORES[ODD["=HYPERLINK(1).jpg"]], abs=1e-5)

@@ -4,7 +4,6 @@ only its requests, light requests go before heavy ones, an admitted request is n
 halfway, a deadline ends a request's wait, and a hung pass fails the liveness check. Every test
 waits for an event (a gated forward, the queue's state), never for a fixed time."""
 import threading
-import time
 
 import numpy as np
 import pytest
