@@ -1,4 +1,6 @@
-"""POST /model/crops: the most memorable crops of a photo for each aspect ratio."""
+"""POST /model/crops: the most memorable crops of a photo for each aspect ratio, each with its
+effect on every output (memorability and false_alarm); ranked by memorability unless `output`
+says otherwise."""
 from flask import current_app, request
 from flask_restx import fields, inputs
 from maxfw.core import MAX_API, MAXAPI
@@ -6,12 +8,13 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import BadRequest
 
 from api.errors import upload_errors
-from api.uploads import image_uploads, json_field, stable_option
+from api.uploads import image_uploads, json_field, output_option, stable_option
 from core.crops import (DEFAULT_RATIOS, MAX_BOXES, MAX_TOP, parse_boxes, parse_keep, parse_min_scale, parse_ratios,
                         parse_top, score_boxes, search_crops, shortest_cut)
+from core.outputs import KNOWN
 from core.regions import FieldError
 
-OPTIONS = ("ratios", "top", "min_scale", "keep", "boxes", "stable")
+OPTIONS = ("ratios", "top", "min_scale", "keep", "boxes", "stable", "output")
 
 input_parser = MAX_API.parser()
 input_parser.add_argument("image", type=FileStorage, location="files", required=True,
@@ -32,13 +35,32 @@ input_parser.add_argument("boxes", type=str, location="form", required=False,
                                "only these are scored.")
 input_parser.add_argument("stable", type=inputs.boolean, location="form", required=False,
                           help="true: each crop scored as the mean of it and its mirror image; default MODEL_TTA.")
+input_parser.add_argument("output", type=str, location="form", required=False,
+                          help="The output that ranks the crops, highest first: memorability (the default) "
+                               "or false_alarm. Every crop is scored for every output either way.")
+
+
+def delta_field(output):
+    """A crop's score of ``output`` minus the centre crop's: delta_vs_center for memorability."""
+    return "delta_vs_center" if output == "memorability" else f"{output}_delta_vs_center"
+
+
+def score_fields():
+    """A crop's fields of each output: its score and its difference with the centre crop's."""
+    described = {}
+    for name in KNOWN:
+        described[name] = fields.Float(required=False, min=0, max=1, description=f"The crop's {name}")
+        described[delta_field(name)] = fields.Float(required=False, description=(
+            f"This crop's {name} minus the centre crop's"))
+    return described
+
 
 crop = MAX_API.model("Crop", {
     "box": fields.List(fields.Integer, required=True, example=[120, 0, 480, 480],
                        description="[x, y, width, height] in pixels of the photo as displayed (EXIF applied)"),
-    "memorability": fields.Float(required=True, min=0, max=1),
-    "delta_vs_center": fields.Float(required=True, description="This crop's score minus the centre crop's"),
-    "tie": fields.Boolean(required=True, description="Within the noise band (TIE_THRESHOLD) of the best crop"),
+    **score_fields(),
+    "tie": fields.Boolean(required=True, description="Within the noise band (TIE_THRESHOLD) of the best crop, "
+                                                     "in the output that ranks them"),
     "export": fields.Raw(required=True, example={
         "xywh": "120,0,480,480", "thumbor": "120x0:600x480", "imgproxy": "crop:480:480:nowe:120:0",
         "cloudinary": "c_crop,x_120,y_0,w_480,h_480"}, description=(
@@ -47,30 +69,33 @@ crop = MAX_API.model("Crop", {
 })
 ratio_crops = MAX_API.model("RatioCrops", {
     "ratio": fields.String(required=True, example="1:1"),
-    "crops": fields.List(fields.Nested(crop), required=True, description=(
+    "crops": fields.List(fields.Nested(crop, skip_none=True), required=True, description=(
         "The best crops, best first; ties (within the noise band of the best) larger first. Compare "
         "scores only within a ratio: the model squashes every crop to a square")),
-    "center": fields.Nested(crop, required=True, description="The centre crop of the largest size: the baseline"),
+    "center": fields.Nested(crop, required=True, skip_none=True, description="The centre crop of the largest size: the baseline"),
     "passes": fields.Integer(required=True, description="Crops scored for this ratio (forward passes)"),
     "candidates": fields.Integer(required=True, description="Windows on this ratio's candidate grid"),
 })
 crops_response = MAX_API.model("ModelCropsResponse", {
     "status": fields.String(required=True, example="ok"),
-    "memorability": fields.Float(required=True, min=0, max=1, description="The whole photo's score"),
+    **{name: fields.Float(required=False, min=0, max=1, description=f"The whole photo's {name}") for name in KNOWN},
     "width": fields.Integer(required=True), "height": fields.Integer(required=True),
     "noise_band": fields.Float(required=True, example=0.061),
     "map_passes": fields.Integer(required=True, description="Passes of the occlusion map that ranks the windows"),
     "ratios": fields.List(fields.Nested(ratio_crops), required=True),
     "boxes": fields.List(fields.Nested(MAX_API.model("ScoredBox", {
-        "box": fields.List(fields.Integer, required=True), "memorability": fields.Float(required=True)})),
+        "box": fields.List(fields.Integer, required=True),
+        **{name: fields.Float(required=False) for name in KNOWN}}), skip_none=True),
         required=False, description="Only with `boxes`: each given crop's score, in order"),
 })
 
 
-def crop_row(found, center):
+def crop_row(found, center, outputs):
     x, y, w, h = found.box
-    return {"box": [x, y, w, h], "memorability": found.memorability, "tie": found.tie,
-            "delta_vs_center": found.memorability - center.memorability, "export": found.export()}
+    row = {"box": [x, y, w, h], "tie": found.tie, "export": found.export()}
+    for name in outputs:
+        row[name], row[delta_field(name)] = found.scores[name], found.scores[name] - center.scores[name]
+    return row
 
 
 def crop_options(form, parse_json):
@@ -104,6 +129,7 @@ class ModelCropsAPI(MAXAPI):
         stable = stable_option()
         model = current_app.extensions["max_model"]
         settings = current_app.extensions["max_settings"]
+        output = output_option(model.outputs)
         photo = model.pipeline.prepare(images[0], "the upload", mirror=stable, keep_image=False)
         ratios = [] if only_boxes else ratios
         try:
@@ -115,15 +141,17 @@ class ModelCropsAPI(MAXAPI):
                                      "the upload") as photo:
             try:
                 found = search_crops(model, photo, ratios, current_app.extensions["max_maps"],
-                                     top, min_scale, keep, settings.TIE_THRESHOLD, stable)
+                                     top, min_scale, keep, settings.TIE_THRESHOLD, stable, output=output)
             except FieldError as error:
                 raise BadRequest(str(error)) from None
-            scored_boxes = score_boxes(model, photo, boxes, stable) if boxes else []
-        answer = {"status": "ok", "memorability": found["memorability"], "width": photo.size[0],
+            scored_boxes = score_boxes(model, photo, boxes, stable, output) if boxes else []
+        outputs = model.outputs
+        answer = {"status": "ok", **{name: found["fields"][name] for name in outputs}, "width": photo.size[0],
                   "height": photo.size[1], "noise_band": settings.TIE_THRESHOLD, "map_passes": found["map_passes"],
-                  "ratios": [{"ratio": r.ratio, "crops": [crop_row(c, r.center) for c in r.crops],
-                              "center": crop_row(r.center, r.center), "passes": r.passes, "candidates": r.candidates}
+                  "ratios": [{"ratio": r.ratio, "crops": [crop_row(c, r.center, outputs) for c in r.crops],
+                              "center": crop_row(r.center, r.center, outputs), "passes": r.passes,
+                              "candidates": r.candidates}
                              for r in found["ratios"]]}
         if boxes:
-            answer["boxes"] = [{"box": list(c.box), "memorability": c.memorability} for c in scored_boxes]
+            answer["boxes"] = [{"box": list(c.box), **{name: c.scores[name] for name in outputs}} for c in scored_boxes]
         return answer

@@ -39,6 +39,18 @@ region_effect = MAX_API.model("RegionEffect", {
         "the centre 227x227, so a region in the outer 5.5% has no effect by construction")),
     "warning": fields.String(required=False, description="A small region, or one partly out of the model's view"),
 })
+all_hidden = MAX_API.model("AllHidden", {
+    "effect": fields.Float(required=True, description="The fall with every region hidden at once"),
+    "sum_of_effects": fields.Float(required=True, description="The sum of the regions' own effects; "
+                                   "far from effect when regions overlap or interact")})
+other_output = MAX_API.model("RegionsOfAnotherOutput", {
+    "output": fields.String(required=True, example="false_alarm", description="The output measured"),
+    "score": fields.Float(required=True, min=0, max=1, description="The photo's score of this output, as /model/predict gives it"),
+    "mirror_delta": fields.Float(required=False, description="Only with stable: this score minus its mirror image's"),
+    "regions": fields.List(fields.Nested(region_effect, skip_none=True), required=True, description=(
+        "Each region's effect on this output, from the same passes")),
+    "all_hidden": fields.Nested(all_hidden, required=False, allow_null=True, skip_none=True),
+})
 regions_response = MAX_API.model("ModelRegionsResponse", {
     "status": fields.String(required=True, example="ok"),
     "memorability": fields.Float(required=True, min=0, max=1, description="The photo's score, as /model/predict gives it"),
@@ -46,12 +58,12 @@ regions_response = MAX_API.model("ModelRegionsResponse", {
     "noise_band": fields.Float(required=True, example=0.061, description=(
         "TIE_THRESHOLD: score differences smaller than this are within the model's own noise")),
     "regions": fields.List(fields.Nested(region_effect, skip_none=True), required=True),
-    "all_hidden": fields.Nested(MAX_API.model("AllHidden", {
-        "effect": fields.Float(required=True, description="The fall with every region hidden at once"),
-        "sum_of_effects": fields.Float(required=True, description="The sum of the regions' own effects; "
-                                       "far from effect when regions overlap or interact")}),
-        required=False, allow_null=True, skip_none=True, description="Only with several regions"),
+    "all_hidden": fields.Nested(all_hidden, required=False, allow_null=True, skip_none=True,
+                                description="Only with several regions"),
     "passes": fields.Integer(required=True, description="Forward passes of this request, all in one batch"),
+    "outputs": fields.List(fields.Nested(other_output, skip_none=True), required=False, description=(
+        "The same measures of the server's other outputs (MODEL_OUTPUTS beyond the first: false_alarm), "
+        "from the same passes; absent when it predicts one")),
 })
 
 
@@ -80,8 +92,12 @@ class ModelRegionsAPI(MAXAPI):
         stable = stable_option()
         model = current_app.extensions["max_model"]
         photo = model.pipeline.prepare(images[0], "the upload", mirror=stable, keep_image=False)
-        found = measure_regions(model, photo, regions, current_app.extensions["max_maps"].baseline,
-                                settings.TIE_THRESHOLD, stable)
+        measured = measure_regions(model, photo, regions, current_app.extensions["max_maps"].baseline,
+                                   settings.TIE_THRESHOLD, stable)
+        found, *others = measured.values()
         return {"status": "ok", "memorability": found.memorability, "mirror_delta": found.mirror_delta,
                 "noise_band": settings.TIE_THRESHOLD, "regions": [vars(r) for r in found.regions],
-                "all_hidden": found.all_hidden, "passes": found.passes}
+                "all_hidden": found.all_hidden, "passes": found.passes,
+                "outputs": [{"output": output, "score": other.memorability, "mirror_delta": other.mirror_delta,
+                             "regions": [vars(r) for r in other.regions], "all_hidden": other.all_hidden}
+                            for output, other in list(measured.items())[1:]] or None}

@@ -13,6 +13,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import BadRequest
 
 from api.errors import upload_errors
+from api.predict import output_fields
 from api.uploads import refuse_unknown_fields, stable_option
 from core.video import VideoReader, best_clip, moments
 
@@ -35,8 +36,7 @@ input_parser.add_argument("stable", type=inputs.boolean, location="form", requir
 
 point = MAX_API.model("TimelinePoint", {
     "time": fields.Float(required=True, description="Presentation time of the frame, seconds"),
-    "memorability": fields.Float(required=True, min=0, max=1),
-    "mirror_delta": fields.Float(required=False, description="Only with stable: the frame's score minus its mirror image's"),
+    **output_fields(),  # each output's score of the frame, as /model/predict gives it
 })
 moment = MAX_API.model("Moment", {
     "time": fields.Float(required=True), "memorability": fields.Float(required=True, min=0, max=1),
@@ -138,7 +138,7 @@ class ModelVideoAPI(MAXAPI):
             if length is not None and length > video.duration:
                 raise BadRequest(f"clip is {length:g} s, longer than the video ({video.duration:.1f} s)")
             scored = video.timeline(model, fps, stable, gone=client_gone)
-            times, scores = [t for t, _ in scored], [p["memorability"] for _, p in scored]
+            times, scores = [t for t, _ in scored], [p[model.outputs[0]] for _, p in scored]
             if not scores:
                 raise BadRequest("the upload has no frame that could be decoded; it is truncated or corrupt")
             chosen = moments(times, scores, top, fps)

@@ -36,10 +36,16 @@ def crop_values(found):
     return values
 
 
-def regions_value(found):
-    """The --regions column of one photo from core.regions.measure_regions's answer."""
-    return json.dumps([{"name": r.name, "effect": round(r.effect, 6), "spread": round(r.spread, 6),
-                        "verdict": r.verdict, "in_model_view": round(r.in_model_view, 4)} for r in found.regions])
+def regions_value(measured):
+    """The --regions column of one photo from core.regions.measure_regions's answer: each region's
+    effect on the first output, and ``<output>_effect`` on each other (false_alarm_effect)."""
+    found = next(iter(measured.values()))
+    values = [{"name": r.name, "effect": round(r.effect, 6), "spread": round(r.spread, 6),
+               "verdict": r.verdict, "in_model_view": round(r.in_model_view, 4)} for r in found.regions]
+    for output, other in list(measured.items())[1:]:
+        for value, region in zip(values, other.regions):
+            value[f"{output}_effect"] = round(region.effect, 6)
+    return json.dumps(values)
 
 
 def key(path):

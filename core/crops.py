@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.explain import explain_prepared
+from core.outputs import prediction_fields
 from core.regions import FieldError, parse_box
 
 DEFAULT_RATIOS = "1:1,4:5,16:9,9:16"
@@ -118,18 +119,22 @@ def shortest_cut(size, ratios, min_scale, boxes=()):
     return max(1, int(min(sides))) if sides else None
 
 
-def score_boxes(model, photo, boxes, stable=False):
-    """Crops of ``photo`` scored as they are (a designer's own), cut and preprocessed as the search's."""
+def score_boxes(model, photo, boxes, stable=False, output=None):
+    """Crops of ``photo`` scored as they are (a designer's own), cut and preprocessed as the
+    search's; each Crop's ``memorability`` is its score of ``output`` (default model.outputs[0]),
+    its ``scores`` every output's."""
     crops = [model.pipeline.crop(photo, box) for box in boxes]
-    return [Crop(box, found["memorability"]) for box, found in zip(boxes, model.predict(crops, stable))]
+    output = output or model.outputs[0]
+    return [Crop(box, found[output], scores=found) for box, found in zip(boxes, model.predict(crops, stable))]
 
 
 @dataclass
 class Crop:
     box: tuple  # (x, y, w, h) in pixels of the photo as displayed, full size
-    memorability: float = None
+    memorability: float = None  # its score of the output that ranks the crops (memorability by default)
     index: tuple = None  # (scale, row, col) on the ratio's grid
     tie: bool = False
+    scores: dict = None  # every output's score (and mirror delta), as /model/predict gives them
 
     def export(self):
         x, y, w, h = self.box
@@ -231,11 +236,14 @@ def chosen(scored, top, noise, distinct=0.7):
 
 
 def search_crops(model, photo, ratios, maps, top=3, min_scale=1.0, keep=(), noise=0.061, stable=False,
-                 exhaustive=False, scored_first=SCORED):
-    """{"memorability": the photo's score, "map_passes", "ratios": [RatioCrops]} of ``photo``
+                 exhaustive=False, scored_first=SCORED, output=None):
+    """{"memorability": the photo's score of ``output``, "fields": its score of every output (as
+    /model/predict gives them), "map_passes", "ratios": [RatioCrops]} of ``photo``
     (core.pipeline.Photo) with ``model`` (core.model.ModelWrapper); ``maps`` is
-    core.explain.MapSettings (the ranking map's grid and baseline). FieldError when no window of
-    a ratio can hold every ``keep`` box."""
+    core.explain.MapSettings (the ranking map's grid and baseline). The crops are ranked by
+    ``output`` (default model.outputs[0]: memorability), and each is scored for every output in
+    the same passes. FieldError when no window of a ratio can hold every ``keep`` box."""
+    output = output or model.outputs[0]
     size = photo.size
     grids = {ratio.name: grid(size, ratio, min_scale, keep) for ratio in ratios}
     for ratio in ratios:
@@ -246,17 +254,19 @@ def search_crops(model, photo, ratios, maps, top=3, min_scale=1.0, keep=(), nois
 
     def score(requests):
         """Score (ratio, key, box) crops in one batch; the photo's mirror too with ``stable``."""
-        for (name, key, _), crop in zip(requests, score_boxes(model, photo, [box for _, _, box in requests], stable)):
+        for (name, key, _), crop in zip(requests, score_boxes(model, photo, [box for _, _, box in requests], stable,
+                                                              output)):
             crop.index = key if key != "centre" else None
             scored[name][key] = crop
             passes[name] += 2 if stable else 1
 
     if not ratios:  # only a designer's own boxes: the photo's score, and no map
-        return {"memorability": model.predict([photo], stable)[0]["memorability"],
-                "map_passes": 2 if stable else 1, "ratios": []}
+        fields = model.predict([photo], stable)[0]
+        return {"memorability": fields[output], "fields": fields, "map_passes": 2 if stable else 1, "ratios": []}
     mirror = model.pipeline.with_mirror(photo).x_mirror if stable else None
-    found = explain_prepared(model, photo.x, maps.grid, maps.offset, maps.baseline, mirror)
-    memorability = found.memorability if mirror is None else (found.memorability + found.mirror_score) / 2
+    found = explain_prepared(model, photo.x, maps.grid, maps.offset, maps.baseline, mirror, output)
+    fields = prediction_fields(model.outputs, found.row, found.mirror_row)
+    memorability = fields[output]
     map_passes = found.passes
     first = []
     for ratio in ratios:
@@ -286,4 +296,4 @@ def search_crops(model, photo, ratios, maps, top=3, min_scale=1.0, keep=(), nois
         on_grid = [c for k, c in all_scored.items() if k != "centre"]
         results.append(RatioCrops(ratio.name, chosen(on_grid, top, noise), center, passes[ratio.name],
                                   len(grids[ratio.name]), all_scored))
-    return {"memorability": memorability, "map_passes": map_passes, "ratios": results}
+    return {"memorability": memorability, "fields": fields, "map_passes": map_passes, "ratios": results}

@@ -200,9 +200,10 @@ def _view_inputs(x, regions, fills, spec):
 
 
 def measure_regions(model, photo, regions, baseline="grey", noise=0.061, stable=False):
-    """The RegionsResult of ``regions`` on ``photo`` (core.pipeline.Photo) with ``model``
-    (core.model.ModelWrapper): every pass in one call of ``model.scores``. ``noise`` is the
-    score difference below which nothing is called an effect (TIE_THRESHOLD)."""
+    """{output: RegionsResult} of ``regions`` on ``photo`` (core.pipeline.Photo) with ``model``
+    (core.model.ModelWrapper), for each of model.outputs, in model.outputs' order: every pass in
+    one call of ``model.scores``, which scores every output. ``noise`` is the score difference
+    below which nothing is called an effect (TIE_THRESHOLD)."""
     spec = model.spec
     views = [(photo.x, regions)]
     if stable:
@@ -214,14 +215,21 @@ def measure_regions(model, photo, regions, baseline="grey", noise=0.061, stable=
     inputs = (inp for (x, regs), f in zip(views, fills_of) for inp in _view_inputs(x, regs, f, spec))
     for index, inp in enumerate(inputs):
         batch[index] = inp
-    scores = model.scores(batch)[:, 0].astype(np.float64).reshape(len(views), -1)
+    rows = model.scores(batch).astype(np.float64)
+    return {output: _measured(rows[:, column].reshape(len(views), -1), regions, fills, spec, noise, stable, len(batch))
+            for column, output in enumerate(model.outputs)}
+
+
+def _measured(scores, regions, fills, spec, noise, stable, passes):
+    """The RegionsResult of one output from its scores: a row a view (the photo, its mirror)."""
+    views = scores.shape[0]
     base = scores[:, 0]
     # Per view: the fall under each hiding, averaged over the fills; then over the views.
     per_region = 6 * fills
     effects, jittered, alone = [], [], []
     for index in range(len(regions)):
         start = 1 + index * per_region
-        block = scores[:, start:start + per_region].reshape(len(views), 6, fills).mean(axis=2)
+        block = scores[:, start:start + per_region].reshape(views, 6, fills).mean(axis=2)
         falls = (base[:, None] - block[:, :5]).mean(axis=0)
         effects.append(falls[0])
         jittered.append(falls[1:])
@@ -239,7 +247,7 @@ def measure_regions(model, photo, regions, baseline="grey", noise=0.061, stable=
                             f"of the {spec.resize[0]}x{spec.resize[1]} squashed photo that the model sees")
         results.append(RegionEffect(region.name, float(effect), spread, verdict(effect, spread, noise),
                                     float(score_alone), 100 * region.area, seen, "; ".join(warnings) or None))
-    result = RegionsResult(float(base.mean()), results, len(batch))
+    result = RegionsResult(float(base.mean()), results, passes)
     if len(regions) > 1:
         together = scores[:, -fills:].mean(axis=1)
         result.all_hidden = {"effect": float((base - together).mean()), "sum_of_effects": float(sum(effects))}

@@ -53,3 +53,24 @@ def test_a_bad_list_or_a_bucket_of_another_output_stops_the_start(env, message):
     started = subprocess.run([sys.executable, "-c", "import app; app.create_app()"], cwd=ROOT, capture_output=True,
                              text=True, timeout=300, env={**os.environ, **env})
     assert started.returncode != 0 and message in started.stderr, started.stderr[-2000:]
+
+
+def without_false_alarm(value):
+    """An answer with every false_alarm field, and the regions of the other outputs, left out."""
+    if isinstance(value, dict):
+        return {k: without_false_alarm(v) for k, v in value.items() if not k.startswith("false_alarm") and k != "outputs"}
+    if isinstance(value, list):
+        return [without_false_alarm(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("route, form", [
+    ("explain", {"stable": "true"}),
+    ("regions", {"regions": '[{"name": "left", "box": [0, 0, 0.5, 1]}, {"name": "top", "box": [0, 0, 1, 0.4]}]'}),
+    ("crops", {"ratios": "1:1,16:9", "top": "2", "boxes": "[[0, 0, 300, 300]]"}),
+])
+def test_every_analysis_answers_memorability_alone_as_before(memorability_only, url, route, form):
+    """The analyses give memorability's answer unchanged beside false_alarm's: the same fields and
+    the same values, whether the server predicts one output or two."""
+    one, both = post(memorability_only, route, **form), post(url, route, **form)
+    assert one == without_false_alarm(both) and one != both

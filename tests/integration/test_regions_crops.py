@@ -7,7 +7,7 @@ import pytest
 import requests
 from PIL import Image
 
-from tests.expected import SCORES
+from tests.expected import FALSE_SCORES, SCORES
 from tests.imagegen import encode, sample_bytes, tiled_photo, truncated
 
 REGIONS = [{"name": "left", "box": [0, 0, 0.5, 1]}, {"name": "sky", "points": [[0.2, 0.0], [0.9, 0.0], [0.6, 0.4]]}]
@@ -128,3 +128,31 @@ def test_a_crop_of_a_large_jpeg_scores_as_the_crop_sent_alone(url):
 def test_a_bad_box_is_a_400(url, boxes, message):
     response = post(url, "crops", {"boxes": boxes})
     assert response.status_code == 400 and message in response.json()["message"], response.text
+
+
+def test_regions_measure_the_false_alarm_rate_from_the_same_passes(url):
+    response = post(url, "regions", {"regions": json.dumps(REGIONS)})
+    body = response.json()
+    (familiar,) = body["outputs"]
+    (prediction,) = post(url, "predict", files={"image": ("rocket.jpg", sample_bytes("rocket.jpg"))}).json()["predictions"]
+    assert familiar["output"] == "false_alarm" and familiar["score"] == pytest.approx(prediction["false_alarm"], abs=1e-5)
+    assert [r["name"] for r in familiar["regions"]] == ["left", "sky"] and body["passes"] == 1 + 6 * 2 + 1
+    assert [r["effect"] for r in familiar["regions"]] != [r["effect"] for r in body["regions"]]
+    assert set(familiar["all_hidden"]) == {"effect", "sum_of_effects"}
+
+
+def test_crops_carry_both_outputs_and_rank_by_the_one_asked(url):
+    ranked = {}
+    for output in ("memorability", "false_alarm"):
+        response = post(url, "crops", {"ratios": "1:1", "top": "3", "min_scale": "0.8", "output": output})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        crops, center = body["ratios"][0]["crops"], body["ratios"][0]["center"]
+        for crop in crops:
+            assert crop["false_alarm_delta_vs_center"] == pytest.approx(crop["false_alarm"] - center["false_alarm"])
+            assert crop["delta_vs_center"] == pytest.approx(crop["memorability"] - center["memorability"])
+        best = max(c[output] for c in body["ratios"][0]["crops"])
+        assert crops[0][output] >= best - body["noise_band"] and crops[0]["tie"]
+        ranked[output] = crops[0]["box"]
+    assert body["memorability"] == pytest.approx(SCORES["rocket.jpg"], abs=1e-4)
+    assert body["false_alarm"] == pytest.approx(FALSE_SCORES["rocket.jpg"], abs=1e-4)

@@ -24,9 +24,9 @@ def post_video(url, data, name="clip.mp4", **form):
                          data={k: str(v) for k, v in form.items()}, timeout=300)
 
 
-def predict_png(url, rgb):
+def predict_png(url, rgb, output="memorability"):
     files = {"image": ("frame.png", encode(Image.fromarray(np.asarray(rgb)), "PNG"), "image/png")}
-    return requests.post(f"{url}/model/predict", files=files, timeout=60).json()["predictions"][0]["memorability"]
+    return requests.post(f"{url}/model/predict", files=files, timeout=60).json()["predictions"][0][output]
 
 
 @pytest.fixture(scope="module")
@@ -58,12 +58,14 @@ def test_the_timeline_holds_each_photos_score_at_its_times(url, golden, containe
 
 
 def test_a_frame_scores_as_the_same_decoded_picture_sent_as_a_png(url):
+    """Both outputs: the timeline of memorability and of the false-alarm rate."""
     data = clip(NAMES, fps=5)
     body = post_video(url, data, fps=2).json()
     frames = decoded_frames(data)
     for point in body["timeline"][:4]:
         shown = [rgb for time, rgb in frames if time <= point["time"] + 1e-6][-1]  # the frame shown then
         assert point["memorability"] == pytest.approx(predict_png(url, shown), abs=1e-6)
+        assert point["false_alarm"] == pytest.approx(predict_png(url, shown, "false_alarm"), abs=1e-6)
 
 
 def test_a_phones_rotation_is_applied(url, golden):
