@@ -17,6 +17,7 @@ from scipy.stats import spearmanr
 
 import config
 from core.model import ModelWrapper
+from core.outputs import serving_bucket
 
 ROOT = Path(__file__).resolve().parent.parent
 SUFFIXES = {".jpg", ".jpeg", ".png"}
@@ -43,7 +44,7 @@ def main(argv=None):
     photos = [p.read_bytes() for p in files[:args.limit or None]]
     results, baseline = [], None
     for bucket in args.buckets:
-        model = ModelWrapper.from_settings(config.settings().replace(MODEL_BUCKET=str(bucket), BATCH_SIZE=args.batch))
+        model = ModelWrapper.from_settings(serving_bucket(config.settings().replace(BATCH_SIZE=args.batch), bucket))
         timed(model, photos[:4], 1)  # warm the caches
         scores, single = timed(model, photos, 1)
         _, batched = timed(model, photos, args.batch)

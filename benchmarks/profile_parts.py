@@ -17,6 +17,7 @@ import tensorflow as tf
 
 import config
 from core.model import ModelWrapper
+from core.outputs import serving_bucket
 from core.networks import build_network
 from core.runtimes import LITE_CHUNK, LiteForward, OpenVINOForward, verified_files
 
@@ -39,7 +40,7 @@ def main(argv=None):
     parser.add_argument("--images", required=True, type=Path)
     parser.add_argument("--limit", type=int, default=40)
     args = parser.parse_args(argv)
-    model = ModelWrapper.from_settings(config.settings().replace(MODEL_BUCKET=str(ROOT / "assets" / "resmem")))
+    model = ModelWrapper.from_settings(serving_bucket(config.settings(), ROOT / "assets" / "resmem"))
     full = build_network("resmem", model.spec.crop)
     full.load_weights(model.bucket.weights_path)
     photos = [p.read_bytes() for p in sorted(args.images.glob("*.jpg"))[:args.limit]]

@@ -66,8 +66,9 @@ def row(name, latencies_ms, seconds, n, scores=None, **extra):
 def in_process(photos, names):
     import config
     from core.model import ModelWrapper
+    from core.outputs import serving_bucket
 
-    model = ModelWrapper.from_settings(config.settings().replace(MODEL_BUCKET=str(ROOT / "assets" / "resmem")))
+    model = ModelWrapper.from_settings(serving_bucket(config.settings(), ROOT / "assets" / "resmem"))
     model.predict([photos[0]])
     ms, scores = [], []
     start = time.perf_counter()

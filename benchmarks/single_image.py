@@ -44,8 +44,9 @@ def original(photos, workdir):
 def in_process(photos):
     import config
     from core.model import ModelWrapper
+    from core.outputs import serving_bucket
 
-    model = ModelWrapper.from_settings(config.settings().replace(MODEL_BUCKET=str(ROOT / "assets" / "resmem")))
+    model = ModelWrapper.from_settings(serving_bucket(config.settings(), ROOT / "assets" / "resmem"))
     scores, timings = [], []
     for photo in photos:
         data = photo.read_bytes()

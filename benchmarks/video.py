@@ -27,6 +27,7 @@ from PIL import Image
 
 import config
 from core.model import ModelWrapper
+from core.outputs import serving_bucket
 from core.video import VideoReader
 from training.convert_resmem import cached_wheel_path
 
@@ -153,7 +154,7 @@ def main(argv=None):
     original = json.loads(out.read_text())
     rows["original resmem, PyAV loop (baseline)"] = {"seconds": original["seconds"], "rss_mb": original["rss_mb"]}
 
-    settings = config.settings().replace(MODEL_BUCKET=str(ROOT / "assets" / "resmem"))
+    settings = serving_bucket(config.settings(), ROOT / "assets" / "resmem")
     with VideoReader(str(clip), clip.name, settings) as video:
         frames, seconds = timed(lambda: sum(1 for _ in video.played_at(video.sample_times(args.fps))))
     rows["decoding alone (core/video.py)"] = {"seconds": seconds}

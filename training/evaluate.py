@@ -52,10 +52,12 @@ def score_bucket(bucket, paths, batch):
     """({path: score}, the model's metadata) of ``bucket`` on ``paths``; the model freed after."""
     from core.model import ModelWrapper
 
-    model = ModelWrapper.from_settings(config.settings().replace(MODEL_BUCKET=str(bucket), BATCH_SIZE=batch),
-                                      warm_up=False)
+    from core.outputs import serving_bucket
+
+    model = ModelWrapper.from_settings(serving_bucket(config.settings().replace(BATCH_SIZE=batch), bucket),
+                                      warm_up=False)  # this bucket alone
     try:
-        return dict(zip(paths, predict_files(model, paths, batch))), model.MODEL_META_DATA
+        return dict(zip(paths, predict_files(model, paths, batch))), model.bucket.metadata
     finally:
         model.close()
 

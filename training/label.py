@@ -74,8 +74,10 @@ def label(images, out, teacher=DEFAULT_TEACHER, val=0.15, test=0.15, seed=0, bat
     out = Path(out)
     if (out / "splits").exists():
         raise FileExistsError(f"{out}/splits exists already: choose a new --out, or delete it")
-    model = ModelWrapper.from_settings(config.settings().replace(MODEL_BUCKET=str(teacher), BATCH_SIZE=batch),
-                                      warm_up=False)
+    from core.outputs import serving_bucket
+
+    model = ModelWrapper.from_settings(serving_bucket(config.settings().replace(BATCH_SIZE=batch), teacher),
+                                      warm_up=False)  # the teacher alone
     try:
         scores = score_folder(model, images, batch)
     finally:

@@ -120,7 +120,8 @@ def test_kill_and_resume(s3, cluster, tmp_path):
              unless=lambda: first.poll() is not None)
     os.killpg(first.pid, signal.SIGKILL)
     first.wait()
-    before = ParquetOutput(str(out)).done  # as the rerun reads it: a file the kill cut short is dropped
+    # as the rerun reads it: a file the kill cut short is dropped
+    before = ParquetOutput(str(out), outputs=("memorability", "false_alarm")).done
     assert 0 < len(before) < 64, f"the kill came after all rows were written: {log.read_text()[-2000:]}"
     moto_log = s3.log_path.read_text(errors="replace")
     second = run_score("s3://photos/many/", "--ray", ray_cluster.address, "--out", out, "--quiet", "--summary-json",
@@ -144,7 +145,7 @@ def test_local_folder_on_a_local_ray_to_csv(stimuli, in_process, tmp_path):
     done = run_score(stimuli, "--ray", "--out", out, "--quiet", MAX_IMAGE_BYTES=MAX_BYTES,
                      RAY_ADDRESS="local")
     assert done.returncode == 1, done.stderr
-    rows = [{**row, **{k: (float(row[k]) if row[k] is not None else None) for k in ("memorability", "time")},
+    rows = [{**row, **{k: (float(row[k]) if row[k] is not None else None) for k in ("memorability", "false_alarm", "time")},
              **{k: (int(row[k]) if row[k] is not None else None) for k in ("width", "height")}} for row in read_rows(out)]
     check_same_rows(rows, in_process, f"{stimuli}/")
 

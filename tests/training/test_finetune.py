@@ -118,8 +118,9 @@ def test_the_service_and_score_serve_the_bucket_exactly(tuned, lab, tmp_path):
                                   files={"image": (test[0].name, test[0].read_bytes(), "image/jpeg")})
         video = requests.post(f"{url}/model/video", timeout=120, data={"fps": "1"},
                               files={"video": ("clip.mp4", clip(["astronaut.jpg"], seconds=2), "video/mp4")})
-    assert metadata["id"] == "resmem-finetuned" and "60 photos" in metadata["description"]
-    assert "Non-commercial" in metadata["license"]
+    served_model = metadata["outputs"][0]  # memorability's model: the fine-tuned bucket, beside false_alarm's
+    assert served_model["id"] == "resmem-finetuned" and "60 photos" in served_model["description"]
+    assert "Non-commercial" in served_model["license"] and served_model["output"] == "memorability"
     np.testing.assert_allclose([p["memorability"] for p in served["predictions"]], exact, atol=1e-6)
     assert explained.status_code == 200 and abs(explained.json()["memorability"] - exact[0]) < 1e-6
     assert video.status_code == 200 and video.json()["frames"] == 2, video.text

@@ -19,7 +19,8 @@ def test_the_service_serves_a_trained_bucket_converting_its_runtime_in_a_child(b
         explained = requests.post(f"{url}/model/explain", timeout=60,
                                   files={"image": ("coffee.jpg", sample_bytes("coffee.jpg"), "image/jpeg")})
     f = facts(bucket)
-    assert {k: metadata[k] for k in ("id", "name", "license")} == {k: f[k] for k in ("id", "name", "license")}
+    served = metadata["outputs"][0]  # memorability's model, beside the false_alarm bucket
+    assert {k: served[k] for k in ("id", "name", "license")} == {k: f[k] for k in ("id", "name", "license")}
     assert response.status_code == 200
     (score,) = [p["memorability"] for p in response.json()["predictions"]]
     (folder,) = [path for path in cache.iterdir() if path.is_dir()]  # and digests.json beside it
