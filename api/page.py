@@ -19,7 +19,7 @@ def register_page(app):
         settings = app.extensions["max_settings"]
         return jsonify(max_bytes=settings.MAX_CONTENT_LENGTH, max_pixels=settings.MAX_IMAGE_PIXELS,
                        max_files=settings.MAX_FILES, effect_scale=settings.EXPLAIN_EFFECT_SCALE,
-                       tie_threshold=settings.TIE_THRESHOLD)
+                       tie_threshold=settings.TIE_THRESHOLD, outputs=list(app.extensions["max_model"].outputs))
 
     @app.get("/app/<path:name>")
     def asset(name):

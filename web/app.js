@@ -1,8 +1,10 @@
 // The /app page: scores dropped photos through batched POST /model/predict requests (up to
 // MAX_FILES photos each, at most two in flight), in the stable mode (each photo the mean of it
-// and its mirror image), keeps the cards sorted by score, groups scores closer than the model's
-// measured noise as "too close to call", and fetches a photo's map from POST /model/explain when
-// it is asked for. Photos are shown from object URLs: no base64 copy of an original is made.
+// and its mirror image), shows each output the server predicts (memorability, and the
+// false-alarm rate beside it), keeps the cards sorted by the one chosen, groups memorability
+// scores closer than the model's measured noise as "too close to call", and fetches a photo's
+// map from POST /model/explain when it is asked for. Photos are shown from object URLs: no
+// base64 copy of an original is made.
 "use strict";
 
 const results = document.getElementById("results");
@@ -11,7 +13,8 @@ const drop = document.getElementById("drop");
 const toolbar = document.getElementById("toolbar");
 const items = [];
 const IN_FLIGHT = 2; // predict requests at once: the server runs one forward pass at a time anyway
-let limits = { max_bytes: Infinity, max_files: 16, effect_scale: 0.05, tie_threshold: 0 };
+let limits = { max_bytes: Infinity, max_files: 16, effect_scale: 0.05, tie_threshold: 0, outputs: ["memorability"] };
+const sortBy = document.getElementById("sort-by");
 let running = 0;
 let maps = Promise.resolve(); // one /model/explain at a time
 
@@ -21,6 +24,9 @@ const limitsLoaded = fetch("/app/limits.json").then((r) => r.json()).then((l) =>
   document.getElementById("legend-low").textContent = `−${scale}`;
   document.getElementById("legend-high").textContent = `+${scale}`;
   document.getElementById("noise").textContent = l.tie_threshold.toFixed(3);
+  const both = l.outputs.includes("false_alarm");
+  document.getElementById("false-alarm-words").hidden = !both;
+  document.getElementById("sort-by-label").hidden = !both;
 }).catch(() => {});
 
 function megabytes(bytes) {
@@ -36,6 +42,7 @@ function card(item) {
       <div class="name"></div>
       <div class="score pending">scoring…</div>
       <div class="bar" aria-hidden="true"><div></div><span class="band"></span></div>
+      <div class="false-alarm" hidden></div>
       <p class="tie" hidden></p>
       <button type="button" class="map" aria-pressed="false" disabled>Show map</button>
       <button type="button" class="design" disabled>Regions and crops</button>
@@ -91,9 +98,17 @@ async function explain(item) {
   else showError(item, `Could not map this file: ${body.message}`);
 }
 
-function showScore(item, memorability, mirrorDelta) {
-  item.score = memorability;
-  item.mirrorDelta = mirrorDelta;
+function showScore(item, prediction) {
+  item.score = prediction.memorability;
+  item.mirrorDelta = prediction.mirror_delta;
+  item.falseAlarm = prediction.false_alarm;
+  item.falseAlarmDelta = prediction.false_alarm_mirror_delta;
+  if (item.falseAlarm !== undefined) {
+    const familiar = item.element.querySelector(".false-alarm");
+    familiar.textContent = `false alarms ${item.falseAlarm.toFixed(3)}: feels familiar to ` +
+      `${Math.round(item.falseAlarm * 100)}% of people who never saw it`;
+    familiar.hidden = false;
+  }
   const score = item.element.querySelector(".score");
   score.textContent = item.score.toFixed(3);
   score.classList.remove("pending");
@@ -126,10 +141,12 @@ function showError(item, message) {
   error.hidden = false;
 }
 
-// Most memorable first; photos still waiting next; files that failed last.
+// Highest first, by the output chosen (memorability unless the false-alarm rate is asked for);
+// photos still waiting next; files that failed last.
 function sortCards() {
   const rank = (item) => (item.score !== undefined ? 0 : item.failed ? 2 : 1);
-  items.sort((a, b) => rank(a) - rank(b) || (b.score ?? 0) - (a.score ?? 0) || a.order - b.order);
+  const key = (item) => (sortBy.value === "false_alarm" ? item.falseAlarm : item.score) ?? 0;
+  items.sort((a, b) => rank(a) - rank(b) || key(b) - key(a) || a.order - b.order);
   markTies();
   for (const item of items) results.appendChild(item.element);
   updateToolbar();
@@ -138,7 +155,8 @@ function sortCards() {
 // Tie groups, in score order: a photo joins the group above it when it scores less than
 // TIE_THRESHOLD below the group's first photo; the model cannot rank the photos of one group.
 function markTies() {
-  const scored = items.filter((item) => item.score !== undefined);
+  // In memorability order, whichever order the cards are shown in: the noise is memorability's.
+  const scored = items.filter((item) => item.score !== undefined).sort((a, b) => b.score - a.score);
   let group = 0;
   let top;
   for (const item of scored) {
@@ -183,7 +201,7 @@ async function predict(batch) {
   form.append("stable", "true");
   const { ok, status, body } = await post("/model/predict", form);
   if (ok) {
-    batch.forEach((item, i) => showScore(item, body.predictions[i].memorability, body.predictions[i].mirror_delta));
+    batch.forEach((item, i) => showScore(item, body.predictions[i]));
   } else if (batch.length > 1 && status !== 0 && status !== 503) {
     for (const item of batch) await predict([item]);
   } else {
@@ -238,10 +256,11 @@ function csvField(value) {
 }
 
 function downloadCsv() {
-  const rows = [["name", "time", "memorability", "mirror_delta", "tie_group", "error"]];
+  const rows = [["name", "time", "memorability", "mirror_delta", "false_alarm", "false_alarm_mirror_delta",
+    "tie_group", "error"]];
   for (const item of items) {
     rows.push([item.file.name, "", item.score?.toFixed(6) ?? "", item.mirrorDelta?.toFixed(6) ?? "",
-      item.tieGroup ?? "", item.error ?? ""]);
+      item.falseAlarm?.toFixed(6) ?? "", item.falseAlarmDelta?.toFixed(6) ?? "", item.tieGroup ?? "", item.error ?? ""]);
   }
   rows.push(...videoRows()); // web/video.js: a row per frame of each video's timeline
   const blob = new Blob([rows.map((row) => row.map(csvField).join(",")).join("\n") + "\n"], { type: "text/csv" });
@@ -253,6 +272,7 @@ function downloadCsv() {
 }
 
 document.getElementById("csv").addEventListener("click", downloadCsv);
+sortBy.addEventListener("change", sortCards);
 document.getElementById("clear").addEventListener("click", clearAll);
 input.addEventListener("change", () => { addFiles(input.files); input.value = ""; });
 for (const type of ["dragenter", "dragover"]) {

@@ -46,7 +46,7 @@ function cropItem(crop, ratio, body) {
   const delta = crop.delta_vs_center;
   const label = document.createElement("span");
   label.textContent = `${crop.memorability.toFixed(3)} (${delta >= 0 ? "+" : "−"}${Math.abs(delta).toFixed(3)} vs centre)` +
-    (crop.tie ? " · tie" : "");
+    (crop.false_alarm !== undefined ? ` · false alarms ${crop.false_alarm.toFixed(3)}` : "") + (crop.tie ? " · tie" : "");
   button.append(canvas, label);
   button.setAttribute("aria-label", `${ratio.ratio} crop at ${crop.export.xywh}: ${label.textContent}. Select to move it`);
   button.addEventListener("click", () => {

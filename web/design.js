@@ -141,6 +141,20 @@ function regionSentence(r) {
   return r.verdict === "no clear effect" ? `${what}: no clear effect (within its spread or the model's noise)` : what;
 }
 
+// How the score moves when something is hidden, as a positive number and a direction (an effect
+// is the fall of the score: a negative one is a rise).
+function moves(effect) {
+  const size = Math.abs(effect).toFixed(3);
+  return effect > 0 ? `the score falls by ${size}` : effect < 0 ? `the score rises by ${size}` : "the score does not move";
+}
+
+function falseAlarmSentence(r) {
+  const size = Math.abs(r.effect).toFixed(3);
+  return r.effect > 0 ? `and it makes the photo feel familiar: hiding it lowers the false-alarm rate by ${size}`
+    : r.effect < 0 ? `and hiding it makes the photo feel more familiar: the false-alarm rate rises by ${size}`
+    : "and the false-alarm rate does not move";
+}
+
 async function measureRegions() {
   const form = new FormData();
   form.append("image", design.item.file, design.item.file.name);
@@ -151,18 +165,20 @@ async function measureRegions() {
   if (!ok) { regionResults.replaceChildren(note(`Could not measure: ${body.message}`, "error")); return; }
   design.regionsBody = body;
   regionResults.replaceChildren();
-  for (const r of body.regions) {
+  const familiar = (body.outputs ?? []).find((o) => o.output === "false_alarm");
+  body.regions.forEach((r, i) => {
     const li = document.createElement("li");
     li.className = `verdict ${r.verdict.replaceAll(" ", "-")}`;
     const text = document.createElement("p");
     text.textContent = regionSentence(r);
     li.append(text, effectBar(r, body.noise_band));
+    if (familiar) li.append(note(falseAlarmSentence(familiar.regions[i])));
     if (r.warning) li.append(note(r.warning, "warning"));
     regionResults.appendChild(li);
-  }
+  });
   if (body.all_hidden) {
-    regionResults.appendChild(note(`All ${body.regions.length} hidden at once: the score falls by ` +
-      `${body.all_hidden.effect.toFixed(3)}; their own effects sum to ${body.all_hidden.sum_of_effects.toFixed(3)}.`));
+    regionResults.appendChild(note(`All ${body.regions.length} hidden at once: ${moves(body.all_hidden.effect)}; ` +
+      `their own effects sum to ${body.all_hidden.sum_of_effects.toFixed(3)}.`));
   }
 }
 
@@ -197,16 +213,23 @@ function note(text, cls = "") {
 }
 
 function designRows() {
-  const rows = [["kind", "name", "box", "memorability", "effect", "spread", "verdict", "tie"]];
-  for (const r of design.regionsBody?.regions ?? []) {
+  const rows = [["kind", "name", "box", "memorability", "false_alarm", "effect", "false_alarm_effect", "spread",
+    "verdict", "tie"]];
+  const familiar = (design.regionsBody?.outputs ?? []).find((o) => o.output === "false_alarm");
+  (design.regionsBody?.regions ?? []).forEach((r, i) => {
     const box = design.regions.find((g) => g.name === r.name)?.box ?? [];
-    rows.push(["region", r.name, box.join(" "), "", r.effect.toFixed(6), r.spread.toFixed(6), r.verdict, ""]);
-  }
+    rows.push(["region", r.name, box.join(" "), "", "", r.effect.toFixed(6), familiar?.regions[i].effect.toFixed(6) ?? "",
+      r.spread.toFixed(6), r.verdict, ""]);
+  });
   for (const ratio of design.cropsBody?.ratios ?? []) {
-    for (const c of ratio.crops) rows.push(["crop", ratio.ratio, c.export.xywh, c.memorability.toFixed(6), "", "", "", c.tie]);
+    for (const c of ratio.crops) {
+      rows.push(["crop", ratio.ratio, c.export.xywh, c.memorability.toFixed(6), c.false_alarm?.toFixed(6) ?? "", "", "",
+        "", "", c.tie]);
+    }
   }
   if (design.selected?.score !== undefined) {
-    rows.push(["own crop", design.selected.ratio, design.selected.box.join(","), design.selected.score.toFixed(6), "", "", "", ""]);
+    rows.push(["own crop", design.selected.ratio, design.selected.box.join(","), design.selected.score.toFixed(6), "",
+      "", "", "", "", ""]);
   }
   return rows;
 }

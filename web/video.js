@@ -99,6 +99,10 @@ function drawTimeline(video, body) {
   }
   add("line", { class: "axis", x1: pad, y1: y(0), x2: width - pad, y2: y(0) });
   add("polyline", { class: "curve", points: body.timeline.map((p) => `${x(p.time)},${y(p.memorability)}`).join(" ") });
+  const familiar = body.timeline.length && body.timeline[0].false_alarm !== undefined;
+  if (familiar) { // the false-alarm rate, dashed, on the same 0 to 1 scale
+    add("polyline", { class: "curve false-alarm", points: body.timeline.map((p) => `${x(p.time)},${y(p.false_alarm)}`).join(" ") });
+  }
   for (const point of body.timeline) {
     add("circle", { class: "point", cx: x(point.time), cy: y(point.memorability), r: 2.5,
       "data-time": point.time, "data-memorability": point.memorability });
@@ -109,7 +113,8 @@ function drawTimeline(video, body) {
   const figure = video.element.querySelector(".timeline");
   figure.insertBefore(svg, figure.firstChild);
   figure.querySelector("figcaption").textContent =
-    `Memorability (0 to 1) against time (0 to ${body.duration.toFixed(1)} s)` + (best
+    `Memorability (0 to 1)${familiar ? " and, dashed, the false-alarm rate" : ""} against time ` +
+    `(0 to ${body.duration.toFixed(1)} s)` + (best
       ? `; shaded: the most memorable ${CLIP_SECONDS}-second clip, ${best.start.toFixed(1)}–${best.end.toFixed(1)} s ` +
         `(${best.memorability.toFixed(3)})` : "");
   figure.hidden = false;
@@ -158,11 +163,12 @@ function videoRows() {
   const rows = [];
   for (const video of videos) {
     if (!video.body) {
-      rows.push([video.file.name, "", "", "", "", video.error ?? ""]);
+      rows.push([video.file.name, "", "", "", "", "", "", video.error ?? ""]);
       continue;
     }
     for (const point of video.body.timeline) {
-      rows.push([video.file.name, point.time.toFixed(3), point.memorability.toFixed(6), "", "", ""]);
+      rows.push([video.file.name, point.time.toFixed(3), point.memorability.toFixed(6), "",
+        point.false_alarm?.toFixed(6) ?? "", "", "", ""]);
     }
   }
   return rows;

@@ -168,6 +168,7 @@ def test_twelve_photos_are_scored_in_one_batched_request_and_removed_cleared_and
     direct = requests.post(f"{url}/model/predict", files=files, data={"stable": "true"}, timeout=120)
     one_batch = time.monotonic() - start
     expected = {p["name"]: r["memorability"] for p, r in zip(photos, direct.json()["predictions"])}
+    familiar = {p["name"]: r["false_alarm"] for p, r in zip(photos, direct.json()["predictions"])}
 
     predicts, explains = requests_to(page, "/model/predict"), requests_to(page, "/model/explain")
     start = time.monotonic()
@@ -190,6 +191,16 @@ def test_twelve_photos_are_scored_in_one_batched_request_and_removed_cleared_and
     rows = list(csv.DictReader(io.StringIO(download.value.path().read_text())))
     assert [r["name"] for r in rows] == names
     assert [float(r["memorability"]) for r in rows] == pytest.approx(scores_on(page), abs=5e-4)
+    assert [float(r["false_alarm"]) for r in rows] == pytest.approx([familiar[n] for n in names], abs=5e-4)
+
+    # Both outputs: the false-alarm rate is said in plain words, shown on each card, and sorts.
+    expect(page.locator("#false-alarm-words")).to_contain_text("never saw it who would still say they had")
+    assert page.locator(".card .false-alarm").first.inner_text().startswith("false alarms ")
+    page.get_by_label("Sort by").select_option("false_alarm")
+    by_false_alarm = page.locator(".card .name").all_inner_texts()
+    assert [familiar[n] for n in by_false_alarm] == pytest.approx(sorted(familiar.values(), reverse=True), abs=1e-3)
+    page.get_by_label("Sort by").select_option("memorability")
+    assert page.locator(".card .name").all_inner_texts() == names
 
     page.get_by_role("button", name=f"Remove {names[0]}").click()
     expect(page.locator(".card")).to_have_count(11)

@@ -54,7 +54,13 @@ def test_regions_drawn_and_typed_are_measured_as_the_api_measures_them(page, url
                                f"{region['spread']:.2f}"), text
         assert ("no clear effect" in text) == (region["verdict"] == "no clear effect")
         assert not re.search(r"attention|looks at|gaze", text, re.I)
-    expect(page.locator("#region-results")).to_contain_text("All 2 hidden at once")
+    together = expected["all_hidden"]["effect"]  # a fall; the page says which way the score moves, unsigned
+    expect(page.locator("#region-results")).to_contain_text(
+        f"All 2 hidden at once: the score {'falls' if together > 0 else 'rises'} by {abs(together):.3f}")
+    familiar = expected["outputs"][0]["regions"]  # the false-alarm rate's effects, said beside each region
+    notes = page.locator("#region-results li > p:nth-child(3)").all_inner_texts()
+    for text, region in zip(notes, familiar):
+        assert "false-alarm rate" in text and f"{abs(region['effect']):.3f}" in text, text
 
     for ratio in ("4:5 feed", "16:9 banner", "9:16 story"):
         page.get_by_label(ratio).uncheck()
@@ -95,7 +101,7 @@ def test_crops_are_outlined_moved_by_keyboard_and_scored(page, url):  # noqa: F8
     with page.expect_download() as download:
         page.get_by_role("button", name="Export CSV").click()
     lines = download.value.path().read_text().splitlines()
-    assert lines[0] == "kind,name,box,memorability,effect,spread,verdict,tie"
+    assert lines[0] == "kind,name,box,memorability,false_alarm,effect,false_alarm_effect,spread,verdict,tie"
     assert sum(line.startswith("crop,") for line in lines) >= 3 and lines[-1].startswith("own crop,1:1,")
 
     results = Axe().run(page)

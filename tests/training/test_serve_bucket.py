@@ -12,14 +12,14 @@ from tests.training.conftest import facts
 
 def test_the_service_serves_a_trained_bucket_converting_its_runtime_in_a_child(bucket, tmp_path):
     cache = tmp_path / "models"  # empty: the server converts its fp32 runtime at start, in a child
-    with running_server(MODEL_BUCKET=bucket, MODEL_CACHE=cache) as (url, _):
+    with running_server(MODEL_BUCKET=bucket, MODEL_CACHE=cache, MODEL_OUTPUTS="memorability") as (url, _):
         metadata = requests.get(f"{url}/model/metadata", timeout=10).json()
         response = requests.post(f"{url}/model/predict", timeout=60,
                                  files=[("image", ("coffee.jpg", sample_bytes("coffee.jpg"), "image/jpeg"))])
         explained = requests.post(f"{url}/model/explain", timeout=60,
                                   files={"image": ("coffee.jpg", sample_bytes("coffee.jpg"), "image/jpeg")})
     f = facts(bucket)
-    served = metadata["outputs"][0]  # memorability's model, beside the false_alarm bucket
+    (served,) = metadata["outputs"]
     assert {k: served[k] for k in ("id", "name", "license")} == {k: f[k] for k in ("id", "name", "license")}
     assert response.status_code == 200
     (score,) = [p["memorability"] for p in response.json()["predictions"]]
