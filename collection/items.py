@@ -34,6 +34,11 @@ class Result:
     extra: dict = None  # --crops and --regions: their columns (collection/design.py)
     outputs: dict = None  # the outputs beyond memorability: false_alarm (and its mirror delta)
 
+    @property
+    def scores(self):
+        """Every output's score: result.scores["false_alarm"] (collection.items.scores_of)."""
+        return scores_of(self)
+
 
 @dataclass
 class Frame:
@@ -42,6 +47,17 @@ class Frame:
     memorability: float = None
     mirror_delta: float = None
     outputs: dict = None  # as Result's
+
+    @property
+    def scores(self):
+        return scores_of(self)
+
+
+def scores_of(target):
+    """Every output's fields of a Result or a Frame, as /model/predict gives them:
+    {"memorability": ..., "false_alarm": ...} (and the mirror deltas with stable)."""
+    own = {"memorability": target.memorability, "mirror_delta": target.mirror_delta}
+    return {**{k: v for k, v in own.items() if v is not None}, **(target.outputs or {})}
 
 
 def take_scores(target, prediction, outputs):

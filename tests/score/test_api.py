@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from collection import Scorer
-from tests.expected import SCORES, STABLE_SCORES
+from tests.expected import FALSE_SCORES, SCORES, STABLE_SCORES
 from tests.imagegen import SAMPLES, sample_bytes, sample_rgb
 
 
@@ -23,6 +23,8 @@ def test_paths_bytes_and_pil_images(scorer):
     assert results[0].path == str(SAMPLES / "astronaut.jpg") and results[1].path is None
     for result, name in ((results[0], "astronaut.jpg"), (results[1], "coffee.jpg"), (results[3], "rocket.jpg")):
         assert result.error is None and abs(result.memorability - SCORES[name]) < 0.002
+        assert result.scores == {"memorability": result.memorability,
+                                 "false_alarm": pytest.approx(FALSE_SCORES[name], abs=0.002)}
     assert (results[3].width, results[3].height) == (640, 427)
     assert results[2].memorability is None
     assert results[2].error == "image 3 is not an image (JPEG, PNG, GIF, BMP, TIFF or WebP)"
