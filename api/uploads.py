@@ -10,10 +10,12 @@ OPTIONS = ("stable",)  # the option fields an image endpoint takes beside `image
 
 def refuse_unknown_fields(files, options):
     """A 400 that names any form field but ``files`` and ``options``: a typo must not pass silently."""
-    unknown = sorted((set(request.files) | set(request.form)) - {files, *options})
+    # A part whose name is no text (undecodable bytes) has the name None: unknown too.
+    unknown = sorted(((set(request.files) | set(request.form)) - {files, *options}), key=str)
     if unknown:
         raise BadRequest(f"unknown form field{'s' if len(unknown) > 1 else ''} "
-                         f"{', '.join(repr(name) for name in unknown)}: this endpoint takes only "
+                         f"{', '.join(repr(name) if name is not None else 'without a readable name' for name in unknown)}"
+                         ": this endpoint takes only "
                          f"files in the field {files!r}, and the field{'s' if len(options) > 1 else ''} "
                          f"{', '.join(map(repr, options))}")
 

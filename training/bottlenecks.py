@@ -37,11 +37,13 @@ def head_model(model):
     return keras.Model(features, x, name="memnet_head")
 
 
-def _key(weights_id, layers, entries, mirror):
+def _key(weights_id, layers, entries, mirror, view=None):
     """Digest of what decides the features: the weights (``weights_id``), the layers' names, the
-    mirror flag, and each image's path, size and modification time (a replaced photo is seen)."""
+    mirror flag or the view, and each image's path, size and modification time (a replaced photo
+    is seen)."""
     digest = hashlib.md5(usedforsecurity=False)
-    digest.update(f"{weights_id}\n{','.join(layers)} mirror={mirror}\n".encode())
+    seen = f" view={tuple(view)}" if view is not None else ""
+    digest.update(f"{weights_id}\n{','.join(layers)} mirror={mirror}{seen}\n".encode())
     for path, _ in entries:
         stat = Path(path).stat()
         digest.update(f"{path} {stat.st_size} {stat.st_mtime_ns}\n".encode())
@@ -58,12 +60,14 @@ def weights_digest(model, layers):
     return digest.hexdigest()
 
 
-def outputs(model, layers, entries, pipeline, folder, batch=32, mirror=False, desc="features", weights_id=None):
+def outputs(model, layers, entries, pipeline, folder, batch=32, mirror=False, desc="features", weights_id=None,
+            view=None):
     """``{layer: N x D float32}``: the outputs of ``model``'s ``layers`` for the centre crop of each
-    of ``entries`` [(path, score)] (of the photo mirrored left-right, with ``mirror``), computed
-    once and cached in ``folder``. With ``weights_id`` (a verified bucket's md5s), ``model`` is a
-    function that builds the network, called only when the features are not cached."""
-    key = _key(weights_digest(model, layers) if weights_id is None else weights_id, layers, entries, mirror)
+    of ``entries`` [(path, score)] (of the photo mirrored left-right, with ``mirror``; or the
+    ``view`` (top, left, flip) of training.pipeline.image_dataset), computed once and cached in
+    ``folder``, keyed by the view too. With ``weights_id`` (a verified bucket's md5s), ``model`` is
+    a function that builds the network, called only when the features are not cached."""
+    key = _key(weights_digest(model, layers) if weights_id is None else weights_id, layers, entries, mirror, view)
     path = Path(folder) / f"{desc}-{key}.npz"
     if path.is_file():
         log.info("%s of the %d photos read from %s", desc, len(entries), path)
@@ -76,7 +80,7 @@ def outputs(model, layers, entries, pipeline, folder, batch=32, mirror=False, de
     if weights_id is not None:
         model = model()  # a builder: only now is the network needed
     extractor = keras.Model(model.input, [model.get_layer(name).output for name in layers])
-    data = image_dataset(entries, pipeline, batch, mirror=mirror)
+    data = image_dataset(entries, pipeline, batch, mirror=mirror, view=view)
     parts = [extractor.predict_on_batch(images) for images, _ in
              tqdm(data, total=math.ceil(len(entries) / batch), desc=desc, unit="batch")]
     parts = [part if isinstance(part, (list, tuple)) else [part] for part in parts]

