@@ -253,7 +253,8 @@ def test_the_deep_candidate_retrains_resmems_head_stops_early_and_is_served_exac
 
     again = stage("training.finetune", "--base", str(TEACHER), "--data", str(data), "--split", "1", "--out",
                   str(tmp_path / "again"), "--cache", str(features), "--candidates", "deep", "--force")
-    assert "resmem-views" not in again.stderr.replace("read from", "")  # every view from the cache
+    assert again.stderr.count("resmem-views of the 255 photos read from") == deep.VIEWS  # every view cached
+    assert "resmem-views:" not in again.stderr  # and none computed (no progress bar)
     test = [path for path, _ in read_split(data, "test", 1)[:3]]
     exact = [r["memorability"] for r in open_model(MODEL_BUCKET=str(out), MODEL_PRECISION="tf-fp32",
                                                    MODEL_OUTPUTS="memorability").predict([str(p) for p in test])]
