@@ -94,7 +94,7 @@ class ModelRegionsAPI(MAXAPI):
         photo = model.pipeline.prepare(images[0], "the upload", mirror=stable, keep_image=False)
         measured = measure_regions(model, photo, regions, current_app.extensions["max_maps"].baseline,
                                    settings.TIE_THRESHOLD, stable)
-        found, *others = measured.values()
+        found = next(iter(measured.values()))  # the first output's: the answer's top level
         return {"status": "ok", "memorability": found.memorability, "mirror_delta": found.mirror_delta,
                 "noise_band": settings.TIE_THRESHOLD, "regions": [vars(r) for r in found.regions],
                 "all_hidden": found.all_hidden, "passes": found.passes,
