@@ -44,12 +44,14 @@ def views(spec, count=VIEWS, seed=0):
     return chosen[:count]
 
 
-def activations(network, entries, pipeline, folder, batch, weights_id, spec):
-    """V x N x D: the frozen features of each view of each of ``entries`` (cached)."""
+def activations(network, entries, pipeline, folder, batch, weights_id, spec, centre):
+    """V x N x D: the frozen features of each view of each of ``entries`` (cached); ``centre``
+    is the first view's, from the heads' own pass over the centre crops."""
     from training import bottlenecks
 
-    return np.stack([bottlenecks.outputs(network, [INPUT], entries, pipeline, folder, batch, desc="resmem-views",
-                                         weights_id=weights_id, view=view)[INPUT] for view in views(spec)])
+    return np.stack([centre] + [bottlenecks.outputs(network, [INPUT], entries, pipeline, folder, batch,
+                                                    desc="resmem-views", weights_id=weights_id, view=view)[INPUT]
+                                for view in views(spec)[1:]])
 
 
 def rho(predicted, true):

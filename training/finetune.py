@@ -147,7 +147,7 @@ def bucket_facts(bucket, chosen, table, base_val, data, k, counts, forced):
     }
 
 
-def deep_candidate(model, bucket, train, val, pipeline, cache, batch, table):
+def deep_candidate(model, bucket, train, val, pipeline, cache, batch, table, outputs):
     """ResMem's own fc6-fc12 retrained (training/deep.py), as a candidate: (its choice, with its
     weights, its val rho, no options), its row appended to ``table``; None, with a row that says
     why, under deep.MIN_TRAIN training photos."""
@@ -160,7 +160,8 @@ def deep_candidate(model, bucket, train, val, pipeline, cache, batch, table):
         table.append({"features": name, "skipped": f"{len(train)} training photos, under {deep.MIN_TRAIN}"})
         return None
     features = deep.activations(model, train + val, pipeline, cache, batch,
-                                f"{bucket.weights_md5} {bucket.checksums['model.json']}", bucket.preprocessing)
+                                f"{bucket.weights_md5} {bucket.checksums['model.json']}", bucket.preprocessing,
+                                outputs[deep.INPUT])
     score, epoch, weights, history = deep.train_head(model(), features, len(train), [s for _, s in train],
                                                      [s for _, s in val])
     log.info("%s: val Spearman %.4f at epoch %d", name, score, epoch)
@@ -191,7 +192,9 @@ def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACH
     model = BaseNetwork(bucket)
     pipeline = InputPipeline.from_settings(bucket.preprocessing, config.settings())
     sets_of_base = heads.feature_sets(bucket.architecture_options)  # what this base's layers can feed
-    layers = sorted({name for key in sets_of_base for name in heads.FEATURE_SETS[key]} | {heads.BASE_LAYER})
+    with_deep = candidates != "heads" and len(train) >= deep.MIN_TRAIN  # its centre view in the same pass
+    layers = sorted({name for key in sets_of_base for name in heads.FEATURE_SETS[key]} | {heads.BASE_LAYER}
+                    | ({deep.INPUT} if with_deep else set()))
     outputs = bottlenecks.outputs(model, layers, train + val, pipeline, cache, batch, desc="resmem-features",
                                   weights_id=f"{bucket.weights_md5} {bucket.checksums['model.json']}")
     head, table, base_val = heads.search(outputs, len(train), [s for _, s in train], [s for _, s in val], sets_of_base)
@@ -199,7 +202,8 @@ def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACH
              head.val_spearman, head.features, head.penalty, head.blend)
     chosen = ({**head.choice(), "what": "a linear head on its frozen features, blended with its own score"},
               head.val_spearman, {"tuned": {"features": list(head.layers)}})
-    deeper = deep_candidate(model, bucket, train, val, pipeline, cache, batch, table) if candidates != "heads" else None
+    deeper = deep_candidate(model, bucket, train, val, pipeline, cache, batch, table, outputs) \
+        if candidates != "heads" else None
     if deeper is not None and (deeper[1] > head.val_spearman or candidates == "deep"):
         chosen = deeper
     counts = {kind: len(entries) for kind, entries in sets.items()}
