@@ -44,45 +44,89 @@ def views(spec, count=VIEWS, seed=0):
     return chosen[:count]
 
 
-def activations(network, entries, pipeline, folder, batch, weights_id, spec, centre):
-    """V x N x D: the frozen features of each view of each of ``entries`` (cached); ``centre``
-    is the first view's, from the heads' own pass over the centre crops."""
+def stage_input(options):
+    """The layer that ResNet's last stage reads: the last block of layer3 (ResMem's: 36th)."""
+    from core.networks import RESNET152_BLOCKS
+
+    blocks = (options or {}).get("resnet_blocks") or RESNET152_BLOCKS
+    return f"features_layer3_{blocks[2] - 1}_out"
+
+
+def inputs(options):
+    """Every frozen layer a deep candidate reads, each cached a view: fc6's input, the last
+    stage's input and MemNet's conv5 features."""
+    return [INPUT, stage_input(options), "flatten"]
+
+
+def activations(network, entries, pipeline, folder, batch, weights_id, spec, options, centre):
+    """{layer: V x N x D}: the frozen features of each view of each of ``entries`` (cached);
+    ``centre`` holds the first view's, from the heads' own pass over the centre crops."""
     from training import bottlenecks
 
-    return np.stack([centre] + [bottlenecks.outputs(network, [INPUT], entries, pipeline, folder, batch,
-                                                    desc="resmem-views", weights_id=weights_id, view=view)[INPUT]
-                                for view in views(spec)[1:]])
+    layers = inputs(options)
+    others = [bottlenecks.outputs(network, layers, entries, pipeline, folder, batch, desc="resmem-views",
+                                  weights_id=weights_id, view=view) for view in views(spec)[1:]]
+    return {name: np.stack([centre[name]] + [other[name] for other in others]) for name in layers}
 
 
 def rho(predicted, true):
     return float(spearmanr(predicted, true).statistic)
 
 
-def train_head(base, features, n_train, y_train, y_val, seed=0, epochs=EPOCHS):
-    """Retrain ``base``'s fc6-fc12 (a built Keras ResMem) on ``features`` (V x N x D, train rows
-    then val rows); returns (val rho of the best epoch, that epoch, its weights {layer: [kernel,
-    bias]}, [val rho of each epoch]). ``base`` itself is left unchanged."""
+# The candidates: what each retrains, everything below it frozen.
+PARTS = {"head": "deep: fc6-fc12 retrained",
+         "stage": "deep: ResNet's last stage (layer4) and fc6-fc12 retrained, BatchNorm statistics frozen"}
+
+
+def trainable(base, part, options):
+    """(a Keras model of the part, its inputs' layer names, the names of the layers it retrains);
+    its fc12 is linear (it is trained on logits), and its layers are copies: ``base`` is left as
+    it is."""
+    import keras
+
+    if part == "head":
+        features = keras.Input(base.get_layer(INPUT).output.shape[1:], name="features")
+        x = features
+        for name in HEAD:
+            layer = base.get_layer(name)
+            x = keras.layers.Dense(layer.units, activation=layer.activation if name != "fc12" else None, name=name)(x)
+        model = keras.Model(features, x)
+        for name in HEAD:
+            model.get_layer(name).set_weights(base.get_layer(name).get_weights())
+        return model, [INPUT], list(HEAD)
+    reads = [stage_input(options), "flatten"]
+    below = keras.Model([base.get_layer(name).output for name in reads], base.get_layer("fc11").output)
+    copy = keras.models.clone_model(below)
+    copy.set_weights(below.get_weights())
+    for layer in copy.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False  # its statistics and scale frozen: a few hundred photos cannot re-estimate them
+    fc12 = keras.layers.Dense(1, name="fc12")
+    model = keras.Model(copy.inputs, fc12(copy.output))
+    fc12.set_weights(base.get_layer("fc12").get_weights())
+    names = [layer.name for layer in copy.layers if layer.trainable_weights] + ["fc12"]
+    return model, reads, names
+
+
+def train(base, part, features, n_train, y_train, y_val, options=None, seed=0, epochs=EPOCHS):
+    """Retrain ``part`` ("head" or "stage") of ``base`` (a built Keras ResMem) on ``features``
+    ({layer: V x N x ...}, train rows then val rows); returns (val rho of the best epoch, that
+    epoch, its weights {layer: weights}, [val rho of each epoch]). ``base`` is left unchanged."""
     import keras
     import tensorflow as tf
 
     from training.heads import logit
 
     keras.utils.set_random_seed(seed)
-    start = {name: [np.array(w) for w in base.get_layer(name).get_weights()] for name in HEAD}
-    inputs = keras.Input(features.shape[2:], name="features")
-    x = inputs
-    for name in HEAD:  # fc12 without its sigmoid: the head is trained on logits
-        layer = base.get_layer(name)
-        x = keras.layers.Dense(layer.units, activation=layer.activation if name != "fc12" else None, name=name)(x)
-    head = keras.Model(inputs, x)
-    for name in HEAD:
-        head.get_layer(name).set_weights(start[name])
+    model, reads, names = trainable(base, part, options)
+    shapes = [base.get_layer(name).output.shape[1:] for name in reads]
+    data = [np.reshape(features[name], features[name].shape[:2] + tuple(shape)) for name, shape in zip(reads, shapes)]
     target = logit(y_train)
-    a, b = np.polyfit(head.predict_on_batch(features[0, :n_train])[:, 0].astype(np.float64), target, 1)
-    kernel, bias = start["fc12"]
-    start["fc12"] = [(kernel * a).astype(np.float32), (bias * a + b).astype(np.float32)]  # recalibrated
-    head.get_layer("fc12").set_weights(start["fc12"])
-    anchors = [tf.constant(w) for name in HEAD for w in start[name]]
+    fc12 = model.get_layer("fc12")
+    a, b = np.polyfit(model.predict_on_batch([d[0, :n_train] for d in data])[:, 0].astype(np.float64), target, 1)
+    kernel, bias = fc12.get_weights()
+    fc12.set_weights([(kernel * a).astype(np.float32), (bias * a + b).astype(np.float32)])  # recalibrated
+    anchors = [tf.constant(np.array(w)) for w in model.trainable_weights]
     steps = epochs * math.ceil(n_train / BATCH)
     optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(LEARNING_RATE, steps))
     targets = tf.constant(target.astype(np.float32)[:, None])
@@ -90,38 +134,41 @@ def train_head(base, features, n_train, y_train, y_val, seed=0, epochs=EPOCHS):
     @tf.function
     def step(x, y):
         with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(tf.square(head(x, training=True) - y))
-            loss += L2SP * tf.add_n([tf.reduce_sum(tf.square(w - a)) for w, a in zip(head.trainable_weights, anchors)])
-        optimizer.apply_gradients(zip(tape.gradient(loss, head.trainable_weights), head.trainable_weights))
+            loss = tf.reduce_mean(tf.square(model(x, training=True) - y))
+            loss += L2SP * tf.add_n([tf.reduce_sum(tf.square(w - a)) for w, a in zip(model.trainable_weights, anchors)])
+        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_weights), model.trainable_weights))
+
+    def weights():
+        return {name: model.get_layer(name).get_weights() for name in names}
 
     rng = np.random.default_rng(seed)
-    val_x = features[0, n_train:]  # the centre views of the val photos
-    history, best = [], (-math.inf, 0, start)  # epoch 0: the recalibrated base
+    val_x = [d[0, n_train:] for d in data]  # the centre views of the val photos
+    history, best = [], (-math.inf, 0, weights())
     for epoch in range(1, epochs + 1):
         order = rng.permutation(n_train)
-        chosen = rng.integers(0, len(features), n_train)  # one random view of each photo
+        chosen = rng.integers(0, len(data[0]), n_train)  # one random view of each photo
         for begin in range(0, n_train, BATCH):
             rows = order[begin:begin + BATCH]
-            step(tf.constant(features[chosen[rows], rows]), tf.gather(targets, rows))
-        score = rho(head.predict_on_batch(val_x)[:, 0], y_val)
+            step([tf.constant(d[chosen[rows], rows]) for d in data], tf.gather(targets, rows))
+        score = rho(model.predict_on_batch(val_x)[:, 0], y_val)
         history.append(round(score, 4))
-        log.info("deep head: epoch %d, val Spearman %.4f", epoch, score)
+        log.info("%s: epoch %d, val Spearman %.4f", PARTS[part], epoch, score)
         if score > best[0]:
-            best = (score, epoch, {name: head.get_layer(name).get_weights() for name in HEAD})
+            best = (score, epoch, weights())
         elif epoch - best[1] >= PATIENCE:
             break  # early stopping: PATIENCE epochs without a better val rho
     return best[0], best[1], best[2], history
 
 
-def with_head(base, weights):
-    """``base`` (a built Keras ResMem) with the retrained fc6-fc12: one network, served as any."""
+def with_weights(base, weights):
+    """``base`` (a built Keras ResMem) with the retrained layers: one network, served as any."""
     for name, values in weights.items():
         base.get_layer(name).set_weights(values)
     return base
 
 
-def settings():
-    """What model.json records of the deep candidate's training."""
-    return {"layers": list(HEAD), "views": VIEWS, "epochs_max": EPOCHS, "patience": PATIENCE, "batch": BATCH,
+def settings(part):
+    """What model.json records of a deep candidate's training."""
+    return {"retrained": PARTS[part], "views": VIEWS, "epochs_max": EPOCHS, "patience": PATIENCE, "batch": BATCH,
             "learning_rate": LEARNING_RATE, "schedule": "cosine decay", "l2_sp": L2SP,
             "loss": "squared error of the logit, fc12 recalibrated on train first", "stopped_on": "val Spearman (centre views)"}

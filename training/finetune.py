@@ -147,28 +147,35 @@ def bucket_facts(bucket, chosen, table, base_val, data, k, counts, forced):
     }
 
 
-def deep_candidate(model, bucket, train, val, pipeline, cache, batch, table, outputs):
-    """ResMem's own fc6-fc12 retrained (training/deep.py), as a candidate: (its choice, with its
-    weights, its val rho, no options), its row appended to ``table``; None, with a row that says
-    why, under deep.MIN_TRAIN training photos."""
+def deep_candidates(model, bucket, train, val, pipeline, cache, batch, table, outputs):
+    """The deep candidates (training/deep.py: ResMem's own head retrained; its ResNet's last stage
+    and head), each measured on val and its row appended to ``table``; the best as (its choice,
+    with its weights, its val rho, no options), or None, with rows that say why, under
+    deep.MIN_TRAIN training photos."""
     from training import deep
 
-    name = "deep: fc6-fc12 retrained"
     if len(train) < deep.MIN_TRAIN:
-        log.info("%s skipped: %d training photos, fewer than %d, are too few to adapt a layer of the network "
-                 "honestly", name, len(train), deep.MIN_TRAIN)
-        table.append({"features": name, "skipped": f"{len(train)} training photos, under {deep.MIN_TRAIN}"})
+        log.info("deep candidates skipped: %d training photos, fewer than %d, are too few to adapt a layer of "
+                 "the network honestly", len(train), deep.MIN_TRAIN)
+        for name in deep.PARTS.values():
+            table.append({"features": name, "skipped": f"{len(train)} training photos, under {deep.MIN_TRAIN}"})
         return None
+    options = bucket.architecture_options
     features = deep.activations(model, train + val, pipeline, cache, batch,
                                 f"{bucket.weights_md5} {bucket.checksums['model.json']}", bucket.preprocessing,
-                                outputs[deep.INPUT])
-    score, epoch, weights, history = deep.train_head(model(), features, len(train), [s for _, s in train],
-                                                     [s for _, s in val])
-    log.info("%s: val Spearman %.4f at epoch %d", name, score, epoch)
-    table.append({"features": name, "val_spearman": score, "epoch": epoch, "val_by_epoch": history, **deep.settings()})
-    choice = {"features": name, "epoch": epoch, **deep.settings(), "weights": weights,
-              "what": "its own fc6-fc12 retrained from its weights on augmented views, everything below frozen"}
-    return choice, score, {}
+                                options, outputs)
+    best = None
+    for part, name in deep.PARTS.items():
+        score, epoch, weights, history = deep.train(model(), part, features, len(train), [s for _, s in train],
+                                                    [s for _, s in val], options)
+        log.info("%s: val Spearman %.4f at epoch %d", name, score, epoch)
+        table.append({"features": name, "val_spearman": score, "epoch": epoch, "val_by_epoch": history,
+                      **deep.settings(part)})
+        if best is None or score > best[1]:
+            best = ({"features": name, "epoch": epoch, **deep.settings(part), "weights": weights,
+                     "what": f"{name.split(': ', 1)[1]} from its weights on augmented views, everything below "
+                             "frozen"}, score, {})
+    return best
 
 
 def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACHE, batch=16, output="memorability",
@@ -194,7 +201,7 @@ def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACH
     sets_of_base = heads.feature_sets(bucket.architecture_options)  # what this base's layers can feed
     with_deep = candidates != "heads" and len(train) >= deep.MIN_TRAIN  # its centre view in the same pass
     layers = sorted({name for key in sets_of_base for name in heads.FEATURE_SETS[key]} | {heads.BASE_LAYER}
-                    | ({deep.INPUT} if with_deep else set()))
+                    | (set(deep.inputs(bucket.architecture_options)) if with_deep else set()))
     outputs = bottlenecks.outputs(model, layers, train + val, pipeline, cache, batch, desc="resmem-features",
                                   weights_id=f"{bucket.weights_md5} {bucket.checksums['model.json']}")
     head, table, base_val = heads.search(outputs, len(train), [s for _, s in train], [s for _, s in val], sets_of_base)
@@ -202,7 +209,7 @@ def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACH
              head.val_spearman, head.features, head.penalty, head.blend)
     chosen = ({**head.choice(), "what": "a linear head on its frozen features, blended with its own score"},
               head.val_spearman, {"tuned": {"features": list(head.layers)}})
-    deeper = deep_candidate(model, bucket, train, val, pipeline, cache, batch, table, outputs) \
+    deeper = deep_candidates(model, bucket, train, val, pipeline, cache, batch, table, outputs) \
         if candidates != "heads" else None
     if deeper is not None and (deeper[1] > head.val_spearman or candidates == "deep"):
         chosen = deeper
@@ -214,7 +221,7 @@ def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACH
         if not force:
             raise NotImproved(message + ": no bucket written (--force writes it anyway)")
         log.warning("%s; written anyway (--force), and model.json says so", message)
-    tuned = deep.with_head(model(), chosen[0]["weights"]) if chosen is deeper else tuned_network(model(), head)
+    tuned = deep.with_weights(model(), chosen[0]["weights"]) if chosen is deeper else tuned_network(model(), head)
     facts["provenance"]["chosen_on_val"].pop("weights", None)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

