@@ -24,6 +24,10 @@ from scipy.stats import spearmanr
 log = logging.getLogger("finetune")
 
 MIN_TRAIN = 200  # fewer training photos: too little to adapt a layer of ResMem honestly
+# The stage candidate holds layer4's input of every view in memory: 0.9 MB a view, 3.7 MB a photo
+# (7.4 GB peak for 259 photos, TensorFlow included). Above this many train and val photos it is
+# skipped until that cache is streamed from disk.
+MAX_STAGE_PHOTOS = 600
 VIEWS = 4
 EPOCHS, PATIENCE, BATCH = 12, 3, 32
 LEARNING_RATE, L2SP = 1e-5, 1e-3
@@ -52,10 +56,15 @@ def stage_input(options):
     return f"features_layer3_{blocks[2] - 1}_out"
 
 
-def inputs(options):
-    """Every frozen layer a deep candidate reads, each cached a view: fc6's input, the last
-    stage's input and MemNet's conv5 features."""
-    return [INPUT, stage_input(options), "flatten"]
+def with_stage(photos):
+    """Whether the stage candidate runs for ``photos`` train and val photos (MAX_STAGE_PHOTOS)."""
+    return photos <= MAX_STAGE_PHOTOS
+
+
+def inputs(options, stage=True):
+    """Every frozen layer a deep candidate reads, each cached a view: fc6's input, and with
+    ``stage`` the last stage's input and MemNet's conv5 features."""
+    return [INPUT, stage_input(options), "flatten"] if stage else [INPUT]
 
 
 def activations(network, entries, pipeline, folder, batch, weights_id, spec, options, centre):
@@ -63,7 +72,7 @@ def activations(network, entries, pipeline, folder, batch, weights_id, spec, opt
     ``centre`` holds the first view's, from the heads' own pass over the centre crops."""
     from training import bottlenecks
 
-    layers = inputs(options)
+    layers = inputs(options, with_stage(len(entries)))
     others = [bottlenecks.outputs(network, layers, entries, pipeline, folder, batch, desc="resmem-views",
                                   weights_id=weights_id, view=view) for view in views(spec)[1:]]
     return {name: np.stack([centre[name]] + [other[name] for other in others]) for name in layers}

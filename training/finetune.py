@@ -166,6 +166,12 @@ def deep_candidates(model, bucket, train, val, pipeline, cache, batch, table, ou
                                 options, outputs)
     best = None
     for part, name in deep.PARTS.items():
+        if part == "stage" and not deep.with_stage(len(train) + len(val)):
+            log.info("%s skipped: %d train and val photos, over %d: its activations (3.7 MB a photo) are held "
+                     "in memory", name, len(train) + len(val), deep.MAX_STAGE_PHOTOS)
+            table.append({"features": name, "skipped": f"{len(train) + len(val)} train and val photos, "
+                                                      f"over {deep.MAX_STAGE_PHOTOS}"})
+            continue
         score, epoch, weights, history = deep.train(model(), part, features, len(train), [s for _, s in train],
                                                     [s for _, s in val], options)
         log.info("%s: val Spearman %.4f at epoch %d", name, score, epoch)
@@ -173,8 +179,8 @@ def deep_candidates(model, bucket, train, val, pipeline, cache, batch, table, ou
                       **deep.settings(part)})
         if best is None or score > best[1]:
             best = ({"features": name, "epoch": epoch, **deep.settings(part), "weights": weights,
-                     "what": f"{name.split(': ', 1)[1]} from its weights on augmented views, everything below "
-                             "frozen"}, score, {})
+                     "what": f"{name.split(': ', 1)[1]}, from its weights, on augmented views; everything "
+                             "below frozen"}, score, {})
     return best
 
 
@@ -201,7 +207,8 @@ def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACH
     sets_of_base = heads.feature_sets(bucket.architecture_options)  # what this base's layers can feed
     with_deep = candidates != "heads" and len(train) >= deep.MIN_TRAIN  # its centre view in the same pass
     layers = sorted({name for key in sets_of_base for name in heads.FEATURE_SETS[key]} | {heads.BASE_LAYER}
-                    | (set(deep.inputs(bucket.architecture_options)) if with_deep else set()))
+                    | (set(deep.inputs(bucket.architecture_options, deep.with_stage(len(train) + len(val))))
+                       if with_deep else set()))
     outputs = bottlenecks.outputs(model, layers, train + val, pipeline, cache, batch, desc="resmem-features",
                                   weights_id=f"{bucket.weights_md5} {bucket.checksums['model.json']}")
     head, table, base_val = heads.search(outputs, len(train), [s for _, s in train], [s for _, s in val], sets_of_base)
