@@ -9,6 +9,7 @@ fine-tune on the same photos) never loads them.
 import hashlib
 import logging
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -61,18 +62,22 @@ def weights_digest(model, layers):
 
 
 def outputs(model, layers, entries, pipeline, folder, batch=32, mirror=False, desc="features", weights_id=None,
-            view=None):
-    """``{layer: N x D float32}``: the outputs of ``model``'s ``layers`` for the centre crop of each
-    of ``entries`` [(path, score)] (of the photo mirrored left-right, with ``mirror``; or the
-    ``view`` (top, left, flip) of training.pipeline.image_dataset), computed once and cached in
-    ``folder``, keyed by the view too. With ``weights_id`` (a verified bucket's md5s), ``model`` is
-    a function that builds the network, called only when the features are not cached."""
+            view=None, half=()):
+    """``{layer: N x D}``: the outputs of ``model``'s ``layers`` for the centre crop of each of
+    ``entries`` [(path, score)] (of the photo mirrored left-right, with ``mirror``; or the ``view``
+    (top, left, flip) of training.pipeline.image_dataset), computed once and cached in ``folder``,
+    keyed by the view too. With ``weights_id`` (a verified bucket's md5s), ``model`` is a function
+    that builds the network, called only when the features are not cached.
+
+    Each layer is a ``.npy`` file, written a batch at a time and read back memory-mapped: a cache
+    larger than memory (a ResNet stage's input for thousands of photos and views) is never held
+    whole. The layers named in ``half`` are stored in float16 (half the disk and page cache; they
+    must stay below float16's maximum, which is checked), the others in float32."""
     key = _key(weights_digest(model, layers) if weights_id is None else weights_id, layers, entries, mirror, view)
-    path = Path(folder) / f"{desc}-{key}.npz"
-    if path.is_file():
+    path = Path(folder) / f"{desc}-{key}"
+    if path.is_dir():
         log.info("%s of the %d photos read from %s", desc, len(entries), path)
-        with np.load(path) as cached:
-            return {name: cached[name] for name in layers}
+        return _read(path, layers)
     import keras
 
     from training.pipeline import image_dataset
@@ -80,18 +85,31 @@ def outputs(model, layers, entries, pipeline, folder, batch=32, mirror=False, de
     if weights_id is not None:
         model = model()  # a builder: only now is the network needed
     extractor = keras.Model(model.input, [model.get_layer(name).output for name in layers])
-    data = image_dataset(entries, pipeline, batch, mirror=mirror, view=view)
-    parts = [extractor.predict_on_batch(images) for images, _ in
-             tqdm(data, total=math.ceil(len(entries) / batch), desc=desc, unit="batch")]
-    parts = [part if isinstance(part, (list, tuple)) else [part] for part in parts]
-    result = {name: np.concatenate([np.reshape(part[i], (len(part[i]), -1)) for part in parts]).astype(np.float32)
-              for i, name in enumerate(layers)}
-    Path(folder).mkdir(parents=True, exist_ok=True)
     tmp = path.with_name("tmp-" + path.name)
-    with open(tmp, "wb") as file:
-        np.savez(file, **result)
+    shutil.rmtree(tmp, ignore_errors=True)  # a run killed while writing it
+    tmp.mkdir(parents=True)
+    files, row = {}, 0
+    for images, _ in tqdm(image_dataset(entries, pipeline, batch, mirror=mirror, view=view),
+                          total=math.ceil(len(entries) / batch), desc=desc, unit="batch"):
+        parts = extractor.predict_on_batch(images)
+        for name, part in zip(layers, parts if isinstance(parts, (list, tuple)) else [parts]):
+            part = np.reshape(part, (len(part), -1))
+            if name not in files:
+                dtype = np.float16 if name in half else np.float32
+                files[name] = np.lib.format.open_memmap(tmp / f"{name}.npy", "w+", dtype, (len(entries), part.shape[1]))
+            if name in half and np.abs(part).max(initial=0) > np.finfo(np.float16).max:
+                raise ValueError(f"{name}'s outputs exceed float16's range: it cannot be cached in half precision")
+            files[name][row:row + len(part)] = part
+        row += len(part)
+    for file in files.values():
+        file.flush()
+    del files
     tmp.rename(path)
-    return result
+    return _read(path, layers)
+
+
+def _read(path, layers):
+    return {name: np.load(path / f"{name}.npy", mmap_mode="r") for name in layers}
 
 
 def features(model, entries, pipeline, folder, batch=32):

