@@ -10,7 +10,7 @@ IMAGE    ?= max-image-memorability
 export PORT
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: bench-outputs tiny bench-mixed run score test-ray bench-ray bench-score bench-stability bench-video test-score weights test test-unit test-slow test-training test-integration test-container reference bench bench-single bench-explain bench-models bench-crops distil finetune bench-finetune lint clean
+.PHONY: bench-outputs tiny bench-mixed run score test-ray bench-ray bench-score bench-stability bench-video test-score weights test test-unit test-slow test-training test-integration test-container reference bench bench-single bench-explain bench-models bench-crops distil finetune bench-finetune bench-candidates lint clean
 
 # The service's, the conversion's and the training stage's packages for `make run` (the serving
 # image has only requirements.txt); the test tools on top of them only for tests and benchmarks.
@@ -177,6 +177,11 @@ finetune: $(VENV)/.installed weights
 SIZES ?= 1000 3000
 bench-finetune: $(VENV)/.installed-test weights
 	$(PY) -m benchmarks.finetune --images $(IMAGES) --sizes $(SIZES)
+
+# Each fine-tuning candidate on DATA (LaMem's format): its val and test rho, time and peak RSS.
+bench-candidates: $(VENV)/.installed-test weights
+	test -n "$(DATA)" || { echo "usage: make bench-candidates DATA=folder [ARGS='--output false_alarm']"; exit 2; }
+	$(PY) -m benchmarks.candidates --data $(DATA) $(ARGS)
 
 # The model's own noise: scores of each photo against its mirror, a 2% crop, JPEG q90 and a resize
 # to 80%, plain and stable (MODEL_TTA=mirror), with the stable mode's cost, per tier, in one run.

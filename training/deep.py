@@ -59,22 +59,24 @@ def inputs(options):
     return [INPUT, stage_input(options), "flatten"]
 
 
-def activations(network, entries, pipeline, folder, batch, weights_id, spec, options, centre):
-    """{layer: [N x D a view]}: the frozen features of each view of each of ``entries``, cached
-    (memory-mapped; the stage's input in float16: 0.45 MB a photo and view); ``centre`` holds the
-    first view's, from the heads' own pass over the centre crops (float32: val is measured on it)."""
+def activations(network, entries, pipeline, folder, batch, weights_id, spec, options, centre, dtype="float32"):
+    """{layer: [N x D a view]}: the frozen features of each view of each of ``entries``, computed
+    in ``dtype`` and cached (memory-mapped; the stage's input in float16: 0.45 MB a photo and
+    view); ``centre`` holds the first view's, from the heads' own pass over the centre crops
+    (float32: val is measured on it)."""
     from training import bottlenecks
 
     layers = inputs(options)
     others = [bottlenecks.outputs(network, layers, entries, pipeline, folder, batch, desc="resmem-views",
-                                  weights_id=weights_id, view=view, half=(stage_input(options),))
+                                  weights_id=weights_id, view=view, half=(stage_input(options),), dtype=dtype)
               for view in views(spec)[1:]]
     return {name: [centre[name]] + [other[name] for other in others] for name in layers}
 
 
 def precision(choice="auto"):
-    """The compute type of training: bfloat16 on a CPU with AVX-512 BF16 or AMX (about 1.6x
-    faster for the stage here), else float32; ``choice`` forces one."""
+    """The compute type of the views and of training: bfloat16 on a CPU with AVX-512 BF16 or AMX
+    (here about 1.4x faster for a view, 1.6x for a step of the stage), else float32; ``choice``
+    forces one."""
     if choice != "auto":
         return choice
     try:
@@ -137,7 +139,8 @@ def predicted(model, data, shapes, rows, outputs=None, batch=64):
     import keras
 
     if outputs is not None:
-        model = keras.Model(model.inputs, [model.get_layer(name).output for name in outputs])
+        inputs = model.inputs if len(model.inputs) > 1 else model.inputs[0]
+        model = keras.Model(inputs, [model.get_layer(name).output for name in outputs])
     # Called eagerly: predict_on_batch would trace a function for each model and last batch's size.
     parts = [model(rows_of(data, shapes, rows[i:i + batch]), training=False) for i in range(0, len(rows), batch)]
     parts = [p if isinstance(p, (list, tuple)) else [p] for p in parts]

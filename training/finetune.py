@@ -188,7 +188,7 @@ def deep_candidates(model, bucket, train, val, pipeline, cache, batch, table, ou
     y_train, y_val = [s for _, s in train], [s for _, s in val]
     features = deep.activations(model, train + val, pipeline, cache, batch,
                                 f"{bucket.weights_md5} {bucket.checksums['model.json']}", bucket.preprocessing,
-                                options, outputs)
+                                options, outputs, dtype)
     pool = []
     for part in [p for p in deep.PARTS if p in parts]:
         name, began = deep.PARTS[part], time.perf_counter()

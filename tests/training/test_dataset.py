@@ -4,7 +4,7 @@ import pytest
 
 from tests.expected import SCORES
 from tests.training.conftest import stage
-from training.label import divide
+from training.label import divide, extremeness
 from training.lamem import DatasetError, read_split, write_split
 
 
@@ -34,6 +34,16 @@ def test_label_division_is_reproducible_from_its_seed():
     assert [len(first[k]) for k in ("train", "val", "test")] == [14, 3, 3]
     assert sorted(sum(first.values(), [])) == names
     assert first != divide(names, 0.15, 0.15, seed=1)
+
+
+def test_extremeness_is_the_distance_of_the_logit_from_the_median_in_either_direction():
+    """The development target of the deep candidates: a V of the teacher's score, 0 at the median
+    photo, 1 at the farthest, equal for logits equally far above and below."""
+    import math
+
+    sigmoid = lambda z: 1 / (1 + math.exp(-z))  # noqa: E731
+    scores = {"low": sigmoid(-2.0), "median": sigmoid(0.0), "high": sigmoid(2.0), "far": sigmoid(4.0), "less": sigmoid(-1.0)}
+    assert extremeness(scores) == pytest.approx({"low": 0.5, "median": 0.0, "high": 0.5, "far": 1.0, "less": 0.25})
 
 
 @pytest.fixture

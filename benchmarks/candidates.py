@@ -1,0 +1,69 @@
+"""`make bench-candidates DATA=...`: each fine-tuning candidate on one dataset, its val and test rho.
+
+    python -m benchmarks.candidates --data DATA [--split 1] [--output memorability]
+
+training.finetune chooses one candidate on val. To see what each would have given, this writes
+one bucket a candidate (`--candidates heads`, `head`, `stage`, `head,ensembles`,
+`stage,ensembles`; the features cached by the first run serve the others) and scores each on the
+test split with training.evaluate, beside the base model. Each run is its own process: the
+seconds and peak RSS are the candidate's own (with warm features, after the first).
+It prints one row a candidate and keeps them in test-artifacts/bench-candidates.json. Test rho is
+for the report only: nothing here chooses by it.
+"""
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from benchmarks.score import measured  # noqa: E402
+from training.finetune import BASES  # noqa: E402
+
+CANDIDATES = ("heads", "head", "stage", "head,ensembles", "stage,ensembles")
+
+
+def evaluated(bucket, data, split, output, out):
+    """The test split's metrics of ``bucket``, on the Keras model itself (tf-fp32: exact, and a
+    tuned bucket needs no conversion)."""
+    measured(["env", "MODEL_PRECISION=tf-fp32", sys.executable, "-m", "training.evaluate", "--bucket", str(bucket), "--data", str(data), "--split",
+              str(split), "--output", output, "--report", str(out)])
+    return json.loads((out / "metrics.json").read_text())
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--split", type=int, default=1)
+    parser.add_argument("--output", choices=sorted(BASES), default="memorability")
+    parser.add_argument("--cache", type=Path, default=ROOT / ".cache" / "features")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-candidates-") as workdir:
+        base = evaluated(ROOT / BASES[args.output], args.data, args.split, args.output, Path(workdir) / "base-report")
+        rows = [{"candidate": "the base model", "val_spearman": None, "test_spearman": base["spearman"],
+                 "test_ci": base["spearman_ci"]}]
+        for candidate in CANDIDATES:
+            bucket = Path(workdir) / candidate.replace(",", "-")
+            seconds, rss = measured([sys.executable, "-m", "training.finetune", "--data", str(args.data), "--split",
+                                     str(args.split), "--output", args.output, "--out", str(bucket), "--cache",
+                                     str(args.cache), "--candidates", candidate, "--force"])
+            provenance = json.loads((bucket / "model.json").read_text())["provenance"]
+            test = evaluated(bucket, args.data, args.split, args.output, bucket.with_name(bucket.name + "-report"))
+            rows.append({"candidate": candidate, "chosen": provenance["chosen_on_val"]["features"],
+                         "val_spearman": provenance["val_spearman"], "base_val_spearman": provenance["base_val_spearman"],
+                         "test_spearman": test["spearman"], "test_ci": test["spearman_ci"], "seconds": seconds,
+                         "peak_rss_mb": rss})
+    print(f"{'--candidates':<17}{'val rho':>8}{'test rho':>9}  {'95% interval':<17}{'seconds':>8}{'peak MB':>8}  chosen")
+    for row in rows:
+        low, high = row["test_ci"] or (float("nan"), float("nan"))
+        val = f"{row['val_spearman']:.3f}" if row["val_spearman"] is not None else "-"
+        print(f"{row['candidate']:<17}{val:>8}{row['test_spearman']:>9.3f}  [{low:.3f}, {high:.3f}]    "
+              f"{row.get('seconds', 0):>6.0f}{row.get('peak_rss_mb', 0):>8.0f}  {row.get('chosen', '')}")
+    out = ROOT / "test-artifacts" / "bench-candidates.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()
