@@ -9,8 +9,8 @@ each in its own process so that its peak RSS is its own:
     runs it (default tier);
   - `python -m training.finetune` with an empty feature cache (cold: ResMem's features of train
     and val and its views, then every candidate: the whole `make finetune`);
-  - each candidate alone with the cache filled (`--candidates heads`, `head`, `stage`: its own
-    time and peak RSS; the views are then read, memory-mapped, not computed);
+    each deep candidate's training seconds, and the process's peak RSS when it ended, are in the
+    bucket's model.json and printed;
   - `python -m training.evaluate --compare assets/resmem` on the test split (tf-fp32, exact).
 It prints seconds, the ratio of each to the baseline's seconds, peak RSS, and the test split's
 rho of the fine-tuned bucket and of ResMem with the paired difference and its interval.
@@ -38,8 +38,6 @@ def one_size(images, n, seed, workdir):
     rows["score"] = measured(python("score", data / "images", "--out", workdir / "scores.csv", "--overwrite"))
     finetune = python("training.finetune", "--data", data, "--split", 1, "--cache", cache, "--force")
     rows["finetune cold, all"] = measured(finetune + ["--out", bucket])
-    for candidate in ("heads", "head", "stage"):
-        rows[f"warm, {candidate}"] = measured(finetune + ["--out", workdir / candidate, "--candidates", candidate])
     # tf-fp32, the Keras model itself: the tuned bucket needs no conversion. Only this child's
     # environment: the next size's `score` baseline stays on the default tier.
     rows["evaluate"] = measured(["env", "MODEL_PRECISION=tf-fp32", *python("training.evaluate", "--bucket", bucket, "--data", data, "--split", 1,
@@ -47,12 +45,13 @@ def one_size(images, n, seed, workdir):
     result = json.loads((workdir / "report" / "metrics.json").read_text())
     provenance = json.loads((bucket / "model.json").read_text())["provenance"]
     chosen = provenance["chosen_on_val"]["features"]
-    candidates = {row["features"]: row.get("val_spearman") for row in provenance["candidates"]}
+    candidates = {row["features"]: {key: row.get(key) for key in ("val_spearman", "seconds", "peak_rss_mb", "epoch")}
+                  for row in provenance["candidates"]}
     return {"n": n, "seconds": {k: v[0] for k, v in rows.items()}, "peak_rss_mb": {k: v[1] for k, v in rows.items()},
             "spearman": result["spearman"], "spearman_ci": result["spearman_ci"],
             "resmem_spearman": result["compare"]["spearman"], "delta": result["compare"]["delta_spearman"],
             "delta_ci": result["compare"]["delta_spearman_ci"], "human_split_half": result.get("human_split_half"),
-            "chosen_on_val": chosen, "val_spearman": candidates}
+            "chosen_on_val": chosen, "candidates": candidates}
 
 
 def main(argv=None):
@@ -70,8 +69,11 @@ def main(argv=None):
         print(f"\n{n} photos ({int(n * 0.6)} train): seconds, ratio to one `score` pass, peak RSS MB")
         for name, seconds in result["seconds"].items():
             print(f"  {name:<20}{seconds:>9.1f}{seconds / base:>8.2f}x{result['peak_rss_mb'][name]:>9.0f}")
-        for name, rho in result["val_spearman"].items():
-            print(f"  val rho {rho if rho is None else round(rho, 3)}: {name}")
+        for name, row in result["candidates"].items():
+            rho = "-" if row["val_spearman"] is None else f"{row['val_spearman']:.3f}"
+            cost = f", trained in {row['seconds']} s ({row['epoch']} epochs to the best), peak RSS by then " \
+                   f"{row['peak_rss_mb']} MB" if row["seconds"] is not None else ""
+            print(f"  val rho {rho}: {name}{cost}")
         low, high = result["spearman_ci"]
         dlow, dhigh = result["delta_ci"]
         print(f"  test rho: fine-tuned {result['spearman']:.3f} [{low:.3f}, {high:.3f}], "

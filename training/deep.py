@@ -175,7 +175,9 @@ def train(base, part, features, n_train, y_train, y_val, options=None, seed=0, e
     optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(LEARNING_RATE, steps))
     targets = target.astype(np.float32)[:, None]
 
-    @tf.function
+    # XLA fuses the head's update (70 M weights: Adam and the pull) 1.65x faster here; the stage's
+    # step it makes slower (1.07 to 1.29 s a batch), so the stage runs without it.
+    @tf.function(jit_compile=part == "head")
     def step(x, y):
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean(tf.square(tf.cast(model(x, training=True), tf.float32) - y))

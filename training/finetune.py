@@ -167,6 +167,13 @@ def wanted(candidates):
     return chosen
 
 
+def peak_rss_mb():
+    """This process's peak resident memory so far, in MB (the memory-mapped caches it read count)."""
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
 def deep_candidates(model, bucket, train, val, pipeline, cache, batch, table, outputs, parts, sets, dtype):
     """The deep candidates of ``parts`` (training/deep.py: ResMem's own head retrained; its ResNet's
     last stage and head), and with ``sets`` (the ridge heads' feature sets) each one's ensemble: a
@@ -196,7 +203,8 @@ def deep_candidates(model, bucket, train, val, pipeline, cache, batch, table, ou
                                                            options, dtype=dtype)
         log.info("%s: val Spearman %.4f at epoch %d", name, score, epoch)
         table.append({"features": name, "val_spearman": score, "epoch": epoch, "val_by_epoch": history,
-                      "seconds": round(time.perf_counter() - began, 1), **deep.settings(part, dtype)})
+                      "seconds": round(time.perf_counter() - began, 1), "peak_rss_mb": peak_rss_mb(),
+                      **deep.settings(part, dtype)})
         choice = {"features": name, "epoch": epoch, **deep.settings(part, dtype),
                   "what": f"{name.split(': ', 1)[1]}, from its weights, on augmented views; everything below frozen"}
         pool.append((choice, score, {}, lambda network, m=trained, w=names: deep.with_weights(network, m, w)))
