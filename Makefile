@@ -139,7 +139,8 @@ bench-score: $(VENV)/.installed-test weights
 
 # score --ray against the in-process command on the same photos, at two sizes: a local Ray, and a
 # 2-worker Cluster reading from and writing to a moto S3 server; photos/s, start-up, peak memory.
-SIZES ?= 100 500
+# (Each bench's own default: a plain `SIZES ?=` is one variable, and the first one read won for both.)
+bench-ray: SIZES ?= 100 500
 bench-ray: $(VENV)/.installed-test weights
 	$(PY) -m benchmarks.ray_job --images $(IMAGES) --sizes $(SIZES) --precision $(PRECISION)
 
@@ -174,7 +175,7 @@ finetune: $(VENV)/.installed weights
 
 # Cost and gain of fine-tuning on SIZES synthetic photos made from IMAGES, against one `score`
 # pass and against ResMem, in one run.
-SIZES ?= 1000 3000
+bench-finetune: SIZES ?= 1000 3000
 bench-finetune: $(VENV)/.installed-test weights
 	$(PY) -m benchmarks.finetune --images $(IMAGES) --sizes $(SIZES)
 

@@ -15,7 +15,11 @@ is fitted on ``train_K``, and everything it chooses (the features, the ridge pen
 blend) is chosen by Spearman's rho on ``val_K`` (training/heads.py). ``test_K`` is read only
 for its names, to refuse a photo that is also in train or val; its scores are never read.
 
-A head whose val rho is not above the base model's is reported as such, and its bucket is
+With 200 training photos or more, deeper candidates compete by the same rule (training/deep.py:
+ResMem's own fc6-fc12 retrained, its ResNet's last stage with them, and each blended with a ridge
+head on its own features); ``--candidates`` restricts the field.
+
+A model whose val rho is not above the base model's is reported as such, and its bucket is
 written only with ``--force``. The bucket holds the whole network (ResMem's weights and the
 head), ``model.json`` with its provenance and ``md5sums.txt``; serve it with
 ``MODEL_BUCKET=BUCKET make run``. Its licence is ResMem's: non-commercial.
