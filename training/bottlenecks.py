@@ -1,8 +1,9 @@
 """Bottlenecks: a network's frozen features, computed once and cached, to retrain only a head
 (MemNet's fc6-fc8 in training/train.py, a head on ResMem in training/finetune.py).
 
-The cache file is keyed by the md5 of the weights that compute the features and of the image
-list, so a change in either computes the features again, and a resumed run reuses them. Keras
+The cache is a folder of one .npy file a layer, keyed by the md5 of the weights that compute the
+features, the image list, the view and the compute type, so a change in any computes the
+features again, and a resumed run reuses them. Keras
 and TensorFlow are imported only to compute features: a run that finds them cached (a second
 fine-tune on the same photos) never loads them.
 """
@@ -10,6 +11,7 @@ import hashlib
 import logging
 import math
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -38,13 +40,15 @@ def head_model(model):
     return keras.Model(features, x, name="memnet_head")
 
 
-def _key(weights_id, layers, entries, mirror, view=None, dtype="float32"):
+def _key(weights_id, layers, entries, mirror, view=None, dtype="float32", half=(), decoding=""):
     """Digest of what decides the features: the weights (``weights_id``), the layers' names, the
-    mirror flag or the view, the compute type, and each image's path, size and modification time
-    (a replaced photo is seen)."""
+    mirror flag or the view, the compute type and the layers stored in float16, the decoding's
+    settings (the JPEG draft changes the pixels), and each image's path, size and modification
+    time (a replaced photo is seen)."""
     digest = hashlib.md5(usedforsecurity=False)
-    seen = (f" view={tuple(view)}" if view is not None else "") + (f" dtype={dtype}" if dtype != "float32" else "")
-    digest.update(f"{weights_id}\n{','.join(layers)} mirror={mirror}{seen}\n".encode())
+    seen = (f" view={tuple(view)}" if view is not None else "") + (f" dtype={dtype}" if dtype != "float32" else "") \
+        + (f" half={','.join(sorted(half))}" if half else "")
+    digest.update(f"{weights_id}\n{','.join(layers)} mirror={mirror}{seen} {decoding}\n".encode())
     for path, _ in entries:
         stat = Path(path).stat()
         digest.update(f"{path} {stat.st_size} {stat.st_mtime_ns}\n".encode())
@@ -61,21 +65,22 @@ def weights_digest(model, layers):
     return digest.hexdigest()
 
 
-def in_bfloat16(model):
-    """A copy of ``model`` computing in bfloat16 (its weights float32; about 1.4x faster where the
-    CPU has AVX-512 BF16 or AMX), but for its local response norms: TensorFlow's has no bfloat16
-    kernel, so they take float32 (Keras casts their inputs)."""
+def with_policy(model, policy):
+    """A copy of ``model`` (its layers new, its weights copied) computing in Keras's dtype
+    ``policy`` ("mixed_bfloat16": bfloat16, the weights float32; 1.3-1.4x faster where the CPU
+    has AVX-512 BF16 or AMX), but for its local response norms: TensorFlow's has no bfloat16
+    kernel, so they stay float32 (Keras casts their inputs)."""
     import keras
 
     from core.networks import LocalResponseNorm
 
-    def policy(layer):
+    def clone(layer):
         config = layer.get_config()
         if not isinstance(layer, LocalResponseNorm):
-            config["dtype"] = "mixed_bfloat16"
+            config["dtype"] = policy
         return layer.__class__.from_config(config)
 
-    copy = keras.models.clone_model(model, clone_function=policy)
+    copy = keras.models.clone_model(model, clone_function=clone)
     copy.set_weights(model.get_weights())
     return copy
 
@@ -92,9 +97,9 @@ def outputs(model, layers, entries, pipeline, folder, batch=32, mirror=False, de
     larger than memory (a ResNet stage's input for thousands of photos and views) is never held
     whole. The layers named in ``half`` are stored in float16 (half the disk and page cache; they
     must stay below float16's maximum, which is checked), the others in float32. ``dtype``
-    "bfloat16" computes them in bfloat16 (in_bfloat16), cached under another key."""
+    "bfloat16" computes them in bfloat16 (with_policy), cached under another key."""
     key = _key(weights_digest(model, layers) if weights_id is None else weights_id, layers, entries, mirror, view,
-               dtype)
+               dtype, half, f"draft={pipeline.draft_size} max_pixels={pipeline.max_pixels}")
     path = Path(folder) / f"{desc}-{key}"
     if path.is_dir():
         log.info("%s of the %d photos read from %s", desc, len(entries), path)
@@ -107,10 +112,9 @@ def outputs(model, layers, entries, pipeline, folder, batch=32, mirror=False, de
         model = model()  # a builder: only now is the network needed
     extractor = keras.Model(model.input, [model.get_layer(name).output for name in layers])
     if dtype == "bfloat16":
-        extractor = in_bfloat16(extractor)
-    tmp = path.with_name("tmp-" + path.name)
-    shutil.rmtree(tmp, ignore_errors=True)  # a run killed while writing it
-    tmp.mkdir(parents=True)
+        extractor = with_policy(extractor, "mixed_bfloat16")
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f"tmp-{path.name}-", dir=folder))  # its own: another run may write the same
     files, row = {}, 0
     for images, _ in tqdm(image_dataset(entries, pipeline, batch, mirror=mirror, view=view),
                           total=math.ceil(len(entries) / batch), desc=desc, unit="batch"):
@@ -118,8 +122,8 @@ def outputs(model, layers, entries, pipeline, folder, batch=32, mirror=False, de
         for name, part in zip(layers, parts if isinstance(parts, (list, tuple)) else [parts]):
             part = np.reshape(np.asarray(part, np.float32), (len(part), -1))
             if name not in files:
-                dtype = np.float16 if name in half else np.float32
-                files[name] = np.lib.format.open_memmap(tmp / f"{name}.npy", "w+", dtype, (len(entries), part.shape[1]))
+                stored = np.float16 if name in half else np.float32
+                files[name] = np.lib.format.open_memmap(tmp / f"{name}.npy", "w+", stored, (len(entries), part.shape[1]))
             if name in half and np.abs(part).max(initial=0) > np.finfo(np.float16).max:
                 raise ValueError(f"{name}'s outputs exceed float16's range: it cannot be cached in half precision")
             files[name][row:row + len(part)] = part
@@ -127,7 +131,10 @@ def outputs(model, layers, entries, pipeline, folder, batch=32, mirror=False, de
     for file in files.values():
         file.flush()
     del files
-    tmp.rename(path)
+    try:
+        tmp.rename(path)
+    except OSError:  # another run finished the same features first: read its
+        shutil.rmtree(tmp)
     return _read(path, layers)
 
 

@@ -17,9 +17,11 @@ epoch. Test is never read.
 """
 import logging
 import math
+from pathlib import Path
 
 import numpy as np
-from scipy.stats import spearmanr
+
+from training.heads import logit, rho
 
 log = logging.getLogger("finetune")
 
@@ -80,19 +82,15 @@ def precision(choice="auto"):
     if choice != "auto":
         return choice
     try:
-        flags = open("/proc/cpuinfo").read()
+        flags = Path("/proc/cpuinfo").read_text()
     except OSError:
         return "float32"
     return "bfloat16" if ("avx512_bf16" in flags or "amx_bf16" in flags) else "float32"
 
 
-def rho(predicted, true):
-    return float(spearmanr(predicted, true).statistic)
-
-
 # The candidates: what each retrains, everything below it frozen.
 PARTS = {"head": "deep: fc6-fc12 retrained",
-         "stage": "deep: ResNet's last stage (layer4) and fc6-fc12 retrained, BatchNorm statistics frozen"}
+         "stage": "deep: ResNet's last stage (layer4 and its fc) and fc6-fc12 retrained, BatchNorm statistics frozen"}
 
 
 def trainable(base, part, options, dtype="float32"):
@@ -100,6 +98,8 @@ def trainable(base, part, options, dtype="float32"):
     its fc12 is linear (it is trained on logits) and float32, the rest computes in ``dtype``
     (its weights stay float32); its layers are copies: ``base`` is left as it is."""
     import keras
+
+    from training.bottlenecks import with_policy
 
     policy = "mixed_bfloat16" if dtype == "bfloat16" else "float32"
     if part == "head":
@@ -113,9 +113,7 @@ def trainable(base, part, options, dtype="float32"):
             model.get_layer(name).set_weights(base.get_layer(name).get_weights())
         return model, list(HEAD)
     below = keras.Model([base.get_layer(name).output for name in reads(part, options)], base.get_layer("fc11").output)
-    copy = keras.models.clone_model(below, clone_function=lambda layer: layer.__class__.from_config(
-        {**layer.get_config(), "dtype": policy}))
-    copy.set_weights(below.get_weights())
+    copy = with_policy(below, policy)
     for layer in copy.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.trainable = False  # its statistics and scale frozen: a few hundred photos cannot re-estimate them
@@ -151,13 +149,11 @@ def predicted(model, data, shapes, rows, outputs=None, batch=64):
 def train(base, part, features, n_train, y_train, y_val, options=None, seed=0, epochs=EPOCHS, dtype="float32"):
     """Retrain ``part`` ("head" or "stage") of ``base`` (a built Keras ResMem) on ``features``
     ({layer: [N x ... a view]}, train rows then val rows), computing in ``dtype``; returns (val
-    rho of the best epoch, that epoch, the model (float32) with its weights, their names,
-    [val rho of each epoch]). Val is always measured in float32, as the bucket is served.
-    ``base`` is left unchanged."""
+    rho of the best epoch, that epoch (0: the recalibrated part, before any training, was best),
+    the model (float32) with its weights, their names, [val rho of each epoch from 0]). Val is always
+    measured in float32, as the bucket is served. ``base`` is left unchanged."""
     import keras
     import tensorflow as tf
-
-    from training.heads import logit
 
     keras.utils.set_random_seed(seed)
     model, names = trainable(base, part, options, dtype)
@@ -184,16 +180,21 @@ def train(base, part, features, n_train, y_train, y_val, options=None, seed=0, e
             loss += L2SP * tf.add_n([tf.reduce_sum(tf.square(w - a)) for w, a in zip(model.trainable_weights, anchors)])
         optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_weights), model.trainable_weights))
 
+    def measured():  # val rho in float32; a constant prediction (nan) ranks nothing
+        exact.set_weights(model.get_weights())
+        score = rho(predicted(exact, data, shapes, val_rows)[0][:, 0], y_val)
+        return -1.0 if math.isnan(score) else score
+
     rng = np.random.default_rng(seed)
-    history, best = [], (-math.inf, 0, model.get_weights())
+    best = (measured(), 0, model.get_weights())  # epoch 0: recalibrated, not yet trained
+    history = [round(best[0], 4)]
     for epoch in range(1, epochs + 1):
         order = rng.permutation(n_train)
         chosen = rng.integers(0, len(data[0]), n_train)  # one random view of each photo
         for begin in range(0, n_train, BATCH):
             rows = order[begin:begin + BATCH]
             step(rows_of(data, shapes, rows, chosen[rows]), tf.constant(targets[rows]))
-        exact.set_weights(model.get_weights())
-        score = rho(predicted(exact, data, shapes, val_rows)[0][:, 0], y_val)
+        score = measured()
         history.append(round(score, 4))
         log.info("%s: epoch %d, val Spearman %.4f", PARTS[part], epoch, score)
         if score > best[0]:

