@@ -4,7 +4,7 @@ head. Everything below the part retrained stays frozen.
 
 The frozen part runs once per photo and view: its activations (fc6's input; layer4's and MemNet's
 conv5 for the stage) are cached by training/bottlenecks.py, keyed by the base bucket's md5s, the
-layers, the files and the view. An epoch then costs only the part retrained. The views are ResMem's own augmentation, fixed so that they can be cached: the centre crop
+layers, the files, the view and the compute type. An epoch then costs only the part retrained. The views are ResMem's own augmentation, fixed so that they can be cached: the centre crop
 of the 256 x 256 squash, its mirror image, and random 227 crops of it, each mirrored at random
 (VIEWS in all, from a fixed seed).
 
@@ -190,7 +190,8 @@ def train(base, part, features, n_train, y_train, y_val, options=None, seed=0, e
         update(gradients(x, y))
 
     def measured():  # val rho in float32; a constant prediction (nan) ranks nothing
-        exact.set_weights(model.get_weights())
+        if exact is not model:  # the bfloat16 model's weights, into its float32 twin
+            exact.set_weights(model.get_weights())
         score = rho(predicted(exact, data, shapes, val_rows)[0][:, 0], y_val)
         return -1.0 if math.isnan(score) else score
 
