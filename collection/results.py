@@ -4,7 +4,9 @@ Rows are appended a batch at a time with one ``write`` call on an unbuffered fil
 leaves whole rows behind. Should a final line still be cut short (a full disk, a power cut),
 reopening the file trims it, and its path is scored again. Opening a file that already has
 rows reads their paths, and the run skips them: that is the resume. An exclusive lock stops a
-second run from writing to the same file at the same time.
+second run from writing to the same file at the same time. Nothing is written to a file before
+it is known to be an output of this command, by its first line (a header of ours in CSV, one of
+our rows in JSON Lines; or empty): any other file is refused as it was, --overwrite or not.
 
 Any file name round-trips, so that a resume recognises every row:
 - A name that is not UTF-8 (Linux names are bytes; Python holds the undecodable ones as
@@ -77,50 +79,79 @@ class ResultsFile:
         self.outputs, self.stable = tuple(outputs), stable
         self.jsonl = self.path.suffix.lower() == ".jsonl"
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)  # never O_TRUNC: it may not be ours
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise OutputError(f"another run is writing to {self.path}") from None
+            with open(self._fd, "rb", closefd=False) as stream:
+                data = stream.read()
+            header = self._header_of(data)  # refuses a file that is not ours, having written nothing
+            if overwrite:
+                data = b""
+            else:
+                self._check_columns(header)
+                data = data[:data.rfind(b"\n") + 1]  # a last line cut short (a power cut): scored again
+            if len(data) < os.fstat(self._fd).st_size:
+                os.ftruncate(self._fd, len(data))
+            self.done = self._read_done(data)
+            if not data and not self.jsonl:
+                self._append(self._encode_csv([dict(zip(self.fields, self.fields))]))
+        except BaseException:
             os.close(self._fd)
-            raise OutputError(f"another run is writing to {self.path}") from None
-        if overwrite:
-            os.ftruncate(self._fd, 0)
-        self.done = self._read_done()
-        if os.fstat(self._fd).st_size == 0 and not self.jsonl:
-            self._append(self._encode_csv([dict(zip(self.fields, self.fields))]))
+            raise
 
-    def _read_done(self):
-        """Paths and scores of the rows already written, after trimming a cut-off last line."""
-        with open(self._fd, "rb", closefd=False) as stream:
-            data = stream.read()
-        if data and not data.endswith(b"\n"):
-            data = data[:data.rfind(b"\n") + 1]
-            os.ftruncate(self._fd, len(data))
+    def _header_of(self, data):
+        """The columns of ``data`` (a CSV's header, the keys of a JSON line), or None when it has
+        none yet (empty, or its first line cut short); OutputError when it is not an output of
+        this command. A file is ours only by its first line: nothing decides it by its name."""
+        first, whole = data.split(b"\n", 1)[0].decode("utf-8", "surrogateescape"), b"\n" in data
+        if not data or (not whole and first.startswith('{"path": ' if self.jsonl else "path,time,")):
+            return None  # empty, or a first line cut short (a power cut as it was written)
+        if self.jsonl:
+            try:
+                row = json.loads(first)
+            except ValueError:
+                row = None
+            header = tuple(row) if isinstance(row, dict) else ()
+        else:
+            header = tuple(next(csv.reader([first]), ()))
+        if whole and (header in EARLIER_FIELDS or (header[:2] == ("path", "time") and "error" in header)):
+            return header
+        raise OutputError(f"{self.path} is not an output of this command (its first line is {first[:80]!r}): "
+                          "nothing was written to it; choose another --out. --overwrite replaces only an "
+                          "output of this command: to replace this file, delete it yourself")
+
+    def _check_columns(self, header):
+        """OutputError when ``header``, the columns of an output of this command, are not this run's."""
+        what = "written by an earlier version of this command, without the time column of videos"
+        if header in EARLIER_FIELDS:
+            raise OutputError(f"{self.path} was {what}; choose another file, or --overwrite")
+        if header == output_fields(self.outputs, not self.stable):
+            raise OutputError(f"{self.path} was written {'with' if not self.stable else 'without'} "
+                              "--stable; run as it was, or choose another file, or --overwrite")
+        if header is not None and header != self.fields:
+            raise OutputError(f"{self.path} has the columns {','.join(header)}, not those of "
+                              f"this run ({','.join(self.fields)}): run with the same --stable, --crops, "
+                              "--regions and MODEL_OUTPUTS, or choose another file, or --overwrite")
+
+    def _read_done(self, data):
+        """Paths and scores of the rows in ``data``, whole lines of an output of this run."""
         text = data.decode("utf-8", "surrogateescape")  # a CSV holds non-UTF-8 names as their bytes
         if self.jsonl:  # only \n ends a row: a name may hold U+2028 or U+0085 unescaped
-            rows = [json.loads(line) for line in text.split("\n") if line.strip()]
+            try:
+                rows = [json.loads(line) for line in text.split("\n") if line.strip()]
+            except ValueError as error:
+                raise OutputError(f"{self.path} holds a line that is not JSON ({error}); choose another "
+                                  "file, or --overwrite") from None
         else:
-            reader = csv.DictReader(io.StringIO(text, newline=""))
-            if text and tuple(reader.fieldnames or ()) in EARLIER_FIELDS:
-                raise OutputError(f"{self.path} was written by an earlier version of this command, without "
-                                  "the time column of videos; choose another file, or --overwrite")
-            header = tuple(reader.fieldnames or ())
-            if text and header == output_fields(self.outputs, not self.stable):
-                raise OutputError(f"{self.path} was written {'with' if not self.stable else 'without'} "
-                                  "--stable; run as it was, or choose another file, or --overwrite")
-            if text and header[:2] == ("path", "time") and header != self.fields:
-                raise OutputError(f"{self.path} has the columns {','.join(reader.fieldnames)}, not those of "
-                                  f"this run ({','.join(self.fields)}): run with the same --stable, --crops, "
-                                  "--regions and MODEL_OUTPUTS, or choose another file, or --overwrite")
-            if text and tuple(reader.fieldnames or ()) != self.fields:
-                raise OutputError(f"{self.path} is not an output of this command (its first line is "
-                                  f"{text.splitlines()[0][:80]!r}); choose another file, or --overwrite")
-            rows = list(reader)
+            rows = list(csv.DictReader(io.StringIO(text, newline="")))
         done = {}
         for row in rows:
             if not isinstance(row, dict) or "path" not in row:
-                raise OutputError(f"{self.path} is not an output of this command; choose another "
-                                  "file, or --overwrite")
+                raise OutputError(f"{self.path} holds a row that is not one of this command's; choose "
+                                  "another file, or --overwrite")
             path, error = row["path"], row.get("error") or None
             if not self.jsonl:
                 path, error = (field[1:] if field and field.startswith("'") else field for field in (path, error))

@@ -152,3 +152,20 @@ def test_stable_rows_carry_the_mirror_delta_and_resume_only_as_they_were_written
     assert plain.returncode == 2 and "was written with --stable" in plain.stderr
     again = run_score(photos, "--out", out, "--stable")
     assert again.returncode == 0 and "skipped 3 already" in again.stdout
+
+
+def test_a_file_that_is_not_an_output_is_never_written_not_even_with_overwrite(tmp_path):
+    """Issue 40: `printf 'a,b\\n1,2' > notes.csv; score samples/ --out notes.csv` left `a,b\\n`, and
+    --overwrite replaced it with scores. A JPEG as --out lost its last bytes."""
+    notes, photo = tmp_path / "notes.csv", tmp_path / "photo.jsonl"
+    notes.write_bytes(b"a,b\n1,2")
+    photo.write_bytes((SAMPLES / "astronaut.jpg").read_bytes())
+    for out in (notes, photo, tmp_path / "photo.csv"):
+        if not out.exists():
+            shutil.copy(SAMPLES / "rocket.jpg", out)
+        data = out.read_bytes()
+        for extra in ((), ("--overwrite",)):
+            done = run_score(SAMPLES, "--out", out, *extra)
+            assert done.returncode == 2 and "is not an output of this command" in done.stderr, done.stderr
+            assert out.read_bytes() == data, (out, extra)
+    assert "delete it yourself" in done.stderr

@@ -103,3 +103,52 @@ def test_a_video_is_a_row_per_frame_and_an_earlier_file_is_refused_with_a_reason
     old.write_text("path,memorability,width,height,error\na.jpg,0.5,1,1,\n")
     with pytest.raises(OutputError, match="earlier version of this command, without the time column"):
         ResultsFile(old)
+
+
+FOREIGN = {"a,b\n1,2": ".csv", "\xff\xd8\xff\xe0\x00\x10JFIF\x00\n\x01\x02": ".csv", "name,score\nx,1\n": ".csv",
+           '{"name": "x"}\n{"path": "cut': ".jsonl", "[1, 2]\n": ".jsonl", "plain text, no newline": ".jsonl",
+           '{"path": "a.jpg", "score": 1}\n': ".jsonl"}
+
+
+@pytest.mark.parametrize("content", FOREIGN)
+def test_a_file_that_is_not_ours_is_left_byte_for_byte_even_with_overwrite(tmp_path, content):
+    """Nothing is written before a file is known to be an output of this command (issue 40)."""
+    path = tmp_path / f"theirs{FOREIGN[content]}"
+    data = content.encode("latin-1")
+    path.write_bytes(data)
+    with pytest.raises(OutputError, match="is not an output of this command.*nothing was written"):
+        ResultsFile(path)
+    with pytest.raises(OutputError, match="--overwrite replaces only an output of this command.*delete it yourself"):
+        ResultsFile(path, overwrite=True)
+    assert path.read_bytes() == data
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_an_empty_file_our_header_alone_or_a_cut_first_line_is_ours(tmp_path, suffix):
+    header = "path,time,memorability,width,height,error\n"
+    cut = header[:14] if suffix == ".csv" else '{"path": "a.jpg", "ti'
+    for content in ("", header, cut) if suffix == ".csv" else ("", cut):
+        path = tmp_path / f"ours{suffix}"
+        path.write_text(content)
+        with ResultsFile(path) as out:
+            assert out.done == {}
+            out.write([Result(0, "b.jpg", 0.5, 1, 1)])
+        text = path.read_text()
+        assert text.count("b.jpg") == 1 and (text.startswith(header) if suffix == ".csv" else text.startswith('{"path": "b.jpg"'))
+        path.write_text(content)
+        ResultsFile(path, overwrite=True).close()  # --overwrite takes it too
+
+
+def test_json_lines_of_other_columns_are_refused_untouched(tmp_path):
+    path = tmp_path / "stable.jsonl"
+    with ResultsFile(path, stable=True) as out:
+        out.write(results())
+    with open(path, "a") as stream:
+        stream.write('{"path": "d.jpg", "ti')  # cut short: trimmed only once the file is known to be ours
+    data = path.read_bytes()
+    with pytest.raises(OutputError, match="was written with --stable"):
+        ResultsFile(path)
+    assert path.read_bytes() == data
+    with ResultsFile(path, stable=True) as out:
+        assert set(out.done) == {"a, b.jpg", "c.txt"}
+    assert path.read_bytes() == data[:data.rindex(b"\n") + 1]
