@@ -33,7 +33,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chat
 
 import config
 from collection import arguments
-from collection.inputs import InputError, check_paths, iter_inputs, read_list
+from collection.inputs import InputError, check_paths, iter_inputs, map_root, read_list
 from collection.items import chunks
 from collection.results import OutputError, ResultsFile, distribution, write_maps
 from core.bucket import BucketError
@@ -140,7 +140,17 @@ def report(summary):
 
 
 def inputs(args):
-    return iter_inputs(args.paths, listed_paths(args.from_list), follow_links=args.follow_links)
+    return iter_inputs(args.paths, listed_paths(args.from_list), follow_links=args.follow_links,
+                       maps_root=maps_root(args))
+
+
+def maps_root(args):
+    """The folder the maps are named relative to (collection.inputs.map_root): a list in a file is
+    read ahead for it; one on stdin, read once, is not: its maps are named by absolute path."""
+    if not args.maps:
+        return None  # no maps: the names are never used, and a list is not read twice for them
+    listed = None if args.from_list == "-" else listed_paths(args.from_list)
+    return map_root(args.paths, listed)
 
 
 def run(args, scorer, out, run_state, bar):

@@ -9,6 +9,7 @@ regular file") rather than vanishing; a folder that cannot be listed is an input
 Hidden files and folders (a leading dot: .DS_Store, .git) are left out of a walk. Inputs are
 streamed, so a folder of a million photos is never held as a list.
 """
+import itertools
 import os
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -26,7 +27,7 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".mpo", ".png", ".gif", ".bmp", ".dib
 @dataclass(frozen=True)
 class Input:
     path: str  # as the user named it, joined with the walk: the row's `path`, the key of a resume
-    name: str  # relative, without `..`: where its maps go under --maps (see map_name)
+    name: str  # relative, without `..`: where its maps go under --maps (map_name), one per input
     walked: bool = False  # met in a walk, not named: a file there that is no image is not a failure
     error: str = None  # known before reading: a folder that cannot be listed
 
@@ -36,9 +37,27 @@ class Input:
         return self.walked and self.error is None and os.path.splitext(self.path)[1].lower() not in IMAGE_SUFFIXES
 
 
+def map_root(paths, listed=()):
+    """The deepest folder that holds every input: each folder of ``paths``, the folder of each
+    file of ``paths`` and of ``listed``. Maps are named relative to it (map_name), so that
+    distinct inputs never share a map. ``listed`` None: paths that cannot be known ahead (a list
+    on stdin, read once), so the filesystem's root: maps named by their absolute paths."""
+    if listed is None:
+        return os.path.abspath(os.sep)
+    root = None
+    for path, named in itertools.chain(((path, True) for path in paths), ((path, False) for path in listed)):
+        if not is_uri(path):
+            path = os.path.abspath(path)
+            folder = path if named and os.path.isdir(path) else os.path.dirname(path)
+            root = folder if root is None else os.path.commonpath([root, folder])
+    return root
+
+
 def map_name(path, root=None):
-    """A safe relative name for ``path``'s maps: relative to the folder ``root`` it was found in,
-    else the path itself with its anchor (`/`, `C:\\`) and any `..` removed."""
+    """A safe relative name for ``path``'s maps: relative to ``root`` (map_root; a URI's prefix),
+    folders kept, else the path itself; with its anchor (`/`, `C:\\`) and any `..` removed."""
+    if root is not None:
+        path, root = (item if is_uri(path) else os.path.abspath(item) for item in (path, root))
     relative = PurePath(os.path.relpath(path, root)) if root is not None else PurePath(path)
     parts = [part for part in relative.parts if part not in ("..", ".") and part != relative.anchor]
     return str(PurePath(*parts)) if parts else PurePath(path).name or "input"
@@ -90,26 +109,29 @@ def read_list(stream):
             yield line
 
 
-def iter_inputs(paths=(), listed=(), follow_links=False):
+def iter_inputs(paths=(), listed=(), follow_links=False, maps_root=None):
     """Inputs from ``paths`` (files, folders, or URIs of objects or prefixes) and then ``listed`` (paths from a list), each
     path once: a repeat is dropped, so that every path has exactly one row. A folder named on the
-    command line is walked even when it is a symlink, as `find -H` does."""
+    command line is walked even when it is a symlink, as `find -H` does. Map names are relative to
+    ``maps_root``, by default map_root's (a ``listed`` that is no list or tuple is not read ahead)."""
+    if maps_root is None:
+        maps_root = map_root(paths, listed if isinstance(listed, (list, tuple)) else None)
     seen = set()
 
-    def once(path, root=None, error=None):
+    def once(path, walked=False, error=None, root=maps_root):
         if path not in seen:
             seen.add(path)
-            yield Input(path, map_name(path, root), walked=root is not None, error=error)
+            yield Input(path, map_name(path, root), walked=walked, error=error)
 
     for path in paths:
         if is_uri(path):  # a prefix or an object in storage, listed by pyarrow (--ray only)
             from collection.storage import list_uri
 
             for found in list_uri(path):
-                yield from once(found, path if found != path else None)
+                yield from once(found, found != path, root=path if found != path else None)
         elif os.path.isdir(path):
             for found, error in walk(path, follow_links):
-                yield from once(found, path, error)
+                yield from once(found, True, error)
         else:
             yield from once(path)
     for path in listed:

@@ -169,3 +169,16 @@ def test_a_file_that_is_not_an_output_is_never_written_not_even_with_overwrite(t
             assert done.returncode == 2 and "is not an output of this command" in done.stderr, done.stderr
             assert out.read_bytes() == data, (out, extra)
     assert "delete it yourself" in done.stderr
+
+
+def test_two_folders_holding_the_same_name_get_a_map_each(tmp_path):
+    """Issue 40: A/x.jpg and B/x.jpg gave one map, the second over the first."""
+    for folder, sample in (("A", "astronaut.jpg"), ("B", "rocket.jpg")):
+        (tmp_path / folder).mkdir()
+        shutil.copy(SAMPLES / sample, tmp_path / folder / "x.jpg")
+    maps = tmp_path / "maps"
+    done = run_score(tmp_path / "A", tmp_path / "B", "--out", tmp_path / "scores.csv", "--maps", maps)
+    assert done.returncode == 0, done.stderr
+    overlays = sorted(path.relative_to(maps).as_posix() for path in maps.rglob("*.overlay.png"))
+    assert overlays == ["A/x.jpg.overlay.png", "B/x.jpg.overlay.png"]
+    assert (maps / "A/x.jpg.overlay.png").read_bytes() != (maps / "B/x.jpg.overlay.png").read_bytes()

@@ -3,7 +3,7 @@ import io
 
 import pytest
 
-from collection.inputs import InputError, check_paths, iter_inputs, map_name, read_list
+from collection.inputs import InputError, check_paths, iter_inputs, map_name, map_root, read_list
 
 
 def make(root, *names):
@@ -28,10 +28,26 @@ def test_files_folders_and_a_list_each_path_once(tmp_path):
 
 
 def test_map_names_stay_inside_the_maps_folder():
-    assert map_name("/data/stimuli/cat.jpg") == "data/stimuli/cat.jpg"
-    assert map_name("../shared/photos/cat.jpg") == "shared/photos/cat.jpg"
+    assert map_name("/data/stimuli/cat.jpg", "/") == "data/stimuli/cat.jpg"
     assert map_name("stimuli/a/cat.jpg", "stimuli") == "a/cat.jpg"
-    assert map_name("./cat.jpg") == "cat.jpg"
+    assert map_name("./cat.jpg", ".") == "cat.jpg"
+    assert ".." not in map_name("../photos/cat.jpg", "/elsewhere").split("/")  # never above the maps folder
+
+
+def test_distinct_inputs_never_share_a_map_name(tmp_path, monkeypatch):
+    """Issue 40: `score A/ B/ --maps maps/` wrote A/x.jpg's map and then B/x.jpg's over it. Maps
+    are named relative to the folder that holds every input, folders kept."""
+    make(tmp_path, "A/x.jpg", "B/x.jpg", "B/sub/x.jpg", "x.jpg", "C/x.jpg")
+    names = {i.path: i.name for i in iter_inputs([str(tmp_path / "A"), str(tmp_path / "B"), str(tmp_path / "x.jpg")],
+                                                 [str(tmp_path / "C" / "x.jpg")])}
+    assert names == {str(tmp_path / n): n for n in ("A/x.jpg", "B/sub/x.jpg", "B/x.jpg", "x.jpg", "C/x.jpg")}
+    assert [i.name for i in iter_inputs([str(tmp_path / "B")])] == ["sub/x.jpg", "x.jpg"]  # one folder: inside it
+    monkeypatch.chdir(tmp_path / "B")
+    assert [i.name for i in iter_inputs(["sub/x.jpg", "../A/x.jpg", "x.jpg"])] == ["B/sub/x.jpg", "A/x.jpg", "B/x.jpg"]
+    # A list read once (stdin) cannot be known ahead: its maps are named by their absolute paths.
+    streamed = iter_inputs(["x.jpg"], iter([str(tmp_path / "C" / "x.jpg")]))
+    assert [i.name for i in streamed] == [str(tmp_path / n).lstrip("/") for n in ("B/x.jpg", "C/x.jpg")]
+    assert map_root(["sub", "../A/x.jpg"], None) == "/" and map_root(["sub", "../A/x.jpg"]) == str(tmp_path)
 
 
 def test_a_list_skips_blank_lines_and_keeps_spaces_in_names():
