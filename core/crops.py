@@ -49,8 +49,11 @@ class Ratio:
 
 
 def parse_ratios(text, field_name="ratios"):
+    parts = str(text).split(",", MAX_RATIOS)  # counted first: a long field costs no more than 9 parts
+    if len(parts) > MAX_RATIOS:
+        raise FieldError(f"{field_name}: more than {MAX_RATIOS} ratios; at most {MAX_RATIOS}")
     ratios = []
-    for part in str(text).split(","):
+    for part in parts:
         match = re.fullmatch(r"\s*(\d{1,4}):(\d{1,4})\s*", part)
         if not match or int(match[1]) == 0 or int(match[2]) == 0:
             raise FieldError(f"{field_name}: {part.strip()[:40]!r} is not a ratio W:H of whole numbers above 0, "

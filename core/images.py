@@ -9,11 +9,16 @@ import struct
 import warnings
 
 import numpy as np
-from PIL import Image, ImageFile, ImageOps
+from PIL import Image, ImageFile, PngImagePlugin
 
 # What Pillow may identify an upload as. MPO is the multi-picture JPEG many cameras write.
 ALLOWED_FORMATS = {"JPEG", "MPO", "PNG", "GIF", "BMP", "DIB", "TIFF", "WEBP"}
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated upload is an error, not a grey half
+# A PNG's text chunks are read while it is opened, before its size is known: Pillow allows 64 MB
+# of them (1 MB each, decompressed). A score needs none; 1 MB in all (256 KB each) keeps an
+# ordinary photo's metadata and refuses a text bomb with a 400 (ValueError, below).
+PngImagePlugin.MAX_TEXT_CHUNK = 256 * 1024
+PngImagePlugin.MAX_TEXT_MEMORY = 1024 * 1024
 
 # Errors Pillow's decoders raise on malformed input. Only the decoding of untrusted bytes is
 # guarded with these; a bug elsewhere must still surface as a 500, not as a "bad image".
@@ -54,12 +59,14 @@ def decode_image(data, max_pixels, name="upload", draft_size=None):
     return decode_sized(data, max_pixels, name, draft_size)[0]
 
 
-def decode_sized(data, max_pixels, name="upload", draft_size=None, reserve=None, shortest_cut=None):
+def decode_sized(data, max_pixels, name="upload", draft_size=None, reserve=None, shortest_cut=None, copies=0):
     """``decode_image``, plus the photo's (width, height) as a viewer shows it: the full size
     from its header, with the EXIF orientation applied, whatever size the draft decoded.
     ``data`` is bytes, or a binary file open at its start: Pillow then reads the header, and
     the pixel limit is checked from it, before any pixels are read. ``reserve(pixels)``, when
-    given, is called with the pixels about to be decoded (core/budget.py) and may wait.
+    given, is called once, before any pixel is decoded, with what the decode will hold at its
+    peak (``held_pixels``: by mode, not by pixels alone), plus ``copies`` RGB copies of the
+    decoded picture that the caller will make (a crop), and may wait.
     ``shortest_cut``: the shortest side, in full-size pixels, of a piece to be cut from the
     picture (a crop): the draft then keeps that piece at ``draft_size`` or more, as it keeps a
     whole photo."""
@@ -79,20 +86,20 @@ def decode_sized(data, max_pixels, name="upload", draft_size=None, reserve=None,
                                  f"(the limit is {max_pixels})")
             if width < 1 or height < 1:
                 raise ImageError(f"{name} has no pixels")
-            drafts = bool(draft_size) and image.format in ("JPEG", "MPO")
-            if reserve is not None and not drafts:  # before displayed_size: a PNG's EXIF may load it
-                reserve(width * height)
-            size = displayed_size(image)
+            orientation = header_orientation(image)
+            size = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
             image.seek(0)  # first frame of an animation
-            if drafts:
+            if draft_size and image.format in ("JPEG", "MPO"):
                 side = max(draft_size)  # square: the EXIF rotation may swap width and height
                 if shortest_cut:  # libjpeg's scale keeps min(width, height) >= side: scale the piece so
                     side = max(side, -(-side * min(width, height) // shortest_cut))
-                image.draft(image.mode, (side, side))
-                if reserve is not None:
-                    reserve(image.width * image.height)  # after the draft: the pixels really decoded
+                image.draft(image.mode, (side, side))  # the pixels really decoded: image.size after it
+            if reserve is not None:
+                pixels = image.width * image.height
+                reserve(held_pixels(image.mode, pixels, orientation in TURNS) + copies * pixels)
             image.load()
-            ImageOps.exif_transpose(image, in_place=True)  # a copy only when the photo is turned
+            if orientation in TURNS:  # a copy, while the stored picture is still held
+                image = image.transpose(TURNS[orientation])
             return to_rgb(image), size
     except ImageError:
         raise
@@ -104,11 +111,44 @@ def decode_sized(data, max_pixels, name="upload", draft_size=None, reserve=None,
         raise ImageError(f"{name} could not be decoded; it is truncated or corrupt ({error})") from None
 
 
+# EXIF orientations 2..8, as ImageOps.exif_transpose turns them.
+TURNS = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+         5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+         8: Image.Transpose.ROTATE_90}
+
+# Bytes a pixel that Pillow stores in each mode (else 4: RGB is stored as RGBX, I and F as 32 bits).
+STORED_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
+
+
+# Bytes a pixel of what ``to_rgb`` makes beside the stored picture, by mode: RGBA and a palette
+# (its transparency) go through RGBA and then RGB on white; greys of 16 or 32 bits through 8-bit grey.
+CONVERTED_BYTES = {"RGB": 0, "RGBA": 4, "P": 8, "LA": 8, "PA": 8, "La": 8, "RGBa": 8,
+                   "I;16": 5, "I;16L": 5, "I;16B": 5, "I;16N": 5, "I": 5, "F": 5}  # else 4: a convert("RGB")
+
+
+def held_pixels(mode, pixels, turned=False):
+    """What decoding ``pixels`` of ``mode`` to RGB holds at its peak, in RGB pixels (4 bytes, the
+    unit of core/budget.py): the stored picture, and beside it either its turned copy (EXIF) or
+    what ``to_rgb`` makes. An RGB photo is its pixels; a 16-bit grey one 7/4 of them."""
+    stored = STORED_BYTES.get(mode, 4)
+    beside = max(stored if turned else 0, CONVERTED_BYTES.get(mode, 4))
+    return -(-pixels * (stored + beside) // 4)
+
+
+def header_orientation(image):
+    """The EXIF (or XMP) orientation of an opened image, 1 to 8, from what precedes its pixels.
+    Pillow's PNG plugin would decode the whole picture to look for an eXIf chunk after the
+    pixel data; the PNG specification (3rd edition) puts eXIf before IDAT, and browsers ignore
+    one after it (w3c/png#146, #447), so that one is ignored here too: nothing is decoded."""
+    orientation = Image.Image.getexif(image).get(ORIENTATION, 1)
+    return orientation if orientation in range(1, 9) else 1
+
+
 def displayed_size(image):
     """(width, height) of an opened image as shown: EXIF orientations 5 to 8 swap the sides.
-    A JPEG's EXIF is in its header, so this decodes no pixels (a PNG's may follow them)."""
+    From its header: this decodes no pixels."""
     width, height = image.size
-    return (height, width) if image.getexif().get(ORIENTATION) in (5, 6, 7, 8) else (width, height)
+    return (height, width) if header_orientation(image) in (5, 6, 7, 8) else (width, height)
 
 
 def probe_size(data):
@@ -127,12 +167,11 @@ def to_rgb(image):
     if mode == "RGB":
         return image
     if mode.startswith("I;16") or mode == "I":
-        # 16/32-bit greyscale: Pillow's own conversion clips at 255; scale 0..65535 instead.
-        grey = np.asarray(image, dtype=np.float64) / 257.0
-        return Image.fromarray(np.clip(np.rint(grey), 0, 255).astype(np.uint8)).convert("RGB")
+        # 16/32-bit greyscale: Pillow's own conversion clips at 255; scale 0..65535 instead, in
+        # integers: (v + 128) // 257 is round(v / 257) exactly (v / 257 is never a half).
+        return _grey_to_rgb(image, lambda band: np.clip((band.astype(np.int64) + 128) // 257, 0, 255))
     if mode == "F":
-        grey = np.clip(np.rint(np.asarray(image, dtype=np.float64)), 0, 255)
-        return Image.fromarray(grey.astype(np.uint8)).convert("RGB")
+        return _grey_to_rgb(image, lambda band: np.clip(np.rint(np.nan_to_num(band)), 0, 255))
     if mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     elif mode in ("LA", "PA", "La", "RGBa"):
@@ -143,6 +182,22 @@ def to_rgb(image):
         background.paste(image, mask=image.getchannel("A"))
         return background
     return image.convert("RGB")  # L, 1, CMYK, YCbCr, LAB, HSV
+
+
+BAND_PIXELS = 1 << 20  # converted a band of rows at a time: the temporaries stay a few MB
+
+
+def _grey_to_rgb(image, to_8bit):
+    """RGB of a 16-bit, 32-bit or float greyscale ``image``, through 8-bit grey made a band of rows
+    at a time by ``to_8bit`` (an array of the band's values to 0..255): the whole picture is never
+    held in a wider type (three float64 copies of a 64-megapixel PNG were 1.5 GB)."""
+    width, height = image.size
+    rows = max(1, BAND_PIXELS // width)
+    grey = np.empty((height, width), np.uint8)
+    for top in range(0, height, rows):
+        band = np.asarray(image.crop((0, top, width, min(height, top + rows))))
+        grey[top:top + band.shape[0]] = to_8bit(band)
+    return Image.fromarray(grey, "L").convert("RGB")
 
 
 def resized(image, spec):

@@ -99,12 +99,13 @@ class InputPipeline:
         return cls(spec, settings.MAX_IMAGE_PIXELS, settings.JPEG_DRAFT, settings.MAX_IMAGE_BYTES,
                    shared_budget(settings.MAX_DECODE_PIXELS))
 
-    def decode(self, source, name="image", reserve=None, shortest_cut=None):
+    def decode(self, source, name="image", reserve=None, shortest_cut=None, copies=0):
         """(RGB PIL image as displayed, its full displayed (width, height)) of ``source``:
         bytes, a path, a PIL image or an H x W x 3 uint8 RGB array (a video frame). A file's
         pixels are reserved with ``reserve`` (a budget's lease) before they are decoded. With
         ``shortest_cut`` the JPEG draft is sized for a piece of that shortest side, not for the
-        whole photo (core.images.decode_sized)."""
+        whole photo; ``copies``: RGB copies of the picture the caller will hold beside it, reserved
+        with the decode (core.images.decode_sized)."""
         if isinstance(source, Image.Image):
             return to_rgb(source), source.size
         if isinstance(source, np.ndarray):
@@ -113,8 +114,8 @@ class InputPipeline:
             return Image.fromarray(source, "RGB"), (source.shape[1], source.shape[0])
         if isinstance(source, (str, os.PathLike)):  # Pillow reads the file itself: header first
             with open_file(source, name, self.max_bytes) as stream:
-                return decode_sized(stream, self.max_pixels, name, self.draft_size, reserve, shortest_cut)
-        return decode_sized(bytes(source), self.max_pixels, name, self.draft_size, reserve, shortest_cut)
+                return decode_sized(stream, self.max_pixels, name, self.draft_size, reserve, shortest_cut, copies)
+        return decode_sized(bytes(source), self.max_pixels, name, self.draft_size, reserve, shortest_cut, copies)
 
     @contextlib.contextmanager
     def _lease(self):
@@ -148,13 +149,21 @@ class InputPipeline:
     @contextlib.contextmanager
     def for_cuts(self, source, photo, shortest_cut, name="image"):
         """``photo`` (as ``prepare`` made it from ``source``) with a picture to cut crops from:
-        decoded again, its JPEG draft sized so that a crop whose shortest side is
-        ``shortest_cut`` full-size pixels keeps twice the bucket's resize, as the draft keeps a
-        whole photo; a crop then scores as it does sent as a file of its own. The network input
-        stays ``photo``'s, so the photo scores as /model/predict scores it. The picture's pixels
-        stay in the process's budget until the block ends."""
+        decoded again, at the scale that a crop whose shortest side is ``shortest_cut`` full-size
+        pixels keeps twice the bucket's resize, as the JPEG draft keeps a whole photo; a crop then
+        scores as it does sent as a file of its own. A JPEG is drafted to that scale by libjpeg;
+        any other format is decoded whole and shrunk once, by the largest whole factor that keeps
+        it (``Image.reduce``, a box filter, as thumbor and imgproxy shrink before they cut). The
+        network input stays ``photo``'s, so the photo scores as /model/predict scores it. The
+        decode, the shrunk picture and the one crop cut at a time (``crop``) are all reserved in
+        the process's budget until the block ends."""
         with self._lease() as reserve:
-            image, _ = self.decode(source, name, reserve, shortest_cut)
+            image, _ = self.decode(source, name, reserve, shortest_cut, copies=2)
+            if self.draft_size and shortest_cut:
+                scale = image.width / photo.size[0]  # below 1 after a JPEG draft
+                factor = int(shortest_cut * scale // max(self.draft_size))
+                if factor > 1:
+                    image = image.reduce(factor)
             yield Photo(image, photo.size, photo.x, photo.x_mirror)
 
     def with_mirror(self, photo):
@@ -167,12 +176,17 @@ class InputPipeline:
 
     def crop(self, photo, box, mirror=False):
         """The Photo of ``box`` (x, y, w, h in pixels of the photo as displayed, full size) cut
-        from the decoded ``photo`` and preprocessed as any upload is: what a crop scores."""
+        from the decoded ``photo`` and preprocessed as any upload is: what a crop scores. Its
+        picture is dropped once its network input is made (``image`` is None): the crops of a
+        search are cut one at a time, and only the cut being made is held (one copy, reserved
+        by ``for_cuts``)."""
         x, y, w, h = box
-        sx, sy = photo.image.width / photo.size[0], photo.image.height / photo.size[1]  # a JPEG draft
+        sx, sy = photo.image.width / photo.size[0], photo.image.height / photo.size[1]  # a draft, a shrink
         image = photo.image.crop((round(x * sx), round(y * sy), round((x + w) * sx), round((y + h) * sy)))
         cropped = Photo(image, (w, h), preprocess(image, self.spec))
-        return self.with_mirror(cropped) if mirror else cropped
+        cropped = self.with_mirror(cropped) if mirror else cropped
+        cropped.image = None
+        return cropped
 
     def resized(self, source, name="image"):
         """uint8 pixels of ``source`` decoded and resized, before the crop: what the training

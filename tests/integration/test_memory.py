@@ -7,6 +7,7 @@ peak RSS stays under the Kubernetes manifest's memory limit. This test starts it
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import requests
 import yaml
 from PIL import Image
@@ -61,3 +62,59 @@ def test_four_requests_of_sixteen_64_megapixel_pngs_stay_under_the_manifests_lim
     limit = manifest_memory_limit()
     print(f"idle {idle / 2**20:.0f} MiB, peak {peak / 2**20:.0f} MiB, limit {limit / 2**20:.0f} MiB")
     assert peak < limit, (idle, peak, limit)
+
+
+def _peak_growth(requests_to_send, threads, **env):
+    """(answers, idle RSS, peak RSS) of a tiny-bucket server of its own that was sent
+    ``requests_to_send`` (callables of the url), ``threads`` at a time: the bound is about
+    decoding, not the model."""
+    from tests.settings import BUCKET, FALSE_BUCKET
+
+    log = ROOT / "test-artifacts" / "server-memory-decode.log"
+    log.parent.mkdir(exist_ok=True)
+    with running_server(log, MODEL_BUCKET=BUCKET, FALSE_ALARM_BUCKET=FALSE_BUCKET, **env) as (url, process):
+        worker = worker_of(process.pid)
+        idle = rss(worker, "VmRSS")
+        with ThreadPoolExecutor(threads) as pool:
+            answers = list(pool.map(lambda send: send(url), requests_to_send))
+        return answers, idle, rss(worker, "VmHWM")
+
+
+# All decodes at once hold at most MAX_DECODE_PIXELS RGB pixels of 4 bytes (core/budget.py),
+# whatever their mode and whatever is cut from them; the rest is allocator slack and the
+# network inputs of the crops (0.6 MB each).
+DECODE_BUDGET = 32_000_000
+SLACK = 300 * 2**20
+
+
+def test_crops_of_large_pngs_are_cut_inside_the_pixel_budget():
+    """Issue 40, item 6: every crop of a round was held at full size, outside the budget (52 crops
+    of a 4032x3024 PNG: about 1.6 GB; two such requests took a server from 2.2 to 5.5 GB)."""
+    y, x = np.mgrid[0:3024, 0:4032]
+    pixels = np.stack([x % 256, y % 256, (x // 16 + y // 16) % 256], axis=-1).astype(np.uint8)
+    phone = encode(Image.fromarray(pixels), "PNG")  # a phone's 4032x3024, a few MB of PNG
+
+    def crops(url):
+        return requests.post(f"{url}/model/crops", files={"image": ("phone.png", phone)}, timeout=600)
+
+    answers, idle, peak = _peak_growth([crops] * 3, 3, MAX_DECODE_PIXELS=DECODE_BUDGET)
+    assert [a.status_code for a in answers] == [200] * 3, [a.text[:200] for a in answers]
+    assert all(r["crops"] for a in answers for r in a.json()["ratios"])
+    print(f"idle {idle / 2**20:.0f} MiB, peak {peak / 2**20:.0f} MiB")
+    assert peak - idle < 4 * DECODE_BUDGET + SLACK, (idle, peak)
+
+
+def test_16_bit_greys_are_converted_inside_the_pixel_budget():
+    """Issue 40, item 7: a 16-bit grey PNG went through three float64 copies (1.7 GB for 64 MP,
+    130 KB of file) while the budget counted 4 bytes a pixel: three predicts at once peaked at
+    4.8 GB. Converted in integers, a band at a time, and reserved by mode (2 bytes stored, 1 of
+    8-bit grey, 4 of RGB)."""
+    grey = encode(Image.new("I;16", (8000, 8000), 40000), "PNG")
+
+    def predict(url):
+        return requests.post(f"{url}/model/predict", files={"image": ("grey16.png", grey)}, timeout=600)
+
+    answers, idle, peak = _peak_growth([predict] * 3, 3, MAX_DECODE_PIXELS=128_000_000)
+    assert [a.status_code for a in answers] == [200] * 3, [a.text[:200] for a in answers]
+    print(f"idle {idle / 2**20:.0f} MiB, peak {peak / 2**20:.0f} MiB")
+    assert peak - idle < 4 * 128_000_000 + SLACK, (idle, peak)

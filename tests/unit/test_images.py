@@ -117,3 +117,79 @@ def test_a_big_jpeg_is_decoded_at_a_reduced_size_that_scores_the_same(resmem):
     full = resmem.predict([decode_image(data, LIMIT)])[0]["memorability"]
     served = resmem.predict([data])[0]["memorability"]  # the wrapper drafts at 2x its 256 resize
     assert abs(full - served) < 0.01
+
+
+@pytest.mark.parametrize("mode, values", [
+    ("I;16", np.arange(0, 65536, dtype=np.uint16)),
+    ("I", np.concatenate([np.arange(-600, 66000, dtype=np.int32), [2**31 - 1, -2**31]]).astype(np.int32)),
+    ("F", np.array([-3.5, -0.4, 0, 0.5, 1.5, 2.5, 127.49, 254.5, 255.5, 1e9, np.inf, -np.inf], np.float32)),
+])
+def test_wide_greys_become_8_bit_as_the_float_conversion_rounded_them(mode, values):
+    """Issue 40, item 7: converted in integers, a band at a time (three float64 copies of a 64 MP
+    PNG were 1.5 GB): the same 8-bit values as np.rint(v / 257) (F: np.rint(v)), clipped."""
+    from core.images import BAND_PIXELS, to_rgb
+
+    width = 1000  # the values wrap over several bands
+    padded = np.resize(values, (-(-len(values) // width) + 2 * BAND_PIXELS // width, width))
+    image = Image.fromarray(padded)
+    assert image.mode == mode
+    wide = np.asarray(image, np.float64)
+    expected = np.clip(np.rint(wide / 257 if mode != "F" else wide), 0, 255).astype(np.uint8)
+    np.testing.assert_array_equal(np.asarray(to_rgb(image))[..., 0], expected)
+
+
+@pytest.mark.parametrize("mode, turned, held", [
+    ("RGB", False, 100), ("RGB", True, 200), ("L", False, 125), ("L", True, 125),
+    ("I;16", False, 175), ("I;16", True, 175), ("I", False, 225), ("F", True, 225),
+    ("RGBA", False, 200), ("P", False, 225), ("LA", False, 300), ("CMYK", True, 200),
+])
+def test_a_decode_reserves_what_its_mode_holds_not_4_bytes_a_pixel(mode, turned, held):
+    """Issue 40, item 7: the budget's unit is 4 bytes (an RGB pixel); a decode reserves its peak:
+    the stored picture, with its turned copy or what the conversion to RGB makes."""
+    from core.images import held_pixels
+
+    assert held_pixels(mode, 100, turned) == held
+
+
+def test_a_16_bit_png_reserves_its_mode_before_it_is_decoded():
+    grey = Image.new("I;16", (300, 200), 1000)
+    asked = []
+    from core.images import decode_sized
+
+    decode_sized(encode(grey, "PNG"), LIMIT, reserve=asked.append)
+    assert asked == [300 * 200 * 7 // 4]
+
+
+def test_a_png_text_bomb_is_a_clear_400_not_64_mb_read_before_the_size():
+    """Issue 40, item 7: Pillow reads a PNG's text chunks while opening it, up to 64 MB; a score
+    needs none, and 1 MB in all is allowed."""
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    for i in range(8):
+        info.add_text(f"note{i}", "x" * 200_000, zip=True)  # 8 x 200 KB, a few KB compressed
+    bomb = encode(Image.new("RGB", (8, 8)), "PNG", pnginfo=info)
+    assert len(bomb) < 50_000
+    with pytest.raises(ImageError, match="could not be decoded"):
+        decode_image(bomb, LIMIT)
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "an ordinary photo's note", zip=True)
+    assert decode_image(encode(Image.new("RGB", (8, 8)), "PNG", pnginfo=info), LIMIT).size == (8, 8)
+
+
+def test_a_pngs_exif_after_its_pixels_is_ignored_as_browsers_ignore_it_and_nothing_is_decoded_early():
+    """The orientation comes from what precedes the pixels: Pillow's PNG getexif decodes the whole
+    picture to look further, before the budget was asked (PNG 3rd edition: eXIf before IDAT)."""
+    import struct
+    import zlib
+
+    stored = sample_rgb().transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = encode(stored, "PNG")
+    chunk = b"eXIf" + exif.tobytes()[6:] if exif.tobytes().startswith(b"Exif\x00\x00") else b"eXIf" + exif.tobytes()
+    late = data[:-12] + struct.pack(">I", len(chunk) - 4) + chunk + struct.pack(">I", zlib.crc32(chunk)) + data[-12:]
+    with Image.open(__import__("io").BytesIO(late)) as check:
+        assert check.getexif().get(0x0112) == 6  # Pillow itself would turn it, after decoding it
+    assert decode_image(late, LIMIT).size == stored.size
+    assert decode_image(with_orientation(stored, 6), LIMIT).size == stored.size[::-1]  # before IDAT: turned

@@ -1,12 +1,14 @@
 """Contract (the tiny bucket): one pipeline: a photo gives the same network input, and the same
 score, whichever way it comes in. The photos are the hard cases: a camera-sized JPEG (decoded at a
 draft) and a phone's photo stored on its side with EXIF orientation 6."""
+import io
+
 import numpy as np
 import pytest
 
 from app import create_app
 from collection.local import LocalScorer
-from tests.imagegen import pipeline_photos
+from tests.imagegen import encode, pipeline_photos
 from tests.settings import settings
 
 PHOTOS = pipeline_photos()
@@ -93,12 +95,24 @@ def test_the_stable_mirror_is_the_mirrored_photo_preprocessed(model, name):
     ("big.jpg", 1500, (1600, 1064)),  # a 1500 px crop keeps 750 px at 1/2: over twice the resize
     ("big.jpg", 600, (3200, 2128)),  # at 1/2 it would be 300 px: decoded in full
     ("rotated.jpg", 500, (1600, 1068)),  # upright, the draft sized on the shortest sides
+    ("big.png", 1100, (1600, 1064)),  # never drafted: decoded whole, shrunk once by 2 (550 px kept)
+    ("big.png", 3000, (640, 426)),  # by 5: the 3000 px crop keeps 600
+    ("big.png", 600, (3200, 2128)),  # 600 px: no whole factor keeps 512
 ])
 def test_crops_are_cut_from_a_decode_fine_enough_for_the_smallest_held_in_the_budget(model, name, cut, decoded):
+    """Issue 40, item 6: a PNG (never drafted) was cut at full size, every crop of a round held."""
+    from PIL import Image
+
     pipeline = model.pipeline
-    photo = pipeline.prepare(PHOTOS[name], keep_image=False)
+    source = PHOTOS[name] if name != "big.png" else encode(Image.open(io.BytesIO(PHOTOS["big.jpg"])), "PNG")
+    photo = pipeline.prepare(source, keep_image=False)
     assert photo.image is None  # a score keeps no picture
-    with pipeline.for_cuts(PHOTOS[name], photo, cut) as cuttable:
+    with pipeline.for_cuts(source, photo, cut) as cuttable:
         assert cuttable.image.size == decoded and cuttable.size == photo.size and cuttable.x is photo.x
-        assert pipeline.budget.used == decoded[0] * decoded[1]  # held while the crops are cut
+        # Held while the crops are cut: the decode, its shrunk copy and one crop at a time.
+        full = decoded if name != "big.png" else (3200, 2128)
+        turned = name == "rotated.jpg"  # its turned copy too
+        assert pipeline.budget.used == (4 if turned else 3) * full[0] * full[1]
+        crop = pipeline.crop(cuttable, (0, 0, 400, 400), mirror=True)
+        assert crop.image is None and crop.x.shape == crop.x_mirror.shape == photo.x.shape  # dropped once made
     assert pipeline.budget.used == 0
