@@ -6,6 +6,7 @@ from api.crops import ModelCropsAPI
 from api.explain import ModelExplainAPI
 from api.health import register_health
 from api.metadata import ModelMetadataAPI
+from api.methods import refuse_unknown_methods
 from api.page import register_page
 from api.passes import register_passes
 from api.predict import ModelPredictAPI
@@ -57,4 +58,5 @@ def create_app(model=None, settings=None, **overrides):
     # GET /metrics: request counts and latency histograms per route (by rule, so that stray
     # paths cannot grow the label set), with core/metrics.py's batch sizes and queue depth.
     PrometheusMetrics(app, group_by="url_rule")
+    refuse_unknown_methods(app)  # outermost: a made-up method never reaches the metrics
     return app

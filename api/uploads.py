@@ -64,7 +64,9 @@ def json_field(name, required=True, example="[...]"):
         return None
     try:
         return json.loads(text)
-    except ValueError as error:
+    except json.JSONDecodeError as error:
         raise BadRequest(f"{name} is not valid JSON ({error.msg} at character {error.pos})") from None
+    except ValueError as error:  # valid JSON Python will not hold: an integer of over 4,300 digits
+        raise BadRequest(f"{name} cannot be read as JSON ({str(error)[:120]})") from None
     except RecursionError:  # "[[[[..." a few thousand deep: Python's parser gives up, not a ValueError
         raise BadRequest(f"{name} is nested too deeply to be read as JSON") from None

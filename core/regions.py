@@ -20,6 +20,7 @@ With several regions, one more pass hides all of them at once, beside the sum of
 Passes: 1 + 6 per region (+1 for several), doubled with ``stable`` (the mirror image, with each
 region mirrored, in the same batch), times 2 with the grey+blur baseline.
 """
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,7 +62,9 @@ class Region:
 
 
 def _number(value, field):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+    # math.isfinite only on floats: an int of 2**64 or more overflows NumPy's and float's range.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float)
+                                                                           and not math.isfinite(value)):
         raise FieldError(f"{field} must be a number, not {value!r}"[:200])
     if not 0 <= value <= 1:
         raise FieldError(f"{field} is {value}: coordinates are fractions 0..1 of the photo as displayed")

@@ -65,6 +65,15 @@ def test_crops_answer_every_ratio_with_its_centre_baseline(url):
     ("crops", {"regions": "[]"}, "unknown form field 'regions'"),
     ("regions", {"regions": "[" * 5000}, "regions is nested too deeply to be read as JSON"),  # was a 500
     ("crops", {"keep": "[" * 5000}, "keep is nested too deeply to be read as JSON"),
+    # Issue 40, item 16: each was a 500 (ValueError without .msg; TypeError of np.isfinite).
+    ("regions", {"regions": "[" + "9" * 4301 + "]"}, "regions cannot be read as JSON"),
+    ("crops", {"keep": "[" + "9" * 4301 + "]"}, "keep cannot be read as JSON"),
+    ("crops", {"boxes": "[[" + "9" * 4301 + ", 0, 8, 8]]"}, "boxes cannot be read as JSON"),
+    ("regions", {"regions": json.dumps([{"name": "a", "box": [0, 0, 2 ** 64, 1]}])}, "regions[0].box[2] is 1844"),
+    ("crops", {"keep": json.dumps([[0, 0, 2 ** 64, 1]])}, "keep[0][2] is 1844"),
+    ("crops", {"boxes": json.dumps([[0, 0, 2 ** 64, 8]])}, "is not inside the 640x427 photo"),
+    # Item 12: counted before parsed (a 450 KB field took 25 s of CPU, then a 400).
+    ("crops", {"ratios": ",".join(f"{i % 9 + 1}:{i % 7 + 1}" for i in range(60000))}, "more than 8 ratios"),
 ])
 def test_a_malformed_request_is_a_400_that_names_the_field(url, endpoint, data, message):
     response = post(url, endpoint, data)
