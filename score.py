@@ -141,7 +141,12 @@ def report(summary):
 
 def inputs(args):
     return iter_inputs(args.paths, listed_paths(args.from_list), follow_links=args.follow_links,
-                       maps_root=maps_root(args))
+                       maps_root=maps_root(args), exclude=own_files(args))
+
+
+def own_files(args):
+    """What this run writes, which no walk of it scores (collection.inputs.OwnFiles)."""
+    return [path for path in (args.out, args.maps, args.summary_json) if path]
 
 
 def maps_root(args):
@@ -242,6 +247,8 @@ def main(argv=None):
             scorer = make_scorer(args, defaults, crops, regions)
         outputs = scorer.outputs if scorer else parse_outputs(defaults.MODEL_OUTPUTS)
         out = ResultsFile(args.out, overwrite=args.overwrite, stable=args.stable, extra=extra, outputs=outputs)
+        if args.maps:  # made now, so that a walk that meets it knows it as this run's
+            os.makedirs(args.maps, exist_ok=True)
         # The model loads after the output is known to be usable: a wrong file fails at once.
         scorer = scorer or make_scorer(args, defaults, crops, regions)
     except (InputError, OutputError, BucketError, ServiceError, OSError, ValueError) as error:

@@ -63,9 +63,45 @@ def map_name(path, root=None):
     return str(PurePath(*parts)) if parts else PurePath(path).name or "input"
 
 
-def walk(folder, follow_links=False, seen=None):
-    """(path, error) of every non-hidden entry under ``folder`` that is not a folder, in sorted
-    order of its relative path; error is None, or why a folder could not be listed."""
+class OwnFiles:
+    """The run's own output, maps folder and summary, which it never scores: known by device and
+    inode, whatever name reaches them (./scores.csv, an absolute path, a link); one that does
+    not exist yet is not met."""
+
+    def __init__(self, paths=()):
+        self.ids = set()
+        for path in paths:
+            try:
+                info = os.stat(path)
+            except (OSError, TypeError, ValueError):
+                continue
+            self.ids.add((info.st_dev, info.st_ino))
+        self.inodes = {inode for _, inode in self.ids}
+
+    def holds(self, path):
+        try:
+            info = os.stat(path)
+        except (OSError, ValueError):
+            return False
+        return (info.st_dev, info.st_ino) in self.ids
+
+    def holds_entry(self, entry):
+        """holds() for an os.DirEntry, with no system call unless its inode is one of ours or it is a link."""
+        if entry.is_symlink():
+            return self.holds(entry.path)
+        if entry.inode() not in self.inodes:
+            return False
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            return False
+        return (info.st_dev, info.st_ino) in self.ids
+
+
+def walk(folder, follow_links=False, seen=None, own=None):
+    """(path, error) of every non-hidden entry under ``folder`` that is not a folder nor one of
+    ``own`` (OwnFiles), in sorted order of its relative path; error is None, or why a folder
+    could not be listed."""
     if follow_links:
         seen = set() if seen is None else seen
         try:
@@ -82,14 +118,14 @@ def walk(folder, follow_links=False, seen=None):
         yield folder, f"cannot be listed ({error.strerror or error})"
         return
     for entry in entries:
-        if entry.name.startswith("."):
+        if entry.name.startswith(".") or (own and own.ids and own.holds_entry(entry)):
             continue
         try:
             is_folder = entry.is_dir(follow_symlinks=follow_links)
         except OSError:
             is_folder = False
         if is_folder:
-            yield from walk(entry.path, follow_links, seen)
+            yield from walk(entry.path, follow_links, seen, own)
         elif not (entry.is_symlink() and _is_folder(entry.path)):  # a symlinked folder, not followed
             yield entry.path, None
 
@@ -109,17 +145,19 @@ def read_list(stream):
             yield line
 
 
-def iter_inputs(paths=(), listed=(), follow_links=False, maps_root=None):
+def iter_inputs(paths=(), listed=(), follow_links=False, maps_root=None, exclude=()):
     """Inputs from ``paths`` (files, folders, or URIs of objects or prefixes) and then ``listed`` (paths from a list), each
     path once: a repeat is dropped, so that every path has exactly one row. A folder named on the
     command line is walked even when it is a symlink, as `find -H` does. Map names are relative to
-    ``maps_root``, by default map_root's (a ``listed`` that is no list or tuple is not read ahead)."""
+    ``maps_root``, by default map_root's (a ``listed`` that is no list or tuple is not read ahead).
+    The paths of ``exclude`` (the run's output, maps and summary: OwnFiles) are never inputs."""
+    own = OwnFiles(exclude)  # when the first input is asked for: the output exists by then
     if maps_root is None:
         maps_root = map_root(paths, listed if isinstance(listed, (list, tuple)) else None)
     seen = set()
 
     def once(path, walked=False, error=None, root=maps_root):
-        if path not in seen:
+        if path not in seen and not (own.ids and not walked and own.holds(path)):
             seen.add(path)
             yield Input(path, map_name(path, root), walked=walked, error=error)
 
@@ -130,7 +168,9 @@ def iter_inputs(paths=(), listed=(), follow_links=False, maps_root=None):
             for found in list_uri(path):
                 yield from once(found, found != path, root=path if found != path else None)
         elif os.path.isdir(path):
-            for found, error in walk(path, follow_links):
+            if own.ids and own.holds(path):  # `score maps/ --maps maps/`: nothing of ours is scored
+                continue
+            for found, error in walk(path, follow_links, own=own):
                 yield from once(found, True, error)
         else:
             yield from once(path)

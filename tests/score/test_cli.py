@@ -182,3 +182,23 @@ def test_two_folders_holding_the_same_name_get_a_map_each(tmp_path):
     overlays = sorted(path.relative_to(maps).as_posix() for path in maps.rglob("*.overlay.png"))
     assert overlays == ["A/x.jpg.overlay.png", "B/x.jpg.overlay.png"]
     assert (maps / "A/x.jpg.overlay.png").read_bytes() != (maps / "B/x.jpg.overlay.png").read_bytes()
+
+
+def test_a_walk_skips_the_runs_own_output_maps_and_summary(tmp_path):
+    """Issue 40: `score . --out scores.csv` gave scores.csv a row of its own, and the next run the
+    maps and the summary. They are known by device and inode, not by name: a link to the output too."""
+    from tests.settings import BUCKET, CACHE
+
+    root = tmp_path / "photos"
+    root.mkdir()
+    for name in ("astronaut.jpg", "rocket.jpg"):
+        shutil.copy(SAMPLES / name, root / name)
+    for run in range(2):
+        done = run_score(".", "--out", root / "scores.csv", "--maps", "maps", "--summary-json", "summary.json",
+                         cwd=root, MODEL_BUCKET=BUCKET, MODEL_CACHE=CACHE)
+        assert done.returncode == 0, done.stdout + done.stderr
+        os.symlink("scores.csv", root / f"link-{run}.csv")
+    assert "scored 0, failed 0, skipped 2" in done.stdout
+    assert [row["path"] for row in read_rows(root / "scores.csv")] == ["./astronaut.jpg", "./rocket.jpg"]
+    assert sorted(path.relative_to(root).as_posix() for path in (root / "maps").rglob("*.png")) == [
+        "maps/astronaut.jpg.overlay.png", "maps/rocket.jpg.overlay.png"]

@@ -83,3 +83,16 @@ def test_a_walk_keeps_out_of_symlinked_folders_unless_asked_and_then_ends_a_loop
     assert [i.path for i in iter_inputs([str(tmp_path)], follow_links=True)] == plain  # the loop: once
     assert all(i.walked for i in iter_inputs([str(tmp_path)]))
     assert not next(iter(iter_inputs([str(tmp_path / "a.jpg")]))).walked
+
+
+def test_a_walk_never_yields_the_runs_own_files_by_any_name(tmp_path, monkeypatch):
+    import os
+
+    make(tmp_path, "a.jpg", "scores.csv", "maps/a.jpg.overlay.png", "summary.json", "b.jpg")
+    os.link(tmp_path / "scores.csv", tmp_path / "hardlink.csv")
+    os.symlink(tmp_path / "maps", tmp_path / "maps-link")
+    monkeypatch.chdir(tmp_path)
+    own = [str(tmp_path / "scores.csv"), "maps", "./summary.json", "later.json"]  # later.json: not there yet
+    found = [i.path for i in iter_inputs(["."], ["./scores.csv", "c.jpg"], follow_links=True, exclude=own)]
+    assert found == ["./a.jpg", "./b.jpg", "c.jpg"]
+    assert list(iter_inputs(["maps", "scores.csv"], exclude=own)) == []
