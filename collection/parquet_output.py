@@ -7,8 +7,18 @@ completes on close); on a disk a kill can leave a file cut short, whose footer c
 it is removed, and its rows are scored again. So at most the blocks in flight are lost, and no
 row is doubled. Only such a local file is removed: in object storage an unreadable file stops the
 run, and an error of the store (a timeout, throttling, AccessDenied) deletes nothing.
+
+One run at a time writes a local folder: a second is refused before it reads or deletes anything,
+by an exclusive flock on ``.NAME.lock`` beside the folder NAME (beside, so that the folder holds
+Ray's Parquet files only and --overwrite leaves the lock be), held while the ParquetOutput lives:
+the job's whole run, and the kernel releases it however the process ends. Object storage has no
+lock: a second job on the same prefix deletes nothing by itself (it never deletes there on a
+resume), but it takes the first's finished files as done and may score the rest again, so rows
+can be doubled; --overwrite there deletes the first job's files too. Run one job per prefix.
 """
+import fcntl
 import logging
+import os
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -35,7 +45,10 @@ class ParquetOutput:
     def __init__(self, uri, overwrite=False, stable=False, outputs=("memorability",)):
         self.uri, self.schema = uri, schema(stable, outputs)
         self.fs, self.path = output_fs(uri)
+        self._lock = None
         try:
+            if isinstance(self.fs, pafs.LocalFileSystem):
+                self._lock = self._take_lock()  # before anything is read or deleted
             if is_uri(uri) and not isinstance(self.fs, pafs.LocalFileSystem):
                 bucket = self.path.split("/", 1)[0]
                 if self.fs.get_file_info(bucket).type == pafs.FileType.NotFound:
@@ -48,7 +61,37 @@ class ParquetOutput:
                 self.fs.delete_dir_contents(self.path)
             self.done = self._read_done() if info.type == pafs.FileType.Directory and not overwrite else set()
         except OSError as error:
+            self.close()
             raise OutputError(f"cannot use --out {uri}: {str(error).splitlines()[0]}") from None
+        except BaseException:
+            self.close()
+            raise
+
+    def _take_lock(self):
+        folder = os.path.abspath(self.path)
+        lock = os.path.join(os.path.dirname(folder), f".{os.path.basename(folder)}.lock")
+        os.makedirs(os.path.dirname(folder), exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise OutputError(f"another run is writing to {self.uri} (it holds {lock})") from None
+        return fd
+
+    def close(self):
+        """Release the lock of a local folder (the end of the process does too)."""
+        if getattr(self, "_lock", None) is not None:
+            os.close(self._lock)
+            self._lock = None
+
+    __del__ = close
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     def files(self):
         found = self.fs.get_file_info(pafs.FileSelector(self.path, recursive=True))
