@@ -20,8 +20,11 @@ counted as "not an image", not as a failure. Symlinked folders are entered with 
 
 Exit status: 0 when every input was scored (or was, in a walk, not an image), 1 when some could
 not be (their rows say why), 2 for a usage or set-up error (nothing scored), 3 when the service
-at --url or the Ray job failed mid-run, 130 when interrupted.
+at --url or the Ray job failed mid-run, 4 when there was no room to write the output or a map (a
+full disk, a quota, a file size limit; the rows written are whole: free some room and run the same
+command again to resume), 130 when interrupted.
 """
+import contextlib
 import json
 import logging
 import os
@@ -35,12 +38,13 @@ import config
 from collection import arguments
 from collection.inputs import InputError, check_paths, iter_inputs, map_root, read_list
 from collection.items import chunks
-from collection.results import OutputError, ResultsFile, distribution, write_maps
+from collection.results import NO_ROOM, NoRoomError, OutputError, ResultsFile, distribution, write_maps
 from core.bucket import BucketError
 from core.images import NOT_AN_IMAGE
 from core.outputs import parse_outputs
 
 log = logging.getLogger("score")
+NO_ROOM_STATUS = 4  # the exit status of NoRoomError
 
 
 def parse_args(argv, defaults):
@@ -140,13 +144,9 @@ def report(summary):
 
 
 def inputs(args):
+    """The inputs of the run; never what it writes (collection.inputs.OwnFiles)."""
     return iter_inputs(args.paths, listed_paths(args.from_list), follow_links=args.follow_links,
-                       maps_root=maps_root(args), exclude=own_files(args))
-
-
-def own_files(args):
-    """What this run writes, which no walk of it scores (collection.inputs.OwnFiles)."""
-    return [path for path in (args.out, args.maps, args.summary_json) if path]
+                       maps_root=maps_root(args), exclude=[p for p in (args.out, args.maps, args.summary_json) if p])
 
 
 def maps_root(args):
@@ -203,6 +203,9 @@ def run_on_ray(args, defaults):
 
     try:
         summary = run_job(args, settings_of(args, defaults))
+    except NoRoomError as error:
+        print(f"error: {error}\nfree some room, then run the same command again to resume", file=sys.stderr)
+        return NO_ROOM_STATUS
     except (InputError, OutputError, StorageError, OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -215,15 +218,25 @@ def run_on_ray(args, defaults):
     report(summary)
     if summary["missing"]:
         print(f"warning: {summary['missing']} inputs have no row; run the same command again", file=sys.stderr)
-    if args.summary_json:
-        write_summary(args.summary_json, summary)
+    if args.summary_json and not write_summary(args.summary_json, summary):
+        return NO_ROOM_STATUS
     return 1 if summary["failed"] or summary["skipped_failed"] or summary["missing"] else 0
 
 
 def write_summary(path, summary):
-    with open(path, "w", encoding="utf-8") as stream:
-        json.dump(summary, stream, indent=2)
-        stream.write("\n")
+    """Write --summary-json; False, having said so, when there was no room for it (the rows are whole)."""
+    try:
+        with open(path, "w", encoding="utf-8") as stream:
+            json.dump(summary, stream, indent=2)
+            stream.write("\n")
+    except OSError as error:
+        if error.errno not in NO_ROOM:
+            raise
+        with contextlib.suppress(OSError):
+            os.unlink(path)  # no summary rather than half of one
+        print(f"error: {NoRoomError(path, error)}; every row is written", file=sys.stderr)
+        return False
+    return True
 
 
 def main(argv=None):
@@ -251,12 +264,13 @@ def main(argv=None):
             os.makedirs(args.maps, exist_ok=True)
         # The model loads after the output is known to be usable: a wrong file fails at once.
         scorer = scorer or make_scorer(args, defaults, crops, regions)
-    except (InputError, OutputError, BucketError, ServiceError, OSError, ValueError) as error:
+    except (InputError, OutputError, BucketError, ServiceError, OSError, ValueError, NoRoomError) as error:
         for opened in (scorer, out):
             if opened is not None:
                 opened.close()
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        room = isinstance(error, NoRoomError)
+        print(f"error: {error}" + ("; free some room, then run the same command again" if room else ""), file=sys.stderr)
+        return NO_ROOM_STATUS if room else 2
     load_seconds = time.monotonic() - state.started
     bar = progress_bar(args)
     try:
@@ -265,6 +279,10 @@ def main(argv=None):
         print(f"error: {error}\n{state.scored + state.failed} rows written to {args.out}; run the "
               "same command again to resume", file=sys.stderr)
         return 3
+    except NoRoomError as error:
+        print(f"error: {error}\nthe rows in {args.out} are whole: free some room, then run the same command "
+              "again to resume", file=sys.stderr)
+        return NO_ROOM_STATUS
     except KeyboardInterrupt:
         print(f"\ninterrupted: {state.scored + state.failed} rows written to {args.out}; run the same "
               "command again to resume", file=sys.stderr)
@@ -276,8 +294,8 @@ def main(argv=None):
             bar.close()
     summary = state.summary(args.out, scorer.description, load_seconds)
     report(summary)
-    if args.summary_json:
-        write_summary(args.summary_json, summary)
+    if args.summary_json and not write_summary(args.summary_json, summary):
+        return NO_ROOM_STATUS
     return 1 if summary["failed"] or summary["skipped_failed"] else 0
 
 

@@ -17,7 +17,9 @@ Any file name round-trips, so that a resume recognises every row:
   carriage return) gets a leading ' , as OWASP's CSV-injection advice says; so does one that
   starts with ' itself, so that reading strips exactly one. JSON Lines are written as they are.
 """
+import contextlib
 import csv
+import errno
 import fcntl
 import io
 import json
@@ -47,6 +49,17 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
 
 class OutputError(ValueError):
     """The output file cannot be used: not ours, or another run holds it."""
+
+
+NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # a full disk, a quota, a file size limit: all one
+
+
+class NoRoomError(RuntimeError):
+    """No room to write the output or a map (NO_ROOM). What was written stands, whole rows and
+    whole maps, so the same command resumes once there is room; score.py exits 4."""
+
+    def __init__(self, path, error):
+        super().__init__(f"no room to write {path} ({error.strerror or error})")
 
 
 def rows_of(result, fields=FIELDS):
@@ -168,10 +181,19 @@ class ResultsFile:
         return buffer.getvalue()
 
     def _append(self, text):
+        """Append ``text`` whole or not at all: a write that fails (a full disk writes part of it
+        first) is cut back, so that the file holds whole rows only."""
         data = text.encode("utf-8", "surrogateescape")
-        os.lseek(self._fd, 0, os.SEEK_END)
-        while data:  # one call for a regular file; the loop only guards a short write
-            data = data[os.write(self._fd, data):]
+        end = os.lseek(self._fd, 0, os.SEEK_END)
+        try:
+            while data:  # one call for a regular file; the loop only guards a short write
+                data = data[os.write(self._fd, data):]
+        except OSError as error:
+            with contextlib.suppress(OSError):  # should it fail too, the next open trims the cut line
+                os.ftruncate(self._fd, end)
+            if error.errno in NO_ROOM:
+                raise NoRoomError(self.path, error) from None
+            raise
 
     def write(self, results):
         """Append the rows of ``results`` (collection.items.Result) in one write."""
@@ -232,7 +254,6 @@ def write_maps(folder, result, fmt="npy"):
 
 
 def _write_map(base, grid, overlay, fmt):
-    base.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "npy":
         buffer = io.BytesIO()
         np.save(buffer, grid.astype(np.float32))
@@ -244,5 +265,13 @@ def _write_map(base, grid, overlay, fmt):
     for suffix, data in ((".overlay.png", overlay), (f".heatmap.{fmt}", heatmap)):
         target = base.with_name(base.name + suffix)
         partial = target.with_name(target.name + ".partial")
-        partial.write_bytes(data)
+        try:
+            base.parent.mkdir(parents=True, exist_ok=True)
+            partial.write_bytes(data)
+        except OSError as error:
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
+            if error.errno in NO_ROOM:
+                raise NoRoomError(target, error) from None
+            raise
         os.replace(partial, target)

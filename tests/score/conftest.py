@@ -42,10 +42,10 @@ def collection(tmp_path_factory):
     return root
 
 
-def run_score(*args, stdin=None, timeout=300, cwd=ROOT, **env):
+def run_score(*args, stdin=None, timeout=300, cwd=ROOT, preexec_fn=None, **env):
     """`python -m score ARGS` from ``cwd`` (the repository root); the CompletedProcess, text mode."""
     return subprocess.run([sys.executable, "-m", "score", *map(str, args)], cwd=cwd, input=stdin,
-                          capture_output=True, text=True, timeout=timeout,
+                          capture_output=True, text=True, timeout=timeout, preexec_fn=preexec_fn,
                           env={**os.environ, "PYTHONPATH": str(ROOT), **{k: str(v) for k, v in env.items()}})
 
 

@@ -4,7 +4,9 @@ formula, and a notes file. Every run must end by itself (a timeout fails it), wr
 file and keep its memory near that of an ordinary run; a rerun writes nothing twice."""
 import json
 import os
+import resource
 import shutil
+import signal
 
 import pytest
 
@@ -111,3 +113,54 @@ def test_a_notes_file_beside_the_samples_is_no_failure():
     done = run_score(SAMPLES, "--out", SAMPLES.parent / "test-artifacts" / "samples.csv", "--overwrite", timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 file met in the walk is not an image" in done.stdout
+
+
+def no_file_past(size):
+    """A preexec_fn: the child cannot write a file past ``size`` bytes (RLIMIT_FSIZE): write() fails
+    with EFBIG, as it fails with ENOSPC on a full disk or EDQUOT over a quota, with no root and no
+    small filesystem to mount. SIGXFSZ, which would kill the child instead, is ignored."""
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+    return limit
+
+
+def test_a_full_disk_exits_4_with_whole_rows_and_the_same_command_resumes(tmp_path):
+    """Issue 40: a full disk ended in a traceback, exit 1 (the status of failed inputs) and half a row."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for copy in range(3):
+        for sample in sorted(SAMPLES.glob("*.jpg")):
+            shutil.copy(sample, photos / f"{copy}-{sample.name}")
+    out = tmp_path / "scores.csv"
+    row = len(f"{photos}/0-astronaut.jpg,,0.123456789012345678,0.123456789012345678,512,512,\n")
+    full = run_score(photos, "--out", out, "--batch-size", "1", preexec_fn=no_file_past(60 + 2 * row + row // 2))
+    assert full.returncode == 4, full.stdout + full.stderr
+    assert "no room to write" in full.stderr and "run the same command again" in full.stderr, full.stderr
+    assert "Traceback" not in full.stderr
+    written = read_rows(out)
+    assert out.read_bytes().endswith(b"\n") and 1 <= len(written) < 12  # whole rows only
+    assert all(row["error"] is None and row["memorability"] for row in written)
+
+    resumed = run_score(photos, "--out", out, "--batch-size", "1")
+    assert resumed.returncode == 0 and f"skipped {len(written)}" in resumed.stdout, resumed.stderr
+    rows = read_rows(out)
+    assert [row["path"] for row in rows] == sorted(str(path) for path in photos.iterdir())
+    for row in rows:
+        assert float(row["memorability"]) == pytest.approx(SCORES[os.path.basename(row["path"]).split("-", 1)[1]], abs=1e-5)
+
+
+def test_a_full_disk_while_writing_maps_exits_4_and_leaves_no_map_cut_short(tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("astronaut.jpg", "rocket.jpg"):
+        shutil.copy(SAMPLES / name, photos / name)
+    out, maps = tmp_path / "scores.csv", tmp_path / "maps"
+    full = run_score(photos, "--out", out, "--maps", maps, preexec_fn=no_file_past(64 * 1024))  # no overlay fits
+    assert full.returncode == 4 and "no room to write" in full.stderr, full.stdout + full.stderr
+    assert not [path for path in maps.rglob("*") if path.is_file()]  # no map cut short, no .partial
+    assert read_rows(out) == []  # the batch whose maps failed has no rows: it is scored again
+
+    resumed = run_score(photos, "--out", out, "--maps", maps)
+    assert resumed.returncode == 0, resumed.stderr
+    assert len(read_rows(out)) == 2 and len(list(maps.glob("*.overlay.png"))) == 2

@@ -152,3 +152,26 @@ def test_json_lines_of_other_columns_are_refused_untouched(tmp_path):
     with ResultsFile(path, stable=True) as out:
         assert set(out.done) == {"a, b.jpg", "c.txt"}
     assert path.read_bytes() == data[:data.rindex(b"\n") + 1]
+
+
+@pytest.mark.parametrize("code", ["ENOSPC", "EDQUOT", "EFBIG"])
+def test_a_write_that_finds_no_room_is_cut_back_to_whole_rows(tmp_path, monkeypatch, code):
+    """A full disk writes part of a batch, then fails: the part is cut off, and NoRoomError says so."""
+    import errno
+
+    from collection.results import NoRoomError
+
+    path = tmp_path / "out.csv"
+    with ResultsFile(path) as out:
+        out.write(results())
+        before, write = path.read_bytes(), os.write
+
+        def full(fd, data):
+            monkeypatch.setattr(os, "write", lambda *_: (_ for _ in ()).throw(OSError(getattr(errno, code), code)))
+            return write(fd, data[:7])  # part of the row, then no room
+
+        monkeypatch.setattr(os, "write", full)
+        with pytest.raises(NoRoomError, match=f"no room to write .*out.csv .{code}"):
+            out.write([Result(2, "d.jpg", 0.5, 10, 10)])
+        monkeypatch.undo()
+    assert path.read_bytes() == before
