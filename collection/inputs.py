@@ -49,7 +49,8 @@ def map_root(paths, listed=()):
         if not is_uri(path):
             path = os.path.abspath(path)
             folder = path if named and os.path.isdir(path) else os.path.dirname(path)
-            root = folder if root is None else os.path.commonpath([root, folder])
+            if root is None or not (folder + os.sep).startswith(root.rstrip(os.sep) + os.sep):  # most are inside
+                root = folder if root is None else os.path.commonpath([root, folder])
     return root
 
 
