@@ -123,6 +123,9 @@ class Settings:
     MAX_VIDEO_SECONDS: int = setting(3600, minimum=1)  # of content, else 400
     MAX_VIDEO_FRAMES: int = setting(3600, minimum=1)  # sampled frames (duration x fps), else 400
     MAX_VIDEO_FPS: float = setting(30.0, minimum=0.01)  # samples a second a request may ask for
+    # Frames of a video's own stream (whatever fps is asked) that one decoding pass may read: an
+    # hour at 60 fps. More, or a header that declares more, is a 400 (core/video_frames.py).
+    MAX_VIDEO_DECODE_FRAMES: int = setting(216_000, minimum=1)
 
     # --- A running service by URL (python -m score --url) -----------------------------------------
     # Seconds one request may spend retrying (503s with Retry-After included) before its photos

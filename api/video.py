@@ -15,7 +15,7 @@ from werkzeug.exceptions import BadRequest
 from api.errors import upload_errors
 from api.predict import output_fields
 from api.uploads import refuse_unknown_fields, stable_option
-from core.video import VideoReader, best_clip, moments
+from core.video import Thumbnails, VideoReader, best_clip, moments
 
 THUMBNAIL_SIDE = 320
 MAX_TOP = 20
@@ -23,7 +23,8 @@ OPTIONS = ("fps", "top", "clip", "stable")
 
 input_parser = MAX_API.parser()
 input_parser.add_argument("video", type=FileStorage, location="files", required=True,
-                          help="One video file: MP4, MOV, WebM, MKV, AVI, ... (H.264, HEVC, VP8, VP9, AV1, MPEG-4, ...).")
+                          help="One video file: MP4, MOV, 3GP, WebM, MKV, AVI, MPEG-TS, MPEG-PS, FLV, Ogg, ASF or MXF "
+                               "(H.264, HEVC, VP8, VP9, AV1, MPEG-4, ...); other formats are a 400 that names them.")
 input_parser.add_argument("fps", type=float, location="form", required=False,
                           help="Frames sampled a second, at times 0, 1/fps, 2/fps, ...; default 1, at most MAX_VIDEO_FPS.")
 input_parser.add_argument("top", type=inputs.int_range(1, MAX_TOP), location="form", required=False,
@@ -119,7 +120,8 @@ class ModelVideoAPI(MAXAPI):
 
         Frames are sampled at presentation times 0, 1/fps, 2/fps, ... (the frame shown at each
         time, turned as the video's display matrix says) and each is scored as the same picture
-        sent to /model/predict. The upload is spooled to a temporary file, never held in memory.
+        sent to /model/predict. The upload is spooled to a temporary file, never held in memory,
+        and decoded once: the moments' thumbnails are made as their frames are scored.
         """
         settings = current_app.extensions["max_settings"]
         request.max_content_length = settings.MAX_VIDEO_BYTES  # not the image requests' limit
@@ -137,13 +139,14 @@ class ModelVideoAPI(MAXAPI):
         with VideoReader(upload.stream, "the upload", settings) as video:
             if length is not None and length > video.duration:
                 raise BadRequest(f"clip is {length:g} s, longer than the video ({video.duration:.1f} s)")
-            scored = video.timeline(model, fps, stable, gone=client_gone)
+            kept = Thumbnails(top, fps, thumbnail)  # made as the frames are scored: no second decoding
+            scored = video.timeline(model, fps, stable, gone=client_gone,
+                                    each=lambda index, rgb, prediction: kept.offer(index, rgb, prediction[model.outputs[0]]))
             times, scores = [t for t, _ in scored], [p[model.outputs[0]] for _, p in scored]
             if not scores:
                 raise BadRequest("the upload has no frame that could be decoded; it is truncated or corrupt")
             chosen = moments(times, scores, top, fps)
-            found = [{"time": times[i], "memorability": scores[i], "thumbnail": thumbnail(video.frame_at(times[i]))}
-                     for i in chosen]
+            found = [{"time": times[i], "memorability": scores[i], "thumbnail": kept.of(i)} for i in chosen]
             complete = video.complete
             duration = video.duration
         best = best_clip(times, scores, length, duration) if length is not None else None

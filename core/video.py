@@ -10,7 +10,9 @@ A sample at time t is the frame shown at t: the last frame whose presentation ti
 (times count from the stream's start). The display matrix (a phone's rotation) is applied, as
 EXIF is for photos. Frames are converted to RGB at full size, so a frame scores exactly as the
 same picture sent to /model/predict as a PNG. Everything that can go wrong with untrusted bytes
-raises VideoError, whose message is safe to show to the client.
+raises VideoError, whose message is safe to show to the client. What FFmpeg may do (the container
+formats, nothing else opened, the frames a pass reads, its threads, the frames it need not decode)
+is core/video_frames.py; the moments and their thumbnails, core/video_moments.py.
 """
 import itertools
 import math
@@ -21,11 +23,10 @@ import av
 import numpy as np
 from PIL import Image
 
-EPSILON = 1e-6  # seconds: a frame presented at exactly t is the one shown at t
+from core.video_frames import EPSILON, VideoError, frames, open_container, set_threads
+from core.video_moments import Thumbnails, best_clip, cut_short, moments
 
-
-class VideoError(ValueError):
-    """The upload is not a video this service can score; the message says why."""
+__all__ = ["VideoError", "Abandoned", "VideoReader", "Thumbnails", "is_video", "moments", "cut_short", "best_clip"]
 
 
 class Abandoned(RuntimeError):
@@ -33,22 +34,21 @@ class Abandoned(RuntimeError):
 
 
 class VideoReader:
-    """One video file, checked against the limits of ``settings`` (config.Settings) on opening."""
+    """One video file, checked against the limits of ``settings`` (config.Settings) on opening.
+    ``passes``, ``packets`` and ``decoded`` count its decoding (core/video_frames.py)."""
 
     def __init__(self, source, name, settings):
         self.name, self.settings, self.complete = name, settings, True
         self.size = None  # (width, height) of the frames as displayed, once one is decoded
+        self.passes = self.packets = self.decoded = 0
         image = _image_format(source)  # FFmpeg would open a JPEG as a one-frame "video"
         if image:
             raise VideoError(f"{name} is a {image} image, not a video; send photos to /model/predict")
-        try:
-            self.container = av.open(source, mode="r", metadata_errors="ignore")
-        except (av.FFmpegError, UnicodeDecodeError, ValueError):
-            raise VideoError(f"{name} is not a video that FFmpeg can read (MP4, MOV, WebM, MKV, AVI, ...)") from None
+        self.container, self.file = open_container(source, name)
         try:
             self._check()
         except BaseException:
-            self.container.close()
+            self.close()
             raise
 
     def _check(self):
@@ -57,7 +57,7 @@ class VideoReader:
         self.stream = stream = self.container.streams.video[0]
         if stream.codec_context is None or not stream.codec_context.name:
             raise VideoError(f"{self.name} has a video codec that this server cannot decode")
-        stream.thread_type = "AUTO"  # FFmpeg decodes on its own threads
+        set_threads(stream, self.settings.MODEL_THREADS)
         self.start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
         if stream.duration is not None:
             self.duration = float(stream.duration * stream.time_base)
@@ -71,7 +71,13 @@ class VideoReader:
         if self.duration > limits.MAX_VIDEO_SECONDS:
             raise VideoError(f"{self.name} lasts {self.duration:.1f} s; the limit is "
                              f"{limits.MAX_VIDEO_SECONDS} s (MAX_VIDEO_SECONDS)")
+        if stream.frames > limits.MAX_VIDEO_DECODE_FRAMES:  # as its header says; 0 when it does not
+            raise VideoError(f"{self.name} has {stream.frames} frames; the limit is "
+                             f"{limits.MAX_VIDEO_DECODE_FRAMES} (MAX_VIDEO_DECODE_FRAMES)")
         width, height = stream.codec_context.width, stream.codec_context.height
+        if not width or not height:  # an H.264 stream without its SPS, say: PyAV says 0x0
+            raise VideoError(f"{self.name} has frames of unknown size ({width}x{height}): its video "
+                             "stream lacks the headers that say it; it is cut short or corrupt")
         self.frame_pixels = width * height  # what a chunk reserves a frame; a larger frame ends the video
         if width * height > limits.MAX_IMAGE_PIXELS:
             raise VideoError(f"{self.name} has frames of {width}x{height}: too many pixels "
@@ -92,7 +98,7 @@ class VideoReader:
         times = list(times)
         index, shown = 0, None
         try:
-            for frame in self.container.decode(self.stream):
+            for frame in frames(self, times):
                 if frame.width * frame.height > self.frame_pixels:  # larger than its header said
                     self.complete = False
                     break
@@ -121,13 +127,14 @@ class VideoReader:
         return float(1 / rate) if rate else 0.0
 
     def frame_at(self, t):
-        """The RGB array of the frame shown at ``t``, found again by seeking (for thumbnails)."""
+        """The RGB array of the frame shown at ``t``, found again by seeking: a decoding pass
+        of its own (for the maps of a video's moments)."""
         target = self.start + t
         for offset in (target, self.start):  # a keyframe at or before t; else from the start
             try:
                 self.container.seek(int(offset / self.stream.time_base), stream=self.stream, backward=True)
                 shown = None
-                for frame in self.container.decode(self.stream):
+                for frame in frames(self, [t]):
                     if frame.time is not None and frame.time > target + EPSILON:
                         break
                     shown = frame
@@ -137,22 +144,24 @@ class VideoReader:
                 return self._rgb(shown)
         raise VideoError(f"{self.name} could not be decoded again at {t:g} s")
 
-    def timeline(self, model, fps, stable=False, gone=lambda: False):
+    def timeline(self, model, fps, stable=False, gone=lambda: False, each=None):
         """[(time, prediction)] of the frames sampled at ``fps``, each scored as a photo by
         ``model`` (core.model.ModelWrapper). Frames go to the model BATCH_SIZE at a time, so that
         other requests' photos are scored between the chunks and no more frames are held.
         ``gone()`` is asked before each chunk: true stops the work with Abandoned. A chunk's
         frames are reserved in the process's decode budget (MAX_DECODE_PIXELS) before they are
-        decoded, and a chunk holds no more frames than the budget: videos share it with photos."""
+        decoded, and a chunk holds no more frames than the budget: videos share it with photos.
+        ``each(index, rgb, prediction)`` sees every scored frame before it is dropped
+        (Thumbnails.offer)."""
         scored = []
         samples = self.played_at(self.sample_times(fps))
         budget = model.pipeline.budget
-        frames = max(1, min(model.settings.BATCH_SIZE, budget.limit // self.frame_pixels if budget else 1 << 30))
+        per_chunk = max(1, min(model.settings.BATCH_SIZE, budget.limit // self.frame_pixels if budget else 1 << 30))
 
         def take():
-            held = budget.acquire(frames * self.frame_pixels) if budget else 0
+            held = budget.acquire(per_chunk * self.frame_pixels) if budget else 0
             try:
-                return list(itertools.islice(samples, frames)), held
+                return list(itertools.islice(samples, per_chunk)), held
             except BaseException:
                 if budget:
                     budget.release(held)
@@ -173,6 +182,9 @@ class VideoReader:
                             raise Abandoned(f"{self.name}: stopped after {len(scored)} frames, its client is gone")
                         coming = pool.submit(take)
                         predictions = model.predict([rgb for _, rgb in chunk], stable)
+                        if each is not None:
+                            for index, ((_, rgb), prediction) in enumerate(zip(chunk, predictions), len(scored)):
+                                each(index, rgb, prediction)
                         scored += [(t, prediction) for (t, _), prediction in zip(chunk, predictions)]
                         self.size = self.size or (chunk[0][1].shape[1], chunk[0][1].shape[0])
                     finally:
@@ -195,6 +207,8 @@ class VideoReader:
 
     def close(self):
         self.container.close()
+        if self.file is not None:
+            self.file.close()
 
     def __enter__(self):
         return self
@@ -207,15 +221,20 @@ def is_video(source, settings):
     """Whether ``source`` opens as a video within MAX_VIDEO_BYTES: FFmpeg reads its header (a
     few MB at most), never the whole file. ``source`` is a path, or a seekable binary file (the
     bytes of an object in storage, or one open on it), left at its start. For inputs that are
-    no image."""
+    no image. Only the container formats that VideoReader opens count (core/video_frames.py)."""
     try:
         if isinstance(source, (str, os.PathLike)):
             if not os.path.isfile(source) or os.path.getsize(source) > settings.MAX_VIDEO_BYTES:  # no FIFO
                 return False
             source = os.fspath(source)
-        with av.open(source, metadata_errors="ignore") as container:
+        container, owned = open_container(source, "the file")
+        try:
             return bool(container.streams.video) and not _image_format(source)
-    except (av.FFmpegError, OSError, UnicodeDecodeError, ValueError):
+        finally:
+            container.close()
+            if owned is not None:
+                owned.close()
+    except (VideoError, av.FFmpegError, OSError, UnicodeDecodeError, ValueError):
         return False
     finally:
         if hasattr(source, "seek"):
@@ -232,36 +251,3 @@ def _image_format(source):
     finally:
         if hasattr(source, "seek"):
             source.seek(0)
-
-
-def moments(times, scores, top, fps):
-    """Indices of the ``top`` highest scores, each at least 2 s (or 1/fps, if larger) from the
-    others, so that they are different moments and not neighbours."""
-    min_gap = max(2.0, 1 / fps)
-    chosen = []
-    for index in np.argsort(-np.asarray(scores), kind="stable"):
-        if all(abs(times[index] - times[other]) >= min_gap - EPSILON for other in chosen):
-            chosen.append(int(index))
-            if len(chosen) == top:
-                break
-    return chosen
-
-
-def cut_short(name, frames):
-    """The error of a video that ended early or broke: its frames before the break are scored."""
-    return f"{name} ended early or is corrupt: the {frames} frames before the break are scored"
-
-
-def best_clip(times, scores, seconds, duration):
-    """(start, end, mean) of the window of ``seconds`` inside the video, starting at a sample,
-    whose samples have the highest mean score."""
-    times, scores = np.asarray(times), np.asarray(scores, np.float64)
-    best = None
-    for first, start in enumerate(times):
-        if best is not None and start + seconds > duration + EPSILON:
-            break  # windows that would run past the end (the first one always counts)
-        inside = scores[first:][times[first:] < start + seconds - EPSILON]
-        mean = float(inside.mean())
-        if best is None or mean > best[2] + 1e-12:
-            best = (float(start), float(start + seconds), mean)
-    return best

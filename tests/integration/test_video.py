@@ -101,7 +101,9 @@ def test_what_is_not_a_video_is_a_400_that_says_why(url):
     assert_error(post_video(url, sample_bytes("rocket.jpg"), "rocket.jpg"), 400,
                  "is a JPEG image, not a video; send photos to /model/predict")
     assert_error(post_video(url, b"these are my notes\n" * 50, "notes.mp4"), 400, "is not a video")
-    assert_error(post_video(url, audio_only(), "sound.wav"), 400, "has no video stream")
+    assert_error(post_video(url, audio_only(container="matroska"), "sound.mka"), 400, "has no video stream")
+    assert_error(post_video(url, audio_only(), "sound.wav"), 400, "the upload is in FFmpeg's format 'wav', which "
+                 "this server does not read")
     assert_error(post_video(url, b"", "empty.mp4"), 400, "the upload is empty")
     files = [("video", ("a.mp4", clip(NAMES[:1], seconds=1), "video/mp4"))] * 2
     assert_error(requests.post(f"{url}/model/video", files=files, timeout=60), 400, "2 videos sent")
