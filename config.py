@@ -56,6 +56,12 @@ class Settings:
     HOST: str = setting("0.0.0.0")  # nosec B104: a container must listen on all interfaces
     PORT: int = setting(5000, minimum=1)
     WORKER_THREADS: int = setting(8, minimum=1)  # concurrent requests; their images share passes
+    # Seconds a client may send nothing while its request is received (api/worker.py: a request is
+    # read whole before it takes a thread); past it, a 408 and the connection is closed.
+    CLIENT_TIMEOUT: int = setting(60, minimum=1)
+    # Heavy requests (maps, videos, regions, crops) in flight at once, else a 503 at once; 0 means
+    # WORKER_THREADS - 2, so that a prediction and the probes always find a thread (api/admission.py).
+    MAX_HEAVY_REQUESTS: int = setting(0, minimum=0)
     # Seconds one wait for the model's passes may last (a prediction, a video's chunk); past it, a 503.
     REQUEST_TIMEOUT: int = setting(120, minimum=1)
     PASS_TIMEOUT: int = setting(60, minimum=1)  # seconds one forward pass may run before GET /live fails

@@ -12,7 +12,9 @@ del config
 
 bind = f"{service.HOST}:{service.PORT}"
 workers = 1  # each worker holds its own copy of the model (~1.7 GB resident)
-worker_class = "gthread"
+# gthread, with each request read whole in the worker's event loop before it takes a thread: a
+# slow client never holds one (api/worker.py, docs/deployment.md).
+worker_class = "api.worker.BufferingWorker"
 threads = service.WORKER_THREADS
 timeout = service.REQUEST_TIMEOUT
 graceful_timeout = 30

@@ -40,7 +40,8 @@ def test_ready_fails_while_draining_and_predict_still_answers(draining_server):
 
 def test_sigterm_lets_the_requests_in_flight_finish(draining_server):
     """The SIGTERM comes while the request is surely in flight: its upload is half sent (the
-    server is serving it, as its in-progress gauge says), and the other half follows the signal."""
+    server is receiving it, as its gauge says: a request is read whole before it takes a thread,
+    api/worker.py), and the other half follows the signal."""
     url, process, _ = draining_server
     names = sorted(SCORES) * 4  # 16 images: several forward passes
     files = [("image", (name, sample_bytes(name), "image/jpeg")) for name in names]
@@ -51,7 +52,7 @@ def test_sigterm_lets_the_requests_in_flight_finish(draining_server):
     for header, content in upload.headers.items():
         connection.putheader(header, content)
     connection.endheaders(upload.body[:half])
-    wait_for(lambda: value(samples(url), "memorability_requests_in_progress") == 1, what="the upload being served")
+    wait_for(lambda: value(samples(url), "memorability_requests_receiving") == 1, what="the upload being received")
     process.send_signal(signal.SIGTERM)
     connection.send(upload.body[half:])
     response = connection.getresponse()

@@ -1,0 +1,222 @@
+"""gunicorn's gthread worker, with each request read whole before it takes a thread.
+
+The gthread worker hands a connection to a thread as soon as it is accepted: the thread waits
+5 s for a first byte, then reads the headers and the body with no timeout. Twelve clients that
+sent headers and then nothing held all 8 threads, and GET /live went unanswered: Kubernetes
+restarts a healthy pod for that. nginx's answer is to buffer a request before it reaches the
+application (client_body_buffer_size, client_body_timeout); this worker does the same inside
+gunicorn, so that `make run` and the container both have it:
+
+- The worker's event loop reads every connection without blocking and feeds the bytes to h11
+  (the HTTP/1.1 parser httpcore and uvicorn use) only to learn where the request ends:
+  Content-Length or chunked. gunicorn still parses and answers the request.
+- Only a complete request is given to a thread; it then reads from the buffer and never waits
+  for the client. A slow upload costs a connection and its buffer, never a thread.
+- A buffer is a SpooledTemporaryFile: up to SPOOL_MEMORY in memory, beyond it a file in the
+  temporary folder (uploads spooled to /tmp already; bounded by MAX_CONTENT_LENGTH a request).
+- A client that sends nothing for CLIENT_TIMEOUT seconds, between two reads, gets a 408 and is
+  closed. A body announced over the largest upload limit goes to a thread at once: Flask answers
+  413 from the header without reading it.
+- Kept-alive connections come back to the loop, and their next request is buffered the same way.
+"""
+import errno
+import selectors
+import tempfile
+import time
+from functools import partial
+
+import h11
+from gunicorn.workers.gthread import ThreadWorker
+from prometheus_client import Gauge
+
+import config
+
+SPOOL_MEMORY = 1 << 20  # bytes of a request held in memory; the rest goes to a temporary file
+READ_SIZE = 1 << 16
+RECEIVING = Gauge("memorability_requests_receiving", "Requests whose bytes are still arriving: read whole in the "
+                  "worker's loop before they take a thread (slow clients show here, not in the threads)")
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"  # curl waits a second for it before a large body
+
+
+def _answer(status, message):
+    body = ('{"status": "error", "message": "%s"}' % message).encode()
+    return (f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nConnection: close\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+
+TIMEOUT_ANSWER = _answer("408 Request Timeout", "the request was not sent in time: nothing came for "
+                                                "CLIENT_TIMEOUT seconds")
+
+
+class BufferedSocket:
+    """A client socket whose bytes already received are read first, from a spooled buffer: what
+    gunicorn's parser reads in a thread. Everything else is the socket's own."""
+
+    def __init__(self, sock):
+        self._sock = sock
+        self._buffer = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)
+        self._read = 0  # where the parser has read to
+        self._written = 0
+
+    def __getattr__(self, name):  # fileno, sendall, setblocking, close, shutdown, ...
+        return getattr(self._sock, name)
+
+    def keep(self, data):
+        self._buffer.seek(self._written)
+        self._buffer.write(data)
+        self._written += len(data)
+
+    def buffered(self):
+        """The bytes received and not yet read by the parser (the start of a next request)."""
+        self._buffer.seek(self._read)
+        return self._buffer.read(self._written - self._read)
+
+    def recv(self, size, *flags):
+        if self._read < self._written:
+            self._buffer.seek(self._read)
+            data = self._buffer.read(min(size, self._written - self._read))
+            self._read += len(data)
+            if self._read == self._written:  # all read: start the buffer over for the next request
+                self._buffer.seek(0)
+                self._buffer.truncate()
+                self._read = self._written = 0
+            return data
+        return self._sock.recv(size, *flags)
+
+    def close(self):
+        self._buffer.close()
+        self._sock.close()
+
+
+class Pending:
+    """A connection whose request is being received: its parser and its deadline."""
+
+    def __init__(self, conn, timeout, largest_body):
+        self.conn, self.timeout, self.largest_body = conn, timeout, largest_body
+        self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=1 << 20)
+        self.deadline = time.monotonic() + timeout
+        self.continued = False  # a 100 Continue was sent
+
+    def received(self, data):
+        """None while the request is incomplete; True once it is whole: it goes to a thread; else
+        the answer that refuses it (bad framing, a body over every limit), sent here: a thread
+        given an unframed or endless body would wait on the client again."""
+        if self.h11.their_state is h11.SEND_BODY:  # the headers must come within the timeout;
+            self.deadline = time.monotonic() + self.timeout  # the body, each piece within it
+        self.h11.receive_data(data)
+        try:
+            while True:
+                event = self.h11.next_event()
+                if event is h11.NEED_DATA:
+                    return None
+                if isinstance(event, h11.Request):
+                    length = dict(event.headers).get(b"content-length")
+                    if length and length.isdigit() and int(length) > self.largest_body:
+                        return _answer("413 Content Too Large", f"the request body is over the limit of "
+                                                                f"{self.largest_body} bytes")
+                if isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)) or event is h11.PAUSED:
+                    return True
+        except h11.RemoteProtocolError as error:
+            return _answer("400 Bad Request", f"the request is not valid HTTP/1.1 ({error})".replace('"', "'"))
+
+
+class BufferingWorker(ThreadWorker):
+    """ThreadWorker whose connections are given to a thread only with a whole request."""
+
+    def init_process(self):
+        settings = config.settings()
+        self.client_timeout = settings.CLIENT_TIMEOUT
+        self.largest_body = max(settings.MAX_CONTENT_LENGTH, settings.MAX_VIDEO_BYTES)
+        self.receiving = {}  # the connections whose request is being received, by connection
+        super().init_process()
+
+    def enqueue_req(self, conn):
+        """A new or kept-alive connection: receive its request first (the SSL case as gunicorn does)."""
+        if self.cfg.is_ssl or getattr(conn, "whole", False):
+            conn.whole = False
+            return super().enqueue_req(conn)
+        if not isinstance(conn.sock, BufferedSocket):
+            conn.sock = BufferedSocket(conn.sock)  # before conn.init(): gunicorn's parser reads this
+        pending = Pending(conn, self.client_timeout, self.largest_body)
+        # A kept-alive connection may hold the next request's start already: in gunicorn's parser
+        # (read ahead) and in the buffer, in that order. The parser reads them first itself.
+        ahead = (conn.parser.unreader.buf.getvalue() if conn.parser is not None else b"") + conn.sock.buffered()
+        if ahead and self._received(pending, ahead):
+            return
+        conn.sock.setblocking(False)
+        self.receiving[conn] = pending
+        RECEIVING.inc()
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._readable, pending))
+
+    def _readable(self, pending, _sock):
+        conn = pending.conn
+        try:
+            data = conn.sock._sock.recv(READ_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as error:
+            if error.errno not in (errno.ECONNRESET, errno.ENOTCONN, errno.EPIPE):
+                self.log.debug("reading a request: %s", error)
+            data = b""
+        if not data:  # the client went away before its request was whole
+            self._forget(pending)
+            self._close(conn)
+            return
+        conn.sock.keep(data)
+        if self._received(pending, data):
+            return
+        if pending.h11.they_are_waiting_for_100_continue and not pending.continued:
+            pending.continued = True
+            try:
+                conn.sock.send(CONTINUE)
+            except OSError:
+                pass
+
+    def _received(self, pending, data):
+        """True once ``pending`` is done with: given to a thread, or refused and closed."""
+        outcome = pending.received(data)
+        if outcome is None:
+            return False
+        self._forget(pending)
+        if outcome is True:
+            self._dispatch(pending)
+        else:
+            self._refuse(pending.conn, outcome)
+        return True
+
+    def _dispatch(self, pending):
+        conn = pending.conn
+        conn.sock.setblocking(True)
+        conn.data_ready = True  # gthread then does not wait for a first byte
+        conn.whole = True
+        self.enqueue_req(conn)
+
+    def _forget(self, pending):
+        if self.receiving.pop(pending.conn, None) is not None:
+            RECEIVING.dec()
+        try:
+            self.poller.unregister(pending.conn.sock)
+        except (KeyError, ValueError, OSError):
+            pass
+
+    def _close(self, conn):
+        self.nr_conns -= 1
+        conn.close()
+
+    def murder_pending(self):
+        """gthread's own expiry, then the requests not sent in time: a 408, and closed."""
+        super().murder_pending()
+        now = time.monotonic()
+        for pending in [p for p in self.receiving.values() if p.deadline <= now]:
+            self._forget(pending)
+            self._refuse(pending.conn, TIMEOUT_ANSWER)
+
+    def _refuse(self, conn, answer):
+        """Send ``answer`` (a short whole response, into the socket's buffer: the loop never waits on
+        a client) and close the connection."""
+        try:
+            conn.sock.setblocking(False)
+            conn.sock.send(answer)
+        except OSError:
+            pass
+        self._close(conn)
