@@ -34,6 +34,7 @@ from collection.uris import is_uri
 from core.images import NOT_AN_IMAGE, ImageError
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+log = logging.getLogger(__name__)
 ACTOR_CPUS = 1.0  # a reservation per scoring actor: its threads are MODEL_THREADS
 FETCH_CPUS = 0.25  # a read task mostly waits on storage; a whole CPU each would starve the actors
 BLOCK_ROWS = 64  # inputs per block: one read task, one actor call, about one Parquet file
@@ -58,7 +59,10 @@ def printable(path):
 
 
 def fetch_block(block, settings):
-    """The read stage: each input's bytes, or why they could not be read (Ray tasks)."""
+    """The read stage: each input's bytes, or why they could not be read (Ray tasks). Anything
+    unexpected on one input is its error row too, "<name> could not be scored: <type>:
+    <message>", its traceback logged: a task that raised would fail its whole block on every
+    retry and every resume. (The score stage's LocalScorer does the same per input.)"""
     data, errors = [], []
     for source, error in zip(block.column("source").to_pylist(), block.column("error").to_pylist()):
         path = source.decode("utf-8", "surrogateescape")
@@ -68,6 +72,9 @@ def fetch_block(block, settings):
                 content = fetch(path, _basename(path), settings)
             except ImageError as failure:
                 error = str(failure)
+            except Exception as failure:  # noqa: BLE001 -- this input's row; the traceback is logged
+                log.error("%s could not be read", path, exc_info=(type(failure), failure, failure.__traceback__))
+                error = f"{_basename(path)} could not be scored: {type(failure).__name__}: {failure}"
         data.append(content)
         errors.append(error)
     return block.drop_columns(["error"]).append_column("error", pa.array(errors, pa.string())) \

@@ -15,9 +15,13 @@ from core.explain.map_photo, as /model/explain makes it.
 
 ``score`` is a generator that holds a bounded window of photos, so memory stays flat whatever
 the collection's size, and it yields one Result per input, in input order. A photo that cannot
-be scored gets a Result with ``error`` (the service's own message) instead of stopping the run.
+be scored gets a Result with ``error`` (the service's own message) instead of stopping the run,
+and so does one on which anything else goes wrong ("<name> could not be scored: <type>:
+<message>", ``failed``), its traceback logged: a bug met on one file is seen, and the others are
+scored.
 """
 import io
+import logging
 from concurrent.futures import ThreadPoolExecutor
 
 import config
@@ -26,6 +30,19 @@ from collection.items import Frame, chunks, describe, ordered_map, take_scores
 from core.images import ImageError, NotAnImage, TooLarge
 
 TOP_MOMENTS = 3  # a video's most memorable frames that --maps maps
+log = logging.getLogger(__name__)
+NO_SCORE = ("memorability", "mirror_delta", "width", "height", "frames", "heatmap", "overlay", "moments", "extra",
+            "outputs")
+
+
+def failed(result, label, error):
+    """An unexpected exception on one input: its row says so, without a score, and the log has
+    its traceback. Returns ``result``."""
+    log.error("%s could not be scored", label, exc_info=(type(error), error, error.__traceback__))
+    for field in NO_SCORE:
+        setattr(result, field, None)
+    result.error, result.not_image = f"{label} could not be scored: {type(error).__name__}: {error}", False
+    return result
 
 
 class Video:
@@ -72,10 +89,17 @@ class LocalScorer:
                 pool.shutdown(cancel_futures=True)
 
     def _load(self, index, item):
-        """(Result with the size or the error, the core.pipeline.Photo or None); runs in the pool."""
+        """(Result with the size or the error, the core.pipeline.Photo or Video or None, the name
+        its messages give it); runs in the pool."""
         result, source, label = describe(index, item)
         if result.error:  # a folder that could not be listed
-            return result, None
+            return result, None, label
+        try:
+            return (*self._prepare(result, source, label, item), label)
+        except Exception as error:  # noqa: BLE001 -- this input's row; the traceback is logged
+            return failed(result, label, error), None, label
+
+    def _prepare(self, result, source, label, item):
         try:
             # The read-ahead keeps no full-size picture: an overlay's for the maps, none else (the
             # crops decode theirs again when their turn comes, as /model/crops does).
@@ -98,25 +122,50 @@ class LocalScorer:
         return result, photo
 
     def _forward(self, batch):
-        for result, video in batch:
+        for result, video, label in batch:
             if isinstance(video, Video):
-                self._score_video(result, video)
-        good = [(result, photo) for result, photo in batch if photo is not None and not isinstance(photo, Video)]
+                self._guarded(result, label, self._score_video, result, video)
+        good = [entry for entry in batch if entry[1] is not None and not isinstance(entry[1], Video)]
         if good and self.maps:
-            from core.explain import map_photo
-
-            for result, photo in good:
-                found = map_photo(self.model, photo, self.map_settings, self.stable)
-                take_scores(result, found.fields, self.model.outputs)
-                result.heatmap, result.overlay = found.heatmap, found.overlay
+            for result, photo, label in good:
+                self._guarded(result, label, self._map, result, photo)
         elif good:
-            predictions = self.model.predict([photo for _, photo in good], self.stable)
-            for (result, _), prediction in zip(good, predictions):
-                take_scores(result, prediction, self.model.outputs)
+            self._predict(good)
         if self.crops or self.regions is not None:
-            for result, photo in good:
-                self._design(result, photo)
-        return [result for result, _ in batch]
+            for result, photo, label in good:
+                if result.error is None:
+                    self._guarded(result, label, self._design, result, photo)
+        return [result for result, _, _ in batch]
+
+    def _map(self, result, photo):
+        from core.explain import map_photo
+
+        found = map_photo(self.model, photo, self.map_settings, self.stable)
+        take_scores(result, found.fields, self.model.outputs)
+        result.heatmap, result.overlay = found.heatmap, found.overlay
+
+    def _predict(self, good):
+        """Scores of the batch's photos in one call; if it fails, each photo alone, so that only
+        the photo it fails on gets the error row."""
+        try:
+            predictions = self.model.predict([photo for _, photo, _ in good], self.stable)
+        except Exception as error:  # noqa: BLE001 -- which photo? each alone tells
+            if len(good) == 1:
+                failed(good[0][0], good[0][2], error)
+            else:
+                for entry in good:
+                    self._predict([entry])
+            return
+        for (result, _, _), prediction in zip(good, predictions):
+            take_scores(result, prediction, self.model.outputs)
+
+    @staticmethod
+    def _guarded(result, label, function, *args):
+        """``function(*args)``; an exception it raises is ``result``'s error row (``failed``)."""
+        try:
+            function(*args)
+        except Exception as error:  # noqa: BLE001 -- this input's row; the traceback is logged
+            failed(result, label, error)
 
     def _design(self, result, photo):
         """The --crops and --regions columns of one photo, by /model/crops' and /model/regions' code."""

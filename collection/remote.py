@@ -10,10 +10,12 @@ is waited out for as long as its Retry-After says, a gateway's 502, 503 or 504 a
 connection or timeout are retried with a growing pause, and no request retries for longer than
 RETRY_FOR seconds (``--retry-for``) in all. A request still refused then gives its photos error
 rows; a service that cannot be reached at all stops the run with ServiceError (what was written
-stays; running again resumes).
+stays; running again resumes). Anything else that goes wrong with one file is its error row,
+"<name> could not be scored: <type>: <message>", its traceback logged (``failed``).
 """
 import base64
 import io
+import logging
 import os
 import re
 import threading
@@ -36,6 +38,9 @@ MULTIPART_OVERHEAD = 512  # bytes of headers per file in the form, for the size 
 CONCURRENCY = 4  # requests in flight: enough to keep a pod's batcher fed while photos upload
 RETRIES = 5  # of a dropped connection or a timeout
 TIMEOUT = 300  # seconds for one request's answer
+log = logging.getLogger(__name__)
+NO_SCORE = ("memorability", "mirror_delta", "width", "height", "frames", "heatmap", "overlay", "moments", "extra",
+            "outputs")
 
 
 class ServiceError(RuntimeError):
@@ -131,31 +136,47 @@ class RemoteScorer:
         loaded = []
         for index, item in batch:
             result, source, label = describe(index, item)
-            data = size = None
             try:
-                if result.error is None:  # else a folder that could not be listed
-                    data = _png(source) if isinstance(source, Image.Image) else read_source(
-                        source, label, self.max_bytes, "MAX_CONTENT_LENGTH, the service's upload limit")
-                    size = probe_size(data)  # from the header: None when Pillow knows no such format
-                if size is None and self._video(result, source, label):
-                    data = None  # its rows are made: a video goes whole to /model/video
-                elif size is None and isinstance(item, Input) and item.may_be_other():
-                    raise not_an_image(label)  # a README beside the photos: not sent, not a failure
-            except NotAnImage as error:
-                result.error, result.not_image = str(error), True
-            except TooLarge as error:
-                if not self._video(result, source, label):
-                    result.error = str(error)
-            except ImageError as error:
-                result.error, data = str(error), None
+                data, size = self._read(result, source, label, item)
+            except ServiceError:
+                raise
+            except Exception as error:  # noqa: BLE001 -- this file's row; the traceback is logged
+                failed(result, label, error)
+                data = size = None
             loaded.append((result, data, label, size))
         sendable = [entry for entry in loaded if entry[1] is not None]
         if self.maps:
             for entry in sendable:
-                self._explain(*entry)
+                try:
+                    self._explain(*entry)
+                except ServiceError:
+                    raise
+                except Exception as error:  # noqa: BLE001 -- this file's row; the traceback is logged
+                    failed(entry[0], entry[2], error)
         elif sendable:
             self._predict(sendable)
         return [entry[0] for entry in loaded]
+
+    def _read(self, result, source, label, item):
+        """(the bytes to send or None, the size from the header or None); a video's rows are made here."""
+        data = size = None
+        try:
+            if result.error is None:  # else a folder that could not be listed
+                data = _png(source) if isinstance(source, Image.Image) else read_source(
+                    source, label, self.max_bytes, "MAX_CONTENT_LENGTH, the service's upload limit")
+                size = probe_size(data)  # from the header: None when Pillow knows no such format
+            if size is None and self._video(result, source, label):
+                data = None  # its rows are made: a video goes whole to /model/video
+            elif size is None and isinstance(item, Input) and item.may_be_other():
+                raise not_an_image(label)  # a README beside the photos: not sent, not a failure
+        except NotAnImage as error:
+            result.error, result.not_image = str(error), True
+        except TooLarge as error:
+            if not self._video(result, source, label):
+                result.error = str(error)
+        except ImageError as error:
+            result.error, data = str(error), None
+        return data, size
 
     def _video(self, result, source, label):
         """If ``source`` is a video file: its rows from /model/video (the file is streamed from
@@ -190,9 +211,17 @@ class RemoteScorer:
         response = self._send("POST", "/model/predict", data=self._options, files=[
             ("image", (label, data, "application/octet-stream")) for _, data, label, _ in entries])
         if response.status_code == 200:
-            for (result, _, _, size), prediction in zip(entries, response.json()["predictions"]):
-                take_scores(result, prediction, self.outputs)
-                result.width, result.height = size or (None, None)
+            try:
+                predictions = response.json()["predictions"]
+                for (result, _, _, size), prediction in zip(entries, predictions, strict=True):
+                    take_scores(result, prediction, self.outputs)
+                    result.width, result.height = size or (None, None)
+            except Exception as error:  # noqa: BLE001 -- an answer this client cannot read
+                if len(entries) == 1:
+                    failed(entries[0][0], entries[0][2], error)
+                else:  # which photo? each alone tells
+                    for entry in entries:
+                        self._predict([entry])
         elif response.status_code in (400, 413) and len(entries) > 1:
             for entry in entries:  # which file was bad? each alone gets its own answer
                 self._predict([entry])
@@ -240,6 +269,14 @@ class RemoteScorer:
         except (requests.ConnectionError, requests.Timeout) as error:
             raise ServiceError(f"{self.url}{path} failed {self.retries + 1} times; last: "
                                f"{type(error).__name__}: {error}") from None
+
+
+def failed(result, label, error):
+    """An unexpected exception on one file: its row says so, without a score; the log has its traceback."""
+    log.error("%s could not be scored", label, exc_info=(type(error), error, error.__traceback__))
+    for field in NO_SCORE:
+        setattr(result, field, None)
+    result.error, result.not_image = f"{label} could not be scored: {type(error).__name__}: {error}", False
 
 
 def _size_of(item):

@@ -1,15 +1,16 @@
 """Contract (the tiny bucket): `python -m score` on a folder that holds a video: one row per sampled
 frame, with its time; resume per video; the maps of its moments; the same rows through a running
-service."""
+service. A video that cannot be read, or any exception met on one input, is that input's error
+row, and the run goes on to the next."""
 import os
 import shutil
 
 import pytest
 
 from tests.expected import SCORES, scores_of
-from tests.imagegen import SAMPLES
+from tests.imagegen import ROOT, SAMPLES
 from tests.score.conftest import read_rows, run_score
-from tests.videogen import clip, frame_of
+from tests.videogen import clip, frame_of, without_sps
 
 NAMES = ["astronaut.jpg", "coffee.jpg", "rocket.jpg"]  # 2 s each
 
@@ -60,3 +61,58 @@ def test_the_scorer_and_a_service_give_the_same_rows(folder, tmp_path, busy_serv
     for a, b, frame in zip(*rows, result.frames):
         assert float(a["memorability"]) == pytest.approx(float(b["memorability"]), abs=1e-6)
         assert float(a["memorability"]) == pytest.approx(frame.memorability, abs=1e-6)
+
+
+@pytest.fixture(scope="module")
+def poisoned(tmp_path_factory):
+    """A clip, an H.264 MPEG-TS without its SPS (PyAV: 0x0 frames; it was a ZeroDivisionError that
+    ended the run, and a 500 by --url, on every resume) and a photo."""
+    root = tmp_path_factory.mktemp("poisoned")
+    (root / "clip.mp4").write_bytes(clip(NAMES, seconds=1))
+    (root / "poison.ts").write_bytes(without_sps(clip(NAMES, seconds=2, container="mpegts", size=(160, 128))))
+    shutil.copy(SAMPLES / "rocket.jpg", root / "still.jpg")
+    return root
+
+
+def check_poisoned(done, out, folder):
+    assert done.returncode == 1, done.stderr
+    rows = read_rows(out)
+    assert [row["path"] for row in rows] == [str(folder / "clip.mp4")] * 3 + [str(folder / name)
+                                                                             for name in ("poison.ts", "still.jpg")]
+    assert all(row["error"] is None and row["memorability"] is not None for row in rows[:3] + rows[4:])
+    assert rows[3]["memorability"] is None
+    assert rows[3]["error"].startswith("poison.ts has frames of unknown size (0x0)"), rows[3]
+    assert "scored 2, failed 1" in done.stdout
+
+
+def test_a_video_that_cannot_be_read_gets_its_error_row_and_the_run_goes_on(poisoned, tmp_path):
+    out = tmp_path / "scores.csv"
+    check_poisoned(run_score(poisoned, "--out", out), out, poisoned)
+    again = run_score(poisoned, "--out", out)  # resumes: nothing left to do, the error row stands
+    assert again.returncode == 1 and "skipped 3 already" in again.stdout and "(1 of them failed)" in again.stdout
+
+
+def test_through_a_service_it_is_an_error_row_too(poisoned, tmp_path, busy_server):
+    out = tmp_path / "scores.csv"
+    check_poisoned(run_score(poisoned, "--out", out, "--url", busy_server[0]), out, poisoned)
+
+
+def test_any_exception_on_one_input_is_its_error_row_with_the_traceback_logged(poisoned, tmp_path):
+    """A bug met on one input (injected here: RuntimeError while clip.mp4 is scored) is that
+    input's row, "<name> could not be scored: <type>: <message>", its traceback is in the log,
+    and the next inputs are scored."""
+    (tmp_path / "inject").mkdir()
+    (tmp_path / "inject" / "sitecustomize.py").write_text(
+        "import core.video\n"
+        "def timeline(self, *args, **kwargs):\n"
+        "    raise RuntimeError(f'injected while scoring {self.name}')\n"
+        "core.video.VideoReader.timeline = timeline\n")
+    out = tmp_path / "scores.csv"
+    done = run_score(poisoned, "--out", out, PYTHONPATH=os.pathsep.join([str(tmp_path / "inject"), str(ROOT)]))
+    assert done.returncode == 1, done.stderr
+    rows = read_rows(out)
+    assert [os.path.basename(row["path"]) for row in rows] == ["clip.mp4", "poison.ts", "still.jpg"]
+    assert rows[0]["error"] == "clip.mp4 could not be scored: RuntimeError: injected while scoring clip.mp4"
+    assert rows[0]["memorability"] is None and rows[0]["time"] is None
+    assert rows[2]["error"] is None and float(rows[2]["memorability"]) == pytest.approx(SCORES["rocket.jpg"], abs=1e-5)
+    assert "Traceback" in done.stderr and "RuntimeError: injected while scoring clip.mp4" in done.stderr
