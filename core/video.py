@@ -227,7 +227,7 @@ def is_video(source, settings):
             if not os.path.isfile(source) or os.path.getsize(source) > settings.MAX_VIDEO_BYTES:  # no FIFO
                 return False
             source = os.fspath(source)
-        container, owned = open_container(source, "the file")
+        container, owned = open_container(source, "the file", probe=False)  # no message to give
         try:
             return bool(container.streams.video) and not _image_format(source)
         finally:

@@ -51,9 +51,10 @@ def _refuse(url, flags, options):
     raise Refused(url)
 
 
-def open_container(source, name):
+def open_container(source, name, probe=True):
     """(container, the file opened here or None) of ``source``, a path or a seekable binary
-    file, held to FORMATS; VideoError that names what was wrong."""
+    file, held to FORMATS; VideoError that names what was wrong (with ``probe``, the format of
+    one refused)."""
     owned = open(source, "rb") if isinstance(source, (str, os.PathLike)) else None
     stream = owned or source
     try:
@@ -66,7 +67,7 @@ def open_container(source, name):
     except Refused as refused:
         message = f"{name} names another file or address ({refused}): only a video file is read"
     except (av.FFmpegError, UnicodeDecodeError, ValueError):
-        detected = probe_format(stream)
+        detected = probe_format(stream) if probe else None
         message = (f"{name} is in FFmpeg's format '{detected}', which this server does not read: send a "
                    f"video file ({READS})" if detected and not allowed(detected) else
                    f"{name} is not a video that FFmpeg can read ({READS})")
