@@ -8,8 +8,9 @@ from werkzeug.exceptions import (BadRequest, HTTPException, InternalServerError,
                                  RequestEntityTooLarge)
 
 from core.batcher import Closed, DeadlineExceeded, Overloaded
+from core.deadline import Abandoned, Stopped
 from core.images import ImageError
-from core.video import Abandoned, VideoError
+from core.video import VideoError
 
 log = logging.getLogger(__name__)
 
@@ -17,6 +18,14 @@ ERROR_SCHEMA = MAX_API.model("Error", {
     "status": fields.String(required=True, description='Always "error"', example="error"),
     "message": fields.String(required=True, description="What was wrong with the request"),
 })
+
+
+class Unavailable(RuntimeError):
+    """No room for this request now (heavy requests in flight, or draining): a 503, Retry-After."""
+
+    def __init__(self, message, retry_after):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 def upload_errors(bad_request):
@@ -54,7 +63,7 @@ def error_body(error):
     if isinstance(error, Abandoned):  # nobody reads this answer; the log says why the work stopped
         log.warning("%s", error)
         return {"status": "error", "message": str(error)}, 499, {}
-    if isinstance(error, (Overloaded, DeadlineExceeded)):
+    if isinstance(error, (Overloaded, DeadlineExceeded, Unavailable, Stopped)):
         return {"status": "error", "message": str(error)}, 503, {"Retry-After": str(error.retry_after)}
     if isinstance(error, Closed):
         return {"status": "error", "message": str(error)}, 503, {}

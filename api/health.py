@@ -1,8 +1,10 @@
 """GET /ready: the readiness probe ("send me traffic"). 503 once DRAIN_FILE exists, so that an
 orchestrator stops sending new requests before it stops the server: the Kubernetes manifest's
 preStop hook creates the file, waits until the probe has failed, and only then the pod gets
-SIGTERM, whose graceful stop finishes the requests in flight. Predict and explain keep answering
-while draining.
+SIGTERM, whose graceful stop finishes the requests in flight. Predict keeps answering while
+draining; a new heavy request gets a 503 (api/passes.py). /ready is also 503 while the model
+cannot serve (the batcher's health, as /live sees it): no traffic is sent to a pod that would
+answer every request with a 503.
 
 GET /live: the liveness probe ("restart me" when it fails). 503 when the model's batcher cannot
 serve: its worker thread died, or a forward pass has run past PASS_TIMEOUT (a hung runtime). It
@@ -22,4 +24,7 @@ def register_health(app):
     def ready():
         if Path(app.extensions["max_settings"].DRAIN_FILE).exists():
             return jsonify(status="draining"), 503
-        return jsonify(status="ready")
+        # A dead batcher or a hung pass: no request can be answered, so none must be routed here
+        # (each would wait for its 503) while liveness has not yet restarted the pod.
+        alive, why = app.extensions["max_model"].batcher.health()
+        return (jsonify(status="ready"), 200) if alive else (jsonify(status="error", message=why), 503)

@@ -17,17 +17,17 @@ pass takes at most ``max_batch`` images:
   memory. Once a request is admitted, its later submits (a crop search's rounds, a video's
   chunks) are not refused: it is never turned away halfway. Retry-After is how long all the work
   ahead takes, the pass that is running included, at the measured seconds per image.
-- **Deadlines.** Inside ``request(priority, timeout)`` (the API's REQUEST_TIMEOUT), each submit of
-  the request (a prediction, a crop search's round, a video's chunk) waits for its passes at most
-  ``timeout`` seconds: past it, ``DeadlineExceeded``, and its queued images are dropped
-  (TorchServe's response timeout). A long video makes progress chunk by chunk; a stuck model
-  ends every wait.
+- **Deadlines.** Inside ``request(priority, timeout)`` (the API's REQUEST_TIMEOUT; core/deadline.py),
+  a request's deadline starts when it arrives and covers every wait: its decodes' turn in the
+  pixel budget, its admission, its passes. Past it, ``DeadlineExceeded``, and its queued images
+  are dropped (TorchServe's response timeout). Each submit that is answered renews it: a long
+  video makes progress chunk by chunk; a stuck model ends every wait. A request whose client
+  has hung up (``gone``) stops at its next wait (``Abandoned``), its queued images dropped.
 - **Liveness.** ``health()`` says whether the worker is alive and no pass has run past
   ``pass_timeout``: a hung runtime turns ``GET /live`` red, and an orchestrator restarts it.
 """
 import collections
 import contextlib
-import contextvars
 import math
 import threading
 import time
@@ -37,9 +37,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.deadline import HEAVY, LIGHT, Abandoned, DeadlineExceeded, Request, Stopped, current
+from core.deadline import request as request_context
 from core.metrics import BATCH_SIZE, FORWARD_SECONDS, QUEUE_DEPTH
-
-LIGHT, HEAVY = 0, 1  # a request's class; lower is served first
 
 
 class Overloaded(RuntimeError):
@@ -54,29 +54,11 @@ class Overloaded(RuntimeError):
         self.retry_after = retry_after
 
 
-class DeadlineExceeded(RuntimeError):
-    """The request waited for the model past its deadline; its queued images were dropped."""
-
-    def __init__(self, timeout, retry_after):
-        super().__init__(f"the request waited {timeout:g} s for the model (REQUEST_TIMEOUT) and was "
-                         f"stopped; retry in {retry_after} s, or send less at once")
-        self.retry_after = retry_after
-
-
 class Closed(RuntimeError):
     """The model is shutting down: nothing more is scored."""
 
     def __init__(self):
         super().__init__("the server is shutting down; retry on another replica")
-
-
-@dataclass
-class Request:
-    """One client request: its class, how long each of its submits may wait (None: no bound)
-    and whether it is admitted."""
-    priority: int = LIGHT
-    timeout: float = None
-    admitted: bool = False
 
 
 @dataclass(eq=False)
@@ -88,9 +70,6 @@ class _Job:
     taken: int = 0  # images handed to passes
     scores: list = field(default_factory=list)
     cancelled: bool = False
-
-
-_current = contextvars.ContextVar("batcher_request", default=None)
 
 
 class Batcher:
@@ -115,15 +94,16 @@ class Batcher:
         self._thread = threading.Thread(target=self._work, name="batcher", daemon=True)
         self._thread.start()
 
-    @contextlib.contextmanager
-    def request(self, priority=LIGHT, timeout=None):
-        """Around one client request: its passes have ``priority``, and it waits for them at most
-        ``timeout`` seconds a submit (None: no bound); admitted once, never refused halfway."""
-        token = _current.set(Request(priority, timeout or None))
-        try:
-            yield
-        finally:
-            _current.reset(token)
+    def request(self, priority=LIGHT, timeout=None, gone=None, stopping=None):
+        """Around one client request (core.deadline.request): its passes have ``priority``; each
+        of its waits ends ``timeout`` seconds after its arrival or its last answered submit
+        (None: no bound), or once ``gone()``; admitted once, never refused halfway."""
+        return request_context(priority, timeout, gone, stopping)
+
+    def retry_after(self, priority=HEAVY):
+        """Seconds until the work ahead of a request of ``priority`` is done (for Retry-After)."""
+        with self._ready:
+            return self._retry_after(priority)
 
     @contextlib.contextmanager
     def expecting(self):
@@ -160,7 +140,7 @@ class Batcher:
         queue takes any request, however large). Lock held."""
         return self._backlog[priority] and self._backlog[priority] + count > self.max_queue
 
-    def _admit(self, request, count, deadline):
+    def _admit(self, request, count):
         """Admission of a request's first images, the lock held. Each class has MAX_QUEUE_IMAGES
         of its own, so that heavy work never fills the room of a prediction. A light request
         that does not fit is refused at once (503, Retry-After). A heavy one waits its turn, first
@@ -180,10 +160,8 @@ class Batcher:
         self._admitting.append(token)
         try:
             while self._admitting[0] is not token or self._no_room(HEAVY, count):
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    raise DeadlineExceeded(request.timeout, self._retry_after())
-                self._ready.wait(left)
+                request.check(self._retry_after())
+                self._ready.wait(request.wait_step())
                 if self._closed:
                     raise Closed()
         finally:
@@ -193,32 +171,39 @@ class Batcher:
     def submit(self, images, announced=None):
         """Scores of ``images`` (N x H x W x 3), computed in shared passes; blocks until done,
         or raises Overloaded, DeadlineExceeded or Closed."""
-        request = _current.get() or Request()
+        request = current() or Request()
         if not len(images):
             return np.zeros(0, np.float32)
-        deadline = None if request.timeout is None else time.monotonic() + request.timeout
         job = _Job(images, Future(), request.priority)
         with self._ready:
             self._arrived(announced)
             if self._closed:
                 raise Closed()
+            request.check(self._retry_after(request.priority))  # past its deadline already, or gone
             if not request.admitted:
-                self._admit(request, len(images), deadline)
+                self._admit(request, len(images))
             request.admitted = True
             self._queues[request.priority].append(job)
             self._backlog[request.priority] += len(images)
             QUEUE_DEPTH.set(self._queued)
             self._ready.notify_all()
-        left = None if deadline is None else max(0.0, deadline - time.monotonic())
-        try:
-            return job.future.result(timeout=left)
-        except FutureTimeout:
-            with self._ready:
-                if job.future.done():  # it arrived just now
-                    return job.future.result()
-                self._cancel(job)
-                retry = self._retry_after()
-            raise DeadlineExceeded(request.timeout, retry) from None
+        while True:
+            try:
+                scores = job.future.result(timeout=request.wait_step())
+                request.progressed()
+                return scores
+            except FutureTimeout:
+                with self._ready:
+                    if job.future.done():  # it arrived just now
+                        continue
+                    try:
+                        request.check()
+                    except DeadlineExceeded:
+                        self._cancel(job)  # then the time of the work ahead, its own dropped
+                        raise DeadlineExceeded(request.timeout, self._retry_after()) from None
+                    except (Abandoned, Stopped):
+                        self._cancel(job)
+                        raise
 
     def _cancel(self, job):
         """Drop what ``job`` still has queued; the lock is held."""

@@ -3,20 +3,28 @@ hold, across requests, threads and the score command's read-ahead (MAX_DECODE_PI
 
 A decode asks for its pixels once the image's header has told how many it will decode (after a
 JPEG draft), and gives them back when the photo is preprocessed. It waits while the budget is
-spent, first come first served, so that a large photo is not starved by small ones; it never
-fails for it. Pillow holds RGB at 4 bytes a pixel, so the memory of all decodes at once is about
-4 x MAX_DECODE_PIXELS bytes, plus a copy while a mode is converted (docs/deployment.md).
+spent, first come first served within its class, so that a large photo is not starved by small
+ones; a prediction's decode (LIGHT) goes before a heavy request's (core/deadline.py), as its
+passes do. The wait ends at the request's deadline (DeadlineExceeded, a 503) or when its client
+hangs up (Abandoned); a decode outside a request (a batch job) waits as long as it takes. The unit
+is an RGB pixel as Pillow holds it, 4 bytes: a decode reserves what its mode holds at its peak
+(core.images.held_pixels), so the memory of all decodes at once is about 4 x MAX_DECODE_PIXELS
+bytes (docs/deployment.md).
 """
-import collections
+import bisect
 import contextlib
+import itertools
 import threading
+
+from core.deadline import LIGHT, current
 
 
 class PixelBudget:
     def __init__(self, limit):
         self.limit = limit
         self._used = 0
-        self._waiting = collections.deque()  # one token per waiting lease, in arrival order
+        self._waiting = []  # one (class, arrival) token per waiting lease, sorted: the first goes next
+        self._arrivals = itertools.count()
         self._changed = threading.Condition()
 
     def acquire(self, pixels):
@@ -24,13 +32,16 @@ class PixelBudget:
         back with ``release``. A holder must not ask again before it gives back: the lease of a
         decode, or a video's chunk of frames, asks once."""
         pixels = min(pixels, self.limit)  # one photo over the budget runs alone, never forever waits
-        token = object()
+        request = current()
         with self._changed:
-            self._waiting.append(token)
+            token = (request.priority if request else LIGHT, next(self._arrivals))
+            bisect.insort(self._waiting, token)
             self._changed.notify_all()  # for wait_until
             try:
-                while self._waiting[0] is not token or self._used + pixels > self.limit:
-                    self._changed.wait()
+                while self._waiting[0] != token or self._used + pixels > self.limit:
+                    if request is not None:
+                        request.check(what="its turn to decode")
+                    self._changed.wait(request.wait_step() if request is not None else None)
                 self._used += pixels
             finally:  # also when the wait is interrupted: the next in line must not wait for it
                 self._waiting.remove(token)

@@ -23,14 +23,11 @@ import av
 import numpy as np
 from PIL import Image
 
+from core.deadline import Abandoned  # whoever asked is gone: the timeline stops (one class for every wait)
 from core.video_frames import EPSILON, VideoError, frames, open_container, set_threads
 from core.video_moments import Thumbnails, best_clip, cut_short, moments
 
 __all__ = ["VideoError", "Abandoned", "VideoReader", "Thumbnails", "is_video", "moments", "cut_short", "best_clip"]
-
-
-class Abandoned(RuntimeError):
-    """Whoever asked for the timeline is gone (a client that hung up): the work stopped."""
 
 
 class VideoReader:

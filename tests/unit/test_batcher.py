@@ -350,3 +350,53 @@ def test_heavy_requests_wait_first_come_first_served_and_only_so_many_wait():
     order = [value for batch in forward.passes for value in batch]
     assert order.index(3) < order.index(5)  # "big" came first, and went first
     assert results["small"].tolist() == [60.0]
+
+
+def test_the_deadline_counts_from_the_requests_arrival_not_from_its_submit():
+    """Issue 40, item 10: a request that spent its REQUEST_TIMEOUT before its first submit (in the
+    pixel budget's queue, say) is a 503 there, not 200 much later; an answered submit renews it."""
+    import time
+
+    batcher = Batcher(lambda batch: batch.reshape(len(batch), -1).sum(axis=1), max_batch=4, max_wait=0.001,
+                      max_queue=64, seconds_per_image=0.5)
+    try:
+        with batcher.request(LIGHT, timeout=0.05) as request:
+            while request.left() > 0:  # the deadline passes before anything is submitted
+                time.sleep(0.001)
+            with pytest.raises(DeadlineExceeded):
+                batcher.submit(images(1))
+        with batcher.request(HEAVY, timeout=30) as request:
+            first = request.deadline
+            batcher.submit(images(1))
+            assert request.deadline > first  # progress: the next wait may last the timeout again
+    finally:
+        batcher.close()
+
+
+def test_a_request_whose_client_hung_up_stops_waiting_and_its_images_are_dropped():
+    from core.deadline import Abandoned
+
+    forward = GatedForward()
+    batcher = Batcher(forward, max_batch=1, max_wait=0.001, max_queue=64, seconds_per_image=0.5)
+    results, gone = {}, threading.Event()
+    first = submit_in_thread(batcher, images(1), results, "first")
+    assert forward.entered.wait(60)
+
+    def run():
+        try:
+            with batcher.request(HEAVY, gone=gone.is_set):
+                results["left"] = batcher.submit(images(2, 3))
+        except Exception as error:  # noqa: BLE001 - the test inspects it
+            results["left"] = error
+
+    left = threading.Thread(target=run)
+    left.start()
+    wait_for_queue(batcher, 2)
+    gone.set()
+    left.join(60)
+    assert isinstance(results["left"], Abandoned)
+    wait_for_queue(batcher, 0)  # its images left the queue
+    forward.gate.set()
+    first.join(60)
+    batcher.close()
+    assert forward.passes == [[1.0]]

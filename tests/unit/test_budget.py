@@ -67,3 +67,78 @@ def _spec():
     from core.bucket import open_bucket
 
     return open_bucket(settings().MODEL_BUCKET).preprocessing
+
+
+def _wait_past(request):
+    """Until ``request``'s deadline has passed (an event on the clock, not a fixed sleep)."""
+    import time
+
+    while request.left() > 0:
+        time.sleep(0.001)
+
+
+def test_a_decode_waiting_for_pixels_ends_at_its_requests_deadline_counted_from_arrival():
+    """Issue 40, item 10: the wait for the budget had no deadline: a predict queued behind a
+    64 MP decode could wait past REQUEST_TIMEOUT and still answer 200 much later."""
+    from core.deadline import DeadlineExceeded, request
+
+    budget = PixelBudget(100)
+    with budget.lease() as hold:
+        hold(100)
+        with request(timeout=0.05) as current:
+            _wait_past(current)
+            with pytest.raises(DeadlineExceeded, match="waited 0.05 s for its turn to decode"):
+                with budget.lease() as mine:
+                    mine(10)
+    assert budget.used == 0 and budget.waiting == 0
+
+
+def test_a_decode_whose_client_hung_up_stops_waiting():
+    from core.deadline import Abandoned, request
+
+    budget = PixelBudget(100)
+    gone = threading.Event()
+    failed = []
+
+    def decode():
+        with request(gone=gone.is_set):
+            try:
+                with budget.lease() as mine:
+                    mine(10)
+            except Abandoned as error:
+                failed.append(error)
+
+    with budget.lease() as hold:
+        hold(100)
+        worker = threading.Thread(target=decode)
+        worker.start()
+        budget.wait_until(lambda b: b.waiting == 1)
+        gone.set()
+        worker.join(60)
+        assert failed and budget.waiting == 0
+
+
+def test_a_predictions_decode_goes_before_a_heavy_requests_that_came_first():
+    from core.deadline import HEAVY, LIGHT, request
+
+    budget = PixelBudget(100)
+    order = []
+
+    def decode(name, priority):
+        with request(priority):
+            with budget.lease() as mine:
+                mine(60)
+                order.append(name)
+
+    hold = budget.lease()
+    hold.__enter__()(100)
+    heavy = threading.Thread(target=decode, args=("heavy", HEAVY))
+    heavy.start()
+    budget.wait_until(lambda b: b.waiting == 1)
+    light = threading.Thread(target=decode, args=("light", LIGHT))
+    light.start()
+    budget.wait_until(lambda b: b.waiting == 2)
+    hold.__exit__(None, None, None)
+    heavy.join()
+    light.join()
+    assert order == ["light", "heavy"]
