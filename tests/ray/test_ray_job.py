@@ -223,3 +223,20 @@ def test_a_resume_deletes_only_a_local_file_cut_short(s3, tmp_path, monkeypatch)
         ParquetOutput("s3://resume/out/")
     keys = [item["Key"] for item in s3.client().list_objects_v2(Bucket="resume")["Contents"]]
     assert sorted(keys) == ["out/odd.parquet", "out/whole.parquet"]  # nothing deleted
+
+
+def test_a_walk_on_ray_never_scores_its_own_output(stimuli, tmp_path):
+    """Issue 40, item 3 (--ray): the output inside the walked folder (here, an empty one left by a
+    run killed before its first row) got a row of its own."""
+    import shutil
+
+    from tests.score.conftest import read_rows
+
+    folder = tmp_path / "stimuli"
+    shutil.copytree(stimuli, folder)
+    out = folder / "scores.csv"
+    out.touch()
+    done = run_score(folder, "--ray", "--out", out, "--quiet", MAX_IMAGE_BYTES=MAX_BYTES, RAY_ADDRESS="local")
+    assert done.returncode in (0, 1), done.stderr
+    paths = [row["path"] for row in read_rows(out)]
+    assert paths and not any(path.endswith("scores.csv") for path in paths), paths
