@@ -66,6 +66,9 @@ class BufferedSocket:
         self._buffer.write(data)
         self._written += len(data)
 
+    def has_buffered(self):
+        return self._read < self._written
+
     def buffered(self):
         """The bytes received and not yet read by the parser (the start of a next request)."""
         self._buffer.seek(self._read)
@@ -147,6 +150,15 @@ class BufferingWorker(ThreadWorker):
         self.receiving[conn] = pending
         RECEIVING.inc()
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._readable, pending))
+
+    def finish_request(self, conn, fs):
+        """gthread's own; then a kept-alive connection whose next request came with the last one
+        (pipelined, already in the buffer) is received at once: its socket will not turn readable."""
+        super().finish_request(conn, fs)
+        if conn in self.keepalived_conns and isinstance(conn.sock, BufferedSocket) and conn.sock.has_buffered():
+            self.poller.unregister(conn.sock)
+            self.keepalived_conns.remove(conn)
+            self.enqueue_req(conn)
 
     def _readable(self, pending, _sock):
         conn = pending.conn

@@ -20,8 +20,9 @@ pass takes at most ``max_batch`` images:
 - **Deadlines.** Inside ``request(priority, timeout)`` (the API's REQUEST_TIMEOUT; core/deadline.py),
   a request's deadline starts when it arrives and covers every wait: its decodes' turn in the
   pixel budget, its admission, its passes. Past it, ``DeadlineExceeded``, and its queued images
-  are dropped (TorchServe's response timeout). Each submit that is answered renews it: a long
-  video makes progress chunk by chunk; a stuck model ends every wait. A request whose client
+  are dropped (TorchServe's response timeout). Progress renews it (each chunk of a submit scored,
+  each submit answered): a long video or a big regions request goes on pass by pass; a stuck
+  model ends every wait. A request whose client
   has hung up (``gone``) stops at its next wait (``Abandoned``), its queued images dropped.
 - **Liveness.** ``health()`` says whether the worker is alive and no pass has run past
   ``pass_timeout``: a hung runtime turns ``GET /live`` red, and an orchestrator restarts it.
@@ -187,6 +188,7 @@ class Batcher:
             self._backlog[request.priority] += len(images)
             QUEUE_DEPTH.set(self._queued)
             self._ready.notify_all()
+        seen = 0  # chunks of this job scored: each one is progress, and renews the deadline
         while True:
             try:
                 scores = job.future.result(timeout=request.wait_step())
@@ -196,6 +198,9 @@ class Batcher:
                 with self._ready:
                     if job.future.done():  # it arrived just now
                         continue
+                    if len(job.scores) > seen:
+                        seen = len(job.scores)
+                        request.progressed()
                     try:
                         request.check()
                     except DeadlineExceeded:

@@ -114,3 +114,18 @@ def test_a_request_that_cannot_be_read_whole_is_refused_before_it_takes_a_thread
         sock.sendall(head)
         answer_status, body = read_response(sock.makefile("rb"))
     assert answer_status == status and message in body
+
+
+def test_pipelined_requests_are_each_answered(server):
+    """Two requests in one packet: the second is in the buffer, not on the socket, after the first."""
+    host, port = urlsplit(server).hostname, urlsplit(server).port
+    with socket.create_connection((host, port), timeout=30) as sock:
+        # A photo's upload, read by its length, exactly: the next request stays in the buffer.
+        body = (b"--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.jpg\"\r\n\r\n"
+                + sample_bytes("astronaut.jpg") + b"\r\n--b--\r\n")
+        sock.sendall(b"POST /model/predict HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+                     + b"GET /live HTTP/1.1\r\nHost: x\r\n\r\n")
+        reader = sock.makefile("rb")
+        assert read_response(reader)[0] == 200
+        assert read_response(reader) == (200, b'{"status":"alive"}\n')
