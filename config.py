@@ -60,7 +60,7 @@ class Settings:
     # read whole before it takes a thread); past it, a 408 and the connection is closed.
     CLIENT_TIMEOUT: int = setting(60, minimum=1)
     # Heavy requests (maps, videos, regions, crops) in flight at once, else a 503 at once; 0 means
-    # WORKER_THREADS - 2, so that a prediction and the probes always find a thread (api/admission.py).
+    # WORKER_THREADS // 2, so that a prediction and the probes always find a thread (api/passes.py).
     MAX_HEAVY_REQUESTS: int = setting(0, minimum=0)
     # Seconds one wait for the model's passes may last (a prediction, a video's chunk); past it, a 503.
     REQUEST_TIMEOUT: int = setting(120, minimum=1)
@@ -114,8 +114,9 @@ class Settings:
     MAX_REGIONS: int = setting(16, minimum=1)
     MAX_IMAGE_PIXELS: int = setting(64_000_000, minimum=1)  # width x height per image, else 400
     # Pixels that all decodes of the process may hold at once, across requests (core/budget.py): a
-    # decode waits for its share, never fails for it. Pillow holds 4 bytes a pixel: 128 M is about
-    # 0.5 GB of decoded pictures (1 GB while a mode converts), whatever the threads and requests.
+    # decode waits for its share, never fails for it. The unit is an RGB pixel, 4 bytes, and a decode
+    # reserves what its mode holds at its peak (core.images.held_pixels): 128 M is about 0.5 GB of
+    # decoded pictures, whatever the threads, requests and modes.
     MAX_DECODE_PIXELS: int = setting(128_000_000, minimum=1)
     MAX_FORM_PARTS: int = setting(100, minimum=1)  # multipart parts per request (Flask's), else 413
     # Bytes of one image file read from disk (python -m score, training): a larger file gets an

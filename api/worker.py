@@ -13,10 +13,14 @@ gunicorn, so that `make run` and the container both have it:
 - Only a complete request is given to a thread; it then reads from the buffer and never waits
   for the client. A slow upload costs a connection and its buffer, never a thread.
 - A buffer is a SpooledTemporaryFile: up to SPOOL_MEMORY in memory, beyond it a file in the
-  temporary folder (uploads spooled to /tmp already; bounded by MAX_CONTENT_LENGTH a request).
-- A client that sends nothing for CLIENT_TIMEOUT seconds, between two reads, gets a 408 and is
-  closed. A body announced over the largest upload limit goes to a thread at once: Flask answers
-  413 from the header without reading it.
+  temporary folder (werkzeug spools uploads there too).
+- All requests being received hold at most RECEIVING_BYTES together (WORKER_THREADS x
+  MAX_CONTENT_LENGTH + MAX_VIDEO_BYTES: what the threads could hold anyway, 768 MiB by default),
+  counted by what each announces (a chunked body, by what has come): one past it gets a 503 with
+  Retry-After before its body is read, so that slow uploads cannot fill the disk or the memory.
+- The headers must all come within CLIENT_TIMEOUT seconds, and then each piece of the body
+  within CLIENT_TIMEOUT of the one before: past it, a 408 and the connection is closed. A request
+  h11 cannot frame is a 400, a body announced over the largest upload limit a 413, answered here.
 - Kept-alive connections come back to the loop, and their next request is buffered the same way.
 """
 import errno
@@ -31,7 +35,7 @@ from prometheus_client import Gauge
 
 import config
 
-SPOOL_MEMORY = 1 << 20  # bytes of a request held in memory; the rest goes to a temporary file
+SPOOL_MEMORY = 256 << 10  # bytes of a request held in memory; the rest goes to a temporary file
 READ_SIZE = 1 << 16
 RECEIVING = Gauge("memorability_requests_receiving", "Requests whose bytes are still arriving: read whole in the "
                   "worker's loop before they take a thread (slow clients show here, not in the threads)")
@@ -44,6 +48,9 @@ def _answer(status, message):
             f"Content-Length: {len(body)}\r\n\r\n").encode() + body
 
 
+FULL_ANSWER = (_answer("503 Service Unavailable", "the server is receiving as many uploads as it holds at once; "
+                                                 "retry after Retry-After seconds")
+               .replace(b"Connection: close\r\n", b"Connection: close\r\nRetry-After: 2\r\n"))
 TIMEOUT_ANSWER = _answer("408 Request Timeout", "the request was not sent in time: nothing came for "
                                                 "CLIENT_TIMEOUT seconds")
 
@@ -94,8 +101,10 @@ class BufferedSocket:
 class Pending:
     """A connection whose request is being received: its parser and its deadline."""
 
-    def __init__(self, conn, timeout, largest_body):
-        self.conn, self.timeout, self.largest_body = conn, timeout, largest_body
+    def __init__(self, conn, timeout, largest_body, room):
+        self.conn, self.timeout, self.largest_body, self.room = conn, timeout, largest_body, room
+        self.held = 0  # bytes counted against ``room`` (the announced body, or what came of a chunked one)
+        self.chunked = False
         self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=1 << 20)
         self.deadline = time.monotonic() + timeout
         self.continued = False  # a 100 Continue was sent
@@ -117,10 +126,33 @@ class Pending:
                     if length and length.isdigit() and int(length) > self.largest_body:
                         return _answer("413 Content Too Large", f"the request body is over the limit of "
                                                                 f"{self.largest_body} bytes")
+                    self.chunked = not (length and length.isdigit())
+                    if not self.chunked and not self.room.take(self, int(length)):
+                        return FULL_ANSWER
+                if isinstance(event, h11.Data) and self.chunked and not self.room.take(self, len(event.data)):
+                    return FULL_ANSWER
                 if isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)) or event is h11.PAUSED:
                     return True
         except h11.RemoteProtocolError as error:
             return _answer("400 Bad Request", f"the request is not valid HTTP/1.1 ({error})".replace('"', "'"))
+
+
+class Room:
+    """The bytes that all requests being received may hold at once (RECEIVING_BYTES)."""
+
+    def __init__(self, limit):
+        self.limit, self.used = limit, 0
+
+    def take(self, pending, count):
+        if self.used + count > self.limit and self.used:  # alone, a request may hold any size allowed
+            return False
+        self.used += count
+        pending.held += count
+        return True
+
+    def give_back(self, pending):
+        self.used -= pending.held
+        pending.held = 0
 
 
 class BufferingWorker(ThreadWorker):
@@ -130,6 +162,7 @@ class BufferingWorker(ThreadWorker):
         settings = config.settings()
         self.client_timeout = settings.CLIENT_TIMEOUT
         self.largest_body = max(settings.MAX_CONTENT_LENGTH, settings.MAX_VIDEO_BYTES)
+        self.room = Room(settings.WORKER_THREADS * settings.MAX_CONTENT_LENGTH + settings.MAX_VIDEO_BYTES)
         self.receiving = {}  # the connections whose request is being received, by connection
         super().init_process()
 
@@ -140,7 +173,7 @@ class BufferingWorker(ThreadWorker):
             return super().enqueue_req(conn)
         if not isinstance(conn.sock, BufferedSocket):
             conn.sock = BufferedSocket(conn.sock)  # before conn.init(): gunicorn's parser reads this
-        pending = Pending(conn, self.client_timeout, self.largest_body)
+        pending = Pending(conn, self.client_timeout, self.largest_body, self.room)
         # A kept-alive connection may hold the next request's start already: in gunicorn's parser
         # (read ahead) and in the buffer, in that order. The parser reads them first itself.
         ahead = (conn.parser.unreader.buf.getvalue() if conn.parser is not None else b"") + conn.sock.buffered()
@@ -204,6 +237,7 @@ class BufferingWorker(ThreadWorker):
         self.enqueue_req(conn)
 
     def _forget(self, pending):
+        self.room.give_back(pending)  # given to a thread (which holds it now), refused or gone
         if self.receiving.pop(pending.conn, None) is not None:
             RECEIVING.dec()
         try:

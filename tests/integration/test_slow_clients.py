@@ -129,3 +129,17 @@ def test_pipelined_requests_are_each_answered(server):
         reader = sock.makefile("rb")
         assert read_response(reader)[0] == 200
         assert read_response(reader) == (200, b'{"status":"alive"}\n')
+
+
+def test_uploads_being_received_hold_at_most_their_room_and_one_more_gets_a_503():
+    """The buffers of slow uploads are bounded together (WORKER_THREADS x MAX_CONTENT_LENGTH +
+    MAX_VIDEO_BYTES), or they could fill the pod's /tmp: here 1 x 1 MB + 1 MB."""
+    with running_server(MODEL_BUCKET=BUCKET, FALSE_ALARM_BUCKET=FALSE_BUCKET, WORKER_THREADS=1,
+                        MAX_CONTENT_LENGTH=1_000_000, MAX_VIDEO_BYTES=1_000_000) as (url, _):
+        with slow_uploads(url, 2):  # 2 x 1,000,000 announced: all the room
+            host, port = urlsplit(url).hostname, urlsplit(url).port
+            with socket.create_connection((host, port), timeout=30) as sock:
+                sock.sendall(b"POST /model/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n")
+                status, body = read_response(sock.makefile("rb"))
+            assert status == 503 and b"as many uploads as it holds" in body
+            assert requests.get(f"{url}/live", timeout=30).status_code == 200  # no body: no room needed
