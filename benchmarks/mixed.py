@@ -10,7 +10,7 @@ p50 in the same run, and how many were refused. Each heavy request's time under 
 against its time alone. Throughout the load, --slow clients (12) hold uploads that sent their
 headers and then nothing, as many as would have taken every thread before requests were read
 whole (api/worker.py), and GET /live is probed: its worst answer time idle and under that load
-(the liveness probe's timeout is 10 s in the manifest, its period 10 s). test-artifacts/bench-mixed.json keeps the figures.
+(the liveness probe's timeout is 10 s in the manifest, every 30 s). test-artifacts/bench-mixed.json keeps the figures.
 Nothing is asserted.
 """
 import contextlib
