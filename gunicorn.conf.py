@@ -23,3 +23,15 @@ accesslog = "-"
 errorlog = "-"
 # method, path, status and milliseconds, e.g.: 127.0.0.1 "POST /model/predict HTTP/1.1" 200 143ms
 access_log_format = '%(h)s "%(r)s" %(s)s %(M)sms'
+
+
+def on_starting(server):
+    """A drain file left by the container's last life (preStop creates it before a liveness or
+    startup restart too, and /tmp is the pod's emptyDir, not the container's) would keep the new
+    server unready forever: it goes before the server starts."""
+    import os
+
+    try:
+        os.remove(service.DRAIN_FILE)
+    except FileNotFoundError:
+        pass

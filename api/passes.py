@@ -3,9 +3,10 @@ client, and the room that heavy requests leave to the rest.
 
 ``/model/predict`` is light: its decodes and passes go before those of the heavy routes (explain,
 video, regions, crops), which take turns. Every route that scores has one deadline, counted from
-its arrival and renewed by each answered submit, for every wait (core/deadline.py): its turn in
-the pixel budget, its admission, its passes; past it, a 503. A request whose client has hung up
-stops at its next wait (499 in the log, nobody reads it).
+its arrival at the app (once its body is received, api/worker.py) and renewed by progress, for
+every wait (core/deadline.py): its turn in the pixel budget, its admission, its passes; past it,
+a 503. A heavy request whose client has hung up stops at its next wait (499 in the log, nobody
+reads it).
 
 At most MAX_HEAVY_REQUESTS heavy requests are in flight (default WORKER_THREADS // 2): one more
 gets a 503 with Retry-After at once, so that predictions and the probes always find a thread,
@@ -53,8 +54,11 @@ def register_passes(app):
             g.heavy = True
         IN_PROGRESS.inc()
         g.in_progress = True
-        draining = (lambda: Path(settings.DRAIN_FILE).exists()) if priority == HEAVY else None
-        g.passes = batcher.request(priority, settings.REQUEST_TIMEOUT, gone=client_gone, stopping=draining)
+        # A heavy request looks for its client and the drain at each wait; a prediction is short,
+        # and a client that half-closes after sending (shutdown SHUT_WR) must still get it.
+        heavy_only = (lambda check: check if priority == HEAVY else None)
+        g.passes = batcher.request(priority, settings.REQUEST_TIMEOUT, gone=heavy_only(client_gone),
+                                   stopping=heavy_only(lambda: Path(settings.DRAIN_FILE).exists()))
         g.passes.__enter__()
 
     @app.teardown_request

@@ -14,17 +14,21 @@ gunicorn, so that `make run` and the container both have it:
   for the client. A slow upload costs a connection and its buffer, never a thread.
 - A buffer is a SpooledTemporaryFile: up to SPOOL_MEMORY in memory, beyond it a file in the
   temporary folder (werkzeug spools uploads there too).
-- All requests being received hold at most RECEIVING_BYTES together (WORKER_THREADS x
-  MAX_CONTENT_LENGTH + MAX_VIDEO_BYTES: what the threads could hold anyway, 768 MiB by default),
-  counted by what each announces (a chunked body, by what has come): one past it gets a 503 with
-  Retry-After before its body is read, so that slow uploads cannot fill the disk or the memory.
-- The headers must all come within CLIENT_TIMEOUT seconds, and then each piece of the body
-  within CLIENT_TIMEOUT of the one before: past it, a 408 and the connection is closed. A request
-  h11 cannot frame is a 400, a body announced over the largest upload limit a 413, answered here.
+- The bodies of all requests, from their first byte until their thread is done, hold at most
+  WORKER_THREADS x MAX_CONTENT_LENGTH + MAX_VIDEO_BYTES together (768 MiB by default), counted
+  as they arrive, whatever a request announces: a body that does not fit gets a 503 with
+  Retry-After, so that uploads cannot fill the disk or the memory (one alone may be any size its
+  route allows). A body over its route's limit (MAX_VIDEO_BYTES for /model/video, else
+  MAX_CONTENT_LENGTH) is a 413 as soon as it is announced or arrives.
+- The headers must all come within CLIENT_TIMEOUT seconds; then each piece of the body within
+  CLIENT_TIMEOUT of the one before, and the whole body at MIN_BODY_RATE on average after
+  CLIENT_TIMEOUT of grace: past either, a 408 and the connection is closed. A request h11 cannot
+  frame is a 400, answered here.
 - Kept-alive connections come back to the loop, and their next request is buffered the same way.
 """
 import errno
 import selectors
+import socket
 import tempfile
 import time
 from functools import partial
@@ -36,6 +40,8 @@ from prometheus_client import Gauge
 import config
 
 SPOOL_MEMORY = 256 << 10  # bytes of a request held in memory; the rest goes to a temporary file
+MAX_HEADERS = 64 << 10  # bytes of a request's head (gunicorn's own limits refuse far less)
+MIN_BODY_RATE = 64 << 10  # bytes a second a body must average, after CLIENT_TIMEOUT of grace
 READ_SIZE = 1 << 16
 RECEIVING = Gauge("memorability_requests_receiving", "Requests whose bytes are still arriving: read whole in the "
                   "worker's loop before they take a thread (slow clients show here, not in the threads)")
@@ -51,8 +57,9 @@ def _answer(status, message):
 FULL_ANSWER = (_answer("503 Service Unavailable", "the server is receiving as many uploads as it holds at once; "
                                                  "retry after Retry-After seconds")
                .replace(b"Connection: close\r\n", b"Connection: close\r\nRetry-After: 2\r\n"))
-TIMEOUT_ANSWER = _answer("408 Request Timeout", "the request was not sent in time: nothing came for "
-                                                "CLIENT_TIMEOUT seconds")
+TIMEOUT_ANSWER = _answer("408 Request Timeout", "the request was not sent in time: its headers within "
+                         "CLIENT_TIMEOUT seconds, each piece of its body within CLIENT_TIMEOUT of the one before, "
+                         "and the body at 64 KiB/s at least on average")
 
 
 class BufferedSocket:
@@ -82,6 +89,9 @@ class BufferedSocket:
         return self._buffer.read(self._written - self._read)
 
     def recv(self, size, *flags):
+        if self._read < self._written and flags and flags[0] & socket.MSG_PEEK:  # client_gone's look
+            self._buffer.seek(self._read)
+            return self._buffer.read(min(size, self._written - self._read))
         if self._read < self._written:
             self._buffer.seek(self._read)
             data = self._buffer.read(min(size, self._written - self._read))
@@ -99,22 +109,25 @@ class BufferedSocket:
 
 
 class Pending:
-    """A connection whose request is being received: its parser and its deadline."""
+    """A connection whose request is being received: its parser, its deadlines, the room it holds."""
 
-    def __init__(self, conn, timeout, largest_body, room):
-        self.conn, self.timeout, self.largest_body, self.room = conn, timeout, largest_body, room
-        self.held = 0  # bytes counted against ``room`` (the announced body, or what came of a chunked one)
-        self.chunked = False
-        self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=1 << 20)
-        self.deadline = time.monotonic() + timeout
+    def __init__(self, conn, timeout, limits, room):
+        self.conn, self.timeout, self.limits, self.room = conn, timeout, limits, room
+        self.held = 0  # bytes of its body counted against ``room``, until its thread is done
+        self.limit = None  # its route's body limit, once its headers are in
+        self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEADERS)
+        self.deadline = self.whole_by = time.monotonic() + timeout  # the headers, all of them
         self.continued = False  # a 100 Continue was sent
+
+    def expired(self, now):
+        return now >= min(self.deadline, self.whole_by)
 
     def received(self, data):
         """None while the request is incomplete; True once it is whole: it goes to a thread; else
-        the answer that refuses it (bad framing, a body over every limit), sent here: a thread
-        given an unframed or endless body would wait on the client again."""
-        if self.h11.their_state is h11.SEND_BODY:  # the headers must come within the timeout;
-            self.deadline = time.monotonic() + self.timeout  # the body, each piece within it
+        the answer that refuses it (bad framing, a body over its route's limit, no room), sent
+        here: a thread given an unframed or endless body would wait on the client again."""
+        if self.h11.their_state is h11.SEND_BODY:  # each piece of the body within the timeout
+            self.deadline = time.monotonic() + self.timeout
         self.h11.receive_data(data)
         try:
             while True:
@@ -122,29 +135,39 @@ class Pending:
                 if event is h11.NEED_DATA:
                     return None
                 if isinstance(event, h11.Request):
-                    length = dict(event.headers).get(b"content-length")
-                    if length and length.isdigit() and int(length) > self.largest_body:
-                        return _answer("413 Content Too Large", f"the request body is over the limit of "
-                                                                f"{self.largest_body} bytes")
-                    self.chunked = not (length and length.isdigit())
-                    if not self.chunked and not self.room.take(self, int(length)):
+                    headers = dict(event.headers)
+                    self.limit = self.limits(event.target)
+                    length = headers.get(b"content-length")
+                    if length and length.isdigit() and int(length) > self.limit:
+                        return too_large(self.limit)
+                    # A body arrives at MIN_BODY_RATE at least, on average: a client that drips
+                    # a byte a minute cannot hold a connection (gunicorn admits 1,000) for hours.
+                    size = int(length) if length and length.isdigit() and b"transfer-encoding" not in headers \
+                        else self.limit
+                    self.whole_by = time.monotonic() + self.timeout + size / MIN_BODY_RATE
+                if isinstance(event, h11.Data):  # counted as it comes, whatever was announced
+                    if self.held + len(event.data) > self.limit:
+                        return too_large(self.limit)
+                    if not self.room.take(self, len(event.data)):
                         return FULL_ANSWER
-                if isinstance(event, h11.Data) and self.chunked and not self.room.take(self, len(event.data)):
-                    return FULL_ANSWER
                 if isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)) or event is h11.PAUSED:
                     return True
         except h11.RemoteProtocolError as error:
             return _answer("400 Bad Request", f"the request is not valid HTTP/1.1 ({error})".replace('"', "'"))
 
 
+def too_large(limit):
+    return _answer("413 Content Too Large", f"the request body is over the limit of {limit} bytes for this route")
+
+
 class Room:
-    """The bytes that all requests being received may hold at once (RECEIVING_BYTES)."""
+    """The body bytes that all requests, received or in a thread, may hold at once."""
 
     def __init__(self, limit):
         self.limit, self.used = limit, 0
 
     def take(self, pending, count):
-        if self.used + count > self.limit and self.used:  # alone, a request may hold any size allowed
+        if self.used + count > self.limit and self.used > pending.held:  # alone, any size allowed
             return False
         self.used += count
         pending.held += count
@@ -161,7 +184,8 @@ class BufferingWorker(ThreadWorker):
     def init_process(self):
         settings = config.settings()
         self.client_timeout = settings.CLIENT_TIMEOUT
-        self.largest_body = max(settings.MAX_CONTENT_LENGTH, settings.MAX_VIDEO_BYTES)
+        video, others = settings.MAX_VIDEO_BYTES, settings.MAX_CONTENT_LENGTH
+        self.limits = lambda target: video if target.split(b"?")[0].rstrip(b"/") == b"/model/video" else others
         self.room = Room(settings.WORKER_THREADS * settings.MAX_CONTENT_LENGTH + settings.MAX_VIDEO_BYTES)
         self.receiving = {}  # the connections whose request is being received, by connection
         super().init_process()
@@ -173,7 +197,8 @@ class BufferingWorker(ThreadWorker):
             return super().enqueue_req(conn)
         if not isinstance(conn.sock, BufferedSocket):
             conn.sock = BufferedSocket(conn.sock)  # before conn.init(): gunicorn's parser reads this
-        pending = Pending(conn, self.client_timeout, self.largest_body, self.room)
+        self._give_back(conn)  # the request before on this connection is answered
+        pending = Pending(conn, self.client_timeout, self.limits, self.room)
         # A kept-alive connection may hold the next request's start already: in gunicorn's parser
         # (read ahead) and in the buffer, in that order. The parser reads them first itself.
         ahead = (conn.parser.unreader.buf.getvalue() if conn.parser is not None else b"") + conn.sock.buffered()
@@ -187,6 +212,7 @@ class BufferingWorker(ThreadWorker):
     def finish_request(self, conn, fs):
         """gthread's own; then a kept-alive connection whose next request came with the last one
         (pipelined, already in the buffer) is received at once: its socket will not turn readable."""
+        self._give_back(conn)
         super().finish_request(conn, fs)
         if conn in self.keepalived_conns and isinstance(conn.sock, BufferedSocket) and conn.sock.has_buffered():
             self.poller.unregister(conn.sock)
@@ -205,9 +231,17 @@ class BufferingWorker(ThreadWorker):
             data = b""
         if not data:  # the client went away before its request was whole
             self._forget(pending)
+            self.room.give_back(pending)
             self._close(conn)
             return
-        conn.sock.keep(data)
+        try:
+            conn.sock.keep(data)
+        except OSError as error:  # the temporary folder is full: this request cannot be held
+            self.log.warning("no room to buffer a request: %s", error)
+            self._forget(pending)
+            self.room.give_back(pending)
+            self._refuse(conn, FULL_ANSWER)
+            return
         if self._received(pending, data):
             return
         if pending.h11.they_are_waiting_for_100_continue and not pending.continued:
@@ -224,8 +258,10 @@ class BufferingWorker(ThreadWorker):
             return False
         self._forget(pending)
         if outcome is True:
+            pending.conn.held = pending  # its room is held until its thread is done (finish_request)
             self._dispatch(pending)
         else:
+            self.room.give_back(pending)
             self._refuse(pending.conn, outcome)
         return True
 
@@ -236,8 +272,13 @@ class BufferingWorker(ThreadWorker):
         conn.whole = True
         self.enqueue_req(conn)
 
+    def _give_back(self, conn):
+        held = getattr(conn, "held", None)
+        if held is not None:
+            conn.held = None
+            self.room.give_back(held)
+
     def _forget(self, pending):
-        self.room.give_back(pending)  # given to a thread (which holds it now), refused or gone
         if self.receiving.pop(pending.conn, None) is not None:
             RECEIVING.dec()
         try:
@@ -253,8 +294,9 @@ class BufferingWorker(ThreadWorker):
         """gthread's own expiry, then the requests not sent in time: a 408, and closed."""
         super().murder_pending()
         now = time.monotonic()
-        for pending in [p for p in self.receiving.values() if p.deadline <= now]:
+        for pending in [p for p in self.receiving.values() if p.expired(now)]:
             self._forget(pending)
+            self.room.give_back(pending)
             self._refuse(pending.conn, TIMEOUT_ANSWER)
 
     def _refuse(self, conn, answer):

@@ -1,6 +1,7 @@
 """The command line of `python -m score`: its flags, their defaults from config.py, and the
 checks of their combinations. score.py runs what they ask."""
 import argparse
+import os
 
 from collection.local import WORKERS
 from collection.remote import CONCURRENCY, RETRIES
@@ -83,6 +84,8 @@ def parse_args(argv, defaults, description=None):
         parser.error("--ray writes the score columns only: not with --url, --maps, --crops or --regions")
     if (args.actors is not None and args.actors < 1) or args.actor_cpus <= 0:
         parser.error("--actors must be 1 or more, --actor-cpus above 0")
+    if args.summary_json and os.path.realpath(args.summary_json) == os.path.realpath(args.out):
+        parser.error("--summary-json and --out name the same file: the summary would replace the rows")
     uris = [path for path in args.paths + [args.from_list or "", args.out] if "://" in path]
     if uris and args.ray is None:
         parser.error(f"{uris[0]} is in object storage: score it with --ray")

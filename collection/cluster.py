@@ -174,15 +174,13 @@ def run_job(args, settings):
     StorageError, OutputError or InputError before anything started (exit 2); JobError after."""
     started = time.monotonic()
     check_paths(args.paths)
+    # Listed whole before the output is opened (so a storage error names the inputs first); a
+    # walk never scores the output or the summary (collection.inputs.OwnFiles), which exist by a
+    # resume, and the first run's are made only after the listing.
+    inputs = list(iter_inputs(args.paths, read_manifest(args.from_list) if args.from_list else [],
+                              exclude=[p for p in (args.out, args.summary_json) if p]))
     outputs = parse_outputs(settings.MODEL_OUTPUTS)
     out = open_output(args.out, args.overwrite, args.stable, outputs)
-    try:  # listed once the output exists, so that a walk never scores it (collection.inputs.OwnFiles)
-        inputs = list(iter_inputs(args.paths, read_manifest(args.from_list) if args.from_list else [],
-                                  exclude=[p for p in (args.out, args.summary_json) if p]))
-    except BaseException:
-        if not isinstance(out, ParquetOutput):
-            out.close()
-        raise
     done = {printable(path) for path in (out.done if isinstance(out, ParquetOutput) else out.done.keys())}
     todo = [item for item in inputs if printable(item.path) not in done]
     skipped = len(inputs) - len(todo)

@@ -70,14 +70,30 @@ class PixelBudget:
 
     @contextlib.contextmanager
     def lease(self):
-        """A lease that ``reserve(pixels)`` grows while one photo is decoded and preprocessed;
+        """A Lease that ``reserve(pixels)`` grows while one photo is decoded and preprocessed;
         all of it is given back at the end."""
-        held = []
+        lease = Lease(self)
         try:
-            yield lambda pixels: held.append(self.acquire(pixels))
+            yield lease
         finally:
-            for pixels in held:
-                self.release(pixels)
+            lease.shrink_to(0)
+
+
+class Lease:
+    """What one photo's decode holds of a budget: called with pixels, it takes them (waiting its
+    turn); ``shrink_to`` gives back what the photo no longer needs (a picture shrunk for crops)."""
+
+    def __init__(self, budget):
+        self.budget, self.held = budget, 0
+
+    def __call__(self, pixels):
+        self.held += self.budget.acquire(pixels)
+
+    def shrink_to(self, pixels):
+        surplus = self.held - max(0, pixels)
+        if surplus > 0:
+            self.held -= surplus
+            self.budget.release(surplus)
 
 
 _SHARED = {}

@@ -122,7 +122,8 @@ STORED_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16
 
 # Bytes a pixel of what ``to_rgb`` makes beside the stored picture, by mode: RGBA and a palette
 # (its transparency) go through RGBA and then RGB on white; greys of 16 or 32 bits through 8-bit grey.
-CONVERTED_BYTES = {"RGB": 0, "RGBA": 4, "P": 8, "LA": 8, "PA": 8, "La": 8, "RGBa": 8,
+# The alpha band taken out to paste on white is one byte more.
+CONVERTED_BYTES = {"RGB": 0, "RGBA": 5, "P": 9, "LA": 9, "PA": 9, "La": 9, "RGBa": 9,
                    "I;16": 5, "I;16L": 5, "I;16B": 5, "I;16N": 5, "I": 5, "F": 5}  # else 4: a convert("RGB")
 
 

@@ -156,7 +156,8 @@ class InputPipeline:
         it (``Image.reduce``, a box filter, as thumbor and imgproxy shrink before they cut). The
         network input stays ``photo``'s, so the photo scores as /model/predict scores it. The
         decode, the shrunk picture and the one crop cut at a time (``crop``) are all reserved in
-        the process's budget until the block ends."""
+        the process's budget; once the picture is made, only it and one crop stay reserved, until
+        the block ends."""
         with self._lease() as reserve:
             image, _ = self.decode(source, name, reserve, shortest_cut, copies=2)
             if self.draft_size and shortest_cut:
@@ -164,6 +165,8 @@ class InputPipeline:
                 factor = int(shortest_cut * scale // max(self.draft_size))
                 if factor > 1:
                     image = image.reduce(factor)
+            if reserve is not None:  # from now on: the picture and the one crop being cut, in RGB
+                reserve.shrink_to(2 * image.width * image.height)
             yield Photo(image, photo.size, photo.x, photo.x_mirror)
 
     def with_mirror(self, photo):

@@ -17,6 +17,7 @@ is core/video_frames.py; the moments and their thumbnails, core/video_moments.py
 import itertools
 import math
 import os
+import contextvars
 from concurrent.futures import ThreadPoolExecutor
 
 import av
@@ -166,8 +167,11 @@ class VideoReader:
 
         # The next chunk is decoded while this one is scored: FFmpeg and the runtime overlap,
         # and at most two chunks of frames are held.
+        # The decode thread works for the same request: its budget waits keep the request's class,
+        # deadline and client (core/deadline.py), which a pool thread would not carry.
+        context = contextvars.copy_context()
         with ThreadPoolExecutor(1, "decode") as pool:
-            coming = pool.submit(take)
+            coming = pool.submit(context.run, take)
             try:
                 while True:
                     chunk, held = coming.result()
@@ -177,7 +181,7 @@ class VideoReader:
                             return scored
                         if gone():
                             raise Abandoned(f"{self.name}: stopped after {len(scored)} frames, its client is gone")
-                        coming = pool.submit(take)
+                        coming = pool.submit(context.run, take)
                         predictions = model.predict([rgb for _, rgb in chunk], stable)
                         if each is not None:
                             for index, ((_, rgb), prediction) in enumerate(zip(chunk, predictions), len(scored)):

@@ -61,3 +61,13 @@ def test_sigterm_lets_the_requests_in_flight_finish(draining_server):
     assert response.status == 200, answer
     scores = [p["memorability"] for p in json.loads(answer)["predictions"]]
     assert scores == pytest.approx([SCORES[n] for n in names], abs=1e-5)
+
+
+def test_a_drain_file_left_from_the_containers_last_life_does_not_keep_the_new_one_unready(tmp_path):
+    """preStop runs before a liveness restart too, and /tmp is the pod's emptyDir: the file it made
+    outlives the container, and the new server was never Ready again (the attack review)."""
+    drain = tmp_path / "draining"
+    drain.touch()
+    with running_server(DRAIN_FILE=drain) as (url, _):
+        assert requests.get(f"{url}/ready", timeout=10).json() == {"status": "ready"}
+    assert not drain.exists()

@@ -13,7 +13,9 @@ import requests
 from benchmarks.server_process import running_server
 from tests.expected import SCORES
 from tests.imagegen import sample_bytes
+from tests.integration.test_metrics import samples, value
 from tests.settings import BUCKET, FALSE_BUCKET
+from tests.wait import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -131,15 +133,44 @@ def test_pipelined_requests_are_each_answered(server):
         assert read_response(reader) == (200, b'{"status":"alive"}\n')
 
 
-def test_uploads_being_received_hold_at_most_their_room_and_one_more_gets_a_503():
-    """The buffers of slow uploads are bounded together (WORKER_THREADS x MAX_CONTENT_LENGTH +
-    MAX_VIDEO_BYTES), or they could fill the pod's /tmp: here 1 x 1 MB + 1 MB."""
+def test_uploads_hold_at_most_their_room_by_what_arrives_and_one_more_gets_a_503():
+    """The bodies of uploads are bounded together (WORKER_THREADS x MAX_CONTENT_LENGTH +
+    MAX_VIDEO_BYTES), or slow ones could fill the pod's /tmp: here 1 x 1 MB + 1 MB. Counted by
+    what has arrived, so that two idle clients announcing the largest bodies block nobody."""
     with running_server(MODEL_BUCKET=BUCKET, FALSE_ALARM_BUCKET=FALSE_BUCKET, WORKER_THREADS=1,
                         MAX_CONTENT_LENGTH=1_000_000, MAX_VIDEO_BYTES=1_000_000) as (url, _):
-        with slow_uploads(url, 2):  # 2 x 1,000,000 announced: all the room
-            host, port = urlsplit(url).hostname, urlsplit(url).port
-            with socket.create_connection((host, port), timeout=30) as sock:
-                sock.sendall(b"POST /model/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n")
-                status, body = read_response(sock.makefile("rb"))
+        host, port = urlsplit(url).hostname, urlsplit(url).port
+        with slow_uploads(url, 2):  # announced, nothing sent: no room taken
+            assert post_body(host, port, 10)[0] == 400  # answered by the app (not a form), not refused
+        with slow_uploads(url, 2, b"x" * 999_000):  # sent: all the room
+            wait_for(lambda: value(samples(url), "memorability_requests_receiving") == 2, what="both received")
+            status, body = post_body(host, port, 10_000)
             assert status == 503 and b"as many uploads as it holds" in body
             assert requests.get(f"{url}/live", timeout=30).status_code == 200  # no body: no room needed
+
+
+def post_body(host, port, size):
+    """(status, body) of a POST /model/predict of ``size`` bytes sent at once."""
+    with socket.create_connection((host, port), timeout=30) as sock:
+        sock.sendall(b"POST /model/predict HTTP/1.1\r\nHost: x\r\nContent-Length: " + str(size).encode()
+                     + b"\r\n\r\n" + b"y" * size)
+        return read_response(sock.makefile("rb"))
+
+
+def test_a_body_that_says_both_a_length_and_chunked_is_counted_as_it_comes():
+    """Content-Length with Transfer-Encoding: chunked is framed as chunked (RFC 9112): what
+    arrives is counted against the route's limit, not what the length said (the review sent 1 MiB
+    against a 1-byte length, spooled with no bound)."""
+    with running_server(MODEL_BUCKET=BUCKET, FALSE_ALARM_BUCKET=FALSE_BUCKET, MAX_CONTENT_LENGTH=100_000) as (url, _):
+        host, port = urlsplit(url).hostname, urlsplit(url).port
+        with socket.create_connection((host, port), timeout=30) as sock:
+            sock.sendall(b"POST /model/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
+                         b"Transfer-Encoding: chunked\r\n\r\n")
+            chunk = b"10000\r\n" + b"z" * 0x10000 + b"\r\n"
+            try:
+                for _ in range(4):  # 256 KiB, over the 100 KB limit
+                    sock.sendall(chunk)
+            except OSError:  # refused and closed while sending
+                pass
+            status, body = read_response(sock.makefile("rb"))
+        assert status == 413 and b"over the limit of 100000 bytes" in body

@@ -202,3 +202,12 @@ def test_a_walk_skips_the_runs_own_output_maps_and_summary(tmp_path):
     assert [row["path"] for row in read_rows(root / "scores.csv")] == ["./astronaut.jpg", "./rocket.jpg"]
     assert sorted(path.relative_to(root).as_posix() for path in (root / "maps").rglob("*.png")) == [
         "maps/astronaut.jpg.overlay.png", "maps/rocket.jpg.overlay.png"]
+
+
+def test_a_summary_that_names_the_output_is_refused_before_anything_is_written(tmp_path):
+    """--summary-json of the --out file would replace the rows with the summary (the attack review)."""
+    out = tmp_path / "scores.jsonl"
+    out.write_text('{"path": "a.jpg"}\n')
+    done = run_score(SAMPLES, "--out", out, "--summary-json", out, "--quiet")
+    assert done.returncode == 2 and "name the same file" in done.stderr
+    assert out.read_text() == '{"path": "a.jpg"}\n'

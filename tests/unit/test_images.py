@@ -141,7 +141,7 @@ def test_wide_greys_become_8_bit_as_the_float_conversion_rounded_them(mode, valu
 @pytest.mark.parametrize("mode, turned, held", [
     ("RGB", False, 100), ("RGB", True, 200), ("L", False, 125), ("L", True, 125),
     ("I;16", False, 175), ("I;16", True, 175), ("I", False, 225), ("F", True, 225),
-    ("RGBA", False, 200), ("P", False, 225), ("LA", False, 300), ("CMYK", True, 200),
+    ("RGBA", False, 225), ("P", False, 250), ("LA", False, 325), ("CMYK", True, 200),
 ])
 def test_a_decode_reserves_what_its_mode_holds_not_4_bytes_a_pixel(mode, turned, held):
     """Issue 40, item 7: the budget's unit is 4 bytes (an RGB pixel); a decode reserves its peak:
