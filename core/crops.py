@@ -126,7 +126,7 @@ def score_boxes(model, photo, boxes, stable=False, output=None):
     """Crops of ``photo`` scored as they are (a designer's own), cut and preprocessed as the
     search's; each Crop's ``memorability`` is its score of ``output`` (default model.outputs[0]),
     its ``scores`` every output's."""
-    crops = [model.pipeline.crop(photo, box) for box in boxes]
+    crops = [model.pipeline.crop(photo, box, mirror=stable) for box in boxes]  # a crop keeps no picture
     output = output or model.outputs[0]
     return [Crop(box, found[output], scores=found) for box, found in zip(boxes, model.predict(crops, stable))]
 

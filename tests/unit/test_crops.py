@@ -136,3 +136,14 @@ def test_ratios_are_counted_before_they_are_parsed(text):
     long field of "1:1," repeated was parsed whole, in quadratic time, then accepted)."""
     with pytest.raises(FieldError, match="more than 8 ratios"):
         parse_ratios(text)
+
+
+def test_stable_crops_score_each_crop_with_its_mirror_though_no_crop_keeps_its_picture(model, maps):
+    """A crop drops its picture once its inputs are made (core.pipeline.crop): its mirror must be
+    made before (a stable search was a 500 when it was not)."""
+    photo = model.pipeline.prepare((SAMPLES / "rocket.jpg").read_bytes(), mirror=True)
+    found = search_crops(model, photo, RATIOS[:1], maps, noise=NOISE, stable=True)
+    crop = found["ratios"][0].crops[0]
+    x, y, w, h = crop.box
+    cut = photo.image.crop((x, y, x + w, y + h))
+    assert model.predict([cut], stable=True)[0]["memorability"] == pytest.approx(crop.memorability, abs=1e-5)
