@@ -58,6 +58,13 @@ class ParquetOutput:
                 raise OutputError(f"{uri} is a file: --out with --ray is a folder of Parquet files "
                                   "(or a .csv or .jsonl file)")
             if overwrite and info.type == pafs.FileType.Directory:
+                # Only a folder of this command's Parquet files is emptied: --out photos/ (or a
+                # bucket's root) with --overwrite must not delete the photos.
+                strangers = [file for file in self.files() if not file.endswith(".parquet")]
+                if strangers:
+                    raise OutputError(f"{uri} holds {strangers[0].rsplit('/', 1)[-1]}, which is no Parquet file "
+                                      "of this command: --overwrite empties only a folder of this command's "
+                                      "output; choose another folder, or empty it yourself")
                 self.fs.delete_dir_contents(self.path)
             self.done = self._read_done() if info.type == pafs.FileType.Directory and not overwrite else set()
         except OSError as error:

@@ -33,3 +33,13 @@ def test_a_second_run_on_a_local_folder_is_refused_and_deletes_nothing(tmp_path)
     assert sorted(path.name for path in out.iterdir()) == ["whole.parquet"]
     assert ParquetOutput(str(out), overwrite=True).done == set()  # dropped at once: its lock with it
     assert list(out.iterdir()) == [] and ParquetOutput(str(out)).done == set()
+
+
+def test_overwrite_empties_only_a_folder_of_our_own_parquet_files(tmp_path):
+    """`score photos/ --ray --out photos/ --overwrite` emptied the photos folder (the attack review)."""
+    folder = tmp_path / "photos"
+    (folder / "nested").mkdir(parents=True)
+    (folder / "nested" / "a.jpg").write_bytes(b"a photo")
+    with pytest.raises(OutputError, match="no Parquet file of this command"):
+        ParquetOutput(str(folder), overwrite=True)
+    assert (folder / "nested" / "a.jpg").read_bytes() == b"a photo"
