@@ -45,6 +45,8 @@ MIN_BODY_RATE = 64 << 10  # bytes a second a body must average, after CLIENT_TIM
 READ_SIZE = 1 << 16
 RECEIVING = Gauge("memorability_requests_receiving", "Requests whose bytes are still arriving: read whole in the "
                   "worker's loop before they take a thread (slow clients show here, not in the threads)")
+HELD = Gauge("memorability_request_body_bytes", "Bytes of request bodies held, from their first byte until their "
+             "thread is done (at most WORKER_THREADS x MAX_CONTENT_LENGTH + MAX_VIDEO_BYTES)")
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"  # curl waits a second for it before a large body
 
 
@@ -171,11 +173,13 @@ class Room:
             return False
         self.used += count
         pending.held += count
+        HELD.set(self.used)
         return True
 
     def give_back(self, pending):
         self.used -= pending.held
         pending.held = 0
+        HELD.set(self.used)
 
 
 class BufferingWorker(ThreadWorker):

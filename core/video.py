@@ -182,7 +182,11 @@ class VideoReader:
                         if gone():
                             raise Abandoned(f"{self.name}: stopped after {len(scored)} frames, its client is gone")
                         coming = pool.submit(context.run, take)
-                        predictions = model.predict([rgb for _, rgb in chunk], stable)
+                        try:
+                            predictions = model.predict([rgb for _, rgb in chunk], stable)
+                        except Abandoned:  # seen while the chunk waited for its passes
+                            raise Abandoned(f"{self.name}: stopped after {len(scored)} frames, its client is "
+                                            "gone") from None
                         if each is not None:
                             for index, ((_, rgb), prediction) in enumerate(zip(chunk, predictions), len(scored)):
                                 each(index, rgb, prediction)

@@ -143,7 +143,8 @@ def test_uploads_hold_at_most_their_room_by_what_arrives_and_one_more_gets_a_503
         with slow_uploads(url, 2):  # announced, nothing sent: no room taken
             assert post_body(host, port, 10)[0] == 400  # answered by the app (not a form), not refused
         with slow_uploads(url, 2, b"x" * 999_000):  # sent: all the room
-            wait_for(lambda: value(samples(url), "memorability_requests_receiving") == 2, what="both received")
+            wait_for(lambda: value(samples(url), "memorability_request_body_bytes") == 2 * 999_000,
+                     what="both bodies received")
             status, body = post_body(host, port, 10_000)
             assert status == 503 and b"as many uploads as it holds" in body
             assert requests.get(f"{url}/live", timeout=30).status_code == 200  # no body: no room needed
