@@ -1,9 +1,10 @@
-"""Contract (on ResMem, the model a deployment holds): memory is bounded by what the server admits,
-not by what is sent. Sixteen plain-colour 64-megapixel PNGs (200 KB each, 256 MB each decoded) in
-one request, four such requests at once: the server decodes one photo of a request at a time,
-keeps only its network input, and all decodes share MAX_DECODE_PIXELS (core/budget.py), so its
-peak RSS stays under the Kubernetes manifest's memory limit. This test starts its own server
-(also when MAX_URL points at a container): the peak is its own process's (VmHWM)."""
+"""Contract (the tiny bucket: the bounds are about decoding, not the model): memory is bounded by
+what the server admits, not by what is sent. Sixteen plain-colour 64-megapixel PNGs (200 KB
+each, 256 MB each decoded) in one request, four such requests at once: the server decodes one
+photo of a request at a time, keeps only its network input, and all decodes share
+MAX_DECODE_PIXELS (core/budget.py), so its growth fits in what the Kubernetes manifest's limit
+leaves above the models. Each test starts its own server (also when MAX_URL points at a
+container): the peak is its own process's (VmHWM)."""
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -14,7 +15,6 @@ from PIL import Image
 
 from benchmarks.server_process import running_server
 from tests.imagegen import ROOT, encode
-from tests.settings import RESMEM
 
 UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
 
@@ -42,12 +42,27 @@ def worker_of(master):
     return int(child)
 
 
+def manifest_memory_request():
+    """The Deployment's memory request in bytes: what the served models hold resident, measured."""
+    documents = yaml.safe_load_all((ROOT / "max-image-memorability.yaml").read_text())
+    (deployment,) = [d for d in documents if d and d.get("kind") == "Deployment"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    text = container["resources"]["requests"]["memory"]
+    return int(text[:-2]) * UNITS[text[-2:]]
+
+
 def test_four_requests_of_sixteen_64_megapixel_pngs_stay_under_the_manifests_limit():
+    """The decodes' growth must fit in what the manifest's limit leaves above the models (its
+    request: both models resident, measured). On the tiny bucket: the bound is about decoding,
+    and ResMem's passes only made it slower (69 s here; benchmarks/decode_memory.py measures the
+    worst uploads on ResMem)."""
+    from tests.settings import BUCKET, FALSE_BUCKET
+
     png = encode(Image.new("RGB", (8000, 8000), (90, 140, 200)), "PNG")
     files = [("image", (f"plain-{i}.png", png, "image/png")) for i in range(16)]
     log = ROOT / "test-artifacts" / "server-memory.log"
     log.parent.mkdir(exist_ok=True)
-    with running_server(log, MODEL_BUCKET=RESMEM) as (url, process):
+    with running_server(log, MODEL_BUCKET=BUCKET, FALSE_ALARM_BUCKET=FALSE_BUCKET) as (url, process):
         worker = worker_of(process.pid)
         idle = rss(worker, "VmRSS")
 
@@ -59,9 +74,9 @@ def test_four_requests_of_sixteen_64_megapixel_pngs_stay_under_the_manifests_lim
         peak = rss(worker, "VmHWM")
     assert [r.status_code for r in responses] == [200] * 4, [r.text[:200] for r in responses]
     assert all(len(r.json()["predictions"]) == 16 for r in responses)
-    limit = manifest_memory_limit()
-    print(f"idle {idle / 2**20:.0f} MiB, peak {peak / 2**20:.0f} MiB, limit {limit / 2**20:.0f} MiB")
-    assert peak < limit, (idle, peak, limit)
+    room = manifest_memory_limit() - manifest_memory_request()
+    print(f"idle {idle / 2**20:.0f} MiB, peak {peak / 2**20:.0f} MiB, room above the models {room / 2**20:.0f} MiB")
+    assert peak - idle < room, (idle, peak, room)
 
 
 def _peak_growth(requests_to_send, threads, **env):

@@ -1,6 +1,7 @@
 """Contract (the tiny bucket): one pipeline: a photo gives the same network input, and the same
 score, whichever way it comes in. The photos are the hard cases: a camera-sized JPEG (decoded at a
 draft) and a phone's photo stored on its side with EXIF orientation 6."""
+import functools
 import io
 
 import numpy as np
@@ -90,6 +91,14 @@ def test_the_stable_mirror_is_the_mirrored_photo_preprocessed(model, name):
     assert set(plain) == set(model.outputs)  # MODEL_TTA is off by default: each model's own score
 
 
+@functools.lru_cache(1)
+def big_png():
+    """big.jpg's pixels as a PNG, which is never drafted: encoded once for every case."""
+    from PIL import Image
+
+    return encode(Image.open(io.BytesIO(PHOTOS["big.jpg"])), "PNG")
+
+
 @pytest.mark.parametrize("name, cut, decoded", [
     ("big.jpg", None, (800, 532)),  # the whole photo's draft
     ("big.jpg", 1500, (1600, 1064)),  # a 1500 px crop keeps 750 px at 1/2: over twice the resize
@@ -104,7 +113,7 @@ def test_crops_are_cut_from_a_decode_fine_enough_for_the_smallest_held_in_the_bu
     from PIL import Image
 
     pipeline = model.pipeline
-    source = PHOTOS[name] if name != "big.png" else encode(Image.open(io.BytesIO(PHOTOS["big.jpg"])), "PNG")
+    source = PHOTOS[name] if name != "big.png" else big_png()
     photo = pipeline.prepare(source, keep_image=False)
     assert photo.image is None  # a score keeps no picture
     with pipeline.for_cuts(source, photo, cut) as cuttable:
