@@ -18,22 +18,40 @@ DOCUMENTED = [("mp4", "libx264", 10), ("mov", "libx264", 10), ("3gp", "libx264",
               ("mxf", "mpeg2video", 25)]
 
 
+# openat's number, by machine: a thread blocked in it shows it first in /proc/.../syscall.
+OPENAT = {"x86_64": "257", "aarch64": "56"}.get(os.uname().machine)
+
+
 class Fifo:
-    """A FIFO at ``path``; ``opened()`` says whether anything opened it to read."""
+    """A FIFO at ``path``; ``opened()`` says whether anything opened it to read. Its writer thread
+    blocks in openat until a reader opens the other end: whether it is still blocked there is read
+    from /proc (an event, no grace period to wait out)."""
 
     def __init__(self, path):
         os.mkfifo(path)
         self.path, self.was_opened = path, threading.Event()
         self.thread = threading.Thread(target=self._wait, daemon=True)
         self.thread.start()
+        while OPENAT and not self._blocked():  # ready once its writer waits for a reader
+            self.thread.join(0.001)
 
     def _wait(self):
         fd = os.open(self.path, os.O_WRONLY)  # blocks until a reader opens the other end
         self.was_opened.set()
         os.close(fd)  # the reader reads the end of the file
 
+    def _blocked(self):
+        try:
+            syscall = open(f"/proc/self/task/{self.thread.native_id}/syscall").read().split()
+        except (OSError, TypeError):
+            return False
+        return bool(syscall) and syscall[0] == OPENAT
+
     def opened(self):
-        self.thread.join(1)  # one that FFmpeg opened is done by now
+        if OPENAT is None:  # another machine: a grace period instead
+            self.thread.join(1)
+        elif not self._blocked():  # its openat returned: a reader came
+            self.thread.join()
         opened = self.was_opened.is_set()
         if not opened:  # wake the writer ourselves, to end its thread
             fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)
