@@ -14,6 +14,11 @@ from pathlib import Path
 from flask import jsonify
 
 
+def draining(settings):
+    """Whether the server drains (DRAIN_FILE exists): /ready fails, heavy work is refused and stops."""
+    return Path(settings.DRAIN_FILE).exists()
+
+
 def register_health(app):
     @app.get("/live")
     def live():
@@ -22,7 +27,7 @@ def register_health(app):
 
     @app.get("/ready")
     def ready():
-        if Path(app.extensions["max_settings"].DRAIN_FILE).exists():
+        if draining(app.extensions["max_settings"]):
             return jsonify(status="draining"), 503
         # A dead batcher or a hung pass: no request can be answered, so none must be routed here
         # (each would wait for its 503) while liveness has not yet restarted the pod.

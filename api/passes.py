@@ -15,18 +15,40 @@ drains (DRAIN_FILE exists, a rolling update), a new heavy request gets a 503 wit
 it would run longer than the pod has left, and one in flight gets it at its next wait (within a
 pass and a second), well inside the stop's graceful_timeout; a prediction still answers.
 """
+import select
+import socket
 import threading
-from pathlib import Path
 
 from flask import current_app, g, request
 
 from api.errors import Unavailable
-from api.video import client_gone
+from api.health import draining
 from core.batcher import HEAVY, LIGHT
 from core.metrics import IN_PROGRESS
 
 PRIORITY = {"/model/predict": LIGHT, "/model/explain": HEAVY, "/model/video": HEAVY,
             "/model/regions": HEAVY, "/model/crops": HEAVY}
+
+
+def client_gone():
+    """Whether the client hung up: its socket (gunicorn hands it over in the environ) reads as
+    closed. Asked between chunks, so that a long video stops when nobody waits for it. poll, not
+    select: select raises for a descriptor of 1024 or more, which a busy server hands out. An
+    error means "cannot tell", not "gone": the work goes on; a reset connection is gone."""
+    sock = request.environ.get("gunicorn.socket")
+    if sock is None:
+        return False
+    try:
+        poller = select.poll()
+        poller.register(sock, select.POLLIN | select.POLLHUP | select.POLLERR)
+        events = poller.poll(0)
+        if any(flags & (select.POLLHUP | select.POLLERR) for _, flags in events):
+            return True
+        return bool(events) and sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except (OSError, ValueError):
+        return False
 
 
 def heavy_limit(settings):
@@ -44,21 +66,21 @@ def register_passes(app):
             return
         batcher = current_app.extensions["max_model"].batcher
         if priority == HEAVY:
-            if Path(settings.DRAIN_FILE).exists():
+            if draining(settings):
                 raise Unavailable("the server is draining (a rolling update): a heavy request would outlast it; "
                                   "retry, another replica will answer", 1)
             if not heavy.acquire(blocking=False):
+                retry = batcher.retry_after(HEAVY)
                 raise Unavailable(f"the server is busy: {heavy_limit(settings)} heavy requests (maps, videos, "
                                   "regions, crops) are in flight, the most it runs at once (MAX_HEAVY_REQUESTS); "
-                                  f"retry after {batcher.retry_after(HEAVY)} s", batcher.retry_after(HEAVY))
+                                  f"retry after {retry} s", retry)
             g.heavy = True
         IN_PROGRESS.inc()
         g.in_progress = True
         # A heavy request looks for its client and the drain at each wait; a prediction is short,
         # and a client that half-closes after sending (shutdown SHUT_WR) must still get it.
-        heavy_only = (lambda check: check if priority == HEAVY else None)
-        g.passes = batcher.request(priority, settings.REQUEST_TIMEOUT, gone=heavy_only(client_gone),
-                                   stopping=heavy_only(lambda: Path(settings.DRAIN_FILE).exists()))
+        gone, stopping = (client_gone, lambda: draining(settings)) if priority == HEAVY else (None, None)
+        g.passes = batcher.request(priority, settings.REQUEST_TIMEOUT, gone=gone, stopping=stopping)
         g.passes.__enter__()
 
     @app.teardown_request

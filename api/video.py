@@ -1,8 +1,6 @@
 """POST /model/video: a memorability timeline of a clip, its most memorable moments and its best clip."""
 import base64
 import io
-import select
-import socket
 import statistics
 
 from flask import current_app, request
@@ -80,27 +78,6 @@ def options(settings):
     return fps, top, length, stable_option()
 
 
-def client_gone():
-    """Whether the client hung up: its socket (gunicorn hands it over in the environ) reads as
-    closed. Asked between chunks, so that a long video stops when nobody waits for it. poll, not
-    select: select raises for a descriptor of 1024 or more, which a busy server hands out. An
-    error means "cannot tell", not "gone": the work goes on; a reset connection is gone."""
-    sock = request.environ.get("gunicorn.socket")
-    if sock is None:
-        return False
-    try:
-        poller = select.poll()
-        poller.register(sock, select.POLLIN | select.POLLHUP | select.POLLERR)
-        events = poller.poll(0)
-        if any(flags & (select.POLLHUP | select.POLLERR) for _, flags in events):
-            return True
-        return bool(events) and sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
-    except (ConnectionResetError, BrokenPipeError):
-        return True
-    except (OSError, ValueError):
-        return False
-
-
 def thumbnail(rgb):
     image = Image.fromarray(rgb)
     image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
@@ -140,7 +117,8 @@ class ModelVideoAPI(MAXAPI):
             if length is not None and length > video.duration:
                 raise BadRequest(f"clip is {length:g} s, longer than the video ({video.duration:.1f} s)")
             kept = Thumbnails(top, fps, thumbnail)  # made as the frames are scored: no second decoding
-            scored = video.timeline(model, fps, stable, gone=client_gone,
+            # A hung-up client stops it at its next wait for passes (api/passes.py, core/deadline.py).
+            scored = video.timeline(model, fps, stable,
                                     each=lambda index, rgb, prediction: kept.offer(index, rgb, prediction[model.outputs[0]]))
             times, scores = [t for t, _ in scored], [p[model.outputs[0]] for _, p in scored]
             if not scores:

@@ -90,16 +90,14 @@ class BufferingWorker(ThreadWorker):
                 self.log.debug("reading a request: %s", error)
             data = b""
         if not data:  # the client went away before its request was whole
-            self._forget(pending)
-            self.room.give_back(pending)
+            self._forget(pending, give_back=True)
             self._close(conn)
             return
         try:
             conn.sock.keep(data)
         except OSError as error:  # the temporary folder is full: this request cannot be held
             self.log.warning("no room to buffer a request: %s", error)
-            self._forget(pending)
-            self.room.give_back(pending)
+            self._forget(pending, give_back=True)
             self._refuse(conn, FULL_ANSWER)
             return
         if self._received(pending, data):
@@ -116,12 +114,11 @@ class BufferingWorker(ThreadWorker):
         outcome = pending.received(data)
         if outcome is None:
             return False
-        self._forget(pending)
+        self._forget(pending, give_back=outcome is not True)
         if outcome is True:
             pending.conn.held = pending  # its room is held until its thread is done (finish_request)
             self._dispatch(pending)
         else:
-            self.room.give_back(pending)
             self._refuse(pending.conn, outcome)
         return True
 
@@ -138,7 +135,11 @@ class BufferingWorker(ThreadWorker):
             conn.held = None
             self.room.give_back(held)
 
-    def _forget(self, pending):
+    def _forget(self, pending, give_back=False):
+        """``pending`` leaves the loop: given to a thread (its room still held), or, with
+        ``give_back``, refused or gone (its room given back)."""
+        if give_back:
+            self.room.give_back(pending)
         if self.receiving.pop(pending.conn, None) is not None:
             RECEIVING.dec()
         try:
@@ -155,8 +156,7 @@ class BufferingWorker(ThreadWorker):
         super().murder_pending()
         now = time.monotonic()
         for pending in [p for p in self.receiving.values() if p.expired(now)]:
-            self._forget(pending)
-            self.room.give_back(pending)
+            self._forget(pending, give_back=True)
             self._refuse(pending.conn, TIMEOUT_ANSWER)
 
     def _refuse(self, conn, answer):

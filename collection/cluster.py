@@ -25,7 +25,7 @@ from ray.data.exceptions import ExecutionTimeoutError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from collection.inputs import check_paths, iter_inputs
-from collection.items import Fetched, _basename
+from collection.items import Fetched, _basename, failure_message
 from collection.parquet_output import ParquetOutput, schema
 from collection.results import ResultsFile, distribution, output_fields
 from core.outputs import parse_outputs
@@ -74,7 +74,7 @@ def fetch_block(block, settings):
                 error = str(failure)
             except Exception as failure:  # noqa: BLE001 -- this input's row; the traceback is logged
                 log.error("%s could not be read", path, exc_info=(type(failure), failure, failure.__traceback__))
-                error = f"{_basename(path)} could not be scored: {type(failure).__name__}: {failure}"
+                error = failure_message(_basename(path), failure)
         data.append(content)
         errors.append(error)
     return block.drop_columns(["error"]).append_column("error", pa.array(errors, pa.string())) \

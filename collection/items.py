@@ -5,6 +5,7 @@ Neither scorer imports the other; score.py chooses one, and writes the same rows
 """
 import collections
 import itertools
+import logging
 import os
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Protocol
@@ -134,3 +135,25 @@ def chunks(iterable, size):
     iterator = iter(iterable)
     while chunk := list(itertools.islice(iterator, size)):
         yield chunk
+
+
+log = logging.getLogger(__name__)
+NO_SCORE = ("memorability", "mirror_delta", "width", "height", "frames", "heatmap", "overlay", "moments", "extra",
+            "outputs")
+
+
+def failure_message(label, error):
+    """The row's error for an unexpected exception on one input: ``<name> could not be scored:
+    <type>: <message>`` (the local and remote scorers, and the Ray job's read stage)."""
+    return f"{label} could not be scored: {type(error).__name__}: {error}"
+
+
+def failed(result, label, error):
+    """An unexpected exception on one input: its row says so, without a score, and the log has
+    its traceback. Returns ``result``."""
+    log.error("%s could not be scored", label, exc_info=(type(error), error, error.__traceback__))
+    for name in NO_SCORE:
+        setattr(result, name, None)
+    result.error, result.not_image = failure_message(label, error), False
+    return result
+

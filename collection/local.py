@@ -21,30 +21,14 @@ and so does one on which anything else goes wrong ("<name> could not be scored: 
 scored.
 """
 import io
-import logging
 from concurrent.futures import ThreadPoolExecutor
 
 import config
 from collection.inputs import Input
-from collection.items import Frame, chunks, describe, ordered_map, take_scores
+from collection.items import Frame, chunks, describe, failed, ordered_map, take_scores
 from core.images import ImageError, NotAnImage, TooLarge
 
 TOP_MOMENTS = 3  # a video's most memorable frames that --maps maps
-log = logging.getLogger(__name__)
-NO_SCORE = ("memorability", "mirror_delta", "width", "height", "frames", "heatmap", "overlay", "moments", "extra",
-            "outputs")
-
-
-def failed(result, label, error):
-    """An unexpected exception on one input: its row says so, without a score, and the log has
-    its traceback. Returns ``result``."""
-    log.error("%s could not be scored", label, exc_info=(type(error), error, error.__traceback__))
-    for field in NO_SCORE:
-        setattr(result, field, None)
-    result.error, result.not_image = f"{label} could not be scored: {type(error).__name__}: {error}", False
-    return result
-
-
 class Video:
     """An input found to be a video: its frames are decoded and scored as the batch runs."""
 

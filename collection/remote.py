@@ -15,7 +15,6 @@ stays; running again resumes). Anything else that goes wrong with one file is it
 """
 import base64
 import io
-import logging
 import os
 import re
 import threading
@@ -29,7 +28,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from collection.inputs import Input
-from collection.items import Frame, Result, describe, ordered_map, take_scores
+from collection.items import Frame, Result, describe, failed, ordered_map, take_scores
 from core.images import ImageError, NotAnImage, TooLarge, not_an_image, probe_size
 from core.pipeline import read_source
 
@@ -38,9 +37,6 @@ MULTIPART_OVERHEAD = 512  # bytes of headers per file in the form, for the size 
 CONCURRENCY = 4  # requests in flight: enough to keep a pod's batcher fed while photos upload
 RETRIES = 5  # of a dropped connection or a timeout
 TIMEOUT = 300  # seconds for one request's answer
-log = logging.getLogger(__name__)
-NO_SCORE = ("memorability", "mirror_delta", "width", "height", "frames", "heatmap", "overlay", "moments", "extra",
-            "outputs")
 
 
 class ServiceError(RuntimeError):
@@ -269,14 +265,6 @@ class RemoteScorer:
         except (requests.ConnectionError, requests.Timeout) as error:
             raise ServiceError(f"{self.url}{path} failed {self.retries + 1} times; last: "
                                f"{type(error).__name__}: {error}") from None
-
-
-def failed(result, label, error):
-    """An unexpected exception on one file: its row says so, without a score; the log has its traceback."""
-    log.error("%s could not be scored", label, exc_info=(type(error), error, error.__traceback__))
-    for field in NO_SCORE:
-        setattr(result, field, None)
-    result.error, result.not_image = f"{label} could not be scored: {type(error).__name__}: {error}", False
 
 
 def _size_of(item):

@@ -87,7 +87,7 @@ def decode_sized(data, max_pixels, name="upload", draft_size=None, reserve=None,
             if width < 1 or height < 1:
                 raise ImageError(f"{name} has no pixels")
             orientation = header_orientation(image)
-            size = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+            size = displayed_size(image, orientation)
             image.seek(0)  # first frame of an animation
             if draft_size and image.format in ("JPEG", "MPO"):
                 side = max(draft_size)  # square: the EXIF rotation may swap width and height
@@ -145,11 +145,12 @@ def header_orientation(image):
     return orientation if orientation in range(1, 9) else 1
 
 
-def displayed_size(image):
+def displayed_size(image, orientation=None):
     """(width, height) of an opened image as shown: EXIF orientations 5 to 8 swap the sides.
-    From its header: this decodes no pixels."""
+    From its header (``orientation``, when already read): this decodes no pixels."""
     width, height = image.size
-    return (height, width) if header_orientation(image) in (5, 6, 7, 8) else (width, height)
+    orientation = header_orientation(image) if orientation is None else orientation
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
 def probe_size(data):

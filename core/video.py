@@ -142,11 +142,12 @@ class VideoReader:
                 return self._rgb(shown)
         raise VideoError(f"{self.name} could not be decoded again at {t:g} s")
 
-    def timeline(self, model, fps, stable=False, gone=lambda: False, each=None):
+    def timeline(self, model, fps, stable=False, each=None):
         """[(time, prediction)] of the frames sampled at ``fps``, each scored as a photo by
         ``model`` (core.model.ModelWrapper). Frames go to the model BATCH_SIZE at a time, so that
         other requests' photos are scored between the chunks and no more frames are held.
-        ``gone()`` is asked before each chunk: true stops the work with Abandoned. A chunk's
+        Inside a request (core/deadline.py) each chunk's wait for passes stops the work with
+        Abandoned once its client has hung up, saying how many frames were scored. A chunk's
         frames are reserved in the process's decode budget (MAX_DECODE_PIXELS) before they are
         decoded, and a chunk holds no more frames than the budget: videos share it with photos.
         ``each(index, rgb, prediction)`` sees every scored frame before it is dropped
@@ -179,12 +180,10 @@ class VideoReader:
                     try:
                         if not chunk:
                             return scored
-                        if gone():
-                            raise Abandoned(f"{self.name}: stopped after {len(scored)} frames, its client is gone")
                         coming = pool.submit(context.run, take)
                         try:
                             predictions = model.predict([rgb for _, rgb in chunk], stable)
-                        except Abandoned:  # seen while the chunk waited for its passes
+                        except Abandoned:  # its request's client hung up (core/deadline.py)
                             raise Abandoned(f"{self.name}: stopped after {len(scored)} frames, its client is "
                                             "gone") from None
                         if each is not None:

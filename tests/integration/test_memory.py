@@ -19,12 +19,13 @@ from tests.imagegen import ROOT, encode
 UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
 
 
-def manifest_memory_limit():
-    """The Deployment's memory limit in bytes (max-image-memorability.yaml)."""
+def manifest_memory(kind="limits"):
+    """The Deployment's memory ``kind`` ("limits", or "requests": what the models hold resident,
+    measured) in bytes (max-image-memorability.yaml)."""
     documents = yaml.safe_load_all((ROOT / "max-image-memorability.yaml").read_text())
     (deployment,) = [d for d in documents if d and d.get("kind") == "Deployment"]
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
-    text = container["resources"]["limits"]["memory"]
+    text = container["resources"][kind]["memory"]
     return int(text[:-2]) * UNITS[text[-2:]]
 
 
@@ -40,15 +41,6 @@ def worker_of(master):
     """The gunicorn worker (the process that holds the model) of the master ``master``."""
     (child,) = Path(f"/proc/{master}/task/{master}/children").read_text().split()
     return int(child)
-
-
-def manifest_memory_request():
-    """The Deployment's memory request in bytes: what the served models hold resident, measured."""
-    documents = yaml.safe_load_all((ROOT / "max-image-memorability.yaml").read_text())
-    (deployment,) = [d for d in documents if d and d.get("kind") == "Deployment"]
-    (container,) = deployment["spec"]["template"]["spec"]["containers"]
-    text = container["resources"]["requests"]["memory"]
-    return int(text[:-2]) * UNITS[text[-2:]]
 
 
 def test_four_requests_of_sixteen_64_megapixel_pngs_stay_under_the_manifests_limit():
@@ -74,7 +66,7 @@ def test_four_requests_of_sixteen_64_megapixel_pngs_stay_under_the_manifests_lim
         peak = rss(worker, "VmHWM")
     assert [r.status_code for r in responses] == [200] * 4, [r.text[:200] for r in responses]
     assert all(len(r.json()["predictions"]) == 16 for r in responses)
-    room = manifest_memory_limit() - manifest_memory_request()
+    room = manifest_memory() - manifest_memory("requests")
     print(f"idle {idle / 2**20:.0f} MiB, peak {peak / 2**20:.0f} MiB, room above the models {room / 2**20:.0f} MiB")
     assert peak - idle < room, (idle, peak, room)
 

@@ -111,7 +111,7 @@ def test_what_is_not_a_video_is_a_400_that_says_why(url):
 
 
 def test_a_client_that_hangs_up_stops_the_work_on_its_video(resmem_service):
-    """Between chunks the server asks whether the client is still there; gone, it stops. On
+    """At each wait for passes the server asks whether the client is still there; gone, it stops. On
     ResMem, whose 1800 frames take minutes: the tiny bucket scores them before the client's 3 s
     are up, so that nobody would hang up."""
     service = resmem_service

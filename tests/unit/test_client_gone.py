@@ -1,4 +1,4 @@
-"""Contract (no model): /model/video's check that its client hung up (api/video.client_gone) works
+"""Contract (no model): a heavy request's check that its client hung up (api/passes.client_gone) works
 on any descriptor, 1024 and above too, where select() raised and every video counted as
 abandoned; a live client is never taken for gone."""
 import os
@@ -8,7 +8,7 @@ import socket
 import pytest
 from flask import Flask
 
-from api.video import client_gone
+from api.passes import client_gone
 
 HIGH = 1500  # above select()'s FD_SETSIZE of 1024
 
