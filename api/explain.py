@@ -9,8 +9,8 @@ from werkzeug.exceptions import BadRequest
 from api.errors import upload_errors
 from api.predict import output_fields
 from api.uploads import image_uploads, output_option, stable_option
-from core.explain import map_photo
-from core.heatmap import png_base64
+from core.analyses.explain import map_photo
+from core.analyses.heatmap import png_base64
 
 input_parser = MAX_API.parser()
 input_parser.add_argument(
@@ -62,7 +62,7 @@ class ModelExplainAPI(MAXAPI):
         if len(images) > 1:
             raise BadRequest(f"{len(images)} images sent; /model/explain maps one image per request")
         model = current_app.extensions["max_model"]
-        # The same pipeline as /model/predict; a bad upload raises core.images.ImageError,
+        # The same pipeline as /model/predict; a bad upload raises core.inputs.images.ImageError,
         # which api/errors.py answers with a 400.
         maps, stable = current_app.extensions["max_maps"], stable_option()
         output = output_option(model.outputs)

@@ -1,10 +1,10 @@
-"""Each request's place in the model's passes (core/batcher.py): its class, its deadline, its
+"""Each request's place in the model's passes (core/model/batcher.py): its class, its deadline, its
 client, and the room that heavy requests leave to the rest.
 
 ``/model/predict`` is light: its decodes and passes go before those of the heavy routes (explain,
 video, regions, crops), which take turns. Every route that scores has one deadline, counted from
 its arrival at the app (once its body is received, api/worker.py) and renewed by progress, for
-every wait (core/deadline.py): its turn in the pixel budget, its admission, its passes; past it,
+every wait (core/inputs/deadline.py): its turn in the pixel budget, its admission, its passes; past it,
 a 503. A heavy request whose client has hung up stops at its next wait (499 in the log, nobody
 reads it).
 
@@ -23,8 +23,8 @@ from flask import current_app, g, request
 
 from api.errors import Unavailable
 from api.health import draining
-from core.batcher import HEAVY, LIGHT
-from core.metrics import IN_PROGRESS
+from core.model.batcher import HEAVY, LIGHT
+from core.model.metrics import IN_PROGRESS
 
 PRIORITY = {"/model/predict": LIGHT, "/model/explain": HEAVY, "/model/video": HEAVY,
             "/model/regions": HEAVY, "/model/crops": HEAVY}

@@ -1,5 +1,5 @@
 """POST /model/predict: the memorability and the false-alarm rate of one image, or of several in
-one request (a field an output of MODEL_OUTPUTS: core/outputs.py)."""
+one request (a field an output of MODEL_OUTPUTS: core/model/outputs.py)."""
 from flask import current_app
 from flask_restx import fields, inputs
 from maxfw.core import MAX_API, PredictAPI
@@ -8,7 +8,7 @@ from werkzeug.exceptions import BadRequest
 
 from api.errors import upload_errors
 from api.uploads import image_uploads, stable_option
-from core.outputs import KNOWN, mirror_delta_field
+from core.model.outputs import KNOWN, mirror_delta_field
 
 # Documented as one file so Swagger UI shows a file picker (Swagger 2.0 has no arrays of
 # files); the handler reads every `image` field, so clients repeat it for a batch.
@@ -63,6 +63,6 @@ class ModelPredictAPI(PredictAPI):
         limit = current_app.extensions["max_settings"].MAX_FILES
         if len(images) > limit:
             raise BadRequest(f"{len(images)} images sent; at most {limit} per request")
-        # A bad upload raises core.images.ImageError, which api/errors.py answers with a 400.
+        # A bad upload raises core.inputs.images.ImageError, which api/errors.py answers with a 400.
         predictions = current_app.extensions["max_model"].predict(images, stable=stable_option())
         return {"status": "ok", "predictions": predictions}

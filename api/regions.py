@@ -7,7 +7,8 @@ from werkzeug.exceptions import BadRequest
 
 from api.errors import upload_errors
 from api.uploads import image_uploads, json_field, stable_option
-from core.regions import FieldError, measure_regions, parse_regions
+from core.analyses.marks import FieldError, parse_regions
+from core.analyses.regions import measure_regions
 
 EXAMPLE = '[{"name": "logo", "box": [0.05, 0.05, 0.3, 0.2]}, {"name": "face", "points": [[0.4, 0.3], [0.6, 0.3], [0.5, 0.6]]}]'
 

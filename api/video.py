@@ -13,7 +13,7 @@ from werkzeug.exceptions import BadRequest
 from api.errors import upload_errors
 from api.predict import output_fields
 from api.uploads import refuse_unknown_fields, stable_option
-from core.video import Thumbnails, VideoReader, best_clip, moments
+from core.analyses.video import Thumbnails, VideoReader, best_clip, moments
 
 THUMBNAIL_SIDE = 320
 MAX_TOP = 20
@@ -117,7 +117,7 @@ class ModelVideoAPI(MAXAPI):
             if length is not None and length > video.duration:
                 raise BadRequest(f"clip is {length:g} s, longer than the video ({video.duration:.1f} s)")
             kept = Thumbnails(top, fps, thumbnail)  # made as the frames are scored: no second decoding
-            # A hung-up client stops it at its next wait for passes (api/passes.py, core/deadline.py).
+            # A hung-up client stops it at its next wait for passes (api/passes.py, core/inputs/deadline.py).
             scored = video.timeline(model, fps, stable,
                                     each=lambda index, rgb, prediction: kept.offer(index, rgb, prediction[model.outputs[0]]))
             times, scores = [t for t, _ in scored], [p[model.outputs[0]] for _, p in scored]

@@ -4,7 +4,7 @@ cost of crops and regions, per tier, in one run on this machine.
     python -m benchmarks.crops --images DIR [--limit 30] [--precisions fp32 lite-int8] [--scored 6 12]
 
 For each photo and each of the ratios 1:1, 4:5, 16:9 and 9:16 (min_scale 1, the API's default),
-it runs core.crops.search_crops as /model/crops does, and an exhaustive search that scores every
+it runs core.analyses.crops.search_crops as /model/crops does, and an exhaustive search that scores every
 window of the same candidate grid. It reports how often the searched best is within the noise
 band (TIE_THRESHOLD) of the exhaustive best, and how often it is the same window; the mean
 delta_vs_center of the chosen crop; passes per ratio of both searches; the p50 of a four-ratio
@@ -19,10 +19,11 @@ from pathlib import Path
 
 import config
 from benchmarks.single_image import PHOTO_SUFFIXES
-from core.crops import SCORED, parse_ratios, search_crops
-from core.explain import MapSettings
-from core.model import ModelWrapper
-from core.regions import measure_regions, parse_regions
+from core.analyses.crops import SCORED, parse_ratios, search_crops
+from core.analyses.explain import MapSettings
+from core.model.wrapper import ModelWrapper
+from core.analyses.marks import parse_regions
+from core.analyses.regions import measure_regions
 
 ROOT = Path(__file__).resolve().parent.parent
 RATIOS = parse_ratios("1:1,4:5,16:9,9:16")

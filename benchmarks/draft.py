@@ -1,4 +1,4 @@
-"""Fidelity and speed of JPEG draft decoding (JPEG_DRAFT: core.pipeline.InputPipeline's draft).
+"""Fidelity and speed of JPEG draft decoding (JPEG_DRAFT: core.inputs.pipeline.InputPipeline's draft).
 
     python -m benchmarks.draft --images DIR [--limit 30] [--scale 4]
 
@@ -16,8 +16,8 @@ import numpy as np
 from PIL import Image
 
 import config
-from core.model import ModelWrapper
-from core.pipeline import InputPipeline
+from core.model.wrapper import ModelWrapper
+from core.inputs.pipeline import InputPipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 

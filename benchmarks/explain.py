@@ -7,7 +7,7 @@ does); the gradient methods need the Keras model and run in TensorFlow whatever 
 
 For every photo and method, one invocation on this machine:
   - makes the method's map and times it; the baseline in the same run is one predict();
-  - puts the map over the whole photo as /model/explain does (core.heatmap.effects_grid and heatmap_of);
+  - puts the map over the whole photo as /model/explain does (core.analyses.heatmap.effects_grid and heatmap_of);
   - runs the deletion test (benchmarks/deletion.py): it greys the hottest 20% of the pixels,
     then the coldest 20%, and scores both. The map passes on that photo when hot < cold;
   - runs the insertion test: it blurs the photo and reveals the hottest 20%, then the coldest
@@ -45,10 +45,10 @@ class GradientMethods:
         import keras
         import tensorflow as tf
 
-        from core.explain import GREY
-        from core.images import preprocess
+        from core.analyses.explain import GREY
+        from core.inputs.images import preprocess
 
-        from core.networks import build_network
+        from core.model.networks import build_network
 
         self.tf, self.model = tf, model
         net = build_network(model.bucket.architecture, model.spec.crop, model.bucket.architecture_options)
@@ -102,9 +102,9 @@ class GradientMethods:
 
 
 def make_map(method, model, gradients, image, rng):
-    """A map over the resized frame, in the same convention as core.explain (high = raises)."""
-    from core.explain import BASELINES, explain_prepared, in_frame
-    from core.images import preprocess
+    """A map over the resized frame, in the same convention as core.analyses.explain (high = raises)."""
+    from core.analyses.explain import BASELINES, explain_prepared, in_frame
+    from core.inputs.images import preprocess
 
     def crop_to_frame(crop_map, spec):
         return in_frame(crop_map, spec)[0]
@@ -125,16 +125,16 @@ def make_map(method, model, gradients, image, rng):
 
 def served(precision):
     """The method /model/explain runs on ``precision`` with the default settings."""
-    from core.tiers import TIERS
+    from core.model.tiers import TIERS
 
     return f"occlusion-{TIERS[precision].grid}"
 
 
 def run(photos, methods, precision):
     import config
-    from core.explain import MapSettings
-    from core.heatmap import effects_grid, heatmap_of, overlay_png
-    from core.model import ModelWrapper
+    from core.analyses.explain import MapSettings
+    from core.analyses.heatmap import effects_grid, heatmap_of, overlay_png
+    from core.model.wrapper import ModelWrapper
 
     settings = config.settings().replace(MODEL_BUCKET=str(ROOT / "assets" / "resmem"), MODEL_PRECISION=precision)
     maps = MapSettings.from_settings(settings)

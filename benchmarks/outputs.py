@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import config  # noqa: E402
-from core.model import ModelWrapper  # noqa: E402
+from core.model.wrapper import ModelWrapper  # noqa: E402
 
 SETS = {"memorability": "ResMem alone", "false_alarm": "FalseResMem alone",
         "memorability,false_alarm": "both (the default)"}

@@ -7,7 +7,7 @@ Every row scores the same photos (cycled to ``--requests``), as uploaded bytes:
   - the original ``resmem`` package in-process, one photo after another (the baseline; it runs
     in its own environment, .venv-ref, with CPU PyTorch);
   - this project in-process, ModelWrapper.predict one photo at a time (the default runtime);
-  - for each precision (each runtime candidate: core/runtimes.py), a gunicorn server as
+  - for each precision (each runtime candidate: core/model/runtimes.py), a gunicorn server as
     `make run` starts it, with its runtime converted ahead as `make weights` does: one client
     after another, then 4, 8 and 16 concurrent clients, one photo per request;
   - for each ``--first-start`` tier, a server started on an empty MODEL_CACHE: it converts in a
@@ -65,8 +65,8 @@ def row(name, latencies_ms, seconds, n, scores=None, **extra):
 
 def in_process(photos, names):
     import config
-    from core.model import ModelWrapper
-    from core.outputs import serving_bucket
+    from core.model.wrapper import ModelWrapper
+    from core.model.outputs import serving_bucket
 
     model = ModelWrapper.from_settings(serving_bucket(config.settings(), ROOT / "assets" / "resmem"))
     model.predict([photos[0]])

@@ -43,8 +43,8 @@ def original(photos, workdir):
 
 def in_process(photos):
     import config
-    from core.model import ModelWrapper
-    from core.outputs import serving_bucket
+    from core.model.wrapper import ModelWrapper
+    from core.model.outputs import serving_bucket
 
     model = ModelWrapper.from_settings(serving_bucket(config.settings(), ROOT / "assets" / "resmem"))
     scores, timings = [], []

@@ -25,7 +25,7 @@ from scipy.stats import spearmanr
 
 import config
 from benchmarks.single_image import PHOTO_SUFFIXES
-from core.model import ModelWrapper
+from core.model.wrapper import ModelWrapper
 
 ROOT = Path(__file__).resolve().parent.parent
 

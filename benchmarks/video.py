@@ -7,7 +7,7 @@ slideshow with a slow pan, so that the frames differ as real footage does. Then,
 frame a second:
 - the original `resmem` package over the same frames, decoded with PyAV (every frame decoded,
   one a second turned into a PIL image and scored in a loop): the baseline, in .venv-ref;
-- decoding alone, as the service samples (core/video.py): the floor;
+- decoding alone, as the service samples (core/analyses/video.py): the floor;
 - the service's timeline (VideoReader.timeline: decode, then the model in chunks) per tier.
 It prints seconds, frames/s, the ratio to the baseline, the split between decoding and scoring,
 and the peak RSS of each. Writes test-artifacts/bench-video.json.
@@ -26,9 +26,9 @@ import numpy as np
 from PIL import Image
 
 import config
-from core.model import ModelWrapper
-from core.outputs import serving_bucket
-from core.video import VideoReader
+from core.model.wrapper import ModelWrapper
+from core.model.outputs import serving_bucket
+from core.analyses.video import VideoReader
 from training.convert_resmem import cached_wheel_path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,7 +157,7 @@ def main(argv=None):
     settings = serving_bucket(config.settings(), ROOT / "assets" / "resmem")
     with VideoReader(str(clip), clip.name, settings) as video:
         frames, seconds = timed(lambda: sum(1 for _ in video.played_at(video.sample_times(args.fps))))
-    rows["decoding alone (core/video.py)"] = {"seconds": seconds}
+    rows["decoding alone (core/analyses/video.py)"] = {"seconds": seconds}
     for precision in args.precisions:  # each tier in its own process, for its own peak RSS
         child = subprocess.run([sys.executable, "-m", "benchmarks.video", "--tier", precision, "--clip", str(clip),
                                 "--fps", str(args.fps)], cwd=ROOT, check=True, capture_output=True, text=True)

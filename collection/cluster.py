@@ -28,10 +28,10 @@ from collection.inputs import check_paths, iter_inputs
 from collection.items import Fetched, _basename, failure_message
 from collection.parquet_output import ParquetOutput, schema
 from collection.results import ResultsFile, distribution, output_fields
-from core.outputs import parse_outputs
+from core.model.outputs import parse_outputs
 from collection.storage import StorageError, fetch, read_manifest
 from collection.uris import is_uri
-from core.images import NOT_AN_IMAGE, ImageError
+from core.inputs.images import NOT_AN_IMAGE, ImageError
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ import csv
 import json
 import os
 
-from core.regions import FieldError, parse_regions
+from core.analyses.marks import FieldError, parse_regions
 
 CSV_HEADER = ["path", "name", "x0", "y0", "x1", "y1"]
 
@@ -27,7 +27,7 @@ def crop_fields(ratios):
 
 
 def crop_values(found):
-    """The --crops columns of one photo from core.crops.search_crops's answer (top 1)."""
+    """The --crops columns of one photo from core.analyses.crops.search_crops's answer (top 1)."""
     values = {}
     for ratio in found["ratios"]:
         best, name = ratio.crops[0], "crop_" + ratio.ratio.replace(":", "x")
@@ -37,7 +37,7 @@ def crop_values(found):
 
 
 def regions_value(measured):
-    """The --regions column of one photo from core.regions.measure_regions's answer: each region's
+    """The --regions column of one photo from core.analyses.regions.measure_regions's answer: each region's
     effect on the first output, and ``<output>_effect`` on each other (false_alarm_effect)."""
     found = next(iter(measured.values()))
     values = [{"name": r.name, "effect": round(r.effect, 6), "spread": round(r.spread, 6),
@@ -53,7 +53,7 @@ def key(path):
 
 
 def read_regions_file(path, limit):
-    """{realpath of a photo: [core.regions.Region]} from FILE; FieldError names the bad entry."""
+    """{realpath of a photo: [core.analyses.regions.Region]} from FILE; FieldError names the bad entry."""
     with open(path, encoding="utf-8") as stream:
         text = stream.read()
     if str(path).lower().endswith(".json"):

@@ -1,7 +1,7 @@
 """The photos of a collection, in a stable order: files, folders walked recursively, or a list.
 
 Nothing here reads a file: whether it is an image is decided by its first bytes when it is
-scored (core/pipeline.py), as the service decides. A walk treats links as `find` and `os.walk`
+scored (core/inputs/pipeline.py), as the service decides. A walk treats links as `find` and `os.walk`
 do: a symlink to a file is an input, a symlinked folder is not entered unless ``follow_links``,
 and then each real folder is entered once (by device and inode), so a loop ends. Every other
 entry is an input too, FIFOs, sockets and devices included, so that each gets its row ("not a

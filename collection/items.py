@@ -62,11 +62,11 @@ def scores_of(target):
 
 
 def take_scores(target, prediction, outputs):
-    """Put a prediction (core.model.ModelWrapper's dict, or the service's JSON object: a field an
-    output of ``outputs``, core/outputs.py) on a Result or a Frame: memorability and its mirror
+    """Put a prediction (core.model.wrapper.ModelWrapper's dict, or the service's JSON object: a field an
+    output of ``outputs``, core/model/outputs.py) on a Result or a Frame: memorability and its mirror
     delta as attributes, every other output's score and mirror delta in ``outputs``. Returns
     ``target``."""
-    from core.outputs import mirror_delta_field
+    from core.model.outputs import mirror_delta_field
 
     target.memorability, target.mirror_delta = prediction.get("memorability"), prediction.get("mirror_delta")
     target.outputs = {field: prediction.get(field) for name in outputs if name != "memorability"

@@ -9,9 +9,9 @@
     Scorer(stable=True)     # each score the mean of the photo and its mirror, with mirror_delta
 
 A small thread pool reads, decodes and preprocesses the photos ahead of the model, through the
-one input pipeline (core/pipeline.py), while the calling thread runs the forward passes in
+one input pipeline (core/inputs/pipeline.py), while the calling thread runs the forward passes in
 batches, through ModelWrapper.predict and its batcher. With ``maps=True`` each photo's map comes
-from core.explain.map_photo, as /model/explain makes it.
+from core.analyses.explain.map_photo, as /model/explain makes it.
 
 ``score`` is a generator that holds a bounded window of photos, so memory stays flat whatever
 the collection's size, and it yields one Result per input, in input order. A photo that cannot
@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 import config
 from collection.inputs import Input
 from collection.items import Frame, chunks, describe, failed, ordered_map, take_scores
-from core.images import ImageError, NotAnImage, TooLarge
+from core.inputs.images import ImageError, NotAnImage, TooLarge
 
 TOP_MOMENTS = 3  # a video's most memorable frames that --maps maps
 class Video:
@@ -45,10 +45,10 @@ class LocalScorer:
 
     def __init__(self, settings=None, *, workers=WORKERS, maps=False, stable=None, fps=1.0, crops=None, regions=None,
                  **overrides):
-        """``crops``: core.crops.Ratio list, ``regions``: {realpath: [core.regions.Region]}, for
+        """``crops``: core.analyses.crops.Ratio list, ``regions``: {realpath: [core.analyses.regions.Region]}, for
         the --crops and --regions columns (collection/design.py)."""
-        from core.explain import MapSettings
-        from core.model import ModelWrapper
+        from core.analyses.explain import MapSettings
+        from core.model.wrapper import ModelWrapper
 
         self.settings = (settings or config.settings()).replace(**overrides)
         self.workers, self.maps, self.fps = workers, maps, fps
@@ -73,7 +73,7 @@ class LocalScorer:
                 pool.shutdown(cancel_futures=True)
 
     def _load(self, index, item):
-        """(Result with the size or the error, the core.pipeline.Photo or Video or None, the name
+        """(Result with the size or the error, the core.inputs.pipeline.Photo or Video or None, the name
         its messages give it); runs in the pool."""
         result, source, label = describe(index, item)
         if result.error:  # a folder that could not be listed
@@ -90,7 +90,7 @@ class LocalScorer:
             keep = self.map_settings.overlay_size if self.maps else False
             photo = self.model.pipeline.prepare(source, label, mirror=self.stable, keep_image=keep)
         except ImageError as error:
-            from core.video import is_video
+            from core.analyses.video import is_video
 
             if isinstance(error, (NotAnImage, TooLarge)):
                 if isinstance(source, (bytes, bytearray)):  # a Fetched input's bytes: PyAV reads a file object
@@ -122,7 +122,7 @@ class LocalScorer:
         return [result for result, _, _ in batch]
 
     def _map(self, result, photo):
-        from core.explain import map_photo
+        from core.analyses.explain import map_photo
 
         found = map_photo(self.model, photo, self.map_settings, self.stable)
         take_scores(result, found.fields, self.model.outputs)
@@ -158,7 +158,7 @@ class LocalScorer:
         result.extra = {}
         noise = self.settings.TIE_THRESHOLD
         if self.crops:
-            from core.crops import search_crops, shortest_cut
+            from core.analyses.crops import search_crops, shortest_cut
 
             cut = shortest_cut(photo.size, self.crops, 1.0)
             try:
@@ -171,15 +171,15 @@ class LocalScorer:
             result.extra.update(crop_values(found))
         marked = self.regions.get(key(result.path)) if self.regions and result.path else None
         if marked:
-            from core.regions import measure_regions
+            from core.analyses.regions import measure_regions
 
             found = measure_regions(self.model, photo, marked, self.map_settings.baseline, noise, self.stable)
             result.extra["regions"] = regions_value(found)
 
     def _score_video(self, result, video):
-        """A video's rows: one Frame per sampled time (core/video.py), and with maps, the maps of
+        """A video's rows: one Frame per sampled time (core/analyses/video.py), and with maps, the maps of
         its most memorable frames, found again by seeking."""
-        from core.video import VideoError, VideoReader, cut_short
+        from core.analyses.video import VideoError, VideoReader, cut_short
 
         try:
             with VideoReader(video.path, video.label, self.settings) as reader:
@@ -194,8 +194,8 @@ class LocalScorer:
             result.error, result.frames = str(error), None
 
     def _moment_maps(self, reader, scored):
-        from core.explain import map_photo
-        from core.video import moments
+        from core.analyses.explain import map_photo
+        from core.analyses.video import moments
 
         times, scores = [t for t, _ in scored], [p[self.model.outputs[0]] for _, p in scored]
         found = []

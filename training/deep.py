@@ -36,7 +36,7 @@ PRECISIONS = ("auto", "float32", "bfloat16")
 
 def views(spec, count=VIEWS, seed=0):
     """(top, left, flip) of each view: the centre crop, its mirror, then random crops."""
-    from core.images import crop_offsets
+    from core.inputs.images import crop_offsets
 
     top, left = crop_offsets(spec)
     rng = np.random.default_rng(seed)
@@ -49,7 +49,7 @@ def views(spec, count=VIEWS, seed=0):
 
 def stage_input(options):
     """The layer that ResNet's last stage reads: the last block of layer3 (ResMem's: 36th)."""
-    from core.networks import RESNET152_BLOCKS
+    from core.model.networks import RESNET152_BLOCKS
 
     blocks = (options or {}).get("resnet_blocks") or RESNET152_BLOCKS
     return f"features_layer3_{blocks[2] - 1}_out"

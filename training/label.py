@@ -27,7 +27,7 @@ import numpy as np
 from tqdm import tqdm
 
 import config
-from core.images import ImageError
+from core.inputs.images import ImageError
 from training.lamem import write_split
 
 log = logging.getLogger("label")
@@ -89,12 +89,12 @@ def divide(names, val, test, seed):
 def label(images, out, teacher=DEFAULT_TEACHER, val=0.15, test=0.15, seed=0, batch=8, target="score"):
     """Score ``images`` with ``teacher`` and write the LaMem-format dataset ``out``, labelled with
     the teacher's ``target`` (TARGETS)."""
-    from core.model import ModelWrapper
+    from core.model.wrapper import ModelWrapper
 
     out = Path(out)
     if (out / "splits").exists():
         raise FileExistsError(f"{out}/splits exists already: choose a new --out, or delete it")
-    from core.outputs import serving_bucket
+    from core.model.outputs import serving_bucket
 
     model = ModelWrapper.from_settings(serving_bucket(config.settings().replace(BATCH_SIZE=batch), teacher),
                                       warm_up=False)  # the teacher alone

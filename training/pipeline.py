@@ -1,6 +1,6 @@
 """The tf.data input pipeline of training: LaMem entries -> batches of (image, score).
 
-Decoding and the resize go through core/pipeline.py, the very path that serves the model (the
+Decoding and the resize go through core/inputs/pipeline.py, the very path that serves the model (the
 EXIF orientation, the JPEG draft, the pixel limit), so the network trains on the pixels it will
 be served. Augmentation then takes a random ``crop`` x ``crop`` window of the resized image and
 flips it left-right half of the time; without augmentation it takes the centre crop, and the
@@ -9,11 +9,11 @@ result equals ``InputPipeline.prepare(path).x`` exactly.
 import numpy as np
 import tensorflow as tf
 
-from core.images import crop_offsets
+from core.inputs.images import crop_offsets
 
 
 def normalise(pixels, spec):
-    """uint8 -> the network's float input: core.images.preprocess's division, mean and std, in TF."""
+    """uint8 -> the network's float input: core.inputs.images.preprocess's division, mean and std, in TF."""
     x = tf.cast(pixels, tf.float32) / tf.constant(1.0 / spec.scale, tf.float32)
     mean, std = np.asarray(spec.mean, np.float32), np.asarray(spec.std, np.float32)
     if mean.any() or (std != 1).any():
@@ -23,7 +23,7 @@ def normalise(pixels, spec):
 
 def image_dataset(entries, pipeline, batch, augment=False, shuffle=False, seed=0, mirror=False, view=None):
     """``entries`` [(path, score)] -> tf.data batches of (float image, score), each image
-    through ``pipeline`` (core.pipeline.InputPipeline); with ``mirror``, each photo mirrored
+    through ``pipeline`` (core.inputs.pipeline.InputPipeline); with ``mirror``, each photo mirrored
     left-right before its centre crop, as ``InputPipeline.with_mirror`` does (MODEL_TTA). A
     ``view`` (top, left, flip) takes that crop of the resized photo instead, flipped after the
     crop with ``flip``: one fixed augmented view (training/deep.py)."""

@@ -1,4 +1,4 @@
-"""Convert a bucket's Keras weights into the files of each served runtime (core/runtimes.py).
+"""Convert a bucket's Keras weights into the files of each served runtime (core/model/runtimes.py).
 
     python -m training.runtimes --bucket assets/resmem --cache .cache/models [--precisions fp32 lite-int8]
 
@@ -28,10 +28,10 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from core.bucket import open_bucket
-from core.checksums import file_digest, read_md5sums
-from core.runtimes import CHECKSUM_FILE, runtime_dir
-from core.tiers import TIERS, float_until
+from core.model.bucket import open_bucket
+from core.model.checksums import file_digest, read_md5sums
+from core.model.runtimes import CHECKSUM_FILE, runtime_dir
+from core.model.tiers import TIERS, float_until
 
 log = logging.getLogger(__name__)
 SERVED = tuple(name for name, tier in TIERS.items() if tier.served)  # `make weights`, the image
@@ -113,7 +113,7 @@ def convert(bucket_path, cache_dir, precisions=SERVED, fresh=False):
                 if any(n not in listed or not (folder / n).is_file() for n in TIERS[p].files_for(bucket.architecture))]
         if not todo:
             return folder
-        from core.networks import build_network
+        from core.model.networks import build_network
 
         model = build_network(bucket.architecture, bucket.preprocessing.crop, bucket.architecture_options)
         model.load_weights(bucket.weights_path)
@@ -140,7 +140,7 @@ def openvino_files(model, bucket, tier, folder, names):
 
 
 def litert_files(model, bucket, tier, folder, names):
-    """One LiteRT file, or a float front and a quantised rest (core.tiers.float_until)."""
+    """One LiteRT file, or a float front and a quantised rest (core.model.tiers.float_until)."""
     until = float_until(bucket.architecture, bucket.architecture_options) if tier.quantise else None
     parts = split(model, until) if until else (model,)
     for name, part in zip(names, parts):
@@ -148,7 +148,7 @@ def litert_files(model, bucket, tier, folder, names):
         _write_aside(folder / name, lambda tmp, blob=blob: tmp.write_bytes(blob))
 
 
-CONVERTERS = {"openvino": openvino_files, "litert": litert_files}  # by core.tiers.Tier.runtime
+CONVERTERS = {"openvino": openvino_files, "litert": litert_files}  # by core.model.tiers.Tier.runtime
 
 
 def main(argv=None):

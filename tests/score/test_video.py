@@ -103,10 +103,10 @@ def test_any_exception_on_one_input_is_its_error_row_with_the_traceback_logged(p
     and the next inputs are scored."""
     (tmp_path / "inject").mkdir()
     (tmp_path / "inject" / "sitecustomize.py").write_text(
-        "import core.video\n"
+        "import core.analyses.video\n"
         "def timeline(self, *args, **kwargs):\n"
         "    raise RuntimeError(f'injected while scoring {self.name}')\n"
-        "core.video.VideoReader.timeline = timeline\n")
+        "core.analyses.video.VideoReader.timeline = timeline\n")
     out = tmp_path / "scores.csv"
     done = run_score(poisoned, "--out", out, PYTHONPATH=os.pathsep.join([str(tmp_path / "inject"), str(ROOT)]))
     assert done.returncode == 1, done.stderr

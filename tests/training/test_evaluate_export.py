@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 from scipy.stats import spearmanr
 
-from core.bucket import open_bucket
-from core.images import preprocess
+from core.model.bucket import open_bucket
+from core.inputs.images import preprocess
 from tests.settings import open_model
 from tests.imagegen import sample_rgb
 from tests.mil_eval import load_program, run_program
@@ -128,7 +128,7 @@ def test_coreml_matches_keras_on_a_network_whose_outputs_spread(bucket, tmp_path
     """Random weights and a linear output: every layer's mistake would show in the score."""
     import keras
 
-    from core.networks import build_memnet
+    from core.model.networks import build_memnet
     from training.coreml import convert
 
     keras.utils.set_random_seed(1)

@@ -18,8 +18,8 @@ import requests
 from scipy.stats import spearmanr
 
 from benchmarks.server_process import running_server
-from core.bucket import open_bucket
-from core.checksums import file_digest
+from core.model.bucket import open_bucket
+from core.model.checksums import file_digest
 from tests.imagegen import ROOT, SAMPLES
 from tests.settings import CACHE, FALSE_BUCKET, open_model
 from tests.videogen import clip, frame_of

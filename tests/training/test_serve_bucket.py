@@ -2,8 +2,8 @@
 ModelWrapper and API."""
 import requests
 
-from core.bucket import open_bucket
-from core.checksums import read_md5sums
+from core.model.bucket import open_bucket
+from core.model.checksums import read_md5sums
 from tests.settings import open_model
 from tests.imagegen import sample_bytes
 from benchmarks.server_process import running_server

@@ -11,9 +11,9 @@ import h5py
 import numpy as np
 import pytest
 
-from core.bucket import open_bucket
-from core.checksums import ChecksumError
-from core.networks import build_network
+from core.model.bucket import open_bucket
+from core.model.checksums import ChecksumError
+from core.model.networks import build_network
 from tests.imagegen import ROOT
 from tests.training.conftest import TEACHER, WIDTH, facts, stage
 from tests.wait import wait_for
@@ -110,7 +110,7 @@ def test_bottlenecks_need_resmem_convs(dataset, tmp_path):
 
 
 def test_memnet_is_as_published_unless_narrowed(dataset, tmp_path):
-    from core.networks import build_memnet
+    from core.model.networks import build_memnet
 
     assert [build_memnet().get_layer(name).units for name in ("fc6", "fc7")] == [4096, 4096]
     narrow = build_network("memnet", 227, {"sigmoid": True, "width": 256})

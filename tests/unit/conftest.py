@@ -22,7 +22,7 @@ def resmem():
 @pytest.fixture(scope="session")
 def keras_resmem(resmem):
     """ResMem's Keras network with the bucket's weights, built once for every unit test."""
-    from core.networks import build_network
+    from core.model.networks import build_network
 
     model = build_network(resmem.bucket.architecture, resmem.spec.crop, resmem.bucket.architecture_options)
     model.load_weights(resmem.bucket.weights_path)

@@ -1,4 +1,4 @@
-"""Contract (no model: a forward of its own): core/batcher.py with real threads: concurrent requests
+"""Contract (no model: a forward of its own): core/model/batcher.py with real threads: concurrent requests
 share passes, each gets its own scores back, a full queue is refused at once, a failed pass fails
 only its requests, light requests go before heavy ones, an admitted request is never refused
 halfway, a deadline ends a request's wait, and a hung pass fails the liveness check. Every test
@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 
-from core.batcher import HEAVY, LIGHT, Batcher, Closed, DeadlineExceeded, Overloaded
+from core.model.batcher import HEAVY, LIGHT, Batcher, Closed, DeadlineExceeded, Overloaded
 
 
 class GatedForward:
@@ -374,7 +374,7 @@ def test_the_deadline_counts_from_the_requests_arrival_not_from_its_submit():
 
 
 def test_a_request_whose_client_hung_up_stops_waiting_and_its_images_are_dropped():
-    from core.deadline import Abandoned
+    from core.inputs.deadline import Abandoned
 
     forward = GatedForward()
     batcher = Batcher(forward, max_batch=1, max_wait=0.001, max_queue=64, seconds_per_image=0.5)

@@ -1,4 +1,4 @@
-"""Contract (the tiny bucket): the process-wide budget of decoded pixels (core/budget.py). A decode
+"""Contract (the tiny bucket): the process-wide budget of decoded pixels (core/inputs/budget.py). A decode
 waits for its share, first come first served, and never fails for it; a photo larger than the
 whole budget runs alone; a request's photos are decoded one at a time. Each test waits for an
 event (a decode waiting), never for a fixed time."""
@@ -7,8 +7,8 @@ import threading
 import pytest
 from PIL import Image
 
-from core.budget import PixelBudget
-from core.pipeline import InputPipeline
+from core.inputs.budget import PixelBudget
+from core.inputs.pipeline import InputPipeline
 from tests.expected import SCORES
 from tests.imagegen import encode, sample_bytes
 from tests.settings import settings
@@ -64,7 +64,7 @@ def test_predict_keeps_no_decoded_picture_and_scores_as_before(model):
 
 
 def _spec():
-    from core.bucket import open_bucket
+    from core.model.bucket import open_bucket
 
     return open_bucket(settings().MODEL_BUCKET).preprocessing
 
@@ -80,7 +80,7 @@ def _wait_past(request):
 def test_a_decode_waiting_for_pixels_ends_at_its_requests_deadline_counted_from_arrival():
     """Issue 40, item 10: the wait for the budget had no deadline: a predict queued behind a
     64 MP decode could wait past REQUEST_TIMEOUT and still answer 200 much later."""
-    from core.deadline import DeadlineExceeded, request
+    from core.inputs.deadline import DeadlineExceeded, request
 
     budget = PixelBudget(100)
     with budget.lease() as hold:
@@ -94,7 +94,7 @@ def test_a_decode_waiting_for_pixels_ends_at_its_requests_deadline_counted_from_
 
 
 def test_a_decode_whose_client_hung_up_stops_waiting():
-    from core.deadline import Abandoned, request
+    from core.inputs.deadline import Abandoned, request
 
     budget = PixelBudget(100)
     gone = threading.Event()
@@ -119,7 +119,7 @@ def test_a_decode_whose_client_hung_up_stops_waiting():
 
 
 def test_a_predictions_decode_goes_before_a_heavy_requests_that_came_first():
-    from core.deadline import HEAVY, LIGHT, request
+    from core.inputs.deadline import HEAVY, LIGHT, request
 
     budget = PixelBudget(100)
     order = []

@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from core.bucket import BucketError, open_bucket, write_facts
-from core.checksums import ChecksumError, DigestMemo, file_digest, read_md5sums, verify_md5sums, write_md5sums
+from core.model.bucket import BucketError, open_bucket, write_facts
+from core.model.checksums import ChecksumError, DigestMemo, file_digest, read_md5sums, verify_md5sums, write_md5sums
 from tests.imagegen import ROOT
 
 FACTS = {"architecture": "resmem", "weights": "w.bin", "preprocessing": {}}

@@ -4,7 +4,7 @@ import zipfile
 
 import pytest
 
-from core.checksums import ChecksumError, read_md5sums
+from core.model.checksums import ChecksumError, read_md5sums
 from training import convert_resmem
 from tests.imagegen import ROOT
 
@@ -29,7 +29,7 @@ def test_falseresmems_numbered_resnet_keys_map_onto_resmems_names_and_none_may_b
     (the package's own loader, strict=False, would leave it random)."""
     import numpy as np
 
-    from core.networks import build_resmem
+    from core.model.networks import build_resmem
     from training.tiny import MODELS
 
     state = convert_resmem.renamed({"features.0.weight": 1, "features.4.2.bn3.bias": 2, "features.7.0.downsample.0.weight": 3,

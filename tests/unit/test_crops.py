@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.crops import (Crop, centre, grid, parse_keep, parse_min_scale, parse_ratios, parse_top, search_crops,
+from core.analyses.crops import (Crop, centre, grid, parse_keep, parse_min_scale, parse_ratios, parse_top, search_crops,
                         window_sums)
-from core.explain import MapSettings
-from core.regions import FieldError
+from core.analyses.explain import MapSettings
+from core.analyses.marks import FieldError
 from tests.imagegen import SAMPLES, encode, with_orientation
 from tests.settings import open_resmem, settings
 
@@ -65,7 +65,7 @@ def test_crops_are_boxes_of_the_displayed_photo_with_their_exports(model, maps):
         assert result.crops[:len(ties)] == ties
     crop = found["ratios"][0].crops[0]
     x, y, w, h = crop.box
-    cut = photo.image.crop((x, y, x + w, y + h))  # a crop keeps no picture (core.pipeline.crop): cut again
+    cut = photo.image.crop((x, y, x + w, y + h))  # a crop keeps no picture (core.inputs.pipeline.crop): cut again
     assert model.predict([cut])[0]["memorability"] == pytest.approx(crop.memorability, abs=1e-5)
 
 
@@ -122,7 +122,7 @@ def test_a_bad_crop_option_is_refused_with_its_field_and_value(parse, value, mes
 
 
 def test_ties_are_ordered_larger_first_and_alternatives_differ():
-    from core.crops import chosen
+    from core.analyses.crops import chosen
     crops = [Crop((0, 0, 100, 100), 0.80), Crop((2, 0, 100, 100), 0.79), Crop((0, 0, 200, 200), 0.76),
              Crop((300, 0, 100, 100), 0.60)]
     shown = chosen(crops, 3, 0.061)
@@ -139,7 +139,7 @@ def test_ratios_are_counted_before_they_are_parsed(text):
 
 
 def test_stable_crops_score_each_crop_with_its_mirror_though_no_crop_keeps_its_picture(model, maps):
-    """A crop drops its picture once its inputs are made (core.pipeline.crop): its mirror must be
+    """A crop drops its picture once its inputs are made (core.inputs.pipeline.crop): its mirror must be
     made before (a stable search was a 500 when it was not)."""
     photo = model.pipeline.prepare((SAMPLES / "rocket.jpg").read_bytes(), mirror=True)
     found = search_crops(model, photo, RATIOS[:1], maps, noise=NOISE, stable=True)

@@ -7,9 +7,9 @@ import pytest
 from PIL import Image
 
 import config
-from core.explain import BASELINES, MapSettings, explain_prepared, occlusion_windows
-from core.heatmap import effects_grid, heatmap_of, overlay_png
-from core.images import preprocess
+from core.analyses.explain import BASELINES, MapSettings, explain_prepared, occlusion_windows
+from core.analyses.heatmap import effects_grid, heatmap_of, overlay_png
+from core.inputs.images import preprocess
 from tests.expected import SCORES
 from tests.imagegen import sample_rgb
 from tests.settings import settings

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from app import create_app
-from core.batcher import Batcher
+from core.model.batcher import Batcher
 from tests.imagegen import sample_bytes
 
 

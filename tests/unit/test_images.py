@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.bucket import Preprocessing
-from core.images import ImageError, decode_image, preprocess
+from core.model.bucket import Preprocessing
+from core.inputs.images import ImageError, decode_image, preprocess
 from tests.imagegen import (NOT_IMAGES, ROOT, encode, jpeg_claiming_size, png_claiming_size,
                             sample_bytes, sample_rgb, sixteen_bit_grey_png, truncated,
                             with_orientation)
@@ -127,7 +127,7 @@ def test_a_big_jpeg_is_decoded_at_a_reduced_size_that_scores_the_same(resmem):
 def test_wide_greys_become_8_bit_as_the_float_conversion_rounded_them(mode, values):
     """Issue 40, item 7: converted in integers, a band at a time (three float64 copies of a 64 MP
     PNG were 1.5 GB): the same 8-bit values as np.rint(v / 257) (F: np.rint(v)), clipped."""
-    from core.images import BAND_PIXELS, to_rgb
+    from core.inputs.images import BAND_PIXELS, to_rgb
 
     width = 1000  # the values wrap over several bands
     padded = np.resize(values, (-(-len(values) // width) + 2 * BAND_PIXELS // width, width))
@@ -146,7 +146,7 @@ def test_wide_greys_become_8_bit_as_the_float_conversion_rounded_them(mode, valu
 def test_a_decode_reserves_what_its_mode_holds_not_4_bytes_a_pixel(mode, turned, held):
     """Issue 40, item 7: the budget's unit is 4 bytes (an RGB pixel); a decode reserves its peak:
     the stored picture, with its turned copy or what the conversion to RGB makes."""
-    from core.images import held_pixels
+    from core.inputs.images import held_pixels
 
     assert held_pixels(mode, 100, turned) == held
 
@@ -154,7 +154,7 @@ def test_a_decode_reserves_what_its_mode_holds_not_4_bytes_a_pixel(mode, turned,
 def test_a_16_bit_png_reserves_its_mode_before_it_is_decoded():
     grey = Image.new("I;16", (300, 200), 1000)
     asked = []
-    from core.images import decode_sized
+    from core.inputs.images import decode_sized
 
     decode_sized(encode(grey, "PNG"), LIMIT, reserve=asked.append)
     assert asked == [300 * 200 * 7 // 4]

@@ -15,7 +15,7 @@ import yaml
 
 import config
 from app import create_app
-from core.tiers import TIERS
+from core.model.tiers import TIERS
 from tests.imagegen import ROOT
 
 # Bytes: each served tier's peak resident set under 16 concurrent clients (`make bench`, docs/performance.md).

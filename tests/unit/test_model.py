@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from core.images import ImageError
+from core.inputs.images import ImageError
 from tests.imagegen import REFERENCE, ROOT, sample_bytes
 
 

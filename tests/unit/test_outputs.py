@@ -1,9 +1,9 @@
-"""Contract: the outputs as data (core/outputs.py): their names, their buckets, their fields."""
+"""Contract: the outputs as data (core/model/outputs.py): their names, their buckets, their fields."""
 import numpy as np
 import pytest
 
 import config
-from core.outputs import mirror_delta_field, outputs_of, parse_outputs, prediction_fields, serving_bucket
+from core.model.outputs import mirror_delta_field, outputs_of, parse_outputs, prediction_fields, serving_bucket
 from tests.settings import BUCKET, FALSE_BUCKET
 
 

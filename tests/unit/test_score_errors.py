@@ -67,7 +67,7 @@ def test_a_batch_whose_pass_fails_is_scored_photo_by_photo(scorer, monkeypatch, 
 
 
 def test_an_exception_while_a_video_is_scored_is_its_row(scorer, monkeypatch, caplog, tmp_path):
-    from core.video import VideoReader
+    from core.analyses.video import VideoReader
 
     def failing(self, *args, **kwargs):
         raise KeyError("injected")
@@ -160,7 +160,7 @@ def test_an_exception_in_the_ray_jobs_read_stage_is_its_row(monkeypatch, caplog)
 
 def test_a_bytes_video_that_fails_is_its_row_too(scorer, monkeypatch, caplog):
     """The Ray job's actors score bytes: a video among them is read from memory."""
-    from core.video import VideoReader
+    from core.analyses.video import VideoReader
 
     def failing(self, *args, **kwargs):
         raise ZeroDivisionError("injected")

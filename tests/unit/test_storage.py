@@ -10,7 +10,7 @@ import pytest
 import config
 from collection.storage import StorageError, fetch, list_uri, read_manifest
 from collection.uris import is_uri
-from core.images import ImageError, TooLarge
+from core.inputs.images import ImageError, TooLarge
 from tests.imagegen import sample_bytes
 from tests.videogen import clip
 

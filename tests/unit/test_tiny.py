@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from core.bucket import open_bucket
-from core.runtimes import runtime_dir, verified_files
-from core.tiers import TIERS
+from core.model.bucket import open_bucket
+from core.model.runtimes import runtime_dir, verified_files
+from core.model.tiers import TIERS
 from tests.expected import NAMES, SCORES
 from tests.imagegen import sample_rgb
 from tests.settings import CACHE, RESMEM, TINY
@@ -35,7 +35,7 @@ def test_the_seed_makes_the_same_bytes_and_another_seed_other_weights(tmp_path):
 
 
 def test_it_is_small():
-    from core.networks import build_network
+    from core.model.networks import build_network
 
     bucket = open_bucket(TINY)
     network = build_network(bucket.architecture, bucket.preprocessing.crop, bucket.architecture_options)

@@ -47,8 +47,8 @@ def test_image_requests_keep_their_own_limit(model):
 def test_a_videos_frames_are_held_in_the_decode_budget_a_chunk_at_a_time(model):
     """Frames share MAX_DECODE_PIXELS with photos: a chunk reserves its frames before they are
     decoded, holds no more than the budget, and every pixel is given back."""
-    from core.budget import PixelBudget
-    from core.video import VideoReader
+    from core.inputs.budget import PixelBudget
+    from core.analyses.video import VideoReader
 
     seen, predict, budget = [], model.predict, model.pipeline.budget
     frame = 512 * 384

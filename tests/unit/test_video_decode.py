@@ -22,7 +22,7 @@ def post(client, data, name="clip.mp4", **form):
 
 
 def reader(data, **overrides):
-    from core.video import VideoReader
+    from core.analyses.video import VideoReader
 
     return VideoReader(io.BytesIO(data), "clip.ts", settings(**overrides))
 
@@ -39,7 +39,7 @@ def stamped():
 
 
 def test_a_pass_stops_at_the_frame_bound_on_frames_without_timestamps(stamped):
-    from core.video import VideoError
+    from core.analyses.video import VideoError
 
     with reader(stamped) as video:  # the default bound: the whole stream is read for 4 samples
         assert len(list(video.played_at(video.sample_times(1)))) == 4 and video.packets == 40
@@ -57,7 +57,7 @@ def test_the_service_answers_the_bound_with_a_400(model, stamped):
 
 
 def test_a_header_that_declares_more_frames_than_the_bound_is_refused_before_decoding():
-    from core.video import VideoError
+    from core.analyses.video import VideoError
 
     with pytest.raises(VideoError, match=r"clip.ts has 40 frames; the limit is 39 \(MAX_VIDEO_DECODE_FRAMES\)"):
         reader(clip(NAMES, seconds=2, fps=10), MAX_VIDEO_DECODE_FRAMES=39)
@@ -91,12 +91,12 @@ def test_unreferenced_frames_no_sample_shows_are_not_decoded_and_every_sample_is
 def test_thumbnails_come_from_the_one_decoding_pass(model, monkeypatch):
     """Each moment's thumbnail is the one a second decode at its time would make, from the
     frames of the one pass: no seek, no second pass."""
-    import core.video
+    import core.analyses.video
     from api.video import thumbnail
-    from core.video import VideoReader
+    from core.analyses.video import VideoReader
 
     passes = []
-    counted = getattr(core.video, "frames", None)  # the one decoding pass (core/video_frames.py)
+    counted = getattr(core.analyses.video, "frames", None)  # the one decoding pass (core/inputs/video_frames.py)
 
     def counting(video, times=None):
         passes.append(times)
@@ -106,7 +106,7 @@ def test_thumbnails_come_from_the_one_decoding_pass(model, monkeypatch):
         raise AssertionError(f"the thumbnail at {t} s was decoded again")
 
     data = numbered(240, fps=30)
-    monkeypatch.setattr(core.video, "frames", counting, raising=False)
+    monkeypatch.setattr(core.analyses.video, "frames", counting, raising=False)
     monkeypatch.setattr(VideoReader, "frame_at", second_decode)
     body = post(create_app(model=model).test_client(), data, fps="3", top="4").get_json()
     assert len(passes) == 1 and len(body["moments"]) >= 2, body.get("message")
@@ -120,7 +120,7 @@ def test_thumbnails_come_from_the_one_decoding_pass(model, monkeypatch):
 def test_the_thumbnails_kept_hold_every_moment_chosen(fps):
     """Thumbnails keeps top x (1 + blocked) frames: the moments of any scores are among them,
     ties and runs of equal scores included."""
-    from core.video import Thumbnails, moments
+    from core.analyses.video import Thumbnails, moments
 
     rng = random.Random(fps)
     for trial in range(60):
@@ -138,7 +138,7 @@ def test_the_thumbnails_kept_hold_every_moment_chosen(fps):
 
 def test_a_stream_of_unknown_frame_size_is_a_400_not_a_500(model):
     """An H.264 MPEG-TS without its SPS: PyAV reports 0x0 frames (it was a ZeroDivisionError)."""
-    from core.video import VideoError
+    from core.analyses.video import VideoError
 
     poison = without_sps(clip(NAMES, seconds=2, container="mpegts", size=(160, 128)))
     with pytest.raises(VideoError, match=r"clip.ts has frames of unknown size \(0x0\)"):

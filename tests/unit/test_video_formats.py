@@ -62,7 +62,7 @@ class Fifo:
 
 def refused(source, name, fragment):
     """VideoReader and is_video both refuse ``source``; the message names its format."""
-    from core.video import VideoError, VideoReader, is_video
+    from core.analyses.video import VideoError, VideoReader, is_video
 
     with pytest.raises(VideoError) as caught:
         VideoReader(source, name, settings())
@@ -134,7 +134,7 @@ def test_a_raw_stream_outside_the_formats_is_refused_by_name():
 
 @pytest.mark.parametrize("container, codec, fps", DOCUMENTED)
 def test_every_documented_container_opens(tmp_path, container, codec, fps):
-    from core.video import VideoReader, is_video
+    from core.analyses.video import VideoReader, is_video
 
     data = clip(["astronaut.jpg"], seconds=1, fps=fps, container=container, codec=codec, size=(160, 128))
     path = tmp_path / f"clip.{container}"

@@ -4,7 +4,7 @@ model's queue, for its passes) reads them here, so that one deadline, counted fr
 arrival, covers every wait, and a request whose client has hung up stops at its next wait.
 
     with deadline.request(HEAVY, timeout=120, gone=client_gone):
-        ...  # core/budget.py and core/batcher.py call current().check() while they wait
+        ...  # core/inputs/budget.py and core/model/batcher.py call current().check() while they wait
 
 A request that makes progress (a video's chunk scored, a crop search's round) has its deadline
 renewed: a long video goes on chunk by chunk, a stuck one ends at its next wait.

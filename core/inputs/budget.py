@@ -4,11 +4,11 @@ hold, across requests, threads and the score command's read-ahead (MAX_DECODE_PI
 A decode asks for its pixels once the image's header has told how many it will decode (after a
 JPEG draft), and gives them back when the photo is preprocessed. It waits while the budget is
 spent, first come first served within its class, so that a large photo is not starved by small
-ones; a prediction's decode (LIGHT) goes before a heavy request's (core/deadline.py), as its
+ones; a prediction's decode (LIGHT) goes before a heavy request's (core/inputs/deadline.py), as its
 passes do. The wait ends at the request's deadline (DeadlineExceeded, a 503) or when its client
 hangs up (Abandoned); a decode outside a request (a batch job) waits as long as it takes. The unit
 is an RGB pixel as Pillow holds it, 4 bytes: a decode reserves what its mode holds at its peak
-(core.images.held_pixels), so the memory of all decodes at once is about 4 x MAX_DECODE_PIXELS
+(core.inputs.images.held_pixels), so the memory of all decodes at once is about 4 x MAX_DECODE_PIXELS
 bytes (docs/deployment.md).
 """
 import bisect
@@ -16,7 +16,7 @@ import contextlib
 import itertools
 import threading
 
-from core.deadline import LIGHT, current
+from core.inputs.deadline import LIGHT, current
 
 
 class PixelBudget:

@@ -1,9 +1,9 @@
-"""Loads a bucket on the runtime of its tier (core/tiers.py), and finds and verifies the tier's files.
+"""Loads a bucket on the runtime of its tier (core/model/tiers.py), and finds and verifies the tier's files.
 
 The files of a tier are converted from the bucket once, by training/runtimes.py: `make weights`
 and the Dockerfile's build stage run it. They live in ``<MODEL_CACHE>/<architecture>-<weights
 md5>/``, pinned by that folder's ``md5sums.txt``, and are verified before each load like the
-bucket (each version of a file hashed once: core.checksums.DigestMemo, in MODEL_CACHE). Nothing here imports TensorFlow unless the tier is tf-fp32, so the server stays small.
+bucket (each version of a file hashed once: core.model.checksums.DigestMemo, in MODEL_CACHE). Nothing here imports TensorFlow unless the tier is tf-fp32, so the server stays small.
 """
 import importlib.util
 import logging
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.bucket import CHECKSUM_FILE
-from core.checksums import ChecksumError, DigestMemo, read_md5sums
-from core.tiers import TIERS
+from core.model.bucket import CHECKSUM_FILE
+from core.model.checksums import ChecksumError, DigestMemo, read_md5sums
+from core.model.tiers import TIERS
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ class TensorFlowForward:
     def __init__(self, bucket, threads):
         import tensorflow as tf
 
-        from core.networks import build_network
+        from core.model.networks import build_network
 
         try:  # only possible before TensorFlow runs its first op in this process
             tf.config.threading.set_intra_op_parallelism_threads(threads)

@@ -1,18 +1,20 @@
 """The table of tiers: each ``MODEL_PRECISION`` written once, with its runtime, its files, how
 they are converted and the grid of its maps.
 
-core/runtimes.py loads a tier by its ``runtime``; training/runtimes.py converts it by the same
-key; core/explain.py maps on its ``grid``; config.py accepts exactly these names. Measured
+core/model/runtimes.py loads a tier by its ``runtime``; training/runtimes.py converts it by the same
+key; core/analyses/explain.py maps on its ``grid``; config.PRECISIONS lists exactly these names. Measured
 figures behind each choice: docs/performance.md.
 """
 from dataclasses import dataclass
+
+from config import PRECISIONS
 
 
 @dataclass(frozen=True)
 class Tier:
     name: str
     runtime: str  # "openvino" | "litert" | "tensorflow": the loader and the converter to use
-    files: tuple  # file names inside the bucket's runtime folder (core.runtimes.runtime_dir)
+    files: tuple  # file names inside the bucket's runtime folder (core.model.runtimes.runtime_dir)
     grid: int  # occlusion grid of its maps: a faster runtime affords a finer one in the same time
     served: bool  # converted ahead by `make weights` and the image's build stage
     inference_precision: str = "f32"  # OpenVINO's INFERENCE_PRECISION_HINT
@@ -52,3 +54,5 @@ TIERS = {tier.name: tier for tier in (
     Tier("tf-fp32", "tensorflow", (), grid=2, served=False,
          doc="TensorFlow tf.function on the Keras weights: exact, the old default; needs TensorFlow"),
 )}
+if tuple(TIERS) != PRECISIONS:  # config.py lists the names a setting accepts; each needs its tier here
+    raise ImportError(f"core/model/tiers.py has tiers {tuple(TIERS)}, config.PRECISIONS {PRECISIONS}")

@@ -7,7 +7,7 @@ The candidate grid of a ratio: the largest window of that ratio that fits the ph
 1, 0.9, ... down to ``min_scale`` (default 1: the largest window only, its position chosen), at
 GRID_STEPS + 1 positions along each free axis. Windows that do not contain every ``keep`` box
 are dropped. The search on that grid:
-  1. one occlusion map of the whole photo (core/explain.py, the tier's grid: 4 or 9 passes,
+  1. one occlusion map of the whole photo (core/analyses/explain.py, the tier's grid: 4 or 9 passes,
      shared by all ratios) ranks every window by the sum of the effects inside it, from a
      summed-area table (O(1) a window);
   2. the best SCORED windows of each ratio and its centre window are cropped and scored, all
@@ -15,16 +15,16 @@ are dropped. The search on that grid:
   3. around the best so far, the grid neighbours (position +-1 step, scale +-1) are scored, until
      the best has no unscored neighbour: a local optimum on the grid.
 ``exhaustive=True`` scores every window instead (tests and `make bench-crops` compare the two).
-Each crop is cut from the decoded photo and preprocessed by core/pipeline.py, as any upload is.
+Each crop is cut from the decoded photo and preprocessed by core/inputs/pipeline.py, as any upload is.
 """
 import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.explain import explain_prepared
-from core.outputs import prediction_fields
-from core.regions import FieldError, parse_box
+from core.analyses.explain import explain_prepared
+from core.model.outputs import prediction_fields
+from core.analyses.marks import FieldError, parse_box
 
 DEFAULT_RATIOS = "1:1,4:5,16:9,9:16"
 GRID_STEPS = 16  # positions along a free axis: 17, every 1/16 of the slack
@@ -117,7 +117,7 @@ def parse_boxes(value, size, field_name="boxes"):
 def shortest_cut(size, ratios, min_scale, boxes=()):
     """The shortest side, in pixels of the photo as displayed (``size``), of any crop that the
     search of ``ratios`` (down to ``min_scale``) or the given ``boxes`` will cut: the picture they
-    are cut from must be decoded fine enough for it (core.pipeline.InputPipeline.for_cuts)."""
+    are cut from must be decoded fine enough for it (core.inputs.pipeline.InputPipeline.for_cuts)."""
     sides = [min(largest(size, ratio)) * min_scale for ratio in ratios] + [min(w, h) for _, _, w, h in boxes]
     return max(1, int(min(sides))) if sides else None
 
@@ -242,8 +242,8 @@ def search_crops(model, photo, ratios, maps, top=3, min_scale=1.0, keep=(), nois
                  exhaustive=False, scored_first=SCORED, output=None):
     """{"memorability": the photo's score of ``output``, "fields": its score of every output (as
     /model/predict gives them), "map_passes", "ratios": [RatioCrops]} of ``photo``
-    (core.pipeline.Photo) with ``model`` (core.model.ModelWrapper); ``maps`` is
-    core.explain.MapSettings (the ranking map's grid and baseline). The crops are ranked by
+    (core.inputs.pipeline.Photo) with ``model`` (core.model.wrapper.ModelWrapper); ``maps`` is
+    core.analyses.explain.MapSettings (the ranking map's grid and baseline). The crops are ranked by
     ``output`` (default model.outputs[0]: memorability), and each is scored for every output in
     the same passes. FieldError when no window of a ratio can hold every ``keep`` box."""
     output = output or model.outputs[0]

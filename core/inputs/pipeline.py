@@ -9,14 +9,14 @@
 input pipeline all come through here, so a photo gives the same array, and the same score,
 whichever way it arrives. The steps, in order:
 
-    decode      core/images.py: identify by the bytes, the pixel limit from the header, the
+    decode      core/inputs/images.py: identify by the bytes, the pixel limit from the header, the
                 JPEG draft (libjpeg decodes big JPEGs at 1/2, 1/4 or 1/8 scale, never below
                 twice the bucket's resize), the EXIF orientation, any mode to 8-bit RGB
-    preprocess  the bucket's own preprocessing facts (core.bucket.Preprocessing): resize,
+    preprocess  the bucket's own preprocessing facts (core.model.bucket.Preprocessing): resize,
                 centre crop, scale, mean and std
 
 The score then comes from ``ModelWrapper`` (batcher -> the tier's runtime), and a map from
-``core.explain.map_photo``.
+``core.analyses.explain.map_photo``.
 """
 import contextlib
 import os
@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps
 
-from core.budget import shared_budget
-from core.images import ImageError, TooLarge, decode_sized, preprocess, resized, to_rgb
+from core.inputs.budget import shared_budget
+from core.inputs.images import ImageError, TooLarge, decode_sized, preprocess, resized, to_rgb
 
 
 @dataclass
@@ -86,9 +86,9 @@ class InputPipeline:
     """Decoding and preprocessing with one bucket's facts and one set of limits."""
 
     def __init__(self, spec, max_pixels, jpeg_draft, max_bytes, budget=None):
-        self.spec = spec  # core.bucket.Preprocessing
+        self.spec = spec  # core.model.bucket.Preprocessing
         self.max_pixels = max_pixels
-        self.budget = budget  # core.budget.PixelBudget shared by the process's decodes, or None
+        self.budget = budget  # core.inputs.budget.PixelBudget shared by the process's decodes, or None
         self.max_bytes = max_bytes  # of one image file on disk (MAX_IMAGE_BYTES)
         # Decode big JPEGs at no less than twice the resize: the resized pixels barely change
         # (max |diff| 0.0057 on the score; docs/performance.md).
@@ -105,7 +105,7 @@ class InputPipeline:
         pixels are reserved with ``reserve`` (a budget's lease) before they are decoded. With
         ``shortest_cut`` the JPEG draft is sized for a piece of that shortest side, not for the
         whole photo; ``copies``: RGB copies of the picture the caller will hold beside it, reserved
-        with the decode (core.images.decode_sized)."""
+        with the decode (core.inputs.images.decode_sized)."""
         if isinstance(source, Image.Image):
             return to_rgb(source), source.size
         if isinstance(source, np.ndarray):

@@ -17,7 +17,7 @@ pass takes at most ``max_batch`` images:
   memory. Once a request is admitted, its later submits (a crop search's rounds, a video's
   chunks) are not refused: it is never turned away halfway. Retry-After is how long all the work
   ahead takes, the pass that is running included, at the measured seconds per image.
-- **Deadlines.** Inside ``request(priority, timeout)`` (the API's REQUEST_TIMEOUT; core/deadline.py),
+- **Deadlines.** Inside ``request(priority, timeout)`` (the API's REQUEST_TIMEOUT; core/inputs/deadline.py),
   a request's deadline starts when it arrives and covers every wait: its decodes' turn in the
   pixel budget, its admission, its passes. Past it, ``DeadlineExceeded``, and its queued images
   are dropped (TorchServe's response timeout). Progress renews it (each chunk of a submit scored,
@@ -38,9 +38,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.deadline import HEAVY, LIGHT, Abandoned, DeadlineExceeded, Request, Stopped, current
-from core.deadline import request as request_context
-from core.metrics import BATCH_SIZE, FORWARD_SECONDS, QUEUE_DEPTH
+from core.inputs.deadline import HEAVY, LIGHT, Abandoned, DeadlineExceeded, Request, Stopped, current
+from core.inputs.deadline import request as request_context
+from core.model.metrics import BATCH_SIZE, FORWARD_SECONDS, QUEUE_DEPTH
 
 
 class Overloaded(RuntimeError):
@@ -96,7 +96,7 @@ class Batcher:
         self._thread.start()
 
     def request(self, priority=LIGHT, timeout=None, gone=None, stopping=None):
-        """Around one client request (core.deadline.request): its passes have ``priority``; each
+        """Around one client request (core.inputs.deadline.request): its passes have ``priority``; each
         of its waits ends ``timeout`` seconds after its arrival or its last answered submit
         (None: no bound), or once ``gone()``; admitted once, never refused halfway."""
         return request_context(priority, timeout, gone, stopping)

@@ -11,7 +11,7 @@ insertion tests found the plain grid better, so they are off by default. A pixel
 mean fall of the score, in the score's own units, over the windows that cover it: +0.03 means
 hiding the region lowers the score by 0.03.
 
-The grid is the tier's (core/tiers.py, unless EXPLAIN_GRID sets one): a fast runtime affords a finer grid in the same time.
+The grid is the tier's (core/model/tiers.py, unless EXPLAIN_GRID sets one): a fast runtime affords a finer grid in the same time.
 How a region is hidden (the baseline) is measured in `make bench-explain` by the deletion and
 insertion tests: grey (the default), the photo's mean colour, the photo blurred, or "grey+blur",
 the mean of the falls under grey and under blur (twice the passes).
@@ -23,13 +23,13 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from core.heatmap import effects_grid, heatmap_of, overlay_png
-from core.images import crop_offsets, preprocess
-from core.outputs import mirror_delta_field, prediction_fields
-from core.tiers import TIERS
+from config import BASELINES  # how a region may be hidden: hidden() draws each
+from core.analyses.heatmap import effects_grid, heatmap_of, overlay_png
+from core.inputs.images import crop_offsets, preprocess
+from core.model.outputs import mirror_delta_field, prediction_fields
+from core.model.tiers import TIERS
 
 GREY = (128, 128, 128)
-BASELINES = ("grey", "mean", "blur", "grey+blur")
 BLUR_CELLS = 8  # "blur": the crop averaged down to 8 x 8 cells and smoothly enlarged again
 
 
@@ -65,7 +65,7 @@ class PhotoMap:
 
 def map_photo(model, photo, settings, stable=False, output=None):
     """The one map pipeline: occlusion -> effects -> heatmap -> overlay, each grid computed once.
-    ``model`` is a core.model.ModelWrapper, ``photo`` a core.pipeline.Photo, ``settings`` MapSettings.
+    ``model`` is a core.model.wrapper.ModelWrapper, ``photo`` a core.inputs.pipeline.Photo, ``settings`` MapSettings.
     ``stable``: the score is the mean of the photo's and its mirror image's (``photo.x_mirror``,
     scored in the same pass as the occluded copies); the map is the photo's own. The map is of
     ``output`` (default the first of model.outputs); every output is scored in the same passes."""
@@ -108,7 +108,7 @@ def occlusion_windows(size, grid, offset=False):
 def in_frame(crop_map, spec):
     """A map over the model's crop, placed in the resized frame with a neutral (0) border."""
     height, width = spec.resize[1], spec.resize[0]
-    top, left = crop_offsets(spec)  # where core.images.preprocess takes its crop
+    top, left = crop_offsets(spec)  # where core.inputs.images.preprocess takes its crop
     frame = np.zeros((height, width))
     frame[top:top + spec.crop, left:left + spec.crop] = crop_map
     return frame, (top, left, spec.crop)
@@ -130,7 +130,7 @@ def hidden(x, baseline, spec):
 
 
 def explain_prepared(model, x, grid, offset=False, baseline="grey", mirror=None, output=None):
-    """The score and occlusion map (an Explanation) of the network input ``x`` (core.pipeline.Photo.x);
+    """The score and occlusion map (an Explanation) of the network input ``x`` (core.inputs.pipeline.Photo.x);
     ``mirror``, another input, is scored in the same batch (Photo.x_mirror). The map is of
     ``output`` (one of model.outputs; default the first); every output is scored in each pass."""
     spec = model.spec

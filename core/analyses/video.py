@@ -1,5 +1,5 @@
 """Videos: frames sampled by presentation time, decoded by PyAV (FFmpeg), each frame then one
-more input of the one pipeline (core/pipeline.py) as an RGB array.
+more input of the one pipeline (core/inputs/pipeline.py) as an RGB array.
 
     with VideoReader(path_or_file, "the upload", settings) as video:
         for time, rgb in video.played_at(video.sample_times(fps=1)):   # streamed, never all held
@@ -12,7 +12,7 @@ EXIF is for photos. Frames are converted to RGB at full size, so a frame scores 
 same picture sent to /model/predict as a PNG. Everything that can go wrong with untrusted bytes
 raises VideoError, whose message is safe to show to the client. What FFmpeg may do (the container
 formats, nothing else opened, the frames a pass reads, its threads, the frames it need not decode)
-is core/video_frames.py; the moments and their thumbnails, core/video_moments.py.
+is core/inputs/video_frames.py; the moments and their thumbnails, core/analyses/video_moments.py.
 """
 import itertools
 import math
@@ -24,16 +24,16 @@ import av
 import numpy as np
 from PIL import Image
 
-from core.deadline import Abandoned  # whoever asked is gone: the timeline stops (one class for every wait)
-from core.video_frames import EPSILON, VideoError, frames, open_container, set_threads
-from core.video_moments import Thumbnails, best_clip, cut_short, moments
+from core.inputs.deadline import Abandoned  # whoever asked is gone: the timeline stops (one class for every wait)
+from core.inputs.video_frames import EPSILON, VideoError, frames, open_container, set_threads
+from core.analyses.video_moments import Thumbnails, best_clip, cut_short, moments
 
 __all__ = ["VideoError", "Abandoned", "VideoReader", "Thumbnails", "is_video", "moments", "cut_short", "best_clip"]
 
 
 class VideoReader:
     """One video file, checked against the limits of ``settings`` (config.Settings) on opening.
-    ``passes``, ``packets`` and ``decoded`` count its decoding (core/video_frames.py)."""
+    ``passes``, ``packets`` and ``decoded`` count its decoding (core/inputs/video_frames.py)."""
 
     def __init__(self, source, name, settings):
         self.name, self.settings, self.complete = name, settings, True
@@ -144,9 +144,9 @@ class VideoReader:
 
     def timeline(self, model, fps, stable=False, each=None):
         """[(time, prediction)] of the frames sampled at ``fps``, each scored as a photo by
-        ``model`` (core.model.ModelWrapper). Frames go to the model BATCH_SIZE at a time, so that
+        ``model`` (core.model.wrapper.ModelWrapper). Frames go to the model BATCH_SIZE at a time, so that
         other requests' photos are scored between the chunks and no more frames are held.
-        Inside a request (core/deadline.py) each chunk's wait for passes stops the work with
+        Inside a request (core/inputs/deadline.py) each chunk's wait for passes stops the work with
         Abandoned once its client has hung up, saying how many frames were scored. A chunk's
         frames are reserved in the process's decode budget (MAX_DECODE_PIXELS) before they are
         decoded, and a chunk holds no more frames than the budget: videos share it with photos.
@@ -169,7 +169,7 @@ class VideoReader:
         # The next chunk is decoded while this one is scored: FFmpeg and the runtime overlap,
         # and at most two chunks of frames are held.
         # The decode thread works for the same request: its budget waits keep the request's class,
-        # deadline and client (core/deadline.py), which a pool thread would not carry.
+        # deadline and client (core/inputs/deadline.py), which a pool thread would not carry.
         context = contextvars.copy_context()
         with ThreadPoolExecutor(1, "decode") as pool:
             coming = pool.submit(context.run, take)
@@ -183,7 +183,7 @@ class VideoReader:
                         coming = pool.submit(context.run, take)
                         try:
                             predictions = model.predict([rgb for _, rgb in chunk], stable)
-                        except Abandoned:  # its request's client hung up (core/deadline.py)
+                        except Abandoned:  # its request's client hung up (core/inputs/deadline.py)
                             raise Abandoned(f"{self.name}: stopped after {len(scored)} frames, its client is "
                                             "gone") from None
                         if each is not None:
@@ -225,7 +225,7 @@ def is_video(source, settings):
     """Whether ``source`` opens as a video within MAX_VIDEO_BYTES: FFmpeg reads its header (a
     few MB at most), never the whole file. ``source`` is a path, or a seekable binary file (the
     bytes of an object in storage, or one open on it), left at its start. For inputs that are
-    no image. Only the container formats that VideoReader opens count (core/video_frames.py)."""
+    no image. Only the container formats that VideoReader opens count (core/inputs/video_frames.py)."""
     try:
         if isinstance(source, (str, os.PathLike)):
             if not os.path.isfile(source) or os.path.getsize(source) > settings.MAX_VIDEO_BYTES:  # no FIFO

@@ -129,7 +129,7 @@ CONVERTED_BYTES = {"RGB": 0, "RGBA": 5, "P": 9, "LA": 9, "PA": 9, "La": 9, "RGBa
 
 def held_pixels(mode, pixels, turned=False):
     """What decoding ``pixels`` of ``mode`` to RGB holds at its peak, in RGB pixels (4 bytes, the
-    unit of core/budget.py): the stored picture, and beside it either its turned copy (EXIF) or
+    unit of core/inputs/budget.py): the stored picture, and beside it either its turned copy (EXIF) or
     what ``to_rgb`` makes. An RGB photo is its pixels; a 16-bit grey one 7/4 of them."""
     stored = STORED_BYTES.get(mode, 4)
     beside = max(stored if turned else 0, CONVERTED_BYTES.get(mode, 4))
@@ -215,7 +215,7 @@ def crop_offsets(spec):
 
 
 def preprocess(image, spec):
-    """Apply a bucket's preprocessing (core.bucket.Preprocessing) to one RGB image.
+    """Apply a bucket's preprocessing (core.model.bucket.Preprocessing) to one RGB image.
 
     For ResMem this is ``resmem.transformer``: a PIL bilinear resize to 256x256 that ignores
     the aspect ratio, a 227 centre crop and a division by 255. Returns float32 H x W x 3.

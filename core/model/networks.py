@@ -1,4 +1,4 @@
-"""Keras builders of the architectures. No I/O: weights are loaded by core/model.py.
+"""Keras builders of the architectures. No I/O: weights are loaded by core/model/wrapper.py.
 
 Layer names mirror the PyTorch module paths of the original (``features.layer1.0.conv1``
 becomes ``features_layer1_0_conv1``), so weight conversion is a readable name mapping.

@@ -1,11 +1,11 @@
-"""What a video's timeline of scores gives (core/video.py): its most memorable moments, their
+"""What a video's timeline of scores gives (core/analyses/video.py): its most memorable moments, their
 thumbnails kept as the frames are scored, its best clip, and the error of a video cut short."""
 import heapq
 import math
 
 import numpy as np
 
-from core.video_frames import EPSILON
+from core.inputs.video_frames import EPSILON
 
 
 def moments(times, scores, top, fps):

@@ -1,4 +1,4 @@
-"""What FFmpeg may do with an untrusted video (core/video.py): which container formats it opens,
+"""What FFmpeg may do with an untrusted video (core/analyses/video.py): which container formats it opens,
 that it opens nothing else, how many frames it reads, on how many threads, and which frames it
 need not decode at all.
 
@@ -28,7 +28,7 @@ import os
 
 import av
 
-EPSILON = 1e-6  # seconds: a frame presented at exactly t is the one shown at t (core/video.py)
+EPSILON = 1e-6  # seconds: a frame presented at exactly t is the one shown at t (core/analyses/video.py)
 MARGIN = 1e-9  # seconds: rounding between a packet's time and its frame's; errs towards decoding
 # FFmpeg's demuxer names (a name matches any of a demuxer's comma-separated names).
 FORMATS = ("mov", "matroska", "avi", "mpegts", "mpeg", "flv", "ogg", "asf", "mxf")
@@ -130,7 +130,7 @@ def probe_format(stream, limit=1 << 20):
 
 
 def frames(video, times=None):
-    """The frames of ``video`` (core.video.VideoReader) decoded from its container's position,
+    """The frames of ``video`` (core.analyses.video.VideoReader) decoded from its container's position,
     in the decoder's order: one pass. Counts ``video.packets`` (VideoError past
     MAX_VIDEO_DECODE_FRAMES in the pass), ``video.decoded`` and ``video.passes``. With the
     sorted sample ``times`` (from the stream's start) and a codec of SKIPPABLE, the frames that
@@ -170,7 +170,7 @@ def frames(video, times=None):
 class Plan:
     """Which packets of a pass must be decoded for the sample ``times`` (seconds from the
     stream's ``start``). A sample shows the last frame presented at or before it
-    (core.video.VideoReader.played_at), so a frame is needed when a sample falls between its
+    (core.analyses.video.VideoReader.played_at), so a frame is needed when a sample falls between its
     time and the next frame's. Each packet is judged LOOKAHEAD packets after it is read, from
     the times of the packets around it: where each packet is one frame of its time, the next
     frame is never sooner than the next packet known, so no frame a sample shows is skipped.

@@ -4,13 +4,13 @@
 maxfw's ``MAXModelWrapper``, each of which takes and returns a whole batch:
 
     _pre_process   inputs -> float32 array N x H x W x 3, through the one input pipeline
-                   (core/pipeline.py); one image is decoded at a time, so a batch never holds N
-                   full-size photos; a core.pipeline.Photo that a caller prepared already (in
+                   (core/inputs/pipeline.py); one image is decoded at a time, so a batch never holds N
+                   full-size photos; a core.inputs.pipeline.Photo that a caller prepared already (in
                    its own threads: collection/local.py) passes through
-    _predict       array -> N x K scores (``scores``), one column an output (core/outputs.py),
-                   through core/batcher.py: one worker runs the passes of all requests, gathered
+    _predict       array -> N x K scores (``scores``), one column an output (core/model/outputs.py),
+                   through core/model/batcher.py: one worker runs the passes of all requests, gathered
                    into batches of at most BATCH_SIZE images; each pass runs every output's
-                   network, on the runtime of the tier MODEL_PRECISION names (core/tiers.py),
+                   network, on the runtime of the tier MODEL_PRECISION names (core/model/tiers.py),
                    over the same preprocessed batch
     _post_process  scores -> [{"memorability": float, "false_alarm": float}, ...]
 
@@ -22,19 +22,19 @@ import time
 import numpy as np
 from maxfw.model import MAXModelWrapper
 
-from core.batcher import Batcher
-from core.bucket import BucketError, open_bucket
-from core.checksums import DigestMemo
-from core.outputs import output_of, outputs_of, prediction_fields
-from core.pipeline import InputPipeline, Photo
-from core.runtimes import load_forward
-from core.tiers import TIERS
+from core.model.batcher import Batcher
+from core.model.bucket import BucketError, open_bucket
+from core.model.checksums import DigestMemo
+from core.model.outputs import output_of, outputs_of, prediction_fields
+from core.inputs.pipeline import InputPipeline, Photo
+from core.model.runtimes import load_forward
+from core.model.tiers import TIERS
 
 log = logging.getLogger(__name__)
 
 
 class ModelWrapper(MAXModelWrapper):
-    """The outputs of MODEL_OUTPUTS, each loaded from its bucket (core/outputs.py, core/bucket.py)."""
+    """The outputs of MODEL_OUTPUTS, each loaded from its bucket (core/model/outputs.py, core/model/bucket.py)."""
 
     def __init__(self, settings, convert=True, warm_up=True):
         """Each output's bucket (MODEL_BUCKET for memorability, FALSE_ALARM_BUCKET for
@@ -64,7 +64,7 @@ class ModelWrapper(MAXModelWrapper):
         forward = forwards[0] if len(forwards) == 1 else all_outputs(forwards)
         seconds_per_image = self._warm_up(forward, batch_size) if warm_up else None
         # One worker runs every forward pass: concurrent requests share passes instead of
-        # fighting over the same cores (core/batcher.py). Its Retry-After starts from the warm-up.
+        # fighting over the same cores (core/model/batcher.py). Its Retry-After starts from the warm-up.
         self.batcher = Batcher(forward, batch_size, settings.BATCH_WAIT_MS / 1000, settings.MAX_QUEUE_IMAGES,
                                seconds_per_image=seconds_per_image, pass_timeout=settings.PASS_TIMEOUT,
                                max_waiting=max(1, settings.WORKER_THREADS // 2))
@@ -105,7 +105,7 @@ class ModelWrapper(MAXModelWrapper):
         return self._post_process(scores, stable)
 
     def _pre_process(self, images, stable=False):
-        """Each input through the pipeline (core.images.ImageError for a bad one, named by its
+        """Each input through the pipeline (core.inputs.images.ImageError for a bad one, named by its
         place: "image 2 ..."), written into the network's batch; stable: each then its mirror.
         One photo is decoded at a time and only its network input is kept: a request of sixteen
         64-megapixel PNGs holds one decoded picture at a time, not sixteen (256 MB each)."""
