@@ -34,7 +34,7 @@ from scipy.stats import spearmanr
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from benchmarks.single_image import PHOTO_SUFFIXES, original  # noqa: E402
-from benchmarks.server_process import running_server  # noqa: E402
+from tests.server_process import running_server  # noqa: E402
 
 CLIENTS = (4, 8, 16)
 

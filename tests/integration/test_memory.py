@@ -13,8 +13,8 @@ import requests
 import yaml
 from PIL import Image
 
-from benchmarks.server_process import running_server
 from tests.imagegen import ROOT, encode
+from tests.server_process import running_server
 
 UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
 

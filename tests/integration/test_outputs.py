@@ -9,9 +9,9 @@ import sys
 import pytest
 import requests
 
-from benchmarks.server_process import running_server
 from core.model.bucket import open_bucket
 from tests.imagegen import ROOT, sample_bytes
+from tests.server_process import running_server
 from tests.settings import BUCKET
 
 FILES = [("image", (name, sample_bytes(name), "image/jpeg")) for name in ("coffee.jpg", "rocket.jpg")]

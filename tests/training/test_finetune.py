@@ -17,10 +17,10 @@ import pytest
 import requests
 from scipy.stats import spearmanr
 
-from benchmarks.server_process import running_server
 from core.model.bucket import open_bucket
 from core.model.checksums import file_digest
 from tests.imagegen import ROOT, SAMPLES
+from tests.server_process import running_server
 from tests.settings import CACHE, FALSE_BUCKET, open_model
 from tests.videogen import clip, frame_of
 from tests.training.conftest import RESMEM, TEACHER, facts, stage

@@ -4,9 +4,9 @@ import requests
 
 from core.model.bucket import open_bucket
 from core.model.checksums import read_md5sums
+from tests.server_process import running_server
 from tests.settings import open_model
 from tests.imagegen import sample_bytes
-from benchmarks.server_process import running_server
 from tests.training.conftest import facts
 
 
