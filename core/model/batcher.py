@@ -25,7 +25,8 @@ pass takes at most ``max_batch`` images:
   model ends every wait. A request whose client
   has hung up (``gone``) stops at its next wait (``Abandoned``), its queued images dropped.
 - **Liveness.** ``health()`` says whether the worker is alive and no pass has run past
-  ``pass_timeout``: a hung runtime turns ``GET /live`` red, and an orchestrator restarts it.
+  ``pass_timeout`` (on ``clock``, the passes' own): a hung runtime turns ``GET /live`` red, and an
+  orchestrator restarts it.
 """
 import collections
 import contextlib
@@ -88,7 +89,7 @@ class Batcher:
         self._queues = {LIGHT: collections.deque(), HEAVY: collections.deque()}  # of _Job
         self._backlog = {LIGHT: 0, HEAVY: 0}  # images waiting, not yet in a pass, by class
         self._running = 0  # images of the pass that is running
-        self._pass_began = None  # time.monotonic() of the running pass
+        self._pass_began = None  # self.clock() when the running pass began
         self._coming = 0  # requests decoding their images, about to submit them
         self._closed = False
         self._ready = threading.Condition()
@@ -234,8 +235,8 @@ class Batcher:
         if not self._thread.is_alive() and not self._closed:
             return False, "the batcher's worker thread is dead"
         began = self._pass_began
-        if began is not None and time.monotonic() - began > self.pass_timeout:
-            return False, (f"a forward pass has run {time.monotonic() - began:.0f} s, over "
+        if began is not None and self.clock() - began > self.pass_timeout:
+            return False, (f"a forward pass has run {self.clock() - began:.0f} s, over "
                            f"{self.pass_timeout:g} s (PASS_TIMEOUT): the runtime looks hung")
         return True, "alive"
 
@@ -296,8 +297,7 @@ class Batcher:
             try:  # anything that fails here fails this pass's requests, never the worker
                 batch = np.concatenate([job.images[start:end] for job, start, end in chunk])
                 BATCH_SIZE.observe(len(batch))
-                self._pass_began = time.monotonic()
-                begin = self.clock()
+                self._pass_began = begin = self.clock()  # one clock for the metric and for health
                 scores = np.asarray(self.forward(batch))
                 # A score an image (a runtime's N x 1 as N), or a row of them (several outputs).
                 scores = scores.reshape(len(scores), -1) if scores.ndim > 1 else scores

@@ -59,7 +59,7 @@ def test_ready_is_503_while_the_model_cannot_serve(hung):  # noqa: F811
     stuck = threading.Thread(target=lambda: post(client, "predict"))
     stuck.start()
     assert gated.entered.wait(60)
-    model.batcher._pass_began -= 31  # past PASS_TIMEOUT (30 s here), as far as health can tell
+    model.batcher.clock.step(31)  # past PASS_TIMEOUT (30 s here), as far as health can tell
     red = client.get("/ready")
     assert red.status_code == 503 and "the runtime looks hung" in red.get_json()["message"]
     gated.gate.set()

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from core.model.batcher import HEAVY, LIGHT, Batcher, Closed, DeadlineExceeded, Overloaded
+from tests.wait import SteppedClock
 
 
 class GatedForward:
@@ -191,13 +192,15 @@ def test_a_deadline_ends_the_wait_with_a_retry_time_and_drops_the_queued_images(
 
 def test_a_pass_that_runs_past_its_timeout_fails_the_liveness_check():
     forward = GatedForward()
+    clock = SteppedClock()
     batcher = Batcher(forward, max_batch=2, max_wait=0.001, max_queue=64, seconds_per_image=0.5,
-                      pass_timeout=0.001)
+                      pass_timeout=30, clock=clock)
     assert batcher.health() == (True, "alive")
     results = {}
     stuck = submit_in_thread(batcher, images(1), results, "stuck")
     assert forward.entered.wait(60)
-    batcher._pass_began -= 1  # the pass began a second ago: past its timeout, with no sleep
+    assert batcher.health() == (True, "alive")  # running, not yet past its timeout
+    clock.step(31)  # the pass has run 31 s: past its timeout, with no sleep
     alive, why = batcher.health()
     assert not alive and "the runtime looks hung" in why
     forward.gate.set()

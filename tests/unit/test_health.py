@@ -9,6 +9,7 @@ import pytest
 from app import create_app
 from core.model.batcher import Batcher
 from tests.imagegen import sample_bytes
+from tests.wait import SteppedClock
 
 
 class Gated:
@@ -28,7 +29,8 @@ def hung(model):
     """The tiny model with a gated runtime in a batcher of its own; the model's own afterwards."""
     own = model.batcher
     gated = Gated(own.forward)
-    model.batcher = Batcher(gated, own.max_batch, own.max_wait, own.max_queue, own.seconds_per_image, pass_timeout=30)
+    model.batcher = Batcher(gated, own.max_batch, own.max_wait, own.max_queue, own.seconds_per_image, pass_timeout=30,
+                            clock=SteppedClock())  # a test steps it past PASS_TIMEOUT
     yield model, gated
     gated.gate.set()
     model.batcher.close()
@@ -49,7 +51,7 @@ def test_a_hung_pass_turns_live_red_and_requests_end_at_their_deadline(hung):
     stuck.start()
     assert gated.entered.wait(60)  # its pass runs, and hangs
     assert client.get("/live").status_code == 200  # not yet past PASS_TIMEOUT
-    model.batcher._pass_began -= 31  # the pass began 31 s ago, as far as liveness can tell
+    model.batcher.clock.step(31)  # the pass has run 31 s, as far as liveness can tell
     red = client.get("/live")
     assert red.status_code == 503 and "the runtime looks hung" in red.get_json()["message"]
     stuck.join(60)  # REQUEST_TIMEOUT (1 s) ends it while the pass still hangs
