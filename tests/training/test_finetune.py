@@ -69,6 +69,7 @@ def compared(tuned, lab, tmp_path_factory):
     return json.loads(result.stdout.strip().splitlines()[-1]), report
 
 
+@pytest.mark.fidelity
 def test_the_bucket_records_where_it_came_from_and_passes_md5sum(tuned, lab):
     bucket, run = tuned
     check = subprocess.run(["md5sum", "-c", "md5sums.txt"], cwd=bucket, capture_output=True, text=True)
@@ -94,6 +95,7 @@ def test_the_bucket_records_where_it_came_from_and_passes_md5sum(tuned, lab):
     assert printed["val_spearman"] == prov["val_spearman"]
 
 
+@pytest.mark.fidelity
 def test_evaluate_compare_shows_the_gain_over_resmem_with_an_interval(compared):
     result, report = compared
     assert result["n"] == 30
@@ -108,6 +110,7 @@ def test_evaluate_compare_shows_the_gain_over_resmem_with_an_interval(compared):
     assert (report / "scatter.png").stat().st_size > 10_000
 
 
+@pytest.mark.fidelity
 def test_the_service_and_score_serve_the_bucket_exactly(tuned, lab, tmp_path):
     bucket, _ = tuned
     test = [path for path, _ in read_split(lab, "test", 1)[:4]]
@@ -143,6 +146,7 @@ def test_the_service_and_score_serve_the_bucket_exactly(tuned, lab, tmp_path):
     np.testing.assert_allclose([scored[p.name] for p in test], exact, atol=1e-6)
 
 
+@pytest.mark.fidelity
 def test_lite_int8_keeps_the_ranking_and_the_agreement_with_people(tuned, lab):
     """The fast tier of a tuned bucket ranks the test photos as fp32 does and agrees with people
     as well. Its largest single difference is larger than ResMem's own (0.023 against ResMem's
