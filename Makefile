@@ -15,6 +15,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 # The service's, the conversion's and the training stage's packages for `make run` (the serving
 # image has only requirements.txt); the test tools on top of them only for tests and benchmarks.
 $(VENV)/.installed: requirements.txt requirements-convert.txt requirements-train.txt constraints.txt
+	bin/check-python.sh $(PYTHON)  # Python 3.11 with venv, or a message that says what to install
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements.txt -r requirements-convert.txt \
 		-r requirements-train.txt -c constraints.txt
