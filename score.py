@@ -14,9 +14,10 @@ environment variables as the service (config.py: MODEL_BUCKET, MODEL_PRECISION, 
 JPEG_DRAFT, MAX_IMAGE_PIXELS, ...); the flags override them.
 
 Every path gets one row: a FIFO, a socket or a device gets its error ("not a regular file") and
-nothing blocks on it; a file over MAX_IMAGE_BYTES is refused without being read. A file met in a
-walk that is no image by its name and its first bytes (a README, a CSV) gets its row, and is
-counted as "not an image", not as a failure. Symlinked folders are entered with --follow-links.
+nothing blocks on it; a file over MAX_IMAGE_BYTES (a video: MAX_VIDEO_BYTES) is refused once its
+first bytes say which it is. A file met in a walk whose first bytes are no image nor video, and
+whose name claims no format taken (a README, a CSV), gets its row, and is counted as "not an
+image", not as a failure. Symlinked folders are entered with --follow-links.
 
 Exit status: 0 when every input was scored (or was, in a walk, not an image), 1 when some could
 not be (their rows say why), 2 for a usage or set-up error (nothing scored), 3 when the service
@@ -40,7 +41,6 @@ from collection.inputs import InputError, check_paths, iter_inputs, map_root, re
 from collection.items import chunks
 from collection.results import NO_ROOM, NoRoomError, OutputError, ResultsFile, distribution, write_maps
 from core.model.bucket import BucketError
-from core.inputs.images import NOT_AN_IMAGE
 from core.model.outputs import parse_outputs
 
 log = logging.getLogger("score")
@@ -158,6 +158,18 @@ def maps_root(args):
     return map_root(args.paths, listed)
 
 
+def kind_again(item):
+    """The kind of an input whose row an earlier run wrote (core/inputs/kinds.py: its first bytes
+    again), for the count of files that are no image; None when it cannot be read now."""
+    from core.inputs.images import ImageError
+    from core.inputs.kinds import classify
+
+    try:
+        return classify(item.path, item.path)
+    except ImageError:
+        return None
+
+
 def run(args, scorer, out, run_state, bar):
     done = out.done  # the rows of earlier runs; a path comes once, so this run's never recur
 
@@ -166,7 +178,7 @@ def run(args, scorer, out, run_state, bar):
             if item.path in done:
                 run_state.skipped += 1
                 score, error = done[item.path]
-                if error and item.may_be_other() and error.endswith(NOT_AN_IMAGE):
+                if error and item.walked and item.not_an_image(kind_again(item)):
                     run_state.not_images += 1
                 else:
                     run_state.skipped_failed += score is None

@@ -13,12 +13,13 @@ from core.analyses.crops import (DEFAULT_RATIOS, MAX_BOXES, MAX_TOP, parse_boxes
                         parse_top, score_boxes, search_crops, shortest_cut)
 from core.model.outputs import KNOWN
 from core.analyses.marks import FieldError
+from core.inputs.formats import IMAGE_TEXT
 
 OPTIONS = ("ratios", "top", "min_scale", "keep", "boxes", "stable", "output")
 
 input_parser = MAX_API.parser()
 input_parser.add_argument("image", type=FileStorage, location="files", required=True,
-                          help="One image file: JPEG, PNG, GIF, BMP, TIFF or WebP.")
+                          help=f"One image file: {IMAGE_TEXT}.")
 input_parser.add_argument("ratios", type=str, location="form", required=False,
                           help=f"Aspect ratios W:H, comma-separated, each between 1:4 and 4:1; default {DEFAULT_RATIOS}.")
 input_parser.add_argument("top", type=inputs.int_range(1, MAX_TOP), location="form", required=False,

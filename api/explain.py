@@ -11,11 +11,12 @@ from api.predict import output_fields
 from api.uploads import image_uploads, output_option, stable_option
 from core.analyses.explain import map_photo
 from core.analyses.heatmap import png_base64
+from core.inputs.formats import IMAGE_TEXT
 
 input_parser = MAX_API.parser()
 input_parser.add_argument(
     "image", type=FileStorage, location="files", required=True,
-    help="One image file: JPEG, PNG, GIF, BMP, TIFF or WebP.")
+    help=f"One image file: {IMAGE_TEXT}.")
 input_parser.add_argument(
     "stable", type=inputs.boolean, location="form", required=False,
     help="true: score the image as the mean of it and its mirror image (twice the passes), and "

@@ -8,6 +8,7 @@ from werkzeug.exceptions import BadRequest
 
 from api.errors import upload_errors
 from api.uploads import image_uploads, stable_option
+from core.inputs.formats import IMAGE_TEXT
 from core.model.outputs import KNOWN, mirror_delta_field
 
 # Documented as one file so Swagger UI shows a file picker (Swagger 2.0 has no arrays of
@@ -15,7 +16,7 @@ from core.model.outputs import KNOWN, mirror_delta_field
 input_parser = MAX_API.parser()
 input_parser.add_argument(
     "image", type=FileStorage, location="files", required=True,
-    help="An image file: JPEG, PNG, GIF, BMP, TIFF or WebP. Repeat the field to score a batch; "
+    help=f"An image file: {IMAGE_TEXT}. Repeat the field to score a batch; "
          "the predictions come back in upload order.")
 input_parser.add_argument(
     "stable", type=inputs.boolean, location="form", required=False,
@@ -56,8 +57,9 @@ class ModelPredictAPI(PredictAPI):
 
         The form takes up to MAX_FILES files, each in a field named `image`, and optionally
         `stable`, and no other field.
-        Swagger 2.0 types each as any file, but only images are accepted: an empty, truncated or
-        non-image file, or one over MAX_IMAGE_PIXELS, is a 400 that names it (`image 2 ...`).
+        Swagger 2.0 types each as any file, but only images are accepted, by their bytes: an empty,
+        truncated or non-image file, or one over MAX_IMAGE_PIXELS, is a 400 that names it
+        (`image 2 ...`), and a video's says it is one.
         """
         images = image_uploads()
         limit = current_app.extensions["max_settings"].MAX_FILES

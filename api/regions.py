@@ -9,12 +9,13 @@ from api.errors import upload_errors
 from api.uploads import image_uploads, json_field, stable_option
 from core.analyses.marks import FieldError, parse_regions
 from core.analyses.regions import measure_regions
+from core.inputs.formats import IMAGE_TEXT
 
 EXAMPLE = '[{"name": "logo", "box": [0.05, 0.05, 0.3, 0.2]}, {"name": "face", "points": [[0.4, 0.3], [0.6, 0.3], [0.5, 0.6]]}]'
 
 input_parser = MAX_API.parser()
 input_parser.add_argument("image", type=FileStorage, location="files", required=True,
-                          help="One image file: JPEG, PNG, GIF, BMP, TIFF or WebP.")
+                          help=f"One image file: {IMAGE_TEXT}.")
 input_parser.add_argument(
     "regions", type=str, location="form", required=True,
     help="A JSON list of named regions in fractions 0..1 of the photo as displayed (EXIF orientation "

@@ -14,6 +14,7 @@ from api.errors import upload_errors
 from api.predict import output_fields
 from api.uploads import refuse_unknown_fields, stable_option
 from core.analyses.video import Thumbnails, VideoReader, best_clip, moments
+from core.inputs.formats import VIDEO_TEXT
 
 THUMBNAIL_SIDE = 320
 MAX_TOP = 20
@@ -21,7 +22,7 @@ OPTIONS = ("fps", "top", "clip", "stable")
 
 input_parser = MAX_API.parser()
 input_parser.add_argument("video", type=FileStorage, location="files", required=True,
-                          help="One video file: MP4, MOV, 3GP, WebM, MKV, AVI, MPEG-TS, MPEG-PS, FLV, Ogg, ASF or MXF "
+                          help=f"One video file: {VIDEO_TEXT} "
                                "(H.264, HEVC, VP8, VP9, AV1, MPEG-4, ...); other formats are a 400 that names them.")
 input_parser.add_argument("fps", type=float, location="form", required=False,
                           help="Frames sampled a second, at times 0, 1/fps, 2/fps, ...; default 1, at most MAX_VIDEO_FPS.")

@@ -31,7 +31,7 @@ from collection.results import ResultsFile, distribution, output_fields
 from core.model.outputs import parse_outputs
 from collection.storage import StorageError, fetch, read_manifest
 from collection.uris import is_uri
-from core.inputs.images import NOT_AN_IMAGE, ImageError
+from core.inputs.images import ImageError
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 log = logging.getLogger(__name__)
@@ -99,26 +99,30 @@ class ScoreActor:
         items = [Fetched(source.decode("utf-8", "surrogateescape"), "", walked, error, data)
                  for source, walked, error, data in zip(*(block.column(name).to_pylist()
                                                           for name in ("source", "walked", "error", "data")))]
-        rows = []
+        rows, not_images = [], []
         for result in self.scorer.score(items):
             for row in rows_of(result, self.fields):
                 rows.append({**row, "path": printable(row["path"])})
-        self.tally.add.remote(self.node, len(rows))
+            if result.not_image:  # its kind, not its message: the summary counts these apart
+                not_images.append(printable(result.path))
+        self.tally.add.remote(self.node, len(rows), not_images)
         return pa.Table.from_pylist(rows, schema=self.schema)
 
 
 @ray.remote(num_cpus=0)
 class Tally:
-    """Rows scored on each node, for the summary (and the test that work spread)."""
+    """Rows scored on each node, for the summary (and the test that work spread), and the paths
+    that were no image in a walk (a block scored again after a node is lost counts once)."""
 
     def __init__(self):
-        self.rows = {}
+        self.rows, self.not_images = {}, set()
 
-    def add(self, node, count):
+    def add(self, node, count, not_images=()):
         self.rows[node] = self.rows.get(node, 0) + count
+        self.not_images.update(not_images)
 
     def get(self):
-        return self.rows
+        return self.rows, self.not_images
 
 
 def start(address, quiet):
@@ -209,37 +213,37 @@ def run_job(args, settings):
         if not isinstance(out, ParquetOutput):
             out.close()
     try:
-        nodes = ray.get(tally.get.remote(), timeout=30)
-    except (ray.exceptions.RayError, TimeoutError):  # only a diagnostic: the rows are written
-        nodes = None
+        nodes, not_images = ray.get(tally.get.remote(), timeout=30)
+    except (ray.exceptions.RayError, TimeoutError):  # the rows are written; they count as failures then
+        nodes, not_images = None, set()
     if isinstance(out, ParquetOutput):
         rows = out.read(("path", *outputs, "error")).to_pylist()  # this run's rows and earlier runs'
     else:
         rows += [{"path": printable(path), outputs[0]: score, "error": error}
                  for path, (score, error) in out.done.items()]
-    summary = summarise(rows, todo, skipped, started, startup, outputs[0])
+    summary = summarise(rows, todo, skipped, started, startup, outputs[0], not_images)
     summary.update(output=args.out, model=f"{settings.MODEL_BUCKET} ({settings.MODEL_PRECISION}) on Ray, "
                    f"{actors} actor{'s' if actors > 1 else ''}", ray={"startup_s": round(startup, 2),
                                                                        "actors": actors, "rows_by_node": nodes})
     return summary
 
 
-def summarise(rows, todo, skipped, started, startup, output="memorability"):
+def summarise(rows, todo, skipped, started, startup, output="memorability", not_images=frozenset()):
     """The closing summary of score.py from the output's rows: scored, failed and not-image
-    inputs of this run (by path; a video's rows count once), the scores of every row (of
+    inputs of this run (by path; a video's rows count once; ``not_images``: the paths whose
+    Result said so, collection.inputs.Input.not_an_image), the scores of every row (of
     ``output``: the first of MODEL_OUTPUTS)."""
-    walked = {printable(item.path): item.may_be_other() for item in todo}  # this run's inputs
+    this_run = {printable(item.path) for item in todo}
     status = {}
     for row in rows:
         path, error = row["path"], row["error"]
-        if path in walked and status.get(path) != "failed":
-            status[path] = "scored" if error is None else ("not_image" if walked[path] and error.endswith(NOT_AN_IMAGE)
-                                                          else "failed")
+        if path in this_run and status.get(path) != "failed":
+            status[path] = "scored" if error is None else "not_image" if path in not_images else "failed"
     counts = {name: sum(1 for value in status.values() if value == name) for name in ("scored", "failed", "not_image")}
     wall = time.monotonic() - started
     done_here = counts["scored"] + counts["failed"]
     return {"scored": counts["scored"], "failed": counts["failed"], "not_images": counts["not_image"],
-            "skipped": skipped, "skipped_failed": len({row["path"] for row in rows if row["error"] and row["path"] not in walked}),
-            "missing": len(walked) - len(status), "wall_s": round(wall, 2), "load_s": round(startup, 2),
+            "skipped": skipped, "skipped_failed": len({row["path"] for row in rows if row["error"] and row["path"] not in this_run}),
+            "missing": len(this_run) - len(status), "wall_s": round(wall, 2), "load_s": round(startup, 2),
             "photos_per_s": round(done_here / max(wall - startup, 1e-9), 3),
             output: distribution([row[output] for row in rows if output in row])}

@@ -21,12 +21,15 @@ and so does one on which anything else goes wrong ("<name> could not be scored: 
 scored.
 """
 import io
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import config
 from collection.inputs import Input
 from collection.items import Frame, chunks, describe, failed, ordered_map, take_scores
-from core.inputs.images import ImageError, NotAnImage, TooLarge
+from core.inputs.files import check_size
+from core.inputs.images import ImageError
+from core.inputs.kinds import NEITHER, VIDEO, classify, image_refusal, size_limit
 
 TOP_MOMENTS = 3  # a video's most memorable frames that --maps maps
 class Video:
@@ -85,20 +88,22 @@ class LocalScorer:
 
     def _prepare(self, result, source, label, item):
         try:
+            kind = classify(source, label)  # the bytes decide: a video named .jpg is a video
+            if kind.kind == VIDEO:
+                if isinstance(source, (str, os.PathLike)):
+                    check_size(label, os.stat(source).st_size, *size_limit(kind, self.settings))
+                else:  # a Fetched input's bytes: PyAV reads a file object
+                    source = io.BytesIO(source)
+                return result, Video(source, label)  # scored frame by frame in _forward
+            if kind.kind == NEITHER:
+                raise image_refusal(kind, label)
             # The read-ahead keeps no full-size picture: an overlay's for the maps, none else (the
             # crops decode theirs again when their turn comes, as /model/crops does).
             keep = self.map_settings.overlay_size if self.maps else False
             photo = self.model.pipeline.prepare(source, label, mirror=self.stable, keep_image=keep)
         except ImageError as error:
-            from core.analyses.video import is_video
-
-            if isinstance(error, (NotAnImage, TooLarge)):
-                if isinstance(source, (bytes, bytearray)):  # a Fetched input's bytes: PyAV reads a file object
-                    source = io.BytesIO(source)
-                if isinstance(source, (str, io.BytesIO)) and is_video(source, self.settings):
-                    return result, Video(source, label)  # scored frame by frame in _forward
             result.error = str(error)
-            result.not_image = isinstance(error, NotAnImage) and isinstance(item, Input) and item.may_be_other()
+            result.not_image = isinstance(item, Input) and item.not_an_image(getattr(error, "kind", None))
             return result, None
         result.width, result.height = photo.size
         if self.crops:

@@ -33,6 +33,7 @@ def make_disk(root, sparse=True):
         shutil.copy(SAMPLES / sample, os.path.join(root, name))
     if sparse:
         with open(root / "sparse.jpg", "wb") as stream:
+            stream.write(b"\xff\xd8\xff")  # a JPEG by its first bytes, refused by its size
             stream.truncate(SPARSE)  # 6 GB on paper, nothing on disk
     return root
 
