@@ -5,6 +5,7 @@ from api.errors import register_error_handlers
 from api.crops import ModelCropsAPI
 from api.explain import ModelExplainAPI
 from api.health import register_health
+from api.kind import ModelKindAPI
 from api.metadata import ModelMetadataAPI
 from api.methods import refuse_unknown_methods
 from api.page import register_page
@@ -51,6 +52,7 @@ def create_app(model=None, settings=None, **overrides):
         max_app.add_api(ModelVideoAPI, "/video")
         max_app.add_api(ModelRegionsAPI, "/regions")
         max_app.add_api(ModelCropsAPI, "/crops")
+        max_app.add_api(ModelKindAPI, "/kind")
     register_error_handlers(app, max_app.api)
     register_page(app)
     register_health(app)

@@ -59,7 +59,7 @@ class ModelPredictAPI(PredictAPI):
         `stable`, and no other field.
         Swagger 2.0 types each as any file, but only images are accepted, by their bytes: an empty,
         truncated or non-image file, or one over MAX_IMAGE_PIXELS, is a 400 that names it
-        (`image 2 ...`), and a video's says it is one.
+        (`image 2 ...`), and a video's says it is one. POST /model/kind tells which a file is.
         """
         images = image_uploads()
         limit = current_app.extensions["max_settings"].MAX_FILES

@@ -16,8 +16,8 @@ def refuse_unknown_fields(files, options):
         raise BadRequest(f"unknown form field{'s' if len(unknown) > 1 else ''} "
                          f"{', '.join(repr(name) if name is not None else 'without a readable name' for name in unknown)}"
                          ": this endpoint takes only "
-                         f"files in the field {files!r}, and the field{'s' if len(options) > 1 else ''} "
-                         f"{', '.join(map(repr, options))}")
+                         f"files in the field {files!r}" + (f", and the field{'s' if len(options) > 1 else ''} "
+                                                             f"{', '.join(map(repr, options))}" if options else ""))
 
 
 def image_uploads(options=OPTIONS):

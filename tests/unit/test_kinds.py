@@ -1,12 +1,13 @@
 """Contract (the tiny bucket): one classifier of inputs (core/inputs/kinds.py): image, video or
 neither, from the first bytes of real files, never their names; the routes that take images or
-videos refuse the other kind with what it is."""
+videos refuse the other kind with what it is, and POST /model/kind tells them apart."""
 import io
 import os
 
 import pytest
 
 from app import create_app
+from core.inputs.formats import IMAGE_TEXT, VIDEO_TEXT
 from core.inputs.images import ImageError
 from core.inputs.kinds import HEAD_BYTES, IMAGE, NEITHER, VIDEO, Kind, classify
 from tests.imagegen import NOT_IMAGES, SAMPLES, encode, sample_rgb
@@ -95,6 +96,41 @@ def test_a_photo_sent_as_a_video_is_a_400_that_says_it_is_a_photo(client):
     response = client.post("/model/video", data={"video": (io.BytesIO(photo), "clip.mp4")})
     assert response.status_code == 400
     assert response.get_json()["message"] == "the upload is a JPEG image, not a video; send photos to /model/predict"
+
+
+def test_the_kind_route_answers_from_the_first_bytes_in_upload_order(client):
+    video = clip(["rocket.jpg"], seconds=2)
+    files = [(io.BytesIO(video[:HEAD_BYTES]), "photo.jpg"), (io.BytesIO((SAMPLES / "rocket.jpg").read_bytes()), "clip.mp4"),
+             (io.BytesIO(b"stimulus list\n"), "list.txt")]
+    response = client.post("/model/kind", data={"file": files})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json() == {"status": "ok", "kinds": [
+        {"kind": "video", "format": "MP4/MOV/3GP", "route": "/model/video"},
+        {"kind": "image", "format": "JPEG", "route": "/model/predict"},
+        {"kind": "neither"}]}
+
+
+@pytest.mark.parametrize("data, status, message", [
+    ({}, 400, "no file in the form field 'file'"),
+    ({"file": (io.BytesIO(b""), "a.jpg")}, 400, "file 1 is empty"),
+    ({"file": (io.BytesIO(b"x"), "a.jpg"), "image": (io.BytesIO(b"x"), "b.jpg")}, 400,
+     "unknown form field 'image': this endpoint takes only files in the field 'file'"),
+])
+def test_the_kind_route_refuses_a_bad_form_with_a_clear_400(client, data, status, message):
+    response = client.post("/model/kind", data=data)
+    assert response.status_code == status and response.get_json()["message"].startswith(message)
+
+
+def test_the_swagger_documents_the_kind_route_and_every_help_text_lists_the_one_format_list(client):
+    spec = client.get("/swagger.json").get_json()
+    kind = spec["paths"]["/model/kind"]["post"]
+    assert "the first 64 KiB" in kind["description"] and "a video named photo.jpg is a video" in kind["description"]
+    helps = {route: next(p["description"] for p in spec["paths"][f"/model/{route}"]["post"]["parameters"]
+                         if p["name"] == field)
+             for route, field in [("predict", "image"), ("explain", "image"), ("regions", "image"),
+                                  ("crops", "image"), ("video", "video")]}
+    assert all(IMAGE_TEXT in text for route, text in helps.items() if route != "video"), helps
+    assert VIDEO_TEXT in helps["video"]
 
 
 def test_text_is_never_a_video_even_when_ffmpeg_sees_packets_in_it():
