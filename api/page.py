@@ -3,6 +3,8 @@ from pathlib import Path
 
 from flask import jsonify, send_from_directory
 
+from core.inputs.kinds import HEAD_BYTES
+
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 
@@ -19,7 +21,8 @@ def register_page(app):
         settings = app.extensions["max_settings"]
         return jsonify(max_bytes=settings.MAX_CONTENT_LENGTH, max_pixels=settings.MAX_IMAGE_PIXELS,
                        max_files=settings.MAX_FILES, effect_scale=settings.EXPLAIN_EFFECT_SCALE,
-                       tie_threshold=settings.TIE_THRESHOLD, outputs=list(app.extensions["max_model"].outputs))
+                       tie_threshold=settings.TIE_THRESHOLD, outputs=list(app.extensions["max_model"].outputs),
+                       kind_bytes=HEAD_BYTES)  # what /model/kind reads of a file: all the page sends it
 
     @app.get("/app/<path:name>")
     def asset(name):

@@ -13,7 +13,8 @@ const drop = document.getElementById("drop");
 const toolbar = document.getElementById("toolbar");
 const items = [];
 const IN_FLIGHT = 2; // predict requests at once: the server runs one forward pass at a time anyway
-let limits = { max_bytes: Infinity, max_files: 16, effect_scale: 0.05, tie_threshold: 0, outputs: ["memorability"] };
+let limits = { max_bytes: Infinity, max_files: 16, effect_scale: 0.05, tie_threshold: 0, outputs: ["memorability"],
+  kind_bytes: 65536 };
 const sortBy = document.getElementById("sort-by");
 let running = 0;
 let maps = Promise.resolve(); // one /model/explain at a time
@@ -50,9 +51,7 @@ function card(item) {
       <p class="error" role="alert" hidden></p>
     </div>`;
   li.querySelector(".name").textContent = item.file.name;
-  const img = li.querySelector("img");
-  img.src = item.photoUrl;
-  img.alt = item.file.name;
+  li.querySelector("img").alt = item.file.name; // its src once it is known to be a photo
   li.querySelector(".map").addEventListener("click", () => toggleMap(item));
   li.querySelector(".design").addEventListener("click", () => openDesign(item)); // web/design.js
   li.querySelector(".remove").setAttribute("aria-label", `Remove ${item.file.name}`);
@@ -62,7 +61,11 @@ function card(item) {
 
 function remove(item) {
   item.removed = true;
-  URL.revokeObjectURL(item.photoUrl);
+  if (item.photoUrl) URL.revokeObjectURL(item.photoUrl);
+  forget(item);
+}
+
+function forget(item) {
   item.element.remove();
   items.splice(items.indexOf(item), 1);
   updateToolbar();
@@ -214,7 +217,7 @@ function nextBatch() {
   const batch = [];
   let bytes = 0;
   for (const item of items) {
-    if (item.queued || item.removed) continue;
+    if (item.queued || item.removed || item.checking) continue;
     if (item.file.size > limits.max_bytes) {
       item.queued = true;
       showError(item, `This file is ${megabytes(item.file.size)}; the server takes at most ` +
@@ -239,15 +242,26 @@ async function pump() {
   }
 }
 
+// Each file gets its card at once; it is scored as a photo, or moved to the videos, once the
+// server has said which it is (web/video.js: kindsOf).
 function addFiles(files) {
-  for (const file of files) {
-    if (isVideo(file)) { addVideo(file); continue; } // web/video.js
-    const item = { file, order: items.length, photoUrl: URL.createObjectURL(file), showMap: false };
+  const added = [...files].map((file) => ({ file, order: items.length, showMap: false, checking: true }));
+  for (const item of added) {
     item.element = card(item);
     items.push(item);
   }
   sortCards();
-  pump();
+  kindsOf(added.map((item) => item.file)).then((kinds) => {
+    added.forEach((item, i) => {
+      item.checking = false;
+      if (item.removed) return;
+      if (kinds[i] === "video") { forget(item); addVideo(item.file); return; }
+      item.photoUrl = URL.createObjectURL(item.file);
+      item.element.querySelector("img").src = item.photoUrl;
+    });
+    sortCards();
+    pump();
+  });
 }
 
 function csvField(value) {

@@ -1,7 +1,8 @@
 // Videos on the /app page: each dropped video goes to POST /model/video (one at a time, so that
 // the photos' scores are not held up), and its card shows the memorability timeline as a chart,
 // the best 3-second clip shaded on it, and the most memorable moments as thumbnails; a click on a
-// thumbnail shows that moment's map from POST /model/explain. app.js routes videos here.
+// thumbnail shows that moment's map from POST /model/explain. app.js routes the files that the
+// server says are videos here (kindsOf).
 "use strict";
 
 const videoList = document.getElementById("videos");
@@ -10,8 +11,20 @@ const CLIP_SECONDS = 3;
 const SVG = "http://www.w3.org/2000/svg";
 let videoQueue = Promise.resolve(); // one video at a time
 
-function isVideo(file) {
-  return file.type.startsWith("video/") || /\.(mp4|m4v|mov|webm|mkv|avi|mpe?g|ts|3gp|ogv)$/i.test(file.name);
+// What each file is, as the server says from its first bytes (POST /model/kind), never by its
+// name or MIME type: a video named .jpg is a video. A file whose kind could not be had goes the
+// photos' way, whose answer then says what is wrong with it.
+async function kindsOf(files) {
+  await limitsLoaded;
+  const kinds = [];
+  for (let start = 0; start < files.length; start += limits.max_files) {
+    const batch = files.slice(start, start + limits.max_files);
+    const form = new FormData();
+    for (const file of batch) form.append("file", file.slice(0, limits.kind_bytes), file.name);
+    const { ok, body } = await post("/model/kind", form);
+    kinds.push(...batch.map((_, i) => (ok ? body.kinds[i].kind : "image")));
+  }
+  return kinds;
 }
 
 function addVideo(file) {
