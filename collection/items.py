@@ -1,7 +1,7 @@
 """What the local and the remote scorer share: the inputs they take, the Result they give, the
 protocol they both follow, and the ordered, bounded streaming they both do.
 
-Neither scorer imports the other; score.py chooses one, and writes the same rows from either.
+Neither scorer imports the other; collection/cli.py chooses one, and writes the same rows from either.
 """
 import collections
 import itertools

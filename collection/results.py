@@ -56,7 +56,7 @@ NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # a full disk, a quota, a f
 
 class NoRoomError(RuntimeError):
     """No room to write the output or a map (NO_ROOM). What was written stands, whole rows and
-    whole maps, so the same command resumes once there is room; score.py exits 4."""
+    whole maps, so the same command resumes once there is room; score exits 4 (collection/cli.py)."""
 
     def __init__(self, path, error):
         super().__init__(f"no room to write {path} ({error.strerror or error})")
