@@ -5,7 +5,7 @@ setting, its environment variable (the same name) and its default are written.
     settings = settings.replace(MODEL_PRECISION="lite-int8")   # a variant, validated again
 
 ``Settings`` is one frozen object. The app, ``python -m score``, the training stage and the
-benchmarks build their parts from it (``ModelWrapper.from_settings``, ``MapSettings.from_settings``);
+benchmarks build their parts from it (``ModelWrapper(settings)``, ``MapSettings.from_settings``);
 nothing else reads the environment or repeats a default. A bad value stops the start with a
 message that names the variable. gunicorn.conf.py reads the server settings from here too.
 """
@@ -64,7 +64,7 @@ def parse_outputs(text):
 @dataclass(frozen=True)
 class Settings:
     # --- Server -----------------------------------------------------------------------------------
-    HOST: str = setting("0.0.0.0")  # nosec B104: a container must listen on all interfaces
+    HOST: str = setting("0.0.0.0")  # noqa: S104 -- a container must listen on all interfaces
     PORT: int = setting(5000, minimum=1)
     WORKER_THREADS: int = setting(8, minimum=1)  # concurrent requests; their images share passes
     # Seconds a client may send nothing while its request is received (api/worker.py: a request is

@@ -12,6 +12,7 @@ from api.uploads import image_uploads, output_option, stable_option
 from core.analyses.explain import map_photo
 from core.analyses.heatmap import png_base64
 from core.inputs.formats import IMAGE_TEXT
+from core.model.outputs import fields_of
 
 input_parser = MAX_API.parser()
 input_parser.add_argument(
@@ -69,7 +70,7 @@ class ModelExplainAPI(MAXAPI):
         output = output_option(model.outputs)
         photo = model.pipeline.prepare(images[0], "the upload", mirror=stable, keep_image=maps.overlay_size)
         found = map_photo(model, photo, maps, stable=stable, output=output)
-        return {"status": "ok", **found.fields,
+        return {"status": "ok", **fields_of(found.scores),
                 "heatmap": found.heatmap.round(4).tolist(), "effects": found.effects.round(5).tolist(),
                 "effect_scale": current_app.extensions["max_maps"].effect_scale,
                 "overlay": png_base64(found.overlay)}

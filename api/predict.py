@@ -9,7 +9,7 @@ from werkzeug.exceptions import BadRequest
 from api.errors import upload_errors
 from api.uploads import image_uploads, stable_option
 from core.inputs.formats import IMAGE_TEXT
-from core.model.outputs import KNOWN, mirror_delta_field
+from core.model.outputs import KNOWN, field, fields_of
 
 # Documented as one file so Swagger UI shows a file picker (Swagger 2.0 has no arrays of
 # files); the handler reads every `image` field, so clients repeat it for a batch.
@@ -32,7 +32,7 @@ def output_fields():
     for name, (_, meaning) in KNOWN.items():
         described[name] = fields.Float(required=False, min=0, max=1, example=EXAMPLES[name], description=(
             f"0 to 1: {meaning}. Present when MODEL_OUTPUTS has it (the default has both)"))
-        described[mirror_delta_field(name)] = fields.Float(required=False, example=0.021, description=(
+        described[field(name, "mirror_delta")] = fields.Float(required=False, example=0.021, description=(
             f"Only with stable: {name} of the image minus that of its mirror image. The model's noise: "
             "a viewer would see both alike (docs/stability.md)"))
     return described
@@ -67,4 +67,4 @@ class ModelPredictAPI(PredictAPI):
             raise BadRequest(f"{len(images)} images sent; at most {limit} per request")
         # A bad upload raises core.inputs.images.ImageError, which api/errors.py answers with a 400.
         predictions = current_app.extensions["max_model"].predict(images, stable=stable_option())
-        return {"status": "ok", "predictions": predictions}
+        return {"status": "ok", "predictions": [fields_of(scores) for scores in predictions]}

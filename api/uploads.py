@@ -5,6 +5,8 @@ import json
 from flask import current_app, request
 from werkzeug.exceptions import BadRequest
 
+from core.model.outputs import default_output
+
 OPTIONS = ("stable",)  # the option fields an image endpoint takes beside `image`
 
 
@@ -43,11 +45,11 @@ def stable_option():
 
 
 def output_option(outputs, field="output"):
-    """The form field ``field``: one of the served ``outputs`` (MODEL_OUTPUTS), default the first;
-    anything else is a 400 that lists them."""
+    """The form field ``field``: one of the served ``outputs`` (MODEL_OUTPUTS), by default
+    core.model.outputs.default_output; anything else is a 400 that lists them."""
     value = request.form.get(field)
     if value is None:
-        return outputs[0]
+        return default_output(outputs)
     if value not in outputs:
         raise BadRequest(f"{field} must be one of the outputs this server predicts ({', '.join(outputs)}), "
                          f"not {value[:40]!r}")

@@ -1,5 +1,5 @@
 """The command line of `python -m score`: its flags, their defaults from config.py, and the
-checks of their combinations. score.py runs what they ask."""
+checks of their combinations. collection/cli.py runs what they ask."""
 import argparse
 import os
 
@@ -8,9 +8,9 @@ from collection.remote import CONCURRENCY, RETRIES
 from collection.results import MAP_FORMATS
 
 
-def parse_args(argv, defaults, description=None):
+def parse_args(argv, defaults, description=None, prog="python -m score"):
     """The flags of `python -m score` over ``defaults`` (config.Settings); exits 2 on a bad one."""
-    parser = argparse.ArgumentParser(prog="python -m score", description=description,
+    parser = argparse.ArgumentParser(prog=prog, description=description,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("paths", nargs="*", help="photos, or folders to walk (hidden files are skipped)")
     parser.add_argument("--follow-links", action="store_true",

@@ -17,7 +17,7 @@ FILES = {
     "README.txt": (b"the stimuli of the study, in the order shown\n", "not_image"),
     "photo.bin": (b"\xff\xd8\xff\xe0" + np.random.default_rng(0).bytes(4096), "failed"),  # a broken JPEG by its bytes
     "notes.mp4": (b"shot list, not a video\n", "failed"),  # its name claims a video
-    "favicon.ico": (encode(Image.new("RGB", (16, 16), (0, 0, 255)), "ICO"), "failed"),  # an image, of a format not taken
+    "favicon.ico": (encode(Image.new("RGB", (16, 16), (0, 0, 255)), "ICO"), "failed"),  # an image not taken
     "clip.jpg": (clip(["coffee.jpg"], seconds=2), "scored"),  # a video named .jpg
     "photo.mp4": (sample_bytes("rocket.jpg"), "scored"),  # a photo named .mp4
 }

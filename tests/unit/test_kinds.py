@@ -100,7 +100,8 @@ def test_a_photo_sent_as_a_video_is_a_400_that_says_it_is_a_photo(client):
 
 def test_the_kind_route_answers_from_the_first_bytes_in_upload_order(client):
     video = clip(["rocket.jpg"], seconds=2)
-    files = [(io.BytesIO(video[:HEAD_BYTES]), "photo.jpg"), (io.BytesIO((SAMPLES / "rocket.jpg").read_bytes()), "clip.mp4"),
+    photo = (SAMPLES / "rocket.jpg").read_bytes()
+    files = [(io.BytesIO(video[:HEAD_BYTES]), "photo.jpg"), (io.BytesIO(photo), "clip.mp4"),
              (io.BytesIO(b"stimulus list\n"), "list.txt")]
     response = client.post("/model/kind", data={"file": files})
     assert response.status_code == 200, response.get_json()
