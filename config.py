@@ -187,6 +187,12 @@ class Settings:
                 except ValueError as error:
                     raise SettingsError(f"{spec.name} {error}, not {value!r}") from None
 
+    @property
+    def stable_by_default(self):
+        """Whether what is scored without saying `stable` is scored stably (MODEL_TTA=mirror): the
+        one place of that default, for the API's field, the wrapper and both scorers."""
+        return self.MODEL_TTA == "mirror"
+
     def flask_config(self):
         """What Flask and maxfw read from ``app.config``: every setting, and the API's texts."""
         return {**{spec.name: getattr(self, spec.name) for spec in fields(self)},

@@ -36,7 +36,7 @@ def stable_option():
     anything else is a 400."""
     value = request.form.get("stable")
     if value is None:
-        return current_app.extensions["max_settings"].MODEL_TTA == "mirror"
+        return current_app.extensions["max_settings"].stable_by_default
     if value not in ("true", "false"):
         raise BadRequest(f"stable must be true or false, not {value[:40]!r}")
     return value == "true"
