@@ -89,8 +89,8 @@ def assert_error(response, status, fragment):
 
 
 @pytest.mark.parametrize("form, fragment", [
-    ({"fps": 0}, "fps must be above 0"), ({"fps": 1000}, "at most 30"), ({"fps": "fast"}, "must be numbers"),
-    ({"top": 0}, "top must be 1 to 20"), ({"clip": -1}, "clip must be a length"),
+    ({"fps": 0}, "fps must be above 0"), ({"fps": 1000}, "at most 30"), ({"fps": "fast"}, "fps must be a number"),
+    ({"top": 0}, "top must be 1..20, not 0"), ({"clip": -1}, "clip must be above 0, not -1"),
     ({"clip": 60}, "clip is 60 s, longer than the video"), ({"colour": "red"}, "unknown form field 'colour'"),
 ])
 def test_parameters_out_of_range_are_400s(url, form, fragment):
