@@ -39,7 +39,7 @@ def create_app(model=None, settings=None, **overrides):
     drop_static_route(app)
     app.config.update(settings.flask_config())
     if model is None:
-        model = ModelWrapper.from_settings(settings)
+        model = ModelWrapper(settings)
     app.extensions["max_model"] = model
     app.extensions["max_settings"] = settings
     app.extensions["max_maps"] = MapSettings.from_settings(settings, model.precision)

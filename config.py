@@ -5,7 +5,7 @@ setting, its environment variable (the same name) and its default are written.
     settings = settings.replace(MODEL_PRECISION="lite-int8")   # a variant, validated again
 
 ``Settings`` is one frozen object. The app, ``python -m score``, the training stage and the
-benchmarks build their parts from it (``ModelWrapper.from_settings``, ``MapSettings.from_settings``);
+benchmarks build their parts from it (``ModelWrapper(settings)``, ``MapSettings.from_settings``);
 nothing else reads the environment or repeats a default. A bad value stops the start with a
 message that names the variable. gunicorn.conf.py reads the server settings from here too.
 """

@@ -41,7 +41,7 @@ def timed(call):
 
 def one_tier(precision, photos, scored_options):
     settings = config.settings().replace(MODEL_PRECISION=precision)
-    model = ModelWrapper.from_settings(settings)
+    model = ModelWrapper(settings)
     maps = MapSettings.from_settings(settings, precision)
     noise = settings.TIE_THRESHOLD
     rows = {n: {"within_noise": [], "same": [], "delta": [], "passes": [], "seconds": []} for n in scored_options}

@@ -29,7 +29,7 @@ def main(argv=None):
     parser.add_argument("--scale", type=int, default=4)
     args = parser.parse_args(argv)
     settings = config.settings().replace(MODEL_BUCKET=str(ROOT / "assets" / "resmem"), MAX_IMAGE_PIXELS=10**9)
-    model = ModelWrapper.from_settings(settings)
+    model = ModelWrapper(settings)
     pipelines = {draft: InputPipeline(model.spec, settings.MAX_IMAGE_PIXELS, draft, settings.MAX_IMAGE_BYTES) for draft in (False, True)}
     draft = pipelines[True].draft_size
     files = sorted(p for p in args.images.iterdir() if p.suffix.lower() in (".jpg", ".jpeg"))[:args.limit]

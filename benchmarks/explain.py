@@ -138,7 +138,7 @@ def run(photos, methods, precision):
 
     settings = config.settings().replace(MODEL_BUCKET=str(ROOT / "assets" / "resmem"), MODEL_PRECISION=precision)
     maps = MapSettings.from_settings(settings)
-    model = ModelWrapper.from_settings(settings)
+    model = ModelWrapper(settings)
     gradients = GradientMethods(model) if any(not m.startswith(("occlusion", "random")) for m in methods) else None
     rng = np.random.default_rng(0)
     rows = {m: {"passed": [], "fall_hot": [], "fall_cold": [], "ms": [], "inserted": [], "insertion": []}

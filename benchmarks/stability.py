@@ -92,7 +92,7 @@ def main(argv=None):
     report = {"photos": len(photos), "tiers": {}}
     for precision in args.precisions:
         settings = config.settings().replace(MODEL_BUCKET=str(ROOT / "assets" / "resmem"), MODEL_PRECISION=precision)
-        model = ModelWrapper.from_settings(settings)
+        model = ModelWrapper(settings)
         try:
             report["tiers"][precision] = rows = summary(*measure(model, photos))
         finally:

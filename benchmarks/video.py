@@ -115,7 +115,7 @@ def fair_to_photos(clip, precision, photos=20):
 def one_tier(clip, precision, fps):
     """Print one JSON line: the timeline's seconds, its scores and this process's peak RSS."""
     settings = config.settings().replace(MODEL_BUCKET=str(ROOT / "assets" / "resmem"), MODEL_PRECISION=precision)
-    model = ModelWrapper.from_settings(settings)
+    model = ModelWrapper(settings)
     try:
         with VideoReader(clip, Path(clip).name, settings) as video:
             scored, seconds = timed(lambda: video.timeline(model, fps))

@@ -33,9 +33,7 @@ from collection.storage import StorageError, fetch, read_manifest
 from collection.uris import is_uri
 from core.inputs.images import NOT_AN_IMAGE, ImageError
 
-PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 log = logging.getLogger(__name__)
-ACTOR_CPUS = 1.0  # a reservation per scoring actor: its threads are MODEL_THREADS
 FETCH_CPUS = 0.25  # a read task mostly waits on storage; a whole CPU each would starve the actors
 BLOCK_ROWS = 64  # inputs per block: one read task, one actor call, about one Parquet file
 # Ray's defaults wait 30 minutes with no output when actors cannot be placed; fail fast instead.
@@ -85,7 +83,6 @@ class ScoreActor:
     """The score stage: one model per actor, loaded once, through collection.local.LocalScorer."""
 
     def __init__(self, settings, stable, fps, tally):
-        os.chdir(PROJECT)  # the bucket and cache paths are the project's, on every node
         from collection.local import LocalScorer
 
         self.scorer = LocalScorer(settings, stable=stable, fps=fps)
@@ -125,9 +122,9 @@ def start(address, quiet):
     """Connect to the cluster at ``address`` ("auto", "ray://head:10001", host:port; "local"
     starts a new Ray here; None does as ray.init does: RAY_ADDRESS, else the Ray started on this
     machine, else a new one); the workers get the storage's endpoint and region (PASSED_ENV, no
-    secret) and the project's code."""
+    secret). The workers import the project as an installed package (pyproject.toml: make's
+    set-up and the image install it), as they import Ray itself."""
     env = {name: os.environ[name] for name in PASSED_ENV if name in os.environ}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [PROJECT, os.environ.get("PYTHONPATH")]))
     ray.init(address=address, runtime_env={"env_vars": env}, logging_level=logging.WARNING,
              log_to_driver=True, include_dashboard=False if address in (None, "local") else None, configure_logging=True)
     context = DataContext.get_current()
@@ -169,11 +166,20 @@ def open_output(out, overwrite, stable, outputs):
     return ParquetOutput(out, overwrite=overwrite, stable=stable, outputs=outputs)
 
 
+def on_every_node(settings):
+    """``settings`` with the bucket and cache paths absolute, as the driver resolves them: a Ray
+    worker runs in a folder of Ray's own, and finds them at the same place on its node (the
+    image's /workspace on a KubeRay cluster, the checkout on this machine)."""
+    return settings.replace(**{name: os.path.abspath(getattr(settings, name))
+                               for name in ("MODEL_BUCKET", "FALSE_ALARM_BUCKET", "MODEL_CACHE")})
+
+
 def run_job(args, settings):
     """Score ``args.paths`` and ``--from-list`` on Ray into ``args.out``; the run's summary.
     StorageError, OutputError or InputError before anything started (exit 2); JobError after."""
     started = time.monotonic()
     check_paths(args.paths)
+    settings = on_every_node(settings)
     # Listed whole before the output is opened (so a storage error names the inputs first); a
     # walk never scores the output or the summary (collection.inputs.OwnFiles), which exist by a
     # resume, and the first run's are made only after the listing.
@@ -225,7 +231,7 @@ def run_job(args, settings):
 
 
 def summarise(rows, todo, skipped, started, startup, output="memorability"):
-    """The closing summary of score.py from the output's rows: scored, failed and not-image
+    """The closing summary of score (collection/cli.py) from the output's rows: scored, failed and not-image
     inputs of this run (by path; a video's rows count once), the scores of every row (of
     ``output``: the first of MODEL_OUTPUTS)."""
     walked = {printable(item.path): item.may_be_other() for item in todo}  # this run's inputs

@@ -54,7 +54,7 @@ class LocalScorer:
         self.workers, self.maps, self.fps = workers, maps, fps
         self.crops, self.regions = crops, regions
         self.stable = self.settings.stable_by_default if stable is None else stable
-        self.model = ModelWrapper.from_settings(self.settings, warm_up=False)
+        self.model = ModelWrapper(self.settings, warm_up=False)
         self.outputs = self.model.outputs  # the columns of its rows (MODEL_OUTPUTS)
         self.map_settings = MapSettings.from_settings(self.settings)
         self.description = f"{self.model.MODEL_META_DATA['name']} ({self.model.precision}) in this process"

@@ -40,7 +40,6 @@ def output_fields(outputs=("memorability",), stable=False):
 
 
 FIELDS = output_fields()  # memorability alone: the columns of the runs before false_alarm
-STABLE_FIELDS = output_fields(stable=True)
 EARLIER_FIELDS = (("path", "memorability", "width", "height", "error"),
                   ("path", "memorability", "width", "height", "error", "mirror_delta"))  # before videos
 TEXT_FIELDS = ("path", "error")  # what a CSV escapes against formulas

@@ -58,7 +58,7 @@ def score_bucket(bucket, paths, batch, output="memorability"):
     from core.model.wrapper import ModelWrapper
     from core.model.outputs import serving_bucket
 
-    model = ModelWrapper.from_settings(serving_bucket(config.settings().replace(BATCH_SIZE=batch), bucket, output),
+    model = ModelWrapper(serving_bucket(config.settings().replace(BATCH_SIZE=batch), bucket, output),
                                       warm_up=False)  # this bucket alone
     try:
         return dict(zip(paths, predict_files(model, paths, batch))), model.bucket.metadata

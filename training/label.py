@@ -96,7 +96,7 @@ def label(images, out, teacher=DEFAULT_TEACHER, val=0.15, test=0.15, seed=0, bat
         raise FileExistsError(f"{out}/splits exists already: choose a new --out, or delete it")
     from core.model.outputs import serving_bucket
 
-    model = ModelWrapper.from_settings(serving_bucket(config.settings().replace(BATCH_SIZE=batch), teacher),
+    model = ModelWrapper(serving_bucket(config.settings().replace(BATCH_SIZE=batch), teacher),
                                       warm_up=False)  # the teacher alone
     try:
         scores = score_folder(model, images, batch)

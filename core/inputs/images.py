@@ -48,20 +48,15 @@ def not_an_image(name):
 ORIENTATION = 0x0112  # the EXIF tag; values 5 to 8 turn the photo a quarter, swapping its sides
 
 
-def decode_image(data, max_pixels, name="upload", draft_size=None):
-    """Decode upload bytes into an 8-bit RGB ``PIL.Image`` in its viewing orientation.
+def decode_sized(data, max_pixels, name="upload", draft_size=None, reserve=None, shortest_cut=None, copies=0):
+    """Decode upload bytes into an 8-bit RGB ``PIL.Image`` in its viewing orientation, and the
+    photo's (width, height) as a viewer shows it: the full size from its header, with the EXIF
+    orientation applied, whatever size the draft decoded.
 
     Accepts JPEG, PNG, GIF (first frame), BMP, TIFF and WebP; applies the EXIF orientation and
     converts greyscale, palette, alpha, CMYK and 16-bit images to RGB. With ``draft_size``
     (w, h), a large JPEG is decoded at 1/2, 1/4 or 1/8 scale by libjpeg itself (Pillow's
     ``draft``), never below that size: much less work and memory for the same resized pixels.
-    """
-    return decode_sized(data, max_pixels, name, draft_size)[0]
-
-
-def decode_sized(data, max_pixels, name="upload", draft_size=None, reserve=None, shortest_cut=None, copies=0):
-    """``decode_image``, plus the photo's (width, height) as a viewer shows it: the full size
-    from its header, with the EXIF orientation applied, whatever size the draft decoded.
     ``data`` is bytes, or a binary file open at its start: Pillow then reads the header, and
     the pixel limit is checked from it, before any pixels are read. ``reserve(pixels)``, when
     given, is called once, before any pixel is decoded, with what the decode will hold at its

@@ -14,7 +14,7 @@ maxfw's ``MAXModelWrapper``, each of which takes and returns a whole batch:
                    over the same preprocessed batch
     _post_process  scores -> [{"memorability": float, "false_alarm": float}, ...]
 
-Build it with ``ModelWrapper.from_settings(settings)`` (config.Settings).
+Build it with ``ModelWrapper(settings)`` (config.Settings).
 """
 import logging
 import time
@@ -90,10 +90,6 @@ class ModelWrapper(MAXModelWrapper):
         begin = time.perf_counter()
         forward(np.zeros([1, size, size, 3], np.float32))
         return time.perf_counter() - begin
-
-    @classmethod
-    def from_settings(cls, settings, convert=True, warm_up=True):
-        return cls(settings, convert, warm_up)
 
     def predict(self, images, stable=None):
         """maxfw's three stages; while this request decodes, a forward pass waits for it.

@@ -91,7 +91,7 @@ def test_the_served_tiers_need_no_bucket_weights_and_no_tensorflow(tmp_path):
         shutil.copy(BUCKET / name, bucket / name)
     code = ("import sys; import config; from core.model.wrapper import ModelWrapper; "
             f"s = config.settings().replace(MODEL_BUCKET={str(bucket)!r}, MODEL_PRECISION=sys.argv[1], "
-            f"MODEL_CACHE={str(CACHE)!r}); m = ModelWrapper.from_settings(s, convert=False); "
+            f"MODEL_CACHE={str(CACHE)!r}); m = ModelWrapper(s, convert=False); "
             f"print(m.predict([open({str(ROOT / 'samples' / 'coffee.jpg')!r}, 'rb').read()])[0]['memorability']); "
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TensorFlow was imported'")
     for precision in ("fp32", "lite-int8"):
