@@ -9,10 +9,18 @@ from werkzeug.exceptions import BadRequest
 from api.errors import upload_errors
 from api.form import Field, Form, Json, Number, Text
 from api.uploads import image_bytes, image_field, output_field, stable_field
-from core.analyses.crops import (DEFAULT_RATIOS, MAX_BOXES, parse_boxes, parse_keep, parse_ratios, score_boxes,
-                                 search_crops, shortest_cut)
-from core.model.outputs import KNOWN
+from core.analyses.crops import (
+    DEFAULT_RATIOS,
+    MAX_BOXES,
+    parse_boxes,
+    parse_keep,
+    parse_ratios,
+    score_boxes,
+    search_crops,
+    shortest_cut,
+)
 from core.analyses.marks import FieldError
+from core.model.outputs import KNOWN
 
 form = Form()
 form.add_argument(image_field())
@@ -108,7 +116,8 @@ class ModelCropsAPI(MAXAPI):
         """
         values = form.parse()
         images, boxes, top, min_scale = image_bytes(values), values.boxes, values.top, values.min_scale
-        ratios = values.ratios if values.ratios is not None else [] if boxes is not None else parse_ratios(DEFAULT_RATIOS)
+        # No ratios said: the default ones, or none beside boxes.
+        ratios = values.ratios if values.ratios is not None else parse_ratios(DEFAULT_RATIOS) if boxes is None else []
         keep, stable, output = values.keep or [], values.stable, values.output
         model = current_app.extensions["max_model"]
         settings = current_app.extensions["max_settings"]

@@ -49,16 +49,17 @@ class ModelExplainAPI(MAXAPI):
     def post(self):
         """Map which regions of an image raise or lower its memorability (occlusion)
 
-        The form takes one file in the field `image`, optionally `stable` and `output`, and no other field. Swagger 2.0 types it
-        as any file, but only an image is accepted: an empty, truncated or non-image file, or
-        one over MAX_IMAGE_PIXELS, is a 400 that says which.
+        The form takes one file in the field `image`, optionally `stable` and `output`, and no
+        other field. Swagger 2.0 types it as any file, but only an image is accepted: an empty,
+        truncated or non-image file, or one over MAX_IMAGE_PIXELS, is a 400 that says which.
         """
         values = form.parse()
         model = current_app.extensions["max_model"]
         # The same pipeline as /model/predict; a bad upload raises core.inputs.images.ImageError,
         # which api/errors.py answers with a 400.
         maps, stable, output = current_app.extensions["max_maps"], values.stable, values.output
-        photo = model.pipeline.prepare(image_bytes(values)[0], "the upload", mirror=stable, keep_image=maps.overlay_size)
+        photo = model.pipeline.prepare(image_bytes(values)[0], "the upload", mirror=stable,
+                                       keep_image=maps.overlay_size)
         found = map_photo(model, photo, maps, stable=stable, output=output)
         return {"status": "ok", **found.fields,
                 "heatmap": found.heatmap.round(4).tolist(), "effects": found.effects.round(5).tolist(),

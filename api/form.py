@@ -66,9 +66,12 @@ class Field(Argument):
 
     def missing(self):
         if self.location == "files":
-            return (f"no file in the form field {self.name!r}; send {'one file' if self.most == 1 else 'one file or more'} "
-                    f"in the form field {self.name!r} of a multipart/form-data body, e.g. curl -F {self.name}=@{self.example}")
-        return f"no form field {self.name!r}; send it{getattr(self.type, 'sent_as', '')}, e.g. -F '{self.name}={self.example}'"
+            files = "one file" if self.most == 1 else "one file or more"
+            return (f"no file in the form field {self.name!r}; send {files} in the form field {self.name!r} "
+                    "of a multipart/form-data body, "
+                    f"e.g. curl -F {self.name}=@{self.example}")
+        return (f"no form field {self.name!r}; send it{getattr(self.type, 'sent_as', '')}, "
+                f"e.g. -F '{self.name}={self.example}'")
 
 
 class Form(RequestParser):
@@ -104,16 +107,19 @@ class Form(RequestParser):
         # A part whose name is no text (undecodable bytes) has the name None: unknown too.
         unknown = sorted((set(request.files) | set(request.form)) - set(files) - texts, key=str)
         if unknown:
-            raise BadRequest(f"unknown form field{plural(unknown)} {quoted(unknown)}: this endpoint takes {self.takes()}")
+            raise BadRequest(f"unknown form field{plural(unknown)} {quoted(unknown)}: "
+                             f"this endpoint takes {self.takes()}")
         misplaced = sorted(set(request.args) & (set(files) | texts))
         if misplaced:
-            raise BadRequest(f"{quoted(misplaced)} must be sent in the multipart/form-data body, not in the query string")
+            raise BadRequest(f"{quoted(misplaced)} must be sent in the multipart/form-data body, "
+                             "not in the query string")
         unknown = sorted(set(request.args) - query)
         if unknown:
-            raise BadRequest(f"unknown query parameter{plural(unknown)} {quoted(unknown)}: this endpoint takes {self.takes()}")
+            raise BadRequest(f"unknown query parameter{plural(unknown)} {quoted(unknown)}: "
+                             f"this endpoint takes {self.takes()}")
         for name in sorted(set(request.form) & set(files)):
-            raise BadRequest(f"{name} must be a file in a multipart/form-data body (curl -F {name}=@{files[name].example}), "
-                             "not a text field")
+            raise BadRequest(f"{name} must be a file in a multipart/form-data body "
+                             f"(curl -F {name}=@{files[name].example}), not a text field")
         for name in sorted(set(request.files) & texts):
             raise BadRequest(f"{name} is a text field, not a file")
         for name in sorted(texts):

@@ -2,7 +2,7 @@
 for the whole (one model's, or every model's joined), and ``outputs``: each output's model."""
 from flask import current_app
 from flask_restx import fields
-from maxfw.core import MAX_API, MetadataAPI, METADATA_SCHEMA
+from maxfw.core import MAX_API, METADATA_SCHEMA, MetadataAPI
 
 from api.form import Form
 
