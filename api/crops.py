@@ -20,7 +20,7 @@ from core.analyses.crops import (
     shortest_cut,
 )
 from core.analyses.marks import FieldError
-from core.model.outputs import KNOWN
+from core.model.outputs import KNOWN, field
 
 form = Form()
 form.add_argument(image_field())
@@ -44,17 +44,12 @@ form.add_argument(output_field("The output that ranks the crops, highest first: 
                                "or false_alarm. Every crop is scored for every output either way."))
 
 
-def delta_field(output):
-    """A crop's score of ``output`` minus the centre crop's: delta_vs_center for memorability."""
-    return "delta_vs_center" if output == "memorability" else f"{output}_delta_vs_center"
-
-
 def score_fields():
     """A crop's fields of each output: its score and its difference with the centre crop's."""
     described = {}
     for name in KNOWN:
         described[name] = fields.Float(required=False, min=0, max=1, description=f"The crop's {name}")
-        described[delta_field(name)] = fields.Float(required=False, description=(
+        described[field(name, "delta_vs_center")] = fields.Float(required=False, description=(
             f"This crop's {name} minus the centre crop's"))
     return described
 
@@ -94,11 +89,13 @@ crops_response = MAX_API.model("ModelCropsResponse", {
 })
 
 
-def crop_row(found, center, outputs):
+def crop_row(found):
+    """A core.analyses.crops.Crop of the search: its box, each output's score and its difference
+    from the centre crop's."""
     x, y, w, h = found.box
     row = {"box": [x, y, w, h], "tie": found.tie, "export": found.export()}
-    for name in outputs:
-        row[name], row[delta_field(name)] = found.scores[name], found.scores[name] - center.scores[name]
+    for name, score in found.scores.items():
+        row[field(name)], row[field(name, "delta_vs_center")] = score, found.delta[name]
     return row
 
 
@@ -134,14 +131,14 @@ class ModelCropsAPI(MAXAPI):
                                      top, min_scale, keep, settings.TIE_THRESHOLD, stable, output=output)
             except FieldError as error:
                 raise BadRequest(str(error)) from None
-            scored_boxes = score_boxes(model, photo, boxes, stable, output) if boxes else []
-        outputs = model.outputs
-        answer = {"status": "ok", **{name: found["fields"][name] for name in outputs}, "width": photo.size[0],
-                  "height": photo.size[1], "noise_band": settings.TIE_THRESHOLD, "map_passes": found["map_passes"],
-                  "ratios": [{"ratio": r.ratio, "crops": [crop_row(c, r.center, outputs) for c in r.crops],
-                              "center": crop_row(r.center, r.center, outputs), "passes": r.passes,
-                              "candidates": r.candidates}
+            scored_boxes = score_boxes(model, photo, boxes, stable) if boxes else []
+        answer = {"status": "ok", **{field(name): score for name, score in found["scores"].items()},
+                  "width": photo.size[0], "height": photo.size[1], "noise_band": settings.TIE_THRESHOLD,
+                  "map_passes": found["map_passes"],
+                  "ratios": [{"ratio": r.ratio, "crops": [crop_row(c) for c in r.crops], "center": crop_row(r.center),
+                              "passes": r.passes, "candidates": r.candidates}
                              for r in found["ratios"]]}
         if boxes:
-            answer["boxes"] = [{"box": list(c.box), **{name: c.scores[name] for name in outputs}} for c in scored_boxes]
+            answer["boxes"] = [{"box": list(c.box), **{field(name): score for name, score in c.scores.items()}}
+                               for c in scored_boxes]
         return answer

@@ -10,6 +10,7 @@ from api.predict import output_fields
 from api.uploads import image_bytes, image_field, output_field, stable_field
 from core.analyses.explain import map_photo
 from core.analyses.heatmap import png_base64
+from core.model.outputs import fields_of
 
 form = Form()
 form.add_argument(image_field())
@@ -61,7 +62,7 @@ class ModelExplainAPI(MAXAPI):
         photo = model.pipeline.prepare(image_bytes(values)[0], "the upload", mirror=stable,
                                        keep_image=maps.overlay_size)
         found = map_photo(model, photo, maps, stable=stable, output=output)
-        return {"status": "ok", **found.fields,
+        return {"status": "ok", **fields_of(found.scores),
                 "heatmap": found.heatmap.round(4).tolist(), "effects": found.effects.round(5).tolist(),
                 "effect_scale": current_app.extensions["max_maps"].effect_scale,
                 "overlay": png_base64(found.overlay)}

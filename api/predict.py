@@ -7,7 +7,7 @@ from maxfw.core import MAX_API, PredictAPI
 from api.errors import upload_errors
 from api.form import Form
 from api.uploads import IMAGE_FORMATS, image_bytes, image_field, stable_field
-from core.model.outputs import KNOWN, mirror_delta_field
+from core.model.outputs import KNOWN, field, fields_of
 
 # `image` is documented as one file so Swagger UI shows a file picker (Swagger 2.0 has no arrays of
 # files); the form takes up to MAX_FILES of them, so clients repeat it for a batch.
@@ -28,7 +28,7 @@ def output_fields():
     for name, (_, meaning) in KNOWN.items():
         described[name] = fields.Float(required=False, min=0, max=1, example=EXAMPLES[name], description=(
             f"0 to 1: {meaning}. Present when MODEL_OUTPUTS has it (the default has both)"))
-        described[mirror_delta_field(name)] = fields.Float(required=False, example=0.021, description=(
+        described[field(name, "mirror_delta")] = fields.Float(required=False, example=0.021, description=(
             f"Only with stable: {name} of the image minus that of its mirror image. The model's noise: "
             "a viewer would see both alike (docs/stability.md)"))
     return described
@@ -59,4 +59,4 @@ class ModelPredictAPI(PredictAPI):
         values = form.parse()
         # A bad upload raises core.inputs.images.ImageError, which api/errors.py answers with a 400.
         predictions = current_app.extensions["max_model"].predict(image_bytes(values), stable=values.stable)
-        return {"status": "ok", "predictions": predictions}
+        return {"status": "ok", "predictions": [fields_of(scores) for scores in predictions]}

@@ -8,6 +8,7 @@ from api.form import Field, Form, Json, bound
 from api.uploads import image_bytes, image_field, stable_field
 from core.analyses.marks import parse_regions
 from core.analyses.regions import measure_regions
+from core.model.outputs import KNOWN, default_output, field
 
 EXAMPLE = '[{"name": "logo", "box": [0.05, 0.05, 0.3, 0.2]}, {"name": "face", "points": [[0.4, 0.3], [0.6, 0.3], [0.5, 0.6]]}]'
 
@@ -50,10 +51,23 @@ other_output = MAX_API.model("RegionsOfAnotherOutput", {
         "Each region's effect on this output, from the same passes")),
     "all_hidden": fields.Nested(all_hidden, required=False, allow_null=True, skip_none=True),
 })
+
+
+def top_fields():
+    """The score (and with stable the mirror delta) of the output that the top level's regions are
+    of: memorability where the server predicts it, else the one it predicts (MODEL_OUTPUTS=false_alarm)."""
+    described = {}
+    for output in KNOWN:
+        described[field(output)] = fields.Float(required=False, min=0, max=1, description=(
+            f"The photo's {output}, as /model/predict gives it"))
+        described[field(output, "mirror_delta")] = fields.Float(required=False, description=(
+            f"Only with stable: the photo's {output} minus its mirror image's"))
+    return described
+
+
 regions_response = MAX_API.model("ModelRegionsResponse", {
     "status": fields.String(required=True, example="ok"),
-    "memorability": fields.Float(required=True, min=0, max=1, description="The photo's score, as /model/predict gives it"),
-    "mirror_delta": fields.Float(required=False, description="Only with stable: the photo's score minus its mirror image's"),
+    **top_fields(),
     "noise_band": fields.Float(required=True, example=0.061, description=(
         "TIE_THRESHOLD: score differences smaller than this are within the model's own noise")),
     "regions": fields.List(fields.Nested(region_effect, skip_none=True), required=True),
@@ -61,7 +75,7 @@ regions_response = MAX_API.model("ModelRegionsResponse", {
                                 description="Only with several regions"),
     "passes": fields.Integer(required=True, description="Forward passes of this request, all in one batch"),
     "outputs": fields.List(fields.Nested(other_output, skip_none=True), required=False, description=(
-        "The same measures of the server's other outputs (MODEL_OUTPUTS beyond the first: false_alarm), "
+        "The same measures of the server's other outputs (beside memorability: false_alarm), "
         "from the same passes; absent when it predicts one")),
 })
 
@@ -86,10 +100,18 @@ class ModelRegionsAPI(MAXAPI):
         photo = model.pipeline.prepare(image_bytes(values)[0], "the upload", mirror=stable, keep_image=False)
         measured = measure_regions(model, photo, values.regions, current_app.extensions["max_maps"].baseline,
                                    settings.TIE_THRESHOLD, stable)
-        found = next(iter(measured.values()))  # the first output's: the answer's top level
-        return {"status": "ok", "memorability": found.memorability, "mirror_delta": found.mirror_delta,
-                "noise_band": settings.TIE_THRESHOLD, "regions": [vars(r) for r in found.regions],
-                "all_hidden": found.all_hidden, "passes": found.passes,
-                "outputs": [{"output": output, "score": other.memorability, "mirror_delta": other.mirror_delta,
-                             "regions": [vars(r) for r in other.regions], "all_hidden": other.all_hidden}
-                            for output, other in list(measured.items())[1:]] or None}
+        top = default_output(model.outputs)  # the answer's top level; the others in "outputs"
+        return {"status": "ok", **of_output(measured, top, field(top), field(top, "mirror_delta")),
+                "noise_band": settings.TIE_THRESHOLD, "passes": measured.passes,
+                "outputs": [{"output": output, **of_output(measured, output)}
+                            for output in model.outputs if output != top] or None}
+
+
+def of_output(measured, output, score="score", mirror_delta="mirror_delta"):
+    """The fields of ``output`` in a core.analyses.regions.RegionsResult: its score and mirror
+    delta (named ``score`` and ``mirror_delta``), each region's measures and all hidden."""
+    deltas = measured.scores.mirror_delta
+    return {score: measured.scores[output], mirror_delta: deltas[output] if deltas else None,
+            "regions": [{**vars(r), **{m: getattr(r, m)[output] for m in ("effect", "spread", "verdict", "alone")}}
+                        for r in measured.regions],
+            "all_hidden": measured.all_hidden[output] if measured.all_hidden else None}

@@ -3,6 +3,7 @@ and `output`; each route adds them to its own Form with its own help."""
 from flask import current_app
 
 from api.form import Boolean, Choice, Field, settings
+from core.model.outputs import default_output
 
 IMAGE_FORMATS = "JPEG, PNG, GIF, BMP, TIFF or WebP"
 
@@ -27,6 +28,7 @@ def served_outputs():
 
 
 def output_field(help):
-    """`output`: one of the outputs the server predicts (MODEL_OUTPUTS); left out, the first."""
+    """`output`: one of the outputs the server predicts (MODEL_OUTPUTS); left out,
+    core.model.outputs.default_output (memorability where it is served)."""
     return Field("output", type=Choice(served_outputs, "the outputs this server predicts"),
-                 default=lambda: served_outputs()[0], help=help)
+                 default=lambda: default_output(served_outputs()), help=help)

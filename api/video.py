@@ -14,6 +14,7 @@ from api.form import Field, Form, Number
 from api.predict import output_fields
 from api.uploads import stable_field
 from core.analyses.video import Thumbnails, VideoReader, best_clip, moments
+from core.model.outputs import KNOWN, default_output, field, fields_of
 
 THUMBNAIL_SIDE = 320
 TOP = Number(int, minimum=1, maximum=20)
@@ -34,13 +35,16 @@ point = MAX_API.model("TimelinePoint", {
     "time": fields.Float(required=True, description="Presentation time of the frame, seconds"),
     **output_fields(),  # each output's score of the frame, as /model/predict gives it
 })
+# The moments, the clip and the statistics are of one output: memorability where it is served,
+# else the one served (MODEL_OUTPUTS=false_alarm); the moment's and the clip's field names it.
 moment = MAX_API.model("Moment", {
-    "time": fields.Float(required=True), "memorability": fields.Float(required=True, min=0, max=1),
+    "time": fields.Float(required=True),
+    **{field(name): fields.Float(required=False, min=0, max=1, description=f"The frame's {name}") for name in KNOWN},
     "thumbnail": fields.String(required=True, description="JPEG, base64, at most 320 px a side"),
 })
 clip = MAX_API.model("Clip", {
     "start": fields.Float(required=True), "end": fields.Float(required=True),
-    "memorability": fields.Float(required=True, description="Mean of the frames inside"),
+    **{field(name): fields.Float(required=False, description=f"Mean {name} of the frames inside") for name in KNOWN},
 })
 video_response = MAX_API.model("ModelVideoResponse", {
     "status": fields.String(required=True, example="ok"),
@@ -49,7 +53,7 @@ video_response = MAX_API.model("ModelVideoResponse", {
     "frames": fields.Integer(required=True, description="Frames scored"),
     "complete": fields.Boolean(required=True, description="False when the file ended early or broke: the frames before are scored"),
     "timeline": fields.List(fields.Nested(point, skip_none=True), required=True),
-    "moments": fields.List(fields.Nested(moment), required=True, description=(
+    "moments": fields.List(fields.Nested(moment, skip_none=True), required=True, description=(
         "The most memorable frames, each at least 2 s (or 1/fps) from the others")),
     "clip": fields.Nested(clip, required=False, skip_none=True, allow_null=True),
     "mean": fields.Float(required=True), "median": fields.Float(required=True),
@@ -88,23 +92,24 @@ class ModelVideoAPI(MAXAPI):
             raise BadRequest("the upload is empty")
         upload.stream.seek(0)
         model = current_app.extensions["max_model"]
+        output = default_output(model.outputs)  # what the moments and the clip are chosen by
         with VideoReader(upload.stream, "the upload", settings) as video:
             if length is not None and length > video.duration:
                 raise BadRequest(f"clip is {length:g} s, longer than the video ({video.duration:.1f} s)")
             kept = Thumbnails(top, fps, thumbnail)  # made as the frames are scored: no second decoding
             # A hung-up client stops it at its next wait for passes (api/passes.py, core/inputs/deadline.py).
             scored = video.timeline(model, fps, stable,
-                                    each=lambda index, rgb, prediction: kept.offer(index, rgb, prediction[model.outputs[0]]))
-            times, scores = [t for t, _ in scored], [p[model.outputs[0]] for _, p in scored]
+                                    each=lambda index, rgb, prediction: kept.offer(index, rgb, prediction[output]))
+            times, scores = [t for t, _ in scored], [p[output] for _, p in scored]
             if not scores:
                 raise BadRequest("the upload has no frame that could be decoded; it is truncated or corrupt")
             chosen = moments(times, scores, top, fps)
-            found = [{"time": times[i], "memorability": scores[i], "thumbnail": kept.of(i)} for i in chosen]
+            found = [{"time": times[i], field(output): scores[i], "thumbnail": kept.of(i)} for i in chosen]
             complete = video.complete
             duration = video.duration
         best = best_clip(times, scores, length, duration) if length is not None else None
         return {"status": "ok", "duration": duration, "fps": fps, "frames": len(scores), "complete": complete,
-                "timeline": [{"time": t, **p} for t, p in scored], "moments": found,
-                "clip": {"start": best[0], "end": best[1], "memorability": best[2]} if best else None,
+                "timeline": [{"time": t, **fields_of(p)} for t, p in scored], "moments": found,
+                "clip": {"start": best[0], "end": best[1], field(output): best[2]} if best else None,
                 "mean": statistics.fmean(scores), "median": statistics.median(scores),
                 "min": min(scores), "max": max(scores)}

@@ -60,11 +60,11 @@ def one_tier(precision, photos, scored_options):
                 row["passes"].append(sum(r.passes for r in fast["ratios"]) / len(RATIOS))
                 for quick, every in zip(fast["ratios"], full["ratios"]):
                     grid = [c for c in every.all_scored.values() if c.index is not None]
-                    best = max(grid, key=lambda c: c.memorability)
-                    found = max(quick.crops, key=lambda c: c.memorability)
-                    row["within_noise"].append(found.memorability >= best.memorability - noise)
+                    best = max(grid, key=lambda c: c.scores[fast["output"]])
+                    found = max(quick.crops, key=lambda c: c.scores[fast["output"]])
+                    row["within_noise"].append(found.scores[fast["output"]] >= best.scores[fast["output"]] - noise)
                     row["same"].append(found.index == best.index)
-                    row["delta"].append(found.memorability - quick.center.memorability)
+                    row["delta"].append(found.delta[fast["output"]])
             _, seconds = timed(lambda: measure_regions(model, photo, FOUR_REGIONS, maps.baseline, noise))
             region_seconds.append(seconds)
     finally:

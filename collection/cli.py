@@ -39,7 +39,7 @@ from collection.inputs import InputError, check_paths
 from collection.results import NO_ROOM, NoRoomError, OutputError, ResultsFile
 from collection.run import Run, progress_bar, report, run
 from core.model.bucket import BucketError
-from core.model.outputs import parse_outputs
+from core.model.outputs import default_output, parse_outputs
 
 log = logging.getLogger("score")
 NO_ROOM_STATUS = 4  # the exit status of NoRoomError
@@ -55,7 +55,9 @@ def design_options(args, defaults):
 
     ratios = parse_ratios(args.crops, "--crops") if args.crops else None
     regions = read_regions_file(args.regions, defaults.MAX_REGIONS) if args.regions else None
-    return ratios, regions, (crop_fields(ratios) if ratios else ()) + (("regions",) if regions is not None else ())
+    ranked_by = default_output(parse_outputs(defaults.MODEL_OUTPUTS))  # they run in this process, on its outputs
+    extra = (crop_fields(ratios, ranked_by) if ratios else ()) + (("regions",) if regions is not None else ())
+    return ratios, regions, extra
 
 def settings_of(args, defaults):
     """config.Settings with the model flags applied."""
@@ -100,7 +102,7 @@ def run_on_ray(args, defaults):
     except KeyboardInterrupt:
         print(f"\ninterrupted: run the same command again to resume from {args.out}", file=sys.stderr)
         return 130
-    report(summary)
+    report(summary, default_output(parse_outputs(defaults.MODEL_OUTPUTS)))
     if summary["missing"]:
         print(f"warning: {summary['missing']} inputs have no row; run the same command again", file=sys.stderr)
     if args.summary_json and not write_summary(args.summary_json, summary):
@@ -175,8 +177,9 @@ def main(argv=None, prog="python -m score"):
         out.close()
         if bar:
             bar.close()
-    summary = state.summary(args.out, scorer.description, load_seconds)
-    report(summary)
+    output = default_output(scorer.outputs)
+    summary = state.summary(args.out, scorer.description, load_seconds, output)
+    report(summary, output)
     if args.summary_json and not write_summary(args.summary_json, summary):
         return NO_ROOM_STATUS
     return 1 if summary["failed"] or summary["skipped_failed"] else 0

@@ -28,7 +28,7 @@ from collection.inputs import check_paths, iter_inputs
 from collection.items import Fetched, _basename, failure_message
 from collection.parquet_output import ParquetOutput, schema
 from collection.results import ResultsFile, distribution, output_fields
-from core.model.outputs import parse_outputs
+from core.model.outputs import default_output, parse_outputs
 from collection.storage import StorageError, fetch, read_manifest
 from collection.uris import is_uri
 from core.inputs.images import NOT_AN_IMAGE, ImageError
@@ -221,9 +221,9 @@ def run_job(args, settings):
     if isinstance(out, ParquetOutput):
         rows = out.read(("path", *outputs, "error")).to_pylist()  # this run's rows and earlier runs'
     else:
-        rows += [{"path": printable(path), outputs[0]: score, "error": error}
-                 for path, (score, error) in out.done.items()]
-    summary = summarise(rows, todo, skipped, started, startup, outputs[0])
+        rows += [{"path": printable(path), **(scores or {}), "error": error}
+                 for path, (scores, error) in out.done.items()]
+    summary = summarise(rows, todo, skipped, started, startup, default_output(outputs))
     summary.update(output=args.out, model=f"{settings.MODEL_BUCKET} ({settings.MODEL_PRECISION}) on Ray, "
                    f"{actors} actor{'s' if actors > 1 else ''}", ray={"startup_s": round(startup, 2),
                                                                        "actors": actors, "rows_by_node": nodes})
@@ -232,8 +232,8 @@ def run_job(args, settings):
 
 def summarise(rows, todo, skipped, started, startup, output="memorability"):
     """The closing summary of score (collection/cli.py) from the output's rows: scored, failed and not-image
-    inputs of this run (by path; a video's rows count once), the scores of every row (of
-    ``output``: the first of MODEL_OUTPUTS)."""
+    inputs of this run (by path; a video's rows count once), the scores of every row of
+    ``output`` (core.model.outputs.default_output), under its name."""
     walked = {printable(item.path): item.may_be_other() for item in todo}  # this run's inputs
     status = {}
     for row in rows:

@@ -3,10 +3,10 @@
     from collection import Scorer
     with Scorer() as scorer:                       # the bucket and tier of config.settings()
         for result in scorer.score(paths):         # paths, bytes or PIL images, any number
-            print(result.path, result.memorability, result.error)
+            print(result.path, result.scores["memorability"], result.error)   # scores: None on an error
 
     Scorer(MODEL_PRECISION="lite-int8", BATCH_SIZE=4)   # settings by name (config.Settings)
-    Scorer(stable=True)     # each score the mean of the photo and its mirror, with mirror_delta
+    Scorer(stable=True)     # each score the mean of the photo and its mirror: result.scores.mirror_delta
 
 A small thread pool reads, decodes and preprocesses the photos ahead of the model, through the
 one input pipeline (core/inputs/pipeline.py), while the calling thread runs the forward passes in
@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import config
 from collection.inputs import Input
-from collection.items import Frame, chunks, describe, failed, ordered_map, take_scores
+from collection.items import Frame, chunks, describe, failed, ordered_map
 from core.inputs.images import ImageError, NotAnImage, TooLarge
 
 TOP_MOMENTS = 3  # a video's most memorable frames that --maps maps
@@ -125,7 +125,7 @@ class LocalScorer:
         from core.analyses.explain import map_photo
 
         found = map_photo(self.model, photo, self.map_settings, self.stable)
-        take_scores(result, found.fields, self.model.outputs)
+        result.scores = found.scores
         result.heatmap, result.overlay = found.heatmap, found.overlay
 
     def _predict(self, good):
@@ -141,7 +141,7 @@ class LocalScorer:
                     self._predict([entry])
             return
         for (result, _, _), prediction in zip(good, predictions):
-            take_scores(result, prediction, self.model.outputs)
+            result.scores = prediction
 
     @staticmethod
     def _guarded(result, label, function, *args):
@@ -184,7 +184,7 @@ class LocalScorer:
         try:
             with VideoReader(video.path, video.label, self.settings) as reader:
                 scored = reader.timeline(self.model, self.fps, self.stable)
-                result.frames = [take_scores(Frame(t), p, self.model.outputs) for t, p in scored]
+                result.frames = [Frame(t, p) for t, p in scored]
                 result.width, result.height = reader.size or (None, None)
                 if not reader.complete:
                     result.error = cut_short(video.label, len(scored))
@@ -196,8 +196,10 @@ class LocalScorer:
     def _moment_maps(self, reader, scored):
         from core.analyses.explain import map_photo
         from core.analyses.video import moments
+        from core.model.outputs import default_output
 
-        times, scores = [t for t, _ in scored], [p[self.model.outputs[0]] for _, p in scored]
+        output = default_output(self.model.outputs)  # the moments /model/video would choose, mapped by it
+        times, scores = [t for t, _ in scored], [p[output] for _, p in scored]
         found = []
         for index in moments(times, scores, TOP_MOMENTS, self.fps):
             photo = self.model.pipeline.prepare(reader.frame_at(times[index]), mirror=self.stable,

@@ -28,9 +28,10 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from collection.inputs import Input
-from collection.items import Frame, Result, describe, failed, ordered_map, take_scores
+from collection.items import Frame, Result, describe, failed, ordered_map
 from core.inputs.images import ImageError, NotAnImage, TooLarge, not_an_image, probe_size
 from core.inputs.pipeline import read_source
+from core.model.outputs import scores_from
 
 RETRYABLE = (502, 503, 504)  # the service's own 503 (with Retry-After) and a gateway's errors
 MULTIPART_OVERHEAD = 512  # bytes of headers per file in the form, for the size cap
@@ -189,7 +190,7 @@ class RemoteScorer:
             self._refused(response, (result, None, label, None))
             return True
         body = response.json()
-        result.frames = [take_scores(Frame(p["time"]), p, self.outputs) for p in body["timeline"]]
+        result.frames = [Frame(p["time"], scores_from(self.outputs, p)) for p in body["timeline"]]
         if not body["complete"]:
             result.error = cut_short(label, body["frames"])
         with VideoReader(source, label, self.settings) as reader:  # its size, and frames to map
@@ -210,7 +211,7 @@ class RemoteScorer:
             try:
                 predictions = response.json()["predictions"]
                 for (result, _, _, size), prediction in zip(entries, predictions, strict=True):
-                    take_scores(result, prediction, self.outputs)
+                    result.scores = scores_from(self.outputs, prediction)
                     result.width, result.height = size or (None, None)
             except Exception as error:  # noqa: BLE001 -- an answer this client cannot read
                 if len(entries) == 1:
@@ -232,7 +233,7 @@ class RemoteScorer:
             self._refused(response, (result, data, label, size))
             return
         body = response.json()
-        take_scores(result, body, self.outputs)
+        result.scores = scores_from(self.outputs, body)
         result.width, result.height = size or (None, None)
         result.heatmap = np.asarray(body["heatmap"], np.float64)
         result.overlay = base64.b64decode(body["overlay"])

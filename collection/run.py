@@ -38,10 +38,11 @@ class Run:
 
     def __init__(self):
         self.scored = self.failed = self.not_images = self.skipped = self.skipped_failed = 0
-        self.scores = []
+        self.scores = []  # each input's (or frame's) scores by output, None where it has none
         self.started = time.monotonic()
 
-    def summary(self, out, description, load_seconds):
+    def summary(self, out, description, load_seconds, output):
+        """The counts, and the distribution of ``output``'s scores under its name."""
         wall = time.monotonic() - self.started
         scoring = max(wall - load_seconds, 1e-9)
         return {"output": str(out), "model": description, "scored": self.scored, "failed": self.failed,
@@ -49,9 +50,10 @@ class Run:
                 "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                 "wall_s": round(wall, 2),
                 "load_s": round(load_seconds, 2), "photos_per_s": round((self.scored + self.failed) / scoring, 3),
-                "memorability": distribution(self.scores)}
+                output: distribution([scores.get(output) if scores else None for scores in self.scores])}
 
-def report(summary):
+def report(summary, output):
+    """Print the summary; its scores are those of ``output`` (core.model.outputs.default_output)."""
     lines = [f"scored {summary['scored']}, failed {summary['failed']}, skipped {summary['skipped']} "
              f"already in {summary['output']}" + (f" ({summary['skipped_failed']} of them failed)"
                                                   if summary["skipped_failed"] else "")
@@ -60,9 +62,9 @@ def report(summary):
                 "a CSV, ...): rows written, not failures" if summary["not_images"] else ""),
              f"wall time {summary['wall_s']:.1f} s ({summary['load_s']:.1f} s loading {summary['model']}), "
              f"{summary['photos_per_s']:.2f} photos/s"]
-    spread = summary["memorability"]
+    spread = summary[output]
     if spread:
-        lines.append(f"memorability of the {spread['n']} scored photos: mean {spread['mean']:.4f}, "
+        lines.append(f"{output} of the {spread['n']} scored photos: mean {spread['mean']:.4f}, "
                      f"median {spread['median']:.4f}, quartiles {spread['q1']:.4f} to {spread['q3']:.4f}")
     print("\n".join(lines), flush=True)
 
@@ -87,12 +89,12 @@ def run(args, scorer, out, run_state, bar):
         for item in inputs(args):
             if item.path in done:
                 run_state.skipped += 1
-                score, error = done[item.path]
+                scores, error = done[item.path]
                 if error and item.may_be_other() and error.endswith(NOT_AN_IMAGE):
                     run_state.not_images += 1
                 else:
-                    run_state.skipped_failed += score is None
-                run_state.scores.append(score)
+                    run_state.skipped_failed += scores is None
+                run_state.scores.append(scores)
                 if bar:
                     bar.update(1)
             else:
@@ -109,6 +111,6 @@ def run(args, scorer, out, run_state, bar):
             run_state.not_images += result.not_image
             run_state.failed += result.error is not None and not result.not_image
             run_state.scored += result.error is None
-            run_state.scores += [frame.memorability for frame in result.frames] if result.frames else [result.memorability]
+            run_state.scores += [frame.scores for frame in result.frames] if result.frames else [result.scores]
         if bar:
             bar.update(len(batch))

@@ -12,7 +12,8 @@ maxfw's ``MAXModelWrapper``, each of which takes and returns a whole batch:
                    into batches of at most BATCH_SIZE images; each pass runs every output's
                    network, on the runtime of the tier MODEL_PRECISION names (core/model/tiers.py),
                    over the same preprocessed batch
-    _post_process  scores -> [{"memorability": float, "false_alarm": float}, ...]
+    _post_process  scores -> [core.model.outputs.Scores, ...]: each photo's score of each output by
+                   name ({"memorability": float, "false_alarm": float}); the API names the fields
 
 Build it with ``ModelWrapper(settings)`` (config.Settings).
 """
@@ -25,7 +26,7 @@ from maxfw.model import MAXModelWrapper
 from core.model.batcher import Batcher
 from core.model.bucket import BucketError, open_bucket
 from core.model.checksums import DigestMemo
-from core.model.outputs import output_of, outputs_of, prediction_fields
+from core.model.outputs import output_of, outputs_of, scores_of
 from core.inputs.pipeline import InputPipeline, Photo
 from core.model.runtimes import load_forward
 from core.model.tiers import TIERS
@@ -130,10 +131,10 @@ class ModelWrapper(MAXModelWrapper):
         self.batcher.close()
 
     def _post_process(self, scores, stable=False):
-        """One dict a photo: each output's score, and with ``stable`` each one's mirror delta."""
+        """One Scores a photo: each output's score, and with ``stable`` each one's mirror delta."""
         if not stable:
-            return [prediction_fields(self.outputs, row) for row in np.asarray(scores).reshape(-1, len(self.outputs))]
-        return [prediction_fields(self.outputs, photo, mirror)
+            return [scores_of(self.outputs, row) for row in np.asarray(scores).reshape(-1, len(self.outputs))]
+        return [scores_of(self.outputs, photo, mirror)
                 for photo, mirror in np.asarray(scores).reshape(-1, 2, len(self.outputs))]
 
 

@@ -63,7 +63,7 @@ def scored(model, folder):
         with LocalScorer(settings(), maps=maps) as scorer:
             results = list(scorer.score([folder / name for name in names]))
         assert all(result.error is None for result in results)
-        ways["score --maps" if maps else "score"] = {n: r.memorability for n, r in zip(names, results)}
+        ways["score --maps" if maps else "score"] = {n: r.scores["memorability"] for n, r in zip(names, results)}
     ways["training.label"] = score_folder(model, folder)
     ways["training.evaluate"] = dict(zip(names, predict_files(model, [str(folder / n) for n in names])))
     return ways
@@ -86,7 +86,7 @@ def test_the_stable_mirror_is_the_mirrored_photo_preprocessed(model, name):
     np.testing.assert_array_equal(photo.x_mirror, model.pipeline.prepare(ImageOps.mirror(photo.image)).x)
     assert not np.array_equal(photo.x_mirror, photo.x[:, ::-1])
     (a,), (b,) = model.predict([PHOTOS[name]], stable=True), model.predict([ImageOps.mirror(photo.image)], stable=True)
-    assert a["memorability"] == b["memorability"] and a["mirror_delta"] == -b["mirror_delta"]
+    assert a["memorability"] == b["memorability"] and a.mirror_delta["memorability"] == -b.mirror_delta["memorability"]
     (plain,) = model.predict([PHOTOS[name]])
     assert set(plain) == set(model.outputs)  # MODEL_TTA is off by default: each model's own score
 

