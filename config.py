@@ -64,7 +64,7 @@ def parse_outputs(text):
 @dataclass(frozen=True)
 class Settings:
     # --- Server -----------------------------------------------------------------------------------
-    HOST: str = setting("0.0.0.0")  # nosec B104: a container must listen on all interfaces
+    HOST: str = setting("0.0.0.0")  # noqa: S104 -- a container must listen on all interfaces
     PORT: int = setting(5000, minimum=1)
     WORKER_THREADS: int = setting(8, minimum=1)  # concurrent requests; their images share passes
     # Seconds a client may send nothing while its request is received (api/worker.py: a request is

@@ -16,8 +16,8 @@ from pathlib import Path
 from scipy.stats import spearmanr
 
 import config
-from core.model.wrapper import ModelWrapper
 from core.model.outputs import serving_bucket
+from core.model.wrapper import ModelWrapper
 
 ROOT = Path(__file__).resolve().parent.parent
 SUFFIXES = {".jpg", ".jpeg", ".png"}

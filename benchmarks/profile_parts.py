@@ -16,10 +16,10 @@ import numpy as np
 import tensorflow as tf
 
 import config
-from core.model.wrapper import ModelWrapper
-from core.model.outputs import serving_bucket
 from core.model.networks import build_network
+from core.model.outputs import serving_bucket
 from core.model.runtimes import LITE_CHUNK, LiteForward, OpenVINOForward, verified_files
+from core.model.wrapper import ModelWrapper
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAD = ("fc6", "fc7", "fc8", "fc9", "fc10", "fc11", "fc12")

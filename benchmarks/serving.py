@@ -31,10 +31,10 @@ import numpy as np
 import requests
 from scipy.stats import spearmanr
 
+from benchmarks.server_process import running_server
+from benchmarks.single_image import PHOTO_SUFFIXES, original
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from benchmarks.single_image import PHOTO_SUFFIXES, original  # noqa: E402
-from benchmarks.server_process import running_server  # noqa: E402
 
 CLIENTS = (4, 8, 16)
 
@@ -65,8 +65,8 @@ def row(name, latencies_ms, seconds, n, scores=None, **extra):
 
 def in_process(photos, names):
     import config
-    from core.model.wrapper import ModelWrapper
     from core.model.outputs import serving_bucket
+    from core.model.wrapper import ModelWrapper
 
     model = ModelWrapper(serving_bucket(config.settings(), ROOT / "assets" / "resmem"))
     model.predict([photos[0]])

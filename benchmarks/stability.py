@@ -77,7 +77,8 @@ def summary(scores, seconds):
         for change in CHANGES:
             moved = np.abs(np.asarray(by_change[change]) - photo)
             rows[mode][change] = {"median": float(np.median(moved)), "p90": float(np.percentile(moved, 90)),
-                                  "max": float(moved.max()), "rho": float(spearmanr(photo, by_change[change]).statistic)}
+                                  "max": float(moved.max()),
+                                  "rho": float(spearmanr(photo, by_change[change]).statistic)}
     return rows
 
 

@@ -154,7 +154,8 @@ def main(argv=None, prog="python -m score"):
             if opened is not None:
                 opened.close()
         room = isinstance(error, NoRoomError)
-        print(f"error: {error}" + ("; free some room, then run the same command again" if room else ""), file=sys.stderr)
+        again = "; free some room, then run the same command again" if room else ""
+        print(f"error: {error}{again}", file=sys.stderr)
         return NO_ROOM_STATUS if room else 2
     load_seconds = time.monotonic() - state.started
     bar = progress_bar(args)

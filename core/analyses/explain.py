@@ -11,7 +11,8 @@ insertion tests found the plain grid better, so they are off by default. A pixel
 mean fall of the score, in the score's own units, over the windows that cover it: +0.03 means
 hiding the region lowers the score by 0.03.
 
-The grid is the tier's (core/model/tiers.py, unless EXPLAIN_GRID sets one): a fast runtime affords a finer grid in the same time.
+The grid is the tier's (core/model/tiers.py, unless EXPLAIN_GRID sets one): a fast runtime affords a
+finer grid in the same time.
 How a region is hidden (the baseline) is measured in `make bench-explain` by the deletion and
 insertion tests: grey (the default), the photo's mean colour, the photo blurred, or "grey+blur",
 the mean of the falls under grey and under blur (twice the passes).

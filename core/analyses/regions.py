@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageDraw
-from shapely.geometry import Polygon, box as shapely_box
+from shapely.geometry import Polygon
+from shapely.geometry import box as shapely_box
 
 from core.analyses.explain import hidden
 from core.inputs.images import crop_offsets
