@@ -12,9 +12,9 @@ from werkzeug.exceptions import BadRequest
 from api.errors import upload_errors
 from api.form import Field, Form, Number
 from api.predict import output_fields
-from api.uploads import stable_field
+from api.uploads import output_field, stable_field
 from core.analyses.video import Thumbnails, VideoReader, best_clip, moments
-from core.model.outputs import KNOWN, default_output, field, fields_of
+from core.model.outputs import KNOWN, field, fields_of
 
 THUMBNAIL_SIDE = 320
 TOP = Number(int, minimum=1, maximum=20)
@@ -30,13 +30,15 @@ form.add_argument(Field("clip", type=Number(float, above=0), help=(
     "A clip length in seconds: also return the window of that length with the highest mean.")))
 form.add_argument(stable_field("true: score each frame as the mean of it and its mirror image, as /model/predict "
                                "does, and add mirror_delta; the default is the server's MODEL_TTA."))
+form.add_argument(output_field("The output that chooses the moments and the clip and that the statistics describe: "
+                               "memorability (the default) or false_alarm. The timeline has every output."))
 
 point = MAX_API.model("TimelinePoint", {
     "time": fields.Float(required=True, description="Presentation time of the frame, seconds"),
     **output_fields(),  # each output's score of the frame, as /model/predict gives it
 })
-# The moments, the clip and the statistics are of one output: memorability where it is served,
-# else the one served (MODEL_OUTPUTS=false_alarm); the moment's and the clip's field names it.
+# The moments, the clip and the statistics are of one output (`output`: memorability where it is
+# served, else the one served); the moment's and the clip's field names it.
 moment = MAX_API.model("Moment", {
     "time": fields.Float(required=True),
     **{field(name): fields.Float(required=False, min=0, max=1, description=f"The frame's {name}") for name in KNOWN},
@@ -92,7 +94,7 @@ class ModelVideoAPI(MAXAPI):
             raise BadRequest("the upload is empty")
         upload.stream.seek(0)
         model = current_app.extensions["max_model"]
-        output = default_output(model.outputs)  # what the moments and the clip are chosen by
+        output = values.output  # what the moments and the clip are chosen by
         with VideoReader(upload.stream, "the upload", settings) as video:
             if length is not None and length > video.duration:
                 raise BadRequest(f"clip is {length:g} s, longer than the video ({video.duration:.1f} s)")

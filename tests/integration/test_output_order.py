@@ -53,7 +53,8 @@ def check_same(got, expected, where="answer"):
     ("crops", {"ratios": "1:1,16:9", "top": "2", "boxes": "[[0, 0, 300, 300]]", "stable": "true"}, None),
     ("crops", {"ratios": "16:9", "output": "false_alarm"}, None),
     ("video", {"fps": "4", "top": "2", "clip": "1"}, [("video", ("clip.mp4", VIDEO, "video/mp4"))]),  # moments, clip
-], ids=["predict", "explain", "explain-false-alarm", "regions", "crops", "crops-false-alarm", "video"])
+    ("video", {"fps": "4", "top": "2", "clip": "1", "output": "false_alarm"}, [("video", ("clip.mp4", VIDEO, "video/mp4"))]),
+], ids=["predict", "explain", "explain-false-alarm", "regions", "crops", "crops-false-alarm", "video", "video-false-alarm"])
 def test_every_route_answers_as_the_default(url, swapped_url, route, form, files):
     check_same(post(swapped_url, route, form, files), post(url, route, form, files), route)
 
@@ -178,3 +179,15 @@ def re_data_url():
 
 def test_the_page_shows_the_same(browser, url, swapped_url):  # noqa: F811
     check_same(page_shows(browser, swapped_url), page_shows(browser, url), "page")
+
+
+def test_a_videos_moments_clip_and_statistics_follow_output(url):
+    """output=false_alarm: the moments are the frames of the highest false-alarm rate, named by it,
+    and the clip and the statistics are of it; the timeline keeps every output."""
+    answer = post(url, "video", {"fps": "4", "top": "2", "clip": "1", "output": "false_alarm"},
+                  [("video", ("clip.mp4", VIDEO, "video/mp4"))])
+    rates = {point["time"]: point["false_alarm"] for point in answer["timeline"]}
+    assert all("memorability" in point for point in answer["timeline"])
+    assert [set(moment) for moment in answer["moments"]] == [{"time", "false_alarm", "thumbnail"}] * 2
+    assert max(rates.values()) == answer["moments"][0]["false_alarm"] == rates[answer["moments"][0]["time"]]
+    assert answer["max"] == max(rates.values()) and "false_alarm" in answer["clip"]
