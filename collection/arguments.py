@@ -30,7 +30,8 @@ def parse_args(argv, defaults, description=None, prog="python -m score"):
                              "add the column mirror_delta; MODEL_TTA=mirror makes it the default (%(default)s)")
     parser.add_argument("--crops", metavar="RATIOS", help="also the best crop of each ratio W:H (e.g. 1:1,16:9) "
                         "as /model/crops finds it: columns crop_WxH, _memorability, _delta_vs_center")
-    parser.add_argument("--regions", metavar="FILE", help="named regions per photo (JSON, or CSV path,name,x0,y0,x1,y1): "
+    parser.add_argument("--regions", metavar="FILE",
+                        help="named regions per photo (JSON, or CSV path,name,x0,y0,x1,y1): "
                         "the column regions, each region's effect as /model/regions measures it")
     parser.add_argument("--quiet", action="store_true", help="no progress bar (also off when not a terminal)")
     parser.add_argument("--summary-json", metavar="FILE", help="also write the closing summary as JSON")

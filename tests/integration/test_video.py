@@ -107,7 +107,8 @@ def test_what_is_not_a_video_is_a_400_that_says_why(url):
     assert_error(post_video(url, b"", "empty.mp4"), 400, "the upload is empty")
     files = [("video", ("a.mp4", clip(NAMES[:1], seconds=1), "video/mp4"))] * 2
     assert_error(requests.post(f"{url}/model/video", files=files, timeout=60), 400, "2 videos sent")
-    assert_error(requests.post(f"{url}/model/video", data={"fps": "1"}, timeout=60), 400, "one file in the form field 'video'")
+    assert_error(requests.post(f"{url}/model/video", data={"fps": "1"}, timeout=60), 400,
+                 "one file in the form field 'video'")
 
 
 def test_a_client_that_hangs_up_stops_the_work_on_its_video(resmem_service):
