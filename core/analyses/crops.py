@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.analyses.explain import explain_prepared
-from core.model.outputs import default_output
 from core.analyses.marks import FieldError, parse_box
+from core.model.outputs import default_output
 
 DEFAULT_RATIOS = "1:1,4:5,16:9,9:16"
 GRID_STEPS = 16  # positions along a free axis: 17, every 1/16 of the slack

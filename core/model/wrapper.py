@@ -23,11 +23,11 @@ import time
 import numpy as np
 from maxfw.model import MAXModelWrapper
 
+from core.inputs.pipeline import InputPipeline, Photo
 from core.model.batcher import Batcher
 from core.model.bucket import BucketError, open_bucket
 from core.model.checksums import DigestMemo
 from core.model.outputs import output_of, outputs_of, scores_of
-from core.inputs.pipeline import InputPipeline, Photo
 from core.model.runtimes import load_forward
 from core.model.tiers import TIERS
 

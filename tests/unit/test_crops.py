@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.analyses.crops import (Crop, centre, grid, parse_keep, parse_ratios, search_crops,
-                        window_sums)
+from core.analyses.crops import Crop, centre, grid, parse_keep, parse_ratios, search_crops, window_sums
 from core.analyses.explain import MapSettings
 from core.analyses.marks import FieldError
 from tests.imagegen import SAMPLES, encode, with_orientation
