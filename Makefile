@@ -69,6 +69,7 @@ test:
 	$(MAKE) --no-print-directory --keep-going -j$(TEST_JOBS) --output-sync=target $(SUITES)
 
 lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/hadolint Dockerfile
 
 test-unit: $(VENV)/.installed-test weights tiny

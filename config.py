@@ -77,7 +77,8 @@ class Settings:
     REQUEST_TIMEOUT: int = setting(120, minimum=1)
     PASS_TIMEOUT: int = setting(60, minimum=1)  # seconds one forward pass may run before GET /live fails
     LOG_LEVEL: str = setting("info")
-    DRAIN_FILE: str = setting("/tmp/max-draining")  # GET /ready is 503 while it exists
+    # GET /ready is 503 while this file exists.
+    DRAIN_FILE: str = setting("/tmp/max-draining")  # noqa: S108 -- a marker: only whether it exists is read
 
     # --- Model ------------------------------------------------------------------------------------
     # What a prediction carries, in order (core/model/outputs.py): memorability (ResMem's hit rate, from
@@ -186,6 +187,12 @@ class Settings:
                     spec.metadata["check"](value)
                 except ValueError as error:
                     raise SettingsError(f"{spec.name} {error}, not {value!r}") from None
+
+    @property
+    def stable_by_default(self):
+        """Whether what is scored without saying `stable` is scored stably (MODEL_TTA=mirror): the
+        one place of that default, for the API's field, the wrapper and both scorers."""
+        return self.MODEL_TTA == "mirror"
 
     def flask_config(self):
         """What Flask and maxfw read from ``app.config``: every setting, and the API's texts."""

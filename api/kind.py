@@ -1,23 +1,19 @@
 """POST /model/kind: what each uploaded file is, image, video or neither, from its first bytes, as
 every route decides it (core/inputs/kinds.py): where to send it, before sending it whole."""
-from flask import current_app, request
 from flask_restx import fields
 from maxfw.core import MAX_API, MAXAPI
-from werkzeug.datastructures import FileStorage
-from werkzeug.exceptions import BadRequest
 
 from api.errors import upload_errors
-from api.uploads import refuse_unknown_fields
+from api.form import Field, Form
 from core.inputs.formats import IMAGE_TEXT, VIDEO_TEXT
 from core.inputs.kinds import HEAD_BYTES, classify
 
 ROUTES = {"image": "/model/predict", "video": "/model/video"}  # where each kind is scored
 
-input_parser = MAX_API.parser()
-input_parser.add_argument(
-    "file", type=FileStorage, location="files", required=True,
-    help=f"A file, or only its first {HEAD_BYTES // 1024} KiB: no more is read. Repeat the field for "
-         "several; the kinds come back in upload order.")
+form = Form()
+form.add_argument(Field("file", location="files", required=True, most="MAX_FILES", example="clip.mp4", help=(
+    f"A file, or only its first {HEAD_BYTES // 1024} KiB: no more is read. Repeat the field for several "
+    "(at most MAX_FILES); the kinds come back in upload order.")))
 
 kind_model = MAX_API.model("Kind", {
     "kind": fields.String(required=True, enum=["image", "video", "neither"], example="video", description=(
@@ -38,7 +34,7 @@ kind_response = MAX_API.model("ModelKindResponse", {
 class ModelKindAPI(MAXAPI):
 
     @MAX_API.doc("kind")
-    @MAX_API.expect(input_parser)
+    @MAX_API.expect(form)
     @upload_errors("Missing, empty or too many files")
     @MAX_API.marshal_with(kind_response, skip_none=True)
     def post(self):
@@ -51,14 +47,7 @@ class ModelKindAPI(MAXAPI):
         in a field named `file`. An empty file is a 400 that names it (`file 2 is empty`); a file
         of neither kind is no error here: /model/predict would answer it with a 400.
         """
-        refuse_unknown_fields("file", ())
-        uploads = request.files.getlist("file")
-        if not uploads:
-            raise BadRequest("no file in the form field 'file'; send multipart/form-data, e.g. "
-                             "curl -F file=@clip.mp4")
-        limit = current_app.extensions["max_settings"].MAX_FILES
-        if len(uploads) > limit:
-            raise BadRequest(f"{len(uploads)} files sent; at most {limit} per request")
+        uploads = form.parse().file
         kinds = [classify(upload.stream.read(HEAD_BYTES), f"file {index}") for index, upload in enumerate(uploads, 1)]
         return {"status": "ok", "kinds": [{"kind": kind.kind, "format": kind.format, "route": ROUTES.get(kind.kind)}
                                           for kind in kinds]}

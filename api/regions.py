@@ -1,30 +1,27 @@
 """POST /model/regions: what each marked region of a photo does to its memorability."""
 from flask import current_app
-from flask_restx import fields, inputs
+from flask_restx import fields
 from maxfw.core import MAX_API, MAXAPI
-from werkzeug.datastructures import FileStorage
-from werkzeug.exceptions import BadRequest
 
 from api.errors import upload_errors
-from api.uploads import image_uploads, json_field, stable_option
-from core.analyses.marks import FieldError, parse_regions
+from api.form import Field, Form, Json, bound
+from api.uploads import image_bytes, image_field, stable_field
+from core.analyses.marks import parse_regions
 from core.analyses.regions import measure_regions
-from core.inputs.formats import IMAGE_TEXT
 from core.model.outputs import KNOWN, default_output, field
 
 EXAMPLE = '[{"name": "logo", "box": [0.05, 0.05, 0.3, 0.2]}, {"name": "face", "points": [[0.4, 0.3], [0.6, 0.3], [0.5, 0.6]]}]'
 
-input_parser = MAX_API.parser()
-input_parser.add_argument("image", type=FileStorage, location="files", required=True,
-                          help=f"One image file: {IMAGE_TEXT}.")
-input_parser.add_argument(
-    "regions", type=str, location="form", required=True,
+form = Form()
+form.add_argument(image_field())
+form.add_argument(Field(
+    "regions", type=Json(lambda value, name: parse_regions(value, bound("MAX_REGIONS"), name)), required=True,
+    example=EXAMPLE,
     help="A JSON list of named regions in fractions 0..1 of the photo as displayed (EXIF orientation "
          "applied): {\"name\": ..., \"box\": [x0, y0, x1, y1]} or {\"name\": ..., \"points\": [[x, y], ...]}; "
-         f"at most MAX_REGIONS. Example: {EXAMPLE}")
-input_parser.add_argument("stable", type=inputs.boolean, location="form", required=False,
-                          help="true: every pass on the photo and on its mirror image (with each region "
-                               "mirrored), averaged; the default is the server's MODEL_TTA.")
+         f"at most MAX_REGIONS. Example: {EXAMPLE}"))
+form.add_argument(stable_field("true: every pass on the photo and on its mirror image (with each region "
+                               "mirrored), averaged; the default is the server's MODEL_TTA."))
 
 region_effect = MAX_API.model("RegionEffect", {
     "name": fields.String(required=True, example="logo"),
@@ -86,7 +83,7 @@ regions_response = MAX_API.model("ModelRegionsResponse", {
 class ModelRegionsAPI(MAXAPI):
 
     @MAX_API.doc("regions")
-    @MAX_API.expect(input_parser)
+    @MAX_API.expect(form)
     @upload_errors("A missing, empty or unreadable image, or a region that is malformed, outside the photo, "
                    "inverted, empty, crossing itself, or one too many")
     @MAX_API.marshal_with(regions_response, skip_none=True)
@@ -97,18 +94,11 @@ class ModelRegionsAPI(MAXAPI):
         other field. Each region is hidden on the model's own input, moved 4 ways by 2% to
         measure its spread, and kept alone; all passes run in one batch.
         """
-        images = image_uploads(("regions", "stable"))
-        if len(images) > 1:
-            raise BadRequest(f"{len(images)} images sent; /model/regions measures one image per request")
-        settings = current_app.extensions["max_settings"]
-        try:
-            regions = parse_regions(json_field("regions", example=EXAMPLE), settings.MAX_REGIONS)
-        except FieldError as error:
-            raise BadRequest(str(error)) from None
-        stable = stable_option()
+        values = form.parse()
+        settings, stable = current_app.extensions["max_settings"], values.stable
         model = current_app.extensions["max_model"]
-        photo = model.pipeline.prepare(images[0], "the upload", mirror=stable, keep_image=False)
-        measured = measure_regions(model, photo, regions, current_app.extensions["max_maps"].baseline,
+        photo = model.pipeline.prepare(image_bytes(values)[0], "the upload", mirror=stable, keep_image=False)
+        measured = measure_regions(model, photo, values.regions, current_app.extensions["max_maps"].baseline,
                                    settings.TIE_THRESHOLD, stable)
         top = default_output(model.outputs)  # the answer's top level; the others in "outputs"
         return {"status": "ok", **of_output(measured, top, field(top), field(top, "mirror_delta")),

@@ -56,7 +56,7 @@ class LocalScorer:
         self.settings = (settings or config.settings()).replace(**overrides)
         self.workers, self.maps, self.fps = workers, maps, fps
         self.crops, self.regions = crops, regions
-        self.stable = self.settings.MODEL_TTA == "mirror" if stable is None else stable
+        self.stable = self.settings.stable_by_default if stable is None else stable
         self.model = ModelWrapper(self.settings, warm_up=False)
         self.outputs = self.model.outputs  # the columns of its rows (MODEL_OUTPUTS)
         self.map_settings = MapSettings.from_settings(self.settings)

@@ -93,7 +93,7 @@ class RemoteScorer:
         self.concurrency, self.retries, self.timeout, self.maps = concurrency, retries, timeout, maps
         self.max_files, self.max_bytes = settings.MAX_FILES, settings.MAX_CONTENT_LENGTH
         self.retry_for, self.settings, self.fps = settings.RETRY_FOR, settings, fps
-        stable = settings.MODEL_TTA == "mirror" if stable is None else stable
+        stable = settings.stable_by_default if stable is None else stable
         self._options = {"stable": "true" if stable else "false"}  # said, never left to the server
         self.description = f"the service at {self.url}"
         self._local = threading.local()  # a Session per thread: they are not thread-safe

@@ -79,7 +79,7 @@ def divide(names, val, test, seed):
     if not (0 <= val < 1 and 0 <= test < 1 and val + test < 1):
         raise ValueError("--val and --test must be fractions in 0..1 that leave some photos to train on")
     names = sorted(names)
-    random.Random(seed).shuffle(names)
+    random.Random(seed).shuffle(names)  # noqa: S311 -- a reproducible split, not a secret
     n_val, n_test = round(val * len(names)), round(test * len(names))
     if len(names) - n_val - n_test < 1:
         raise ValueError(f"{len(names)} photos leave none to train on")

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.analyses.explain import explain_prepared
-from core.model.outputs import default_output
 from core.analyses.marks import FieldError, parse_box
+from core.model.outputs import default_output
 
 DEFAULT_RATIOS = "1:1,4:5,16:9,9:16"
 GRID_STEPS = 16  # positions along a free axis: 17, every 1/16 of the slack
@@ -33,7 +33,6 @@ SCORED = 12  # windows of each ratio scored in the first round
 MAX_ROUNDS = 8
 MAX_RATIO = 4  # W:H between 1:4 and 4:1
 MAX_RATIOS = 8
-MAX_TOP = 10
 MAX_BOXES = 8
 
 
@@ -66,26 +65,6 @@ def parse_ratios(text, field_name="ratios"):
     if len(ratios) > MAX_RATIOS:
         raise FieldError(f"{field_name}: {len(ratios)} ratios; at most {MAX_RATIOS}")
     return ratios
-
-
-def parse_top(value, field_name="top"):
-    try:
-        top = int(value)
-    except (TypeError, ValueError):
-        raise FieldError(f"{field_name} must be a whole number 1..{MAX_TOP}, not {str(value)[:40]!r}") from None
-    if not 1 <= top <= MAX_TOP:
-        raise FieldError(f"{field_name} must be 1..{MAX_TOP}, not {top}")
-    return top
-
-
-def parse_min_scale(value, field_name="min_scale"):
-    try:
-        scale = float(value)
-    except (TypeError, ValueError):
-        raise FieldError(f"{field_name} must be a number 0.5..1, not {str(value)[:40]!r}") from None
-    if not 0.5 <= scale <= 1:  # not np.isfinite too: nan fails the comparison
-        raise FieldError(f"{field_name} must be 0.5..1 (a share of the largest crop that fits), not {value}")
-    return scale
 
 
 def parse_keep(value, field_name="keep"):

@@ -23,11 +23,11 @@ import time
 import numpy as np
 from maxfw.model import MAXModelWrapper
 
+from core.inputs.pipeline import InputPipeline, Photo
 from core.model.batcher import Batcher
 from core.model.bucket import BucketError, open_bucket
 from core.model.checksums import DigestMemo
 from core.model.outputs import output_of, outputs_of, scores_of
-from core.inputs.pipeline import InputPipeline, Photo
 from core.model.runtimes import load_forward
 from core.model.tiers import TIERS
 
@@ -96,7 +96,7 @@ class ModelWrapper(MAXModelWrapper):
         """maxfw's three stages; while this request decodes, a forward pass waits for it.
         ``stable`` (default: MODEL_TTA=mirror) scores each photo as the mean of it and its
         mirror image, the two in the same pass, and adds their signed difference."""
-        stable = self.settings.MODEL_TTA == "mirror" if stable is None else stable
+        stable = self.settings.stable_by_default if stable is None else stable
         with self.batcher.expecting() as submit:
             scores = submit(self._pre_process(images, stable))
         return self._post_process(scores, stable)

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from tests.imagegen import SAMPLES, sample_bytes
-from tests.integration.test_page import WORK, browser  # noqa: F401 - the fixture
+from tests.integration.test_page import WORK, browser  # noqa: F401 -- a fixture
 from tests.score.conftest import read_rows, run_score
 from tests.videogen import clip
 
@@ -53,7 +53,10 @@ def check_same(got, expected, where="answer"):
     ("crops", {"ratios": "1:1,16:9", "top": "2", "boxes": "[[0, 0, 300, 300]]", "stable": "true"}, None),
     ("crops", {"ratios": "16:9", "output": "false_alarm"}, None),
     ("video", {"fps": "4", "top": "2", "clip": "1"}, [("video", ("clip.mp4", VIDEO, "video/mp4"))]),  # moments, clip
-], ids=["predict", "explain", "explain-false-alarm", "regions", "crops", "crops-false-alarm", "video"])
+    ("video", {"fps": "4", "top": "2", "clip": "1", "output": "false_alarm"},
+     [("video", ("clip.mp4", VIDEO, "video/mp4"))]),
+], ids=["predict", "explain", "explain-false-alarm", "regions", "crops", "crops-false-alarm", "video",
+        "video-false-alarm"])
 def test_every_route_answers_as_the_default(url, swapped_url, route, form, files):
     check_same(post(swapped_url, route, form, files), post(url, route, form, files), route)
 
@@ -118,7 +121,7 @@ def test_score_writes_the_same_rows_maps_and_summary_here_and_by_url(collection,
     check_same(served_summary["memorability"], summary["memorability"], "summary by --url")
 
 
-def page_shows(browser, url):  # noqa: F811
+def page_shows(browser, url):  # noqa: F811 -- the fixture, passed on by the test
     """What the page shows of rocket.jpg and a video on the server at ``url``: its CSV of the
     photos, the photo's map, the regions and crops that its tools export, the video's CSV, chart
     points, best clip and moments."""
@@ -176,5 +179,17 @@ def re_data_url():
     return re.compile(r"^data:image/png;base64,")
 
 
-def test_the_page_shows_the_same(browser, url, swapped_url):  # noqa: F811
+def test_the_page_shows_the_same(browser, url, swapped_url):  # noqa: F811 -- the fixture
     check_same(page_shows(browser, swapped_url), page_shows(browser, url), "page")
+
+
+def test_a_videos_moments_clip_and_statistics_follow_output(url):
+    """output=false_alarm: the moments are the frames of the highest false-alarm rate, named by it,
+    and the clip and the statistics are of it; the timeline keeps every output."""
+    answer = post(url, "video", {"fps": "4", "top": "2", "clip": "1", "output": "false_alarm"},
+                  [("video", ("clip.mp4", VIDEO, "video/mp4"))])
+    rates = {point["time"]: point["false_alarm"] for point in answer["timeline"]}
+    assert all("memorability" in point for point in answer["timeline"])
+    assert [set(moment) for moment in answer["moments"]] == [{"time", "false_alarm", "thumbnail"}] * 2
+    assert max(rates.values()) == answer["moments"][0]["false_alarm"] == rates[answer["moments"][0]["time"]]
+    assert answer["max"] == max(rates.values()) and "false_alarm" in answer["clip"]

@@ -140,8 +140,10 @@ def csv_rows(out):
     """The rows of a CSV output, typed as Parquet's are."""
     from tests.score.conftest import read_rows
 
-    return [{**row, **{k: (float(row[k]) if row[k] is not None else None) for k in ("memorability", "false_alarm", "time")},
-             **{k: (int(row[k]) if row[k] is not None else None) for k in ("width", "height")}} for row in read_rows(out)]
+    return [{**row,
+             **{k: (float(row[k]) if row[k] is not None else None) for k in ("memorability", "false_alarm", "time")},
+             **{k: (int(row[k]) if row[k] is not None else None) for k in ("width", "height")}}
+            for row in read_rows(out)]
 
 
 def test_a_folder_on_a_local_ray_to_csv_resumed_with_the_outputs_the_other_way_round(stimuli, in_process, tmp_path):
@@ -196,7 +198,7 @@ def test_storage_that_cannot_be_used(s3, stimuli, tmp_path, case):
     elif case == "empty prefix":
         source = "s3://photos/nothing/"
     elif case == "wrong secret":
-        env["AWS_SECRET_ACCESS_KEY"] = "not-the-secret"
+        env["AWS_SECRET_ACCESS_KEY"] = "not-the-secret"  # noqa: S105 -- a wrong key for the local moto server
     else:
         out = "s3://gone/scores/"
     done = run_score(source, "--ray", "--out", out, "--quiet", timeout=120, **env)

@@ -4,11 +4,20 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.model.bucket import Preprocessing
 from core.inputs.images import ImageError, decode_sized, preprocess
-from tests.imagegen import (NOT_IMAGES, ROOT, encode, jpeg_claiming_size, png_claiming_size,
-                            sample_bytes, sample_rgb, sixteen_bit_grey_png, truncated,
-                            with_orientation)
+from core.model.bucket import Preprocessing
+from tests.imagegen import (
+    NOT_IMAGES,
+    ROOT,
+    encode,
+    jpeg_claiming_size,
+    png_claiming_size,
+    sample_bytes,
+    sample_rgb,
+    sixteen_bit_grey_png,
+    truncated,
+    with_orientation,
+)
 from tests.settings import settings
 
 LIMIT = settings().MAX_IMAGE_PIXELS

