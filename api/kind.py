@@ -12,7 +12,7 @@ ROUTES = {"image": "/model/predict", "video": "/model/video"}  # where each kind
 
 form = Form()
 form.add_argument(Field("file", location="files", required=True, most="MAX_FILES", example="clip.mp4", help=(
-    f"A file, or only its first {HEAD_BYTES // 1024} KiB: no more is read. Repeat the field for several "
+    f"A file, or only its first {HEAD_BYTES // 1024} KiB: no more is looked at. Repeat the field for several "
     "(at most MAX_FILES); the kinds come back in upload order.")))
 
 kind_model = MAX_API.model("Kind", {
@@ -42,7 +42,7 @@ class ModelKindAPI(MAXAPI):
 
         The bytes decide, never the file name or the content type, exactly as /model/predict
         and /model/video decide: a video named photo.jpg is a video, a photo named clip.mp4 an
-        image. Only the first 64 KiB of each file are read, so a client may send just those
+        image. Only the first 64 KiB of each file are looked at, so a client may send just those
         (the page does), and then send the whole file to its route. Up to MAX_FILES files, each
         in a field named `file`. An empty file is a 400 that names it (`file 2 is empty`); a file
         of neither kind is no error here: /model/predict would answer it with a 400.
