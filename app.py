@@ -1,8 +1,12 @@
 """Builds the app: MAXApp, the model and the API resources. Serve it with
 ``gunicorn -c gunicorn.conf.py 'app:create_app()'`` (what `make run` does)."""
+from maxfw.core import MAX_API, MAXApp
+from prometheus_flask_exporter import PrometheusMetrics
+from werkzeug.routing import Map
+
 import config
-from api.errors import register_error_handlers
 from api.crops import ModelCropsAPI
+from api.errors import register_error_handlers
 from api.explain import ModelExplainAPI
 from api.health import register_health
 from api.kind import ModelKindAPI
@@ -15,9 +19,6 @@ from api.regions import ModelRegionsAPI
 from api.video import ModelVideoAPI
 from core.analyses.explain import MapSettings
 from core.model.wrapper import ModelWrapper
-from maxfw.core import MAX_API, MAXApp
-from prometheus_flask_exporter import PrometheusMetrics
-from werkzeug.routing import Map
 
 
 def drop_static_route(app):

@@ -71,7 +71,8 @@ ratio_crops = MAX_API.model("RatioCrops", {
     "crops": fields.List(fields.Nested(crop, skip_none=True), required=True, description=(
         "The best crops, best first; ties (within the noise band of the best) larger first. Compare "
         "scores only within a ratio: the model squashes every crop to a square")),
-    "center": fields.Nested(crop, required=True, skip_none=True, description="The centre crop of the largest size: the baseline"),
+    "center": fields.Nested(crop, required=True, skip_none=True,
+                            description="The centre crop of the largest size: the baseline"),
     "passes": fields.Integer(required=True, description="Crops scored for this ratio (forward passes)"),
     "candidates": fields.Integer(required=True, description="Windows on this ratio's candidate grid"),
 })

@@ -10,7 +10,8 @@ from core.analyses.marks import parse_regions
 from core.analyses.regions import measure_regions
 from core.model.outputs import KNOWN, default_output, field
 
-EXAMPLE = '[{"name": "logo", "box": [0.05, 0.05, 0.3, 0.2]}, {"name": "face", "points": [[0.4, 0.3], [0.6, 0.3], [0.5, 0.6]]}]'
+EXAMPLE = ('[{"name": "logo", "box": [0.05, 0.05, 0.3, 0.2]}, '
+           '{"name": "face", "points": [[0.4, 0.3], [0.6, 0.3], [0.5, 0.6]]}]')
 
 form = Form()
 form.add_argument(image_field())
@@ -45,7 +46,8 @@ all_hidden = MAX_API.model("AllHidden", {
                                    "far from effect when regions overlap or interact")})
 other_output = MAX_API.model("RegionsOfAnotherOutput", {
     "output": fields.String(required=True, example="false_alarm", description="The output measured"),
-    "score": fields.Float(required=True, min=0, max=1, description="The photo's score of this output, as /model/predict gives it"),
+    "score": fields.Float(required=True, min=0, max=1,
+                          description="The photo's score of this output, as /model/predict gives it"),
     "mirror_delta": fields.Float(required=False, description="Only with stable: this score minus its mirror image's"),
     "regions": fields.List(fields.Nested(region_effect, skip_none=True), required=True, description=(
         "Each region's effect on this output, from the same passes")),

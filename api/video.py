@@ -54,7 +54,8 @@ video_response = MAX_API.model("ModelVideoResponse", {
     "duration": fields.Float(required=True, description="Seconds"),
     "fps": fields.Float(required=True, description="Frames sampled a second, as used"),
     "frames": fields.Integer(required=True, description="Frames scored"),
-    "complete": fields.Boolean(required=True, description="False when the file ended early or broke: the frames before are scored"),
+    "complete": fields.Boolean(required=True, description=(
+        "False when the file ended early or broke: the frames before are scored")),
     "timeline": fields.List(fields.Nested(point, skip_none=True), required=True),
     "moments": fields.List(fields.Nested(moment, skip_none=True), required=True, description=(
         "The most memorable frames, each at least 2 s (or 1/fps) from the others")),

@@ -28,10 +28,10 @@ from collection.inputs import check_paths, iter_inputs
 from collection.items import Fetched, _basename, failure_message
 from collection.parquet_output import ParquetOutput, schema
 from collection.results import ResultsFile, distribution, output_fields
-from core.model.outputs import default_output, parse_outputs
 from collection.storage import StorageError, fetch, read_manifest
 from collection.uris import is_uri
 from core.inputs.images import ImageError
+from core.model.outputs import default_output, parse_outputs
 
 log = logging.getLogger(__name__)
 FETCH_CPUS = 0.25  # a read task mostly waits on storage; a whole CPU each would starve the actors
@@ -70,7 +70,7 @@ def fetch_block(block, settings):
                 content = fetch(path, _basename(path), settings)
             except ImageError as failure:
                 error = str(failure)
-            except Exception as failure:  # noqa: BLE001 -- this input's row; the traceback is logged
+            except Exception as failure:
                 log.error("%s could not be read", path, exc_info=(type(failure), failure, failure.__traceback__))
                 error = failure_message(_basename(path), failure)
         data.append(content)
@@ -130,7 +130,8 @@ def start(address, quiet):
     set-up and the image install it), as they import Ray itself."""
     env = {name: os.environ[name] for name in PASSED_ENV if name in os.environ}
     ray.init(address=address, runtime_env={"env_vars": env}, logging_level=logging.WARNING,
-             log_to_driver=True, include_dashboard=False if address in (None, "local") else None, configure_logging=True)
+             log_to_driver=True, include_dashboard=False if address in (None, "local") else None,
+             configure_logging=True)
     context = DataContext.get_current()
     context.enable_progress_bars = not quiet
     context.print_on_execution_start = False

@@ -148,9 +148,10 @@ def read_list(stream):
 
 
 def iter_inputs(paths=(), listed=(), follow_links=False, maps_root=None, exclude=()):
-    """Inputs from ``paths`` (files, folders, or URIs of objects or prefixes) and then ``listed`` (paths from a list), each
-    path once: a repeat is dropped, so that every path has exactly one row. A folder named on the
-    command line is walked even when it is a symlink, as `find -H` does. Map names are relative to
+    """Inputs from ``paths`` (files, folders, or URIs of objects or prefixes) and then ``listed``
+    (paths from a list), each path once: a repeat is dropped, so that every path has exactly one
+    row. A folder named on the command line is walked even when it is a symlink, as `find -H` does.
+    Map names are relative to
     ``maps_root``, by default map_root's (a ``listed`` that is no list or tuple is not read ahead).
     The paths of ``exclude`` (the run's output, maps and summary: OwnFiles) are never inputs."""
     own = OwnFiles(exclude)  # when the first input is asked for: the output exists by then

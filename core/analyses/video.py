@@ -14,19 +14,20 @@ raises VideoError, whose message is safe to show to the client. What FFmpeg may 
 formats, nothing else opened, the frames a pass reads, its threads, the frames it need not decode)
 is core/inputs/video_frames.py; the moments and their thumbnails, core/analyses/video_moments.py.
 """
+import contextlib
+import contextvars
 import itertools
 import math
-import contextvars
 from concurrent.futures import ThreadPoolExecutor
 
 import av
 import numpy as np
 
+from core.analyses.video_moments import Thumbnails, best_clip, cut_short, moments
 from core.inputs.deadline import Abandoned  # whoever asked is gone: the timeline stops (one class for every wait)
 from core.inputs.images import ImageError
 from core.inputs.kinds import VIDEO, classify, video_refusal
 from core.inputs.video_frames import EPSILON, VideoError, frames, open_container, set_threads
-from core.analyses.video_moments import Thumbnails, best_clip, cut_short, moments
 
 __all__ = ["VideoError", "Abandoned", "VideoReader", "Thumbnails", "moments", "cut_short", "best_clip"]
 
@@ -200,10 +201,9 @@ class VideoReader:
                             budget.release(held)
             finally:
                 if coming is not None and budget:  # the chunk decoded ahead, not to be scored
-                    try:
+                    # A decode that failed gave its pixels back itself; its error is the chunk's, not ours.
+                    with contextlib.suppress(Exception):
                         budget.release(coming.result()[1])
-                    except Exception:  # its decode failed: it gave its pixels back itself
-                        pass
 
     @staticmethod
     def _rgb(frame):

@@ -148,7 +148,8 @@ def test_a_full_disk_exits_4_with_whole_rows_and_the_same_command_resumes(tmp_pa
     rows = read_rows(out)
     assert [row["path"] for row in rows] == sorted(str(path) for path in photos.iterdir())
     for row in rows:
-        assert float(row["memorability"]) == pytest.approx(SCORES[os.path.basename(row["path"]).split("-", 1)[1]], abs=1e-5)
+        sample = os.path.basename(row["path"]).split("-", 1)[1]
+        assert float(row["memorability"]) == pytest.approx(SCORES[sample], abs=1e-5)
 
 
 def test_a_full_disk_while_writing_maps_exits_4_and_leaves_no_map_cut_short(tmp_path):
