@@ -65,6 +65,9 @@ COPY collection/ collection/
 COPY api/ api/
 COPY web/ web/
 COPY samples/ samples/
+# The project as a package, in place (pyproject.toml): `memorability-score` and Ray's workers import it.
+COPY pyproject.toml README.md ./
+RUN pip install --no-cache-dir --disable-pip-version-check --no-deps --no-build-isolation -e .
 
 USER 1000:1000
 ENV PORT=5000 MODEL_BUCKET=assets/${model_name} MODEL_OUTPUTS=${model_outputs}

@@ -14,11 +14,13 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 # The service's, the conversion's and the training stage's packages for `make run` (the serving
 # image has only requirements.txt); the test tools on top of them only for tests and benchmarks.
-$(VENV)/.installed: requirements.txt requirements-convert.txt requirements-train.txt constraints.txt
+# The project itself goes in editable (pyproject.toml): the console script and Ray's workers import it.
+$(VENV)/.installed: requirements.txt requirements-convert.txt requirements-train.txt constraints.txt pyproject.toml
 	bin/check-python.sh $(PYTHON)  # Python 3.11 with venv, or a message that says what to install
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements.txt -r requirements-convert.txt \
 		-r requirements-train.txt -c constraints.txt
+	$(VENV)/bin/pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt requirements-ray.txt
@@ -68,6 +70,7 @@ test:
 	$(MAKE) --no-print-directory --keep-going -j$(TEST_JOBS) --output-sync=target $(SUITES)
 
 lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/hadolint Dockerfile
 
 test-unit: $(VENV)/.installed-test weights tiny

@@ -1,10 +1,15 @@
 """Builds the app: MAXApp, the model and the API resources. Serve it with
 ``gunicorn -c gunicorn.conf.py 'app:create_app()'`` (what `make run` does)."""
+from maxfw.core import MAX_API, MAXApp
+from prometheus_flask_exporter import PrometheusMetrics
+from werkzeug.routing import Map
+
 import config
-from api.errors import register_error_handlers
 from api.crops import ModelCropsAPI
+from api.errors import register_error_handlers
 from api.explain import ModelExplainAPI
 from api.health import register_health
+from api.kind import ModelKindAPI
 from api.metadata import ModelMetadataAPI
 from api.methods import refuse_unknown_methods
 from api.page import register_page
@@ -14,9 +19,6 @@ from api.regions import ModelRegionsAPI
 from api.video import ModelVideoAPI
 from core.analyses.explain import MapSettings
 from core.model.wrapper import ModelWrapper
-from maxfw.core import MAX_API, MAXApp
-from prometheus_flask_exporter import PrometheusMetrics
-from werkzeug.routing import Map
 
 
 def drop_static_route(app):
@@ -39,7 +41,7 @@ def create_app(model=None, settings=None, **overrides):
     drop_static_route(app)
     app.config.update(settings.flask_config())
     if model is None:
-        model = ModelWrapper.from_settings(settings)
+        model = ModelWrapper(settings)
     app.extensions["max_model"] = model
     app.extensions["max_settings"] = settings
     app.extensions["max_maps"] = MapSettings.from_settings(settings, model.precision)
@@ -51,6 +53,7 @@ def create_app(model=None, settings=None, **overrides):
         max_app.add_api(ModelVideoAPI, "/video")
         max_app.add_api(ModelRegionsAPI, "/regions")
         max_app.add_api(ModelCropsAPI, "/crops")
+        max_app.add_api(ModelKindAPI, "/kind")
     register_error_handlers(app, max_app.api)
     register_page(app)
     register_health(app)

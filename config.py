@@ -5,7 +5,7 @@ setting, its environment variable (the same name) and its default are written.
     settings = settings.replace(MODEL_PRECISION="lite-int8")   # a variant, validated again
 
 ``Settings`` is one frozen object. The app, ``python -m score``, the training stage and the
-benchmarks build their parts from it (``ModelWrapper.from_settings``, ``MapSettings.from_settings``);
+benchmarks build their parts from it (``ModelWrapper(settings)``, ``MapSettings.from_settings``);
 nothing else reads the environment or repeats a default. A bad value stops the start with a
 message that names the variable. gunicorn.conf.py reads the server settings from here too.
 """
@@ -64,7 +64,7 @@ def parse_outputs(text):
 @dataclass(frozen=True)
 class Settings:
     # --- Server -----------------------------------------------------------------------------------
-    HOST: str = setting("0.0.0.0")  # nosec B104: a container must listen on all interfaces
+    HOST: str = setting("0.0.0.0")  # noqa: S104 -- a container must listen on all interfaces
     PORT: int = setting(5000, minimum=1)
     WORKER_THREADS: int = setting(8, minimum=1)  # concurrent requests; their images share passes
     # Seconds a client may send nothing while its request is received (api/worker.py: a request is
@@ -77,7 +77,8 @@ class Settings:
     REQUEST_TIMEOUT: int = setting(120, minimum=1)
     PASS_TIMEOUT: int = setting(60, minimum=1)  # seconds one forward pass may run before GET /live fails
     LOG_LEVEL: str = setting("info")
-    DRAIN_FILE: str = setting("/tmp/max-draining")  # GET /ready is 503 while it exists
+    # GET /ready is 503 while this file exists.
+    DRAIN_FILE: str = setting("/tmp/max-draining")  # noqa: S108 -- a marker: only whether it exists is read
 
     # --- Model ------------------------------------------------------------------------------------
     # What a prediction carries, in order (core/model/outputs.py): memorability (ResMem's hit rate, from
@@ -186,6 +187,12 @@ class Settings:
                     spec.metadata["check"](value)
                 except ValueError as error:
                     raise SettingsError(f"{spec.name} {error}, not {value!r}") from None
+
+    @property
+    def stable_by_default(self):
+        """Whether what is scored without saying `stable` is scored stably (MODEL_TTA=mirror): the
+        one place of that default, for the API's field, the wrapper and both scorers."""
+        return self.MODEL_TTA == "mirror"
 
     def flask_config(self):
         """What Flask and maxfw read from ``app.config``: every setting, and the API's texts."""

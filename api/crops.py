@@ -1,48 +1,47 @@
 """POST /model/crops: the most memorable crops of a photo for each aspect ratio, each with its
 effect on every output (memorability and false_alarm); ranked by memorability unless `output`
 says otherwise."""
-from flask import current_app, request
-from flask_restx import fields, inputs
+from flask import current_app
+from flask_restx import fields
 from maxfw.core import MAX_API, MAXAPI
-from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import BadRequest
 
 from api.errors import upload_errors
-from api.uploads import image_uploads, json_field, output_option, stable_option
-from core.analyses.crops import (DEFAULT_RATIOS, MAX_BOXES, MAX_TOP, parse_boxes, parse_keep, parse_min_scale, parse_ratios,
-                        parse_top, score_boxes, search_crops, shortest_cut)
-from core.model.outputs import KNOWN
+from api.form import Field, Form, Json, Number, Text
+from api.uploads import image_bytes, image_field, output_field, stable_field
+from core.analyses.crops import (
+    DEFAULT_RATIOS,
+    MAX_BOXES,
+    parse_boxes,
+    parse_keep,
+    parse_ratios,
+    score_boxes,
+    search_crops,
+    shortest_cut,
+)
 from core.analyses.marks import FieldError
+from core.model.outputs import KNOWN, field
 
-OPTIONS = ("ratios", "top", "min_scale", "keep", "boxes", "stable", "output")
-
-input_parser = MAX_API.parser()
-input_parser.add_argument("image", type=FileStorage, location="files", required=True,
-                          help="One image file: JPEG, PNG, GIF, BMP, TIFF or WebP.")
-input_parser.add_argument("ratios", type=str, location="form", required=False,
-                          help=f"Aspect ratios W:H, comma-separated, each between 1:4 and 4:1; default {DEFAULT_RATIOS}.")
-input_parser.add_argument("top", type=inputs.int_range(1, MAX_TOP), location="form", required=False,
-                          help=f"Crops returned per ratio, 1 to {MAX_TOP}; default 3.")
-input_parser.add_argument("min_scale", type=float, location="form", required=False,
-                          help="The smallest crop, as a share 0.5..1 of the largest crop of the ratio that fits; "
-                               "default 1: the largest crop only, its position chosen.")
-input_parser.add_argument("keep", type=str, location="form", required=False,
-                          help="A JSON list of boxes [x0, y0, x1, y1] (fractions 0..1 of the photo) that every "
-                               "crop must contain, e.g. [[0.4, 0.3, 0.6, 0.5]].")
-input_parser.add_argument("boxes", type=str, location="form", required=False,
-                          help=f"A JSON list of at most {MAX_BOXES} crops [x, y, w, h] (whole pixels of the photo as "
-                               "displayed) to score as they are, in `boxes`: a designer's own. Without `ratios`, "
-                               "only these are scored.")
-input_parser.add_argument("stable", type=inputs.boolean, location="form", required=False,
-                          help="true: each crop scored as the mean of it and its mirror image; default MODEL_TTA.")
-input_parser.add_argument("output", type=str, location="form", required=False,
-                          help="The output that ranks the crops, highest first: memorability (the default) "
-                               "or false_alarm. Every crop is scored for every output either way.")
-
-
-def delta_field(output):
-    """A crop's score of ``output`` minus the centre crop's: delta_vs_center for memorability."""
-    return "delta_vs_center" if output == "memorability" else f"{output}_delta_vs_center"
+form = Form()
+form.add_argument(image_field())
+form.add_argument(Field("ratios", type=Text(parse_ratios), example="1:1,16:9", help=(
+    f"Aspect ratios W:H, comma-separated, each between 1:4 and 4:1; default {DEFAULT_RATIOS}, "
+    "or none when `boxes` is sent without `ratios`.")))
+TOP, MIN_SCALE = Number(int, minimum=1, maximum=10), Number(float, minimum=0.5, maximum=1)
+form.add_argument(Field("top", type=TOP, default=3, help=f"Crops returned per ratio, {TOP.range()}; default 3."))
+form.add_argument(Field("min_scale", type=MIN_SCALE, default=1.0, help=(
+    f"The smallest crop, as a share {MIN_SCALE.range()} of the largest crop of the ratio that fits; "
+    "default 1: the largest crop only, its position chosen.")))
+form.add_argument(Field("keep", type=Json(parse_keep), example="[[0.4, 0.3, 0.6, 0.5]]", help=(
+    "A JSON list of boxes [x0, y0, x1, y1] (fractions 0..1 of the photo) that every "
+    "crop must contain, e.g. [[0.4, 0.3, 0.6, 0.5]].")))
+# Whether a box lies inside the photo is known once it is decoded: the route parses the boxes then.
+form.add_argument(Field("boxes", type=Json(), example="[[0, 0, 64, 64]]", help=(
+    f"A JSON list of at most {MAX_BOXES} crops [x, y, w, h] (whole pixels of the photo as "
+    "displayed) to score as they are, in `boxes`: a designer's own. Without `ratios`, only these are scored.")))
+form.add_argument(stable_field("true: each crop scored as the mean of it and its mirror image; default MODEL_TTA."))
+form.add_argument(output_field("The output that ranks the crops, highest first: memorability (the default) "
+                               "or false_alarm. Every crop is scored for every output either way."))
 
 
 def score_fields():
@@ -50,7 +49,7 @@ def score_fields():
     described = {}
     for name in KNOWN:
         described[name] = fields.Float(required=False, min=0, max=1, description=f"The crop's {name}")
-        described[delta_field(name)] = fields.Float(required=False, description=(
+        described[field(name, "delta_vs_center")] = fields.Float(required=False, description=(
             f"This crop's {name} minus the centre crop's"))
     return described
 
@@ -72,7 +71,8 @@ ratio_crops = MAX_API.model("RatioCrops", {
     "crops": fields.List(fields.Nested(crop, skip_none=True), required=True, description=(
         "The best crops, best first; ties (within the noise band of the best) larger first. Compare "
         "scores only within a ratio: the model squashes every crop to a square")),
-    "center": fields.Nested(crop, required=True, skip_none=True, description="The centre crop of the largest size: the baseline"),
+    "center": fields.Nested(crop, required=True, skip_none=True,
+                            description="The centre crop of the largest size: the baseline"),
     "passes": fields.Integer(required=True, description="Crops scored for this ratio (forward passes)"),
     "candidates": fields.Integer(required=True, description="Windows on this ratio's candidate grid"),
 })
@@ -90,48 +90,36 @@ crops_response = MAX_API.model("ModelCropsResponse", {
 })
 
 
-def crop_row(found, center, outputs):
+def crop_row(found):
+    """A core.analyses.crops.Crop of the search: its box, each output's score and its difference
+    from the centre crop's."""
     x, y, w, h = found.box
     row = {"box": [x, y, w, h], "tie": found.tie, "export": found.export()}
-    for name in outputs:
-        row[name], row[delta_field(name)] = found.scores[name], found.scores[name] - center.scores[name]
+    for name, score in found.scores.items():
+        row[field(name)], row[field(name, "delta_vs_center")] = score, found.delta[name]
     return row
-
-
-def crop_options(form, parse_json):
-    """(ratios, top, min_scale, keep) from the request's fields, or FieldError."""
-    keep = parse_json("keep", required=False)
-    return (parse_ratios(form.get("ratios") or DEFAULT_RATIOS), parse_top(form.get("top", 3)),
-            parse_min_scale(form.get("min_scale", 1)), parse_keep(keep) if keep is not None else [])
 
 
 class ModelCropsAPI(MAXAPI):
 
     @MAX_API.doc("crops")
-    @MAX_API.expect(input_parser)
+    @MAX_API.expect(form)
     @upload_errors("A missing, empty or unreadable image; a bad ratio, top, min_scale or keep box")
     @MAX_API.marshal_with(crops_response, skip_none=True)
     def post(self):
         """Find the most memorable crops of an image for each aspect ratio
 
         The form takes one file in `image`, optionally `ratios`, `top`, `min_scale`, `keep`,
-        `boxes` and `stable`, and no other field. Scores are compared within a ratio, never across.
+        `boxes`, `stable` and `output`, and no other field. Scores are compared within a ratio, never across.
         """
-        images = image_uploads(OPTIONS)
-        if len(images) > 1:
-            raise BadRequest(f"{len(images)} images sent; /model/crops crops one image per request")
-        only_boxes = "boxes" in request.form and "ratios" not in request.form
-        try:
-            ratios, top, min_scale, keep = crop_options(request.form, json_field)
-            boxes = json_field("boxes", required=False)
-        except FieldError as error:
-            raise BadRequest(str(error)) from None
-        stable = stable_option()
+        values = form.parse()
+        images, boxes, top, min_scale = image_bytes(values), values.boxes, values.top, values.min_scale
+        # No ratios said: the default ones, or none beside boxes.
+        ratios = values.ratios if values.ratios is not None else parse_ratios(DEFAULT_RATIOS) if boxes is None else []
+        keep, stable, output = values.keep or [], values.stable, values.output
         model = current_app.extensions["max_model"]
         settings = current_app.extensions["max_settings"]
-        output = output_option(model.outputs)
         photo = model.pipeline.prepare(images[0], "the upload", mirror=stable, keep_image=False)
-        ratios = [] if only_boxes else ratios
         try:
             boxes = parse_boxes(boxes, photo.size) if boxes is not None else None
         except FieldError as error:
@@ -144,14 +132,14 @@ class ModelCropsAPI(MAXAPI):
                                      top, min_scale, keep, settings.TIE_THRESHOLD, stable, output=output)
             except FieldError as error:
                 raise BadRequest(str(error)) from None
-            scored_boxes = score_boxes(model, photo, boxes, stable, output) if boxes else []
-        outputs = model.outputs
-        answer = {"status": "ok", **{name: found["fields"][name] for name in outputs}, "width": photo.size[0],
-                  "height": photo.size[1], "noise_band": settings.TIE_THRESHOLD, "map_passes": found["map_passes"],
-                  "ratios": [{"ratio": r.ratio, "crops": [crop_row(c, r.center, outputs) for c in r.crops],
-                              "center": crop_row(r.center, r.center, outputs), "passes": r.passes,
-                              "candidates": r.candidates}
+            scored_boxes = score_boxes(model, photo, boxes, stable) if boxes else []
+        answer = {"status": "ok", **{field(name): score for name, score in found["scores"].items()},
+                  "width": photo.size[0], "height": photo.size[1], "noise_band": settings.TIE_THRESHOLD,
+                  "map_passes": found["map_passes"],
+                  "ratios": [{"ratio": r.ratio, "crops": [crop_row(c) for c in r.crops], "center": crop_row(r.center),
+                              "passes": r.passes, "candidates": r.candidates}
                              for r in found["ratios"]]}
         if boxes:
-            answer["boxes"] = [{"box": list(c.box), **{name: c.scores[name] for name in outputs}} for c in scored_boxes]
+            answer["boxes"] = [{"box": list(c.box), **{field(name): score for name, score in c.scores.items()}}
+                               for c in scored_boxes]
         return answer

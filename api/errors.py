@@ -4,13 +4,12 @@ import logging
 from flask import current_app, jsonify, request
 from flask_restx import fields
 from maxfw.core import MAX_API
-from werkzeug.exceptions import (BadRequest, HTTPException, InternalServerError, MethodNotAllowed,
-                                 RequestEntityTooLarge)
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, MethodNotAllowed, RequestEntityTooLarge
 
-from core.model.batcher import Closed, DeadlineExceeded, Overloaded
+from core.analyses.video import VideoError
 from core.inputs.deadline import Abandoned, Stopped
 from core.inputs.images import ImageError
-from core.analyses.video import VideoError
+from core.model.batcher import Closed, DeadlineExceeded, Overloaded
 
 log = logging.getLogger(__name__)
 

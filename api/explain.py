@@ -1,29 +1,25 @@
 """POST /model/explain: one image's scores (every output) and a map of the regions that drive one
 of them: memorability by default, or ``output=false_alarm`` (what makes a photo feel familiar)."""
 from flask import current_app
-from flask_restx import fields, inputs
+from flask_restx import fields
 from maxfw.core import MAX_API, MAXAPI
-from werkzeug.datastructures import FileStorage
-from werkzeug.exceptions import BadRequest
 
 from api.errors import upload_errors
+from api.form import Form
 from api.predict import output_fields
-from api.uploads import image_uploads, output_option, stable_option
+from api.uploads import image_bytes, image_field, output_field, stable_field
 from core.analyses.explain import map_photo
 from core.analyses.heatmap import png_base64
+from core.model.outputs import fields_of
 
-input_parser = MAX_API.parser()
-input_parser.add_argument(
-    "image", type=FileStorage, location="files", required=True,
-    help="One image file: JPEG, PNG, GIF, BMP, TIFF or WebP.")
-input_parser.add_argument(
-    "stable", type=inputs.boolean, location="form", required=False,
-    help="true: score the image as the mean of it and its mirror image (twice the passes), and "
-         "add mirror_delta; the default is the server's MODEL_TTA (off: ResMem's own score).")
-input_parser.add_argument(
-    "output", type=str, location="form", required=False,
-    help="Which output the map explains: memorability (the default) or false_alarm (what makes the "
-         "photo feel familiar to people who never saw it). Every output is scored either way.")
+form = Form()
+form.add_argument(image_field())
+form.add_argument(stable_field(
+    "true: score the image as the mean of it and its mirror image (twice the passes), and "
+    "add mirror_delta; the default is the server's MODEL_TTA (off: ResMem's own score)."))
+form.add_argument(output_field(
+    "Which output the map explains: memorability (the default) or false_alarm (what makes the "
+    "photo feel familiar to people who never saw it). Every output is scored either way."))
 
 explain_response = MAX_API.model("ModelExplainResponse", {
     "status": fields.String(required=True, description='"ok"', example="ok"),
@@ -48,27 +44,25 @@ explain_response = MAX_API.model("ModelExplainResponse", {
 class ModelExplainAPI(MAXAPI):
 
     @MAX_API.doc("explain")
-    @MAX_API.expect(input_parser)
+    @MAX_API.expect(form)
     @upload_errors("Missing, empty, unreadable or several images")
     @MAX_API.marshal_with(explain_response, skip_none=True)
     def post(self):
         """Map which regions of an image raise or lower its memorability (occlusion)
 
-        The form takes one file in the field `image`, optionally `stable`, and no other field. Swagger 2.0 types it
-        as any file, but only an image is accepted: an empty, truncated or non-image file, or
-        one over MAX_IMAGE_PIXELS, is a 400 that says which.
+        The form takes one file in the field `image`, optionally `stable` and `output`, and no
+        other field. Swagger 2.0 types it as any file, but only an image is accepted: an empty,
+        truncated or non-image file, or one over MAX_IMAGE_PIXELS, is a 400 that says which.
         """
-        images = image_uploads(("stable", "output"))
-        if len(images) > 1:
-            raise BadRequest(f"{len(images)} images sent; /model/explain maps one image per request")
+        values = form.parse()
         model = current_app.extensions["max_model"]
         # The same pipeline as /model/predict; a bad upload raises core.inputs.images.ImageError,
         # which api/errors.py answers with a 400.
-        maps, stable = current_app.extensions["max_maps"], stable_option()
-        output = output_option(model.outputs)
-        photo = model.pipeline.prepare(images[0], "the upload", mirror=stable, keep_image=maps.overlay_size)
+        maps, stable, output = current_app.extensions["max_maps"], values.stable, values.output
+        photo = model.pipeline.prepare(image_bytes(values)[0], "the upload", mirror=stable,
+                                       keep_image=maps.overlay_size)
         found = map_photo(model, photo, maps, stable=stable, output=output)
-        return {"status": "ok", **found.fields,
+        return {"status": "ok", **fields_of(found.scores),
                 "heatmap": found.heatmap.round(4).tolist(), "effects": found.effects.round(5).tolist(),
                 "effect_scale": current_app.extensions["max_maps"].effect_scale,
                 "overlay": png_base64(found.overlay)}

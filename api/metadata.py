@@ -2,7 +2,9 @@
 for the whole (one model's, or every model's joined), and ``outputs``: each output's model."""
 from flask import current_app
 from flask_restx import fields
-from maxfw.core import MAX_API, MetadataAPI, METADATA_SCHEMA
+from maxfw.core import MAX_API, METADATA_SCHEMA, MetadataAPI
+
+from api.form import Form
 
 OUTPUT_MODEL = MAX_API.model("OutputModel", {
     "output": fields.String(required=True, description="The field of each prediction this model gives",
@@ -18,11 +20,14 @@ SCHEMA = MAX_API.inherit("ModelMetadataOfOutputs", METADATA_SCHEMA, {
     "outputs": fields.List(fields.Nested(OUTPUT_MODEL), required=True,
                            description="Each output the server predicts (MODEL_OUTPUTS), in order, and its model"),
 })
+form = Form()  # no field: a query parameter is a 400, as an unknown field is on every route
 
 
 class ModelMetadataAPI(MetadataAPI):
 
+    @MAX_API.expect(form)
     @MAX_API.marshal_with(SCHEMA)
     def get(self):
         """Return the metadata of the served models"""
+        form.parse()
         return current_app.extensions["max_model"].MODEL_META_DATA

@@ -1,28 +1,28 @@
 """POST /model/regions: what each marked region of a photo does to its memorability."""
 from flask import current_app
-from flask_restx import fields, inputs
+from flask_restx import fields
 from maxfw.core import MAX_API, MAXAPI
-from werkzeug.datastructures import FileStorage
-from werkzeug.exceptions import BadRequest
 
 from api.errors import upload_errors
-from api.uploads import image_uploads, json_field, stable_option
-from core.analyses.marks import FieldError, parse_regions
+from api.form import Field, Form, Json, bound
+from api.uploads import image_bytes, image_field, stable_field
+from core.analyses.marks import parse_regions
 from core.analyses.regions import measure_regions
+from core.model.outputs import KNOWN, default_output, field
 
-EXAMPLE = '[{"name": "logo", "box": [0.05, 0.05, 0.3, 0.2]}, {"name": "face", "points": [[0.4, 0.3], [0.6, 0.3], [0.5, 0.6]]}]'
+EXAMPLE = ('[{"name": "logo", "box": [0.05, 0.05, 0.3, 0.2]}, '
+           '{"name": "face", "points": [[0.4, 0.3], [0.6, 0.3], [0.5, 0.6]]}]')
 
-input_parser = MAX_API.parser()
-input_parser.add_argument("image", type=FileStorage, location="files", required=True,
-                          help="One image file: JPEG, PNG, GIF, BMP, TIFF or WebP.")
-input_parser.add_argument(
-    "regions", type=str, location="form", required=True,
+form = Form()
+form.add_argument(image_field())
+form.add_argument(Field(
+    "regions", type=Json(lambda value, name: parse_regions(value, bound("MAX_REGIONS"), name)), required=True,
+    example=EXAMPLE,
     help="A JSON list of named regions in fractions 0..1 of the photo as displayed (EXIF orientation "
          "applied): {\"name\": ..., \"box\": [x0, y0, x1, y1]} or {\"name\": ..., \"points\": [[x, y], ...]}; "
-         f"at most MAX_REGIONS. Example: {EXAMPLE}")
-input_parser.add_argument("stable", type=inputs.boolean, location="form", required=False,
-                          help="true: every pass on the photo and on its mirror image (with each region "
-                               "mirrored), averaged; the default is the server's MODEL_TTA.")
+         f"at most MAX_REGIONS. Example: {EXAMPLE}"))
+form.add_argument(stable_field("true: every pass on the photo and on its mirror image (with each region "
+                               "mirrored), averaged; the default is the server's MODEL_TTA."))
 
 region_effect = MAX_API.model("RegionEffect", {
     "name": fields.String(required=True, example="logo"),
@@ -46,16 +46,30 @@ all_hidden = MAX_API.model("AllHidden", {
                                    "far from effect when regions overlap or interact")})
 other_output = MAX_API.model("RegionsOfAnotherOutput", {
     "output": fields.String(required=True, example="false_alarm", description="The output measured"),
-    "score": fields.Float(required=True, min=0, max=1, description="The photo's score of this output, as /model/predict gives it"),
+    "score": fields.Float(required=True, min=0, max=1,
+                          description="The photo's score of this output, as /model/predict gives it"),
     "mirror_delta": fields.Float(required=False, description="Only with stable: this score minus its mirror image's"),
     "regions": fields.List(fields.Nested(region_effect, skip_none=True), required=True, description=(
         "Each region's effect on this output, from the same passes")),
     "all_hidden": fields.Nested(all_hidden, required=False, allow_null=True, skip_none=True),
 })
+
+
+def top_fields():
+    """The score (and with stable the mirror delta) of the output that the top level's regions are
+    of: memorability where the server predicts it, else the one it predicts (MODEL_OUTPUTS=false_alarm)."""
+    described = {}
+    for output in KNOWN:
+        described[field(output)] = fields.Float(required=False, min=0, max=1, description=(
+            f"The photo's {output}, as /model/predict gives it"))
+        described[field(output, "mirror_delta")] = fields.Float(required=False, description=(
+            f"Only with stable: the photo's {output} minus its mirror image's"))
+    return described
+
+
 regions_response = MAX_API.model("ModelRegionsResponse", {
     "status": fields.String(required=True, example="ok"),
-    "memorability": fields.Float(required=True, min=0, max=1, description="The photo's score, as /model/predict gives it"),
-    "mirror_delta": fields.Float(required=False, description="Only with stable: the photo's score minus its mirror image's"),
+    **top_fields(),
     "noise_band": fields.Float(required=True, example=0.061, description=(
         "TIE_THRESHOLD: score differences smaller than this are within the model's own noise")),
     "regions": fields.List(fields.Nested(region_effect, skip_none=True), required=True),
@@ -63,7 +77,7 @@ regions_response = MAX_API.model("ModelRegionsResponse", {
                                 description="Only with several regions"),
     "passes": fields.Integer(required=True, description="Forward passes of this request, all in one batch"),
     "outputs": fields.List(fields.Nested(other_output, skip_none=True), required=False, description=(
-        "The same measures of the server's other outputs (MODEL_OUTPUTS beyond the first: false_alarm), "
+        "The same measures of the server's other outputs (beside memorability: false_alarm), "
         "from the same passes; absent when it predicts one")),
 })
 
@@ -71,7 +85,7 @@ regions_response = MAX_API.model("ModelRegionsResponse", {
 class ModelRegionsAPI(MAXAPI):
 
     @MAX_API.doc("regions")
-    @MAX_API.expect(input_parser)
+    @MAX_API.expect(form)
     @upload_errors("A missing, empty or unreadable image, or a region that is malformed, outside the photo, "
                    "inverted, empty, crossing itself, or one too many")
     @MAX_API.marshal_with(regions_response, skip_none=True)
@@ -82,23 +96,24 @@ class ModelRegionsAPI(MAXAPI):
         other field. Each region is hidden on the model's own input, moved 4 ways by 2% to
         measure its spread, and kept alone; all passes run in one batch.
         """
-        images = image_uploads(("regions", "stable"))
-        if len(images) > 1:
-            raise BadRequest(f"{len(images)} images sent; /model/regions measures one image per request")
-        settings = current_app.extensions["max_settings"]
-        try:
-            regions = parse_regions(json_field("regions", example=EXAMPLE), settings.MAX_REGIONS)
-        except FieldError as error:
-            raise BadRequest(str(error)) from None
-        stable = stable_option()
+        values = form.parse()
+        settings, stable = current_app.extensions["max_settings"], values.stable
         model = current_app.extensions["max_model"]
-        photo = model.pipeline.prepare(images[0], "the upload", mirror=stable, keep_image=False)
-        measured = measure_regions(model, photo, regions, current_app.extensions["max_maps"].baseline,
+        photo = model.pipeline.prepare(image_bytes(values)[0], "the upload", mirror=stable, keep_image=False)
+        measured = measure_regions(model, photo, values.regions, current_app.extensions["max_maps"].baseline,
                                    settings.TIE_THRESHOLD, stable)
-        found = next(iter(measured.values()))  # the first output's: the answer's top level
-        return {"status": "ok", "memorability": found.memorability, "mirror_delta": found.mirror_delta,
-                "noise_band": settings.TIE_THRESHOLD, "regions": [vars(r) for r in found.regions],
-                "all_hidden": found.all_hidden, "passes": found.passes,
-                "outputs": [{"output": output, "score": other.memorability, "mirror_delta": other.mirror_delta,
-                             "regions": [vars(r) for r in other.regions], "all_hidden": other.all_hidden}
-                            for output, other in list(measured.items())[1:]] or None}
+        top = default_output(model.outputs)  # the answer's top level; the others in "outputs"
+        return {"status": "ok", **of_output(measured, top, field(top), field(top, "mirror_delta")),
+                "noise_band": settings.TIE_THRESHOLD, "passes": measured.passes,
+                "outputs": [{"output": output, **of_output(measured, output)}
+                            for output in model.outputs if output != top] or None}
+
+
+def of_output(measured, output, score="score", mirror_delta="mirror_delta"):
+    """The fields of ``output`` in a core.analyses.regions.RegionsResult: its score and mirror
+    delta (named ``score`` and ``mirror_delta``), each region's measures and all hidden."""
+    deltas = measured.scores.mirror_delta
+    return {score: measured.scores[output], mirror_delta: deltas[output] if deltas else None,
+            "regions": [{**vars(r), **{m: getattr(r, m)[output] for m in ("effect", "spread", "verdict", "alone")}}
+                        for r in measured.regions],
+            "all_hidden": measured.all_hidden[output] if measured.all_hidden else None}

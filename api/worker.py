@@ -34,8 +34,7 @@ from functools import partial
 from gunicorn.workers.gthread import ThreadWorker
 
 import config
-from api.receiving import (CONTINUE, FULL_ANSWER, READ_SIZE, RECEIVING, TIMEOUT_ANSWER, BufferedSocket, Pending,
-                           Room)
+from api.receiving import CONTINUE, FULL_ANSWER, READ_SIZE, RECEIVING, TIMEOUT_ANSWER, BufferedSocket, Pending, Room
 
 
 class BufferingWorker(ThreadWorker):

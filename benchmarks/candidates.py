@@ -16,10 +16,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks.score import measured
+from training.finetune import BASES
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from benchmarks.score import measured  # noqa: E402
-from training.finetune import BASES  # noqa: E402
 
 CANDIDATES = ("heads", "head", "stage", "head,ensembles", "stage,ensembles")
 
@@ -27,7 +27,8 @@ CANDIDATES = ("heads", "head", "stage", "head,ensembles", "stage,ensembles")
 def evaluated(bucket, data, split, output, out):
     """The test split's metrics of ``bucket``, on the Keras model itself (tf-fp32: exact, and a
     tuned bucket needs no conversion)."""
-    measured(["env", "MODEL_PRECISION=tf-fp32", sys.executable, "-m", "training.evaluate", "--bucket", str(bucket), "--data", str(data), "--split",
+    measured(["env", "MODEL_PRECISION=tf-fp32", sys.executable, "-m", "training.evaluate", "--bucket", str(bucket),
+              "--data", str(data), "--split",
               str(split), "--output", output, "--report", str(out)])
     return json.loads((out / "metrics.json").read_text())
 
@@ -51,10 +52,12 @@ def main(argv=None):
             provenance = json.loads((bucket / "model.json").read_text())["provenance"]
             test = evaluated(bucket, args.data, args.split, args.output, bucket.with_name(bucket.name + "-report"))
             rows.append({"candidate": candidate, "chosen": provenance["chosen_on_val"]["features"],
-                         "val_spearman": provenance["val_spearman"], "base_val_spearman": provenance["base_val_spearman"],
+                         "val_spearman": provenance["val_spearman"],
+                         "base_val_spearman": provenance["base_val_spearman"],
                          "test_spearman": test["spearman"], "test_ci": test["spearman_ci"], "seconds": seconds,
                          "peak_rss_mb": rss})
-    print(f"{'--candidates':<17}{'val rho':>8}{'test rho':>9}  {'95% interval':<17}{'seconds':>8}{'peak MB':>8}  chosen")
+    print(f"{'--candidates':<17}{'val rho':>8}{'test rho':>9}  {'95% interval':<17}"
+          f"{'seconds':>8}{'peak MB':>8}  chosen")
     for row in rows:
         low, high = row["test_ci"] or (float("nan"), float("nan"))
         val = f"{row['val_spearman']:.3f}" if row["val_spearman"] is not None else "-"

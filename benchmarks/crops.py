@@ -21,9 +21,9 @@ import config
 from benchmarks.single_image import PHOTO_SUFFIXES
 from core.analyses.crops import SCORED, parse_ratios, search_crops
 from core.analyses.explain import MapSettings
-from core.model.wrapper import ModelWrapper
 from core.analyses.marks import parse_regions
 from core.analyses.regions import measure_regions
+from core.model.wrapper import ModelWrapper
 
 ROOT = Path(__file__).resolve().parent.parent
 RATIOS = parse_ratios("1:1,4:5,16:9,9:16")
@@ -33,15 +33,15 @@ FOUR_REGIONS = parse_regions([{"name": "top left", "box": [0.1, 0.1, 0.45, 0.45]
                               {"name": "bottom", "box": [0.1, 0.7, 0.9, 0.9]}], 16)
 
 
-def timed(call):
+def timed(call, *args, **kwargs):
     begin = time.perf_counter()
-    result = call()
+    result = call(*args, **kwargs)
     return result, time.perf_counter() - begin
 
 
 def one_tier(precision, photos, scored_options):
     settings = config.settings().replace(MODEL_PRECISION=precision)
-    model = ModelWrapper.from_settings(settings)
+    model = ModelWrapper(settings)
     maps = MapSettings.from_settings(settings, precision)
     noise = settings.TIE_THRESHOLD
     rows = {n: {"within_noise": [], "same": [], "delta": [], "passes": [], "seconds": []} for n in scored_options}
@@ -49,23 +49,23 @@ def one_tier(precision, photos, scored_options):
     try:
         for path in photos:
             photo = model.pipeline.prepare(path.read_bytes(), path.name)
-            full, seconds = timed(lambda: search_crops(model, photo, RATIOS, maps, noise=noise, exhaustive=True))
+            full, seconds = timed(search_crops, model, photo, RATIOS, maps, noise=noise, exhaustive=True)
             full_seconds.append(seconds)
             map_passes = full["map_passes"]
             full_passes.append(sum(r.passes for r in full["ratios"]) / len(RATIOS))
             for n in scored_options:
-                fast, seconds = timed(lambda: search_crops(model, photo, RATIOS, maps, noise=noise, scored_first=n))
+                fast, seconds = timed(search_crops, model, photo, RATIOS, maps, noise=noise, scored_first=n)
                 row = rows[n]
                 row["seconds"].append(seconds)
                 row["passes"].append(sum(r.passes for r in fast["ratios"]) / len(RATIOS))
                 for quick, every in zip(fast["ratios"], full["ratios"]):
                     grid = [c for c in every.all_scored.values() if c.index is not None]
-                    best = max(grid, key=lambda c: c.memorability)
-                    found = max(quick.crops, key=lambda c: c.memorability)
-                    row["within_noise"].append(found.memorability >= best.memorability - noise)
+                    best = max(grid, key=lambda c: c.scores[fast["output"]])
+                    found = max(quick.crops, key=lambda c: c.scores[fast["output"]])
+                    row["within_noise"].append(found.scores[fast["output"]] >= best.scores[fast["output"]] - noise)
                     row["same"].append(found.index == best.index)
-                    row["delta"].append(found.memorability - quick.center.memorability)
-            _, seconds = timed(lambda: measure_regions(model, photo, FOUR_REGIONS, maps.baseline, noise))
+                    row["delta"].append(found.delta[fast["output"]])
+            _, seconds = timed(measure_regions, model, photo, FOUR_REGIONS, maps.baseline, noise)
             region_seconds.append(seconds)
     finally:
         model.close()
@@ -76,7 +76,8 @@ def one_tier(precision, photos, scored_options):
     for n, row in rows.items():
         out["search"][n] = {"within_noise": statistics.mean(row["within_noise"]), "same": statistics.mean(row["same"]),
                             "mean_delta_vs_center": statistics.mean(row["delta"]),
-                            "passes_per_ratio": statistics.mean(row["passes"]), "p50_s": statistics.median(row["seconds"])}
+                            "passes_per_ratio": statistics.mean(row["passes"]),
+                            "p50_s": statistics.median(row["seconds"])}
     return out
 
 

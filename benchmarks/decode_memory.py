@@ -77,7 +77,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     cases = [("crops of a 4032x3024 PNG, 2 at once", "crops", phone_png(4032, 3024), 2),
              ("crops of an 8000x8000 PNG", "crops", phone_png(8000, 8000), 1),
-             ("predicts of a 64 MP 16-bit grey PNG, 3 at once", "predict", png(Image.new("I;16", (8000, 8000), 40000)), 3)]
+             ("predicts of a 64 MP 16-bit grey PNG, 3 at once", "predict",
+              png(Image.new("I;16", (8000, 8000), 40000)), 3)]
     for root in args.root or [str(ROOT)]:
         for name, route, data, copies in cases:
             idle, peak, answers = measure(root, route, data, copies)

@@ -16,8 +16,8 @@ import numpy as np
 from PIL import Image
 
 import config
-from core.model.wrapper import ModelWrapper
 from core.inputs.pipeline import InputPipeline
+from core.model.wrapper import ModelWrapper
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,8 +29,9 @@ def main(argv=None):
     parser.add_argument("--scale", type=int, default=4)
     args = parser.parse_args(argv)
     settings = config.settings().replace(MODEL_BUCKET=str(ROOT / "assets" / "resmem"), MAX_IMAGE_PIXELS=10**9)
-    model = ModelWrapper.from_settings(settings)
-    pipelines = {draft: InputPipeline(model.spec, settings.MAX_IMAGE_PIXELS, draft, settings.MAX_IMAGE_BYTES) for draft in (False, True)}
+    model = ModelWrapper(settings)
+    pipelines = {draft: InputPipeline(model.spec, settings.MAX_IMAGE_PIXELS, draft, settings.MAX_IMAGE_BYTES)
+                 for draft in (False, True)}
     draft = pipelines[True].draft_size
     files = sorted(p for p in args.images.iterdir() if p.suffix.lower() in (".jpg", ".jpeg"))[:args.limit]
     full_ms, draft_ms, diffs, sizes = [], [], [], []

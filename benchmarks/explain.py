@@ -20,7 +20,6 @@ deletion, and the median milliseconds with their ratio to predict(), and writes 
 """
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -28,10 +27,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from benchmarks.deletion import greyed_pair, revealed_pair
+from benchmarks.single_image import PHOTO_SUFFIXES
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from benchmarks.deletion import greyed_pair, revealed_pair  # noqa: E402
-from benchmarks.single_image import PHOTO_SUFFIXES  # noqa: E402
 
 METHODS = ("occlusion-2", "occlusion-2-mean", "occlusion-2-blur", "occlusion-2-grey+blur", "occlusion-2-offset",
            "occlusion-3", "occlusion-3-offset", "gradient-x-activation", "grad-cam-resnet", "grad-cam-memnet",
@@ -47,7 +46,6 @@ class GradientMethods:
 
         from core.analyses.explain import GREY
         from core.inputs.images import preprocess
-
         from core.model.networks import build_network
 
         self.tf, self.model = tf, model
@@ -138,7 +136,7 @@ def run(photos, methods, precision):
 
     settings = config.settings().replace(MODEL_BUCKET=str(ROOT / "assets" / "resmem"), MODEL_PRECISION=precision)
     maps = MapSettings.from_settings(settings)
-    model = ModelWrapper.from_settings(settings)
+    model = ModelWrapper(settings)
     gradients = GradientMethods(model) if any(not m.startswith(("occlusion", "random")) for m in methods) else None
     rng = np.random.default_rng(0)
     rows = {m: {"passed": [], "fall_hot": [], "fall_cold": [], "ms": [], "inserted": [], "insertion": []}

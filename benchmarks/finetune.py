@@ -22,9 +22,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks.score import measured
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from benchmarks.score import measured  # noqa: E402
 
 
 def python(module, *args):
@@ -40,8 +40,9 @@ def one_size(images, n, seed, workdir):
     rows["finetune cold, all"] = measured(finetune + ["--out", bucket])
     # tf-fp32, the Keras model itself: the tuned bucket needs no conversion. Only this child's
     # environment: the next size's `score` baseline stays on the default tier.
-    rows["evaluate"] = measured(["env", "MODEL_PRECISION=tf-fp32", *python("training.evaluate", "--bucket", bucket, "--data", data, "--split", 1,
-                                       "--compare", ROOT / "assets/resmem", "--report", workdir / "report")])
+    evaluate = python("training.evaluate", "--bucket", bucket, "--data", data, "--split", 1,
+                      "--compare", ROOT / "assets/resmem", "--report", workdir / "report")
+    rows["evaluate"] = measured(["env", "MODEL_PRECISION=tf-fp32", *evaluate])
     result = json.loads((workdir / "report" / "metrics.json").read_text())
     provenance = json.loads((bucket / "model.json").read_text())["provenance"]
     chosen = provenance["chosen_on_val"]["features"]

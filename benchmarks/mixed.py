@@ -13,16 +13,16 @@ whole (api/worker.py), and GET /live is probed: its worst answer time idle and u
 (the liveness probe's timeout is 10 s in the manifest, every 30 s). test-artifacts/bench-mixed.json keeps the figures.
 Nothing is asserted.
 """
-import contextlib
-import socket
-from urllib.parse import urlsplit
 import argparse
+import contextlib
 import io
 import json
+import socket
 import statistics
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import av
 import numpy as np
@@ -156,7 +156,8 @@ def main(argv=None):
         "predict_refused": sum(status != 200 for _, status in under),
         "slow_uploads": args.slow, "live_idle_worst_s": max(live_idle), "live_loaded_worst_s": max(live_loaded),
         "live_probes": len(live_loaded),
-        "heavy": {name: {"alone_s": alone[name], "loaded_mean_s": statistics.mean(loaded[name]) if loaded[name] else None,
+        "heavy": {name: {"alone_s": alone[name],
+                         "loaded_mean_s": statistics.mean(loaded[name]) if loaded[name] else None,
                          "finished": statuses[name].count(200), "failed": sum(s != 200 for s in statuses[name]),
                          "refused_503": refused[name]}
                   for name in heavy},

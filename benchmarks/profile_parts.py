@@ -16,10 +16,10 @@ import numpy as np
 import tensorflow as tf
 
 import config
-from core.model.wrapper import ModelWrapper
-from core.model.outputs import serving_bucket
 from core.model.networks import build_network
+from core.model.outputs import serving_bucket
 from core.model.runtimes import LITE_CHUNK, LiteForward, OpenVINOForward, verified_files
+from core.model.wrapper import ModelWrapper
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAD = ("fc6", "fc7", "fc8", "fc9", "fc10", "fc11", "fc12")
@@ -40,7 +40,7 @@ def main(argv=None):
     parser.add_argument("--images", required=True, type=Path)
     parser.add_argument("--limit", type=int, default=40)
     args = parser.parse_args(argv)
-    model = ModelWrapper.from_settings(serving_bucket(config.settings(), ROOT / "assets" / "resmem"))
+    model = ModelWrapper(serving_bucket(config.settings(), ROOT / "assets" / "resmem"))
     full = build_network("resmem", model.spec.crop)
     full.load_weights(model.bucket.weights_path)
     photos = [p.read_bytes() for p in sorted(args.images.glob("*.jpg"))[:args.limit]]

@@ -25,9 +25,9 @@ import threading
 import time
 from pathlib import Path
 
+from benchmarks.single_image import PHOTO_SUFFIXES
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from benchmarks.single_image import PHOTO_SUFFIXES  # noqa: E402
 
 
 def tree_pss_mb(root_pid):
@@ -105,7 +105,8 @@ def row(name, size, wall, summary, peak, baseline=None, startup=None):
               "scored": summary["scored"], "failed": summary["failed"]}
     if baseline:
         result["x_in_process"] = round(baseline["wall_s"] / wall, 2)
-        result["x_after_startup"] = round(result["photos_per_s_after_startup"] / baseline["photos_per_s_after_startup"], 2)
+        after, before = result["photos_per_s_after_startup"], baseline["photos_per_s_after_startup"]
+        result["x_after_startup"] = round(after / before, 2)
     if "ray" in summary:
         result["rows_by_node"] = sorted(summary["ray"]["rows_by_node"].values())
     print(json.dumps(result), flush=True)

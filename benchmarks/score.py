@@ -28,12 +28,12 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
+from benchmarks.serving import peak_rss_mb
+from benchmarks.single_image import PHOTO_SUFFIXES
+from tests.server_process import running_server
+from training.convert_resmem import cached_wheel_path
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from benchmarks.serving import peak_rss_mb  # noqa: E402
-from benchmarks.single_image import PHOTO_SUFFIXES  # noqa: E402
-from tests.server_process import running_server  # noqa: E402
-from training.convert_resmem import cached_wheel_path  # noqa: E402
 
 
 def measured(command):

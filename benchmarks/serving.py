@@ -31,10 +31,10 @@ import numpy as np
 import requests
 from scipy.stats import spearmanr
 
+from benchmarks.single_image import PHOTO_SUFFIXES, original
+from tests.server_process import running_server
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from benchmarks.single_image import PHOTO_SUFFIXES, original  # noqa: E402
-from tests.server_process import running_server  # noqa: E402
 
 CLIENTS = (4, 8, 16)
 
@@ -65,10 +65,10 @@ def row(name, latencies_ms, seconds, n, scores=None, **extra):
 
 def in_process(photos, names):
     import config
-    from core.model.wrapper import ModelWrapper
     from core.model.outputs import serving_bucket
+    from core.model.wrapper import ModelWrapper
 
-    model = ModelWrapper.from_settings(serving_bucket(config.settings(), ROOT / "assets" / "resmem"))
+    model = ModelWrapper(serving_bucket(config.settings(), ROOT / "assets" / "resmem"))
     model.predict([photos[0]])
     ms, scores = [], []
     start = time.perf_counter()

@@ -11,7 +11,6 @@ fidelity on these photos: max |diff| and Spearman's rho (ties get their average 
 """
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -22,10 +21,10 @@ import numpy as np
 import requests
 from scipy.stats import spearmanr
 
+from tests.server_process import running_server
+from training.convert_resmem import cached_wheel_path
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from tests.server_process import running_server  # noqa: E402
-from training.convert_resmem import cached_wheel_path  # noqa: E402
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 
@@ -43,10 +42,10 @@ def original(photos, workdir):
 
 def in_process(photos):
     import config
-    from core.model.wrapper import ModelWrapper
     from core.model.outputs import serving_bucket
+    from core.model.wrapper import ModelWrapper
 
-    model = ModelWrapper.from_settings(serving_bucket(config.settings(), ROOT / "assets" / "resmem"))
+    model = ModelWrapper(serving_bucket(config.settings(), ROOT / "assets" / "resmem"))
     scores, timings = [], []
     for photo in photos:
         data = photo.read_bytes()

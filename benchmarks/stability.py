@@ -77,7 +77,8 @@ def summary(scores, seconds):
         for change in CHANGES:
             moved = np.abs(np.asarray(by_change[change]) - photo)
             rows[mode][change] = {"median": float(np.median(moved)), "p90": float(np.percentile(moved, 90)),
-                                  "max": float(moved.max()), "rho": float(spearmanr(photo, by_change[change]).statistic)}
+                                  "max": float(moved.max()),
+                                  "rho": float(spearmanr(photo, by_change[change]).statistic)}
     return rows
 
 
@@ -92,7 +93,7 @@ def main(argv=None):
     report = {"photos": len(photos), "tiers": {}}
     for precision in args.precisions:
         settings = config.settings().replace(MODEL_BUCKET=str(ROOT / "assets" / "resmem"), MODEL_PRECISION=precision)
-        model = ModelWrapper.from_settings(settings)
+        model = ModelWrapper(settings)
         try:
             report["tiers"][precision] = rows = summary(*measure(model, photos))
         finally:

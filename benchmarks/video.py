@@ -26,9 +26,9 @@ import numpy as np
 from PIL import Image
 
 import config
-from core.model.wrapper import ModelWrapper
-from core.model.outputs import serving_bucket
 from core.analyses.video import VideoReader
+from core.model.outputs import serving_bucket
+from core.model.wrapper import ModelWrapper
 from training.convert_resmem import cached_wheel_path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,7 +55,8 @@ def make_clip(photos, out):
 
 def clip_path(images, count):
     files = sorted(p for p in Path(images).iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))[:count]
-    key = hashlib.md5("".join(p.name for p in files).encode() + str((SIZE, FPS, SECONDS)).encode()).hexdigest()[:10]
+    named = "".join(p.name for p in files).encode() + str((SIZE, FPS, SECONDS)).encode()
+    key = hashlib.md5(named, usedforsecurity=False).hexdigest()[:10]  # a cache key, not a secret
     out = ROOT / "build" / "bench-video" / f"slideshow-{key}.mp4"
     if not out.is_file():
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -115,7 +116,7 @@ def fair_to_photos(clip, precision, photos=20):
 def one_tier(clip, precision, fps):
     """Print one JSON line: the timeline's seconds, its scores and this process's peak RSS."""
     settings = config.settings().replace(MODEL_BUCKET=str(ROOT / "assets" / "resmem"), MODEL_PRECISION=precision)
-    model = ModelWrapper.from_settings(settings)
+    model = ModelWrapper(settings)
     try:
         with VideoReader(clip, Path(clip).name, settings) as video:
             scored, seconds = timed(lambda: video.timeline(model, fps))

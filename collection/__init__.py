@@ -6,7 +6,8 @@
     remote.py   RemoteScorer: a running service by URL
     results.py  the output file: CSV or JSON Lines, resumable
 
-score.py is the command line over these; ``from collection import Scorer`` is the Python API.
+collection/cli.py is the command line over these (score.py and `memorability-score` run it);
+``from collection import Scorer`` is the Python API.
 """
 from collection.local import LocalScorer as Scorer
 

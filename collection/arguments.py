@@ -1,5 +1,5 @@
 """The command line of `python -m score`: its flags, their defaults from config.py, and the
-checks of their combinations. score.py runs what they ask."""
+checks of their combinations. collection/cli.py runs what they ask."""
 import argparse
 import os
 
@@ -8,9 +8,9 @@ from collection.remote import CONCURRENCY, RETRIES
 from collection.results import MAP_FORMATS
 
 
-def parse_args(argv, defaults, description=None):
+def parse_args(argv, defaults, description=None, prog="python -m score"):
     """The flags of `python -m score` over ``defaults`` (config.Settings); exits 2 on a bad one."""
-    parser = argparse.ArgumentParser(prog="python -m score", description=description,
+    parser = argparse.ArgumentParser(prog=prog, description=description,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("paths", nargs="*", help="photos, or folders to walk (hidden files are skipped)")
     parser.add_argument("--follow-links", action="store_true",
@@ -25,12 +25,13 @@ def parse_args(argv, defaults, description=None):
     parser.add_argument("--fps", type=float, default=1.0,
                         help="a video's frames sampled a second, one row each, with its time (%(default)s); "
                              "--maps maps its 3 most memorable moments")
-    parser.add_argument("--stable", action=argparse.BooleanOptionalAction, default=defaults.MODEL_TTA == "mirror",
+    parser.add_argument("--stable", action=argparse.BooleanOptionalAction, default=defaults.stable_by_default,
                         help="score each photo as the mean of it and its mirror image (twice the passes) and "
                              "add the column mirror_delta; MODEL_TTA=mirror makes it the default (%(default)s)")
     parser.add_argument("--crops", metavar="RATIOS", help="also the best crop of each ratio W:H (e.g. 1:1,16:9) "
                         "as /model/crops finds it: columns crop_WxH, _memorability, _delta_vs_center")
-    parser.add_argument("--regions", metavar="FILE", help="named regions per photo (JSON, or CSV path,name,x0,y0,x1,y1): "
+    parser.add_argument("--regions", metavar="FILE",
+                        help="named regions per photo (JSON, or CSV path,name,x0,y0,x1,y1): "
                         "the column regions, each region's effect as /model/regions measures it")
     parser.add_argument("--quiet", action="store_true", help="no progress bar (also off when not a terminal)")
     parser.add_argument("--summary-json", metavar="FILE", help="also write the closing summary as JSON")

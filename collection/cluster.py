@@ -28,14 +28,12 @@ from collection.inputs import check_paths, iter_inputs
 from collection.items import Fetched, _basename, failure_message
 from collection.parquet_output import ParquetOutput, schema
 from collection.results import ResultsFile, distribution, output_fields
-from core.model.outputs import parse_outputs
 from collection.storage import StorageError, fetch, read_manifest
 from collection.uris import is_uri
-from core.inputs.images import NOT_AN_IMAGE, ImageError
+from core.inputs.images import ImageError
+from core.model.outputs import default_output, parse_outputs
 
-PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 log = logging.getLogger(__name__)
-ACTOR_CPUS = 1.0  # a reservation per scoring actor: its threads are MODEL_THREADS
 FETCH_CPUS = 0.25  # a read task mostly waits on storage; a whole CPU each would starve the actors
 BLOCK_ROWS = 64  # inputs per block: one read task, one actor call, about one Parquet file
 # Ray's defaults wait 30 minutes with no output when actors cannot be placed; fail fast instead.
@@ -72,7 +70,7 @@ def fetch_block(block, settings):
                 content = fetch(path, _basename(path), settings)
             except ImageError as failure:
                 error = str(failure)
-            except Exception as failure:  # noqa: BLE001 -- this input's row; the traceback is logged
+            except Exception as failure:
                 log.error("%s could not be read", path, exc_info=(type(failure), failure, failure.__traceback__))
                 error = failure_message(_basename(path), failure)
         data.append(content)
@@ -85,7 +83,6 @@ class ScoreActor:
     """The score stage: one model per actor, loaded once, through collection.local.LocalScorer."""
 
     def __init__(self, settings, stable, fps, tally):
-        os.chdir(PROJECT)  # the bucket and cache paths are the project's, on every node
         from collection.local import LocalScorer
 
         self.scorer = LocalScorer(settings, stable=stable, fps=fps)
@@ -99,37 +96,42 @@ class ScoreActor:
         items = [Fetched(source.decode("utf-8", "surrogateescape"), "", walked, error, data)
                  for source, walked, error, data in zip(*(block.column(name).to_pylist()
                                                           for name in ("source", "walked", "error", "data")))]
-        rows = []
+        rows, not_images = [], []
         for result in self.scorer.score(items):
             for row in rows_of(result, self.fields):
                 rows.append({**row, "path": printable(row["path"])})
-        self.tally.add.remote(self.node, len(rows))
+            if result.not_image:  # its kind, not its message: the summary counts these apart
+                not_images.append(printable(result.path))
+        self.tally.add.remote(self.node, len(rows), not_images)
         return pa.Table.from_pylist(rows, schema=self.schema)
 
 
 @ray.remote(num_cpus=0)
 class Tally:
-    """Rows scored on each node, for the summary (and the test that work spread)."""
+    """Rows scored on each node, for the summary (and the test that work spread), and the paths
+    that were no image in a walk (a block scored again after a node is lost counts once)."""
 
     def __init__(self):
-        self.rows = {}
+        self.rows, self.not_images = {}, set()
 
-    def add(self, node, count):
+    def add(self, node, count, not_images=()):
         self.rows[node] = self.rows.get(node, 0) + count
+        self.not_images.update(not_images)
 
     def get(self):
-        return self.rows
+        return self.rows, self.not_images
 
 
 def start(address, quiet):
     """Connect to the cluster at ``address`` ("auto", "ray://head:10001", host:port; "local"
     starts a new Ray here; None does as ray.init does: RAY_ADDRESS, else the Ray started on this
     machine, else a new one); the workers get the storage's endpoint and region (PASSED_ENV, no
-    secret) and the project's code."""
+    secret). The workers import the project as an installed package (pyproject.toml: make's
+    set-up and the image install it), as they import Ray itself."""
     env = {name: os.environ[name] for name in PASSED_ENV if name in os.environ}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [PROJECT, os.environ.get("PYTHONPATH")]))
     ray.init(address=address, runtime_env={"env_vars": env}, logging_level=logging.WARNING,
-             log_to_driver=True, include_dashboard=False if address in (None, "local") else None, configure_logging=True)
+             log_to_driver=True, include_dashboard=False if address in (None, "local") else None,
+             configure_logging=True)
     context = DataContext.get_current()
     context.enable_progress_bars = not quiet
     context.print_on_execution_start = False
@@ -169,11 +171,20 @@ def open_output(out, overwrite, stable, outputs):
     return ParquetOutput(out, overwrite=overwrite, stable=stable, outputs=outputs)
 
 
+def on_every_node(settings):
+    """``settings`` with the bucket and cache paths absolute, as the driver resolves them: a Ray
+    worker runs in a folder of Ray's own, and finds them at the same place on its node (the
+    image's /workspace on a KubeRay cluster, the checkout on this machine)."""
+    return settings.replace(**{name: os.path.abspath(getattr(settings, name))
+                               for name in ("MODEL_BUCKET", "FALSE_ALARM_BUCKET", "MODEL_CACHE")})
+
+
 def run_job(args, settings):
     """Score ``args.paths`` and ``--from-list`` on Ray into ``args.out``; the run's summary.
     StorageError, OutputError or InputError before anything started (exit 2); JobError after."""
     started = time.monotonic()
     check_paths(args.paths)
+    settings = on_every_node(settings)
     # Listed whole before the output is opened (so a storage error names the inputs first); a
     # walk never scores the output or the summary (collection.inputs.OwnFiles), which exist by a
     # resume, and the first run's are made only after the listing.
@@ -209,37 +220,38 @@ def run_job(args, settings):
         if not isinstance(out, ParquetOutput):
             out.close()
     try:
-        nodes = ray.get(tally.get.remote(), timeout=30)
-    except (ray.exceptions.RayError, TimeoutError):  # only a diagnostic: the rows are written
-        nodes = None
+        nodes, not_images = ray.get(tally.get.remote(), timeout=30)
+    except (ray.exceptions.RayError, TimeoutError):  # the rows are written; they count as failures then
+        nodes, not_images = None, set()
     if isinstance(out, ParquetOutput):
         rows = out.read(("path", *outputs, "error")).to_pylist()  # this run's rows and earlier runs'
     else:
-        rows += [{"path": printable(path), outputs[0]: score, "error": error}
-                 for path, (score, error) in out.done.items()]
-    summary = summarise(rows, todo, skipped, started, startup, outputs[0])
+        rows += [{"path": printable(path), **(scores or {}), "error": error}
+                 for path, (scores, error) in out.done.items()]
+    summary = summarise(rows, todo, skipped, started, startup, default_output(outputs), not_images)
     summary.update(output=args.out, model=f"{settings.MODEL_BUCKET} ({settings.MODEL_PRECISION}) on Ray, "
                    f"{actors} actor{'s' if actors > 1 else ''}", ray={"startup_s": round(startup, 2),
                                                                        "actors": actors, "rows_by_node": nodes})
     return summary
 
 
-def summarise(rows, todo, skipped, started, startup, output="memorability"):
-    """The closing summary of score.py from the output's rows: scored, failed and not-image
-    inputs of this run (by path; a video's rows count once), the scores of every row (of
-    ``output``: the first of MODEL_OUTPUTS)."""
-    walked = {printable(item.path): item.may_be_other() for item in todo}  # this run's inputs
+def summarise(rows, todo, skipped, started, startup, output="memorability", not_images=frozenset()):
+    """The closing summary of score (collection/cli.py) from the output's rows: scored, failed and not-image
+    inputs of this run (by path; a video's rows count once; ``not_images``: the paths whose Result
+    said so, collection.inputs.Input.not_an_image), the scores of every row of ``output``
+    (core.model.outputs.default_output), under its name."""
+    this_run = {printable(item.path) for item in todo}
     status = {}
     for row in rows:
         path, error = row["path"], row["error"]
-        if path in walked and status.get(path) != "failed":
-            status[path] = "scored" if error is None else ("not_image" if walked[path] and error.endswith(NOT_AN_IMAGE)
-                                                          else "failed")
+        if path in this_run and status.get(path) != "failed":
+            status[path] = "scored" if error is None else "not_image" if path in not_images else "failed"
     counts = {name: sum(1 for value in status.values() if value == name) for name in ("scored", "failed", "not_image")}
     wall = time.monotonic() - started
     done_here = counts["scored"] + counts["failed"]
+    earlier_failed = {row["path"] for row in rows if row["error"] and row["path"] not in this_run}
     return {"scored": counts["scored"], "failed": counts["failed"], "not_images": counts["not_image"],
-            "skipped": skipped, "skipped_failed": len({row["path"] for row in rows if row["error"] and row["path"] not in walked}),
-            "missing": len(walked) - len(status), "wall_s": round(wall, 2), "load_s": round(startup, 2),
+            "skipped": skipped, "skipped_failed": len(earlier_failed),
+            "missing": len(this_run) - len(status), "wall_s": round(wall, 2), "load_s": round(startup, 2),
             "photos_per_s": round(done_here / max(wall - startup, 1e-9), 3),
             output: distribution([row[output] for row in rows if output in row])}

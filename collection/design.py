@@ -1,11 +1,16 @@
 """`python -m score --crops` and `--regions`: a designer's two questions asked of a whole
 collection, answered by the same code as /model/crops and /model/regions.
 
-    --crops 1:1,16:9     the best crop of each ratio (min_scale 1, as the API's default): the
-                         columns crop_1x1 ("x,y,w,h" in pixels of the photo as displayed),
-                         crop_1x1_memorability and crop_1x1_delta_vs_center, per ratio
+    --crops 1:1,16:9     the best crop of each ratio (min_scale 1, as the API's default) by the
+                         default output (core.model.outputs.default_output: memorability where it
+                         is served): the columns crop_1x1 ("x,y,w,h" in pixels of the photo as
+                         displayed), crop_1x1_memorability and crop_1x1_delta_vs_center, per ratio
+                         (crop_1x1_false_alarm and crop_1x1_false_alarm_delta_vs_center where
+                         false_alarm is the default)
     --regions FILE       named regions per photo: the column regions, JSON of
-                         [{"name", "effect", "spread", "verdict", "in_model_view"}, ...]
+                         [{"name", "effect", "spread", "verdict", "in_model_view"}, ...], the
+                         measures of the default output, and each other output's effect
+                         (false_alarm_effect); each named by core.model.outputs.field
 
 FILE is JSON, ``{"photo path": [{"name": ..., "box": [x0, y0, x1, y1]} | {"name": ..., "points":
 [[x, y], ...]}, ...]}``, or CSV with the header ``path,name,x0,y0,x1,y1`` (boxes). A path matches
@@ -16,35 +21,39 @@ import json
 import os
 
 from core.analyses.marks import FieldError, parse_regions
+from core.model.outputs import default_output, field
 
 CSV_HEADER = ["path", "name", "x0", "y0", "x1", "y1"]
 
 
-def crop_fields(ratios):
-    """The extra columns of --crops, in ratio order."""
+def crop_fields(ratios, output):
+    """The extra columns of --crops, in ratio order, for crops ranked by ``output``."""
     return tuple(f"crop_{r.width}x{r.height}{suffix}" for r in ratios
-                 for suffix in ("", "_memorability", "_delta_vs_center"))
+                 for suffix in ("", f"_{field(output)}", f"_{field(output, 'delta_vs_center')}"))
 
 
 def crop_values(found):
     """The --crops columns of one photo from core.analyses.crops.search_crops's answer (top 1)."""
-    values = {}
+    values, output = {}, found["output"]
     for ratio in found["ratios"]:
         best, name = ratio.crops[0], "crop_" + ratio.ratio.replace(":", "x")
-        values.update({name: ",".join(map(str, best.box)), f"{name}_memorability": best.memorability,
-                       f"{name}_delta_vs_center": best.memorability - ratio.center.memorability})
+        values.update({name: ",".join(map(str, best.box)), f"{name}_{field(output)}": best.scores[output],
+                       f"{name}_{field(output, 'delta_vs_center')}": best.delta[output]})
     return values
 
 
 def regions_value(measured):
-    """The --regions column of one photo from core.analyses.regions.measure_regions's answer: each region's
-    effect on the first output, and ``<output>_effect`` on each other (false_alarm_effect)."""
-    found = next(iter(measured.values()))
-    values = [{"name": r.name, "effect": round(r.effect, 6), "spread": round(r.spread, 6),
-               "verdict": r.verdict, "in_model_view": round(r.in_model_view, 4)} for r in found.regions]
-    for output, other in list(measured.items())[1:]:
-        for value, region in zip(values, other.regions):
-            value[f"{output}_effect"] = round(region.effect, 6)
+    """The --regions column of one photo from core.analyses.regions.measure_regions's answer: each
+    region's measures of the default output, and each other output's effect (false_alarm_effect)."""
+    top = default_output(list(measured.scores))
+    values = []
+    for r in measured.regions:
+        value = {"name": r.name, field(top, "effect"): round(r.effect[top], 6),
+                 field(top, "spread"): round(r.spread[top], 6), field(top, "verdict"): r.verdict[top],
+                 "in_model_view": round(r.in_model_view, 4)}
+        value.update({field(output, "effect"): round(effect, 6)
+                      for output, effect in r.effect.items() if output != top})
+        values.append(value)
     return json.dumps(values)
 
 

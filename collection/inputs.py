@@ -15,13 +15,11 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from collection.uris import is_uri
+from core.inputs.formats import CLAIMED_SUFFIXES
 
 
 class InputError(ValueError):
     """A path on the command line that does not exist: nothing can be scored from it."""
-
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".mpo", ".png", ".gif", ".bmp", ".dib", ".tif", ".tiff", ".webp"}
 
 
 @dataclass(frozen=True)
@@ -31,10 +29,13 @@ class Input:
     walked: bool = False  # met in a walk, not named: a file there that is no image is not a failure
     error: str = None  # known before reading: a folder that cannot be listed
 
-    def may_be_other(self):
-        """True for a walked file whose name claims no image format: when its bytes are no
-        image either, it is a README or a CSV beside the photos, not a failed photo."""
-        return self.walked and self.error is None and os.path.splitext(self.path)[1].lower() not in IMAGE_SUFFIXES
+    def not_an_image(self, kind):
+        """The one test of "not an image, met in a walk", which is no failure: a walked file whose
+        bytes are of no image format at all nor a video (``kind``, core.inputs.kinds.Kind; None
+        when its bytes were not classified) and whose name claims no format taken. A README or a
+        CSV beside the photos; not a photo.bin that is a broken JPEG, a notes.mp4 or a favicon."""
+        return (self.walked and self.error is None and kind is not None and kind.other
+                and os.path.splitext(self.path)[1].lower() not in CLAIMED_SUFFIXES)
 
 
 def map_root(paths, listed=()):
@@ -147,9 +148,10 @@ def read_list(stream):
 
 
 def iter_inputs(paths=(), listed=(), follow_links=False, maps_root=None, exclude=()):
-    """Inputs from ``paths`` (files, folders, or URIs of objects or prefixes) and then ``listed`` (paths from a list), each
-    path once: a repeat is dropped, so that every path has exactly one row. A folder named on the
-    command line is walked even when it is a symlink, as `find -H` does. Map names are relative to
+    """Inputs from ``paths`` (files, folders, or URIs of objects or prefixes) and then ``listed``
+    (paths from a list), each path once: a repeat is dropped, so that every path has exactly one
+    row. A folder named on the command line is walked even when it is a symlink, as `find -H` does.
+    Map names are relative to
     ``maps_root``, by default map_root's (a ``listed`` that is no list or tuple is not read ahead).
     The paths of ``exclude`` (the run's output, maps and summary: OwnFiles) are never inputs."""
     own = OwnFiles(exclude)  # when the first input is asked for: the output exists by then

@@ -1,7 +1,7 @@
 """What the local and the remote scorer share: the inputs they take, the Result they give, the
 protocol they both follow, and the ordered, bounded streaming they both do.
 
-Neither scorer imports the other; score.py chooses one, and writes the same rows from either.
+Neither scorer imports the other; collection/cli.py chooses one, and writes the same rows from either.
 """
 import collections
 import itertools
@@ -20,11 +20,10 @@ from collection.inputs import Input
 class Result:
     index: int  # position in the input
     path: str = None  # the input's path; None for bytes and PIL images
-    memorability: float = None
+    scores: object = None  # core.model.outputs.Scores: each output's score by name (result.scores["false_alarm"])
     width: int = None  # the photo as displayed (EXIF orientation applied), full size
     height: int = None
     error: str = None  # why it could not be scored; None when it was
-    mirror_delta: float = None  # stable: the score of the photo minus its mirror image's
     not_image: bool = False  # a file met in a walk that is no image by name or bytes: not a failure
     time: float = None  # always None for the input itself; a video's rows take their frames' times
     frames: list = None  # a video: Frame of each sampled time, in order (one row each)
@@ -33,45 +32,13 @@ class Result:
     overlay: bytes = None  # with maps: /model/explain's overlay, as PNG bytes
     moments: list = None  # a video with maps: (time, heatmap, overlay) of its most memorable frames
     extra: dict = None  # --crops and --regions: their columns (collection/design.py)
-    outputs: dict = None  # the outputs beyond memorability: false_alarm (and its mirror delta)
-
-    @property
-    def scores(self):
-        """Every output's score: result.scores["false_alarm"] (collection.items.scores_of)."""
-        return scores_of(self)
 
 
 @dataclass
 class Frame:
-    """One sampled frame of a video: its presentation time and its score."""
+    """One sampled frame of a video: its presentation time and its scores (as Result's)."""
     time: float
-    memorability: float = None
-    mirror_delta: float = None
-    outputs: dict = None  # as Result's
-
-    @property
-    def scores(self):
-        return scores_of(self)
-
-
-def scores_of(target):
-    """Every output's fields of a Result or a Frame, as /model/predict gives them:
-    {"memorability": ..., "false_alarm": ...} (and the mirror deltas with stable)."""
-    own = {"memorability": target.memorability, "mirror_delta": target.mirror_delta}
-    return {**{k: v for k, v in own.items() if v is not None}, **(target.outputs or {})}
-
-
-def take_scores(target, prediction, outputs):
-    """Put a prediction (core.model.wrapper.ModelWrapper's dict, or the service's JSON object: a field an
-    output of ``outputs``, core/model/outputs.py) on a Result or a Frame: memorability and its mirror
-    delta as attributes, every other output's score and mirror delta in ``outputs``. Returns
-    ``target``."""
-    from core.model.outputs import mirror_delta_field
-
-    target.memorability, target.mirror_delta = prediction.get("memorability"), prediction.get("mirror_delta")
-    target.outputs = {field: prediction.get(field) for name in outputs if name != "memorability"
-                      for field in (name, mirror_delta_field(name)) if field in prediction} or None
-    return target
+    scores: object = None
 
 
 class Scorer(Protocol):
@@ -138,8 +105,7 @@ def chunks(iterable, size):
 
 
 log = logging.getLogger(__name__)
-NO_SCORE = ("memorability", "mirror_delta", "width", "height", "frames", "heatmap", "overlay", "moments", "extra",
-            "outputs")
+NO_SCORE = ("scores", "width", "height", "frames", "heatmap", "overlay", "moments", "extra")
 
 
 def failure_message(label, error):

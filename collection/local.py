@@ -3,10 +3,10 @@
     from collection import Scorer
     with Scorer() as scorer:                       # the bucket and tier of config.settings()
         for result in scorer.score(paths):         # paths, bytes or PIL images, any number
-            print(result.path, result.memorability, result.error)
+            print(result.path, result.scores["memorability"], result.error)   # scores: None on an error
 
     Scorer(MODEL_PRECISION="lite-int8", BATCH_SIZE=4)   # settings by name (config.Settings)
-    Scorer(stable=True)     # each score the mean of the photo and its mirror, with mirror_delta
+    Scorer(stable=True)     # each score the mean of the photo and its mirror: result.scores.mirror_delta
 
 A small thread pool reads, decodes and preprocesses the photos ahead of the model, through the
 one input pipeline (core/inputs/pipeline.py), while the calling thread runs the forward passes in
@@ -21,12 +21,15 @@ and so does one on which anything else goes wrong ("<name> could not be scored: 
 scored.
 """
 import io
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import config
 from collection.inputs import Input
-from collection.items import Frame, chunks, describe, failed, ordered_map, take_scores
-from core.inputs.images import ImageError, NotAnImage, TooLarge
+from collection.items import Frame, chunks, describe, failed, ordered_map
+from core.inputs.files import check_size
+from core.inputs.images import ImageError
+from core.inputs.kinds import NEITHER, VIDEO, classify, image_refusal, size_limit
 
 TOP_MOMENTS = 3  # a video's most memorable frames that --maps maps
 class Video:
@@ -53,8 +56,8 @@ class LocalScorer:
         self.settings = (settings or config.settings()).replace(**overrides)
         self.workers, self.maps, self.fps = workers, maps, fps
         self.crops, self.regions = crops, regions
-        self.stable = self.settings.MODEL_TTA == "mirror" if stable is None else stable
-        self.model = ModelWrapper.from_settings(self.settings, warm_up=False)
+        self.stable = self.settings.stable_by_default if stable is None else stable
+        self.model = ModelWrapper(self.settings, warm_up=False)
         self.outputs = self.model.outputs  # the columns of its rows (MODEL_OUTPUTS)
         self.map_settings = MapSettings.from_settings(self.settings)
         self.description = f"{self.model.MODEL_META_DATA['name']} ({self.model.precision}) in this process"
@@ -85,20 +88,22 @@ class LocalScorer:
 
     def _prepare(self, result, source, label, item):
         try:
+            kind = classify(source, label)  # the bytes decide: a video named .jpg is a video
+            if kind.kind == VIDEO:
+                if isinstance(source, (str, os.PathLike)):
+                    check_size(label, os.stat(source).st_size, *size_limit(kind, self.settings))
+                else:  # a Fetched input's bytes: PyAV reads a file object
+                    source = io.BytesIO(source)
+                return result, Video(source, label)  # scored frame by frame in _forward
+            if kind.kind == NEITHER:
+                raise image_refusal(kind, label)
             # The read-ahead keeps no full-size picture: an overlay's for the maps, none else (the
             # crops decode theirs again when their turn comes, as /model/crops does).
             keep = self.map_settings.overlay_size if self.maps else False
             photo = self.model.pipeline.prepare(source, label, mirror=self.stable, keep_image=keep)
         except ImageError as error:
-            from core.analyses.video import is_video
-
-            if isinstance(error, (NotAnImage, TooLarge)):
-                if isinstance(source, (bytes, bytearray)):  # a Fetched input's bytes: PyAV reads a file object
-                    source = io.BytesIO(source)
-                if isinstance(source, (str, io.BytesIO)) and is_video(source, self.settings):
-                    return result, Video(source, label)  # scored frame by frame in _forward
             result.error = str(error)
-            result.not_image = isinstance(error, NotAnImage) and isinstance(item, Input) and item.may_be_other()
+            result.not_image = isinstance(item, Input) and item.not_an_image(getattr(error, "kind", None))
             return result, None
         result.width, result.height = photo.size
         if self.crops:
@@ -125,7 +130,7 @@ class LocalScorer:
         from core.analyses.explain import map_photo
 
         found = map_photo(self.model, photo, self.map_settings, self.stable)
-        take_scores(result, found.fields, self.model.outputs)
+        result.scores = found.scores
         result.heatmap, result.overlay = found.heatmap, found.overlay
 
     def _predict(self, good):
@@ -141,7 +146,7 @@ class LocalScorer:
                     self._predict([entry])
             return
         for (result, _, _), prediction in zip(good, predictions):
-            take_scores(result, prediction, self.model.outputs)
+            result.scores = prediction
 
     @staticmethod
     def _guarded(result, label, function, *args):
@@ -184,7 +189,7 @@ class LocalScorer:
         try:
             with VideoReader(video.path, video.label, self.settings) as reader:
                 scored = reader.timeline(self.model, self.fps, self.stable)
-                result.frames = [take_scores(Frame(t), p, self.model.outputs) for t, p in scored]
+                result.frames = [Frame(t, p) for t, p in scored]
                 result.width, result.height = reader.size or (None, None)
                 if not reader.complete:
                     result.error = cut_short(video.label, len(scored))
@@ -196,8 +201,10 @@ class LocalScorer:
     def _moment_maps(self, reader, scored):
         from core.analyses.explain import map_photo
         from core.analyses.video import moments
+        from core.model.outputs import default_output
 
-        times, scores = [t for t, _ in scored], [p[self.model.outputs[0]] for _, p in scored]
+        output = default_output(self.model.outputs)  # the moments /model/video would choose, mapped by it
+        times, scores = [t for t, _ in scored], [p[output] for _, p in scored]
         found = []
         for index in moments(times, scores, TOP_MOMENTS, self.fps):
             photo = self.model.pipeline.prepare(reader.frame_at(times[index]), mirror=self.stable,

@@ -28,9 +28,11 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from collection.inputs import Input
-from collection.items import Frame, Result, describe, failed, ordered_map, take_scores
-from core.inputs.images import ImageError, NotAnImage, TooLarge, not_an_image, probe_size
-from core.inputs.pipeline import read_source
+from collection.items import Frame, Result, describe, failed, ordered_map
+from core.inputs.files import read_source
+from core.inputs.images import ImageError, probe_size
+from core.inputs.kinds import NEITHER, VIDEO, classify, image_refusal
+from core.model.outputs import scores_from
 
 RETRYABLE = (502, 503, 504)  # the service's own 503 (with Retry-After) and a gateway's errors
 MULTIPART_OVERHEAD = 512  # bytes of headers per file in the form, for the size cap
@@ -91,7 +93,7 @@ class RemoteScorer:
         self.concurrency, self.retries, self.timeout, self.maps = concurrency, retries, timeout, maps
         self.max_files, self.max_bytes = settings.MAX_FILES, settings.MAX_CONTENT_LENGTH
         self.retry_for, self.settings, self.fps = settings.RETRY_FOR, settings, fps
-        stable = settings.MODEL_TTA == "mirror" if stable is None else stable
+        stable = settings.stable_by_default if stable is None else stable
         self._options = {"stable": "true" if stable else "false"}  # said, never left to the server
         self.description = f"the service at {self.url}"
         self._local = threading.local()  # a Session per thread: they are not thread-safe
@@ -158,41 +160,39 @@ class RemoteScorer:
         data = size = None
         try:
             if result.error is None:  # else a folder that could not be listed
+                kind = classify(source, label)  # the bytes decide, as the service decides
+                if kind.kind == VIDEO:
+                    self._video(result, source, label)  # its rows: a video goes whole to /model/video
+                    return None, None
+                if kind.kind == NEITHER:
+                    raise image_refusal(kind, label)  # the service's own message; not sent
                 data = _png(source) if isinstance(source, Image.Image) else read_source(
                     source, label, self.max_bytes, "MAX_CONTENT_LENGTH, the service's upload limit")
-                size = probe_size(data)  # from the header: None when Pillow knows no such format
-            if size is None and self._video(result, source, label):
-                data = None  # its rows are made: a video goes whole to /model/video
-            elif size is None and isinstance(item, Input) and item.may_be_other():
-                raise not_an_image(label)  # a README beside the photos: not sent, not a failure
-        except NotAnImage as error:
-            result.error, result.not_image = str(error), True
-        except TooLarge as error:
-            if not self._video(result, source, label):
-                result.error = str(error)
+                size = probe_size(data)  # from the header: None when Pillow cannot read it
         except ImageError as error:
             result.error, data = str(error), None
+            result.not_image = isinstance(item, Input) and item.not_an_image(getattr(error, "kind", None))
         return data, size
 
     def _video(self, result, source, label):
-        """If ``source`` is a video file: its rows from /model/video (the file is streamed from
-        disk), and with maps, its moments mapped by /model/explain on frames decoded here. False
-        if it is no video."""
-        from core.analyses.video import VideoReader, cut_short, is_video
+        """A video's rows from /model/video (a file is streamed from disk), and with maps, its
+        moments mapped by /model/explain on frames decoded here."""
+        from core.analyses.video import VideoReader, cut_short
 
-        if not isinstance(source, str) or not is_video(source, self.settings):
-            return False
-        with open(source, "rb") as stream:
+        def opened():
+            return open(source, "rb") if isinstance(source, (str, os.PathLike)) else io.BytesIO(source)
+
+        with opened() as stream:
             response = self._send("POST", "/model/video", data={"fps": str(self.fps), **self._options},
                                   files={"video": (label, stream, "application/octet-stream")})
         if response.status_code != 200:
             self._refused(response, (result, None, label, None))
-            return True
+            return
         body = response.json()
-        result.frames = [take_scores(Frame(p["time"]), p, self.outputs) for p in body["timeline"]]
+        result.frames = [Frame(p["time"], scores_from(self.outputs, p)) for p in body["timeline"]]
         if not body["complete"]:
             result.error = cut_short(label, body["frames"])
-        with VideoReader(source, label, self.settings) as reader:  # its size, and frames to map
+        with opened() as stream, VideoReader(stream, label, self.settings) as reader:  # its size, frames to map
             first = reader.frame_at(0.0)
             result.width, result.height = first.shape[1], first.shape[0]
             if self.maps:
@@ -201,7 +201,6 @@ class RemoteScorer:
                     made = Result(0, name=label)
                     self._explain(made, _png(Image.fromarray(reader.frame_at(moment["time"]))), label, None)
                     result.moments.append((moment["time"], made.heatmap, made.overlay))
-        return True
 
     def _predict(self, entries):
         response = self._send("POST", "/model/predict", data=self._options, files=[
@@ -210,7 +209,7 @@ class RemoteScorer:
             try:
                 predictions = response.json()["predictions"]
                 for (result, _, _, size), prediction in zip(entries, predictions, strict=True):
-                    take_scores(result, prediction, self.outputs)
+                    result.scores = scores_from(self.outputs, prediction)
                     result.width, result.height = size or (None, None)
             except Exception as error:  # noqa: BLE001 -- an answer this client cannot read
                 if len(entries) == 1:
@@ -232,7 +231,7 @@ class RemoteScorer:
             self._refused(response, (result, data, label, size))
             return
         body = response.json()
-        take_scores(result, body, self.outputs)
+        result.scores = scores_from(self.outputs, body)
         result.width, result.height = size or (None, None)
         result.heatmap = np.asarray(body["heatmap"], np.float64)
         result.overlay = base64.b64decode(body["overlay"])

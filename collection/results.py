@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.model.outputs import mirror_delta_field
+from core.model.outputs import field, fields_of
 
 
 def output_fields(outputs=("memorability",), stable=False):
@@ -36,11 +36,10 @@ def output_fields(outputs=("memorability",), stable=False):
     MODEL_OUTPUTS (core/model/outputs.py), the size, the error; with --stable each output's mirror
     delta (its score minus its mirror image's) at the end."""
     fields = ("path", "time", *outputs, "width", "height", "error")
-    return fields + tuple(mirror_delta_field(name) for name in outputs) if stable else fields
+    return fields + tuple(field(name, "mirror_delta") for name in outputs) if stable else fields
 
 
 FIELDS = output_fields()  # memorability alone: the columns of the runs before false_alarm
-STABLE_FIELDS = output_fields(stable=True)
 EARLIER_FIELDS = (("path", "memorability", "width", "height", "error"),
                   ("path", "memorability", "width", "height", "error", "mirror_delta"))  # before videos
 TEXT_FIELDS = ("path", "error")  # what a CSV escapes against formulas
@@ -56,7 +55,7 @@ NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # a full disk, a quota, a f
 
 class NoRoomError(RuntimeError):
     """No room to write the output or a map (NO_ROOM). What was written stands, whole rows and
-    whole maps, so the same command resumes once there is room; score.py exits 4."""
+    whole maps, so the same command resumes once there is room; score exits 4 (collection/cli.py)."""
 
     def __init__(self, path, error):
         super().__init__(f"no room to write {path} ({error.strerror or error})")
@@ -64,27 +63,25 @@ class NoRoomError(RuntimeError):
 
 def rows_of(result, fields=FIELDS):
     """The output rows of a collection.items.Result, with ``fields``: one, or one per sampled
-    frame of a video (its ``frames``), each with its time."""
-    row = {field: value_of(result, field) for field in fields}
+    frame of a video (its ``frames``), each with its time and its scores."""
+    values = {"path": result.path, "time": result.time, "width": result.width, "height": result.height,
+              "error": result.error, **(result.extra or {}), **scored(result)}
+    row = {name: values.get(name) for name in fields}
     if not result.frames:
         return [row]
-    own = [field for field in fields if field == "time" or field in (result.frames[0].outputs or {})
-           or field in ("memorability", "mirror_delta")]
-    return [{**row, **{field: value_of(frame, field) for field in own}} for frame in result.frames]
+    return [{**row, "time": frame.time, **{k: v for k, v in scored(frame).items() if k in row}}
+            for frame in result.frames]
 
 
-def value_of(result, field):
-    """A column's value of a Result or a Frame: --crops' and --regions' columns, the outputs
-    beyond memorability, or its own attribute."""
-    for bag in (getattr(result, "extra", None), result.outputs):
-        if bag and field in bag:
-            return bag[field]
-    return getattr(result, field, None)
+def scored(target):
+    """The score columns of a Result or a Frame (core.model.outputs.fields_of); none unscored."""
+    return fields_of(target.scores) if target.scores is not None else {}
 
 
 class ResultsFile:
     """Append rows to ``path`` (.jsonl: JSON Lines, else CSV); ``done`` maps the paths that were
-    in it when it was opened to their score (None for an error row)."""
+    in it when it was opened to (their score of each output, by name, or None for an error row;
+    the error)."""
 
     def __init__(self, path, overwrite=False, stable=False, extra=(), outputs=("memorability",)):
         self.path = Path(path)
@@ -168,8 +165,8 @@ class ResultsFile:
             path, error = row["path"], row.get("error") or None
             if not self.jsonl:
                 path, error = (field[1:] if field and field.startswith("'") else field for field in (path, error))
-            score = row.get(self.outputs[0])
-            done[path] = (float(score) if score not in (None, "") and not error else None, error)
+            scores = {name: float(row[name]) for name in self.outputs if row.get(name) not in (None, "")}
+            done[path] = (scores if scores and not error else None, error)
         return done
 
     def _encode_csv(self, rows):

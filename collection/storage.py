@@ -9,9 +9,10 @@ Credentials, region and endpoint come from the standard variables (AWS_ACCESS_KE
 AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_DEFAULT_REGION, AWS_ENDPOINT_URL, AWS_PROFILE;
 GOOGLE_APPLICATION_CREDENTIALS), which pyarrow's S3 and GCS clients read themselves.
 
-A read gives the service's own messages (core/inputs/pipeline.py's ``open_file``): an object over
-MAX_IMAGE_BYTES is refused from its listed size, before a byte of it is downloaded, unless its
-header (a ranged read) shows a video within MAX_VIDEO_BYTES.
+A read gives the service's own messages (core/inputs/files.py's ``open_file``): an object is
+refused from its listed size, before more than its first bytes are downloaded (a ranged read,
+which core/inputs/kinds.py classifies), when it is over MAX_VIDEO_BYTES for a video, else over
+MAX_IMAGE_BYTES.
 """
 import os
 import re
@@ -19,8 +20,9 @@ import re
 import pyarrow.fs as pafs
 
 from collection.uris import is_uri
-from core.inputs.images import ImageError, TooLarge
-from core.inputs.pipeline import check_size, read_source
+from core.inputs.files import check_size, open_file, read_stream
+from core.inputs.images import ImageError
+from core.inputs.kinds import classify, size_limit
 
 MANIFEST_COLUMNS = ("path", "uri", "url", "key")  # a CSV's or Parquet's column of URIs, by name
 
@@ -113,31 +115,18 @@ def fetch(uri, name, settings):
             raise ImageError(f"{name} cannot be read (no such object)")
         if info.type != pafs.FileType.File:
             raise ImageError(f"{name} is not a regular file: it is a folder")
-        with fs.open_input_file(path) as stream:
-            if not (info.size > settings.MAX_IMAGE_BYTES and _video_header(stream, info.size, settings)):
-                check_size(name, info.size, settings.MAX_IMAGE_BYTES)
+        with fs.open_input_file(path) as stream:  # its kind from a ranged read of its first bytes
+            check_size(name, info.size, *size_limit(classify(stream, name), settings))
             return stream.read()
     except OSError as error:  # access denied, a dropped connection: this input's row says so
         raise ImageError(f"{name} cannot be read ({_reason(error)})") from None
 
 
 def _fetch_local(path, name, settings):
-    try:
-        return read_source(path, name, settings.MAX_IMAGE_BYTES)
-    except TooLarge:
-        from core.analyses.video import is_video
-
-        if not is_video(path, settings):
-            raise
-        return read_source(path, name, settings.MAX_VIDEO_BYTES, "MAX_VIDEO_BYTES")
-
-
-def _video_header(stream, size, settings):
-    """Whether an object over MAX_IMAGE_BYTES is a video within MAX_VIDEO_BYTES, from ranged
-    reads of its header by FFmpeg."""
-    from core.analyses.video import is_video
-
-    return size <= settings.MAX_VIDEO_BYTES and is_video(stream, settings)
+    with open_file(path, name) as stream:
+        limit, setting = size_limit(classify(stream, name), settings)
+        check_size(name, os.fstat(stream.fileno()).st_size, limit, setting)
+        return read_stream(stream, name, limit)
 
 
 def _reason(error):

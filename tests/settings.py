@@ -35,7 +35,7 @@ def open_model(convert=False, warm_up=False, **overrides):
     (test_model.py holds them)."""
     from core.model.wrapper import ModelWrapper
 
-    return ModelWrapper.from_settings(settings(**overrides), convert=convert, warm_up=warm_up)
+    return ModelWrapper(settings(**overrides), convert=convert, warm_up=warm_up)
 
 
 KIND = None  # the running test's kind (tests/conftest.py), None outside a test

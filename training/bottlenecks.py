@@ -123,7 +123,8 @@ def outputs(model, layers, entries, pipeline, folder, batch=32, mirror=False, de
             part = np.reshape(np.asarray(part, np.float32), (len(part), -1))
             if name not in files:
                 stored = np.float16 if name in half else np.float32
-                files[name] = np.lib.format.open_memmap(tmp / f"{name}.npy", "w+", stored, (len(entries), part.shape[1]))
+                files[name] = np.lib.format.open_memmap(tmp / f"{name}.npy", "w+", stored,
+                                                        (len(entries), part.shape[1]))
             if name in half and np.abs(part).max(initial=0) > np.finfo(np.float16).max:
                 raise ValueError(f"{name}'s outputs exceed float16's range: it cannot be cached in half precision")
             files[name][row:row + len(part)] = part

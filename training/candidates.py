@@ -55,7 +55,8 @@ def deep_candidates(model, bucket, train, val, pipeline, cache, batch, table, ou
         log.info("deep candidates skipped: %d training photos, fewer than %d, are too few to adapt a layer of "
                  "the network honestly", len(train), deep.MIN_TRAIN)
         for part in parts:
-            table.append({"features": deep.PARTS[part], "skipped": f"{len(train)} training photos, under {deep.MIN_TRAIN}"})
+            table.append({"features": deep.PARTS[part],
+                          "skipped": f"{len(train)} training photos, under {deep.MIN_TRAIN}"})
         return []
     options, n = bucket.architecture_options, len(train) + len(val)
     y_train, y_val = [s for _, s in train], [s for _, s in val]
@@ -87,5 +88,6 @@ def deep_candidates(model, bucket, train, val, pipeline, cache, batch, table, ou
             pool.append(({**choice, "features": label, "ensemble": head.choice(),
                           "what": choice["what"] + ", blended with a linear head on its own features"},
                          head.val_spearman, {"tuned": {"features": list(head.layers)}},
-                         lambda network, m=trained, w=names, h=head: tuned_network(deep.with_weights(network, m, w), h)))
+                         lambda network, m=trained, w=names, h=head:
+                             tuned_network(deep.with_weights(network, m, w), h)))
     return pool

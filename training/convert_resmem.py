@@ -143,8 +143,9 @@ def fetch_wheel(cache_dir, published=RESMEM):
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         # pip honours the machine's index, proxy and certificate settings, and shows progress.
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                        "--progress-bar", "on", "-d", tmp, published.requirement], check=True)
+        pip = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+               "--progress-bar", "on", "-d", tmp, published.requirement]
+        subprocess.run(pip, check=True)  # noqa: S603 -- our own interpreter's pip, a list argv, no shell
         downloaded = Path(tmp) / published.wheel
         verify_sha256(downloaded, published)
         os.replace(downloaded, target)

@@ -4,7 +4,8 @@ head. Everything below the part retrained stays frozen.
 
 The frozen part runs once per photo and view: its activations (fc6's input; layer4's and MemNet's
 conv5 for the stage) are cached by training/bottlenecks.py, keyed by the base bucket's md5s, the
-layers, the files, the view and the compute type. An epoch then costs only the part retrained. The views are ResMem's own augmentation, fixed so that they can be cached: the centre crop
+layers, the files, the view and the compute type. An epoch then costs only the part retrained.
+The views are ResMem's own augmentation, fixed so that they can be cached: the centre crop
 of the 256 x 256 squash, its mirror image, and random 227 crops of it, each mirrored at random
 (VIEWS in all, from a fixed seed).
 
@@ -142,7 +143,8 @@ def predicted(model, data, shapes, rows, outputs=None, batch=64):
     # Called eagerly: predict_on_batch would trace a function for each model and last batch's size.
     parts = [model(rows_of(data, shapes, rows[i:i + batch]), training=False) for i in range(0, len(rows), batch)]
     parts = [p if isinstance(p, (list, tuple)) else [p] for p in parts]
-    return [np.concatenate([np.reshape(np.asarray(p[k], np.float32), (len(p[k]), -1)) for p in parts]).astype(np.float64)
+    return [np.concatenate([np.reshape(np.asarray(p[k], np.float32), (len(p[k]), -1))
+                            for p in parts]).astype(np.float64)
             for k in range(len(parts[0]))]
 
 
@@ -246,4 +248,5 @@ def settings(part, dtype):
     """What model.json records of a deep candidate's training."""
     return {"retrained": PARTS[part], "views": VIEWS, "epochs_max": EPOCHS, "patience": PATIENCE, "batch": BATCH,
             "learning_rate": LEARNING_RATE, "schedule": "cosine decay", "l2_sp": L2SP, "precision": dtype,
-            "loss": "squared error of the logit, fc12 recalibrated on train first", "stopped_on": "val Spearman (centre views, float32)"}
+            "loss": "squared error of the logit, fc12 recalibrated on train first",
+            "stopped_on": "val Spearman (centre views, float32)"}

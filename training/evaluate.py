@@ -55,10 +55,10 @@ def predict_files(model, paths, batch=8):
 def score_bucket(bucket, paths, batch, output="memorability"):
     """({path: score}, the model's metadata) of ``bucket`` on ``paths``, served as ``output``
     (core.model.bucket.BucketError when it predicts another); the model freed after."""
-    from core.model.wrapper import ModelWrapper
     from core.model.outputs import serving_bucket
+    from core.model.wrapper import ModelWrapper
 
-    model = ModelWrapper.from_settings(serving_bucket(config.settings().replace(BATCH_SIZE=batch), bucket, output),
+    model = ModelWrapper(serving_bucket(config.settings().replace(BATCH_SIZE=batch), bucket, output),
                                       warm_up=False)  # this bucket alone
     try:
         return dict(zip(paths, predict_files(model, paths, batch))), model.bucket.metadata

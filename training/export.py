@@ -15,7 +15,6 @@ bucket's preprocessing says and whose output is named ``memorability``.
 """
 import argparse
 import gzip
-import io
 import logging
 import sys
 import tarfile

@@ -128,7 +128,8 @@ def bucket_facts(bucket, chosen, table, base_val, data, k, counts, forced):
                         f"({data}, split {k}): {choice['what']}, chosen on {counts['val']} validation photos "
                         f"(val Spearman {val_spearman:.3f}, "
                         f"the base model's {base_val:.3f}). " + bucket.facts.get("description", "")),
-        "source": f"fine-tuned from {bucket.facts.get('id')} by training/finetune.py; base: {bucket.facts.get('source', '')}",
+        "source": (f"fine-tuned from {bucket.facts.get('id')} by training/finetune.py; "
+                   f"base: {bucket.facts.get('source', '')}"),
         "license": (f"Fine-tuned from {bucket.facts.get('name', 'the base')}'s weights, so its licence applies: "
                     f"{bucket.facts.get('license', '')} The licence of the lab's photos and scores applies too."),
         "weights": WEIGHTS_FILE,
@@ -157,9 +158,9 @@ def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACH
     check_disjoint(sets)
     # Only now the libraries (TensorFlow, if the features are not cached, 5 s to import): a bad
     # dataset is told at once.
+    from core.inputs.pipeline import InputPipeline
     from core.model.bucket import write_facts
     from core.model.checksums import write_md5sums
-    from core.inputs.pipeline import InputPipeline
     from training import bottlenecks, deep, heads
 
     train, val = sets["train"], sets["val"]
@@ -182,10 +183,12 @@ def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACH
     log.info("val Spearman: base %.4f, fine-tuned %.4f (%s, penalty %g, blend %.2f)", base_val,
              head.val_spearman, head.features, head.penalty, head.blend)
     ridge = ({**head.choice(), "what": "a linear head on its frozen features, blended with its own score"},
-             head.val_spearman, {"tuned": {"features": list(head.layers)}}, lambda network: tuned_network(network, head))
+             head.val_spearman, {"tuned": {"features": list(head.layers)}},
+             lambda network: tuned_network(network, head))
     pool = [ridge] if "heads" in candidates else []
     pool += deep_candidates(model, bucket, train, val, pipeline, cache, batch, table, outputs, parts,
-                            sets_of_base if "ensembles" in candidates else (), deep.precision(precision)) if parts else []
+                            sets_of_base if "ensembles" in candidates else (),
+                            deep.precision(precision)) if parts else []
     if not pool:
         log.warning("no candidate of --candidates could be trained: the ridge head is written")
     chosen = max(pool or [ridge], key=lambda candidate: candidate[1])  # the first of equals

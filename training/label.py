@@ -79,7 +79,7 @@ def divide(names, val, test, seed):
     if not (0 <= val < 1 and 0 <= test < 1 and val + test < 1):
         raise ValueError("--val and --test must be fractions in 0..1 that leave some photos to train on")
     names = sorted(names)
-    random.Random(seed).shuffle(names)
+    random.Random(seed).shuffle(names)  # noqa: S311 -- a reproducible split, not a secret
     n_val, n_test = round(val * len(names)), round(test * len(names))
     if len(names) - n_val - n_test < 1:
         raise ValueError(f"{len(names)} photos leave none to train on")
@@ -96,7 +96,7 @@ def label(images, out, teacher=DEFAULT_TEACHER, val=0.15, test=0.15, seed=0, bat
         raise FileExistsError(f"{out}/splits exists already: choose a new --out, or delete it")
     from core.model.outputs import serving_bucket
 
-    model = ModelWrapper.from_settings(serving_bucket(config.settings().replace(BATCH_SIZE=batch), teacher),
+    model = ModelWrapper(serving_bucket(config.settings().replace(BATCH_SIZE=batch), teacher),
                                       warm_up=False)  # the teacher alone
     try:
         scores = score_folder(model, images, batch)

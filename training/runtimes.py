@@ -127,7 +127,8 @@ def convert(bucket_path, cache_dir, precisions=SERVED, fresh=False):
             CONVERTERS[tier.runtime](model, bucket, tier, folder, names)
             written += names
         listed.update({name: file_digest(folder / name) for name in written})
-        _write_aside(sums, lambda tmp: tmp.write_text("".join(f"{md5}  {name}\n" for name, md5 in sorted(listed.items()))))
+        _write_aside(sums, lambda tmp: tmp.write_text(
+            "".join(f"{md5}  {name}\n" for name, md5 in sorted(listed.items()))))
     return folder
 
 

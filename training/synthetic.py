@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from training.lamem import write_split
 from training.label import divide
+from training.lamem import write_split
 
 log = logging.getLogger("synthetic")
 

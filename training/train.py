@@ -137,10 +137,10 @@ def train(settings, out, resume=False, keep_checkpoints=False):
     # Only now TensorFlow (5 to 9 s to import): a bad split, flag or checkpoint is told at once.
     import keras
 
+    from core.inputs.pipeline import InputPipeline
     from core.model.bucket import Preprocessing, open_bucket, write_facts
     from core.model.checksums import write_md5sums
     from core.model.networks import build_memnet
-    from core.inputs.pipeline import InputPipeline
     from training import bottlenecks as cache
     from training.convert_resmem import FACTS as RESMEM_FACTS
     from training.epoch_checkpoint import SpearmanCheckpoint

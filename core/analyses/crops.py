@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.analyses.explain import explain_prepared
-from core.model.outputs import prediction_fields
 from core.analyses.marks import FieldError, parse_box
+from core.model.outputs import default_output
 
 DEFAULT_RATIOS = "1:1,4:5,16:9,9:16"
 GRID_STEPS = 16  # positions along a free axis: 17, every 1/16 of the slack
@@ -33,7 +33,6 @@ SCORED = 12  # windows of each ratio scored in the first round
 MAX_ROUNDS = 8
 MAX_RATIO = 4  # W:H between 1:4 and 4:1
 MAX_RATIOS = 8
-MAX_TOP = 10
 MAX_BOXES = 8
 
 
@@ -66,26 +65,6 @@ def parse_ratios(text, field_name="ratios"):
     if len(ratios) > MAX_RATIOS:
         raise FieldError(f"{field_name}: {len(ratios)} ratios; at most {MAX_RATIOS}")
     return ratios
-
-
-def parse_top(value, field_name="top"):
-    try:
-        top = int(value)
-    except (TypeError, ValueError):
-        raise FieldError(f"{field_name} must be a whole number 1..{MAX_TOP}, not {str(value)[:40]!r}") from None
-    if not 1 <= top <= MAX_TOP:
-        raise FieldError(f"{field_name} must be 1..{MAX_TOP}, not {top}")
-    return top
-
-
-def parse_min_scale(value, field_name="min_scale"):
-    try:
-        scale = float(value)
-    except (TypeError, ValueError):
-        raise FieldError(f"{field_name} must be a number 0.5..1, not {str(value)[:40]!r}") from None
-    if not 0.5 <= scale <= 1:  # not np.isfinite too: nan fails the comparison
-        raise FieldError(f"{field_name} must be 0.5..1 (a share of the largest crop that fits), not {value}")
-    return scale
 
 
 def parse_keep(value, field_name="keep"):
@@ -122,22 +101,20 @@ def shortest_cut(size, ratios, min_scale, boxes=()):
     return max(1, int(min(sides))) if sides else None
 
 
-def score_boxes(model, photo, boxes, stable=False, output=None):
+def score_boxes(model, photo, boxes, stable=False):
     """Crops of ``photo`` scored as they are (a designer's own), cut and preprocessed as the
-    search's; each Crop's ``memorability`` is its score of ``output`` (default model.outputs[0]),
-    its ``scores`` every output's."""
+    search's; each Crop's ``scores`` are every output's."""
     crops = [model.pipeline.crop(photo, box, mirror=stable) for box in boxes]  # a crop keeps no picture
-    output = output or model.outputs[0]
-    return [Crop(box, found[output], scores=found) for box, found in zip(boxes, model.predict(crops, stable))]
+    return [Crop(box, found) for box, found in zip(boxes, model.predict(crops, stable))]
 
 
 @dataclass
 class Crop:
     box: tuple  # (x, y, w, h) in pixels of the photo as displayed, full size
-    memorability: float = None  # its score of the output that ranks the crops (memorability by default)
+    scores: object = None  # core.model.outputs.Scores: every output's score (with stable, its mirror delta)
     index: tuple = None  # (scale, row, col) on the ratio's grid
-    tie: bool = False
-    scores: dict = None  # every output's score (and mirror delta), as /model/predict gives them
+    tie: bool = False  # within the noise of the best, in the output that ranks the crops
+    delta: dict = None  # {output: this crop's score minus the centre crop's} (search_crops)
 
     def export(self):
         x, y, w, h = self.box
@@ -221,14 +198,14 @@ def overlap(a, b):
     return inter / (a[2] * a[3] + b[2] * b[3] - inter)
 
 
-def chosen(scored, top, noise, distinct=0.7):
-    """The ``top`` crops to show: best first, those within ``noise`` of the best marked ``tie``
-    and ordered larger first; a crop overlapping a shown one by more than ``distinct`` (IoU) is
-    skipped, so that the alternatives differ."""
-    best = max(crop.memorability for crop in scored)
+def chosen(scored, top, noise, output, distinct=0.7):
+    """The ``top`` crops to show by their score of ``output``: best first, those within ``noise``
+    of the best marked ``tie`` and ordered larger first; a crop overlapping a shown one by more
+    than ``distinct`` (IoU) is skipped, so that the alternatives differ."""
+    best = max(crop.scores[output] for crop in scored)
     for crop in scored:
-        crop.tie = crop.memorability >= best - noise
-    ordered = sorted(scored, key=lambda c: (not c.tie, -c.box[2] * c.box[3] if c.tie else 0, -c.memorability))
+        crop.tie = crop.scores[output] >= best - noise
+    ordered = sorted(scored, key=lambda c: (not c.tie, -c.box[2] * c.box[3] if c.tie else 0, -c.scores[output]))
     shown = []
     for crop in ordered:
         if all(overlap(crop.box, other.box) <= distinct for other in shown):
@@ -240,13 +217,14 @@ def chosen(scored, top, noise, distinct=0.7):
 
 def search_crops(model, photo, ratios, maps, top=3, min_scale=1.0, keep=(), noise=0.061, stable=False,
                  exhaustive=False, scored_first=SCORED, output=None):
-    """{"memorability": the photo's score of ``output``, "fields": its score of every output (as
-    /model/predict gives them), "map_passes", "ratios": [RatioCrops]} of ``photo``
-    (core.inputs.pipeline.Photo) with ``model`` (core.model.wrapper.ModelWrapper); ``maps`` is
-    core.analyses.explain.MapSettings (the ranking map's grid and baseline). The crops are ranked by
-    ``output`` (default model.outputs[0]: memorability), and each is scored for every output in
-    the same passes. FieldError when no window of a ratio can hold every ``keep`` box."""
-    output = output or model.outputs[0]
+    """{"scores": the photo's core.model.outputs.Scores, "output": the output that ranks the crops,
+    "map_passes", "ratios": [RatioCrops]} of ``photo`` (core.inputs.pipeline.Photo) with ``model``
+    (core.model.wrapper.ModelWrapper); ``maps`` is core.analyses.explain.MapSettings (the ranking
+    map's grid and baseline). The crops are ranked by ``output`` (default:
+    core.model.outputs.default_output), and each is scored for every output in the same passes,
+    with its ``delta`` from the centre crop. FieldError when no window of a ratio can hold every
+    ``keep`` box."""
+    output = output or default_output(model.outputs)
     size = photo.size
     grids = {ratio.name: grid(size, ratio, min_scale, keep) for ratio in ratios}
     for ratio in ratios:
@@ -257,19 +235,16 @@ def search_crops(model, photo, ratios, maps, top=3, min_scale=1.0, keep=(), nois
 
     def score(requests):
         """Score (ratio, key, box) crops in one batch; the photo's mirror too with ``stable``."""
-        for (name, key, _), crop in zip(requests, score_boxes(model, photo, [box for _, _, box in requests], stable,
-                                                              output)):
+        for (name, key, _), crop in zip(requests, score_boxes(model, photo, [box for _, _, box in requests], stable)):
             crop.index = key if key != "centre" else None
             scored[name][key] = crop
             passes[name] += 2 if stable else 1
 
     if not ratios:  # only a designer's own boxes: the photo's score, and no map
-        fields = model.predict([photo], stable)[0]
-        return {"memorability": fields[output], "fields": fields, "map_passes": 2 if stable else 1, "ratios": []}
+        return {"scores": model.predict([photo], stable)[0], "output": output, "map_passes": 2 if stable else 1,
+                "ratios": []}
     mirror = model.pipeline.with_mirror(photo).x_mirror if stable else None
     found = explain_prepared(model, photo.x, maps.grid, maps.offset, maps.baseline, mirror, output)
-    fields = prediction_fields(model.outputs, found.row, found.mirror_row)
-    memorability = fields[output]
     map_passes = found.passes
     first = []
     for ratio in ratios:
@@ -286,7 +261,7 @@ def search_crops(model, photo, ratios, maps, top=3, min_scale=1.0, keep=(), nois
         more = []
         for ratio in ratios:
             on_grid = {k: c for k, c in scored[ratio.name].items() if k != "centre"}
-            best = max(on_grid, key=lambda k: on_grid[k].memorability)
+            best = max(on_grid, key=lambda k: on_grid[k].scores[output])
             more += [(ratio.name, k, grids[ratio.name][k]) for k in neighbours(best, grids[ratio.name])
                      if k not in scored[ratio.name]]
         if not more:
@@ -296,7 +271,9 @@ def search_crops(model, photo, ratios, maps, top=3, min_scale=1.0, keep=(), nois
     for ratio in ratios:
         all_scored = scored[ratio.name]
         center = all_scored["centre"]
+        for crop in all_scored.values():  # the one place a crop's difference from the centre is taken
+            crop.delta = {name: crop.scores[name] - center.scores[name] for name in crop.scores}
         on_grid = [c for k, c in all_scored.items() if k != "centre"]
-        results.append(RatioCrops(ratio.name, chosen(on_grid, top, noise), center, passes[ratio.name],
+        results.append(RatioCrops(ratio.name, chosen(on_grid, top, noise, output), center, passes[ratio.name],
                                   len(grids[ratio.name]), all_scored))
-    return {"memorability": memorability, "fields": fields, "map_passes": map_passes, "ratios": results}
+    return {"scores": found.scores, "output": output, "map_passes": map_passes, "ratios": results}

@@ -11,7 +11,8 @@ insertion tests found the plain grid better, so they are off by default. A pixel
 mean fall of the score, in the score's own units, over the windows that cover it: +0.03 means
 hiding the region lowers the score by 0.03.
 
-The grid is the tier's (core/model/tiers.py, unless EXPLAIN_GRID sets one): a fast runtime affords a finer grid in the same time.
+The grid is the tier's (core/model/tiers.py, unless EXPLAIN_GRID sets one): a fast runtime affords a
+finer grid in the same time.
 How a region is hidden (the baseline) is measured in `make bench-explain` by the deletion and
 insertion tests: grey (the default), the photo's mean colour, the photo blurred, or "grey+blur",
 the mean of the falls under grey and under blur (twice the passes).
@@ -26,7 +27,7 @@ from PIL import Image
 from config import BASELINES  # how a region may be hidden: hidden() draws each
 from core.analyses.heatmap import effects_grid, heatmap_of, overlay_png
 from core.inputs.images import crop_offsets, preprocess
-from core.model.outputs import mirror_delta_field, prediction_fields
+from core.model.outputs import default_output, scores_of
 from core.model.tiers import TIERS
 
 GREY = (128, 128, 128)
@@ -55,12 +56,11 @@ class MapSettings:
 @dataclass
 class PhotoMap:
     """What /model/explain answers and `score --maps` writes for one photo."""
-    memorability: float  # the score of the output mapped (with stable, its mean with the mirror's)
-    effects: np.ndarray  # the fall of the score, in score units, over the whole photo as displayed
+    scores: object  # core.model.outputs.Scores: every output's score (with stable, and its mirror delta)
+    output: str  # the output mapped
+    effects: np.ndarray  # the fall of its score, in score units, over the whole photo as displayed
     heatmap: np.ndarray  # the same scaled per photo into [0, 1], 0.5 neutral
     overlay: bytes  # PNG of the photo with the effects over it, on the fixed scale
-    mirror_delta: float = None  # stable: the photo's score minus its mirror image's
-    fields: dict = None  # every output's score (and mirror delta), as /model/predict gives them
 
 
 def map_photo(model, photo, settings, stable=False, output=None):
@@ -68,28 +68,21 @@ def map_photo(model, photo, settings, stable=False, output=None):
     ``model`` is a core.model.wrapper.ModelWrapper, ``photo`` a core.inputs.pipeline.Photo, ``settings`` MapSettings.
     ``stable``: the score is the mean of the photo's and its mirror image's (``photo.x_mirror``,
     scored in the same pass as the occluded copies); the map is the photo's own. The map is of
-    ``output`` (default the first of model.outputs); every output is scored in the same passes."""
-    output = output or model.outputs[0]
+    ``output`` (default: core.model.outputs.default_output); every output is scored in the same passes."""
     mirror = model.pipeline.with_mirror(photo).x_mirror if stable else None
     found = explain_prepared(model, photo.x, settings.grid, settings.offset, settings.baseline, mirror, output)
     effects = effects_grid(found.frame, photo.size, settings.heatmap_size)
-    made = PhotoMap(found.memorability, effects, heatmap_of(effects),
-                    overlay_png(photo.image, effects, settings.effect_scale, settings.overlay_size),
-                    fields=prediction_fields(model.outputs, found.row, found.mirror_row))
-    if stable:  # the mean of the two, and their signed difference
-        made.memorability, made.mirror_delta = made.fields[output], made.fields[mirror_delta_field(output)]
-    return made
+    return PhotoMap(found.scores, found.output, effects, heatmap_of(effects),
+                    overlay_png(photo.image, effects, settings.effect_scale, settings.overlay_size))
 
 
 @dataclass
 class Explanation:
-    memorability: float  # the score of the output mapped (``output`` of explain_prepared)
-    frame: np.ndarray  # fall of the score when each pixel's region is hidden; the resized frame's shape
+    output: str  # the output mapped
+    frame: np.ndarray  # fall of its score when each pixel's region is hidden; the resized frame's shape
     crop_box: tuple    # (top, left, size) of the model's crop inside the frame
-    mirror_score: float = None  # the score of ``mirror``, when one was given
+    scores: object  # core.model.outputs.Scores of the photo, every output (with ``mirror``: the mean of the two)
     passes: int = 0  # forward passes it took, all in one batch
-    row: np.ndarray = None  # the photo's score of every output (model.outputs), from the same pass
-    mirror_row: np.ndarray = None  # the same of ``mirror``
 
 
 def occlusion_windows(size, grid, offset=False):
@@ -132,8 +125,10 @@ def hidden(x, baseline, spec):
 def explain_prepared(model, x, grid, offset=False, baseline="grey", mirror=None, output=None):
     """The score and occlusion map (an Explanation) of the network input ``x`` (core.inputs.pipeline.Photo.x);
     ``mirror``, another input, is scored in the same batch (Photo.x_mirror). The map is of
-    ``output`` (one of model.outputs; default the first); every output is scored in each pass."""
+    ``output`` (one of model.outputs; default: core.model.outputs.default_output); every output is
+    scored in each pass."""
     spec = model.spec
+    output = output or default_output(model.outputs)
     fills = [np.broadcast_to(hidden(x, part, spec), x.shape) for part in baseline.split("+")]
     windows = occlusion_windows(spec.crop, grid, offset)
     head = [x] if mirror is None else [x, mirror]  # the photo itself (the answer), its mirror
@@ -142,7 +137,7 @@ def explain_prepared(model, x, grid, offset=False, baseline="grey", mirror=None,
             batch[len(head):], ((fill, window) for fill in fills for window in windows)):
         occluded[top:bottom, left:right] = fill[top:bottom, left:right]
     rows = model.scores(batch).astype(np.float64)
-    scores = rows[:, model.outputs.index(output or model.outputs[0])]
+    scores = rows[:, model.outputs.index(output)]
     # One fall per window: the mean over the fills.
     falls = (scores[0] - scores[len(head):]).reshape(len(fills), len(windows)).mean(axis=0)
 
@@ -152,5 +147,5 @@ def explain_prepared(model, x, grid, offset=False, baseline="grey", mirror=None,
         total[top:bottom, left:right] += fall
         count[top:bottom, left:right] += 1
     frame, crop_box = in_frame(total / np.maximum(count, 1), spec)
-    return Explanation(float(scores[0]), frame, crop_box, float(scores[1]) if mirror is not None else None,
-                       len(batch), rows[0], rows[1] if mirror is not None else None)
+    scores = scores_of(model.outputs, rows[0], rows[1] if mirror is not None else None)
+    return Explanation(output, frame, crop_box, scores, len(batch))

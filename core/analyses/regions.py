@@ -24,10 +24,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageDraw
-from shapely.geometry import Polygon, box as shapely_box
+from shapely.geometry import Polygon
+from shapely.geometry import box as shapely_box
 
 from core.analyses.explain import hidden
 from core.inputs.images import crop_offsets
+from core.model.outputs import scores_of
 
 JITTER = 0.02  # of the photo's side: how far each jittered copy of a region moves
 SMALL_AREA = 0.05  # a region under 5% of the photo gets a warning: its effect is mostly noise
@@ -67,11 +69,12 @@ def in_model_view(region, spec):
 
 @dataclass
 class RegionEffect:
+    """One region's measures; effect, spread, verdict and alone map each output to its own."""
     name: str
-    effect: float
-    spread: float
-    verdict: str
-    alone: float
+    effect: dict
+    spread: dict
+    verdict: dict
+    alone: dict
     area_pct: float
     in_model_view: float
     warning: str = None
@@ -85,11 +88,10 @@ def verdict(effect, spread, noise):
 
 @dataclass
 class RegionsResult:
-    memorability: float
+    scores: object  # core.model.outputs.Scores of the photo (with stable, the mean with its mirror's)
     regions: list  # RegionEffect, in the request's order
     passes: int  # forward passes of the request, all in one batch
-    all_hidden: dict = None  # several regions: {"effect": all hidden at once, "sum_of_effects"}
-    mirror_delta: float = None  # stable: the photo's score minus its mirror image's
+    all_hidden: dict = None  # several regions: {output: {"effect": all hidden at once, "sum_of_effects"}}
 
 
 def _view_inputs(x, regions, fills, spec):
@@ -114,10 +116,10 @@ def _view_inputs(x, regions, fills, spec):
 
 
 def measure_regions(model, photo, regions, baseline="grey", noise=0.061, stable=False):
-    """{output: RegionsResult} of ``regions`` on ``photo`` (core.inputs.pipeline.Photo) with ``model``
-    (core.model.wrapper.ModelWrapper), for each of model.outputs, in model.outputs' order: every pass in
-    one call of ``model.scores``, which scores every output. ``noise`` is the score difference
-    below which nothing is called an effect (TIE_THRESHOLD)."""
+    """The RegionsResult of ``regions`` on ``photo`` (core.inputs.pipeline.Photo) with ``model``
+    (core.model.wrapper.ModelWrapper), each measure for each of model.outputs: every pass in one call
+    of ``model.scores``, which scores every output. ``noise`` is the score difference below which
+    nothing is called an effect (TIE_THRESHOLD)."""
     spec = model.spec
     views = [(photo.x, regions)]
     if stable:
@@ -130,12 +132,39 @@ def measure_regions(model, photo, regions, baseline="grey", noise=0.061, stable=
     for index, inp in enumerate(inputs):
         batch[index] = inp
     rows = model.scores(batch).astype(np.float64)
-    return {output: _measured(rows[:, column].reshape(len(views), -1), regions, fills, spec, noise, stable, len(batch))
-            for column, output in enumerate(model.outputs)}
+    measured = {output: _measured(rows[:, column].reshape(len(views), -1), regions, fills, noise)
+                for column, output in enumerate(model.outputs)}
+
+    def by_output(index, measure):
+        return {output: per_region[index][measure] for output, (per_region, _) in measured.items()}
+
+    # The photo's scores, and its mirror's (the first input of the second view), from the same passes.
+    result = RegionsResult(scores_of(model.outputs, rows[0], rows[per_view] if stable else None), [], len(batch))
+    for index, region in enumerate(regions):
+        seen = in_model_view(region, spec)
+        measures = (by_output(index, m) for m in ("effect", "spread", "verdict", "alone"))
+        result.regions.append(RegionEffect(region.name, *measures, 100 * region.area, seen,
+                                           _warning(region, seen, spec)))
+    if len(regions) > 1:
+        result.all_hidden = {output: together for output, (_, together) in measured.items()}
+    return result
 
 
-def _measured(scores, regions, fills, spec, noise, stable, passes):
-    """The RegionsResult of one output from its scores: a row a view (the photo, its mirror)."""
+def _warning(region, seen, spec):
+    """What to say of a small region, or of one partly outside the model's view; else None."""
+    warnings = []
+    if region.area < SMALL_AREA:
+        warnings.append(f"the region is {region.area:.1%} of the photo, under {SMALL_AREA:.0%}: "
+                        "its effect is small beside the model's noise")
+    if seen < 0.95:  # a sliver outside is no news
+        warnings.append(f"{1 - seen:.0%} of the region is outside the centre {spec.crop}x{spec.crop} "
+                        f"of the {spec.resize[0]}x{spec.resize[1]} squashed photo that the model sees")
+    return "; ".join(warnings) or None
+
+
+def _measured(scores, regions, fills, noise):
+    """One output's measures from its scores, a row a view (the photo, its mirror): ([{"effect",
+    "spread", "verdict", "alone"} a region], {"effect", "sum_of_effects"} of all hidden or None)."""
     views = scores.shape[0]
     base = scores[:, 0]
     # Per view: the fall under each hiding, averaged over the fills; then over the views.
@@ -148,23 +177,13 @@ def _measured(scores, regions, fills, spec, noise, stable, passes):
         effects.append(falls[0])
         jittered.append(falls[1:])
         alone.append(block[:, 5].mean())
-    results = []
-    for region, effect, moved, score_alone in zip(regions, effects, jittered, alone):
+    measures = []
+    for effect, moved, score_alone in zip(effects, jittered, alone):
         spread = float(np.abs(moved - effect).max())
-        seen = in_model_view(region, spec)
-        warnings = []
-        if region.area < SMALL_AREA:
-            warnings.append(f"the region is {region.area:.1%} of the photo, under {SMALL_AREA:.0%}: "
-                            "its effect is small beside the model's noise")
-        if seen < 0.95:  # a sliver outside is no news
-            warnings.append(f"{1 - seen:.0%} of the region is outside the centre {spec.crop}x{spec.crop} "
-                            f"of the {spec.resize[0]}x{spec.resize[1]} squashed photo that the model sees")
-        results.append(RegionEffect(region.name, float(effect), spread, verdict(effect, spread, noise),
-                                    float(score_alone), 100 * region.area, seen, "; ".join(warnings) or None))
-    result = RegionsResult(float(base.mean()), results, passes)
+        measures.append({"effect": float(effect), "spread": spread, "verdict": verdict(effect, spread, noise),
+                         "alone": float(score_alone)})
+    together = None
     if len(regions) > 1:
-        together = scores[:, -fills:].mean(axis=1)
-        result.all_hidden = {"effect": float((base - together).mean()), "sum_of_effects": float(sum(effects))}
-    if stable:
-        result.mirror_delta = float(base[0] - base[1])
-    return result
+        hidden_all = scores[:, -fills:].mean(axis=1)
+        together = {"effect": float((base - hidden_all).mean()), "sum_of_effects": float(sum(effects))}
+    return measures, together

@@ -14,21 +14,22 @@ raises VideoError, whose message is safe to show to the client. What FFmpeg may 
 formats, nothing else opened, the frames a pass reads, its threads, the frames it need not decode)
 is core/inputs/video_frames.py; the moments and their thumbnails, core/analyses/video_moments.py.
 """
+import contextlib
+import contextvars
 import itertools
 import math
-import os
-import contextvars
 from concurrent.futures import ThreadPoolExecutor
 
 import av
 import numpy as np
-from PIL import Image
 
-from core.inputs.deadline import Abandoned  # whoever asked is gone: the timeline stops (one class for every wait)
-from core.inputs.video_frames import EPSILON, VideoError, frames, open_container, set_threads
 from core.analyses.video_moments import Thumbnails, best_clip, cut_short, moments
+from core.inputs.deadline import Abandoned  # whoever asked is gone: the timeline stops (one class for every wait)
+from core.inputs.images import ImageError
+from core.inputs.kinds import VIDEO, classify, video_refusal
+from core.inputs.video_frames import EPSILON, VideoError, frames, open_container, set_threads
 
-__all__ = ["VideoError", "Abandoned", "VideoReader", "Thumbnails", "is_video", "moments", "cut_short", "best_clip"]
+__all__ = ["VideoError", "Abandoned", "VideoReader", "Thumbnails", "moments", "cut_short", "best_clip"]
 
 
 class VideoReader:
@@ -39,9 +40,12 @@ class VideoReader:
         self.name, self.settings, self.complete = name, settings, True
         self.size = None  # (width, height) of the frames as displayed, once one is decoded
         self.passes = self.packets = self.decoded = 0
-        image = _image_format(source)  # FFmpeg would open a JPEG as a one-frame "video"
-        if image:
-            raise VideoError(f"{name} is a {image} image, not a video; send photos to /model/predict")
+        try:  # its bytes decide, as for every input; FFmpeg would open a JPEG as a one-frame "video"
+            kind = classify(source, name)
+        except ImageError as error:  # empty, unreadable, not a regular file
+            raise VideoError(str(error)) from None
+        if kind.kind != VIDEO:
+            raise video_refusal(kind, name)
         self.container, self.file = open_container(source, name)
         try:
             self._check()
@@ -197,10 +201,9 @@ class VideoReader:
                             budget.release(held)
             finally:
                 if coming is not None and budget:  # the chunk decoded ahead, not to be scored
-                    try:
+                    # A decode that failed gave its pixels back itself; its error is the chunk's, not ours.
+                    with contextlib.suppress(Exception):
                         budget.release(coming.result()[1])
-                    except Exception:  # its decode failed: it gave its pixels back itself
-                        pass
 
     @staticmethod
     def _rgb(frame):
@@ -219,39 +222,3 @@ class VideoReader:
 
     def __exit__(self, *exc):
         self.close()
-
-
-def is_video(source, settings):
-    """Whether ``source`` opens as a video within MAX_VIDEO_BYTES: FFmpeg reads its header (a
-    few MB at most), never the whole file. ``source`` is a path, or a seekable binary file (the
-    bytes of an object in storage, or one open on it), left at its start. For inputs that are
-    no image. Only the container formats that VideoReader opens count (core/inputs/video_frames.py)."""
-    try:
-        if isinstance(source, (str, os.PathLike)):
-            if not os.path.isfile(source) or os.path.getsize(source) > settings.MAX_VIDEO_BYTES:  # no FIFO
-                return False
-            source = os.fspath(source)
-        container, owned = open_container(source, "the file", probe=False)  # no message to give
-        try:
-            return bool(container.streams.video) and not _image_format(source)
-        finally:
-            container.close()
-            if owned is not None:
-                owned.close()
-    except (VideoError, av.FFmpegError, OSError, UnicodeDecodeError, ValueError):
-        return False
-    finally:
-        if hasattr(source, "seek"):
-            source.seek(0)
-
-
-def _image_format(source):
-    """The format Pillow reads ``source`` (a path or a seekable file) as, from its header; else None."""
-    try:
-        with Image.open(source) as image:
-            return image.format
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        return None
-    finally:
-        if hasattr(source, "seek"):
-            source.seek(0)

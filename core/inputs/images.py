@@ -11,8 +11,8 @@ import warnings
 import numpy as np
 from PIL import Image, ImageFile, PngImagePlugin
 
-# What Pillow may identify an upload as. MPO is the multi-picture JPEG many cameras write.
-ALLOWED_FORMATS = {"JPEG", "MPO", "PNG", "GIF", "BMP", "DIB", "TIFF", "WEBP"}
+from core.inputs.formats import IMAGE_TEXT, PILLOW_FORMATS
+
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated upload is an error, not a grey half
 # A PNG's text chunks are read while it is opened, before its size is known: Pillow allows 64 MB
 # of them (1 MB each, decompressed). A score needs none; 1 MB in all (256 KB each) keeps an
@@ -31,37 +31,31 @@ class ImageError(ValueError):
 
 
 class NotAnImage(ImageError):
-    """Its first bytes are of no image format at all (a README, a CSV, a PDF)."""
+    """Its bytes are of no image format taken: a README, a CSV, an ICO, a video. ``kind`` is the
+    core.inputs.kinds.Kind that said so, when it was asked."""
+    kind = None
 
 
 class TooLarge(ImageError):
     """The file is over the size limit of an image (it may still be a video)."""
 
 
-NOT_AN_IMAGE = "is not an image (JPEG, PNG, GIF, BMP, TIFF or WebP)"
-
-
 def not_an_image(name):
-    return NotAnImage(f"{name} {NOT_AN_IMAGE}")
+    return NotAnImage(f"{name} is not an image ({IMAGE_TEXT})")
 
 
 ORIENTATION = 0x0112  # the EXIF tag; values 5 to 8 turn the photo a quarter, swapping its sides
 
 
-def decode_image(data, max_pixels, name="upload", draft_size=None):
-    """Decode upload bytes into an 8-bit RGB ``PIL.Image`` in its viewing orientation.
+def decode_sized(data, max_pixels, name="upload", draft_size=None, reserve=None, shortest_cut=None, copies=0):
+    """Decode upload bytes into an 8-bit RGB ``PIL.Image`` in its viewing orientation, and the
+    photo's (width, height) as a viewer shows it: the full size from its header, with the EXIF
+    orientation applied, whatever size the draft decoded.
 
     Accepts JPEG, PNG, GIF (first frame), BMP, TIFF and WebP; applies the EXIF orientation and
     converts greyscale, palette, alpha, CMYK and 16-bit images to RGB. With ``draft_size``
     (w, h), a large JPEG is decoded at 1/2, 1/4 or 1/8 scale by libjpeg itself (Pillow's
     ``draft``), never below that size: much less work and memory for the same resized pixels.
-    """
-    return decode_sized(data, max_pixels, name, draft_size)[0]
-
-
-def decode_sized(data, max_pixels, name="upload", draft_size=None, reserve=None, shortest_cut=None, copies=0):
-    """``decode_image``, plus the photo's (width, height) as a viewer shows it: the full size
-    from its header, with the EXIF orientation applied, whatever size the draft decoded.
     ``data`` is bytes, or a binary file open at its start: Pillow then reads the header, and
     the pixel limit is checked from it, before any pixels are read. ``reserve(pixels)``, when
     given, is called once, before any pixel is decoded, with what the decode will hold at its
@@ -78,8 +72,8 @@ def decode_sized(data, max_pixels, name="upload", draft_size=None, reserve=None,
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(data)
-            if image.format not in ALLOWED_FORMATS:
-                raise ImageError(f"{name} is a {image.format} file; send JPEG, PNG, GIF, BMP, TIFF or WebP")
+            if image.format not in PILLOW_FORMATS:
+                raise ImageError(f"{name} is a {image.format} file; send {IMAGE_TEXT}")
             width, height = image.size
             if width * height > max_pixels:
                 raise ImageError(f"{name} is {width}x{height}: too many pixels "

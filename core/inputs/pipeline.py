@@ -9,6 +9,7 @@
 input pipeline all come through here, so a photo gives the same array, and the same score,
 whichever way it arrives. The steps, in order:
 
+    classify    core/inputs/kinds.py: image, video or neither, from the first bytes
     decode      core/inputs/images.py: identify by the bytes, the pixel limit from the header, the
                 JPEG draft (libjpeg decodes big JPEGs at 1/2, 1/4 or 1/8 scale, never below
                 twice the bucket's resize), the EXIF orientation, any mode to 8-bit RGB
@@ -20,14 +21,15 @@ The score then comes from ``ModelWrapper`` (batcher -> the tier's runtime), and 
 """
 import contextlib
 import os
-import stat
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageOps
 
 from core.inputs.budget import shared_budget
-from core.inputs.images import ImageError, TooLarge, decode_sized, preprocess, resized, to_rgb
+from core.inputs.files import check_size, open_file
+from core.inputs.images import ImageError, decode_sized, preprocess, resized, to_rgb
+from core.inputs.kinds import IMAGE, classify, image_refusal
 
 
 @dataclass
@@ -37,49 +39,6 @@ class Photo:
     x: np.ndarray  # the network's input, float32 H x W x 3
     x_mirror: np.ndarray = None  # with mirror=True: the input of the photo mirrored left-right
     source: object = None  # what it was decoded from, kept only where it is decoded again (crops)
-
-
-KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
-         (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))
-
-
-def check_size(name, size, max_bytes, setting="MAX_IMAGE_BYTES"):
-    """ImageError for an empty file, TooLarge for one over ``max_bytes``: from its size alone,
-    before a byte is read (a file's stat, an object's listing)."""
-    if size == 0:
-        raise ImageError(f"{name} is empty")
-    if size > max_bytes:
-        raise TooLarge(f"{name} is {size} bytes, over the limit of {max_bytes} bytes ({setting})")
-
-
-def open_file(path, name, max_bytes, setting="MAX_IMAGE_BYTES"):
-    """A binary file object of ``path``, open at its start: a regular file, not empty, of at most
-    ``max_bytes``; else ImageError, with nothing read. Nothing blocks on a FIFO: it is refused
-    from its stat, and opened non-blocking should one be swapped in after the stat."""
-    try:
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode):
-            kind = next((kind for test, kind in KINDS if test(info.st_mode)), "a special file")
-            raise ImageError(f"{name} is not a regular file: it is {kind}")
-        check_size(name, info.st_size, max_bytes, setting)
-        stream = os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)), "rb")
-    except OSError as error:
-        raise ImageError(f"{name} cannot be read ({error.strerror or error})") from None
-    if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
-        stream.close()
-        raise ImageError(f"{name} is not a regular file")
-    return stream
-
-
-def read_source(source, name, max_bytes, setting="MAX_IMAGE_BYTES"):
-    """The bytes of a path (through ``open_file``: bounded), or of a bytes-like input."""
-    if isinstance(source, (str, os.PathLike)):
-        with open_file(source, name, max_bytes, setting) as stream:
-            try:
-                return stream.read(max_bytes + 1)[:max_bytes]
-            except OSError as error:
-                raise ImageError(f"{name} cannot be read ({error.strerror or error})") from None
-    return bytes(source)
 
 
 class InputPipeline:
@@ -113,9 +72,20 @@ class InputPipeline:
                 raise ImageError(f"{name} is not an H x W x 3 array of 8-bit RGB")
             return Image.fromarray(source, "RGB"), (source.shape[1], source.shape[0])
         if isinstance(source, (str, os.PathLike)):  # Pillow reads the file itself: header first
-            with open_file(source, name, self.max_bytes) as stream:
+            with open_file(source, name) as stream:  # its kind first: a video is not refused for its size
+                self._check_kind(stream, name)
+                check_size(name, os.fstat(stream.fileno()).st_size, self.max_bytes)
                 return decode_sized(stream, self.max_pixels, name, self.draft_size, reserve, shortest_cut, copies)
+        self._check_kind(source, name)
         return decode_sized(bytes(source), self.max_pixels, name, self.draft_size, reserve, shortest_cut, copies)
+
+    @staticmethod
+    def _check_kind(source, name):
+        """NotAnImage unless the bytes of ``source`` are an image (core/inputs/kinds.py): a video
+        or a README is refused before Pillow reads it, with what it is."""
+        kind = classify(source, name)
+        if kind.kind != IMAGE:
+            raise image_refusal(kind, name)
 
     @contextlib.contextmanager
     def _lease(self):

@@ -2,7 +2,7 @@
 that it opens nothing else, how many frames it reads, on how many threads, and which frames it
 need not decode at all.
 
-- **Formats**: an upload or a file opens only as one of FORMATS (FFmpeg's ``format_whitelist``,
+- **Formats**: an upload or a file opens only as one of formats.VIDEO_FORMATS (FFmpeg's ``format_whitelist``,
   checked after probing and before any demuxer reads a header). FFmpeg's playlists and lists
   open the files and addresses they name: ``concat`` (relative to the working directory, on
   an upload), ``hls``, ``image2`` (a name such as ``frame%03d.png``), ``mlv`` (its ``.M00``...
@@ -21,18 +21,14 @@ need not decode at all.
 """
 import bisect
 import collections
-import ctypes
-import functools
-import glob
 import os
 
 import av
 
+from core.inputs.formats import DEMUXERS, VIDEO_TEXT, demuxer_allowed
+
 EPSILON = 1e-6  # seconds: a frame presented at exactly t is the one shown at t (core/analyses/video.py)
 MARGIN = 1e-9  # seconds: rounding between a packet's time and its frame's; errs towards decoding
-# FFmpeg's demuxer names (a name matches any of a demuxer's comma-separated names).
-FORMATS = ("mov", "matroska", "avi", "mpegts", "mpeg", "flv", "ogg", "asf", "mxf")
-READS = "MP4, MOV, 3GP, WebM, Matroska, AVI, MPEG-TS, MPEG-PS, FLV, Ogg, ASF and MXF"
 # Codecs whose non-reference frames no frame references. Not HEVC: its sub-layer non-reference
 # pictures may be referenced by a higher temporal sub-layer, which NONREF would break.
 SKIPPABLE = frozenset({"h264"})
@@ -51,82 +47,28 @@ def _refuse(url, flags, options):
     raise Refused(url)
 
 
-def open_container(source, name, probe=True):
+def open_container(source, name):
     """(container, the file opened here or None) of ``source``, a path or a seekable binary
-    file, held to FORMATS; VideoError that names what was wrong (with ``probe``, the format of
-    one refused)."""
+    file of a kind classified as a video (core/inputs/kinds.py), held to formats.VIDEO_FORMATS;
+    VideoError that names what was wrong."""
     owned = open(source, "rb") if isinstance(source, (str, os.PathLike)) else None
     stream = owned or source
     try:
         container = av.open(stream, mode="r", metadata_errors="ignore", io_open=_refuse,
-                             options={"format_whitelist": ",".join(FORMATS), "protocol_whitelist": ""})
-        if allowed(container.format.name):  # FFmpeg checked it already; a build that did not is caught here
+                             options={"format_whitelist": ",".join(DEMUXERS), "protocol_whitelist": ""})
+        if demuxer_allowed(container.format.name):  # FFmpeg checked it already; a build that did not is caught here
             return container, owned
         container.close()
         message = f"{name} is in FFmpeg's format '{container.format.name}', which this server does not read"
     except Refused as refused:
         message = f"{name} names another file or address ({refused}): only a video file is read"
     except (av.FFmpegError, UnicodeDecodeError, ValueError):
-        detected = probe_format(stream) if probe else None
-        message = (f"{name} is in FFmpeg's format '{detected}', which this server does not read: send a "
-                   f"video file ({READS})" if detected and not allowed(detected) else
-                   f"{name} is not a video that FFmpeg can read ({READS})")
+        message = f"{name} is not a video that FFmpeg can read ({VIDEO_TEXT})"
     if owned is not None:
         owned.close()
     else:
         stream.seek(0)
     raise VideoError(message)
-
-
-def allowed(format_name):
-    """Whether FFmpeg's demuxer ``format_name`` ("mov,mp4,m4a,3gp,3g2,mj2") is one of FORMATS."""
-    return any(part in FORMATS for part in format_name.split(","))
-
-
-class _ProbeData(ctypes.Structure):
-    _fields_ = [("filename", ctypes.c_char_p), ("buf", ctypes.c_char_p), ("buf_size", ctypes.c_int),
-                ("mime_type", ctypes.c_char_p)]
-
-
-@functools.cache
-def _probe_function():
-    """libavformat's av_probe_input_format3, from the library PyAV loaded; None without it."""
-    libs = os.path.join(os.path.dirname(av.__file__), os.pardir, "av.libs")
-    for path in sorted(glob.glob(os.path.join(libs, "libavformat*"))):
-        try:
-            function = ctypes.CDLL(path).av_probe_input_format3
-        except (OSError, AttributeError):
-            continue
-        function.restype = ctypes.c_void_p
-        function.argtypes = [ctypes.POINTER(_ProbeData), ctypes.c_int, ctypes.POINTER(ctypes.c_int)]
-        return function
-    return None
-
-
-def probe_format(stream, limit=1 << 20):
-    """The demuxer FFmpeg's probe picks for ``stream``'s first bytes, as its own probing does
-    (2 KB, then twice as many, until a format is sure); None if none or no libavformat at hand.
-    Probing reads bytes only: it opens nothing. Only to name a refused format."""
-    function = _probe_function()
-    if function is None:
-        return None
-    try:
-        stream.seek(0)
-        head = stream.read(limit)
-        name = getattr(stream, "name", None)
-        name = os.fsencode(name) if isinstance(name, (str, bytes)) else b""
-    except (OSError, ValueError):
-        return None
-    size = 2048
-    while True:
-        data = head[:size]
-        buffer = ctypes.create_string_buffer(data + bytes(64), len(data) + 64)  # FFmpeg's padding
-        score = ctypes.c_int()
-        found = function(ctypes.byref(_ProbeData(name, ctypes.cast(buffer, ctypes.c_char_p), len(data), None)),
-                         1, ctypes.byref(score))
-        if (found and score.value > 25) or size >= len(head):  # AVPROBE_SCORE_RETRY
-            return ctypes.cast(found, ctypes.POINTER(ctypes.c_char_p))[0].decode() if found else None
-        size *= 2
 
 
 def frames(video, times=None):

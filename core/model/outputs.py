@@ -4,10 +4,12 @@
     MODEL_OUTPUTS=memorability                 (ResMem alone, the leanest deployment)
 
 Every layer reads this list as data: the model loads one runtime an output and runs them all on
-the same preprocessed batch in each forward pass (core/model/wrapper.py), a prediction carries one field
-an output, and the analyses, ``score``'s columns and the page take the names from here. The
-outputs' buckets must share their preprocessing: one input pipeline feeds them all.
+the same preprocessed batch in each forward pass (core/model/wrapper.py), every result carries
+Scores (a score an output, by name), the analyses rank by ``default_output`` unless asked for
+another, and the fields of the JSON answers and the CSV columns are named by ``field``, only at
+those edges. The outputs' buckets must share their preprocessing: one input pipeline feeds them all.
 """
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from config import OUTPUTS as KNOWN  # name -> (its bucket's setting, what it means)
@@ -48,21 +50,78 @@ def serving_bucket(settings, bucket, output=None):
     return settings.replace(MODEL_OUTPUTS=output, **{KNOWN[output][0]: str(bucket)})
 
 
-def mirror_delta_field(name):
-    """The field of an output's signed difference between a photo and its mirror (stable=true):
-    ``mirror_delta`` for memorability, as before there were two outputs, ``<name>_mirror_delta``
-    for the others."""
-    return "mirror_delta" if name == "memorability" else f"{name}_mirror_delta"
+def default_output(outputs):
+    """The output that a map, the regions, a video's moments and best clip, and the crops are of when
+    the request names none (``output=``): memorability where it is served, whatever the order of
+    MODEL_OUTPUTS; else the first served (MODEL_OUTPUTS=false_alarm: false_alarm)."""
+    return "memorability" if "memorability" in outputs else outputs[0]
 
 
-def prediction_fields(outputs, row, mirror_row=None):
-    """A prediction's fields: each output's score of ``row`` (a score an output, in ``outputs``'
-    order); with ``mirror_row`` (the photo's mirror image's) each output's mean of the two and its
-    mirror delta. The (a + b) / 2 is in float64 of float32 scores: the same for a photo and its
-    mirror, exactly."""
+class Scores(Mapping):
+    """One input's score of each output, by name (``scores["false_alarm"]``), in MODEL_OUTPUTS'
+    order; with stable, each is the mean of the photo's and its mirror image's, and
+    ``mirror_delta`` maps each output to the photo's score minus its mirror's (else it is None)."""
+
+    def __init__(self, score, mirror_delta=None):
+        self._score, self.mirror_delta = dict(score), mirror_delta
+
+    def __getitem__(self, name):
+        return self._score[name]
+
+    def __iter__(self):
+        return iter(self._score)
+
+    def __len__(self):
+        return len(self._score)
+
+    def __eq__(self, other):
+        if isinstance(other, Scores):
+            return self._score == other._score and self.mirror_delta == other.mirror_delta
+        return super().__eq__(other)
+
+    __hash__ = None
+
+    def __repr__(self):
+        return f"Scores({self._score!r}" + (f", mirror_delta={self.mirror_delta!r})" if self.mirror_delta else ")")
+
+
+def scores_of(outputs, row, mirror_row=None):
+    """The Scores of ``row`` (a score an output, in ``outputs``' order); with ``mirror_row`` (the
+    photo's mirror image's) each output's mean of the two and their difference: the one place a
+    mirror is averaged. The (a + b) / 2 is in float64 of float32 scores: the same for a photo and
+    its mirror, exactly."""
     if mirror_row is None:
-        return {name: float(score) for name, score in zip(outputs, row)}
+        return Scores({name: float(score) for name, score in zip(outputs, row)})
+    return Scores({name: (float(a) + float(b)) / 2 for name, a, b in zip(outputs, row, mirror_row)},
+                  {name: float(a) - float(b) for name, a, b in zip(outputs, row, mirror_row)})
+
+
+# The names of the JSON answers and the CSV columns, made here and nowhere else: an output's score
+# is its name; memorability's other measures keep the bare names they had before there were two
+# outputs (mirror_delta, delta_vs_center, effect), every other output's are prefixed with its name.
+def field(output, measure=None):
+    """The field of ``output``'s ``measure`` (None: its score): field("memorability") is
+    "memorability", field("memorability", "mirror_delta") "mirror_delta",
+    field("false_alarm", "mirror_delta") "false_alarm_mirror_delta"."""
+    if measure is None:
+        return output
+    return measure if output == "memorability" else f"{output}_{measure}"
+
+
+def fields_of(scores):
+    """The fields of a Scores, as /model/predict answers them: each output's score, then with
+    stable its mirror delta, in the outputs' order."""
     fields = {}
-    for name, a, b in zip(outputs, row, mirror_row):
-        fields[name], fields[mirror_delta_field(name)] = (float(a) + float(b)) / 2, float(a) - float(b)
+    for name, score in scores.items():
+        fields[field(name)] = score
+        if scores.mirror_delta is not None:
+            fields[field(name, "mirror_delta")] = scores.mirror_delta[name]
     return fields
+
+
+def scores_from(outputs, fields):
+    """The Scores of a JSON object with the fields of fields_of (the service's answer, read by
+    ``score --url``): the ``outputs`` it holds; their mirror deltas where it has them."""
+    served = [name for name in outputs if field(name) in fields]
+    deltas = {name: fields[field(name, "mirror_delta")] for name in served if field(name, "mirror_delta") in fields}
+    return Scores({name: fields[field(name)] for name in served}, deltas or None)

@@ -3,7 +3,8 @@
 The files of a tier are converted from the bucket once, by training/runtimes.py: `make weights`
 and the Dockerfile's build stage run it. They live in ``<MODEL_CACHE>/<architecture>-<weights
 md5>/``, pinned by that folder's ``md5sums.txt``, and are verified before each load like the
-bucket (each version of a file hashed once: core.model.checksums.DigestMemo, in MODEL_CACHE). Nothing here imports TensorFlow unless the tier is tf-fp32, so the server stays small.
+bucket (each version of a file hashed once: core.model.checksums.DigestMemo, in MODEL_CACHE).
+Nothing here imports TensorFlow unless the tier is tf-fp32, so the server stays small.
 """
 import importlib.util
 import logging
@@ -59,9 +60,9 @@ def convert_in_child(bucket, precision, cache_dir):
                              "fp32, bf16 and lite-int8 tiers of its own bucket only)")
     log.warning("converting %s to %s in a child process (once; about a minute)", bucket.path, precision)
     begin = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "training.runtimes", "--bucket", str(bucket.path),
-                           "--cache", str(cache_dir), "--precisions", precision],
-                          capture_output=True, text=True, check=False)
+    command = [sys.executable, "-m", "training.runtimes", "--bucket", str(bucket.path),
+               "--cache", str(cache_dir), "--precisions", precision]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 -- our own module, no shell
     if done.returncode:
         tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-5:])
         raise RuntimeMissing(f"the {precision} runtime of {bucket.path} is missing and converting "
@@ -159,7 +160,7 @@ class TensorFlowForward:
         self.model.load_weights(bucket.weights_path)
         compiled = tf.function(lambda x: self.model(x, training=False),
                                input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32)])
-        self._forward = lambda x: compiled(tf.constant(x)).numpy().reshape(-1)  # noqa: E731
+        self._forward = lambda x: compiled(tf.constant(x)).numpy().reshape(-1)
 
     def __call__(self, batch):
         return self._forward(np.asarray(batch, np.float32))

@@ -12,9 +12,10 @@ maxfw's ``MAXModelWrapper``, each of which takes and returns a whole batch:
                    into batches of at most BATCH_SIZE images; each pass runs every output's
                    network, on the runtime of the tier MODEL_PRECISION names (core/model/tiers.py),
                    over the same preprocessed batch
-    _post_process  scores -> [{"memorability": float, "false_alarm": float}, ...]
+    _post_process  scores -> [core.model.outputs.Scores, ...]: each photo's score of each output by
+                   name ({"memorability": float, "false_alarm": float}); the API names the fields
 
-Build it with ``ModelWrapper.from_settings(settings)`` (config.Settings).
+Build it with ``ModelWrapper(settings)`` (config.Settings).
 """
 import logging
 import time
@@ -22,11 +23,11 @@ import time
 import numpy as np
 from maxfw.model import MAXModelWrapper
 
+from core.inputs.pipeline import InputPipeline, Photo
 from core.model.batcher import Batcher
 from core.model.bucket import BucketError, open_bucket
 from core.model.checksums import DigestMemo
-from core.model.outputs import output_of, outputs_of, prediction_fields
-from core.inputs.pipeline import InputPipeline, Photo
+from core.model.outputs import output_of, outputs_of, scores_of
 from core.model.runtimes import load_forward
 from core.model.tiers import TIERS
 
@@ -91,15 +92,11 @@ class ModelWrapper(MAXModelWrapper):
         forward(np.zeros([1, size, size, 3], np.float32))
         return time.perf_counter() - begin
 
-    @classmethod
-    def from_settings(cls, settings, convert=True, warm_up=True):
-        return cls(settings, convert, warm_up)
-
     def predict(self, images, stable=None):
         """maxfw's three stages; while this request decodes, a forward pass waits for it.
         ``stable`` (default: MODEL_TTA=mirror) scores each photo as the mean of it and its
         mirror image, the two in the same pass, and adds their signed difference."""
-        stable = self.settings.MODEL_TTA == "mirror" if stable is None else stable
+        stable = self.settings.stable_by_default if stable is None else stable
         with self.batcher.expecting() as submit:
             scores = submit(self._pre_process(images, stable))
         return self._post_process(scores, stable)
@@ -134,10 +131,10 @@ class ModelWrapper(MAXModelWrapper):
         self.batcher.close()
 
     def _post_process(self, scores, stable=False):
-        """One dict a photo: each output's score, and with ``stable`` each one's mirror delta."""
+        """One Scores a photo: each output's score, and with ``stable`` each one's mirror delta."""
         if not stable:
-            return [prediction_fields(self.outputs, row) for row in np.asarray(scores).reshape(-1, len(self.outputs))]
-        return [prediction_fields(self.outputs, photo, mirror)
+            return [scores_of(self.outputs, row) for row in np.asarray(scores).reshape(-1, len(self.outputs))]
+        return [scores_of(self.outputs, photo, mirror)
                 for photo, mirror in np.asarray(scores).reshape(-1, 2, len(self.outputs))]
 
 

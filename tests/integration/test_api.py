@@ -6,8 +6,7 @@ import requests
 
 from core.model.bucket import open_bucket
 from tests.expected import SCORES
-from tests.imagegen import encode, sample_bytes, sample_rgb, \
-    sixteen_bit_grey_png, with_orientation
+from tests.imagegen import encode, sample_bytes, sample_rgb, sixteen_bit_grey_png, with_orientation
 from tests.settings import BUCKET, FALSE_BUCKET
 
 

@@ -8,8 +8,16 @@ import requests
 
 import config
 from tests.expected import SCORES
-from tests.imagegen import (NOT_IMAGES, encode, jpeg_claiming_size,
-                            png_claiming_size, sample_bytes, sample_rgb, tiny_png, truncated)
+from tests.imagegen import (
+    NOT_IMAGES,
+    encode,
+    jpeg_claiming_size,
+    png_claiming_size,
+    sample_bytes,
+    sample_rgb,
+    tiny_png,
+    truncated,
+)
 from tests.integration.test_api import predict
 
 SETTINGS = config.settings()  # the defaults the server under test runs with

@@ -154,7 +154,8 @@ def twelve_photos():
     photos = []
     for name in sorted(SCORES):
         image = Image.open(SAMPLES / name)
-        for label, variant in (("", image), ("mirrored-", ImageOps.mirror(image)), ("turned-", image.rotate(90, expand=True))):
+        variants = (("", image), ("mirrored-", ImageOps.mirror(image)), ("turned-", image.rotate(90, expand=True)))
+        for label, variant in variants:
             buffer = io.BytesIO()
             variant.convert("RGB").save(buffer, "JPEG", quality=92)
             photos.append({"name": f"{label}{name}", "mimeType": "image/jpeg", "buffer": buffer.getvalue()})

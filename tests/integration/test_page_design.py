@@ -11,10 +11,10 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from tests.imagegen import ROOT, SAMPLES
-from tests.integration.test_page import WORK, browser, page  # noqa: F401 - the fixtures
+from tests.integration.test_page import WORK, browser, page  # noqa: F401 -- the fixtures
 
 
-def open_tools(page):
+def open_tools(page):  # noqa: F811 -- the fixture, passed on by the tests
     page.set_input_files("#files", [SAMPLES / "rocket.jpg"])
     expect(page.locator(".card .score.pending")).to_have_count(0, timeout=WORK)
     page.get_by_role("button", name="Regions and crops").click()
@@ -22,7 +22,7 @@ def open_tools(page):
     expect(page.locator("#stage-img")).to_have_js_property("complete", True)
 
 
-def test_regions_drawn_and_typed_are_measured_as_the_api_measures_them(page, url):  # noqa: F811
+def test_regions_drawn_and_typed_are_measured_as_the_api_measures_them(page, url):  # noqa: F811 -- the fixture
     open_tools(page)
     box = page.locator("#stage-img").bounding_box()
     page.mouse.move(box["x"] + 0.35 * box["width"], box["y"] + 0.1 * box["height"])
@@ -45,7 +45,8 @@ def test_regions_drawn_and_typed_are_measured_as_the_api_measures_them(page, url
     drawn = json.loads(page.evaluate("JSON.stringify(design.regions)"))
     assert [r["name"] for r in drawn] == ["rocket", "sky"] and drawn[1]["box"] == [0, 0, 1, 0.3]
     assert drawn[0]["box"] == pytest.approx([0.35, 0.1, 0.65, 0.9], abs=0.01)
-    expected = requests.post(f"{url}/model/regions", files={"image": ("rocket.jpg", (SAMPLES / "rocket.jpg").read_bytes())},
+    expected = requests.post(f"{url}/model/regions",
+                             files={"image": ("rocket.jpg", (SAMPLES / "rocket.jpg").read_bytes())},
                              data={"regions": json.dumps(drawn), "stable": "true"}, timeout=120).json()
     texts = page.locator("#region-results li > p:first-child").all_inner_texts()
     for text, region in zip(texts, expected["regions"]):
@@ -75,7 +76,7 @@ def test_regions_drawn_and_typed_are_measured_as_the_api_measures_them(page, url
     assert exported["measured"]["regions"][0]["effect"] == pytest.approx(expected["regions"][0]["effect"], abs=1e-6)
 
 
-def test_crops_are_outlined_moved_by_keyboard_and_scored(page, url):  # noqa: F811
+def test_crops_are_outlined_moved_by_keyboard_and_scored(page, url):  # noqa: F811 -- the fixture
     open_tools(page)
     page.get_by_label("9:16 story").uncheck()
     page.get_by_role("button", name="Find crops").click()
@@ -93,7 +94,8 @@ def test_crops_are_outlined_moved_by_keyboard_and_scored(page, url):  # noqa: F8
     expect(page.locator("#own-crop")).to_contain_text("Your 1:1 crop at", timeout=WORK)
     after = json.loads(page.evaluate("JSON.stringify(design.selected.box)"))
     assert after[1:] == before[1:] and (after[0] > before[0] or before[0] + before[2] == 640)
-    expected = requests.post(f"{url}/model/crops", files={"image": ("rocket.jpg", (SAMPLES / "rocket.jpg").read_bytes())},
+    expected = requests.post(f"{url}/model/crops",
+                             files={"image": ("rocket.jpg", (SAMPLES / "rocket.jpg").read_bytes())},
                              data={"boxes": json.dumps([after]), "stable": "true"}, timeout=120).json()
     expect(page.locator("#own-crop")).to_contain_text(f": {expected['boxes'][0]['memorability']:.3f} ")
 

@@ -11,9 +11,10 @@ from tests.expected import FALSE_SCORES, SCORES
 from tests.imagegen import encode, sample_bytes, tiled_photo, truncated
 
 REGIONS = [{"name": "left", "box": [0, 0, 0.5, 1]}, {"name": "sky", "points": [[0.2, 0.0], [0.9, 0.0], [0.6, 0.4]]}]
+ROCKET = ("rocket.jpg", sample_bytes("rocket.jpg"))
 
 
-def post(url, endpoint, data=None, image=("rocket.jpg", sample_bytes("rocket.jpg")), files=None):
+def post(url, endpoint, data=None, image=ROCKET, files=None):
     files = files if files is not None else {"image": image}
     return requests.post(f"{url}/model/{endpoint}", files=files, data=data or {}, timeout=120)
 
@@ -143,8 +144,9 @@ def test_regions_measure_the_false_alarm_rate_from_the_same_passes(url):
     response = post(url, "regions", {"regions": json.dumps(REGIONS)})
     body = response.json()
     (familiar,) = body["outputs"]
-    (prediction,) = post(url, "predict", files={"image": ("rocket.jpg", sample_bytes("rocket.jpg"))}).json()["predictions"]
-    assert familiar["output"] == "false_alarm" and familiar["score"] == pytest.approx(prediction["false_alarm"], abs=1e-5)
+    (prediction,) = post(url, "predict", files={"image": ROCKET}).json()["predictions"]
+    assert familiar["output"] == "false_alarm"
+    assert familiar["score"] == pytest.approx(prediction["false_alarm"], abs=1e-5)
     assert [r["name"] for r in familiar["regions"]] == ["left", "sky"] and body["passes"] == 1 + 6 * 2 + 1
     assert [r["effect"] for r in familiar["regions"]] != [r["effect"] for r in body["regions"]]
     assert set(familiar["all_hidden"]) == {"effect", "sum_of_effects"}

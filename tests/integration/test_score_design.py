@@ -11,7 +11,8 @@ from tests.imagegen import SAMPLES
 from tests.score.conftest import read_rows, run_score
 
 PHOTOS = ("rocket.jpg", "chelsea.jpg")
-REGIONS = {"rocket.jpg": [{"name": "rocket", "box": [0.35, 0.1, 0.65, 0.9]}, {"name": "sky", "box": [0.0, 0.0, 1.0, 0.3]}],
+REGIONS = {"rocket.jpg": [{"name": "rocket", "box": [0.35, 0.1, 0.65, 0.9]},
+                          {"name": "sky", "box": [0.0, 0.0, 1.0, 0.3]}],
            "chelsea.jpg": [{"name": "face", "box": [0.3, 0.2, 0.7, 0.8]}]}
 
 
@@ -54,7 +55,8 @@ def test_crops_and_regions_columns_are_the_apis_answers(url, folder, tmp_path):
 
 @pytest.mark.parametrize("content, suffix, message", [
     ("path,name,x0\nx,y,0\n", ".csv", "must be JSON (.json) or CSV with the header path,name,x0,y0,x1,y1"),
-    ("path,name,x0,y0,x1,y1\na.jpg,logo,0.5,0,0.2,1\n", ".csv", "regions.csv: a.jpg[0].box [0.5, 0.0, 0.2, 1.0] is empty"),
+    ("path,name,x0,y0,x1,y1\na.jpg,logo,0.5,0,0.2,1\n", ".csv",
+     "regions.csv: a.jpg[0].box [0.5, 0.0, 0.2, 1.0] is empty"),
     ('{"a.jpg": [{"name": "x", "box": [0, 0, 1]}]}', ".json", "a.jpg[0].box must be [x0, y0, x1, y1]"),
     ("[", ".json", "is not valid JSON"),
     ("[" * 5000, ".json", "is nested too deeply to be read as JSON"),

@@ -89,8 +89,8 @@ def assert_error(response, status, fragment):
 
 
 @pytest.mark.parametrize("form, fragment", [
-    ({"fps": 0}, "fps must be above 0"), ({"fps": 1000}, "at most 30"), ({"fps": "fast"}, "must be numbers"),
-    ({"top": 0}, "top must be 1 to 20"), ({"clip": -1}, "clip must be a length"),
+    ({"fps": 0}, "fps must be above 0"), ({"fps": 1000}, "at most 30"), ({"fps": "fast"}, "fps must be a number"),
+    ({"top": 0}, "top must be 1..20, not 0"), ({"clip": -1}, "clip must be above 0, not -1"),
     ({"clip": 60}, "clip is 60 s, longer than the video"), ({"colour": "red"}, "unknown form field 'colour'"),
 ])
 def test_parameters_out_of_range_are_400s(url, form, fragment):
@@ -107,7 +107,8 @@ def test_what_is_not_a_video_is_a_400_that_says_why(url):
     assert_error(post_video(url, b"", "empty.mp4"), 400, "the upload is empty")
     files = [("video", ("a.mp4", clip(NAMES[:1], seconds=1), "video/mp4"))] * 2
     assert_error(requests.post(f"{url}/model/video", files=files, timeout=60), 400, "2 videos sent")
-    assert_error(requests.post(f"{url}/model/video", data={"fps": "1"}, timeout=60), 400, "one file in the form field 'video'")
+    assert_error(requests.post(f"{url}/model/video", data={"fps": "1"}, timeout=60), 400,
+                 "one file in the form field 'video'")
 
 
 def test_a_client_that_hangs_up_stops_the_work_on_its_video(resmem_service):

@@ -136,18 +136,40 @@ def test_kill_and_resume(s3, cluster, tmp_path):
         assert f"GET /photos/{path.split('photos/', 1)[1]} " not in fetched_again, path
 
 
-def test_local_folder_on_a_local_ray_to_csv(stimuli, in_process, tmp_path):
-    """A Ray started for the job on this machine (RAY_ADDRESS=local: not the test cluster, which
-    --ray alone would join, as ray.init does); a folder in, a CSV out, the same rows."""
+def csv_rows(out):
+    """The rows of a CSV output, typed as Parquet's are."""
     from tests.score.conftest import read_rows
 
-    out = tmp_path / "scores.csv"
-    done = run_score(stimuli, "--ray", "--out", out, "--quiet", MAX_IMAGE_BYTES=MAX_BYTES,
-                     RAY_ADDRESS="local")
-    assert done.returncode == 1, done.stderr
-    rows = [{**row, **{k: (float(row[k]) if row[k] is not None else None) for k in ("memorability", "false_alarm", "time")},
-             **{k: (int(row[k]) if row[k] is not None else None) for k in ("width", "height")}} for row in read_rows(out)]
-    check_same_rows(rows, in_process, f"{stimuli}/")
+    return [{**row,
+             **{k: (float(row[k]) if row[k] is not None else None) for k in ("memorability", "false_alarm", "time")},
+             **{k: (int(row[k]) if row[k] is not None else None) for k in ("width", "height")}}
+            for row in read_rows(out)]
+
+
+def test_a_folder_on_a_local_ray_to_csv_resumed_with_the_outputs_the_other_way_round(stimuli, in_process, tmp_path):
+    """A Ray started for the job on this machine (RAY_ADDRESS=local: not the test cluster, which
+    --ray alone would join, as ray.init does); a folder in, a CSV out, which holds the rows of a/
+    from an earlier run; MODEL_OUTPUTS=false_alarm,memorability. The same rows, by column name,
+    and the summary of memorability over the rows written and those skipped (it was keyed by the
+    first output, and score stopped on a KeyError; the rows skipped were read by the first output)."""
+    import csv
+
+    from collection.results import distribution
+
+    out, summary = tmp_path / "scores.csv", tmp_path / "summary.json"
+    columns = ["path", "time", "false_alarm", "memorability", "width", "height", "error"]
+    earlier = [{**row, "path": f"{stimuli}/{name}"} for (name, _), row in in_process.items() if name.startswith("a/")]
+    with open(out, "w", newline="") as stream:
+        writer = csv.DictWriter(stream, columns, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(earlier)
+    done = run_score(stimuli, "--ray", "--out", out, "--summary-json", summary, "--quiet", MAX_IMAGE_BYTES=MAX_BYTES,
+                     RAY_ADDRESS="local", MODEL_OUTPUTS="false_alarm,memorability")
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr  # the bad inputs fail, as in process
+    check_same_rows(csv_rows(out), in_process, f"{stimuli}/")
+    report = json.loads(summary.read_text())
+    expected = distribution([float(row["memorability"]) for row in in_process.values() if row["memorability"]])
+    assert report["skipped"] == len(earlier) == 4 and report["memorability"] == pytest.approx(expected, abs=1e-6)
 
 
 def test_manifest_of_uris(s3, cluster, stimuli, tmp_path):
@@ -176,7 +198,7 @@ def test_storage_that_cannot_be_used(s3, stimuli, tmp_path, case):
     elif case == "empty prefix":
         source = "s3://photos/nothing/"
     elif case == "wrong secret":
-        env["AWS_SECRET_ACCESS_KEY"] = "not-the-secret"
+        env["AWS_SECRET_ACCESS_KEY"] = "not-the-secret"  # noqa: S105 -- a wrong key for the local moto server
     else:
         out = "s3://gone/scores/"
     done = run_score(source, "--ray", "--out", out, "--quiet", timeout=120, **env)

@@ -22,11 +22,11 @@ def test_paths_bytes_and_pil_images(scorer):
     assert [r.index for r in results] == [0, 1, 2, 3]
     assert results[0].path == str(SAMPLES / "astronaut.jpg") and results[1].path is None
     for result, name in ((results[0], "astronaut.jpg"), (results[1], "coffee.jpg"), (results[3], "rocket.jpg")):
-        assert result.error is None and abs(result.memorability - SCORES[name]) < 0.002
-        assert result.scores == {"memorability": result.memorability,
-                                 "false_alarm": pytest.approx(FALSE_SCORES[name], abs=0.002)}
+        assert result.error is None and abs(result.scores["memorability"] - SCORES[name]) < 0.002
+        assert dict(result.scores) == {"memorability": result.scores["memorability"],
+                                       "false_alarm": pytest.approx(FALSE_SCORES[name], abs=0.002)}
     assert (results[3].width, results[3].height) == (640, 427)
-    assert results[2].memorability is None
+    assert results[2].scores is None
     assert results[2].error == "image 3 is not an image (JPEG, PNG, GIF, BMP, TIFF or WebP)"
 
 
@@ -40,7 +40,7 @@ def test_it_streams_an_endless_input(scorer):
             yield data
 
     results = list(itertools.islice(scorer.score(endless()), 10))
-    assert len(results) == 10 and all(abs(r.memorability - SCORES["chelsea.jpg"]) < 0.002 for r in results)
+    assert len(results) == 10 and all(abs(r.scores["memorability"] - SCORES["chelsea.jpg"]) < 0.002 for r in results)
     read = 0
     while taken.acquire(blocking=False):
         read += 1
@@ -57,6 +57,6 @@ def test_stable_scores_are_the_mean_of_the_photo_and_its_mirror():
 
     with Scorer(stable=True, BATCH_SIZE=4) as scorer:
         photo, mirror = scorer.score([SAMPLES / "astronaut.jpg", ImageOps.mirror(sample_rgb("astronaut.jpg"))])
-    assert photo.memorability == pytest.approx(STABLE_SCORES["astronaut.jpg"], abs=1e-5)
-    assert mirror.memorability == photo.memorability  # exactly: the same two scores, added the other way round
-    assert mirror.mirror_delta == -photo.mirror_delta
+    assert photo.scores["memorability"] == pytest.approx(STABLE_SCORES["astronaut.jpg"], abs=1e-5)
+    assert dict(mirror.scores) == dict(photo.scores)  # exactly: the same two scores, added the other way round
+    assert mirror.scores.mirror_delta == {name: -delta for name, delta in photo.scores.mirror_delta.items()}

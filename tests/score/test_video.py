@@ -60,7 +60,7 @@ def test_the_scorer_and_a_service_give_the_same_rows(folder, tmp_path, busy_serv
     assert [(r["time"], r["width"]) for r in rows[0]] == [(r["time"], r["width"]) for r in rows[1]]
     for a, b, frame in zip(*rows, result.frames):
         assert float(a["memorability"]) == pytest.approx(float(b["memorability"]), abs=1e-6)
-        assert float(a["memorability"]) == pytest.approx(frame.memorability, abs=1e-6)
+        assert float(a["memorability"]) == pytest.approx(frame.scores["memorability"], abs=1e-6)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,8 @@ import pytest
 from PIL import Image
 
 from tests.imagegen import ROOT, SAMPLES
-from tests.settings import BUCKET as TEACHER, RESMEM  # noqa: F401 - the tests import RESMEM from here
+from tests.settings import BUCKET as TEACHER
+
 # The tests' MemNets: fc6 and fc7 of 256 units instead of 4096, conv1-conv5 from the teacher's
 # (the tiny ResMem's: narrow too), keep every stage's path (conv weights from a ResMem,
 # checkpoints, export, conversion) at under 2 MB of weights instead of 225 MB.

@@ -41,8 +41,9 @@ def test_extremeness_is_the_distance_of_the_logit_from_the_median_in_either_dire
     photo, 1 at the farthest, equal for logits equally far above and below."""
     import math
 
-    sigmoid = lambda z: 1 / (1 + math.exp(-z))  # noqa: E731
-    scores = {"low": sigmoid(-2.0), "median": sigmoid(0.0), "high": sigmoid(2.0), "far": sigmoid(4.0), "less": sigmoid(-1.0)}
+    sigmoid = lambda z: 1 / (1 + math.exp(-z))  # noqa: E731 -- a one-line formula, read as one
+    scores = {"low": sigmoid(-2.0), "median": sigmoid(0.0), "high": sigmoid(2.0), "far": sigmoid(4.0),
+              "less": sigmoid(-1.0)}
     assert extremeness(scores) == pytest.approx({"low": 0.5, "median": 0.0, "high": 0.5, "far": 1.0, "less": 0.25})
 
 

@@ -11,16 +11,16 @@ import pytest
 from PIL import Image
 from scipy.stats import spearmanr
 
-from core.model.bucket import open_bucket
 from core.inputs.images import preprocess
-from tests.settings import open_model
+from core.model.bucket import open_bucket
 from tests.imagegen import sample_rgb
 from tests.mil_eval import load_program, run_program
+from tests.settings import open_model
 from tests.training.conftest import WIDTH, facts, stage
-from training.lamem import write_split
 from training.evaluate import evaluate
 from training.export import export_tar
 from training.fetch_bucket import main as fetch_bucket
+from training.lamem import write_split
 
 
 @pytest.fixture(scope="module")

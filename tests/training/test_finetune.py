@@ -21,9 +21,9 @@ from core.model.bucket import open_bucket
 from core.model.checksums import file_digest
 from tests.imagegen import ROOT, SAMPLES
 from tests.server_process import running_server
-from tests.settings import CACHE, FALSE_BUCKET, open_model
+from tests.settings import CACHE, FALSE_BUCKET, RESMEM, open_model
 from tests.videogen import clip, frame_of
-from tests.training.conftest import RESMEM, TEACHER, facts, stage
+from tests.training.conftest import TEACHER, facts, stage
 from training.convert_resmem import LICENSE
 from training.lamem import read_split
 

@@ -27,7 +27,8 @@ def test_values_are_parsed_by_their_type_and_the_old_thread_name_still_works():
     ({"BATCH_SIZE": "eight"}, "BATCH_SIZE must be an integer, not 'eight'"),
     ({"BATCH_SIZE": "0"}, "BATCH_SIZE must be 1 or more, not 0"),
     ({"JPEG_DRAFT": "maybe"}, "JPEG_DRAFT must be true or false, not 'maybe'"),
-    ({"MODEL_PRECISION": "int4"}, "MODEL_PRECISION must be one of fp32, bf16, lite-int8, lite-fp32, tf-fp32, not 'int4'"),
+    ({"MODEL_PRECISION": "int4"},
+     "MODEL_PRECISION must be one of fp32, bf16, lite-int8, lite-fp32, tf-fp32, not 'int4'"),
     ({"EXPLAIN_BASELINE": "noise"}, "EXPLAIN_BASELINE must be one of grey, mean, blur, grey+blur, not 'noise'"),
     ({"TF_INTRA_OP_THREADS": "0"}, "MODEL_THREADS must be 1 or more, not 0"),
     ({"MODEL_OUTPUTS": "memorability,hits"},
@@ -52,7 +53,8 @@ def test_the_server_and_the_scorer_refuse_a_bad_value_at_start(tmp_path):
     server = subprocess.run([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert server.returncode != 0
-    assert "error: MODEL_PRECISION must be one of fp32, bf16, lite-int8, lite-fp32, tf-fp32, not 'int4'" in server.stderr
+    assert ("error: MODEL_PRECISION must be one of fp32, bf16, lite-int8, lite-fp32, tf-fp32, not 'int4'"
+            in server.stderr)
     scorer = subprocess.run([sys.executable, "-m", "score", "samples", "--out", tmp_path / "s.csv"],
                             cwd=ROOT, env={**env, "MODEL_PRECISION": "fp32", "BATCH_SIZE": "-1"},
                             capture_output=True, text=True, timeout=60)

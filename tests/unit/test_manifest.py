@@ -163,7 +163,8 @@ def test_ephemeral_storage_holds_every_thread_spooling_an_upload_at_its_limit():
     from api.passes import heavy_limit
 
     heavy = min(heavy_limit(settings), settings.WORKER_THREADS)
-    in_threads = 2 * (heavy * settings.MAX_VIDEO_BYTES + (settings.WORKER_THREADS - heavy) * settings.MAX_CONTENT_LENGTH)
+    in_threads = 2 * (heavy * settings.MAX_VIDEO_BYTES
+                      + (settings.WORKER_THREADS - heavy) * settings.MAX_CONTENT_LENGTH)
     receiving = settings.WORKER_THREADS * settings.MAX_CONTENT_LENGTH + settings.MAX_VIDEO_BYTES
     assert quantity(scratch["emptyDir"]["sizeLimit"]) >= in_threads + receiving
     resources = container()["resources"]

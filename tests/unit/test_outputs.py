@@ -3,7 +3,16 @@ import numpy as np
 import pytest
 
 import config
-from core.model.outputs import mirror_delta_field, outputs_of, parse_outputs, prediction_fields, serving_bucket
+from core.model.outputs import (
+    default_output,
+    field,
+    fields_of,
+    outputs_of,
+    parse_outputs,
+    scores_from,
+    scores_of,
+    serving_bucket,
+)
 from tests.settings import BUCKET, FALSE_BUCKET
 
 
@@ -29,11 +38,23 @@ def test_a_tool_serves_one_bucket_as_the_output_its_model_json_names():
         "memorability", str(BUCKET))
 
 
-def test_stable_fields_are_each_outputs_mean_and_mirror_delta():
+def test_stable_scores_are_each_outputs_mean_and_mirror_delta_and_named_only_at_the_edge():
     row, mirror = np.float32([0.7, 0.1]), np.float32([0.6, 0.2])
-    fields = prediction_fields(("memorability", "false_alarm"), row, mirror)
+    scores = scores_of(("memorability", "false_alarm"), row, mirror)
+    assert scores["false_alarm"] == (float(row[1]) + float(mirror[1])) / 2
+    assert scores.mirror_delta == {"memorability": float(row[0]) - float(mirror[0]),
+                                   "false_alarm": float(row[1]) - float(mirror[1])}
+    fields = fields_of(scores)  # the JSON and CSV names
     assert list(fields) == ["memorability", "mirror_delta", "false_alarm", "false_alarm_mirror_delta"]
-    assert fields["false_alarm"] == (float(row[1]) + float(mirror[1])) / 2
-    assert fields["false_alarm_mirror_delta"] == float(row[1]) - float(mirror[1])
-    assert prediction_fields(("memorability",), row[:1]) == {"memorability": float(row[0])}
-    assert mirror_delta_field("memorability") == "mirror_delta"
+    assert scores_from(("memorability", "false_alarm"), fields) == scores  # read back by score --url
+    plain = scores_of(("memorability",), row[:1])
+    assert fields_of(plain) == {"memorability": float(row[0])} and plain.mirror_delta is None
+    assert [field("memorability", "delta_vs_center"), field("false_alarm", "effect")] == [
+        "delta_vs_center", "false_alarm_effect"]
+
+
+@pytest.mark.parametrize("outputs, default", [(("memorability", "false_alarm"), "memorability"),
+                                              (("false_alarm", "memorability"), "memorability"),
+                                              (("false_alarm",), "false_alarm")])
+def test_the_default_output_is_memorability_where_it_is_served_whatever_the_order(outputs, default):
+    assert default_output(outputs) == default

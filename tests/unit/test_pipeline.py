@@ -25,8 +25,8 @@ def folder(tmp_path_factory):
 
 def test_the_hard_cases_are_hard():
     """The big JPEG is decoded at reduced size, and the rotated one is turned upright."""
-    from core.model.bucket import open_bucket
     from core.inputs.pipeline import InputPipeline
+    from core.model.bucket import open_bucket
 
     pipeline = InputPipeline.from_settings(open_bucket(settings().MODEL_BUCKET).preprocessing, settings())
     image, size = pipeline.decode(PHOTOS["big.jpg"])
@@ -58,12 +58,13 @@ def scored(model, folder):
     for name in names:
         body = client.post("/model/predict", data={"image": (folder / name).open("rb")}).get_json()
         ways["predict"][name] = body["predictions"][0]["memorability"]
-        ways["explain"][name] = client.post("/model/explain", data={"image": (folder / name).open("rb")}).get_json()["memorability"]
+        explained = client.post("/model/explain", data={"image": (folder / name).open("rb")}).get_json()
+        ways["explain"][name] = explained["memorability"]
     for maps in (False, True):
         with LocalScorer(settings(), maps=maps) as scorer:
             results = list(scorer.score([folder / name for name in names]))
         assert all(result.error is None for result in results)
-        ways["score --maps" if maps else "score"] = {n: r.memorability for n, r in zip(names, results)}
+        ways["score --maps" if maps else "score"] = {n: r.scores["memorability"] for n, r in zip(names, results)}
     ways["training.label"] = score_folder(model, folder)
     ways["training.evaluate"] = dict(zip(names, predict_files(model, [str(folder / n) for n in names])))
     return ways
@@ -86,7 +87,7 @@ def test_the_stable_mirror_is_the_mirrored_photo_preprocessed(model, name):
     np.testing.assert_array_equal(photo.x_mirror, model.pipeline.prepare(ImageOps.mirror(photo.image)).x)
     assert not np.array_equal(photo.x_mirror, photo.x[:, ::-1])
     (a,), (b,) = model.predict([PHOTOS[name]], stable=True), model.predict([ImageOps.mirror(photo.image)], stable=True)
-    assert a["memorability"] == b["memorability"] and a["mirror_delta"] == -b["mirror_delta"]
+    assert a["memorability"] == b["memorability"] and a.mirror_delta["memorability"] == -b.mirror_delta["memorability"]
     (plain,) = model.predict([PHOTOS[name]])
     assert set(plain) == set(model.outputs)  # MODEL_TTA is off by default: each model's own score
 
@@ -110,7 +111,6 @@ def big_png():
 ])
 def test_crops_are_cut_from_a_decode_fine_enough_for_the_smallest_held_in_the_budget(model, name, cut, decoded):
     """Issue 40, item 6: a PNG (never drafted) was cut at full size, every crop of a round held."""
-    from PIL import Image
 
     pipeline = model.pipeline
     source = PHOTOS[name] if name != "big.png" else big_png()

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 import config
-import score
+from collection import cli
 from collection.cluster import FETCH_CPUS
 from tests.imagegen import ROOT
 from tests.unit.test_manifest import LOGS, disk_scratch, dockerfile_stages, hardening_gaps, mounted_volume, quantity
@@ -111,7 +111,7 @@ def test_the_ray_version_is_the_pinned_one_and_the_image_has_ray():
 def test_the_entrypoint_is_a_score_command_whose_actor_fits_a_worker():
     command = shlex.split(rayjob()["spec"]["entrypoint"])
     assert command[:3] == ["python", "-m", "score"]
-    args = score.parse_args(command[3:], config.settings())
+    args = cli.parse_args(command[3:], config.settings())
     assert args.ray == "" and args.out.startswith("s3://")  # --ray alone: RAY_ADDRESS, set by KubeRay
     worker = groups()[1]["template"]["spec"]["containers"][0]["resources"]
     assert args.actor_cpus + FETCH_CPUS <= float(worker["requests"]["cpu"])  # an actor and a read task
@@ -137,7 +137,7 @@ def test_what_ray_writes_is_on_emptydirs_within_the_ephemeral_storage_limit(role
     if role in RAY_ROLES:
         written["Ray's temp dir"] = "/tmp/ray"
     if role == "head":
-        summary = score.parse_args(shlex.split(rayjob()["spec"]["entrypoint"])[3:], config.settings()).summary_json
+        summary = cli.parse_args(shlex.split(rayjob()["spec"]["entrypoint"])[3:], config.settings()).summary_json
         written["the entrypoint's --summary-json"] = posixpath.dirname(summary)
     for what, path in written.items():
         volume = mounted_volume(pod, spec, path)
@@ -231,8 +231,8 @@ def test_without_ray_the_command_says_how_to_install_it(tmp_path):
     import subprocess
     import sys
 
-    code = ("import sys; sys.modules['ray'] = None; import score; "
-            f"sys.exit(score.main(['samples', '--ray', '--out', {str(tmp_path / 'out')!r}]))")
+    code = ("import sys; sys.modules['ray'] = None; from collection import cli; "
+            f"sys.exit(cli.main(['samples', '--ray', '--out', {str(tmp_path / 'out')!r}]))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stderr
     assert "pip install -r requirements-ray.txt" in done.stderr and "Traceback" not in done.stderr

@@ -6,12 +6,18 @@ import os
 import numpy as np
 import pytest
 
-from collection.results import OutputError, ResultsFile, distribution, write_maps
 from collection.items import Result
+from collection.results import OutputError, ResultsFile, distribution, write_maps
+from core.model.outputs import Scores
+
+
+def score(value):
+    """The Scores of a run of memorability alone."""
+    return Scores({"memorability": value})
 
 
 def results():
-    return [Result(0, "a, b.jpg", 0.75, 640, 480), Result(1, "c.txt", error='c.txt is "not" an image')]
+    return [Result(0, "a, b.jpg", score(0.75), 640, 480), Result(1, "c.txt", error='c.txt is "not" an image')]
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
@@ -21,10 +27,11 @@ def test_rows_round_trip_and_resume(tmp_path, suffix):
         assert out.done == {}
         out.write(results())
     with ResultsFile(path) as out:
-        assert out.done == {"a, b.jpg": (0.75, None), "c.txt": (None, 'c.txt is "not" an image')}
+        assert out.done == {"a, b.jpg": ({"memorability": 0.75}, None), "c.txt": (None, 'c.txt is "not" an image')}
     text = path.read_text()
     if suffix == ".csv":
-        assert text == 'path,time,memorability,width,height,error\n"a, b.jpg",,0.75,640,480,\nc.txt,,,,,"c.txt is ""not"" an image"\n'
+        assert text == ('path,time,memorability,width,height,error\n"a, b.jpg",,0.75,640,480,\n'
+                        'c.txt,,,,,"c.txt is ""not"" an image"\n')
     else:
         assert json.loads(text.splitlines()[1]) == {"path": "c.txt", "time": None, "memorability": None, "width": None,
                                                    "height": None, "error": 'c.txt is "not" an image'}
@@ -40,7 +47,7 @@ def test_a_cut_off_last_line_is_trimmed_and_scored_again(tmp_path):
         stream.write("d.jpg,0.6")  # a power cut in the middle of a row
     with ResultsFile(path) as out:
         assert set(out.done) == {"a, b.jpg", "c.txt"}
-        out.write([Result(2, "d.jpg", 0.5, 10, 10)])
+        out.write([Result(2, "d.jpg", score(0.5), 10, 10)])
     assert path.read_text().endswith("c.txt is \"\"not\"\" an image\"\nd.jpg,,0.5,10,10,\n")
 
 
@@ -55,7 +62,7 @@ def test_a_file_that_is_not_ours_or_in_use_is_refused(tmp_path):
 
 
 def test_maps_are_named_after_the_input(tmp_path):
-    result = Result(0, "x/cat.jpg", 0.7, name="x/cat.jpg", heatmap=np.array([[0.5, 0.25]]), overlay=b"\x89PNG")
+    result = Result(0, "x/cat.jpg", score(0.7), name="x/cat.jpg", heatmap=np.array([[0.5, 0.25]]), overlay=b"\x89PNG")
     write_maps(tmp_path, result, "csv")
     assert (tmp_path / "x" / "cat.jpg.overlay.png").read_bytes() == b"\x89PNG"
     assert (tmp_path / "x" / "cat.jpg.heatmap.csv").read_text() == "0.5000,0.2500\n"
@@ -74,7 +81,7 @@ def test_any_file_name_round_trips_and_no_formula_runs(tmp_path, suffix):
              "@me.jpg", "'quoted.jpg", "line\u2028sep.jpg", "plain.jpg"]
     path = tmp_path / f"out{suffix}"
     with ResultsFile(path) as out:
-        out.write([Result(i, name, 0.5, 1, 1) if i % 2 else Result(i, name, error=f"{name} is not an image")
+        out.write([Result(i, name, score(0.5), 1, 1) if i % 2 else Result(i, name, error=f"{name} is not an image")
                    for i, name in enumerate(names)])
     with ResultsFile(path) as out:
         assert set(out.done) == set(names)
@@ -95,8 +102,9 @@ def test_a_video_is_a_row_per_frame_and_an_earlier_file_is_refused_with_a_reason
 
     path = tmp_path / "out.csv"
     with ResultsFile(path) as out:
-        out.write([Result(0, "clip.mp4", None, 512, 384, frames=[Frame(0.0, 0.7), Frame(1.0, 0.8)])])
-    assert path.read_text() == "path,time,memorability,width,height,error\nclip.mp4,0.0,0.7,512,384,\nclip.mp4,1.0,0.8,512,384,\n"
+        out.write([Result(0, "clip.mp4", None, 512, 384, frames=[Frame(0.0, score(0.7)), Frame(1.0, score(0.8))])])
+    assert path.read_text() == ("path,time,memorability,width,height,error\n"
+                                "clip.mp4,0.0,0.7,512,384,\nclip.mp4,1.0,0.8,512,384,\n")
     with ResultsFile(path) as out:
         assert set(out.done) == {"clip.mp4"}  # resumed as a whole
     old = tmp_path / "old.csv"
@@ -132,9 +140,10 @@ def test_an_empty_file_our_header_alone_or_a_cut_first_line_is_ours(tmp_path, su
         path.write_text(content)
         with ResultsFile(path) as out:
             assert out.done == {}
-            out.write([Result(0, "b.jpg", 0.5, 1, 1)])
+            out.write([Result(0, "b.jpg", score(0.5), 1, 1)])
         text = path.read_text()
-        assert text.count("b.jpg") == 1 and (text.startswith(header) if suffix == ".csv" else text.startswith('{"path": "b.jpg"'))
+        assert text.count("b.jpg") == 1
+        assert (text.startswith(header) if suffix == ".csv" else text.startswith('{"path": "b.jpg"'))
         path.write_text(content)
         ResultsFile(path, overwrite=True).close()  # --overwrite takes it too
 
@@ -172,6 +181,6 @@ def test_a_write_that_finds_no_room_is_cut_back_to_whole_rows(tmp_path, monkeypa
 
         monkeypatch.setattr(os, "write", full)
         with pytest.raises(NoRoomError, match=f"no room to write .*out.csv .{code}"):
-            out.write([Result(2, "d.jpg", 0.5, 10, 10)])
+            out.write([Result(2, "d.jpg", score(0.5), 10, 10)])
         monkeypatch.undo()
     assert path.read_bytes() == before

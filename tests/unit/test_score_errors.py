@@ -32,9 +32,10 @@ def logged(caplog, message):
 def check(results, failed, error):
     for result, name in zip(results, NAMES):
         if name == failed:
-            assert result.error == error and result.memorability is None and result.width is None, result
+            assert result.error == error and result.scores is None and result.width is None, result
         else:
-            assert result.error is None and result.memorability == pytest.approx(SCORES[name], abs=1e-5), result
+            assert result.error is None, result
+            assert result.scores["memorability"] == pytest.approx(SCORES[name], abs=1e-5), result
 
 
 def test_an_exception_while_a_photo_is_read_is_its_row(scorer, monkeypatch, caplog):
@@ -76,7 +77,7 @@ def test_an_exception_while_a_video_is_scored_is_its_row(scorer, monkeypatch, ca
     monkeypatch.setattr(VideoReader, "timeline", failing)
     video, photo = scorer.score([tmp_path / "clip.mp4", SAMPLES / "rocket.jpg"])
     assert video.error == "clip.mp4 could not be scored: KeyError: 'injected'" and video.frames is None
-    assert photo.error is None and photo.memorability == pytest.approx(SCORES["rocket.jpg"], abs=1e-5)
+    assert photo.error is None and photo.scores["memorability"] == pytest.approx(SCORES["rocket.jpg"], abs=1e-5)
     assert logged(caplog, "clip.mp4 could not be scored")
 
 
@@ -125,17 +126,17 @@ def test_an_answer_that_cannot_be_read_is_the_rows_of_the_files_it_was_for(monke
     rocket = sample_bytes("rocket.jpg")
     scorer = fake_service(monkeypatch, lambda data: "not a number" if data == rocket else
                           SCORES[next(n for n in NAMES if sample_bytes(n) == data)])
-    monkeypatch.setattr("collection.remote.take_scores", checked_take_scores)
+    monkeypatch.setattr("collection.remote.scores_from", checked_scores_from)
     results = list(scorer.score([SAMPLES / name for name in NAMES]))
     check(results, "rocket.jpg", "rocket.jpg could not be scored: TypeError: not a score: 'not a number'")
 
 
-def checked_take_scores(result, prediction, outputs):
-    from collection.items import take_scores
+def checked_scores_from(outputs, prediction):
+    from core.model.outputs import scores_from
 
     if not isinstance(prediction["memorability"], float):
         raise TypeError(f"not a score: {prediction['memorability']!r}")
-    return take_scores(result, prediction, outputs)
+    return scores_from(outputs, prediction)
 
 
 def test_an_exception_in_the_ray_jobs_read_stage_is_its_row(monkeypatch, caplog):

@@ -15,7 +15,8 @@ def post(client, data, **form):
 @pytest.mark.parametrize("limits, form, status, message", [
     ({"MAX_VIDEO_BYTES": 1000}, {}, 413, "over the limit of 1000 bytes"),
     ({"MAX_VIDEO_SECONDS": 1}, {}, 400, "the upload lasts 2.0 s; the limit is 1 s (MAX_VIDEO_SECONDS)"),
-    ({"MAX_VIDEO_FRAMES": 3}, {"fps": "2"}, 400, "at 2 frames a second gives 4 frames; the limit is 3 (MAX_VIDEO_FRAMES)"),
+    ({"MAX_VIDEO_FRAMES": 3}, {"fps": "2"}, 400,
+     "at 2 frames a second gives 4 frames; the limit is 3 (MAX_VIDEO_FRAMES)"),
     ({"MAX_VIDEO_FPS": 4.0}, {"fps": "5"}, 400, "fps must be above 0 and at most 4 (MAX_VIDEO_FPS), not 5"),
     ({"MAX_IMAGE_PIXELS": 1000}, {}, 400, "has frames of 512x384: too many pixels (the limit is 1000)"),
 ])
@@ -47,8 +48,8 @@ def test_image_requests_keep_their_own_limit(model):
 def test_a_videos_frames_are_held_in_the_decode_budget_a_chunk_at_a_time(model):
     """Frames share MAX_DECODE_PIXELS with photos: a chunk reserves its frames before they are
     decoded, holds no more than the budget, and every pixel is given back."""
-    from core.inputs.budget import PixelBudget
     from core.analyses.video import VideoReader
+    from core.inputs.budget import PixelBudget
 
     seen, predict, budget = [], model.predict, model.pipeline.budget
     frame = 512 * 384
@@ -60,7 +61,8 @@ def test_a_videos_frames_are_held_in_the_decode_budget_a_chunk_at_a_time(model):
 
     model.predict = counting
     try:
-        with VideoReader(io.BytesIO(clip(["astronaut.jpg", "coffee.jpg"], seconds=2)), "clip.mp4", model.settings) as video:
+        source = io.BytesIO(clip(["astronaut.jpg", "coffee.jpg"], seconds=2))
+        with VideoReader(source, "clip.mp4", model.settings) as video:
             scored = video.timeline(model, fps=2)
     finally:
         model.pipeline.budget, model.predict = budget, predict

@@ -61,15 +61,16 @@ class Fifo:
 
 
 def refused(source, name, fragment):
-    """VideoReader and is_video both refuse ``source``; the message names its format."""
-    from core.analyses.video import VideoError, VideoReader, is_video
+    """VideoReader refuses ``source``, which is no video by its bytes; the message names its format."""
+    from core.analyses.video import VideoError, VideoReader
+    from core.inputs.kinds import VIDEO, classify
 
     with pytest.raises(VideoError) as caught:
         VideoReader(source, name, settings())
     assert fragment in str(caught.value)
     if hasattr(source, "seek"):
         source.seek(0)
-    assert not is_video(source, settings())
+    assert classify(source).kind != VIDEO
 
 
 def test_an_ffconcat_upload_is_refused_without_opening_the_file_it_names(tmp_path, monkeypatch):
@@ -85,16 +86,17 @@ def test_an_hls_playlist_is_refused_without_opening_its_segment(tmp_path):
     segment = Fifo(tmp_path / "segment.ts")
     playlist = tmp_path / "list.m3u8"
     playlist.write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:1.0,\n{segment.path}\n#EXT-X-ENDLIST\n")
-    refused(str(playlist), "list.m3u8", "list.m3u8 is in FFmpeg's format 'hls'")
+    refused(str(playlist), "list.m3u8", "list.m3u8 is not a video")  # FFmpeg knows HLS by name only
     assert not segment.opened()
 
 
 def test_an_image_sequence_name_is_refused_without_opening_its_images(tmp_path):
-    """FFmpeg's image2 reads a name such as frame%d.png as the pattern of other files."""
+    """FFmpeg's image2 reads a name such as frame%d.png as the pattern of other files; the bytes
+    alone decide here, and they are no video."""
     first = Fifo(tmp_path / "frame1.png")
     pattern = tmp_path / "frame%d.png"
     pattern.write_bytes(b"not a PNG at all\n" * 20)
-    refused(str(pattern), "frame%d.png", "frame%d.png is in FFmpeg's format 'image2'")
+    refused(str(pattern), "frame%d.png", "frame%d.png is not a video that FFmpeg can read")
     assert not first.opened()
 
 
@@ -134,12 +136,11 @@ def test_a_raw_stream_outside_the_formats_is_refused_by_name():
 
 @pytest.mark.parametrize("container, codec, fps", DOCUMENTED)
 def test_every_documented_container_opens(tmp_path, container, codec, fps):
-    from core.analyses.video import VideoReader, is_video
+    from core.analyses.video import VideoReader
 
     data = clip(["astronaut.jpg"], seconds=1, fps=fps, container=container, codec=codec, size=(160, 128))
     path = tmp_path / f"clip.{container}"
     path.write_bytes(data)
-    assert is_video(str(path), settings()) and is_video(io.BytesIO(data), settings())
     for source in (str(path), io.BytesIO(data)):
         with VideoReader(source, path.name, settings()) as video:
             assert video.container.format.name.split(",")[0] in (container, "mov", "matroska")
