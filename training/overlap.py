@@ -27,7 +27,6 @@ CROPS = (1.0, 0.97, 0.94, 0.91)  # the whole photo first: a distance always take
 THRESHOLD = 18  # of 128 bits: copies measured at 10 or fewer, distinct photos at 28 or more
 METHOD = "pHash+dHash of the photo and its centred 97/94/91% crops (imagehash)"
 DRAFT = (64, 64)  # libjpeg decodes at 1/2..1/8 scale, never below this: the hashes need 32x32
-WORDS = 2  # uint64 words a row
 
 
 class Overlap(DatasetError):
@@ -58,24 +57,46 @@ def fingerprints(entries, desc="fingerprints"):
     return {Path(p).name: fingerprint(p) for p in tqdm(paths, desc=desc, unit="photo", leave=False)}
 
 
-def _rows(prints):
-    """n x rows x WORDS uint64 of hex fingerprints."""
-    raw = np.array([bytes.fromhex(p) for p in prints], dtype=f"S{len(CROPS) * WORDS * 8}")
-    return np.frombuffer(raw.tobytes(), dtype=">u8").reshape(len(prints), len(CROPS), WORDS)
+def _words(prints):
+    """The two uint64 words of each row of hex fingerprints: two arrays of n x rows."""
+    raw = np.array([bytes.fromhex(p) for p in prints], dtype=f"S{len(CROPS) * 16}")
+    words = np.frombuffer(raw.tobytes(), dtype=">u8").reshape(len(prints), len(CROPS), 2)
+    return words[..., 0], words[..., 1]
+
+
+def _bits(x0, x1, y0, y1):
+    return np.bitwise_count(x0 ^ y0) + np.bitwise_count(x1 ^ y1)
+
+
+def pairs_within(a, b, limit=THRESHOLD):
+    """(i, j, distance) of the pairs of fingerprints ``a[i]``, ``b[j]`` (lists of hex) at ``limit``
+    bits or fewer: one's whole photo against each row of the other, either way round. The wholes
+    are compared first: by the triangle inequality a pair is no nearer than their distance less
+    the farther of the two photos' crops from its own whole, so most pairs need no more."""
+    if not a or not b:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.uint8)
+    (a0, a1), (b0, b1) = _words(a), _words(b)
+    reach_a, reach_b = (_bits(x0[:, :1], x1[:, :1], x0, x1).max(-1).astype(np.int16) for x0, x1 in ((a0, a1), (b0, b1)))
+    found = [], [], []
+    step = max(1, 4_000_000 // len(b))  # a few MB of temporaries at a time, whatever the sizes
+    for start in range(0, len(a), step):
+        rows = slice(start, start + step)
+        wholes = _bits(a0[rows, None, 0], a1[rows, None, 0], b0[None, :, 0], b1[None, :, 0])
+        i, j = np.nonzero(wholes <= limit + np.maximum(reach_a[rows, None], reach_b[None]))
+        i += start
+        near = np.minimum(_bits(a0[i, :1], a1[i, :1], b0[j], b1[j]).min(-1),  # a whole, b's rows
+                          _bits(a0[i], a1[i], b0[j, :1], b1[j, :1]).min(-1))  # a's rows, b whole
+        keep = near <= limit
+        for into, values in zip(found, (i[keep], j[keep], near[keep])):
+            into.append(values)
+    return tuple(np.concatenate(values) for values in found)
 
 
 def distances(a, b):
-    """The n x m distances (bits) between fingerprints ``a`` and ``b`` (lists of hex)."""
-    if not a or not b:
-        return np.zeros((len(a), len(b)), np.int64)
-    ra, rb = _rows(a), _rows(b)
-    out = np.empty((len(a), len(b)), np.int64)
-    step = max(1, 2_000_000 // (len(b) * len(CROPS)))  # about 100 MB of XORs at a time
-    for start in range(0, len(a), step):
-        chunk = ra[start:start + step]
-        whole_a = np.bitwise_count(chunk[:, None, None, 0] ^ rb[None]).sum(-1).min(-1)  # a whole, b's rows
-        whole_b = np.bitwise_count(chunk[:, None] ^ rb[None, :, None, 0]).sum(-1).min(-1)  # a's rows, b whole
-        out[start:start + step] = np.minimum(whole_a, whole_b)
+    """The full len(a) x len(b) matrix of distances: for a few photos (tests, benchmarks)."""
+    out = np.zeros((len(a), len(b)), np.int64)
+    i, j, d = pairs_within(a, b, limit=128)  # every pair
+    out[i, j] = d
     return out
 
 
@@ -86,16 +107,15 @@ def overlaps(sets, seen=None):
     labels = list(sets)
     pairs = [(x, y) for i, x in enumerate(labels) for y in labels[i + 1:]]
     pairs += [(x, y) for x in labels for y in (seen or {})]
-    groups = {**(seen or {}), **sets}
+    every = {**(seen or {}), **sets}
     found = []
     for x, y in pairs:
-        a, b = groups[x], groups[y]
+        a, b = every[x], every[y]
         found += [f"{name} (in {' and '.join(sorted((x, y)))})" for name in sorted(a.keys() & b.keys())]
         names_a, names_b = list(a), list(b)
-        near = distances([a[n] for n in names_a], [b[n] for n in names_b])
-        for i, j in zip(*np.nonzero(near <= THRESHOLD)):
+        for i, j, bits in zip(*pairs_within([a[n] for n in names_a], [b[n] for n in names_b])):
             if names_a[i] != names_b[j]:
-                found.append(f"{x}/{names_a[i]} ~ {y}/{names_b[j]} (near-duplicates: {near[i, j]} of 128 bits differ)")
+                found.append(f"{x}/{names_a[i]} ~ {y}/{names_b[j]} (near-duplicates: {bits} of 128 bits differ)")
     return found
 
 
@@ -131,8 +151,8 @@ def groups(prints):
     from scipy.sparse.csgraph import connected_components
 
     names = sorted(prints)
-    near = distances([prints[n] for n in names], [prints[n] for n in names]) <= THRESHOLD
-    _, labels = connected_components(csr_matrix(near), directed=False)
+    i, j, _ = pairs_within([prints[n] for n in names], [prints[n] for n in names])
+    _, labels = connected_components(csr_matrix((np.ones(len(i)), (i, j)), shape=(len(names),) * 2), directed=False)
     found = {}
     for name, label in zip(names, labels):
         found.setdefault(label, set()).add(name)
