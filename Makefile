@@ -16,6 +16,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 # image has only requirements.txt); the test tools on top of them only for tests and benchmarks.
 # The project itself goes in editable (pyproject.toml): the console script and Ray's workers import it.
 $(VENV)/.installed: requirements.txt requirements-convert.txt requirements-train.txt constraints.txt pyproject.toml
+	bin/check-python.sh $(PYTHON)  # Python 3.11 with venv, or a message that says what to install
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements.txt -r requirements-convert.txt \
 		-r requirements-train.txt -c constraints.txt

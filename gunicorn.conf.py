@@ -11,7 +11,7 @@ except config.SettingsError as error:
 del config
 
 bind = f"{service.HOST}:{service.PORT}"
-workers = 1  # each worker holds its own copy of the model (~1.7 GB resident)
+workers = 1  # each worker holds its own copy of the models (2,159 MiB resident in fp32: docs/deployment.md)
 # gthread, with each request read whole in the worker's event loop before it takes a thread: a
 # slow client never holds one (api/worker.py, docs/deployment.md).
 worker_class = "api.worker.BufferingWorker"

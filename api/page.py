@@ -4,6 +4,10 @@ from pathlib import Path
 from flask import jsonify, send_from_directory
 
 from core.inputs.kinds import HEAD_BYTES
+from core.model.outputs import default_output, field
+
+# The measures whose fields the page reads and exports: their names are outputs.field's, not the page's.
+MEASURES = ("mirror_delta", "delta_vs_center", "effect", "spread", "verdict")
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
@@ -18,10 +22,13 @@ def register_page(app):
 
     @app.get("/app/limits.json")
     def limits():
-        settings = app.extensions["max_settings"]
+        settings, outputs = app.extensions["max_settings"], list(app.extensions["max_model"].outputs)
         return jsonify(max_bytes=settings.MAX_CONTENT_LENGTH, max_pixels=settings.MAX_IMAGE_PIXELS,
                        max_files=settings.MAX_FILES, effect_scale=settings.EXPLAIN_EFFECT_SCALE,
-                       tie_threshold=settings.TIE_THRESHOLD, outputs=list(app.extensions["max_model"].outputs),
+                       tie_threshold=settings.TIE_THRESHOLD, outputs=outputs,
+                       default_output=default_output(outputs),  # the page's main number, as the API's
+                       fields={name: {"score": field(name), **{m: field(name, m) for m in MEASURES}}
+                               for name in outputs},
                        kind_bytes=HEAD_BYTES)  # what /model/kind reads of a file: all the page sends it
 
     @app.get("/app/<path:name>")

@@ -24,7 +24,7 @@ import numpy as np
 import requests
 from PIL import Image
 
-from benchmarks.server_process import free_port, wait_until_ready
+from tests.server_process import free_port, wait_until_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 

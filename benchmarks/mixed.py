@@ -29,7 +29,7 @@ import numpy as np
 import requests
 from PIL import Image
 
-from benchmarks.server_process import running_server
+from tests.server_process import running_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"

@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
-from benchmarks.server_process import running_server
 from benchmarks.serving import peak_rss_mb
 from benchmarks.single_image import PHOTO_SUFFIXES
+from tests.server_process import running_server
 from training.convert_resmem import cached_wheel_path
 
 ROOT = Path(__file__).resolve().parent.parent

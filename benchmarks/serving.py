@@ -31,8 +31,8 @@ import numpy as np
 import requests
 from scipy.stats import spearmanr
 
-from benchmarks.server_process import running_server
 from benchmarks.single_image import PHOTO_SUFFIXES, original
+from tests.server_process import running_server
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -21,7 +21,7 @@ import numpy as np
 import requests
 from scipy.stats import spearmanr
 
-from benchmarks.server_process import running_server
+from tests.server_process import running_server
 from training.convert_resmem import cached_wheel_path
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -80,7 +80,7 @@ def fair_to_photos(clip, precision, photos=20):
 
     import requests
 
-    from benchmarks.server_process import running_server
+    from tests.server_process import running_server
 
     photo = (ROOT / "samples" / "coffee.jpg").read_bytes()
 

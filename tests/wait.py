@@ -15,3 +15,17 @@ def wait_for(happened, what, timeout=240, every=0.02, unless=None):
         if time.monotonic() > deadline:
             raise AssertionError(f"waited {timeout} s for {what}")
         time.sleep(every)
+
+
+class SteppedClock:
+    """Real time plus the steps a test takes (``step(31)``): a pass has "run for 31 s" without
+    31 s of waiting, for code that takes its clock as an argument (core.model.batcher.Batcher)."""
+
+    def __init__(self):
+        self.ahead = 0.0
+
+    def __call__(self):
+        return time.perf_counter() + self.ahead
+
+    def step(self, seconds):
+        self.ahead += seconds

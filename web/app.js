@@ -1,10 +1,10 @@
 // The /app page: scores dropped photos through batched POST /model/predict requests (up to
 // MAX_FILES photos each, at most two in flight), in the stable mode (each photo the mean of it
-// and its mirror image), shows each output the server predicts (memorability, and the
-// false-alarm rate beside it), keeps the cards sorted by the one chosen, groups memorability
-// scores closer than the model's measured noise as "too close to call", and fetches a photo's
-// map from POST /model/explain when it is asked for. Photos are shown from object URLs: no
-// base64 copy of an original is made.
+// and its mirror image), shows each output the server predicts (the main one, web/outputs.js,
+// and the false-alarm rate beside memorability), keeps the cards sorted by the one chosen, groups
+// main scores closer than the model's measured noise as "too close to call", and fetches a
+// photo's map from POST /model/explain when it is asked for. Photos are shown from object URLs:
+// no base64 copy of an original is made.
 "use strict";
 
 const results = document.getElementById("results");
@@ -13,22 +13,9 @@ const drop = document.getElementById("drop");
 const toolbar = document.getElementById("toolbar");
 const items = [];
 const IN_FLIGHT = 2; // predict requests at once: the server runs one forward pass at a time anyway
-let limits = { max_bytes: Infinity, max_files: 16, effect_scale: 0.05, tie_threshold: 0, outputs: ["memorability"],
-  kind_bytes: 65536 };
 const sortBy = document.getElementById("sort-by");
 let running = 0;
 let maps = Promise.resolve(); // one /model/explain at a time
-
-const limitsLoaded = fetch("/app/limits.json").then((r) => r.json()).then((l) => {
-  limits = l;
-  const scale = `${l.effect_scale.toFixed(2)}`;
-  document.getElementById("legend-low").textContent = `−${scale}`;
-  document.getElementById("legend-high").textContent = `+${scale}`;
-  document.getElementById("noise").textContent = l.tie_threshold.toFixed(3);
-  const both = l.outputs.includes("false_alarm");
-  document.getElementById("false-alarm-words").hidden = !both;
-  document.getElementById("sort-by-label").hidden = !both;
-}).catch(() => {});
 
 function megabytes(bytes) {
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
@@ -101,15 +88,15 @@ async function explain(item) {
   else showError(item, `Could not map this file: ${body.message}`);
 }
 
+// ``prediction``: the photo's fields in /model/predict's answer; item.score is the main output's.
 function showScore(item, prediction) {
-  item.score = prediction.memorability;
-  item.mirrorDelta = prediction.mirror_delta;
-  item.falseAlarm = prediction.false_alarm;
-  item.falseAlarmDelta = prediction.false_alarm_mirror_delta;
-  if (item.falseAlarm !== undefined) {
+  item.prediction = prediction;
+  item.score = prediction[field(limits.default_output)];
+  if (beside("false_alarm")) {
+    const rate = prediction[field("false_alarm")];
     const familiar = item.element.querySelector(".false-alarm");
-    familiar.textContent = `false alarms ${item.falseAlarm.toFixed(3)}: feels familiar to ` +
-      `${Math.round(item.falseAlarm * 100)}% of people who never saw it`;
+    familiar.textContent = `false alarms ${rate.toFixed(3)}: feels familiar to ` +
+      `${Math.round(rate * 100)}% of people who never saw it`;
     familiar.hidden = false;
   }
   const score = item.element.querySelector(".score");
@@ -118,7 +105,7 @@ function showScore(item, prediction) {
   const bar = item.element.querySelector(".bar"); // a meter only once there is a value
   bar.removeAttribute("aria-hidden");
   for (const [name, value] of [["role", "meter"], ["aria-valuemin", "0"], ["aria-valuemax", "1"],
-    ["aria-valuenow", String(item.score)], ["aria-label", `memorability of ${item.file.name}`]]) {
+    ["aria-valuenow", String(item.score)], ["aria-label", `${words().name} of ${item.file.name}`]]) {
     bar.setAttribute(name, value);
   }
   bar.firstElementChild.style.width = `${(item.score * 100).toFixed(1)}%`;
@@ -144,11 +131,11 @@ function showError(item, message) {
   error.hidden = false;
 }
 
-// Highest first, by the output chosen (memorability unless the false-alarm rate is asked for);
-// photos still waiting next; files that failed last.
+// Highest first, by the output chosen (the main one unless another is asked for); photos still
+// waiting next; files that failed last.
 function sortCards() {
   const rank = (item) => (item.score !== undefined ? 0 : item.failed ? 2 : 1);
-  const key = (item) => (sortBy.value === "false_alarm" ? item.falseAlarm : item.score) ?? 0;
+  const key = (item) => item.prediction?.[field(sortBy.value)] ?? 0;
   items.sort((a, b) => rank(a) - rank(b) || key(b) - key(a) || a.order - b.order);
   markTies();
   for (const item of items) results.appendChild(item.element);
@@ -158,7 +145,7 @@ function sortCards() {
 // Tie groups, in score order: a photo joins the group above it when it scores less than
 // TIE_THRESHOLD below the group's first photo; the model cannot rank the photos of one group.
 function markTies() {
-  // In memorability order, whichever order the cards are shown in: the noise is memorability's.
+  // In the main output's order, whichever order the cards are shown in: the noise is measured on it.
   const scored = items.filter((item) => item.score !== undefined).sort((a, b) => b.score - a.score);
   let group = 0;
   let top;
@@ -269,18 +256,19 @@ function csvField(value) {
   return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
+// The photos' and the videos' rows: each output's score and mirror delta, named as the API names them.
 function downloadCsv() {
-  const rows = [["name", "time", "memorability", "mirror_delta", "false_alarm", "false_alarm_mirror_delta",
-    "tie_group", "error"]];
+  const columns = shown().flatMap((output) => [field(output), field(output, "mirror_delta")]);
+  const rows = [["name", "time", ...columns, "tie_group", "error"]];
   for (const item of items) {
-    rows.push([item.file.name, "", item.score?.toFixed(6) ?? "", item.mirrorDelta?.toFixed(6) ?? "",
-      item.falseAlarm?.toFixed(6) ?? "", item.falseAlarmDelta?.toFixed(6) ?? "", item.tieGroup ?? "", item.error ?? ""]);
+    rows.push([item.file.name, "", ...columns.map((name) => item.prediction?.[name]?.toFixed(6) ?? ""),
+      item.tieGroup ?? "", item.error ?? ""]);
   }
-  rows.push(...videoRows()); // web/video.js: a row per frame of each video's timeline
+  rows.push(...videoRows(columns)); // web/video.js: a row per frame of each video's timeline
   const blob = new Blob([rows.map((row) => row.map(csvField).join(",")).join("\n") + "\n"], { type: "text/csv" });
   const link = document.createElement("a");
   link.href = URL.createObjectURL(blob);
-  link.download = "memorability.csv";
+  link.download = `${field(limits.default_output)}.csv`;
   link.click();
   setTimeout(() => URL.revokeObjectURL(link.href), 1000);
 }

@@ -1,7 +1,7 @@
-// The crops tool of the regions and crops dialog (web/design.js, loaded first): the most
-// memorable crops of the ticked ratios from POST /model/crops, outlined on the photo and listed
-// with thumbnails, scores, the difference from the centre crop and the ties; a selected crop
-// moved by pointer or arrow keys and scored as it is (the `boxes` field).
+// The crops tool of the regions and crops dialog (web/design.js, loaded first): the best crops of
+// the ticked ratios from POST /model/crops, by the main output (web/outputs.js) as the API ranks
+// them, outlined on the photo and listed with thumbnails, scores, the difference from the centre
+// crop and the ties; a selected crop moved by pointer or arrow keys and scored as it is (`boxes`).
 "use strict";
 
 async function findCrops() {
@@ -20,7 +20,7 @@ async function findCrops() {
   for (const ratio of body.ratios) {
     const section = document.createElement("section");
     const title = document.createElement("h4");
-    title.textContent = `${ratio.ratio} (centre crop ${ratio.center.memorability.toFixed(3)})`;
+    title.textContent = `${ratio.ratio} (centre crop ${ratio.center[field(limits.default_output)].toFixed(3)})`;
     const list = document.createElement("ol");
     list.className = "crops";
     for (const crop of ratio.crops) list.appendChild(cropItem(crop, ratio, body));
@@ -43,10 +43,13 @@ function cropItem(crop, ratio, body) {
   const sx = stageImg.naturalWidth / body.width; // the browser's decode may differ in size
   const sy = stageImg.naturalHeight / body.height;
   canvas.getContext("2d").drawImage(stageImg, x * sx, y * sy, w * sx, h * sy, 0, 0, canvas.width, canvas.height);
-  const delta = crop.delta_vs_center;
+  const main = limits.default_output;
+  const delta = crop[field(main, "delta_vs_center")];
   const label = document.createElement("span");
-  label.textContent = `${crop.memorability.toFixed(3)} (${delta >= 0 ? "+" : "−"}${Math.abs(delta).toFixed(3)} vs centre)` +
-    (crop.false_alarm !== undefined ? ` · false alarms ${crop.false_alarm.toFixed(3)}` : "") + (crop.tie ? " · tie" : "");
+  label.textContent = `${crop[field(main)].toFixed(3)} ` +
+    `(${delta >= 0 ? "+" : "−"}${Math.abs(delta).toFixed(3)} vs centre)` +
+    (beside("false_alarm") ? ` · false alarms ${crop[field("false_alarm")].toFixed(3)}` : "") +
+    (crop.tie ? " · tie" : "");
   button.append(canvas, label);
   button.setAttribute("aria-label", `${ratio.ratio} crop at ${crop.export.xywh}: ${label.textContent}. Select to move it`);
   button.addEventListener("click", () => {
@@ -105,8 +108,9 @@ async function scoreOwnCrop() {
   ownCrop.textContent = "Scoring your crop…";
   const { ok, body } = await post("/model/crops", form);
   if (!ok) { ownCrop.textContent = `Could not score this crop: ${body.message}`; return; }
-  const score = body.boxes[0].memorability;
-  const center = design.cropsBody.ratios.find((r) => r.ratio === sel.ratio).center.memorability;
+  const main = field(limits.default_output);
+  const score = body.boxes[0][main];
+  const center = design.cropsBody.ratios.find((r) => r.ratio === sel.ratio).center[main];
   sel.score = score;
   ownCrop.textContent = `Your ${sel.ratio} crop at ${sel.box.join(",")}: ${score.toFixed(3)} ` +
     `(${score >= center ? "+" : "−"}${Math.abs(score - center).toFixed(3)} vs centre)`;

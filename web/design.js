@@ -1,7 +1,8 @@
 // The designer's tools on a scored photo, in one dialog: mark regions (drag on the photo, or type
-// a box) and measure what hiding each does to the score (POST /model/regions); find the most
-// memorable crops for each ratio (POST /model/crops), see them outlined, and move one by hand
-// (drag it, or arrow keys) to score it as it is. Both ask for stable=true, as the scores do.
+// a box) and measure what hiding each does to the score (POST /model/regions); find the best
+// crops for each ratio (POST /model/crops), see them outlined, and move one by hand (drag it, or
+// arrow keys) to score it as it is. Both ask for stable=true, as the scores do. The score is the
+// main output's (web/outputs.js), as the API's top level and crops are.
 // The model predicts memory, not gaze: nothing here speaks of attention.
 "use strict";
 
@@ -85,7 +86,7 @@ function drawMarks() {
   for (const ratio of body.ratios) {
     const best = ratio.crops[0];
     if (best === design.selected?.crop) continue;
-    rect(toFraction(best.box, body), "crop", `${ratio.ratio}: ${best.memorability.toFixed(3)}`);
+    rect(toFraction(best.box, body), "crop", `${ratio.ratio}: ${best[field(limits.default_output)].toFixed(3)}`);
   }
   if (design.selected) {
     const r = rect(toFraction(design.selected.box, body), "crop selected", `your ${design.selected.ratio} crop`);
@@ -137,7 +138,8 @@ document.getElementById("region-form").addEventListener("submit", (event) => {
 
 function regionSentence(r) {
   const size = `${Math.abs(r.effect).toFixed(2)} ± ${r.spread.toFixed(2)}`;
-  const what = r.effect >= 0 ? `hiding ${r.name} lowers the score by ${size}` : `hiding ${r.name} raises the score by ${size}`;
+  const score = words().score;
+  const what = `hiding ${r.name} ${r.effect >= 0 ? "lowers" : "raises"} ${score} by ${size}`;
   return r.verdict === "no clear effect" ? `${what}: no clear effect (within its spread or the model's noise)` : what;
 }
 
@@ -145,7 +147,8 @@ function regionSentence(r) {
 // is the fall of the score: a negative one is a rise).
 function moves(effect) {
   const size = Math.abs(effect).toFixed(3);
-  return effect > 0 ? `the score falls by ${size}` : effect < 0 ? `the score rises by ${size}` : "the score does not move";
+  const score = words().score;
+  return effect > 0 ? `${score} falls by ${size}` : effect < 0 ? `${score} rises by ${size}` : `${score} does not move`;
 }
 
 function falseAlarmSentence(r) {
@@ -212,24 +215,29 @@ function note(text, cls = "") {
   return p;
 }
 
+// A row per region and crop: each output's score and effect, the main output's spread and verdict,
+// in columns named as the API names them.
 function designRows() {
-  const rows = [["kind", "name", "box", "memorability", "false_alarm", "effect", "false_alarm_effect", "spread",
-    "verdict", "tie"]];
-  const familiar = (design.regionsBody?.outputs ?? []).find((o) => o.output === "false_alarm");
-  (design.regionsBody?.regions ?? []).forEach((r, i) => {
+  const main = limits.default_output, outputs = shown();
+  const rows = [["kind", "name", "box", ...outputs.map((o) => field(o)), ...outputs.map((o) => field(o, "effect")),
+    field(main, "spread"), field(main, "verdict"), "tie"]];
+  const blank = outputs.map(() => "");
+  const body = design.regionsBody;
+  (body?.regions ?? []).forEach((r, i) => {
     const box = design.regions.find((g) => g.name === r.name)?.box ?? [];
-    rows.push(["region", r.name, box.join(" "), "", "", r.effect.toFixed(6), familiar?.regions[i].effect.toFixed(6) ?? "",
-      r.spread.toFixed(6), r.verdict, ""]);
+    const effects = outputs.map((o) => (o === main ? r : body.outputs.find((x) => x.output === o).regions[i]).effect);
+    rows.push(["region", r.name, box.join(" "), ...blank, ...effects.map((e) => e.toFixed(6)), r.spread.toFixed(6),
+      r.verdict, ""]);
   });
   for (const ratio of design.cropsBody?.ratios ?? []) {
     for (const c of ratio.crops) {
-      rows.push(["crop", ratio.ratio, c.export.xywh, c.memorability.toFixed(6), c.false_alarm?.toFixed(6) ?? "", "", "",
-        "", "", c.tie]);
+      rows.push(["crop", ratio.ratio, c.export.xywh, ...outputs.map((o) => c[field(o)].toFixed(6)), ...blank, "", "",
+        c.tie]);
     }
   }
-  if (design.selected?.score !== undefined) {
-    rows.push(["own crop", design.selected.ratio, design.selected.box.join(","), design.selected.score.toFixed(6), "",
-      "", "", "", "", ""]);
+  if (design.selected?.score !== undefined) { // its main output's score alone, in that output's column (the first)
+    rows.push(["own crop", design.selected.ratio, design.selected.box.join(","), design.selected.score.toFixed(6),
+      ...blank.slice(1), ...blank, "", "", ""]);
   }
   return rows;
 }
@@ -249,4 +257,4 @@ document.getElementById("design-csv").addEventListener("click", () => download(
 document.getElementById("design-json").addEventListener("click", () => download("design.json", JSON.stringify({
   photo: design.item.file.name, regions: design.regions, measured: design.regionsBody, crops: design.cropsBody,
   own_crop: design.selected?.score !== undefined ? { ratio: design.selected.ratio, box: design.selected.box,
-    memorability: design.selected.score } : null }, null, 2), "application/json"));
+    [field(limits.default_output)]: design.selected.score } : null }, null, 2), "application/json"));

@@ -1,8 +1,8 @@
 // Videos on the /app page: each dropped video goes to POST /model/video (one at a time, so that
-// the photos' scores are not held up), and its card shows the memorability timeline as a chart,
-// the best 3-second clip shaded on it, and the most memorable moments as thumbnails; a click on a
-// thumbnail shows that moment's map from POST /model/explain. app.js routes the files that the
-// server says are videos here (kindsOf).
+// the photos' scores are not held up), and its card shows the timeline of the main output
+// (web/outputs.js) as a chart, the best 3-second clip shaded on it, and the best moments as
+// thumbnails, of that output as the API chooses them; a click on a thumbnail shows that moment's
+// map from POST /model/explain. app.js routes the files that the server says are videos here (kindsOf).
 "use strict";
 
 const videoList = document.getElementById("videos");
@@ -89,6 +89,7 @@ function postVideo(file, clip) {
 }
 
 function drawTimeline(video, body) {
+  const main = field(limits.default_output), w = words();
   const width = 600, height = 160, pad = 24;
   const span = Math.max(body.duration, 1e-6);
   const x = (t) => pad + (t / span) * (width - 2 * pad);
@@ -97,9 +98,9 @@ function drawTimeline(video, body) {
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   svg.setAttribute("role", "img");
   const best = body.clip;
-  svg.setAttribute("aria-label", `Memorability of ${video.file.name} over ${body.duration.toFixed(1)} s, from ` +
-    `${body.min.toFixed(3)} to ${body.max.toFixed(3)}` +
-    (best ? `; the most memorable ${CLIP_SECONDS}-second clip starts at ${best.start.toFixed(1)} s` : ""));
+  svg.setAttribute("aria-label", `${capital(w.name)} of ${video.file.name} over ${body.duration.toFixed(1)} s, ` +
+    `from ${body.min.toFixed(3)} to ${body.max.toFixed(3)}` +
+    (best ? `; the ${w.most} ${CLIP_SECONDS}-second clip starts at ${best.start.toFixed(1)} s` : ""));
   const add = (name, attributes) => {
     const node = document.createElementNS(SVG, name);
     for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, value);
@@ -111,42 +112,49 @@ function drawTimeline(video, body) {
       "data-start": best.start, "data-end": best.end });
   }
   add("line", { class: "axis", x1: pad, y1: y(0), x2: width - pad, y2: y(0) });
-  add("polyline", { class: "curve", points: body.timeline.map((p) => `${x(p.time)},${y(p.memorability)}`).join(" ") });
-  const familiar = body.timeline.length && body.timeline[0].false_alarm !== undefined;
+  add("polyline", { class: "curve", points: body.timeline.map((p) => `${x(p.time)},${y(p[main])}`).join(" ") });
+  const familiar = beside("false_alarm");
   if (familiar) { // the false-alarm rate, dashed, on the same 0 to 1 scale
-    add("polyline", { class: "curve false-alarm", points: body.timeline.map((p) => `${x(p.time)},${y(p.false_alarm)}`).join(" ") });
+    const rate = field("false_alarm");
+    add("polyline", { class: "curve false-alarm",
+      points: body.timeline.map((p) => `${x(p.time)},${y(p[rate])}`).join(" ") });
   }
   for (const point of body.timeline) {
-    add("circle", { class: "point", cx: x(point.time), cy: y(point.memorability), r: 2.5,
-      "data-time": point.time, "data-memorability": point.memorability });
+    add("circle", { class: "point", cx: x(point.time), cy: y(point[main]), r: 2.5,
+      "data-time": point.time, [`data-${main}`]: point[main] });
   }
   for (const moment of body.moments) {
-    add("circle", { class: "moment", cx: x(moment.time), cy: y(moment.memorability), r: 5 });
+    add("circle", { class: "moment", cx: x(moment.time), cy: y(moment[main]), r: 5 });
   }
   const figure = video.element.querySelector(".timeline");
   figure.insertBefore(svg, figure.firstChild);
   figure.querySelector("figcaption").textContent =
-    `Memorability (0 to 1)${familiar ? " and, dashed, the false-alarm rate" : ""} against time ` +
+    `${capital(w.name)} (0 to 1)${familiar ? " and, dashed, the false-alarm rate" : ""} against time ` +
     `(0 to ${body.duration.toFixed(1)} s)` + (best
-      ? `; shaded: the most memorable ${CLIP_SECONDS}-second clip, ${best.start.toFixed(1)}–${best.end.toFixed(1)} s ` +
-        `(${best.memorability.toFixed(3)})` : "");
+      ? `; shaded: the ${w.most} ${CLIP_SECONDS}-second clip, ${best.start.toFixed(1)}–${best.end.toFixed(1)} s ` +
+        `(${best[main].toFixed(3)})` : "");
   figure.hidden = false;
+}
+
+function capital(text) {
+  return text[0].toUpperCase() + text.slice(1);
 }
 
 function showMoments(video, body) {
   const box = video.element.querySelector(".moments");
+  const main = field(limits.default_output);
   for (const moment of body.moments) {
     const button = document.createElement("button");
     button.type = "button";
     button.className = "moment";
     button.setAttribute("aria-pressed", "false");
-    const label = `moment at ${moment.time.toFixed(1)} s, ${moment.memorability.toFixed(3)}`;
+    const label = `moment at ${moment.time.toFixed(1)} s, ${moment[main].toFixed(3)}`;
     button.setAttribute("aria-label", `Show the map of the ${label}`);
     const img = document.createElement("img");
     img.src = `data:image/jpeg;base64,${moment.thumbnail}`;
     img.alt = label;
     const caption = document.createElement("span");
-    caption.textContent = `${moment.time.toFixed(1)} s · ${moment.memorability.toFixed(3)}`;
+    caption.textContent = `${moment.time.toFixed(1)} s · ${moment[main].toFixed(3)}`;
     button.append(img, caption);
     button.addEventListener("click", () => toggleMomentMap(moment, button, img));
     box.appendChild(button);
@@ -171,17 +179,18 @@ async function toggleMomentMap(moment, button, img) {
   img.src = showing ? moment.overlay : `data:image/jpeg;base64,${moment.thumbnail}`;
 }
 
-// CSV rows of the videos: one per frame of the timeline, with its time.
-function videoRows() {
+// CSV rows of the videos: one per frame of the timeline, with its time and the photos' ``columns``
+// (a frame has no mirror delta) and no tie group.
+function videoRows(columns) {
   const rows = [];
   for (const video of videos) {
     if (!video.body) {
-      rows.push([video.file.name, "", "", "", "", "", "", video.error ?? ""]);
+      rows.push([video.file.name, "", ...columns.map(() => ""), "", video.error ?? ""]);
       continue;
     }
     for (const point of video.body.timeline) {
-      rows.push([video.file.name, point.time.toFixed(3), point.memorability.toFixed(6), "",
-        point.false_alarm?.toFixed(6) ?? "", "", "", ""]);
+      rows.push([video.file.name, point.time.toFixed(3), ...columns.map((name) => point[name]?.toFixed(6) ?? ""), "",
+        ""]);
     }
   }
   return rows;

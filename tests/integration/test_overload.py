@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from tests.imagegen import sample_bytes
-from benchmarks.server_process import running_server
+from tests.server_process import running_server
 
 
 def test_a_full_queue_answers_503_with_retry_after_and_then_recovers():

@@ -10,10 +10,10 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from benchmarks.server_process import running_server
 from tests.expected import SCORES
 from tests.imagegen import sample_bytes
 from tests.integration.test_metrics import samples, value
+from tests.server_process import running_server
 from tests.settings import BUCKET, FALSE_BUCKET
 from tests.wait import wait_for
 

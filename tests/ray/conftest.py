@@ -12,13 +12,14 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.server_process import free_port
+from tests.wait import wait_for
 
 REGION = "us-east-1"
 
@@ -45,10 +46,12 @@ class S3:
             client.put_object(Bucket=bucket, Key=key, Body=data)
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def accepts(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), 0.2).close()
+        return True
+    except OSError:
+        return False
 
 
 @contextmanager
@@ -65,16 +68,10 @@ def s3_server(folder):
                               env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "3"}, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, "moto server did not start"
-                time.sleep(0.1)
+        wait_for(lambda: accepts(port), "the moto server to accept connections", timeout=30,
+                 unless=lambda: server.poll() is not None)
         iam = boto3.client("iam", endpoint_url=url, region_name=REGION, aws_access_key_id="setup",
-                           aws_secret_access_key="setup")
+                           aws_secret_access_key="setup")  # noqa: S106 -- the local moto server's
         iam.create_user(UserName="lab")
         key = iam.create_access_key(UserName="lab")["AccessKey"]
         iam.put_user_policy(UserName="lab", PolicyName="s3", PolicyDocument=json.dumps({

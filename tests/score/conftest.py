@@ -11,9 +11,9 @@ import threading
 
 import pytest
 
-from benchmarks.server_process import running_server
 from tests.expected import FALSE_SCORES, SCORES
 from tests.imagegen import ROOT, SAMPLES, encode, sample_bytes, sample_rgb, truncated, with_orientation
+from tests.server_process import running_server
 
 # The folder's rows in walk order: (relative path, the sample it scores as or None, displayed size, error).
 EXPECTED = [

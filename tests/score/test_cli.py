@@ -5,7 +5,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -14,6 +13,7 @@ from PIL import Image
 from tests.expected import FALSE_STABLE_SCORES, MIRROR_SCORES, SCORES, STABLE_SCORES
 from tests.imagegen import ROOT, SAMPLES, encode, sample_rgb
 from tests.score.conftest import EXPECTED, check_rows, read_rows, run_score
+from tests.wait import wait_for
 
 
 def test_a_folder_gives_golden_rows_error_rows_and_maps(collection, tmp_path):
@@ -44,7 +44,8 @@ def test_a_folder_gives_golden_rows_error_rows_and_maps(collection, tmp_path):
 
 
 def test_a_list_on_stdin_to_json_lines(tmp_path):
-    listing = f"{SAMPLES / 'coffee.jpg'}\n\n{SAMPLES / 'chelsea.jpg'}\n{tmp_path / 'gone.jpg'}\n{SAMPLES / 'coffee.jpg'}\n"
+    listing = (f"{SAMPLES / 'coffee.jpg'}\n\n{SAMPLES / 'chelsea.jpg'}\n{tmp_path / 'gone.jpg'}\n"
+               f"{SAMPLES / 'coffee.jpg'}\n")
     out = tmp_path / "scores.jsonl"
     done = run_score("--from-list", "-", "--out", out, "--workers", "0", stdin=listing)
     assert done.returncode == 1, done.stderr
@@ -71,12 +72,9 @@ def test_a_run_killed_midway_resumes_with_every_path_once(tmp_path):
     out = tmp_path / "scores.csv"
     command = [sys.executable, "-m", "score", str(photos), "--out", str(out), "--batch-size", "2"]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and process.poll() is None:
-            if out.exists() and out.read_text().count("\n") >= 1 + 4:  # header and two batches
-                break
-            time.sleep(0.05)
+    try:  # killed once the header and two batches are on disk
+        wait_for(lambda: out.exists() and out.read_text().count("\n") >= 1 + 4, "two batches written", timeout=180,
+                 unless=lambda: process.poll() is not None)
         process.send_signal(signal.SIGKILL)
     finally:
         process.wait()

@@ -4,35 +4,8 @@ shut: a forward pass that hangs, as a stuck runtime does."""
 import io
 import threading
 
-import pytest
-
 from app import create_app
-from core.model.batcher import Batcher
 from tests.imagegen import sample_bytes
-
-
-class Gated:
-    """The model's own forward, run only once the gate opens."""
-
-    def __init__(self, forward):
-        self.forward, self.gate, self.entered = forward, threading.Event(), threading.Event()
-
-    def __call__(self, batch):
-        self.entered.set()
-        self.gate.wait(120)  # a hang guard: the test opens it
-        return self.forward(batch)
-
-
-@pytest.fixture
-def hung(model):
-    """The tiny model with a gated runtime in a batcher of its own; the model's own afterwards."""
-    own = model.batcher
-    gated = Gated(own.forward)
-    model.batcher = Batcher(gated, own.max_batch, own.max_wait, own.max_queue, own.seconds_per_image, pass_timeout=30)
-    yield model, gated
-    gated.gate.set()
-    model.batcher.close()
-    model.batcher = own
 
 
 def test_live_is_green_on_a_working_model(model):
@@ -49,7 +22,7 @@ def test_a_hung_pass_turns_live_red_and_requests_end_at_their_deadline(hung):
     stuck.start()
     assert gated.entered.wait(60)  # its pass runs, and hangs
     assert client.get("/live").status_code == 200  # not yet past PASS_TIMEOUT
-    model.batcher._pass_began -= 31  # the pass began 31 s ago, as far as liveness can tell
+    model.batcher.clock.step(31)  # the pass has run 31 s, as far as liveness can tell
     red = client.get("/live")
     assert red.status_code == 503 and "the runtime looks hung" in red.get_json()["message"]
     stuck.join(60)  # REQUEST_TIMEOUT (1 s) ends it while the pass still hangs

@@ -18,7 +18,7 @@ from app import create_app
 from core.model.tiers import TIERS
 from tests.imagegen import ROOT
 
-# Bytes: each served tier's peak resident set under 16 concurrent clients (`make bench`, docs/performance.md).
+# Bytes: each served tier's resident set, a server as `make run` starts it after its first request (docs/deployment.md).
 # The server with both outputs (MODEL_OUTPUTS' default): 2,159 MiB in fp32, 642 MiB in lite-int8.
 MEASURED_PEAK_RSS = {"fp32": 2159 * 2**20, "bf16": 2159 * 2**20, "lite-int8": 642 * 2**20}
 UNITS = {"Ki": 1024, "Mi": 1024 ** 2, "Gi": 1024 ** 3}

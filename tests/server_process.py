@@ -1,16 +1,16 @@
 """Start the service as `make run` does (gunicorn, gunicorn.conf.py) on a free port, for the
-benchmarks, and for the integration, score and training tests (tests import benchmarks' helpers,
-never the other way round)."""
+integration, score and training tests, and for the benchmarks (which import it from here)."""
 import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
+
+from tests.wait import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,18 +23,22 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def answers(url):
+    """Whether ``url`` answers /model/metadata with a 200 now."""
+    try:
+        return requests.get(f"{url}/model/metadata", timeout=5).status_code == 200
+    except (requests.ConnectionError, requests.Timeout):  # gunicorn accepts before the app is built
+        return False
+
+
 def wait_until_ready(url, process=None):
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode} before it was ready")
-        try:
-            if requests.get(f"{url}/model/metadata", timeout=5).status_code == 200:
-                return
-        except (requests.ConnectionError, requests.Timeout):  # gunicorn accepts before the app is built
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"{url} was not ready within {STARTUP_TIMEOUT} s")
+    """Until the server at ``url`` answers; fails at once if ``process`` exits first."""
+    try:
+        wait_for(lambda: answers(url), f"{url} to answer /model/metadata", timeout=STARTUP_TIMEOUT, every=0.05,
+                 unless=None if process is None else lambda: process.poll() is not None)
+    except AssertionError as error:
+        exited = "" if process is None or process.poll() is None else f" (the server exited with {process.returncode})"
+        raise RuntimeError(f"{error}{exited}") from None
 
 
 @contextlib.contextmanager
