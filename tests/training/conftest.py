@@ -13,7 +13,6 @@ from PIL import Image
 
 from tests.imagegen import ROOT, SAMPLES
 from tests.settings import BUCKET as TEACHER
-from tests.settings import RESMEM  # noqa: F401 -- test_finetune imports RESMEM from here, beside TEACHER
 
 # The tests' MemNets: fc6 and fc7 of 256 units instead of 4096, conv1-conv5 from the teacher's
 # (the tiny ResMem's: narrow too), keep every stage's path (conv weights from a ResMem,
