@@ -164,6 +164,9 @@ def evaluate(bucket, data, split, report=None, batch=8, compare=None, output="me
     memo = DigestMemo(config.settings().MODEL_CACHE)
     facts = {b: open_bucket(b, memo=memo).facts for b in {*buckets, *compares}}
     measured = by_split(buckets, facts, splits, split)
+    if set(splits) - set(measured):
+        log.warning("no bucket trained on split(s) %s: their test splits are not measured",
+                    ", ".join(map(str, sorted(set(splits) - set(measured)))))
     against = by_split(compares, facts, splits, split, "--compare") if compares else {}
     if against and set(measured) - set(against):
         raise ValueError(f"--compare has no bucket for split(s) {sorted(set(measured) - set(against))}")
