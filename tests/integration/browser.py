@@ -3,12 +3,17 @@ download is never used: `make test` installs the chromium package), and what the
 page. The fixtures that open it (``browser``, ``page``, ``resmem_page``) are in conftest.py."""
 import os
 
+from playwright.sync_api import expect
+
 from tests.imagegen import ROOT
 
 ARTIFACTS = ROOT / "test-artifacts"
 # How long the page may take to show the server's answer: a guard against a hang, not a speed
 # check (a busy CI machine once took over 60 s for three ratios' crops).
 WORK = 300_000
+# Every expect() waits that long too: an answer of the server (a map, an error) is an event, and a
+# busy machine may take over Playwright's 5 s default to give it.
+expect.set_options(timeout=WORK)
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # No background traffic: this machine's closed network refuses it, noisily.

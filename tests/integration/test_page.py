@@ -174,7 +174,7 @@ def test_the_map_is_fetched_when_asked_for_and_its_legend_is_in_score_units(page
     expect(page.locator(".card .score.pending")).to_have_count(0, timeout=WORK)
     assert not explains  # maps follow only when asked for
     page.get_by_role("button", name="Show map").click()
-    expect(page.locator(".card img")).to_have_attribute("src", re.compile(r"^data:image/png;base64,"), timeout=WORK)
+    expect(page.locator(".card img")).to_have_attribute("src", re.compile(r"^data:image/png;base64,"))
     assert len(explains) == 1
     scale = f"{SETTINGS.EXPLAIN_EFFECT_SCALE:.2f}"
     expect(page.locator("#legend-low")).to_have_text(f"\u2212{scale}")
@@ -252,7 +252,7 @@ def test_a_dropped_video_shows_its_timeline_moments_and_best_clip(page, url):
     expect(card.locator(".score")).to_contain_text(f"{expected['mean']:.3f} on average, 6 frames")
 
     moments.first.click()
-    expect(moments.first.locator("img")).to_have_attribute("src", re.compile(r"^data:image/png;base64,"), timeout=WORK)
+    expect(moments.first.locator("img")).to_have_attribute("src", re.compile(r"^data:image/png;base64,"))
     assert len(explains) == 1
     page.screenshot(path=ARTIFACTS / "app-video.png", full_page=True)
 
