@@ -46,7 +46,7 @@ def test_two_photos_are_scored_sorted_and_mapped(resmem_page):
     photo = first.locator("img").get_attribute("src")
     assert photo.startswith("blob:")
     first.get_by_role("button", name="Show map").click()
-    expect(first.locator("img")).to_have_attribute("src", re.compile(r"^data:image/png;base64,"))
+    expect(first.locator("img")).to_have_attribute("src", re.compile(r"^data:image/png;base64,"), timeout=WORK)
     assert first.locator("img").evaluate("img => img.decode().then(() => img.naturalWidth)") == 512
     (ROOT / "test-artifacts").mkdir(exist_ok=True)
     page.screenshot(path=ROOT / "test-artifacts" / "app.png", full_page=True)
