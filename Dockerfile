@@ -23,7 +23,7 @@ RUN pip install --no-cache-dir --disable-pip-version-check -r requirements.txt \
 
 # The same scripts `make weights` runs. The wheel cache is a cache mount: kept between builds,
 # never part of the image.
-COPY md5sums.txt ./
+COPY md5sums.txt config.py ./
 COPY bin/ bin/
 COPY core/ core/
 COPY training/ training/

@@ -7,9 +7,9 @@ from maxfw.core import MAX_API
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, MethodNotAllowed, RequestEntityTooLarge
 
 from core.analyses.video import VideoError
-from core.inputs.deadline import Abandoned, Stopped
+from core.inputs.deadline import Abandoned, DeadlineExceeded, Stopped
 from core.inputs.images import ImageError
-from core.model.batcher import Closed, DeadlineExceeded, Overloaded
+from core.model.refusals import Closed, Overloaded
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def describe(error):
 def error_body(error):
     """(body, status, headers) for any exception: its own status for HTTP errors, 400 for an
     upload that is not a usable image (core.inputs.images.ImageError, from any endpoint), 503 with
-    Retry-After when the model's queue is full (core.model.batcher.Overloaded), 500 for bugs."""
+    Retry-After when the model's queue is full (core.model.refusals.Overloaded), 500 for bugs."""
     if isinstance(error, Abandoned):  # nobody reads this answer; the log says why the work stopped
         log.warning("%s", error)
         return {"status": "error", "message": str(error)}, 499, {}

@@ -23,7 +23,7 @@ from flask import current_app, g, request
 
 from api.errors import Unavailable
 from api.health import draining
-from core.model.batcher import HEAVY, LIGHT
+from core.inputs.deadline import HEAVY, LIGHT
 from core.model.metrics import IN_PROGRESS
 
 PRIORITY = {"/model/predict": LIGHT, "/model/explain": HEAVY, "/model/video": HEAVY,

@@ -79,7 +79,7 @@ def main(argv=None):
         dlow, dhigh = result["delta_ci"]
         print(f"  test rho: fine-tuned {result['spearman']:.3f} [{low:.3f}, {high:.3f}], "
               f"ResMem {result['resmem_spearman']:.3f}, difference {result['delta']:.3f} [{dlow:.3f}, {dhigh:.3f}]"
-              + (f", people's split half {result['human_split_half']['spearman']:.3f}"
+              + (f", people's split half (one split, uncorrected) {result['human_split_half']['spearman']:.3f}"
                  if result["human_split_half"] else "") + f"; chosen on val: {result['chosen_on_val']}")
     out = ROOT / "test-artifacts" / "bench-finetune.json"
     out.parent.mkdir(exist_ok=True)

@@ -1,6 +1,7 @@
 """Evaluate a bucket against people: the test split of a LaMem-format dataset.
 
-    python -m training.evaluate --bucket BUCKET --data DATA --split K|all [--compare BUCKET2] [--report DIR]
+    python -m training.evaluate --bucket BUCKET --data DATA --split K [--compare BUCKET2] [--report DIR]
+    python -m training.evaluate --bucket B1 --bucket B2 ... --data DATA --split all   # one bucket a split
     python -m training.evaluate --output false_alarm --bucket assets/falseresmem --data DATA --split K
 
 It prints one JSON line: Spearman's rho with its 95% bootstrap interval (``spearman_ci``),
@@ -8,13 +9,20 @@ Pearson's r, the mean absolute and squared errors and ``n`` (training/agreement.
 Each photo is decoded and preprocessed exactly as ``POST /model/predict`` does, through the same
 ModelWrapper. Spearman's rho ranks tied scores by their average rank.
 
-- ``splits/halves_K.txt`` (optional, ``name score_half1 score_half2``) adds ``human_split_half``:
-  how well two halves of the participants agree on the test photos, the ceiling of any model.
+- A test photo that a bucket's provenance says it was fitted or chosen on (by name, or as a
+  near-duplicate) is refused, exit 2, naming the photos (training/protocol.py); ``--allow-overlap``
+  scores them anyway and lists them under ``overlap``.
+- ``DATA/participants.csv`` (optional: participants x photos, 1, 0 or empty; training/lamem.py)
+  adds ``human_split_half`` over 100 random divisions of the participants and ``ceiling``: its
+  Spearman-Brown correction, the ceiling and the model's rho as a fraction of it
+  (training/agreement.py). Without it, ``splits/halves_K.txt`` (``name score_half1 score_half2``)
+  adds ``human_split_half`` of that one split, uncorrected: not a ceiling.
 - ``--compare BUCKET2`` scores the same photos with a second bucket and adds ``compare``: its own
   figures and ``delta_spearman`` (rho of BUCKET minus rho of BUCKET2) with a paired interval.
-- ``--split all`` reports the mean of each figure over the test splits 1..5 that exist (LaMem's
-  protocol; its test sets overlap, and each photo is scored once), with each split's figures and
-  intervals under ``per_split``.
+- ``--split all`` measures each ``--bucket`` (given once per split) on the test split of the split
+  it was trained on, and reports each figure's mean and ``spread`` (SD, least, most) over the
+  splits, with each split's figures and intervals under ``per_split``. A bucket trained elsewhere
+  (ResMem: its provenance names no split) given alone is measured on every test split.
 - ``--report DIR`` writes ``scatter.png`` (predicted against true, both buckets),
   ``residuals.png``, ``metrics.json`` and ``predictions.csv``.
 - ``--output false_alarm`` measures a bucket of the false-alarm rate (FalseResMem, or one
@@ -25,6 +33,7 @@ import argparse
 import csv
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -32,8 +41,17 @@ import numpy as np
 from tqdm import tqdm
 
 import config
-from training.agreement import agreement, difference, split_half
-from training.lamem import DatasetError, available_splits, parse_split_arg, read_halves, read_split
+from training.agreement import agreement, difference, of_ceiling, people, split_half
+from training.lamem import (
+    PARTICIPANTS,
+    DatasetError,
+    available_splits,
+    parse_split_arg,
+    read_halves,
+    read_participants,
+    read_split,
+)
+from training.protocol import by_split, check_unseen
 
 log = logging.getLogger("evaluate")
 
@@ -66,54 +84,122 @@ def score_bucket(bucket, paths, batch, output="memorability"):
         model.close()
 
 
-def split_figures(entries, predicted, compared, halves):
-    """One split's figures: the bucket's, the ceiling where halves exist, and the comparison."""
+def people_of(entries, halves, participants):
+    """What people's own agreement says on these test photos: the split-half over many random
+    divisions and the ceiling where ``participants`` are given, else one split of ``halves``."""
+    names = [Path(p).name for p, _ in entries]
+    if participants is not None:
+        photos, responses = participants
+        column = {name: i for i, name in enumerate(photos)}
+        missing = [name for name in names if name not in column]
+        if missing:
+            raise DatasetError(f"{PARTICIPANTS} has no column for {len(missing)} test photo(s): "
+                               f"{', '.join(missing[:5])}")
+        return people(responses[:, [column[name] for name in names]])
+    pairs = [halves[name] for name in names if name in (halves or {})]
+    return {"human_split_half": split_half(*zip(*pairs))} if len(pairs) >= 3 else {}
+
+
+def split_figures(entries, predicted, compared, known):
+    """One split's figures: the bucket's, people's (``known``: people_of) and the comparison."""
     true = [s for _, s in entries]
-    result = metrics([predicted[p] for p, _ in entries], true)
-    if halves is not None:
-        pairs = [halves[Path(p).name] for p, _ in entries if Path(p).name in halves]
-        if len(pairs) >= 3:
-            result["human_split_half"] = split_half(*zip(*pairs))
+    result = {**metrics([predicted[p] for p, _ in entries], true), **known}
+    top = known.get("ceiling", {}).get("spearman")
+    if "ceiling" in known:
+        result["ceiling"] = {**known["ceiling"], "of_ceiling": of_ceiling(result["spearman"], top)}
     if compared is not None:
         other = [compared[p] for p, _ in entries]
         result["compare"] = {**metrics(other, true),
                              **difference([predicted[p] for p, _ in entries], other, true)}
+        if "ceiling" in known:
+            result["compare"]["of_ceiling"] = of_ceiling(result["compare"]["spearman"], top)
     return result
 
 
-def mean_of(per_split):
-    """LaMem's protocol: each point figure averaged over the splits; intervals stay per split."""
-    first = next(iter(per_split.values()))
-    def mean(values):  # over the splits where the figure is defined
-        values = [v for v in values if v is not None]
-        return float(np.mean(values)) if values else None
+FIGURES = ("spearman", "pearson", "mae", "mse")
 
-    result = {m: mean([f[m] for f in per_split.values()]) for m in ("spearman", "pearson", "mae", "mse")}
+
+def over_splits(per_split):
+    """LaMem's protocol: each point figure's mean over the splits, and its spread (the SD, the
+    least and the most); intervals stay per split."""
+    def values(figure, within=None):  # over the splits where the figure is defined
+        found = [(f[within] if within else f)[figure] for f in per_split.values()]
+        return [v for v in found if v is not None]
+
+    def mean(found):
+        return float(np.mean(found)) if found else None
+
+    def spread(found):
+        return {"sd": float(np.std(found, ddof=1)) if len(found) > 1 else None,
+                "min": min(found, default=None), "max": max(found, default=None)}
+
+    result = {m: mean(values(m)) for m in FIGURES}
     result["n"] = sum(f["n"] for f in per_split.values())
-    if "compare" in first:
-        result["compare"] = {m: mean([f["compare"][m] for f in per_split.values()])
-                             for m in ("spearman", "pearson", "mae", "mse", "delta_spearman")}
+    result["spread"] = {m: spread(values(m)) for m in FIGURES}
+    if all("ceiling" in f for f in per_split.values()):
+        fractions = values("of_ceiling", "ceiling")
+        result["ceiling"] = {"of_ceiling": mean(fractions), "spread": spread(fractions)}
+    if all("compare" in f for f in per_split.values()):
+        wanted = (*FIGURES, "delta_spearman")
+        result["compare"] = {m: mean(values(m, "compare")) for m in wanted}
+        result["compare"]["spread"] = {m: spread(values(m, "compare")) for m in wanted}
     return result
 
 
-def evaluate(bucket, data, split, report=None, batch=8, compare=None, output="memorability"):
-    """Return the figures of ``bucket`` on ``test_{split}`` (or their mean for split 'all'),
-    against ``compare`` too when given; both predict ``output``."""
+def as_list(buckets):
+    return [] if buckets is None else [buckets] if isinstance(buckets, (str, os.PathLike)) else list(buckets)
+
+
+def evaluate(bucket, data, split, report=None, batch=8, compare=None, output="memorability", allow_overlap=False):
+    """Return the figures on ``test_{split}`` of ``bucket`` (a bucket, or for split 'all' one a
+    split: by_split), against ``compare`` (the same) when given; both predict ``output``. A test
+    photo a bucket was fitted or chosen on is refused (check_unseen) unless ``allow_overlap``."""
+    from core.model.bucket import open_bucket
+    from core.model.checksums import DigestMemo
+
+    buckets, compares = as_list(bucket), as_list(compare)
     splits = available_splits(data, "test") if split == "all" else [split]
     if not splits:
         raise DatasetError(f"{data}/splits holds no test_K.txt files")
-    entries = {k: read_split(data, "test", k) for k in splits}  # every line checked before scoring
-    halves = {k: read_halves(data, k) for k in splits}
-    paths = sorted({path for k in splits for path, _ in entries[k]})  # LaMem's test sets overlap
-    predicted, meta = score_bucket(bucket, paths, batch, output)
-    compared, other_meta = score_bucket(compare, paths, batch, output) if compare else (None, None)
-    per_split = {k: split_figures(entries[k], predicted, compared, halves[k]) for k in splits}
-    result = per_split[splits[0]] if len(splits) == 1 else {**mean_of(per_split), "per_split": per_split}
-    result = {"bucket": str(bucket), "output": output, **result}
-    if compare:
-        result["compare"] = {"bucket": str(compare), **result["compare"]}
+    memo = DigestMemo(config.settings().MODEL_CACHE)
+    facts = {b: open_bucket(b, memo=memo).facts for b in {*buckets, *compares}}
+    measured = by_split(buckets, facts, splits, split)
+    if set(splits) - set(measured):
+        log.warning("no bucket trained on split(s) %s: their test splits are not measured",
+                    ", ".join(map(str, sorted(set(splits) - set(measured)))))
+    against = by_split(compares, facts, splits, split, "--compare") if compares else {}
+    if against and set(measured) - set(against):
+        raise ValueError(f"--compare has no bucket for split(s) {sorted(set(measured) - set(against))}")
+    entries = {k: read_split(data, "test", k) for k in measured}  # every line checked before scoring
+    participants = read_participants(data)
+    known = {k: people_of(entries[k], read_halves(data, k), participants) for k in measured}
+    found = check_unseen([*measured.items(), *((k, against[k]) for k in measured if k in against)],
+                         facts, entries, allow_overlap)
+    wanted = {}  # bucket: the photos it scores, each once
+    for k in measured:
+        for b in (measured[k], against.get(k)):
+            if b is not None:
+                wanted.setdefault(b, set()).update(p for p, _ in entries[k])
+    scored = {b: score_bucket(b, sorted(paths), batch, output) for b, paths in wanted.items()}
+    predicted = {k: scored[measured[k]][0] for k in measured}
+    compared = {k: scored[against[k]][0] for k in measured} if against else None
+    per_split = {k: {**split_figures(entries[k], predicted[k], compared and compared[k], known[k]),
+                     **({"overlap": found[k]} if k in found else {})} for k in measured}
+    if split != "all":
+        result = {"bucket": str(measured[split]), "output": output, **per_split[split]}
+    else:
+        for k, figures in per_split.items():
+            figures["bucket"] = str(measured[k])
+            if against:
+                figures["compare"] = {"bucket": str(against[k]), **figures["compare"]}
+        result = {"bucket": [str(b) for b in dict.fromkeys(measured.values())], "output": output,
+                  **over_splits(per_split), "per_split": per_split}
+    if against:
+        result["compare"] = {"bucket": [str(b) for b in dict.fromkeys(against.values())] if split == "all"
+                             else str(against[split]), **result["compare"]}
     if report:
-        write_report(Path(report), (meta, predicted), (other_meta, compared), entries, result, output)
+        write_report(Path(report), (scored[buckets[0]][1], predicted),
+                     (scored[compares[0]][1] if compares else None, compared), entries, result, output)
     return result
 
 
@@ -128,12 +214,12 @@ def write_report(folder, primary, secondary, entries, result, output="memorabili
     import matplotlib.pyplot as plt
 
     folder.mkdir(parents=True, exist_ok=True)
-    (meta, predicted), (other_meta, compared) = primary, secondary
-    pairs = [(p, s) for k in entries for p, s in entries[k]]
-    true = np.array([s for _, s in pairs])
-    models = [(meta["name"], np.array([predicted[p] for p, _ in pairs]), result, "tab:blue")]
+    (meta, predicted), (other_meta, compared) = primary, secondary  # predicted: {k: {path: score}}
+    pairs = [(k, p, s) for k in entries for p, s in entries[k]]
+    true = np.array([s for _, _, s in pairs])
+    models = [(meta["name"], np.array([predicted[k][p] for k, p, _ in pairs]), result, "tab:blue")]
     if compared is not None:
-        models.append((f"{other_meta['name']} (compared)", np.array([compared[p] for p, _ in pairs]),
+        models.append((f"{other_meta['name']} (compared)", np.array([compared[k][p] for k, p, _ in pairs]),
                        result["compare"], "tab:orange"))
 
     fig, ax = plt.subplots(figsize=(6, 6), dpi=100)
@@ -162,20 +248,28 @@ def write_report(folder, primary, secondary, entries, result, output="memorabili
     plt.close(fig)
 
     (folder / "metrics.json").write_text(json.dumps({**result, "model": meta["id"]}, indent=2) + "\n")
+    several = len(entries) > 1  # a photo may then be in several test splits, scored by each split's bucket
     with open(folder / "predictions.csv", "w", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(["image", "true", "predicted"] + (["compared"] if compared is not None else []))
-        writer.writerows([(Path(p).name, f"{s:.6f}", f"{predicted[p]:.9g}")  # float32, exactly
-                          + ((f"{compared[p]:.9g}",) if compared is not None else ()) for p, s in pairs])
+        writer.writerow(["split"] * several + ["image", "true", "predicted"] + ["compared"] * (compared is not None))
+        writer.writerows([(k,) * several + (Path(p).name, f"{s:.6f}", f"{predicted[k][p]:.9g}")  # float32, exactly
+                          + ((f"{compared[k][p]:.9g}",) if compared is not None else ()) for k, p, s in pairs])
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--bucket", required=True, help="bucket folder to evaluate")
+    parser.add_argument("--bucket", required=True, action="append",
+                        help="bucket folder to evaluate; with --split all, once per split (each is measured on the "
+                             "test split of the split it was trained on)")
     parser.add_argument("--data", required=True, help="LaMem-format dataset folder")
     parser.add_argument("--split", required=True, help="test split K (1..5), or 'all'")
     parser.add_argument("--report", type=Path, help="folder for the plots and metrics.json")
-    parser.add_argument("--compare", help="a second bucket, scored on the same photos (the difference in rho)")
+    parser.add_argument("--compare", action="append",
+                        help="a second bucket, scored on the same photos (the difference in rho); with --split all, "
+                             "one trained elsewhere (ResMem), or once per split as --bucket")
+    parser.add_argument("--allow-overlap", action="store_true",
+                        help="score test photos that a bucket was fitted or chosen on (its provenance says which) "
+                             "anyway: the figures then overstate it, and the output lists them under overlap")
     parser.add_argument("--batch", type=int, default=8, help="photos per forward pass")
     parser.add_argument("--output", choices=("memorability", "false_alarm"), default="memorability",
                         help="what the dataset's scores are, and the buckets predict: hit rates or false-alarm rates")
@@ -183,7 +277,7 @@ def main(argv=None):
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     try:
         result = evaluate(args.bucket, args.data, parse_split_arg(args.split), args.report, args.batch, args.compare,
-                          args.output)
+                          args.output, args.allow_overlap)
     except (ValueError, OSError, RuntimeError) as error:
         log.error("%s", error)
         return 2

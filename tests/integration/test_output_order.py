@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from tests.imagegen import SAMPLES, sample_bytes
-from tests.integration.test_page import WORK, browser  # noqa: F401 -- a fixture
+from tests.integration.browser import WORK
 from tests.score.conftest import read_rows, run_score
 from tests.videogen import clip
 
@@ -121,7 +121,7 @@ def test_score_writes_the_same_rows_maps_and_summary_here_and_by_url(collection,
     check_same(served_summary["memorability"], summary["memorability"], "summary by --url")
 
 
-def page_shows(browser, url):  # noqa: F811 -- the fixture, passed on by the test
+def page_shows(browser, url):
     """What the page shows of rocket.jpg and a video on the server at ``url``: its CSV of the
     photos, the photo's map, the regions and crops that its tools export, the video's CSV, chart
     points, best clip and moments."""
@@ -179,7 +179,7 @@ def re_data_url():
     return re.compile(r"^data:image/png;base64,")
 
 
-def test_the_page_shows_the_same(browser, url, swapped_url):  # noqa: F811 -- the fixture
+def test_the_page_shows_the_same(browser, url, swapped_url):
     check_same(page_shows(browser, swapped_url), page_shows(browser, url), "page")
 
 

@@ -43,7 +43,8 @@ def test_memorability_alone_answers_as_before_two_outputs(memorability_only, url
 
 def test_memorability_alone_names_one_model(memorability_only):
     meta = requests.get(f"{memorability_only}/model/metadata", timeout=10).json()
-    assert [m["output"] for m in meta["outputs"]] == ["memorability"] and meta["id"] == open_bucket(BUCKET).metadata["id"]
+    assert [m["output"] for m in meta["outputs"]] == ["memorability"]
+    assert meta["id"] == open_bucket(BUCKET).metadata["id"]
 
 
 @pytest.mark.parametrize("env, message", [
@@ -59,7 +60,8 @@ def test_a_bad_list_or_a_bucket_of_another_output_stops_the_start(env, message):
 def without_false_alarm(value):
     """An answer with every false_alarm field, and the regions of the other outputs, left out."""
     if isinstance(value, dict):
-        return {k: without_false_alarm(v) for k, v in value.items() if not k.startswith("false_alarm") and k != "outputs"}
+        return {k: without_false_alarm(v) for k, v in value.items()
+                if not k.startswith("false_alarm") and k != "outputs"}
     if isinstance(value, list):
         return [without_false_alarm(v) for v in value]
     return value

@@ -7,74 +7,20 @@ A screenshot of the page with two scored photos is saved to test-artifacts/app.p
 import base64
 import csv
 import io
-import os
 import re
 import time
 
 import pytest
 import requests
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 import config
 from tests.expected import SCORES, STABLE_SCORES
 from tests.imagegen import ROOT, SAMPLES, STABLE_REFERENCE, encode, sample_rgb
+from tests.integration.browser import ARTIFACTS, WORK, requests_to, scores_on
 
 SETTINGS = config.settings()  # the defaults the server under test runs with
-
-ARTIFACTS = ROOT / "test-artifacts"
-# How long the page may take to show the server's answer: a guard against a hang, not a speed
-# check (a busy CI machine once took over 60 s for three ratios' crops).
-WORK = 300_000
-
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-# No background traffic: this machine's closed network refuses it, noisily.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def open_page(browser, url):
-    """The page of the server at ``url`` in a new browser context; no JavaScript error at the end."""
-    context = browser.new_context(viewport={"width": 1000, "height": 900})
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda error: errors.append(error))
-    page.goto(f"{url}/app")
-    yield page
-    context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
-
-
-@pytest.fixture
-def page(browser, url):
-    yield from open_page(browser, url)
-
-
-@pytest.fixture
-def resmem_page(browser, resmem_url):
-    """The page of a server of ResMem: for the fidelity test."""
-    yield from open_page(browser, resmem_url)
-
-
-def requests_to(page, path):
-    """A list that fills with the page's POST requests to ``path``, as they are sent."""
-    sent = []
-    page.on("request", lambda request: sent.append(request) if request.method == "POST"
-            and request.url.endswith(path) else None)
-    return sent
-
-
-def scores_on(page):
-    return [float(text) for text in page.locator(".card .score").all_inner_texts()]
-
 
 def test_the_page_is_served_by_the_app_itself(url):
     response = requests.get(f"{url}/app", timeout=10)
@@ -228,7 +174,7 @@ def test_the_map_is_fetched_when_asked_for_and_its_legend_is_in_score_units(page
     expect(page.locator(".card .score.pending")).to_have_count(0, timeout=WORK)
     assert not explains  # maps follow only when asked for
     page.get_by_role("button", name="Show map").click()
-    expect(page.locator(".card img")).to_have_attribute("src", re.compile(r"^data:image/png;base64,"), timeout=WORK)
+    expect(page.locator(".card img")).to_have_attribute("src", re.compile(r"^data:image/png;base64,"))
     assert len(explains) == 1
     scale = f"{SETTINGS.EXPLAIN_EFFECT_SCALE:.2f}"
     expect(page.locator("#legend-low")).to_have_text(f"\u2212{scale}")
@@ -306,7 +252,7 @@ def test_a_dropped_video_shows_its_timeline_moments_and_best_clip(page, url):
     expect(card.locator(".score")).to_contain_text(f"{expected['mean']:.3f} on average, 6 frames")
 
     moments.first.click()
-    expect(moments.first.locator("img")).to_have_attribute("src", re.compile(r"^data:image/png;base64,"), timeout=WORK)
+    expect(moments.first.locator("img")).to_have_attribute("src", re.compile(r"^data:image/png;base64,"))
     assert len(explains) == 1
     page.screenshot(path=ARTIFACTS / "app-video.png", full_page=True)
 

@@ -11,10 +11,10 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from tests.imagegen import ROOT, SAMPLES
-from tests.integration.test_page import WORK, browser, page  # noqa: F401 -- the fixtures
+from tests.integration.browser import WORK
 
 
-def open_tools(page):  # noqa: F811 -- the fixture, passed on by the tests
+def open_tools(page):
     page.set_input_files("#files", [SAMPLES / "rocket.jpg"])
     expect(page.locator(".card .score.pending")).to_have_count(0, timeout=WORK)
     page.get_by_role("button", name="Regions and crops").click()
@@ -22,7 +22,7 @@ def open_tools(page):  # noqa: F811 -- the fixture, passed on by the tests
     expect(page.locator("#stage-img")).to_have_js_property("complete", True)
 
 
-def test_regions_drawn_and_typed_are_measured_as_the_api_measures_them(page, url):  # noqa: F811 -- the fixture
+def test_regions_drawn_and_typed_are_measured_as_the_api_measures_them(page, url):
     open_tools(page)
     box = page.locator("#stage-img").bounding_box()
     page.mouse.move(box["x"] + 0.35 * box["width"], box["y"] + 0.1 * box["height"])
@@ -76,7 +76,7 @@ def test_regions_drawn_and_typed_are_measured_as_the_api_measures_them(page, url
     assert exported["measured"]["regions"][0]["effect"] == pytest.approx(expected["regions"][0]["effect"], abs=1e-6)
 
 
-def test_crops_are_outlined_moved_by_keyboard_and_scored(page, url):  # noqa: F811 -- the fixture
+def test_crops_are_outlined_moved_by_keyboard_and_scored(page, url):
     open_tools(page)
     page.get_by_label("9:16 story").uncheck()
     page.get_by_role("button", name="Find crops").click()

@@ -14,9 +14,9 @@ from PIL import ImageOps
 from playwright.sync_api import expect
 
 from tests.imagegen import encode, sample_rgb
+from tests.integration.browser import ARTIFACTS, WORK, open_page, scores_on
 from tests.integration.test_false_alarm_alone import names
 from tests.integration.test_output_order import REGIONS, VIDEO, download, post
-from tests.integration.test_page import ARTIFACTS, WORK, browser, open_page, scores_on  # noqa: F401 -- a fixture
 
 ROCKET = sample_rgb("rocket.jpg")
 PHOTOS = {"rocket.png": encode(ROCKET, "PNG"), "mirrored.png": encode(ImageOps.mirror(ROCKET), "PNG")}
@@ -24,7 +24,7 @@ SHOWN = 6e-4  # the page shows 3 decimals
 
 
 @pytest.fixture
-def page(browser, false_alarm_url):  # noqa: F811 -- the fixture
+def page(browser, false_alarm_url):
     yield from open_page(browser, false_alarm_url)
 
 

@@ -6,11 +6,11 @@ import requests
 from playwright.sync_api import expect
 
 from tests.imagegen import SAMPLES
-from tests.integration.test_page import WORK, browser, page, requests_to  # noqa: F401 - the fixtures
+from tests.integration.browser import WORK, requests_to
 from tests.videogen import clip
 
 
-def test_a_video_named_jpg_and_a_photo_named_mp4_each_go_where_their_bytes_say(page, url):  # noqa: F811
+def test_a_video_named_jpg_and_a_photo_named_mp4_each_go_where_their_bytes_say(page, url):
     video = clip(["astronaut.jpg", "rocket.jpg"], seconds=2)
     photo = (SAMPLES / "coffee.jpg").read_bytes()
     expected = requests.post(f"{url}/model/predict", files={"image": ("coffee.jpg", photo)}, data={"stable": "true"},

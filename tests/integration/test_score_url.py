@@ -1,9 +1,9 @@
 """Contract (the tiny bucket): `python -m score --url` against the service under test (also a
 container, by MAX_URL)."""
-from tests.score.conftest import check_rows, collection, read_rows, run_score  # noqa: F401 - a fixture
+from tests.score.conftest import check_rows, collection, read_rows, run_score  # noqa: F401 -- a fixture
 
 
-def test_score_url_writes_the_golden_rows(url, collection, tmp_path):  # noqa: F811
+def test_score_url_writes_the_golden_rows(url, collection, tmp_path):  # noqa: F811 -- the fixture
     out = tmp_path / "scores.csv"
     done = run_score(collection, "--out", out, "--url", url, "--max-files", "3")
     assert done.returncode == 1, done.stderr  # a text file and a truncated JPEG

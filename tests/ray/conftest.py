@@ -71,7 +71,7 @@ def s3_server(folder):
         wait_for(lambda: accepts(port), "the moto server to accept connections", timeout=30,
                  unless=lambda: server.poll() is not None)
         iam = boto3.client("iam", endpoint_url=url, region_name=REGION, aws_access_key_id="setup",
-                           aws_secret_access_key="setup")
+                           aws_secret_access_key="setup")  # noqa: S106 -- the local moto server's
         iam.create_user(UserName="lab")
         key = iam.create_access_key(UserName="lab")["AccessKey"]
         iam.put_user_policy(UserName="lab", PolicyName="s3", PolicyDocument=json.dumps({

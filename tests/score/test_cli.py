@@ -44,7 +44,8 @@ def test_a_folder_gives_golden_rows_error_rows_and_maps(collection, tmp_path):
 
 
 def test_a_list_on_stdin_to_json_lines(tmp_path):
-    listing = f"{SAMPLES / 'coffee.jpg'}\n\n{SAMPLES / 'chelsea.jpg'}\n{tmp_path / 'gone.jpg'}\n{SAMPLES / 'coffee.jpg'}\n"
+    listing = (f"{SAMPLES / 'coffee.jpg'}\n\n{SAMPLES / 'chelsea.jpg'}\n{tmp_path / 'gone.jpg'}\n"
+               f"{SAMPLES / 'coffee.jpg'}\n")
     out = tmp_path / "scores.jsonl"
     done = run_score("--from-list", "-", "--out", out, "--workers", "0", stdin=listing)
     assert done.returncode == 1, done.stderr

@@ -68,10 +68,10 @@ class AlwaysBusy(http.server.BaseHTTPRequestHandler):
     is longer than any --retry-for; it counts the POSTs of each photo."""
     posts = collections.Counter()
 
-    def do_GET(self):  # noqa: N802 - http.server's name
+    def do_GET(self):
         self._answer(200, b'{"id": "busy"}', {})
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         AlwaysBusy.posts[re.search(rb'filename="([^"]+)"', body).group(1).decode()] += 1
         self._answer(503, b'{"status": "error", "message": "the server is busy"}', {"Retry-After": "3600"})

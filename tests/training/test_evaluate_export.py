@@ -20,7 +20,7 @@ from tests.training.conftest import WIDTH, facts, stage
 from training.evaluate import evaluate
 from training.export import export_tar
 from training.fetch_bucket import main as fetch_bucket
-from training.lamem import write_split
+from training.overlap import Overlap
 
 
 @pytest.fixture(scope="module")
@@ -56,18 +56,36 @@ def test_evaluate_report_holds_plots_a_person_can_open(evaluation):
     assert saved["spearman"] == pytest.approx(metrics["spearman"]) and saved["model"] == "memnet"
 
 
-def test_evaluate_split_all_is_the_mean_over_the_test_splits(bucket, dataset, tmp_path):
+def test_split_all_measures_each_bucket_on_its_own_test_split(bucket, dataset, tmp_path):
+    """LaMem's protocol: one bucket per split. Split 2 here trains on split 1's val and test photos
+    and tests on train_1's: the bucket of split 1 is refused on test_2, and alone on every split."""
     data = tmp_path / "data"
     (data / "splits").mkdir(parents=True)
     (data / "images").symlink_to(dataset / "images")
-    test_1 = (dataset / "splits" / "test_1.txt").read_text()
-    (data / "splits" / "test_1.txt").write_text(test_1)
-    names = [line.split()[0] for line in test_1.splitlines()]
-    write_split(data, "test", 2, [(name, 0.5 + i / 10) for i, name in enumerate(names[:3])])
-    one, two, both = (evaluate(bucket, data, split) for split in (1, 2, "all"))
-    assert both["n"] == 4 + 3
+    lines = {kind: (dataset / "splits" / f"{kind}_1.txt").read_text().splitlines() for kind in ("train", "val", "test")}
+    for kind, split_2 in (("train", lines["val"] + lines["test"]), ("val", lines["train"][:4]),
+                          ("test", lines["train"][4:])):
+        (data / "splits" / f"{kind}_1.txt").write_text("\n".join(lines[kind]) + "\n")
+        (data / "splits" / f"{kind}_2.txt").write_text("\n".join(split_2) + "\n")
+    second = tmp_path / "memnet-2"
+    stage("training.train", "--data", str(data), "--split", "2", "--out", str(second), "--epochs", "1",
+          "--batch", "4", "--learning-rate", "1e-5", *WIDTH)
+    one, two = evaluate(bucket, data, 1), evaluate(second, data, 2)
+    both = evaluate([second, bucket], data, "all")
+    assert both["bucket"] == [str(bucket), str(second)] and both["n"] == 4 + 4
+    del one["output"], two["output"]  # said once, at the top
+    assert both["per_split"] == {1: one, 2: two}  # each its own bucket's figures, "bucket" included
     for metric in ("spearman", "pearson", "mse"):
-        assert both[metric] == pytest.approx((one[metric] + two[metric]) / 2)
+        values = [one[metric], two[metric]]
+        assert both[metric] == pytest.approx(np.mean(values))
+        assert both["spread"][metric] == pytest.approx({"sd": np.std(values, ddof=1), "min": min(values),
+                                                        "max": max(values)})
+    with pytest.raises(Overlap, match="was fitted on train_1 and chosen on val_1: 4 overlap"):
+        evaluate(bucket, data, 2)  # test_2 is train_1's
+    with pytest.raises(ValueError, match="measures one bucket per split.*trained on split 1"):
+        evaluate(bucket, data, "all")
+    with pytest.raises(ValueError, match="both trained on split 1"):
+        evaluate([bucket, bucket], data, "all")
 
 
 def test_export_tar_unpacks_to_a_bucket_that_md5sum_and_the_fetcher_accept(bucket, tmp_path):

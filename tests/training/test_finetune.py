@@ -22,11 +22,10 @@ from core.model.checksums import file_digest
 from tests.imagegen import ROOT, SAMPLES
 from tests.server_process import running_server
 from tests.settings import CACHE, FALSE_BUCKET, RESMEM, open_model
-from tests.videogen import clip, frame_of
 from tests.training.conftest import TEACHER, facts, stage
+from tests.videogen import clip, frame_of
 from training.convert_resmem import LICENSE
 from training.lamem import read_split
-
 
 LAB = ("--n", "120", "--val", "0.25", "--test", "0.25", "--seed", "1")
 
@@ -37,7 +36,7 @@ def lab():
     share (training/synthetic.py); 60 train, 30 val, 30 test, with the halves of the participants.
     Made once into the checkout's cache, keyed by the generator, the photos and its arguments, so
     that a warm run finds its ResMem features cached and its tuned bucket's runtimes converted."""
-    digest = hashlib.md5(" ".join(LAB).encode())
+    digest = hashlib.md5(" ".join(LAB).encode(), usedforsecurity=False)  # a cache key
     for path in [ROOT / "training" / "synthetic.py", *sorted(SAMPLES.glob("*.jpg"))]:
         digest.update(file_digest(path).encode())
     data = ROOT / ".cache" / "tests" / f"lab-{digest.hexdigest()[:16]}"
@@ -185,7 +184,7 @@ def test_a_photo_in_two_splits_is_refused_by_name_or_by_bytes(dataset, tmp_path)
     test_file = data / "splits" / "val_1.txt"
     test_file.write_text(test_file.read_text() + "copy.jpg 0.5\n")
     run = stage("training.finetune", "--data", str(data), "--split", "1", "--out", str(tmp_path / "b"), check=False)
-    assert run.returncode == 2 and f"train/{name} = val/copy.jpg (identical bytes)" in run.stderr
+    assert run.returncode == 2 and f"train/{name} ~ val/copy.jpg (near-duplicates: 0 of 128 bits differ)" in run.stderr
     assert not (tmp_path / "b").exists()
 
 
@@ -255,14 +254,17 @@ def test_the_deep_candidates_and_their_ensembles_compete_on_val_and_the_winner_i
         history = rows[name]["val_by_epoch"]  # from epoch 0: recalibrated, not trained
         assert rows[name]["epoch"] == int(np.argmax(history)) and rows[name]["precision"] == "bfloat16"
         assert history[rows[name]["epoch"]] == pytest.approx(rows[name]["val_spearman"], abs=1e-4)
-        assert len(history) - 1 == deep.EPOCHS or len(history) - 1 - rows[name]["epoch"] == deep.PATIENCE  # stopped early
-        ensemble = next(row for key, row in rows.items() if key.startswith(f"ensemble: {name} + ridge "))
+        last = len(history) - 1
+        assert last == deep.EPOCHS or last - rows[name]["epoch"] == deep.PATIENCE  # ran them all, or stopped early
+        prefix = f"ensemble: {name} + ridge "
+        ensemble = next(row for key, row in rows.items() if key.startswith(prefix))
         assert ensemble["val_spearman"] >= rows[name]["val_spearman"] - 1e-9  # its blend 0 is the deep one
     chosen = f["provenance"]["chosen_on_val"]
     assert f["provenance"]["val_spearman"] == max(row["val_spearman"] for row in rows.values() if "val_spearman" in row)
     tuned = f["architecture_options"].pop("tuned", None)
     assert f["architecture_options"] == facts(TEACHER)["architecture_options"]
-    assert (tuned is not None) == ("ensemble" in chosen), chosen
+    # a ridge head or an ensemble carries its folded head; a deep part alone (an "epoch", no "ensemble") does not
+    assert (tuned is not None) == ("epoch" not in chosen or "ensemble" in chosen), chosen
     # a cache folder a view, keyed by it (the centre view comes with the heads' features), the
     # stage's input stored in float16
     cached = sorted(features.glob("resmem-views-*"))

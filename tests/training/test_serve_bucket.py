@@ -4,9 +4,9 @@ import requests
 
 from core.model.bucket import open_bucket
 from core.model.checksums import read_md5sums
+from tests.imagegen import sample_bytes
 from tests.server_process import running_server
 from tests.settings import open_model
-from tests.imagegen import sample_bytes
 from tests.training.conftest import facts
 
 
@@ -26,6 +26,7 @@ def test_the_service_serves_a_trained_bucket_converting_its_runtime_in_a_child(b
     (folder,) = [path for path in cache.iterdir() if path.is_dir()]  # and digests.json beside it
     assert folder.name == f"memnet-{open_bucket(bucket).weights_md5}"
     assert {"openvino.xml", "openvino.bin"} <= set(read_md5sums(folder / "md5sums.txt"))
-    expected = open_model(MODEL_BUCKET=str(bucket), MODEL_PRECISION="tf-fp32").predict([sample_bytes("coffee.jpg")])[0]["memorability"]
+    tuned = open_model(MODEL_BUCKET=str(bucket), MODEL_PRECISION="tf-fp32")
+    expected = tuned.predict([sample_bytes("coffee.jpg")])[0]["memorability"]
     assert abs(score - expected) < 1e-6
     assert explained.status_code == 200 and abs(explained.json()["memorability"] - expected) < 1e-6

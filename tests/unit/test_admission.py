@@ -9,7 +9,6 @@ import threading
 
 from app import create_app
 from tests.imagegen import sample_bytes
-from tests.unit.test_health import hung  # noqa: F401 - the fixture
 
 PHOTO = sample_bytes("rocket.jpg")
 
@@ -18,7 +17,7 @@ def post(client, route, **fields):
     return client.post(f"/model/{route}", data={"image": (io.BytesIO(PHOTO), "a.jpg"), **fields})
 
 
-def test_heavy_requests_past_the_limit_get_a_503_at_once_and_light_ones_still_answer(hung):  # noqa: F811
+def test_heavy_requests_past_the_limit_get_a_503_at_once_and_light_ones_still_answer(hung):
     """Issue 40, items 8 and 15: every thread could hold a heavy request, and an admitted heavy
     request's later submits were never refused (8 x 208 images against the formula's 0.55 GB)."""
     model, gated = hung
@@ -50,7 +49,7 @@ def test_while_draining_a_new_heavy_request_gets_a_503_and_a_prediction_answers(
     assert client.get("/ready").status_code == 503
 
 
-def test_ready_is_503_while_the_model_cannot_serve(hung):  # noqa: F811
+def test_ready_is_503_while_the_model_cannot_serve(hung):
     """Issue 40, item 14: with a hung pass or a dead batcher the pod stayed Ready, and each request
     routed to it waited for its 503 until liveness restarted it."""
     model, gated = hung
@@ -66,7 +65,7 @@ def test_ready_is_503_while_the_model_cannot_serve(hung):  # noqa: F811
     stuck.join(60)
 
 
-def test_a_heavy_request_in_flight_when_the_drain_begins_ends_at_its_next_wait_with_a_503(hung, tmp_path):  # noqa: F811
+def test_a_heavy_request_in_flight_when_the_drain_begins_ends_at_its_next_wait_with_a_503(hung, tmp_path):
     """Issue 40, item 13: it would otherwise run on for minutes and be cut off by the stop."""
     model, gated = hung
     drain = tmp_path / "draining"

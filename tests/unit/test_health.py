@@ -4,37 +4,8 @@ shut: a forward pass that hangs, as a stuck runtime does."""
 import io
 import threading
 
-import pytest
-
 from app import create_app
-from core.model.batcher import Batcher
 from tests.imagegen import sample_bytes
-from tests.wait import SteppedClock
-
-
-class Gated:
-    """The model's own forward, run only once the gate opens."""
-
-    def __init__(self, forward):
-        self.forward, self.gate, self.entered = forward, threading.Event(), threading.Event()
-
-    def __call__(self, batch):
-        self.entered.set()
-        self.gate.wait(120)  # a hang guard: the test opens it
-        return self.forward(batch)
-
-
-@pytest.fixture
-def hung(model):
-    """The tiny model with a gated runtime in a batcher of its own; the model's own afterwards."""
-    own = model.batcher
-    gated = Gated(own.forward)
-    model.batcher = Batcher(gated, own.max_batch, own.max_wait, own.max_queue, own.seconds_per_image, pass_timeout=30,
-                            clock=SteppedClock())  # a test steps it past PASS_TIMEOUT
-    yield model, gated
-    gated.gate.set()
-    model.batcher.close()
-    model.batcher = own
 
 
 def test_live_is_green_on_a_working_model(model):
