@@ -4,7 +4,7 @@ six, which one pass of six then takes."""
 from prometheus_client import REGISTRY
 
 from core.model.batcher import Batcher
-from tests.unit.test_batcher import GatedForward, images, submit_in_thread, wait_for_queue
+from tests.unit.batching import GatedForward, images, submit_in_thread, wait_for_queue
 
 
 def metric(name):
