@@ -12,6 +12,7 @@ from api.health import register_health
 from api.kind import ModelKindAPI
 from api.metadata import ModelMetadataAPI
 from api.methods import refuse_unknown_methods
+from api.oip.routes import oip
 from api.page import register_page
 from api.passes import register_passes
 from api.predict import ModelPredictAPI
@@ -57,6 +58,7 @@ def create_app(model=None, settings=None, **overrides):
     register_error_handlers(app, max_app.api)
     register_page(app)
     register_health(app)
+    app.register_blueprint(oip)  # the Open Inference Protocol's /v2 routes, beside MAX's
     register_passes(app)
     # GET /metrics: request counts and latency histograms per route (by rule, so that stray
     # paths cannot grow the label set), with core/model/metrics.py's batch sizes and queue depth.

@@ -1,4 +1,5 @@
-"""One JSON shape for every error: ``{"status": "error", "message": ...}``."""
+"""One JSON shape for every error: ``{"status": "error", "message": ...}``; on the Open Inference
+Protocol's routes (/v2, api/oip/) the protocol's own, ``{"error": ...}``."""
 import logging
 
 from flask import current_app, jsonify, request
@@ -6,6 +7,7 @@ from flask_restx import fields
 from maxfw.core import MAX_API
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, MethodNotAllowed, RequestEntityTooLarge
 
+from api.oip.tensors import ProtocolError
 from core.analyses.video import VideoError
 from core.inputs.deadline import Abandoned, DeadlineExceeded, Stopped
 from core.inputs.images import ImageError
@@ -66,6 +68,8 @@ def error_body(error):
         return {"status": "error", "message": str(error)}, 503, {"Retry-After": str(error.retry_after)}
     if isinstance(error, Closed):
         return {"status": "error", "message": str(error)}, 503, {}
+    if isinstance(error, ProtocolError):
+        return {"status": "error", "message": str(error)}, error.status, {}
     if isinstance(error, (ImageError, VideoError)):
         error = BadRequest(str(error))
     elif not isinstance(error, HTTPException):
@@ -80,11 +84,21 @@ def error_body(error):
     return body, error.code, headers
 
 
+def oip_path(path):
+    """Whether ``path`` is one of the Open Inference Protocol's (api/oip/routes.py)."""
+    return path == "/v2" or path.startswith("/v2/")
+
+
+def shaped(body, path):
+    """``body`` in the shape of the route at ``path``: the protocol's ``{"error": ...}`` under /v2."""
+    return {"error": body["message"]} if oip_path(path) else body
+
+
 def register_error_handlers(app, api):
     """JSON errors from the API resources (via restx) and from plain Flask routes alike."""
     api.errorhandler(Exception)(error_body)
 
-    @app.errorhandler(HTTPException)
+    @app.errorhandler(Exception)  # HTTP errors, and any other from a plain route: an image, a queue
     def flask_error(error):
         body, code, headers = error_body(error)
-        return jsonify(body), code, headers
+        return jsonify(shaped(body, request.path)), code, headers

@@ -19,17 +19,29 @@ def draining(settings):
     return Path(settings.DRAIN_FILE).exists()
 
 
+def liveness(app):
+    """(alive, why): whether the model's batcher can serve (asked of the batcher, never queued)."""
+    return app.extensions["max_model"].batcher.health()
+
+
+def readiness(app):
+    """(ready, why): not draining, and alive. The MAX and the Open Inference Protocol probes both ask this."""
+    if draining(app.extensions["max_settings"]):
+        return False, "draining"
+    # A dead batcher or a hung pass: no request can be answered, so none must be routed here
+    # (each would wait for its 503) while liveness has not yet restarted the pod.
+    return liveness(app)
+
+
 def register_health(app):
     @app.get("/live")
     def live():
-        alive, why = app.extensions["max_model"].batcher.health()
+        alive, why = liveness(app)
         return (jsonify(status="alive"), 200) if alive else (jsonify(status="error", message=why), 503)
 
     @app.get("/ready")
     def ready():
-        if draining(app.extensions["max_settings"]):
-            return jsonify(status="draining"), 503
-        # A dead batcher or a hung pass: no request can be answered, so none must be routed here
-        # (each would wait for its 503) while liveness has not yet restarted the pod.
-        alive, why = app.extensions["max_model"].batcher.health()
-        return (jsonify(status="ready"), 200) if alive else (jsonify(status="error", message=why), 503)
+        ok, why = readiness(app)
+        if ok:
+            return jsonify(status="ready"), 200
+        return (jsonify(status="draining"), 503) if why == "draining" else (jsonify(status="error", message=why), 503)

@@ -4,6 +4,8 @@ methods grew /metrics from 19 KB to 4 MB, every new series kept for the life of 
 any other method gets a JSON 405 here, in front of Flask and its metrics, and adds no series."""
 import json
 
+from api.errors import shaped
+
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
 
 
@@ -17,8 +19,8 @@ def refuse_unknown_methods(app):
             return inner(environ, start_response)
         # The methods this path does take, for the Allow header (RFC 9110: a 405 lists them).
         allowed = sorted(app.url_map.bind_to_environ(environ).allowed_methods())
-        body = json.dumps({"status": "error", "message": f"the method {method[:20]!r} is not an HTTP method "
-                           "this service knows"}).encode()
+        message = f"the method {method[:20]!r} is not an HTTP method this service knows"
+        body = json.dumps(shaped({"status": "error", "message": message}, environ.get("PATH_INFO", ""))).encode()
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
         start_response("405 METHOD NOT ALLOWED", headers + ([("Allow", ", ".join(allowed))] if allowed else []))
         return [body]

@@ -1,8 +1,9 @@
 """Each request's place in the model's passes (core/model/batcher.py): its class, its deadline, its
 client, and the room that heavy requests leave to the rest.
 
-``/model/predict`` is light: its decodes and passes go before those of the heavy routes (explain,
-video, regions, crops), which take turns. Every route that scores has one deadline, counted from
+``/model/predict`` (and the Open Inference Protocol's ``/infer``, api/oip/routes.py) is light: its
+decodes and passes go before those of the heavy routes (explain, video, regions, crops), which take
+turns. Every route that scores has one deadline, counted from
 its arrival at the app (once its body is received, api/worker.py) and renewed by progress, for
 every wait (core/inputs/deadline.py): its turn in the pixel budget, its admission, its passes; past it,
 a 503. A heavy request whose client has hung up stops at its next wait (499 in the log, nobody
@@ -28,6 +29,7 @@ from core.model.metrics import IN_PROGRESS
 
 PRIORITY = {"/model/predict": LIGHT, "/model/explain": HEAVY, "/model/video": HEAVY,
             "/model/regions": HEAVY, "/model/crops": HEAVY}
+ENDPOINTS = {"oip.infer": LIGHT}  # the Open Inference Protocol's /infer is a prediction (api/oip/routes.py)
 
 
 def client_gone():
@@ -61,7 +63,7 @@ def register_passes(app):
 
     @app.before_request
     def enter():
-        priority = PRIORITY.get(request.path.rstrip("/"))
+        priority = PRIORITY.get(request.path.rstrip("/"), ENDPOINTS.get(request.endpoint))
         if priority is None or request.method != "POST":
             return
         batcher = current_app.extensions["max_model"].batcher

@@ -1,6 +1,7 @@
 """What api/worker.py holds of a request while it is received, before a thread reads it: the
 buffer gunicorn's parser reads from, the framing and deadlines of one request (h11), the room all
 request bodies share, and the answers the event loop sends itself."""
+import json
 import socket
 import tempfile
 import time
@@ -19,18 +20,19 @@ HELD = Gauge("memorability_request_body_bytes", "Bytes of request bodies held, f
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"  # curl waits a second for it before a large body
 
 
-def _answer(status, message):
-    body = ('{"status": "error", "message": "%s"}' % message).encode()
-    return (f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nConnection: close\r\n"
+def _answer(status, message, v2=False, headers=""):
+    """A whole short response; ``v2``: in the Open Inference Protocol's shape, for its /v2 routes."""
+    body = json.dumps({"error": message} if v2 else {"status": "error", "message": message}).encode()
+    return (f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nConnection: close\r\n{headers}"
             f"Content-Length: {len(body)}\r\n\r\n").encode() + body
 
 
-FULL_ANSWER = (_answer("503 Service Unavailable", "the server is receiving as many uploads as it holds at once; "
-                                                 "retry after Retry-After seconds")
-               .replace(b"Connection: close\r\n", b"Connection: close\r\nRetry-After: 2\r\n"))
-TIMEOUT_ANSWER = _answer("408 Request Timeout", "the request was not sent in time: its headers within "
-                         "CLIENT_TIMEOUT seconds, each piece of its body within CLIENT_TIMEOUT of the one before, "
-                         "and the body at 64 KiB/s at least on average")
+FULL = "the server is receiving as many uploads as it holds at once; retry after Retry-After seconds"
+TIMEOUT = ("the request was not sent in time: its headers within CLIENT_TIMEOUT seconds, each piece of its body "
+           "within CLIENT_TIMEOUT of the one before, and the body at 64 KiB/s at least on average")
+FULL_ANSWER, V2_FULL_ANSWER = (_answer("503 Service Unavailable", FULL, v2, "Retry-After: 2\r\n")
+                               for v2 in (False, True))
+TIMEOUT_ANSWER, V2_TIMEOUT_ANSWER = (_answer("408 Request Timeout", TIMEOUT, v2) for v2 in (False, True))
 
 
 class BufferedSocket:
@@ -89,6 +91,13 @@ class Pending:
         self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEADERS)
         self.deadline = self.whole_by = time.monotonic() + timeout  # the headers, all of them
         self.continued = False  # a 100 Continue was sent
+        self.v2 = False  # its target is an Open Inference Protocol route: its errors are {"error": ...}
+
+    def full_answer(self):
+        return V2_FULL_ANSWER if self.v2 else FULL_ANSWER
+
+    def timeout_answer(self):
+        return V2_TIMEOUT_ANSWER if self.v2 else TIMEOUT_ANSWER
 
     def expired(self, now):
         return now >= min(self.deadline, self.whole_by)
@@ -108,9 +117,10 @@ class Pending:
                 if isinstance(event, h11.Request):
                     headers = dict(event.headers)
                     self.limit = self.limits(event.target)
+                    self.v2 = event.target == b"/v2" or event.target.startswith(b"/v2/")
                     length = headers.get(b"content-length")
                     if length and length.isdigit() and int(length) > self.limit:
-                        return too_large(self.limit)
+                        return too_large(self.limit, self.v2)
                     # A body arrives at MIN_BODY_RATE at least, on average: a client that drips
                     # a byte a minute cannot hold a connection (gunicorn admits 1,000) for hours.
                     size = int(length) if length and length.isdigit() and b"transfer-encoding" not in headers \
@@ -118,17 +128,17 @@ class Pending:
                     self.whole_by = time.monotonic() + self.timeout + size / MIN_BODY_RATE
                 if isinstance(event, h11.Data):  # counted as it comes, whatever was announced
                     if self.held + len(event.data) > self.limit:
-                        return too_large(self.limit)
+                        return too_large(self.limit, self.v2)
                     if not self.room.take(self, len(event.data)):
-                        return FULL_ANSWER
+                        return self.full_answer()
                 if isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)) or event is h11.PAUSED:
                     return True
         except h11.RemoteProtocolError as error:
-            return _answer("400 Bad Request", f"the request is not valid HTTP/1.1 ({error})".replace('"', "'"))
+            return _answer("400 Bad Request", f"the request is not valid HTTP/1.1 ({error})", self.v2)
 
 
-def too_large(limit):
-    return _answer("413 Content Too Large", f"the request body is over the limit of {limit} bytes for this route")
+def too_large(limit, v2=False):
+    return _answer("413 Content Too Large", f"the request body is over the limit of {limit} bytes for this route", v2)
 
 
 class Room:

@@ -34,7 +34,7 @@ from functools import partial
 from gunicorn.workers.gthread import ThreadWorker
 
 import config
-from api.receiving import CONTINUE, FULL_ANSWER, READ_SIZE, RECEIVING, TIMEOUT_ANSWER, BufferedSocket, Pending, Room
+from api.receiving import CONTINUE, READ_SIZE, RECEIVING, BufferedSocket, Pending, Room
 
 
 class BufferingWorker(ThreadWorker):
@@ -97,7 +97,7 @@ class BufferingWorker(ThreadWorker):
         except OSError as error:  # the temporary folder is full: this request cannot be held
             self.log.warning("no room to buffer a request: %s", error)
             self._forget(pending, give_back=True)
-            self._refuse(conn, FULL_ANSWER)
+            self._refuse(conn, pending.full_answer())
             return
         if self._received(pending, data):
             return
@@ -156,7 +156,7 @@ class BufferingWorker(ThreadWorker):
         now = time.monotonic()
         for pending in [p for p in self.receiving.values() if p.expired(now)]:
             self._forget(pending, give_back=True)
-            self._refuse(pending.conn, TIMEOUT_ANSWER)
+            self._refuse(pending.conn, pending.timeout_answer())
 
     def _refuse(self, conn, answer):
         """Send ``answer`` (a short whole response, into the socket's buffer: the loop never waits on

@@ -1,0 +1,213 @@
+"""The Open Inference Protocol's inference request and response bodies, in JSON and with the binary
+tensor extension (``binary_tensor_data``), for this service's one input and its outputs.
+
+A request's JSON header is the whole body, or, with ``Inference-Header-Content-Length: n``, its
+first n bytes; each input whose ``parameters`` give ``binary_data_size`` then takes that many of
+the bytes after it, in the order of ``inputs``. A BYTES tensor in binary is each element as a
+4-byte little-endian length and its bytes (what tritonclient and the kserve SDK send); in JSON,
+an element is a string, which here is the photo's bytes in base64 (JSON strings cannot hold
+arbitrary bytes). An output asked for with ``binary_data`` (or every output, with the request's
+``binary_data_output``) is sent after the response's JSON header as little-endian float32.
+
+Everything a client sends is checked here, before a photo is decoded: a 400 (ProtocolError)
+names the field that is wrong, and a field this service does not know is refused, not ignored.
+"""
+import base64
+import binascii
+import json
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+
+HEADER_LENGTH = "Inference-Header-Content-Length"
+INPUT = "image"  # the one input: encoded photos, as the MAX routes' field is named
+REQUEST_KEYS = {"id", "parameters", "inputs", "outputs", "model_name"}  # model_name: the kserve SDK sends it
+REQUEST_PARAMETERS = {"stable", "binary_data_output"}
+INPUT_KEYS = {"name", "shape", "datatype", "parameters", "data"}
+
+
+class ProtocolError(ValueError):
+    """A request the protocol or this model cannot take: a 4xx, ``{"error": ...}``."""
+
+    def __init__(self, message, status=400):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class InferRequest:
+    images: list  # the photos' encoded bytes, in the tensor's order
+    id: str = None
+    stable: bool = None  # None: the server's default (MODEL_TTA)
+    outputs: list = None  # (name, binary) asked for, in order; None: every output
+    binary_output: bool = False  # the request's binary_data_output: every output in binary
+    model_name: str = None  # as the request names it (the kserve SDK does), beside the path's
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _object(value, where, keys):
+    if not isinstance(value, dict):
+        raise ProtocolError(f"{where} must be a JSON object")
+    unknown = sorted(set(value) - keys)
+    if unknown:
+        raise ProtocolError(f"{where} has the field {unknown[0]!r}, which this model does not take; "
+                            f"it takes {', '.join(sorted(keys))}")
+    return value
+
+
+def _flag(parameters, name, where):
+    value = parameters.get(name)
+    if value is not None and not isinstance(value, bool):
+        raise ProtocolError(f"{where}.{name} must be true or false, not {json.dumps(value)[:40]}")
+    return value
+
+
+def header_and_binary(body, header_length):
+    """(the request's JSON object, the bytes after it) of ``body``; ``header_length`` is the
+    Inference-Header-Content-Length header as sent, or None."""
+    if header_length is None:
+        header, binary = body, b""
+    else:
+        if not header_length.isdigit() or int(header_length) > len(body):
+            raise ProtocolError(f"{HEADER_LENGTH} must be the length of the JSON header in bytes, at most the "
+                                f"body's {len(body)}, not {header_length[:40]!r}")
+        header, binary = body[:int(header_length)], body[int(header_length):]
+    if not header:
+        raise ProtocolError("the body is empty: send an inference request, a JSON object with inputs")
+    try:
+        request = json.loads(header)
+    except (UnicodeDecodeError, ValueError) as error:
+        raise ProtocolError(f"the request is not valid JSON ({error})".replace('"', "'")) from None
+    return _object(request, "the request", REQUEST_KEYS), binary
+
+
+def _bytes_elements(raw, count):
+    """The ``count`` elements of a BYTES tensor in binary: each a 4-byte length and its bytes."""
+    elements, offset = [], 0
+    while offset < len(raw):
+        if offset + 4 > len(raw):
+            raise ProtocolError(f"the binary data of {INPUT!r} ends inside the length of element {len(elements) + 1}")
+        (size,) = struct.unpack_from("<I", raw, offset)
+        offset += 4
+        if offset + size > len(raw):
+            raise ProtocolError(f"element {len(elements) + 1} of {INPUT!r} says {size} bytes; "
+                                f"{len(raw) - offset} are left in its binary data")
+        elements.append(raw[offset:offset + size])
+        offset += size
+    if len(elements) != count:
+        raise ProtocolError(f"the binary data of {INPUT!r} holds {len(elements)} elements; its shape says {count}")
+    return elements
+
+
+def _json_elements(data, count):
+    """The ``count`` elements of a BYTES tensor in JSON: base64 strings, flat or nested by row."""
+    flat, stack = [], [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(reversed(item))
+        else:
+            flat.append(item)
+    if len(flat) != count:
+        raise ProtocolError(f"the data of {INPUT!r} holds {len(flat)} elements; its shape says {count}")
+    elements = []
+    for number, item in enumerate(flat, 1):
+        if not isinstance(item, str):
+            raise ProtocolError(f"element {number} of {INPUT!r} must be a string: the photo's bytes in base64")
+        try:
+            elements.append(base64.b64decode(item, validate=True))
+        except (binascii.Error, ValueError):
+            raise ProtocolError(f"element {number} of {INPUT!r} is not base64: in JSON each element is the "
+                                "photo's bytes in base64; send raw bytes with the binary extension") from None
+    return elements
+
+
+def _shape(shape, most):
+    """N of a shape [N] or [N, 1], 1 <= N <= ``most`` (MAX_FILES)."""
+    if not isinstance(shape, list) or not shape or not all(_is_int(side) and side >= 0 for side in shape):
+        raise ProtocolError(f"the shape of {INPUT!r} must be a list of whole numbers, not {json.dumps(shape)[:40]}")
+    if len(shape) > 2 or (len(shape) == 2 and shape[1] != 1):
+        raise ProtocolError(f"the shape of {INPUT!r} must be [N] or [N, 1], a photo an element, not {shape}")
+    if not 1 <= shape[0] <= most:
+        raise ProtocolError(f"{shape[0]} images sent; at most {most} per request (MAX_FILES), and at least one")
+    return shape[0]
+
+
+def parse(body, header_length, most):
+    """The InferRequest of a request ``body``; ``most`` is MAX_FILES."""
+    request, binary = header_and_binary(body, header_length)
+    parameters = _object(request.get("parameters", {}), "parameters", REQUEST_PARAMETERS)
+    if "id" in request and not isinstance(request["id"], str):
+        raise ProtocolError("id must be a string")
+    inputs = request.get("inputs")
+    if not isinstance(inputs, list) or len(inputs) != 1:
+        raise ProtocolError(f"inputs must be a list of one input, {INPUT!r} (BYTES, shape [N]): the encoded photos")
+    tensor = _object(inputs[0], "inputs[0]", INPUT_KEYS)
+    if tensor.get("name") != INPUT:
+        raise ProtocolError(f"the input is named {INPUT!r}, not {json.dumps(tensor.get('name'))[:40]}")
+    if tensor.get("datatype") != "BYTES":
+        raise ProtocolError(f"{INPUT!r} has the datatype BYTES (encoded photos), "
+                            f"not {json.dumps(tensor.get('datatype'))[:20]}")
+    count = _shape(tensor.get("shape"), most)
+    size = _object(tensor.get("parameters", {}), f"{INPUT!r}'s parameters", {"binary_data_size"})
+    size = size.get("binary_data_size")
+    if size is not None:
+        if not _is_int(size) or size < 0:
+            raise ProtocolError(f"binary_data_size of {INPUT!r} must be a whole number of bytes")
+        if "data" in tensor:
+            raise ProtocolError(f"{INPUT!r} has both data and binary_data_size; send one")
+        if size != len(binary):
+            raise ProtocolError(f"binary_data_size of {INPUT!r} is {size}; {len(binary)} bytes follow the JSON header")
+        images = _bytes_elements(binary, count)
+    else:
+        if binary:
+            raise ProtocolError(f"{len(binary)} bytes follow the JSON header and no input gives binary_data_size")
+        if "data" not in tensor:
+            raise ProtocolError(f"{INPUT!r} has no data: give data, or binary_data_size with the binary extension")
+        images = _json_elements(tensor["data"], count)
+    return InferRequest(images, request.get("id"), _flag(parameters, "stable", "parameters"),
+                        _requested(request.get("outputs")), bool(_flag(parameters, "binary_data_output", "parameters")),
+                        request.get("model_name"))
+
+
+def _requested(outputs):
+    if outputs is None:
+        return None
+    if not isinstance(outputs, list):
+        raise ProtocolError("outputs must be a list of {name, parameters}")
+    requested = []
+    for number, output in enumerate(outputs):
+        output = _object(output, f"outputs[{number}]", {"name", "parameters"})
+        if not isinstance(output.get("name"), str):
+            raise ProtocolError(f"outputs[{number}] needs a name")
+        binary = _flag(_object(output.get("parameters", {}), f"outputs[{number}].parameters", {"binary_data"}),
+                       "binary_data", f"outputs[{number}].parameters")
+        requested.append((output["name"], binary))
+    names = [name for name, _ in requested]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ProtocolError(f"the output {twice[0]!r} is asked for twice")
+    return requested
+
+
+def encode(header, tensors):
+    """(body, headers) of a response: ``header`` its JSON object less the outputs' data, and
+    ``tensors`` (name, float32 array, binary) in order."""
+    outputs, binary = [], []
+    for name, values, in_binary in tensors:
+        values = np.asarray(values, "<f4")
+        output = {"name": name, "datatype": "FP32", "shape": [len(values)]}
+        if in_binary:
+            output["parameters"] = {"binary_data_size": values.nbytes}
+            binary.append(values.tobytes())
+        else:
+            output["data"] = [float(value) for value in values]
+        outputs.append(output)
+    head = json.dumps({**header, "outputs": outputs}).encode()
+    if not binary:
+        return head, {"Content-Type": "application/json"}
+    return head + b"".join(binary), {"Content-Type": "application/octet-stream", HEADER_LENGTH: str(len(head))}
