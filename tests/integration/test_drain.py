@@ -9,9 +9,11 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from pytest import approx
 
-from tests.expected import SCORES
+from tests.expected import FALSE_SCORES, SCORES
 from tests.imagegen import sample_bytes
+from tests.integration.oip import infer, json_body, outputs_of
 from tests.integration.test_metrics import samples, value
 from tests.server_process import running_server
 from tests.wait import wait_for
@@ -34,8 +36,18 @@ def test_ready_fails_while_draining_and_predict_still_answers(draining_server):
     files = [("image", ("coffee.jpg", sample_bytes("coffee.jpg"), "image/jpeg"))]
     predicted = requests.post(f"{url}/model/predict", files=files, timeout=60)
     assert predicted.status_code == 200
+    # The Open Inference Protocol's probes mean the same: not ready, still live; /infer answers.
+    response = requests.get(f"{url}/v2/health/ready", timeout=10)
+    assert (response.status_code, response.json()) == (503, {"ready": False, "error": "draining"})
+    assert requests.get(f"{url}/v2/health/live", timeout=10).json() == {"live": True}
+    assert requests.get(f"{url}/v2/models/memorability/ready", timeout=10).json() == {"name": "memorability",
+                                                                                      "ready": True}
+    assert outputs_of(infer(url, json_body([sample_bytes("coffee.jpg")]))) == {
+        "memorability": [approx(SCORES["coffee.jpg"], abs=1e-6)],
+        "false_alarm": [approx(FALSE_SCORES["coffee.jpg"], abs=1e-6)]}
     drain.unlink()
     assert requests.get(f"{url}/ready", timeout=10).status_code == 200
+    assert requests.get(f"{url}/v2/health/ready", timeout=10).json() == {"ready": True}
 
 
 def test_sigterm_lets_the_requests_in_flight_finish(draining_server):
