@@ -82,7 +82,7 @@ lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/hadolint Dockerfile
 
-test-unit: $(VENV)/.installed-test weights tiny
+test-unit: $(VENV)/.installed-test $(CLIENTS)/.installed weights tiny
 	$(PY) -m pytest -q -m "not slow" tests/unit
 
 # What set-up already checks, done again: converting the published wheel, byte for byte.
