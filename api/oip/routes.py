@@ -5,8 +5,9 @@ the clients, load tools and platforms of Triton, KServe, OVMS and MLServer talk 
     GET  /v2                          the server: name, version, extensions (binary_tensor_data)
     GET  /v2/health/live              /live's meaning: {"live": true}, or 503
     GET  /v2/health/ready             /ready's meaning: {"ready": true}, or 503 (draining, or no model)
-    GET  /v2/models/memorability      the model: its input `image` (BYTES, [-1]) and its outputs (FP32, [-1])
+    GET  /v2/models/memorability      the model: its input `image` (BYTES, [-1]) and outputs (FP32, [-1])
     GET  /v2/models/memorability/ready
+    GET  /v2/models/memorability/config  Triton's model configuration (perf_analyzer reads it)
     POST /v2/models/memorability/infer
 
 One model, ``memorability``: what the service predicts, a recognition-memory test's rates, with an
@@ -26,7 +27,7 @@ from core.model.tiers import TIERS
 
 MODEL = "memorability"
 SERVER = "max-image-memorability"
-EXTENSIONS = ["binary_tensor_data"]
+EXTENSIONS = ["binary_tensor_data", "model_configuration"]  # Triton's names: tritonclient and perf_analyzer ask
 oip = Blueprint("oip", __name__, url_prefix="/v2")
 
 
@@ -66,7 +67,30 @@ def model_metadata(name):
     tensor = {"datatype": "FP32", "shape": [-1]}
     return jsonify(name=MODEL, platform=TIERS[model.precision].runtime,
                    inputs=[{"name": INPUT, "datatype": "BYTES", "shape": [-1]}],
-                   outputs=[{"name": tensor_name, **tensor} for tensor_name, _, _ in tensors_of(model.outputs, True)])
+                   outputs=[{"name": tensor_name, **tensor} for tensor_name in default_tensors()])
+
+
+def default_tensors():
+    """The outputs of a request that sets no parameter: what the metadata lists, since clients
+    (perf_analyzer) ask for every output listed. The mirror deltas come with stable: true, and
+    are listed where the server's default is stable (MODEL_TTA=mirror)."""
+    settings = current_app.extensions["max_settings"]
+    return [tensor_name for tensor_name, _, _ in tensors_of(served(), settings.stable_by_default)]
+
+
+def served():
+    return current_app.extensions["max_model"].outputs
+
+
+@oip.get("/models/<name>/config")
+def model_config(name):
+    """Triton's model configuration extension: no batching axis of its own (max_batch_size 0), so
+    the input's one dimension is the batch, as in the metadata: perf_analyzer's --shape image:N."""
+    model = _model(name)
+    tensor = {"data_type": "TYPE_FP32", "dims": [-1]}
+    return jsonify(name=MODEL, platform=TIERS[model.precision].runtime, max_batch_size=0,
+                   input=[{"name": INPUT, "data_type": "TYPE_STRING", "dims": [-1]}],
+                   output=[{"name": tensor_name, **tensor} for tensor_name in default_tensors()])
 
 
 @oip.get("/models/<name>/ready")
