@@ -45,11 +45,22 @@ def assert_same(got, expected):
 
 def test_the_server_says_what_it_is_and_that_it_is_live_and_ready(url):
     assert requests.get(f"{url}/v2", timeout=10).json() == {
-        "name": "max-image-memorability", "version": config.API_VERSION, "extensions": ["binary_tensor_data"]}
+        "name": "max-image-memorability", "version": config.API_VERSION,
+        "extensions": ["binary_tensor_data", "model_configuration"]}
     assert requests.get(f"{url}/v2/health/live", timeout=10).json() == {"live": True}
     assert requests.get(f"{url}/v2/health/ready", timeout=10).json() == {"ready": True}
     assert requests.get(f"{url}/v2/models/memorability/ready", timeout=10).json() == {
         "name": "memorability", "ready": True}
+
+
+def test_the_model_configuration_is_tritons_with_the_batch_as_the_one_dimension(url):
+    """perf_analyzer reads it: no batching axis of the model's own, the input's dimension is the batch."""
+    config_ = requests.get(f"{url}/v2/models/memorability/config", timeout=10).json()
+    metadata = requests.get(f"{url}/v2/models/memorability", timeout=10).json()
+    assert (config_["name"], config_["max_batch_size"]) == ("memorability", 0)
+    assert config_["input"] == [{"name": "image", "data_type": "TYPE_STRING", "dims": [-1]}]
+    assert config_["output"] == [{"name": output["name"], "data_type": "TYPE_FP32", "dims": [-1]}
+                                 for output in metadata["outputs"]]
 
 
 def test_the_model_names_its_input_and_the_outputs_a_request_gets(url):
