@@ -141,8 +141,9 @@ def parse(body, header_length, most):
     """The InferRequest of a request ``body``; ``most`` is MAX_FILES."""
     request, binary = header_and_binary(body, header_length)
     parameters = _object(request.get("parameters", {}), "parameters", REQUEST_PARAMETERS)
-    if "id" in request and not isinstance(request["id"], str):
-        raise ProtocolError("id must be a string")
+    for key in ("id", "model_name"):
+        if key in request and not isinstance(request[key], str):
+            raise ProtocolError(f"{key} must be a string")
     inputs = request.get("inputs")
     if not isinstance(inputs, list) or len(inputs) != 1:
         raise ProtocolError(f"inputs must be a list of one input, {INPUT!r} (BYTES, shape [N]): the encoded photos")

@@ -66,32 +66,35 @@ def client():
 JSON = st.recursive(st.none() | st.booleans() | st.integers(-3, 20) | st.floats(allow_nan=False) | st.text(max_size=8),
                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
                     max_leaves=12)
-KEYS = st.sampled_from(["id", "parameters", "inputs", "outputs", "model_name", "name", "shape", "datatype", "data",
-                        "binary_data_size", "stable", "binary_data_output", "binary_data"])
+# (where, field): each object of a request (0 the request, 1 its input, 2 its parameters, 3 its
+# input's parameters) with the fields it has, and one it has not.
+FIELDS = st.sampled_from([(0, key) for key in ("id", "parameters", "inputs", "outputs", "model_name", "x")]
+                         + [(1, key) for key in ("name", "shape", "datatype", "data", "parameters", "x")]
+                         + [(2, key) for key in ("stable", "binary_data_output", "x")]
+                         + [(3, key) for key in ("binary_data_size", "x")])
 
 
-def mutated(draw_body, key, value):
-    """A valid request with one field, somewhere in it, replaced by ``value``."""
-    places = [draw_body, draw_body["inputs"][0], draw_body.setdefault("parameters", {})]
-    for place in places:
-        if key in place or place is places[-1]:
-            place[key] = value
-            return draw_body
-    return draw_body
+def mutated(body, key, value, where):
+    """A valid request with the field ``key`` of one of its objects (``where``: the request, its
+    input, its parameters, its input's parameters) set to ``value``."""
+    tensor = body["inputs"][0]
+    places = [body, tensor, body.setdefault("parameters", {}), tensor.setdefault("parameters", {})]
+    places[where][key] = value
+    return body
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(key=KEYS, value=JSON, binary=st.booleans(), cut=st.integers(0, 40))
-def test_no_request_is_answered_with_a_500(client, key, value, binary, cut):
-    photo = PHOTOS[1][:2000] if cut % 2 else PHOTOS[1]  # half of them a cut JPEG
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(place=FIELDS, value=JSON, binary=st.booleans(), whole=st.booleans(), off=st.sampled_from([0, 0, 0, -1, 1, 9]))
+def test_no_request_is_answered_with_a_500(client, place, value, binary, whole, off):
+    (where, key), photo = place, PHOTOS[1] if whole else PHOTOS[1][:2000]  # whole, or a cut JPEG
     if binary:
         raw, length = binary_body([photo])
         header = json.loads(raw[:length])
-        head = json.dumps(mutated(header, key, value)).encode()
-        raw, length = head + raw[length:], max(0, len(head) + cut - 20)  # a header length right, short or long
+        head = json.dumps(mutated(header, key, value, where)).encode()
+        raw, length = head + raw[length:], max(0, len(head) + off)  # a header length mostly right, or short or long
         response = client.post(INFER, data=raw, headers={"Inference-Header-Content-Length": str(length)})
     else:
-        response = client.post(INFER, data=json.dumps(mutated(json_body([photo]), key, value)))
+        response = client.post(INFER, data=json.dumps(mutated(json_body([photo]), key, value, where)))
     assert response.status_code == 200 or 400 <= response.status_code < 500, response.data[:300]
     if response.status_code != 200:
         assert set(response.get_json()) == {"error"}
