@@ -82,6 +82,8 @@ def header_and_binary(body, header_length):
         request = json.loads(header)
     except (UnicodeDecodeError, ValueError) as error:
         raise ProtocolError(f"the request is not valid JSON ({error})".replace('"', "'")) from None
+    except RecursionError:  # arrays nested deeper than the parser goes
+        raise ProtocolError("the request's JSON is nested too deep") from None
     return _object(request, "the request", REQUEST_KEYS), binary
 
 

@@ -151,6 +151,7 @@ def _tensor(**change):
 # (what is wrong, the body, the fragment of the error): each a 400.
 BAD_REQUESTS = [
     ("not json", b"{", "not valid JSON"), ("empty body", b"", "the body is empty"),
+    ("nested past the parser", b"[" * 100_000 + b"]" * 100_000, "nested too deep"),
     ("a list", [], "must be a JSON object"), ("unknown field", json_body(PHOTOS[:1], priority=1), "'priority'"),
     ("unknown parameter", json_body(PHOTOS[:1], parameters={"stabel": True}), "'stabel'"),
     ("stable as text", json_body(PHOTOS[:1], parameters={"stable": "yes"}), "stable must be true or false"),
