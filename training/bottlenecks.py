@@ -10,6 +10,8 @@ fine-tune on the same photos) never loads them.
 import hashlib
 import logging
 import math
+import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -106,15 +108,30 @@ def outputs(model, layers, entries, pipeline, folder, batch=32, mirror=False, de
         return _read(path, layers)
     import keras
 
-    from training.pipeline import image_dataset
-
     if weights_id is not None:
         model = model()  # a builder: only now is the network needed
     extractor = keras.Model(model.input, [model.get_layer(name).output for name in layers])
     if dtype == "bfloat16":
         extractor = with_policy(extractor, "mixed_bfloat16")
     Path(folder).mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f"tmp-{path.name}-", dir=folder))  # its own: another run may write the same
+    remove_orphans(folder)
+    # Its own folder, named by this process: another run may write the same features at once.
+    tmp = Path(tempfile.mkdtemp(prefix=f"tmp-{path.name}-{os.getpid()}-", dir=folder))
+    try:
+        _write(extractor, entries, pipeline, batch, mirror, view, layers, half, tmp, desc)
+    except BaseException:  # a failure, or Ctrl-C: its several GB go with it
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    try:
+        tmp.rename(path)
+    except OSError:  # another run finished the same features first: read its
+        shutil.rmtree(tmp)
+    return _read(path, layers)
+
+
+def _write(extractor, entries, pipeline, batch, mirror, view, layers, half, tmp, desc):
+    from training.pipeline import image_dataset
+
     files, row = {}, 0
     for images, _ in tqdm(image_dataset(entries, pipeline, batch, mirror=mirror, view=view),
                           total=math.ceil(len(entries) / batch), desc=desc, unit="batch"):
@@ -131,12 +148,26 @@ def outputs(model, layers, entries, pipeline, folder, batch=32, mirror=False, de
         row += len(part)
     for file in files.values():
         file.flush()
-    del files
+
+
+def remove_orphans(folder):
+    """Remove the temporary folders of runs that were killed (their process is gone) while they
+    wrote features into ``folder``: a SIGKILL runs no cleanup, and each can hold several GB."""
+    for tmp in Path(folder).glob("tmp-*"):
+        match = re.search(r"-(\d+)-[^-]+$", tmp.name)
+        if tmp.is_dir() and match and not _alive(int(match.group(1))):
+            log.info("removing %s, left by a run that was killed", tmp)
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _alive(pid):
     try:
-        tmp.rename(path)
-    except OSError:  # another run finished the same features first: read its
-        shutil.rmtree(tmp)
-    return _read(path, layers)
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's: alive
+        return True
+    return True
 
 
 def _read(path, layers):

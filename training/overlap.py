@@ -51,10 +51,26 @@ def fingerprint(path):
     return "".join(rows)
 
 
+class Unreadable(DatasetError):
+    """Photos of a dataset that cannot be decoded: every one of them is named, before any pass."""
+
+
 def fingerprints(entries, desc="fingerprints"):
-    """{name: fingerprint} of ``entries`` ([(path, score)] or paths)."""
+    """{name: fingerprint} of ``entries`` ([(path, score)] or paths). Each photo is decoded here,
+    before a network sees any: one that cannot be (truncated, not an image, past the pixel limit,
+    gone) is named, with every other such photo, in one Unreadable, instead of stopping a pass
+    over the network half-way (a corrupt photo was found only mid-pass, after minutes)."""
     paths = [entry[0] if isinstance(entry, tuple) else entry for entry in entries]
-    return {Path(p).name: fingerprint(p) for p in tqdm(paths, desc=desc, unit="photo", leave=False)}
+    prints, bad = {}, []
+    for path in tqdm(paths, desc=desc, unit="photo", leave=False):
+        try:
+            prints[Path(path).name] = fingerprint(path)
+        except (ValueError, OSError) as error:  # core.inputs.images.ImageError is a ValueError
+            bad.append(f"{Path(path).name} ({str(error).removeprefix(Path(path).name).strip() or error})")
+    if bad:
+        shown = "; ".join(bad[:20]) + (f"; and {len(bad) - 20} more" if len(bad) > 20 else "")
+        raise Unreadable(f"{len(bad)} of {len(paths)} photos cannot be read: {shown}: remove or replace them")
+    return prints
 
 
 def _words(prints):
@@ -138,7 +154,14 @@ def checked(sets, split, allow=False):
     """Check the splits ``sets`` ({"train"|"val"|"test": [(path, score)]}) of split ``split``, and
     return what a bucket's provenance records of them (``photos``): the train and val photos'
     fingerprints (what it was fitted and chosen on), so that evaluate can refuse them as test photos."""
-    prints = {kind: fingerprints(entries, f"fingerprints of {kind}") for kind, entries in sets.items()}
+    prints, bad = {}, []
+    for kind, entries in sets.items():  # every split's unreadable photos named together
+        try:
+            prints[kind] = fingerprints(entries, f"fingerprints of {kind}")
+        except Unreadable as error:
+            bad.append(f"{kind}_{split}: {error}")
+    if bad:
+        raise Unreadable("; ".join(bad))
     found = check_disjoint(prints, allow=allow)
     return {"split": split, "method": METHOD, "threshold": THRESHOLD, "overlaps": found,
             "train": prints["train"], "val": prints["val"]}
