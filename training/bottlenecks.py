@@ -151,13 +151,17 @@ def _write(extractor, entries, pipeline, batch, mirror, view, layers, half, tmp,
 
 
 def remove_orphans(folder):
-    """Remove the temporary folders of runs that were killed (their process is gone) while they
-    wrote features into ``folder``: a SIGKILL runs no cleanup, and each can hold several GB."""
+    """Remove the temporary folders and files of runs that were killed (their process is gone)
+    while they wrote features or checkpoints (training/deep_checkpoint.py) into ``folder``: a
+    SIGKILL runs no cleanup, and each can hold several GB. Their names end in -PID-SOMETHING."""
     for tmp in Path(folder).glob("tmp-*"):
         match = re.search(r"-(\d+)-[^-]+$", tmp.name)
-        if tmp.is_dir() and match and not _alive(int(match.group(1))):
+        if match and not _alive(int(match.group(1))):
             log.info("removing %s, left by a run that was killed", tmp)
-            shutil.rmtree(tmp, ignore_errors=True)
+            if tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                tmp.unlink(missing_ok=True)
 
 
 def _alive(pid):

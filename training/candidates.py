@@ -2,6 +2,9 @@
 ones (training/deep.py) and their ensembles, and how each becomes the served network."""
 import logging
 
+from training.deep_checkpoint import EpochCheckpoint
+from training.deep_checkpoint import key as checkpoint_key
+
 log = logging.getLogger("finetune")
 
 
@@ -60,14 +63,17 @@ def deep_candidates(model, bucket, train, val, pipeline, cache, batch, table, ou
         return []
     options, n = bucket.architecture_options, len(train) + len(val)
     y_train, y_val = [s for _, s in train], [s for _, s in val]
-    features = deep.activations(model, train + val, pipeline, cache, batch,
-                                f"{bucket.weights_md5} {bucket.checksums['model.json']}", bucket.preprocessing,
+    weights_id = f"{bucket.weights_md5} {bucket.checksums['model.json']}"
+    features = deep.activations(model, train + val, pipeline, cache, batch, weights_id, bucket.preprocessing,
                                 options, outputs, dtype)
     pool = []
     for part in [p for p in deep.PARTS if p in parts]:
         name, began = deep.PARTS[part], time.perf_counter()
+        read = [array for layer in deep.reads(part, options) for array in features[layer]]
+        checkpoint = EpochCheckpoint(cache, part, checkpoint_key(weights_id, part, dtype, 0, deep.settings(part, dtype),
+                                                                 y_train, y_val, read))
         score, epoch, trained, names, history = deep.train(model(), part, features, len(train), y_train, y_val,
-                                                           options, dtype=dtype)
+                                                           options, dtype=dtype, checkpoint=checkpoint)
         log.info("%s: val Spearman %.4f at epoch %d", name, score, epoch)
         table.append({"features": name, "val_spearman": score, "epoch": epoch, "val_by_epoch": history,
                       "seconds": round(time.perf_counter() - began, 1), "peak_rss_mb": peak_rss_mb(),

@@ -148,12 +148,14 @@ def predicted(model, data, shapes, rows, outputs=None, batch=64):
             for k in range(len(parts[0]))]
 
 
-def train(base, part, features, n_train, y_train, y_val, options=None, seed=0, epochs=EPOCHS, dtype="float32"):
+def train(base, part, features, n_train, y_train, y_val, options=None, seed=0, epochs=EPOCHS, dtype="float32",
+          checkpoint=None):
     """Retrain ``part`` ("head" or "stage") of ``base`` (a built Keras ResMem) on ``features``
     ({layer: [N x ... a view]}, train rows then val rows), computing in ``dtype``; returns (val
     rho of the best epoch, that epoch (0: the recalibrated part, before any training, was best),
     the model (float32) with its weights, their names, [val rho of each epoch from 0]). Val is always
-    measured in float32, as the bucket is served. ``base`` is left unchanged."""
+    measured in float32, as the bucket is served. ``base`` is left unchanged. With ``checkpoint``
+    (training/deep_checkpoint.py) each epoch is saved, and a saved one is resumed."""
     import keras
     import tensorflow as tf
 
@@ -198,9 +200,18 @@ def train(base, part, features, n_train, y_train, y_val, options=None, seed=0, e
         return -1.0 if math.isnan(score) else score
 
     rng = np.random.default_rng(seed)
-    best = (measured(), 0, model.get_weights())  # epoch 0: recalibrated, not yet trained
-    history = [round(best[0], 4)]
-    for epoch in range(1, epochs + 1):
+    saved = checkpoint.load() if checkpoint is not None else None
+    if saved is None:
+        best = (measured(), 0, model.get_weights())  # epoch 0: recalibrated, not yet trained
+        history, first = [round(best[0], 4)], 1
+    else:  # where the killed run was: its weights, Adam's state, the generator, the best so far
+        best, history, first = (saved["best_score"], saved["best_epoch"], saved["best_weights"]), saved["history"], \
+            saved["epoch"] + 1
+        if saved["finished"]:
+            exact.set_weights(best[2])
+            return best[0], best[1], exact, names, history
+        checkpoint.restore(saved, model, optimizer, rng)
+    for epoch in range(first, epochs + 1):
         order = rng.permutation(n_train)
         chosen = rng.integers(0, len(data[0]), n_train)  # one random view of each photo
         for begin in range(0, n_train, BATCH):
@@ -211,8 +222,11 @@ def train(base, part, features, n_train, y_train, y_val, options=None, seed=0, e
         log.info("%s: epoch %d, val Spearman %.4f", PARTS[part], epoch, score)
         if score > best[0]:
             best = (score, epoch, model.get_weights())
-        elif epoch - best[1] >= PATIENCE:
-            break  # early stopping: PATIENCE epochs without a better val rho
+        stop = epoch - best[1] >= PATIENCE  # early stopping: PATIENCE epochs without a better val rho
+        if checkpoint is not None:
+            checkpoint.save(epoch, model, optimizer, best, history, rng, finished=stop or epoch == epochs)
+        if stop:
+            break
     exact.set_weights(best[2])
     return best[0], best[1], exact, names, history
 

@@ -246,9 +246,20 @@ def test_the_deep_candidates_and_their_ensembles_compete_on_val_and_the_winner_i
     stage("training.synthetic", "--photos", str(SAMPLES), "--out", str(data), "--n", "250", "--val", "0.1",
           "--test", "0.1", "--seed", "2")
     assert len(read_split(data, "train", 1)) >= deep.MIN_TRAIN
-    stage("training.finetune", "--base", str(TEACHER), "--data", str(data), "--split", "1", "--out", str(out),
-          "--cache", str(features), "--precision", "bfloat16")  # float32's val twin, and the result, are in it
+    args = ("training.finetune", "--base", str(TEACHER), "--data", str(data), "--split", "1",
+            "--cache", str(features), "--precision", "bfloat16")  # float32's val twin, and the result, are in it
+    stage(*args, "--out", str(out))
     f = facts(out)
+    # Run again, as after a kill once both were trained: each deep candidate is resumed from its
+    # finished checkpoint (training/deep_checkpoint.py), not trained again, and the same bucket is written.
+    again = stage(*args, "--out", str(tmp_path / "again"))
+    assert again.stderr.count("resumed from") == len(deep.PARTS), again.stderr[-2000:]
+    def untimed(bucket):
+        return [{k: v for k, v in row.items() if k not in ("seconds", "peak_rss_mb")}
+                for row in facts(bucket)["provenance"]["candidates"]]
+
+    assert untimed(tmp_path / "again") == untimed(out)
+    assert file_digest(tmp_path / "again" / finetune.WEIGHTS_FILE) == file_digest(out / finetune.WEIGHTS_FILE)
     rows = {c["features"]: c for c in f["provenance"]["candidates"]}
     for name in deep.PARTS.values():
         history = rows[name]["val_by_epoch"]  # from epoch 0: recalibrated, not trained

@@ -1,0 +1,81 @@
+"""A deep candidate's training (training/deep.py), checkpointed after every epoch, so that a
+killed ``finetune`` resumes where it was: a candidate finished is not trained again, and one cut
+short goes on from its last epoch, with the same result as a run never stopped.
+
+A checkpoint is one ``.npz`` file in the features cache, written to a temporary name and renamed
+into place (a kill leaves the last epoch's whole): the part's weights, Adam's variables (its
+step count, moments and velocities), the best epoch's weights, and the epoch, the best val rho
+and epoch, the history and the random generator's state as JSON. It is keyed by everything that
+decides the training: the base's weights, the part, the compute type, the seed, the settings,
+the labels and the cached features it reads. Once the candidate is finished only its best
+weights are kept.
+"""
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger("finetune")
+
+
+def key(weights_id, part, dtype, seed, settings, y_train, y_val, arrays):
+    """The digest of what decides a deep candidate's training; ``arrays`` are the features it reads
+    (the cached ones are memory-mapped: their files, which are keyed by their own inputs, name them)."""
+    digest = hashlib.md5(usedforsecurity=False)
+    digest.update(json.dumps([weights_id, part, dtype, seed, settings], sort_keys=True).encode())
+    digest.update(np.asarray(y_train, np.float64).tobytes() + b"|" + np.asarray(y_val, np.float64).tobytes())
+    for array in arrays:
+        name = getattr(array, "filename", None)
+        digest.update(str(name).encode() if name else np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+class EpochCheckpoint:
+    """The checkpoint file of one deep candidate's training, in ``folder`` under ``key``."""
+
+    def __init__(self, folder, part, key):
+        self.path = Path(folder) / f"deep-{part}-{key}.npz"
+
+    def load(self):
+        """The saved state, or None: {"epoch", "best_score", "best_epoch", "history", "rng",
+        "finished"}, with the lists of arrays "weights", "optimizer" and "best_weights"."""
+        if not self.path.is_file():
+            return None
+        with np.load(self.path, allow_pickle=False) as saved:
+            state = json.loads(str(saved["state"]))
+            for name in ("weights", "optimizer", "best_weights"):
+                state[name] = [saved[f"{name}_{i}"] for i in range(state[f"{name}_count"])]
+        log.info("%s: resumed from %s, epoch %d done", self.path.name.split("-")[1], self.path, state["epoch"])
+        return state
+
+    def save(self, epoch, model, optimizer, best, history, rng, finished=False):
+        """After ``epoch``: the model's and Adam's state (none once ``finished``) and the best so far."""
+        arrays = {"weights": [] if finished else model.get_weights(),
+                  "optimizer": [] if finished else [np.asarray(v) for v in optimizer.variables],
+                  "best_weights": best[2]}
+        state = {"epoch": epoch, "best_score": best[0], "best_epoch": best[1], "history": history,
+                 "rng": rng.bit_generator.state, "finished": finished,
+                 **{f"{name}_count": len(values) for name, values in arrays.items()}}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # A killed run's is removed by the next (bottlenecks.remove_orphans: -PID-SOMETHING).
+        tmp = self.path.with_name(f"tmp-{self.path.stem}-{os.getpid()}-partial")
+        try:
+            with open(tmp, "wb") as stream:
+                np.savez(stream, state=np.array(json.dumps(state)),
+                         **{f"{name}_{i}": value for name, values in arrays.items() for i, value in enumerate(values)})
+            os.replace(tmp, self.path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    @staticmethod
+    def restore(state, model, optimizer, rng):
+        """Put a saved state back: the model's weights, Adam's variables, the generator's state."""
+        model.set_weights(state["weights"])
+        optimizer.build(model.trainable_weights)
+        for variable, value in zip(optimizer.variables, state["optimizer"], strict=True):
+            variable.assign(value)
+        rng.bit_generator.state = state["rng"]
