@@ -43,13 +43,14 @@ def peak_rss_mb():
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
-def deep_candidates(model, bucket, train, val, pipeline, cache, batch, table, outputs, parts, sets, dtype):
+def deep_candidates(model, bucket, train, val, select, pipeline, cache, batch, table, outputs, parts, sets, dtype):
     """The deep candidates of ``parts`` (training/deep.py: ResMem's own head retrained; its ResNet's
     last stage and head), and with ``sets`` (the ridge heads' feature sets) each one's ensemble: a
-    ridge head on the retrained network's own features blended with its score, chosen on val as
-    the heads are. Each measured candidate's row is appended to ``table``; returns them as (its
-    choice, its val rho, its architecture options, what makes its network from the base's), none
-    (with rows that say why) under deep.MIN_TRAIN training photos."""
+    ridge head on the retrained network's own features blended with its score, chosen as the heads
+    are, on the photos of val at ``select`` (its selection part, training/gate.py). Each measured
+    candidate's row is appended to ``table``; returns them as (its choice, its selection val rho,
+    its architecture options, what makes its network from the base's), none (with rows that say
+    why) under deep.MIN_TRAIN training photos."""
     import time
 
     from training import deep, heads
@@ -62,7 +63,8 @@ def deep_candidates(model, bucket, train, val, pipeline, cache, batch, table, ou
                           "skipped": f"{len(train)} training photos, under {deep.MIN_TRAIN}"})
         return []
     options, n = bucket.architecture_options, len(train) + len(val)
-    y_train, y_val = [s for _, s in train], [s for _, s in val]
+    y_train = [s for _, s in train]
+    y_val, val_rows = [val[i][1] for i in select], len(train) + select
     weights_id = f"{bucket.weights_md5} {bucket.checksums['model.json']}"
     features = deep.activations(model, train + val, pipeline, cache, batch, weights_id, bucket.preprocessing,
                                 options, outputs, dtype)
@@ -70,10 +72,12 @@ def deep_candidates(model, bucket, train, val, pipeline, cache, batch, table, ou
     for part in [p for p in deep.PARTS if p in parts]:
         name, began = deep.PARTS[part], time.perf_counter()
         read = [array for layer in deep.reads(part, options) for array in features[layer]]
+        labels = [[row, y] for row, y in zip(val_rows, y_val)]  # which val photos chose, with their scores
         checkpoint = EpochCheckpoint(cache, part, checkpoint_key(weights_id, part, dtype, 0, deep.settings(part, dtype),
-                                                                 y_train, y_val, read))
+                                                                 y_train, labels, read))
         score, epoch, trained, names, history = deep.train(model(), part, features, len(train), y_train, y_val,
-                                                           options, dtype=dtype, checkpoint=checkpoint)
+                                                           options, dtype=dtype, checkpoint=checkpoint,
+                                                           val_rows=val_rows)
         log.info("%s: val Spearman %.4f at epoch %d", name, score, epoch)
         table.append({"features": name, "val_spearman": score, "epoch": epoch, "val_by_epoch": history,
                       "seconds": round(time.perf_counter() - began, 1), "peak_rss_mb": peak_rss_mb(),
@@ -85,7 +89,7 @@ def deep_candidates(model, bucket, train, val, pipeline, cache, batch, table, ou
             continue
         layers = sorted({layer for key in sets for layer in heads.FEATURE_SETS[key]} | {heads.BASE_LAYER})
         adapted = deep.adapted_outputs(trained, part, options, features, outputs, layers, n)
-        head, _, _ = heads.search(adapted, len(train), y_train, y_val, sets)
+        head, _, _ = heads.search(adapted, len(train), y_train, y_val, sets, val_rows)
         label = f"ensemble: {name} + ridge {head.features}"
         table.append({"features": label, "val_spearman": head.val_spearman, "ridge_penalty": head.penalty,
                       "blend": head.blend})

@@ -149,13 +149,14 @@ def predicted(model, data, shapes, rows, outputs=None, batch=64):
 
 
 def train(base, part, features, n_train, y_train, y_val, options=None, seed=0, epochs=EPOCHS, dtype="float32",
-          checkpoint=None):
+          checkpoint=None, val_rows=None):
     """Retrain ``part`` ("head" or "stage") of ``base`` (a built Keras ResMem) on ``features``
     ({layer: [N x ... a view]}, train rows then val rows), computing in ``dtype``; returns (val
     rho of the best epoch, that epoch (0: the recalibrated part, before any training, was best),
     the model (float32) with its weights, their names, [val rho of each epoch from 0]). Val is always
     measured in float32, as the bucket is served. ``base`` is left unchanged. With ``checkpoint``
-    (training/deep_checkpoint.py) each epoch is saved, and a saved one is resumed."""
+    (training/deep_checkpoint.py) each epoch is saved, and a saved one is resumed. ``val_rows``:
+    the rows ``y_val`` scores (the selection part of val); default the rows after train."""
     import keras
     import tensorflow as tf
 
@@ -164,7 +165,8 @@ def train(base, part, features, n_train, y_train, y_val, options=None, seed=0, e
     exact = model if dtype == "float32" else trainable(base, part, options)[0]  # float32: val, and the result
     shapes = [tuple(base.get_layer(name).output.shape[1:]) for name in reads(part, options)]
     data = [features[name] for name in reads(part, options)]
-    train_rows, val_rows = np.arange(n_train), np.arange(n_train, n_train + len(y_val))
+    train_rows = np.arange(n_train)
+    val_rows = np.arange(n_train, n_train + len(y_val)) if val_rows is None else np.asarray(val_rows)
     target = logit(y_train)
     fc12 = model.get_layer("fc12")
     a, b = np.polyfit(predicted(exact, data, shapes, train_rows)[0][:, 0], target, 1)

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import config
 from core.model.checksums import file_digest
-from training import overlap
+from training import gate, overlap
 from training.candidates import deep_candidates, tuned_network, wanted
 from training.deep import PRECISIONS
 from training.lamem import KINDS, DatasetError, read_split, split_path
@@ -91,26 +91,34 @@ class BaseNetwork:
         return self._model
 
 
-def bucket_facts(bucket, chosen, table, base_val, data, k, counts, forced):
-    """model.json of the tuned bucket: ``chosen`` is (its choice as recorded, its val rho, its
-    architecture options beyond the base's: a ridge head's {"tuned": ...}, none for a deep one,
-    and the function that makes its network from the base's)."""
-    choice, val_spearman, options, _ = chosen
-    improved = val_spearman > base_val
+def bucket_facts(bucket, chosen, table, selection, confirmation, data, k, counts, forced):
+    """model.json of the tuned bucket: ``chosen`` is (its choice as recorded, its selection val rho,
+    its architecture options beyond the base's: a ridge head's {"tuned": ...}, none for a deep
+    one, and the function that makes its network from the base's); ``selection`` what the choice
+    saw, ``confirmation`` the gate's measurement (training/gate.py). The description, which
+    /model/metadata serves, carries the confirmation figure and names no local path."""
+    choice, _, options, _ = chosen
+    passed = confirmation["passed"]
     facts = {key: value for key, value in bucket.facts.items() if key != "provenance"}
     from core.model.outputs import output_of
 
     output = output_of(facts)
     model, rates = {"memorability": ("ResMem", "human memorability scores"),
                     "false_alarm": ("FalseResMem", "human false-alarm rates")}[output]
+    low, high = confirmation["spearman_ci"]
+    interval = f" (95% interval {low:.3f} to {high:.3f})" if low is not None else ""
+    measured = "n/a" if confirmation["spearman"] is None else f"{confirmation['spearman']:.3f}"
+    base = "n/a" if confirmation["base_spearman"] is None else f"{confirmation['base_spearman']:.3f}"
     return {
         **facts,
         "id": f"{model.lower()}-finetuned",
         "name": f"{model}, fine-tuned",
-        "description": (f"{model} fine-tuned on the {rates} of {counts['train']} photos "
-                        f"({data}, split {k}): {choice['what']}, chosen on {counts['val']} validation photos "
-                        f"(val Spearman {val_spearman:.3f}, "
-                        f"the base model's {base_val:.3f}). " + bucket.facts.get("description", "")),
+        "description": (f"{model} fine-tuned on the {rates} of {counts['train']} photos: {choice['what']}; chosen "
+                        f"among {selection['settings_tried']} settings on {selection['photos']} validation photos. "
+                        f"On {confirmation['n']} validation photos held out from that choice, Spearman {measured}"
+                        f"{interval}, the base model's {base}"
+                        + ("; written with --force although that is no gain beyond chance. " if not passed else ". ")
+                        + bucket.facts.get("description", "")),
         "source": (f"fine-tuned from {bucket.facts.get('id')} by training/finetune.py; "
                    f"base: {bucket.facts.get('source', '')}"),
         "license": (f"Fine-tuned from {bucket.facts.get('name', 'the base')}'s weights, so its licence applies: "
@@ -125,31 +133,54 @@ def bucket_facts(bucket, chosen, table, base_val, data, k, counts, forced):
                      "provenance": bucket.facts.get("provenance")},
             "data": {"path": str(data), "split": k, "train_images": counts["train"], "val_images": counts["val"],
                      "test_images": counts["test"], "splits_md5": split_digests(data, k)},
-            "chosen_on_val": choice, "candidates": table,
-            "val_spearman": val_spearman, "base_val_spearman": base_val,
-            "improved_on_val": improved, "written_with_force": forced and not improved},
+            "chosen_on_selection": choice, "candidates": table, "selection": selection,
+            "confirmation": confirmation, "gate": GATE, "passed_gate": passed,
+            "written_with_force": forced and not passed},
     }
 
 
+GATE = ("written only if, on the confirmation photos (val held out from every choice), the lower end of the 95% "
+        "BCa bootstrap interval of the paired difference in Spearman's rho against the base is above 0 "
+        "(training/gate.py)")
+
+
+def settings_tried(table, feature_sets):
+    """How many settings the choice saw: every ridge head's grid, each deep candidate's epochs, each
+    ensemble's grid."""
+    from training import heads
+
+    grid = heads.settings_tried(feature_sets)
+    ridge = heads.settings_tried([row["features"] for row in table if row["features"] in heads.FEATURE_SETS])
+    deep_epochs = sum(len(row["val_by_epoch"]) for row in table if "val_by_epoch" in row)
+    ensembles = sum(1 for row in table if row["features"].startswith("ensemble: ")) * grid
+    return ridge + deep_epochs + ensembles
+
+
 def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACHE, batch=16, output="memorability",
-             candidates="all", precision="auto", allow_overlap=False):
-    """Fit the ``candidates`` (see wanted) on ``train_k``, choose the best on ``val_k``, write the
-    bucket ``out``; return its facts. Raises NotImproved (after saying why) when val rho does not
-    beat the base and not ``force``. ``precision`` is the deep candidates' (deep.precision)."""
+             candidates="all", precision="auto", allow_overlap=False, seed=0, confirm_share=gate.CONFIRM):
+    """Fit the ``candidates`` (see wanted) on ``train_k``, choose the best on the selection part of
+    ``val_k``, measure it on the confirmation part (training/gate.py: ``seed`` divides val), write
+    the bucket ``out``; return its facts. Raises NotImproved (after saying why) when it does not
+    beat the base there beyond chance and not ``force``. ``precision`` is the deep candidates'."""
     candidates = wanted(candidates)
     sets = {kind: read_split(data, kind, k) for kind in KINDS}  # every line checked first
     photos = overlap.checked(sets, k, allow_overlap)  # what provenance records, for evaluate to refuse
     # Only now the libraries (TensorFlow, if the features are not cached, 5 s to import): a bad
     # dataset is told at once.
+    import numpy as np
+
     from core.inputs.pipeline import InputPipeline
     from core.model.bucket import write_facts
     from core.model.checksums import write_md5sums
     from training import bottlenecks, deep, heads
 
     train, val = sets["train"], sets["val"]
+    select, held = gate.divide(len(val), confirm_share, seed)
+    y_train, y_val = [s for _, s in train], np.array([s for _, s in val])
+    val_rows, y_select = len(train) + select, y_val[select].tolist()
     if len(train) < FEW_PHOTOS:
-        log.warning("only %d training photos (fewer than %d): the head is chosen on %d val photos, and "
-                    "rho on so few moves by chance; the test interval says how far", len(train), FEW_PHOTOS, len(val))
+        log.warning("only %d training photos (fewer than %d): the choice sees %d val photos, and rho on so few "
+                    "moves by chance; the confirmation interval says how far", len(train), FEW_PHOTOS, len(select))
     bucket = base_bucket(base, output)
     model = BaseNetwork(bucket)
     pipeline = InputPipeline.from_settings(bucket.preprocessing, config.settings())
@@ -162,29 +193,35 @@ def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACH
                     | (set(deep.inputs(bucket.architecture_options)) if with_deep else set()))
     outputs = bottlenecks.outputs(model, layers, train + val, pipeline, cache, batch, desc="resmem-features",
                                   weights_id=f"{bucket.weights_md5} {bucket.checksums['model.json']}")
-    head, table, base_val = heads.search(outputs, len(train), [s for _, s in train], [s for _, s in val], sets_of_base)
-    log.info("val Spearman: base %.4f, fine-tuned %.4f (%s, penalty %g, blend %.2f)", base_val,
+    head, table, base_val = heads.search(outputs, len(train), y_train, y_select, sets_of_base, val_rows)
+    log.info("selection val Spearman: base %.4f, fine-tuned %.4f (%s, penalty %g, blend %.2f)", base_val,
              head.val_spearman, head.features, head.penalty, head.blend)
     ridge = ({**head.choice(), "what": "a linear head on its frozen features, blended with its own score"},
              head.val_spearman, {"tuned": {"features": list(head.layers)}},
              lambda network: tuned_network(network, head))
     pool = [ridge] if "heads" in candidates else []
-    pool += deep_candidates(model, bucket, train, val, pipeline, cache, batch, table, outputs, parts,
+    pool += deep_candidates(model, bucket, train, val, select, pipeline, cache, batch, table, outputs, parts,
                             sets_of_base if "ensembles" in candidates else (),
                             deep.precision(precision)) if parts else []
     if not pool:
         log.warning("no candidate of --candidates could be trained: the ridge head is written")
     chosen = max(pool or [ridge], key=lambda candidate: candidate[1])  # the first of equals
+    tuned = chosen[3](model())  # the network as it will be written: what the confirmation measures
+    confirmation = gate.confirm(gate.scores_of(tuned, [val[i] for i in held], pipeline, batch),
+                                np.asarray(outputs[heads.BASE_LAYER][len(train) + held, 0], np.float64), y_val[held])
+    selection = {"photos": len(select), "val_spearman": chosen[1], "base_val_spearman": base_val,
+                 "settings_tried": settings_tried(table, sets_of_base), "seed": seed, "confirm_share": confirm_share}
     counts = {kind: len(entries) for kind, entries in sets.items()}
-    facts = bucket_facts(bucket, chosen, table, base_val, data, k, counts, force)
+    facts = bucket_facts(bucket, chosen, table, selection, confirmation, data, k, counts, force)
     facts["provenance"]["photos"] = photos
-    if not facts["provenance"]["improved_on_val"]:
-        message = (f"the fine-tuned model does not rank val better than the base model (Spearman "
-                   f"{chosen[1]:.4f} against {base_val:.4f})")
+    log.info("confirmation: Spearman %s on %d held-out val photos, the base's %s; gain %s, 95%% interval %s",
+             confirmation["spearman"], confirmation["n"], confirmation["base_spearman"],
+             confirmation["delta_spearman"], confirmation["delta_spearman_ci"])
+    if not confirmation["passed"]:
+        message = f"the fine-tuned model is not confirmed better than the base model: {confirmation['why']}"
         if not force:
-            raise NotImproved(message + ": no bucket written (--force writes it anyway)")
+            raise NotImproved(message + "; no bucket written (--force writes it anyway)")
         log.warning("%s; written anyway (--force), and model.json says so", message)
-    tuned = chosen[3](model())
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tuned.save_weights(out / WEIGHTS_FILE)
@@ -202,7 +239,11 @@ def main(argv=None):
                         help="what the lab's scores are: hit rates (memorability) or false-alarm rates")
     parser.add_argument("--base", help="the bucket to start from (default: assets/resmem, or assets/falseresmem "
                                        "with --output false_alarm)")
-    parser.add_argument("--force", action="store_true", help="write the bucket even if val rho did not improve")
+    parser.add_argument("--force", action="store_true",
+                        help="write the bucket even if the confirmation photos do not show a gain beyond chance")
+    parser.add_argument("--seed", type=int, default=0, help="divides val into its selection and confirmation parts")
+    parser.add_argument("--confirm", type=float, default=gate.CONFIRM,
+                        help="the share of val held out from every choice, to confirm the chosen model on")
     parser.add_argument("--allow-overlap", action="store_true",
                         help="go on when a photo is in two of train, val and test (by name or as a near-duplicate); "
                              "model.json records the pairs")
@@ -220,7 +261,8 @@ def main(argv=None):
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     try:
         facts = finetune(args.data, args.split, args.out, args.base or BASES[args.output], args.force, args.cache,
-                         args.batch, args.output, args.candidates, args.precision, args.allow_overlap)
+                         args.batch, args.output, args.candidates, args.precision, args.allow_overlap, args.seed,
+                         args.confirm)
     except NotImproved as error:
         log.error("%s", error)
         return 1
@@ -229,9 +271,8 @@ def main(argv=None):
         return 2
     prov = facts["provenance"]
     log.info("wrote %s", args.out)
-    print(json.dumps({"bucket": str(args.out), "val_spearman": prov["val_spearman"],
-                      "base_val_spearman": prov["base_val_spearman"], "improved_on_val": prov["improved_on_val"],
-                      "chosen_on_val": prov["chosen_on_val"]}), flush=True)
+    print(json.dumps({"bucket": str(args.out), "confirmation": prov["confirmation"], "passed_gate": prov["passed_gate"],
+                      "selection": prov["selection"], "chosen_on_selection": prov["chosen_on_selection"]}), flush=True)
     return 0
 
 

@@ -79,10 +79,12 @@ def stack(outputs, layers, rows=slice(None)):
     return np.concatenate([outputs[name][rows] for name in layers], axis=1).astype(np.float64)
 
 
-def search(outputs, n_train, y_train, y_val, feature_sets=tuple(FEATURE_SETS)):
+def search(outputs, n_train, y_train, y_val, feature_sets=tuple(FEATURE_SETS), val_rows=None):
     """Fit every candidate on the first ``n_train`` rows of ``outputs`` ({layer: N x D}, train
-    then val); return (the best Head by val rho, a table of each feature set's best, base val rho)."""
-    train, val = slice(0, n_train), slice(n_train, None)
+    then val); return (the best Head by val rho, a table of each feature set's best, base val rho).
+    ``val_rows``: the rows ``y_val`` scores (the selection part of val, training/gate.py); default
+    every row after train."""
+    train, val = slice(0, n_train), (slice(n_train, None) if val_rows is None else np.asarray(val_rows))
     target = logit(y_train)
     base = base_logit(outputs)
     a, b = np.polyfit(base[train], target, 1)
@@ -115,6 +117,11 @@ def search(outputs, n_train, y_train, y_val, feature_sets=tuple(FEATURE_SETS)):
     kernel = np.concatenate([[(1 - blend) * a], per_feature])[:, None].astype(np.float32)
     bias = np.array([(1 - blend) * b + blend * (mean - per_feature @ scaler.mean_)], np.float32)
     return Head(name, float(penalty), float(blend), score, kernel, bias), table, base_val
+
+
+def settings_tried(feature_sets):
+    """How many settings a search tries: each feature set's penalties times blends."""
+    return len(feature_sets) * len(PENALTIES) * len(BLENDS)
 
 
 def predict(head, outputs):

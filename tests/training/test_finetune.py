@@ -83,15 +83,24 @@ def test_the_bucket_records_where_it_came_from_and_passes_md5sum(tuned, lab):
     data = prov["data"]
     assert (data["train_images"], data["val_images"], data["test_images"]) == (60, 30, 30)
     assert sorted(data["splits_md5"]) == ["test", "train", "val"]
-    assert prov["improved_on_val"] is True and prov["written_with_force"] is False
-    assert prov["val_spearman"] > prov["base_val_spearman"] + 0.3
-    assert prov["chosen_on_val"]["features"] in {c["features"] for c in prov["candidates"]}
+    assert prov["passed_gate"] is True and prov["written_with_force"] is False
+    assert prov["selection"]["val_spearman"] > prov["selection"]["base_val_spearman"] + 0.3
+    assert prov["chosen_on_selection"]["features"] in {c["features"] for c in prov["candidates"]}
+    # The gate (training/gate.py): 15 of the 30 val photos chose, the other 15 confirmed the gain.
+    confirmation, selection = prov["confirmation"], prov["selection"]
+    assert (selection["photos"], confirmation["n"]) == (15, 15)
+    assert confirmation["delta_spearman_ci"][0] > 0 and confirmation["passed"] is True
+    assert selection["settings_tried"] == 3 * 13 * 11  # the ridge grid: no deep candidate under 200 photos
+    # The description, served by /model/metadata: the confirmation figure, the settings, no path.
+    assert f"On 15 validation photos held out from that choice, Spearman {confirmation['spearman']:.3f}" in f[
+        "description"] and f"among {3 * 13 * 11} settings on 15 validation photos" in f["description"]
+    assert str(ROOT) not in f["description"] and "/" not in f["description"].split(". ")[0]
     assert "only 60 training photos" in run.stderr  # fewer than 200: said so
     # and the deep candidate is skipped: too little to adapt a layer honestly
     assert "deep candidates skipped: 60 training photos, fewer than 200" in run.stderr
     assert {"features": "deep: fc6-fc12 retrained", "skipped": "60 training photos, under 200"} in prov["candidates"]
     printed = json.loads(run.stdout.strip().splitlines()[-1])
-    assert printed["val_spearman"] == prov["val_spearman"]
+    assert printed["confirmation"] == prov["confirmation"] and printed["passed_gate"] is True
 
 
 @pytest.mark.fidelity
@@ -195,10 +204,11 @@ def test_no_gain_on_val_writes_no_bucket_unless_forced(dataset, tmp_path):
             "--cache", str(tmp_path / "features"))
     stage(*args, "--out", str(out), "--force")
     prov = facts(out)["provenance"]
-    assert prov["improved_on_val"] is False and prov["written_with_force"] is True
-    assert prov["base_val_spearman"] == pytest.approx(1.0)
+    assert prov["passed_gate"] is False and prov["written_with_force"] is True
+    assert prov["selection"]["base_val_spearman"] == pytest.approx(1.0)
+    assert "written with --force although that is no gain beyond chance" in facts(out)["description"]
     run = stage(*args, "--out", str(tmp_path / "refused"), check=False)
-    assert run.returncode == 1 and "does not rank val better than the base model" in run.stderr
+    assert run.returncode == 1 and "is not confirmed better than the base model" in run.stderr
     assert "no bucket written (--force writes it anyway)" in run.stderr and not (tmp_path / "refused").exists()
     assert "resmem-features of the 12 photos read from" in run.stderr  # the features of the forced run
 
@@ -270,8 +280,9 @@ def test_the_deep_candidates_and_their_ensembles_compete_on_val_and_the_winner_i
         prefix = f"ensemble: {name} + ridge "
         ensemble = next(row for key, row in rows.items() if key.startswith(prefix))
         assert ensemble["val_spearman"] >= rows[name]["val_spearman"] - 1e-9  # its blend 0 is the deep one
-    chosen = f["provenance"]["chosen_on_val"]
-    assert f["provenance"]["val_spearman"] == max(row["val_spearman"] for row in rows.values() if "val_spearman" in row)
+    chosen = f["provenance"]["chosen_on_selection"]
+    assert f["provenance"]["selection"]["val_spearman"] == max(row["val_spearman"] for row in rows.values()
+                                                               if "val_spearman" in row)
     tuned = f["architecture_options"].pop("tuned", None)
     assert f["architecture_options"] == facts(TEACHER)["architecture_options"]
     # a ridge head or an ensemble carries its folded head; a deep part alone (an "epoch", no "ensemble") does not
