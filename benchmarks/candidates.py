@@ -51,18 +51,23 @@ def main(argv=None):
                                      str(args.cache), "--candidates", candidate, "--force"])
             provenance = json.loads((bucket / "model.json").read_text())["provenance"]
             test = evaluated(bucket, args.data, args.split, args.output, bucket.with_name(bucket.name + "-report"))
-            rows.append({"candidate": candidate, "chosen": provenance["chosen_on_val"]["features"],
-                         "val_spearman": provenance["val_spearman"],
-                         "base_val_spearman": provenance["base_val_spearman"],
+            rows.append({"candidate": candidate, "chosen": provenance["chosen_on_selection"]["features"],
+                         "val_spearman": provenance["selection"]["val_spearman"],
+                         "base_val_spearman": provenance["selection"]["base_val_spearman"],
+                         "confirmation_spearman": provenance["confirmation"]["spearman"],
+                         "passed_gate": provenance["passed_gate"],
                          "test_spearman": test["spearman"], "test_ci": test["spearman_ci"], "seconds": seconds,
                          "peak_rss_mb": rss})
-    print(f"{'--candidates':<17}{'val rho':>8}{'test rho':>9}  {'95% interval':<17}"
+    print(f"{'--candidates':<17}{'select':>7}{'confirm':>8}{'gate':>6}{'test rho':>9}  {'95% interval':<17}"
           f"{'seconds':>8}{'peak MB':>8}  chosen")
     for row in rows:
         low, high = row["test_ci"] or (float("nan"), float("nan"))
         val = f"{row['val_spearman']:.3f}" if row["val_spearman"] is not None else "-"
-        print(f"{row['candidate']:<17}{val:>8}{row['test_spearman']:>9.3f}  [{low:.3f}, {high:.3f}]    "
-              f"{row.get('seconds', 0):>6.0f}{row.get('peak_rss_mb', 0):>8.0f}  {row.get('chosen', '')}")
+        confirm = f"{row['confirmation_spearman']:.3f}" if row.get("confirmation_spearman") is not None else "-"
+        passed = {True: "yes", False: "no"}.get(row.get("passed_gate"), "-")
+        print(f"{row['candidate']:<17}{val:>7}{confirm:>8}{passed:>6}{row['test_spearman']:>9.3f}  "
+              f"[{low:.3f}, {high:.3f}]    {row.get('seconds', 0):>6.0f}{row.get('peak_rss_mb', 0):>8.0f}  "
+              f"{row.get('chosen', '')}")
     out = ROOT / "test-artifacts" / "bench-candidates.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(rows, indent=2))

@@ -45,14 +45,14 @@ def one_size(images, n, seed, workdir):
     rows["evaluate"] = measured(["env", "MODEL_PRECISION=tf-fp32", *evaluate])
     result = json.loads((workdir / "report" / "metrics.json").read_text())
     provenance = json.loads((bucket / "model.json").read_text())["provenance"]
-    chosen = provenance["chosen_on_val"]["features"]
+    chosen = provenance["chosen_on_selection"]["features"]
     candidates = {row["features"]: {key: row.get(key) for key in ("val_spearman", "seconds", "peak_rss_mb", "epoch")}
                   for row in provenance["candidates"]}
     return {"n": n, "seconds": {k: v[0] for k, v in rows.items()}, "peak_rss_mb": {k: v[1] for k, v in rows.items()},
             "spearman": result["spearman"], "spearman_ci": result["spearman_ci"],
             "resmem_spearman": result["compare"]["spearman"], "delta": result["compare"]["delta_spearman"],
             "delta_ci": result["compare"]["delta_spearman_ci"], "human_split_half": result.get("human_split_half"),
-            "chosen_on_val": chosen, "candidates": candidates}
+            "chosen_on_val": chosen, "candidates": candidates, "confirmation": provenance["confirmation"]}
 
 
 def main(argv=None):
