@@ -117,7 +117,7 @@ class Pending:
                 if isinstance(event, h11.Request):
                     headers = dict(event.headers)
                     self.limit = self.limits(event.target)
-                    self.v2 = event.target == b"/v2" or event.target.startswith(b"/v2/")
+                    self.v2 = oip_target(event.target)
                     length = headers.get(b"content-length")
                     if length and length.isdigit() and int(length) > self.limit:
                         return too_large(self.limit, self.v2)
@@ -135,6 +135,15 @@ class Pending:
                     return True
         except h11.RemoteProtocolError as error:
             return _answer("400 Bad Request", f"the request is not valid HTTP/1.1 ({error})", self.v2)
+
+
+def oip_target(target):
+    """Whether a request target (origin form with its query, or absolute form) is an Open
+    Inference Protocol route: its errors are {"error": ...} (api/oip/routes.py)."""
+    path = target.split(b"?", 1)[0]
+    if b"://" in path:  # absolute form: http://host/v2/...
+        path = b"/" + path.split(b"://", 1)[1].partition(b"/")[2]
+    return path == b"/v2" or path.startswith(b"/v2/")
 
 
 def too_large(limit, v2=False):

@@ -39,7 +39,8 @@ def _model(name):
 
 def tensors_of(outputs, stable):
     """(tensor name, output, measure) of every output tensor: each output's score, and with
-    ``stable`` its mirror delta after it, named and ordered as /model/predict's fields (fields_of)."""
+    ``stable`` its mirror delta after it, in MODEL_OUTPUTS' order, named as /model/predict's
+    fields (core.model.outputs.field)."""
     measures = (None, "mirror_delta") if stable else (None,)
     return [(field(name, measure), name, measure) for name in outputs for measure in measures]
 

@@ -16,6 +16,7 @@ import base64
 import binascii
 import json
 import struct
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,7 @@ INPUT = "image"  # the one input: encoded photos, as the MAX routes' field is na
 REQUEST_KEYS = {"id", "parameters", "inputs", "outputs", "model_name"}  # model_name: the kserve SDK sends it
 REQUEST_PARAMETERS = {"stable", "binary_data_output"}
 INPUT_KEYS = {"name", "shape", "datatype", "parameters", "data"}
+MOST_OUTPUTS = 16  # more than any model here has (two outputs and their mirror deltas)
 
 
 class ProtocolError(ValueError):
@@ -54,7 +56,7 @@ def _object(value, where, keys):
         raise ProtocolError(f"{where} must be a JSON object")
     unknown = sorted(set(value) - keys)
     if unknown:
-        raise ProtocolError(f"{where} has the field {unknown[0]!r}, which this model does not take; "
+        raise ProtocolError(f"{where} has the field {unknown[0][:40]!r}, which this model does not take; "
                             f"it takes {', '.join(sorted(keys))}")
     return value
 
@@ -62,35 +64,57 @@ def _object(value, where, keys):
 def _flag(parameters, name, where):
     value = parameters.get(name)
     if value is not None and not isinstance(value, bool):
-        raise ProtocolError(f"{where}.{name} must be true or false, not {json.dumps(value)[:40]}")
+        raise ProtocolError(f"{where}.{name} must be true or false, not {_short(value)}")
     return value
 
 
-def header_and_binary(body, header_length):
-    """(the request's JSON object, the bytes after it) of ``body``; ``header_length`` is the
-    Inference-Header-Content-Length header as sent, or None."""
+def header_and_binary(body, header_length, most):
+    """(the request's JSON object, the bytes after it, a memoryview) of ``body``; ``header_length``
+    is the Inference-Header-Content-Length header as sent, or None; ``most`` is MAX_FILES."""
+    view = memoryview(body)  # the photos are views of it: a binary request is held once, not twice
     if header_length is None:
-        header, binary = body, b""
+        header, binary = body, view[len(view):]  # JSON alone: parsed from the body itself, not a copy
     else:
-        if not header_length.isdigit() or int(header_length) > len(body):
+        # isdecimal, not isdigit ('²' is a digit that int() refuses); 20 digits pass any body
+        if not (header_length.isascii() and header_length.isdecimal() and len(header_length) <= 20) \
+                or int(header_length) > len(body):
             raise ProtocolError(f"{HEADER_LENGTH} must be the length of the JSON header in bytes, at most the "
                                 f"body's {len(body)}, not {header_length[:40]!r}")
-        header, binary = body[:int(header_length)], body[int(header_length):]
+        header, binary = bytes(view[:int(header_length)]), view[int(header_length):]
     if not header:
         raise ProtocolError("the body is empty: send an inference request, a JSON object with inputs")
+    # A request of ``most`` photos is a few dozen JSON values; 32 MiB of "[{},{},...]" parsed is
+    # 770 MiB and seconds of the GIL. Every value but a container's first follows a comma.
+    values = header.count(b",") + header.count(b"{") + header.count(b"[")
+    if values > 64 + 4 * most:
+        raise ProtocolError(f"the request holds {values} JSON values or more; an inference request of at most "
+                            f"{most} photos (MAX_FILES) holds a few dozen")
     try:
         request = json.loads(header)
-    except (UnicodeDecodeError, ValueError) as error:
-        raise ProtocolError(f"the request is not valid JSON ({error})".replace('"', "'")) from None
+    except json.JSONDecodeError as error:
+        raise ProtocolError(f"the request is not valid JSON: {error.msg} at byte {error.pos}") from None
+    except UnicodeDecodeError:
+        raise ProtocolError("the request's JSON is not UTF-8") from None
+    except ValueError:  # a number past the interpreter's 4300 digits
+        raise ProtocolError("the request's JSON has a number too long to read") from None
     except RecursionError:  # arrays nested deeper than the parser goes
         raise ProtocolError("the request's JSON is nested too deep") from None
     return _object(request, "the request", REQUEST_KEYS), binary
 
 
+def _short(value):
+    """A short JSON rendering of ``value`` for a message: never the whole of a large one."""
+    if isinstance(value, str):
+        return json.dumps(value[:40])
+    if isinstance(value, (list, dict)):
+        return f"a {'list' if isinstance(value, list) else 'JSON object'} of {len(value)}"
+    return json.dumps(value)[:40]
+
+
 def _bytes_elements(raw, count):
     """The ``count`` elements of a BYTES tensor in binary: each a 4-byte length and its bytes."""
     elements, offset = [], 0
-    while offset < len(raw):
+    while offset < len(raw) and len(elements) <= count:  # one past the shape is enough to refuse
         if offset + 4 > len(raw):
             raise ProtocolError(f"the binary data of {INPUT!r} ends inside the length of element {len(elements) + 1}")
         (size,) = struct.unpack_from("<I", raw, offset)
@@ -98,26 +122,32 @@ def _bytes_elements(raw, count):
         if offset + size > len(raw):
             raise ProtocolError(f"element {len(elements) + 1} of {INPUT!r} says {size} bytes; "
                                 f"{len(raw) - offset} are left in its binary data")
-        elements.append(raw[offset:offset + size])
+        elements.append(raw[offset:offset + size])  # a view of the body
         offset += size
-    if len(elements) != count:
-        raise ProtocolError(f"the binary data of {INPUT!r} holds {len(elements)} elements; its shape says {count}")
+    if len(elements) != count or offset < len(raw):
+        held = f"more than {count}" if len(elements) > count or offset < len(raw) else f"{len(elements)}"
+        raise ProtocolError(f"the binary data of {INPUT!r} holds {held} elements; its shape says {count}")
     return elements
 
 
 def _json_elements(data, count):
     """The ``count`` elements of a BYTES tensor in JSON: base64 strings, flat or nested by row."""
+    if not isinstance(data, list):
+        raise ProtocolError(f"the data of {INPUT!r} must be a list: one base64 string a photo")
     flat, stack = [], [data]
-    while stack:
+    while stack and len(flat) <= count:
         item = stack.pop()
         if isinstance(item, list):
             stack.extend(reversed(item))
         else:
             flat.append(item)
-    if len(flat) != count:
-        raise ProtocolError(f"the data of {INPUT!r} holds {len(flat)} elements; its shape says {count}")
+    if len(flat) != count or stack:
+        held = f"more than {count}" if len(flat) > count or stack else f"{len(flat)}"
+        raise ProtocolError(f"the data of {INPUT!r} holds {held} elements; its shape says {count}")
+    data.clear()  # each string is dropped once decoded: the photos are not held twice
     elements = []
     for number, item in enumerate(flat, 1):
+        flat[number - 1] = None
         if not isinstance(item, str):
             raise ProtocolError(f"element {number} of {INPUT!r} must be a string: the photo's bytes in base64")
         try:
@@ -131,7 +161,7 @@ def _json_elements(data, count):
 def _shape(shape, most):
     """N of a shape [N] or [N, 1], 1 <= N <= ``most`` (MAX_FILES)."""
     if not isinstance(shape, list) or not shape or not all(_is_int(side) and side >= 0 for side in shape):
-        raise ProtocolError(f"the shape of {INPUT!r} must be a list of whole numbers, not {json.dumps(shape)[:40]}")
+        raise ProtocolError(f"the shape of {INPUT!r} must be a list of whole numbers, not {_short(shape)}")
     if len(shape) > 2 or (len(shape) == 2 and shape[1] != 1):
         raise ProtocolError(f"the shape of {INPUT!r} must be [N] or [N, 1], a photo an element, not {shape}")
     if not 1 <= shape[0] <= most:
@@ -141,7 +171,7 @@ def _shape(shape, most):
 
 def parse(body, header_length, most):
     """The InferRequest of a request ``body``; ``most`` is MAX_FILES."""
-    request, binary = header_and_binary(body, header_length)
+    request, binary = header_and_binary(body, header_length, most)
     parameters = _object(request.get("parameters", {}), "parameters", REQUEST_PARAMETERS)
     for key in ("id", "model_name"):
         if key in request and not isinstance(request[key], str):
@@ -151,10 +181,10 @@ def parse(body, header_length, most):
         raise ProtocolError(f"inputs must be a list of one input, {INPUT!r} (BYTES, shape [N]): the encoded photos")
     tensor = _object(inputs[0], "inputs[0]", INPUT_KEYS)
     if tensor.get("name") != INPUT:
-        raise ProtocolError(f"the input is named {INPUT!r}, not {json.dumps(tensor.get('name'))[:40]}")
+        raise ProtocolError(f"the input is named {INPUT!r}, not {_short(tensor.get('name'))}")
     if tensor.get("datatype") != "BYTES":
         raise ProtocolError(f"{INPUT!r} has the datatype BYTES (encoded photos), "
-                            f"not {json.dumps(tensor.get('datatype'))[:20]}")
+                            f"not {_short(tensor.get('datatype'))}")
     count = _shape(tensor.get("shape"), most)
     size = _object(tensor.get("parameters", {}), f"{INPUT!r}'s parameters", {"binary_data_size"})
     size = size.get("binary_data_size")
@@ -182,6 +212,9 @@ def _requested(outputs):
         return None
     if not isinstance(outputs, list):
         raise ProtocolError("outputs must be a list of {name, parameters}")
+    if not outputs or len(outputs) > MOST_OUTPUTS:
+        raise ProtocolError(f"outputs names {len(outputs)} outputs: name 1 to {MOST_OUTPUTS} of the model's, or leave "
+                            "it out for every one")
     requested = []
     for number, output in enumerate(outputs):
         output = _object(output, f"outputs[{number}]", {"name", "parameters"})
@@ -190,8 +223,7 @@ def _requested(outputs):
         binary = _flag(_object(output.get("parameters", {}), f"outputs[{number}].parameters", {"binary_data"}),
                        "binary_data", f"outputs[{number}].parameters")
         requested.append((output["name"], binary))
-    names = [name for name, _ in requested]
-    twice = sorted({name for name in names if names.count(name) > 1})
+    twice = sorted(name for name, times in Counter(name for name, _ in requested).items() if times > 1)
     if twice:
         raise ProtocolError(f"the output {twice[0]!r} is asked for twice")
     return requested

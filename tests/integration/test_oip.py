@@ -137,9 +137,10 @@ def test_more_images_than_max_files_are_refused(url):
                  f"at most {SETTINGS.MAX_FILES}")
 
 
-def test_a_body_over_the_size_limit_gets_413_in_the_protocols_shape(url):
+@pytest.mark.parametrize("path", [INFER, INFER + "?debug=1"])
+def test_a_body_over_the_size_limit_gets_413_in_the_protocols_shape(url, path):
     raw = b"{" + b" " * (SETTINGS.MAX_CONTENT_LENGTH + 1024) + b"}"
-    assert_error(infer(url, raw=raw), 413, "over the limit")
+    assert_error(infer(url, raw=raw, path=path), 413, "over the limit")
 
 
 def _tensor(**change):
@@ -151,7 +152,7 @@ def _tensor(**change):
 # (what is wrong, the body, the fragment of the error): each a 400.
 BAD_REQUESTS = [
     ("not json", b"{", "not valid JSON"), ("empty body", b"", "the body is empty"),
-    ("nested past the parser", b"[" * 100_000 + b"]" * 100_000, "nested too deep"),
+    ("nested past the parser", b"[" * 100_000 + b"]" * 100_000, "JSON values or more"),
     ("a list", [], "must be a JSON object"), ("unknown field", json_body(PHOTOS[:1], priority=1), "'priority'"),
     ("unknown parameter", json_body(PHOTOS[:1], parameters={"stabel": True}), "'stabel'"),
     ("stable as text", json_body(PHOTOS[:1], parameters={"stable": "yes"}), "stable must be true or false"),
@@ -164,6 +165,7 @@ BAD_REQUESTS = [
     ("shape empty", _tensor(shape=[]), "whole numbers"), ("shape text", _tensor(shape="1"), "whole numbers"),
     ("shape 0", _tensor(shape=[0], data=[]), "at least one"),
     ("shape not the data", _tensor(shape=[2]), "holds 1 elements; its shape says 2"),
+    ("data past the shape", _tensor(data=["AA=="] * 3), "holds more than 1 elements; its shape says 1"),
     ("no data", {"inputs": [{"name": "image", "datatype": "BYTES", "shape": [1]}]}, "'image' has no data"),
     ("a number as data", _tensor(data=[7]), "must be a string"),
     ("not base64", _tensor(data=["***"]), "is not base64"),
@@ -174,6 +176,15 @@ BAD_REQUESTS = [
     ("output parameter", json_body(PHOTOS[:1], outputs=[{"name": "memorability", "parameters": {"classification": 2}}]),
      "'classification'"),
     ("another model named", json_body(PHOTOS[:1], model_name="resnet"), "names the model 'resnet'"),
+    # 8 MiB of "{}," parsed was 190 MiB and seconds of the GIL: now refused before it is parsed
+    ("a JSON bomb", b'{"x": [' + b"{}," * (8 << 18) + b"{}]}", "JSON values or more"),
+    # 40,000 outputs took 14 s of CPU in a quadratic duplicate check before any refusal
+    ("40,000 outputs", json.dumps(json_body(PHOTOS[:1], outputs=[{"name": f"m{i}"} for i in range(40_000)])).encode(),
+     "JSON values or more"),
+    ("17 outputs", json_body(PHOTOS[:1], outputs=[{"name": f"m{i}"} for i in range(17)]), "name 1 to 16"),
+    ("no outputs", json_body(PHOTOS[:1], outputs=[]), "outputs names 0 outputs"),
+    ("a number past 4300 digits", b'{"id": 1' + b"0" * 5000 + b"}", "a number too long to read"),
+    ("data a bare string", _tensor(data="AA=="), "must be a list"),
 ]
 
 
@@ -200,7 +211,11 @@ BAD_BINARY = [
     ("data and binary", _framed(data=True), "both data and binary_data_size"),
     ("cut inside a length", _framed(b"\x05\x00"), "ends inside the length of element 1"),
     ("an element longer than its bytes", _framed(b"\x50\x00\x00\x00abc"), "says 80 bytes; 3 are left"),
-    ("two elements for a shape of one", _framed(b"\x01\x00\x00\x00a\x01\x00\x00\x00b"), "holds 2 elements"),
+    ("two elements for a shape of one", _framed(b"\x01\x00\x00\x00a\x01\x00\x00\x00b"), "more than 1 elements"),
+    # a million empty elements were all walked (3.4 s, +128 MiB at 32 MiB) before the count was compared
+    ("a million elements for a shape of one", _framed(b"\x00" * 4_000_000), "more than 1 elements"),
+    ("a header length of '²'", _framed(header_length="²"), "must be the length of the JSON header"),
+    ("a header length of 4301 digits", _framed(header_length="9" * 4301), "must be the length of the JSON header"),
 ]
 
 
