@@ -2,17 +2,22 @@
 the teacher (the tiny ResMem: tests/settings.py), and a MemNet bucket trained on it for one short
 epoch from the teacher's conv weights, through the stage's own command lines. The fine-tuning
 tests that serve a tuned ResMem exactly start from ResMem itself (RESMEM)."""
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from core.model.checksums import file_digest
 from tests.imagegen import ROOT, SAMPLES
 from tests.settings import BUCKET as TEACHER
+from tests.settings import CACHE
 
 # The tests' MemNets: fc6 and fc7 of 256 units instead of 4096, conv1-conv5 from the teacher's
 # (the tiny ResMem's: narrow too), keep every stage's path (conv weights from a ResMem,
@@ -67,3 +72,37 @@ def bucket(dataset, tmp_path_factory):
 
 def facts(bucket):
     return json.loads((bucket / "model.json").read_text())
+
+
+LAB = ("--n", "120", "--val", "0.25", "--test", "0.25", "--seed", "1")
+
+
+@pytest.fixture(scope="session")
+def lab():
+    """120 crops of the sample photos with a magenta rectangle: 'people' score the rectangle's
+    share (training/synthetic.py); 60 train, 30 val, 30 test, with the halves of the participants.
+    Made once into the checkout's cache, keyed by the generator, the photos and its arguments, so
+    that a warm run finds its ResMem features cached and its tuned bucket's runtimes converted."""
+    digest = hashlib.md5(" ".join(LAB).encode(), usedforsecurity=False)  # a cache key
+    for path in [ROOT / "training" / "synthetic.py", *sorted(SAMPLES.glob("*.jpg"))]:
+        digest.update(file_digest(path).encode())
+    data = ROOT / ".cache" / "tests" / f"lab-{digest.hexdigest()[:16]}"
+    if not (data / "splits").is_dir():
+        data.parent.mkdir(parents=True, exist_ok=True)
+        made = Path(tempfile.mkdtemp(dir=data.parent, prefix="making-")) / "data"
+        stage("training.synthetic", "--photos", str(SAMPLES), "--out", str(made), *LAB)
+        os.replace(made, data)  # whole or absent: a killed run leaves only its making- folder
+        shutil.rmtree(made.parent)
+    return data
+
+
+@pytest.fixture(scope="session")
+def tuned(lab, tmp_path_factory):
+    """The fine-tuned bucket of ResMem on ``lab`` (fidelity: ResMem; shared by test_finetune and
+    test_report), written with its --report beside it, its runtimes converted once (fp32 and lite-int8, one child) into
+    this checkout's cache, where the server, `score` and `evaluate` find them."""
+    out = tmp_path_factory.mktemp("buckets") / "tuned"
+    run = stage("training.finetune", "--data", str(lab), "--split", "1", "--out", str(out),
+                "--cache", str(ROOT / ".cache" / "features"), "--report", str(out.parent / "report"))
+    stage("training.runtimes", "--bucket", str(out), "--cache", str(CACHE), "--precisions", "fp32", "lite-int8")
+    return out, run

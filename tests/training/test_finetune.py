@@ -4,13 +4,9 @@ that the service, `score` and `evaluate --compare` use, and refuses what a lab m
 Fidelity (ResMem): the tuned bucket starts from ResMem and is served exactly (``tuned``).
 Contract (the tiny bucket): the refusals, and no gain over the teacher that labelled the data."""
 import csv
-import hashlib
 import json
-import os
 import shutil
 import subprocess
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,38 +22,6 @@ from tests.training.conftest import TEACHER, facts, stage
 from tests.videogen import clip, frame_of
 from training.convert_resmem import LICENSE
 from training.lamem import read_split
-
-LAB = ("--n", "120", "--val", "0.25", "--test", "0.25", "--seed", "1")
-
-
-@pytest.fixture(scope="module")
-def lab():
-    """120 crops of the sample photos with a magenta rectangle: 'people' score the rectangle's
-    share (training/synthetic.py); 60 train, 30 val, 30 test, with the halves of the participants.
-    Made once into the checkout's cache, keyed by the generator, the photos and its arguments, so
-    that a warm run finds its ResMem features cached and its tuned bucket's runtimes converted."""
-    digest = hashlib.md5(" ".join(LAB).encode(), usedforsecurity=False)  # a cache key
-    for path in [ROOT / "training" / "synthetic.py", *sorted(SAMPLES.glob("*.jpg"))]:
-        digest.update(file_digest(path).encode())
-    data = ROOT / ".cache" / "tests" / f"lab-{digest.hexdigest()[:16]}"
-    if not (data / "splits").is_dir():
-        data.parent.mkdir(parents=True, exist_ok=True)
-        made = Path(tempfile.mkdtemp(dir=data.parent, prefix="making-")) / "data"
-        stage("training.synthetic", "--photos", str(SAMPLES), "--out", str(made), *LAB)
-        os.replace(made, data)  # whole or absent: a killed run leaves only its making- folder
-        shutil.rmtree(made.parent)
-    return data
-
-
-@pytest.fixture(scope="module")
-def tuned(lab, tmp_path_factory):
-    """The fine-tuned bucket, its runtimes converted once (fp32 and lite-int8, one child) into
-    this checkout's cache, where the server, `score` and `evaluate` find them."""
-    out = tmp_path_factory.mktemp("buckets") / "tuned"
-    run = stage("training.finetune", "--data", str(lab), "--split", "1", "--out", str(out),
-                "--cache", str(ROOT / ".cache" / "features"), "--report", str(out.parent / "report"))
-    stage("training.runtimes", "--bucket", str(out), "--cache", str(CACHE), "--precisions", "fp32", "lite-int8")
-    return out, run
 
 
 @pytest.fixture(scope="module")
@@ -101,30 +65,6 @@ def test_the_bucket_records_where_it_came_from_and_passes_md5sum(tuned, lab):
     assert {"features": "deep: fc6-fc12 retrained", "skipped": "60 training photos, under 200"} in prov["candidates"]
     printed = json.loads(run.stdout.strip().splitlines()[-1])
     assert printed["confirmation"] == prov["confirmation"] and printed["passed_gate"] is True
-
-
-@pytest.mark.fidelity
-def test_the_report_has_what_a_methods_section_needs(tuned):
-    """finetune --report (training/report.py): the data, every candidate, the confirmation with its
-    interval, the settings tried, the seeds, the versions and the commit, the ceiling from people."""
-    out, _ = tuned
-    made = json.loads((out.parent / "report" / "report.json").read_text())
-    prov = facts(out)["provenance"]
-    assert made["written"] is True and made["data"] == prov["data"] and made["candidates"] == prov["candidates"]
-    assert made["near_duplicates"] == [] and made["near_duplicate_rule"]["threshold_bits"] == 18
-    assert made["confirmation"] == prov["confirmation"] and made["selection"]["settings_tried"] == 3 * 13 * 11
-    assert made["seeds"]["division_of_val"] == 0
-    versions = made["versions"]
-    assert versions.get("tensorflow-cpu") or versions.get("tensorflow")
-    assert versions["numpy"] and versions["imagehash"] and versions["keras"]
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    assert made["commit"].startswith(head)
-    people = made["people"]  # the lab set gives two halves of its participants: one split, uncorrected
-    assert people["human_split_half"]["n"] == 15 and "ceiling" not in people
-    text = (out.parent / "report" / "report.md").read_text()
-    low, high = prov["confirmation"]["spearman_ci"]
-    assert f"On the 15 confirmation photos: Spearman ρ {prov['confirmation']['spearman']:.3f}" in text
-    assert f"(95% BCa interval {low:.3f} to {high:.3f})" in text and "one split, uncorrected, no ceiling" in text
 
 
 @pytest.mark.fidelity

@@ -5,14 +5,13 @@ import numpy as np
 import pytest
 
 from tests.training.conftest import TEACHER
-from tests.training.test_finetune import lab  # noqa: F401 - the fixture: 120 photos with a learnable score
 from training import gate
 from training.finetune import NotImproved, finetune
 
 SEEDS = range(5)
 
 
-def shuffled(lab, folder, seed):  # noqa: F811 - lab is the fixture's value
+def shuffled(lab, folder, seed):
     """``lab``'s splits with their scores shuffled among all the photos (by ``seed``): the photos'
     own folder (so the cached features serve every seed), scores that no photo explains."""
     (folder / "splits").mkdir(parents=True, exist_ok=True)
@@ -29,7 +28,7 @@ def shuffled(lab, folder, seed):  # noqa: F811 - lab is the fixture's value
     return folder
 
 
-def test_shuffled_scores_write_no_bucket_seed_after_seed(lab, tmp_path):  # noqa: F811
+def test_shuffled_scores_write_no_bucket_seed_after_seed(lab, tmp_path):
     data, cache = tmp_path / "data", tmp_path / "features"
     for seed in SEEDS:
         shuffled(lab, data, seed)
