@@ -69,8 +69,9 @@ def _flag(parameters, name, where):
 
 
 def header_and_binary(body, header_length, most):
-    """(the request's JSON object, the bytes after it, a memoryview) of ``body``; ``header_length``
-    is the Inference-Header-Content-Length header as sent, or None; ``most`` is MAX_FILES."""
+    """(the request's JSON object, a memoryview of the bytes after it) of ``body``;
+    ``header_length`` is the Inference-Header-Content-Length header as sent, or None; ``most`` is
+    MAX_FILES, which bounds how many JSON values a request may hold."""
     view = memoryview(body)  # the photos are views of it: a binary request is held once, not twice
     if header_length is None:
         header, binary = body, view[len(view):]  # JSON alone: parsed from the body itself, not a copy
