@@ -7,7 +7,7 @@ from flask_restx import fields
 from maxfw.core import MAX_API
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, MethodNotAllowed, RequestEntityTooLarge
 
-from api.oip.tensors import ProtocolError
+from api.oip.tensors import ProtocolError, oip_path
 from core.analyses.video import VideoError
 from core.inputs.deadline import Abandoned, DeadlineExceeded, Stopped
 from core.inputs.images import ImageError
@@ -82,11 +82,6 @@ def error_body(error):
     if isinstance(error, MethodNotAllowed) and error.valid_methods:  # RFC 9110: a 405 lists them
         headers["Allow"] = ", ".join(sorted(error.valid_methods))
     return body, error.code, headers
-
-
-def oip_path(path):
-    """Whether ``path`` is one of the Open Inference Protocol's (api/oip/routes.py)."""
-    return path == "/v2" or path.startswith("/v2/")
 
 
 def shaped(body, path):

@@ -9,6 +9,8 @@ import time
 import h11
 from prometheus_client import Gauge
 
+from api.oip.tensors import oip_path
+
 SPOOL_MEMORY = 256 << 10  # bytes of a request held in memory; the rest goes to a temporary file
 MAX_HEADERS = 64 << 10  # bytes of a request's head (gunicorn's own limits refuse far less)
 MIN_BODY_RATE = 64 << 10  # bytes a second a body must average, after CLIENT_TIMEOUT of grace
@@ -139,11 +141,11 @@ class Pending:
 
 def oip_target(target):
     """Whether a request target (origin form with its query, or absolute form) is an Open
-    Inference Protocol route: its errors are {"error": ...} (api/oip/routes.py)."""
+    Inference Protocol route (api.oip.tensors.oip_path)."""
     path = target.split(b"?", 1)[0]
     if b"://" in path:  # absolute form: http://host/v2/...
         path = b"/" + path.split(b"://", 1)[1].partition(b"/")[2]
-    return path == b"/v2" or path.startswith(b"/v2/")
+    return oip_path(path.decode("latin-1"))
 
 
 def too_large(limit, v2=False):

@@ -29,6 +29,12 @@ INPUT_KEYS = {"name", "shape", "datatype", "parameters", "data"}
 MOST_OUTPUTS = 16  # more than any model here has (two outputs and their mirror deltas)
 
 
+def oip_path(path):
+    """Whether a path (str, without its query) is one of the Open Inference Protocol's routes:
+    their errors are ``{"error": ...}`` (api/errors.py, api/receiving.py)."""
+    return path == "/v2" or path.startswith("/v2/")
+
+
 class ProtocolError(ValueError):
     """A request the protocol or this model cannot take: a 4xx, ``{"error": ...}``."""
 
