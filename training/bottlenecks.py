@@ -169,8 +169,8 @@ def _alive(pid):
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:  # another user's: alive
-        return True
+    except PermissionError:  # another user's process: alive
+        pass
     return True
 
 

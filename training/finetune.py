@@ -188,6 +188,8 @@ def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACH
     if len(train) < FEW_PHOTOS:
         log.warning("only %d training photos (fewer than %d): the choice sees %d val photos, and rho on so few "
                     "moves by chance; the confirmation interval says how far", len(train), FEW_PHOTOS, len(select))
+    if Path(cache).is_dir():  # what killed runs left: features being written, checkpoints (deep_checkpoint)
+        bottlenecks.remove_orphans(cache)
     bucket = base_bucket(base, output)
     model = BaseNetwork(bucket)
     pipeline = InputPipeline.from_settings(bucket.preprocessing, config.settings())

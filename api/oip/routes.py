@@ -22,6 +22,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 import config
 from api.health import liveness, readiness
 from api.oip.tensors import HEADER_LENGTH, INPUT, ProtocolError, encode, parse
+from api.uploads import served_outputs
 from core.model.outputs import field
 from core.model.tiers import TIERS
 
@@ -76,11 +77,7 @@ def default_tensors():
     (perf_analyzer) ask for every output listed. The mirror deltas come with stable: true, and
     are listed where the server's default is stable (MODEL_TTA=mirror)."""
     settings = current_app.extensions["max_settings"]
-    return [tensor_name for tensor_name, _, _ in tensors_of(served(), settings.stable_by_default)]
-
-
-def served():
-    return current_app.extensions["max_model"].outputs
+    return [tensor_name for tensor_name, _, _ in tensors_of(served_outputs(), settings.stable_by_default)]
 
 
 @oip.get("/models/<name>/config")

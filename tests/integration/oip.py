@@ -41,10 +41,11 @@ def infer(url, body=None, *, raw=None, header_length=None, headers=None, path=IN
 
 
 def outputs_of(response):
-    """{name: [value, ...]} of a 200 answer, JSON or binary (float32 after the JSON header)."""
-    assert response.status_code == 200, response.text
+    """{name: [value, ...]} of a 200 answer, JSON or binary (float32 after the JSON header): a
+    requests response, or a Flask test client's."""
+    content = response.content if hasattr(response, "content") else response.data
+    assert response.status_code == 200, content[:300]
     length = response.headers.get("Inference-Header-Content-Length")
-    content = response.content
     header = json.loads(content[:int(length)] if length else content)
     values, offset = {}, int(length or 0)
     for output in header["outputs"]:

@@ -10,27 +10,11 @@ from hypothesis import strategies as st
 from app import create_app
 from core.model.tiers import TIERS
 from tests.imagegen import sample_bytes
-from tests.integration.oip import INFER, binary_body, json_body
+from tests.integration.oip import INFER, binary_body, json_body, outputs_of
 from tests.settings import open_model
 
 NAMES = ("astronaut.jpg", "coffee.jpg", "rocket.jpg")
 PHOTOS = [sample_bytes(name) for name in NAMES]
-
-
-def outputs_of(response):
-    import numpy as np
-
-    length = response.headers.get("Inference-Header-Content-Length")
-    header = json.loads(response.data[:int(length)] if length else response.data)
-    values, offset = {}, int(length or 0)
-    for output in header["outputs"]:
-        if "data" in output:
-            values[output["name"]] = output["data"]
-        else:
-            size = output["parameters"]["binary_data_size"]
-            values[output["name"]] = np.frombuffer(response.data[offset:offset + size], "<f4").tolist()
-            offset += size
-    return values
 
 
 @pytest.mark.parametrize("tier", [name for name, tier in TIERS.items() if tier.served])
@@ -47,7 +31,6 @@ def test_infer_gives_predicts_numbers_on_every_tier(tier):
             raw, length = binary_body(PHOTOS, parameters={"stable": stable})
             as_binary = client.post(INFER, data=raw, headers={"Inference-Header-Content-Length": str(length)})
             for response in (as_json, as_binary):
-                assert response.status_code == 200, response.data[:300]
                 got = outputs_of(response)
                 assert list(got) == list(expected)
                 for name in expected:
