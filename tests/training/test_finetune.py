@@ -171,7 +171,7 @@ def test_no_gain_on_val_writes_no_bucket_unless_forced(dataset, tmp_path):
     assert prov["passed_gate"] is False and prov["written_with_force"] is True
     assert prov["selection"]["base_val_spearman"] == pytest.approx(1.0)
     assert "written with --force although that is no gain beyond chance" in facts(out)["description"]
-    run = stage(*args, "--out", str(tmp_path / "refused"), check=False)
+    run = stage(*args, "--out", str(tmp_path / "refused"), check=False, process=True)  # a user's exit status
     assert run.returncode == 1 and "is not confirmed better than the base model" in run.stderr
     assert "no bucket written (--force writes it anyway)" in run.stderr and not (tmp_path / "refused").exists()
     assert "resmem-features of the 12 photos read from" in run.stderr  # the features of the forced run
