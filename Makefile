@@ -198,7 +198,7 @@ finetune: $(VENV)/.installed weights
 
 # Cost and gain of fine-tuning on SIZES synthetic photos made from IMAGES, against one `score`
 # pass and against ResMem, in one run.
-bench-finetune: SIZES ?= 1000 3000
+bench-finetune: SIZES ?= 1000 5000
 bench-finetune: $(VENV)/.installed-test weights
 	$(PY) -m benchmarks.finetune --images $(IMAGES) --sizes $(SIZES)
 

@@ -7,6 +7,7 @@ features again, and a resumed run reuses them. Keras
 and TensorFlow are imported only to compute features: a run that finds them cached (a second
 fine-tune on the same photos) never loads them.
 """
+import contextlib
 import hashlib
 import logging
 import math
@@ -71,20 +72,57 @@ def with_policy(model, policy):
     """A copy of ``model`` (its layers new, its weights copied) computing in Keras's dtype
     ``policy`` ("mixed_bfloat16": bfloat16, the weights float32; 1.3-1.4x faster where the CPU
     has AVX-512 BF16 or AMX), but for its local response norms: TensorFlow's has no bfloat16
-    kernel, so they stay float32 (Keras casts their inputs)."""
+    kernel, so they stay float32 (Keras casts their inputs). For a part that is to be trained
+    apart from ``model``; computing() changes a model in place, without a copy."""
     import keras
-
-    from core.model.networks import LocalResponseNorm
 
     def clone(layer):
         config = layer.get_config()
-        if not isinstance(layer, LocalResponseNorm):
+        if not _kept_float32(layer):
             config["dtype"] = policy
         return layer.__class__.from_config(config)
 
     copy = keras.models.clone_model(model, clone_function=clone)
     copy.set_weights(model.get_weights())
     return copy
+
+
+def _kept_float32(layer):
+    """TensorFlow's local response norm has no bfloat16 kernel; an input layer computes nothing."""
+    import keras
+
+    from core.model.networks import LocalResponseNorm
+
+    return isinstance(layer, (LocalResponseNorm, keras.layers.InputLayer))
+
+
+def layers_of(model):
+    """Every layer of ``model``, nested models' too."""
+    for layer in model.layers:
+        yield layer
+        if hasattr(layer, "layers"):
+            yield from layers_of(layer)
+
+
+def set_policy(model, policy):
+    """Make ``model``'s layers compute in Keras's dtype ``policy`` (its local response norms stay
+    float32, as with_policy's), their variables the same: no copy of the weights. Returns each
+    layer's policy before. A tf.function already traced keeps the policy it was traced with."""
+    saved = [(layer, layer.dtype_policy) for layer in layers_of(model) if not _kept_float32(layer)]
+    for layer, _ in saved:
+        layer.dtype_policy = policy
+    return saved
+
+
+@contextlib.contextmanager
+def computing(model, policy):
+    """Inside the block, ``model`` computes in ``policy`` (set_policy); after it, as before."""
+    saved = set_policy(model, policy)
+    try:
+        yield model
+    finally:
+        for layer, before in saved:
+            layer.dtype_policy = before
 
 
 def outputs(model, layers, entries, pipeline, folder, batch=32, mirror=False, desc="features", weights_id=None,
@@ -99,7 +137,7 @@ def outputs(model, layers, entries, pipeline, folder, batch=32, mirror=False, de
     larger than memory (a ResNet stage's input for thousands of photos and views) is never held
     whole. The layers named in ``half`` are stored in float16 (half the disk and page cache; they
     must stay below float16's maximum, which is checked), the others in float32. ``dtype``
-    "bfloat16" computes them in bfloat16 (with_policy), cached under another key."""
+    "bfloat16" computes them in bfloat16 (computing), cached under another key."""
     key = _key(weights_digest(model, layers) if weights_id is None else weights_id, layers, entries, mirror, view,
                dtype, half, f"draft={pipeline.draft_size} max_pixels={pipeline.max_pixels}")
     path = Path(folder) / f"{desc}-{key}"
@@ -111,14 +149,13 @@ def outputs(model, layers, entries, pipeline, folder, batch=32, mirror=False, de
     if weights_id is not None:
         model = model()  # a builder: only now is the network needed
     extractor = keras.Model(model.input, [model.get_layer(name).output for name in layers])
-    if dtype == "bfloat16":
-        extractor = with_policy(extractor, "mixed_bfloat16")
     Path(folder).mkdir(parents=True, exist_ok=True)
     remove_orphans(folder)
     # Its own folder, named by this process: another run may write the same features at once.
     tmp = Path(tempfile.mkdtemp(prefix=f"tmp-{path.name}-{os.getpid()}-", dir=folder))
-    try:
-        _write(extractor, entries, pipeline, batch, mirror, view, layers, half, tmp, desc)
+    try:  # in bfloat16, the very network computing so for this pass: no copy of its 529 MB
+        with computing(extractor, "mixed_bfloat16" if dtype == "bfloat16" else "float32"):
+            _write(extractor, entries, pipeline, batch, mirror, view, layers, half, tmp, desc)
     except BaseException:  # a failure, or Ctrl-C: its several GB go with it
         shutil.rmtree(tmp, ignore_errors=True)
         raise

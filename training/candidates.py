@@ -1,5 +1,6 @@
 """The candidates that training.finetune chooses from on val, beyond the ridge heads: the deep
 ones (training/deep.py) and their ensembles, and how each becomes the served network."""
+import gc
 import logging
 
 from training.deep_checkpoint import EpochCheckpoint
@@ -36,21 +37,22 @@ def wanted(candidates):
     return chosen
 
 
-def peak_rss_mb():
-    """This process's peak resident memory so far, in MB (the memory-mapped caches it read count)."""
-    import resource
-
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+def better(best, candidate):
+    """The better of two candidates by selection val rho; the first of equals. ``best`` may be None."""
+    return candidate if best is None or candidate[1] > best[1] else best
 
 
-def deep_candidates(model, bucket, train, val, select, pipeline, cache, batch, table, outputs, parts, sets, dtype):
+def deep_candidates(model, bucket, train, val, select, pipeline, cache, batch, table, outputs, parts, sets, dtype,
+                    best=None, peaks=None):
     """The deep candidates of ``parts`` (training/deep.py: ResMem's own head retrained; its ResNet's
     last stage and head), and with ``sets`` (the ridge heads' feature sets) each one's ensemble: a
     ridge head on the retrained network's own features blended with its score, chosen as the heads
     are, on the photos of val at ``select`` (its selection part, training/gate.py). Each measured
-    candidate's row is appended to ``table``; returns them as (its choice, its selection val rho,
-    its architecture options, what makes its network from the base's), none (with rows that say
-    why) under deep.MIN_TRAIN training photos."""
+    candidate's row is appended to ``table``, with its peak memory (``peaks``, training/memory.py).
+    A candidate is (its choice, its selection val rho, its architecture options, what makes its
+    network from the base's); returns the best of ``best`` and them. Only the best so far is kept:
+    one deep candidate's network at a time beside the one being trained. None are trained (rows
+    say why) under deep.MIN_TRAIN training photos."""
     import time
 
     from training import deep, heads
@@ -61,14 +63,13 @@ def deep_candidates(model, bucket, train, val, select, pipeline, cache, batch, t
         for part in parts:
             table.append({"features": deep.PARTS[part],
                           "skipped": f"{len(train)} training photos, under {deep.MIN_TRAIN}"})
-        return []
+        return best
     options, n = bucket.architecture_options, len(train) + len(val)
     y_train = [s for _, s in train]
     y_val, val_rows = [val[i][1] for i in select], len(train) + select
     weights_id = f"{bucket.weights_md5} {bucket.checksums['model.json']}"
     features = deep.activations(model, train + val, pipeline, cache, batch, weights_id, bucket.preprocessing,
                                 options, outputs, dtype)
-    pool = []
     for part in [p for p in deep.PARTS if p in parts]:
         name, began = deep.PARTS[part], time.perf_counter()
         read = [array for layer in deep.reads(part, options) for array in features[layer]]
@@ -79,13 +80,16 @@ def deep_candidates(model, bucket, train, val, select, pipeline, cache, batch, t
                                                            options, dtype=dtype, checkpoint=checkpoint,
                                                            val_rows=val_rows)
         log.info("%s: val Spearman %.4f at epoch %d", name, score, epoch)
-        table.append({"features": name, "val_spearman": score, "epoch": epoch, "val_by_epoch": history,
-                      "seconds": round(time.perf_counter() - began, 1), "peak_rss_mb": peak_rss_mb(),
-                      **deep.settings(part, dtype)})
+        row = {"features": name, "val_spearman": score, "epoch": epoch, "val_by_epoch": history,
+               "seconds": round(time.perf_counter() - began, 1), **deep.settings(part, dtype)}
+        table.append(row)
         choice = {"features": name, "epoch": epoch, **deep.settings(part, dtype),
                   "what": f"{name.split(': ', 1)[1]}, from its weights, on augmented views; everything below frozen"}
-        pool.append((choice, score, {}, lambda network, m=trained, w=names: deep.with_weights(network, m, w)))
+        best = better(best, (choice, score, {}, lambda network, m=trained, w=names: deep.with_weights(network, m, w)))
         if not sets:
+            row.update(peaks.take() if peaks else {})
+            del trained
+            gc.collect()  # a losing candidate's network and Adam's state go now, not at the end
             continue
         layers = sorted({layer for key in sets for layer in heads.FEATURE_SETS[key]} | {heads.BASE_LAYER})
         adapted = deep.adapted_outputs(trained, part, options, features, outputs, layers, n)
@@ -95,9 +99,12 @@ def deep_candidates(model, bucket, train, val, select, pipeline, cache, batch, t
                       "blend": head.blend})
         log.info("%s: val Spearman %.4f (blend %.2f)", label, head.val_spearman, head.blend)
         if head.blend > 0:  # at 0 it is the deep candidate itself
-            pool.append(({**choice, "features": label, "ensemble": head.choice(),
-                          "what": choice["what"] + ", blended with a linear head on its own features"},
-                         head.val_spearman, {"tuned": {"features": list(head.layers)}},
-                         lambda network, m=trained, w=names, h=head:
-                             tuned_network(deep.with_weights(network, m, w), h)))
-    return pool
+            best = better(best, ({**choice, "features": label, "ensemble": head.choice(),
+                                  "what": choice["what"] + ", blended with a linear head on its own features"},
+                                 head.val_spearman, {"tuned": {"features": list(head.layers)}},
+                                 lambda network, m=trained, w=names, h=head:
+                                     tuned_network(deep.with_weights(network, m, w), h)))
+        row.update(peaks.take() if peaks else {})  # the part's training and its ensemble's search
+        del trained, adapted, head
+        gc.collect()
+    return best

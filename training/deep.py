@@ -160,19 +160,22 @@ def train(base, part, features, n_train, y_train, y_val, options=None, seed=0, e
     import keras
     import tensorflow as tf
 
+    from training.bottlenecks import computing, set_policy
+
     keras.utils.set_random_seed(seed)
-    model, names = trainable(base, part, options, dtype)
-    exact = model if dtype == "float32" else trainable(base, part, options)[0]  # float32: val, and the result
+    model, names = trainable(base, part, options, dtype)  # val is measured, and the result served, in float32:
+    # the same weights computing so (computing), no float32 twin
     shapes = [tuple(base.get_layer(name).output.shape[1:]) for name in reads(part, options)]
     data = [features[name] for name in reads(part, options)]
     train_rows = np.arange(n_train)
     val_rows = np.arange(n_train, n_train + len(y_val)) if val_rows is None else np.asarray(val_rows)
     target = logit(y_train)
     fc12 = model.get_layer("fc12")
-    a, b = np.polyfit(predicted(exact, data, shapes, train_rows)[0][:, 0], target, 1)
+    with computing(model, "float32"):
+        a, b = np.polyfit(predicted(model, data, shapes, train_rows)[0][:, 0], target, 1)
     kernel, bias = fc12.get_weights()
     fc12.set_weights([(kernel * a).astype(np.float32), (bias * a + b).astype(np.float32)])  # recalibrated
-    anchors = [tf.constant(np.array(w)) for w in model.trainable_weights]
+    anchors = anchors_in(base, model)
     steps = epochs * math.ceil(n_train / BATCH)
     optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(LEARNING_RATE, steps))
     targets = target.astype(np.float32)[:, None]
@@ -196,10 +199,14 @@ def train(base, part, features, n_train, y_train, y_val, options=None, seed=0, e
         update(gradients(x, y))
 
     def measured():  # val rho in float32; a constant prediction (nan) ranks nothing
-        if exact is not model:  # the bfloat16 model's weights, into its float32 twin
-            exact.set_weights(model.get_weights())
-        score = rho(predicted(exact, data, shapes, val_rows)[0][:, 0], y_val)
+        with computing(model, "float32"):
+            score = rho(predicted(model, data, shapes, val_rows)[0][:, 0], y_val)
         return -1.0 if math.isnan(score) else score
+
+    def result(best):  # the best epoch's weights, computing in float32 from now on, as served
+        model.set_weights(best[2])
+        set_policy(model, "float32")
+        return best[0], best[1], model, names, history
 
     rng = np.random.default_rng(seed)
     saved = checkpoint.load() if checkpoint is not None else None
@@ -210,8 +217,7 @@ def train(base, part, features, n_train, y_train, y_val, options=None, seed=0, e
         best, history, first = (saved["best_score"], saved["best_epoch"], saved["best_weights"]), saved["history"], \
             saved["epoch"] + 1
         if saved["finished"]:
-            exact.set_weights(best[2])
-            return best[0], best[1], exact, names, history
+            return result(best)
         checkpoint.restore(saved, model, optimizer, rng)
     for epoch in range(first, epochs + 1):
         order = rng.permutation(n_train)
@@ -229,8 +235,28 @@ def train(base, part, features, n_train, y_train, y_val, options=None, seed=0, e
             checkpoint.save(epoch, model, optimizer, best, history, rng, finished=stop or epoch == epochs)
         if stop:
             break
-    exact.set_weights(best[2])
-    return best[0], best[1], exact, names, history
+    return result(best)
+
+
+def anchors_in(base, model):
+    """What L2-SP pulls each of ``model``'s trainable weights towards: the base's own variable of
+    the layer of that name (read, never copied); fc12's, recalibrated before training, a constant."""
+    import tensorflow as tf
+
+    from training.bottlenecks import layers_of
+
+    owner = {id(weight): layer for layer in layers_of(model) for weight in layer.trainable_weights}
+    anchors = []
+    for weight in model.trainable_weights:
+        name = owner[id(weight)].name
+        if name == "fc12":
+            anchors.append(tf.constant(np.array(weight)))
+            continue
+        [start] = [w for w in base.get_layer(name).weights if w.name == weight.name]
+        if tuple(start.shape) != tuple(weight.shape):
+            raise ValueError(f"{name}/{weight.name}: {tuple(weight.shape)} here, {tuple(start.shape)} in the base")
+        anchors.append(start)
+    return anchors
 
 
 def reads(part, options):

@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -41,41 +42,48 @@ class EpochCheckpoint:
 
     def load(self):
         """The saved state, or None: {"epoch", "best_score", "best_epoch", "history", "rng",
-        "finished"}, with the lists of arrays "weights", "optimizer" and "best_weights"."""
+        "finished"}, and "best_weights" (a list of arrays). The model's and Adam's arrays stay in
+        the file until restore() puts them in place, one at a time."""
         if not self.path.is_file():
             return None
         with np.load(self.path, allow_pickle=False) as saved:
             state = json.loads(str(saved["state"]))
-            for name in ("weights", "optimizer", "best_weights"):
-                state[name] = [saved[f"{name}_{i}"] for i in range(state[f"{name}_count"])]
+            state["best_weights"] = [saved[f"best_weights_{i}"] for i in range(state["best_weights_count"])]
         log.info("%s: resumed from %s, epoch %d done", self.path.name.split("-")[1], self.path, state["epoch"])
         return state
 
     def save(self, epoch, model, optimizer, best, history, rng, finished=False):
-        """After ``epoch``: the model's and Adam's state (none once ``finished``) and the best so far."""
-        arrays = {"weights": [] if finished else model.get_weights(),
-                  "optimizer": [] if finished else [np.asarray(v) for v in optimizer.variables],
-                  "best_weights": best[2]}
+        """After ``epoch``: the model's and Adam's state (none once ``finished``) and the best so far,
+        written an array at a time (a whole copy of Adam's moments would be 2 x the part's weights)."""
+        arrays = {"weights": [] if finished else model.weights,
+                  "optimizer": [] if finished else optimizer.variables, "best_weights": best[2]}
         state = {"epoch": epoch, "best_score": best[0], "best_epoch": best[1], "history": history,
                  "rng": rng.bit_generator.state, "finished": finished,
                  **{f"{name}_count": len(values) for name, values in arrays.items()}}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # A killed run's is removed by the next (bottlenecks.remove_orphans: -PID-SOMETHING).
         tmp = self.path.with_name(f"tmp-{self.path.stem}-{os.getpid()}-partial")
+        entries = [("state", lambda: np.array(json.dumps(state)))] + [
+            (f"{name}_{i}", lambda value=value: np.asarray(value))
+            for name, values in arrays.items() for i, value in enumerate(values)]
         try:
-            with open(tmp, "wb") as stream:
-                np.savez(stream, state=np.array(json.dumps(state)),
-                         **{f"{name}_{i}": value for name, values in arrays.items() for i, value in enumerate(values)})
+            with zipfile.ZipFile(tmp, "w", allowZip64=True) as archive:  # np.savez's format, read by np.load
+                for name, array in entries:
+                    with archive.open(f"{name}.npy", "w", force_zip64=True) as stream:
+                        np.lib.format.write_array(stream, array(), allow_pickle=False)
             os.replace(tmp, self.path)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
 
-    @staticmethod
-    def restore(state, model, optimizer, rng):
-        """Put a saved state back: the model's weights, Adam's variables, the generator's state."""
-        model.set_weights(state["weights"])
+    def restore(self, state, model, optimizer, rng):
+        """Put a saved state back: the model's weights, Adam's variables (read from the file an
+        array at a time), the generator's state."""
         optimizer.build(model.trainable_weights)
-        for variable, value in zip(optimizer.variables, state["optimizer"], strict=True):
-            variable.assign(value)
+        with np.load(self.path, allow_pickle=False) as saved:
+            for prefix, variables in (("weights", model.weights), ("optimizer", optimizer.variables)):
+                if len(variables) != state[f"{prefix}_count"]:
+                    raise ValueError(f"{self.path}: {state[f'{prefix}_count']} {prefix} saved, {len(variables)} here")
+                for i, variable in enumerate(variables):
+                    variable.assign(saved[f"{prefix}_{i}"])
         rng.bit_generator.state = state["rng"]

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import config
 from core.model.checksums import file_digest
-from training import gate, overlap
+from training import gate, memory, overlap
 from training.candidates import deep_candidates, tuned_network, wanted
 from training.deep import PRECISIONS
 from training.lamem import KINDS, DatasetError, read_split, split_path
@@ -200,30 +200,37 @@ def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACH
     with_deep = len(train) >= deep.MIN_TRAIN
     layers = sorted({name for key in sets_of_base for name in heads.FEATURE_SETS[key]} | {heads.BASE_LAYER}
                     | (set(deep.inputs(bucket.architecture_options)) if with_deep else set()))
+    peaks = memory.Peaks()  # each part's peak, anonymous and in all: model.json's provenance.memory
     outputs = bottlenecks.outputs(model, layers, train + val, pipeline, cache, batch, desc="resmem-features",
                                   weights_id=f"{bucket.weights_md5} {bucket.checksums['model.json']}")
+    used = {"features": peaks.take()}
     head, table, base_val = heads.search(outputs, len(train), y_train, y_select, sets_of_base, val_rows)
+    used["ridge heads"] = peaks.take()
     log.info("selection val Spearman: base %.4f, fine-tuned %.4f (%s, penalty %g, blend %.2f)", base_val,
              head.val_spearman, head.features, head.penalty, head.blend)
     ridge = ({**head.choice(), "what": "a linear head on its frozen features, blended with its own score"},
              head.val_spearman, {"tuned": {"features": list(head.layers)}},
              lambda network: tuned_network(network, head))
-    pool = [ridge] if "heads" in candidates else []
-    pool += deep_candidates(model, bucket, train, val, select, pipeline, cache, batch, table, outputs, parts,
-                            sets_of_base if "ensembles" in candidates else (),
-                            deep.precision(precision)) if parts else []
-    if not pool:
+    chosen = ridge if "heads" in candidates else None  # the best so far, and only it, is kept
+    if parts:
+        chosen = deep_candidates(model, bucket, train, val, select, pipeline, cache, batch, table, outputs, parts,
+                                 sets_of_base if "ensembles" in candidates else (), deep.precision(precision),
+                                 chosen, peaks)
+    if chosen is None:
         log.warning("no candidate of --candidates could be trained: the ridge head is written")
-    chosen = max(pool or [ridge], key=lambda candidate: candidate[1])  # the first of equals
+        chosen = ridge
     tuned = chosen[3](model())  # the network as it will be written: what the confirmation measures
     confirmed = [val[i] for i in held]
     confirmation = gate.confirm(gate.scores_of(tuned, confirmed, pipeline, batch),
                                 np.asarray(outputs[heads.BASE_LAYER][len(train) + held, 0], np.float64), y_val[held])
+    used["confirmation"], used["whole run"] = peaks.take(), peaks.whole_run()
+    peaks.stop()
     selection = {"photos": len(select), "val_spearman": chosen[1], "base_val_spearman": base_val,
                  "settings_tried": settings_tried(table, sets_of_base), "seed": seed, "confirm_share": confirm_share}
     counts = {kind: len(entries) for kind, entries in sets.items()}
     facts = bucket_facts(bucket, chosen, table, selection, confirmation, data, k, counts, force)
     facts["provenance"]["photos"] = photos
+    facts["provenance"]["memory_mb"] = used  # the deep candidates' are in their rows of candidates
     log.info("confirmation: Spearman %s on %d held-out val photos, the base's %s; gain %s, 95%% interval %s",
              confirmation["spearman"], confirmation["n"], confirmation["base_spearman"],
              confirmation["delta_spearman"], confirmation["delta_spearman_ci"])

@@ -229,7 +229,7 @@ def test_the_deep_candidates_and_their_ensembles_compete_on_val_and_the_winner_i
     again = stage(*args, "--out", str(tmp_path / "again"))
     assert again.stderr.count("resumed from") == len(deep.PARTS), again.stderr[-2000:]
     def untimed(bucket):
-        return [{k: v for k, v in row.items() if k not in ("seconds", "peak_rss_mb")}
+        return [{k: v for k, v in row.items() if k not in ("seconds", "peak_rss_mb", "peak_anon_mb")}
                 for row in facts(bucket)["provenance"]["candidates"]]
 
     assert untimed(tmp_path / "again") == untimed(out)

@@ -61,13 +61,13 @@ def test_a_killed_training_resumes_and_ends_as_one_never_stopped(inputs, tmp_pat
         with pytest.raises(Killed):
             run(KilledAfter(folder, part, digest, killed_after))
         saved = EpochCheckpoint(folder, part, digest).load()
-        assert saved["epoch"] == killed_after and not saved["finished"] and saved["optimizer"]
+        assert saved["epoch"] == killed_after and not saved["finished"] and saved["optimizer_count"] > 0
         score, epoch, model, names, history = run(EpochCheckpoint(folder, part, digest))
         assert (score, epoch, names, history) == (whole[0], whole[1], whole[3], whole[4]), when
         for mine, theirs in zip(model.get_weights(), whole[2].get_weights(), strict=True):
             np.testing.assert_array_equal(mine, theirs)
         finished = EpochCheckpoint(folder, part, digest).load()
-        assert finished["finished"] and finished["weights"] == [] and finished["optimizer"] == []
+        assert finished["finished"] and finished["weights_count"] == finished["optimizer_count"] == 0
     again = run(EpochCheckpoint(folder, part, digest))  # a finished candidate is not trained again
     assert again[4] == whole[4] and again[1] == whole[1]
 
@@ -80,3 +80,48 @@ def test_the_key_changes_with_what_decides_the_training(inputs):
     assert key(weights, "head", "bfloat16", 0, deep.settings("head", "bfloat16"), y_train, y_val, read) != base
     assert key(weights, "head", "float32", 0, deep.settings("head", "float32"), y_train[::-1], y_val, read) != base
     assert key(weights + "x", "head", "float32", 0, deep.settings("head", "float32"), y_train, y_val, read) != base
+
+
+def test_bfloat16_training_holds_no_float32_twin_and_pulls_towards_the_base_itself(inputs):
+    """Memory (issue 42): the part trained in bfloat16 is measured, and returned, computing in
+    float32 on its own weights (no second copy), and L2-SP's anchors are the base's variables, not
+    copies; the result equals a float32 model given the same weights, and the base is unchanged."""
+    from training.bottlenecks import layers_of
+
+    network, options, features, n, y_train, y_val, _ = inputs
+    base = network()
+    before = [np.array(w) for w in base.get_layer("fc6").get_weights()]
+    model, _ = deep.trainable(base, "head", options, "bfloat16")
+    anchors = deep.anchors_in(base, model)
+    owners = {id(w): layer.name for layer in layers_of(model) for w in layer.trainable_weights}
+    for weight, anchor in zip(model.trainable_weights, anchors, strict=True):
+        if owners[id(weight)] == "fc12":  # recalibrated before training: its own start
+            assert not any(anchor is w for w in base.weights)
+        else:
+            assert any(anchor is w for w in base.get_layer(owners[id(weight)]).weights), owners[id(weight)]
+
+    score, _, trained, _, history = deep.train(base, "head", features, n, y_train, y_val, options, epochs=2,
+                                               dtype="bfloat16")
+    assert {layer.dtype_policy.name for layer in layers_of(trained) if layer.weights} == {"float32"}
+    twin, _ = deep.trainable(base, "head", options, "float32")
+    twin.set_weights(trained.get_weights())
+    shapes = [tuple(base.get_layer(name).output.shape[1:]) for name in deep.reads("head", options)]
+    data = [features[name] for name in deep.reads("head", options)]
+    rows = np.arange(n)
+    np.testing.assert_array_equal(deep.predicted(trained, data, shapes, rows)[0],
+                                  deep.predicted(twin, data, shapes, rows)[0])
+    assert score == max(history)
+    for mine, theirs in zip(base.get_layer("fc6").get_weights(), before, strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+
+
+def test_a_pass_in_bfloat16_leaves_the_network_computing_as_before_even_when_it_fails(inputs):
+    from training.bottlenecks import computing, layers_of
+
+    network = inputs[0]()
+    policies = [layer.dtype_policy.name for layer in layers_of(network)]
+    with pytest.raises(KeyError), computing(network, "mixed_bfloat16"):
+        assert network.get_layer("fc6").compute_dtype == "bfloat16"
+        assert network.get_layer("features_conv1").compute_dtype == "bfloat16"
+        raise KeyError("a failure inside the pass")
+    assert [layer.dtype_policy.name for layer in layers_of(network)] == policies
