@@ -6,7 +6,8 @@ training.finetune chooses one candidate on val. To see what each would have give
 one bucket a candidate (`--candidates heads`, `head`, `stage`, `head,ensembles`,
 `stage,ensembles`; the features cached by the first run serve the others) and scores each on the
 test split with training.evaluate, beside the base model. Each run is its own process: the
-seconds and peak RSS are the candidate's own (with warm features, after the first).
+seconds and peak RSS (resident, and anonymous from model.json) are the candidate's own (with warm
+features, after the first).
 It prints one row a candidate and keeps them in test-artifacts/bench-candidates.json. Test rho is
 for the report only: nothing here chooses by it.
 """
@@ -57,16 +58,17 @@ def main(argv=None):
                          "confirmation_spearman": provenance["confirmation"]["spearman"],
                          "passed_gate": provenance["passed_gate"],
                          "test_spearman": test["spearman"], "test_ci": test["spearman_ci"], "seconds": seconds,
-                         "peak_rss_mb": rss})
+                         "peak_rss_mb": rss, "peak_anon_mb": provenance["memory_mb"]["whole run"]["peak_anon_mb"]})
     print(f"{'--candidates':<17}{'select':>7}{'confirm':>8}{'gate':>6}{'test rho':>9}  {'95% interval':<17}"
-          f"{'seconds':>8}{'peak MB':>8}  chosen")
+          f"{'seconds':>8}{'peak MB':>8}{'anon MB':>8}  chosen")
     for row in rows:
         low, high = row["test_ci"] or (float("nan"), float("nan"))
         val = f"{row['val_spearman']:.3f}" if row["val_spearman"] is not None else "-"
         confirm = f"{row['confirmation_spearman']:.3f}" if row.get("confirmation_spearman") is not None else "-"
         passed = {True: "yes", False: "no"}.get(row.get("passed_gate"), "-")
         print(f"{row['candidate']:<17}{val:>7}{confirm:>8}{passed:>6}{row['test_spearman']:>9.3f}  "
-              f"[{low:.3f}, {high:.3f}]    {row.get('seconds', 0):>6.0f}{row.get('peak_rss_mb', 0):>8.0f}  "
+              f"[{low:.3f}, {high:.3f}]    {row.get('seconds', 0):>6.0f}{row.get('peak_rss_mb', 0):>8.0f}"
+              f"{row.get('peak_anon_mb') or 0:>8.0f}  "
               f"{row.get('chosen', '')}")
     out = ROOT / "test-artifacts" / "bench-candidates.json"
     out.parent.mkdir(exist_ok=True)

@@ -200,31 +200,33 @@ def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACH
     with_deep = len(train) >= deep.MIN_TRAIN
     layers = sorted({name for key in sets_of_base for name in heads.FEATURE_SETS[key]} | {heads.BASE_LAYER}
                     | (set(deep.inputs(bucket.architecture_options)) if with_deep else set()))
-    peaks = memory.Peaks()  # each part's peak, anonymous and in all: model.json's provenance.memory
-    outputs = bottlenecks.outputs(model, layers, train + val, pipeline, cache, batch, desc="resmem-features",
-                                  weights_id=f"{bucket.weights_md5} {bucket.checksums['model.json']}")
-    used = {"features": peaks.take()}
-    head, table, base_val = heads.search(outputs, len(train), y_train, y_select, sets_of_base, val_rows)
-    used["ridge heads"] = peaks.take()
-    log.info("selection val Spearman: base %.4f, fine-tuned %.4f (%s, penalty %g, blend %.2f)", base_val,
-             head.val_spearman, head.features, head.penalty, head.blend)
-    ridge = ({**head.choice(), "what": "a linear head on its frozen features, blended with its own score"},
-             head.val_spearman, {"tuned": {"features": list(head.layers)}},
-             lambda network: tuned_network(network, head))
-    chosen = ridge if "heads" in candidates else None  # the best so far, and only it, is kept
-    if parts:
-        chosen = deep_candidates(model, bucket, train, val, select, pipeline, cache, batch, table, outputs, parts,
-                                 sets_of_base if "ensembles" in candidates else (), deep.precision(precision),
-                                 chosen, peaks)
-    if chosen is None:
-        log.warning("no candidate of --candidates could be trained: the ridge head is written")
-        chosen = ridge
-    tuned = chosen[3](model())  # the network as it will be written: what the confirmation measures
-    confirmed = [val[i] for i in held]
-    confirmation = gate.confirm(gate.scores_of(tuned, confirmed, pipeline, batch),
-                                np.asarray(outputs[heads.BASE_LAYER][len(train) + held, 0], np.float64), y_val[held])
-    used["confirmation"], used["whole run"] = peaks.take(), peaks.whole_run()
-    peaks.stop()
+    peaks = memory.Peaks()  # each part's peak, anonymous and in all: model.json's provenance.memory_mb
+    try:
+        outputs = bottlenecks.outputs(model, layers, train + val, pipeline, cache, batch, desc="resmem-features",
+                                      weights_id=f"{bucket.weights_md5} {bucket.checksums['model.json']}")
+        used = {"features": peaks.take()}
+        head, table, base_val = heads.search(outputs, len(train), y_train, y_select, sets_of_base, val_rows)
+        used["ridge heads"] = peaks.take()
+        log.info("selection val Spearman: base %.4f, fine-tuned %.4f (%s, penalty %g, blend %.2f)", base_val,
+                 head.val_spearman, head.features, head.penalty, head.blend)
+        ridge = ({**head.choice(), "what": "a linear head on its frozen features, blended with its own score"},
+                 head.val_spearman, {"tuned": {"features": list(head.layers)}},
+                 lambda network: tuned_network(network, head))
+        chosen = ridge if "heads" in candidates else None  # the best so far, and only it, is kept
+        if parts:
+            chosen = deep_candidates(model, bucket, train, val, select, pipeline, cache, batch, table, outputs, parts,
+                                     sets_of_base if "ensembles" in candidates else (), deep.precision(precision),
+                                     chosen, peaks)
+        if chosen is None:
+            log.warning("no candidate of --candidates could be trained: the ridge head is written")
+            chosen = ridge
+        tuned = chosen[3](model())  # the network as it will be written: what the confirmation measures
+        confirmed = [val[i] for i in held]
+        base_scores = np.asarray(outputs[heads.BASE_LAYER][len(train) + held, 0], np.float64)
+        confirmation = gate.confirm(gate.scores_of(tuned, confirmed, pipeline, batch), base_scores, y_val[held])
+        used["confirmation"], used["whole run"] = peaks.take(), peaks.whole_run()
+    finally:
+        peaks.stop()
     selection = {"photos": len(select), "val_spearman": chosen[1], "base_val_spearman": base_val,
                  "settings_tried": settings_tried(table, sets_of_base), "seed": seed, "confirm_share": confirm_share}
     counts = {kind: len(entries) for kind, entries in sets.items()}
