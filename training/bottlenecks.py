@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from training.views import described
+
 log = logging.getLogger("bottlenecks")
 
 HEAD_LAYERS = ("fc6", "fc6_dropout", "fc7", "fc7_dropout", "fc8")
@@ -49,8 +51,8 @@ def _key(weights_id, layers, entries, mirror, view=None, dtype="float32", half=(
     settings (the JPEG draft changes the pixels), and each image's path, size and modification
     time (a replaced photo is seen)."""
     digest = hashlib.md5(usedforsecurity=False)
-    seen = (f" view={tuple(view)}" if view is not None else "") + (f" dtype={dtype}" if dtype != "float32" else "") \
-        + (f" half={','.join(sorted(half))}" if half else "")
+    seen = (f" view={described(view)}" if view is not None else "") \
+        + (f" dtype={dtype}" if dtype != "float32" else "") + (f" half={','.join(sorted(half))}" if half else "")
     digest.update(f"{weights_id}\n{','.join(layers)} mirror={mirror}{seen} {decoding}\n".encode())
     for path, _ in entries:
         stat = Path(path).stat()
@@ -68,13 +70,19 @@ def weights_digest(model, layers):
     return digest.hexdigest()
 
 
-def with_policy(model, policy):
+def with_policy(model, policy, dropout=None):
     """A copy of ``model`` (its layers new, its weights copied) computing in Keras's dtype
     ``policy`` ("mixed_bfloat16": bfloat16, the weights float32; 1.3-1.4x faster where the CPU
     has AVX-512 BF16 or AMX), but for its local response norms: TensorFlow's has no bfloat16
     kernel, so they stay float32 (Keras casts their inputs). For a part that is to be trained
-    apart from ``model``; computing() changes a model in place, without a copy."""
+    apart from ``model``; computing() changes a model in place, without a copy. ``dropout``
+    {layer name: rate}: a Dropout after each of those layers (Keras's clone_model call_function)."""
     import keras
+
+    def call(layer, *args, **kwargs):
+        out = layer(*args, **kwargs)
+        rate = (dropout or {}).get(layer.name)
+        return out if rate is None else keras.layers.Dropout(rate, name=f"{layer.name}_dropout", dtype=policy)(out)
 
     def clone(layer):
         config = layer.get_config()
@@ -82,7 +90,7 @@ def with_policy(model, policy):
             config["dtype"] = policy
         return layer.__class__.from_config(config)
 
-    copy = keras.models.clone_model(model, clone_function=clone)
+    copy = keras.models.clone_model(model, clone_function=clone, call_function=call if dropout else None)
     copy.set_weights(model.get_weights())
     return copy
 

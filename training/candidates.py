@@ -43,7 +43,7 @@ def better(best, candidate):
 
 
 def deep_candidates(model, bucket, train, val, select, pipeline, cache, batch, table, outputs, parts, sets, dtype,
-                    best=None, peaks=None):
+                    best=None, peaks=None, augment="fixed"):
     """The deep candidates of ``parts`` (training/deep.py: ResMem's own head retrained; its ResNet's
     last stage and head), and with ``sets`` (the ridge heads' feature sets) each one's ensemble: a
     ridge head on the retrained network's own features blended with its score, chosen as the heads
@@ -52,7 +52,7 @@ def deep_candidates(model, bucket, train, val, select, pipeline, cache, batch, t
     A candidate is (its choice, its selection val rho, its architecture options, what makes its
     network from the base's); returns the best of ``best`` and them. Only the best so far is kept:
     one deep candidate's network at a time beside the one being trained. None are trained (rows
-    say why) under deep.MIN_TRAIN training photos."""
+    say why) under deep.MIN_TRAIN training photos. ``augment``: the views' recipe (training/views.py)."""
     import time
 
     from training import deep, heads
@@ -69,21 +69,22 @@ def deep_candidates(model, bucket, train, val, select, pipeline, cache, batch, t
     y_val, val_rows = [val[i][1] for i in select], len(train) + select
     weights_id = f"{bucket.weights_md5} {bucket.checksums['model.json']}"
     features = deep.activations(model, train + val, pipeline, cache, batch, weights_id, bucket.preprocessing,
-                                options, outputs, dtype)
+                                options, outputs, dtype, augment)
     for part in [p for p in deep.PARTS if p in parts]:
         name, began = deep.PARTS[part], time.perf_counter()
         read = [array for layer in deep.reads(part, options) for array in features[layer]]
         labels = [[row, y] for row, y in zip(val_rows, y_val)]  # which val photos chose, with their scores
-        checkpoint = EpochCheckpoint(cache, part, checkpoint_key(weights_id, part, dtype, 0, deep.settings(part, dtype),
-                                                                 y_train, labels, read))
+        recipe = deep.settings(part, dtype, augment)
+        checkpoint = EpochCheckpoint(cache, part, checkpoint_key(weights_id, part, dtype, 0, recipe, y_train, labels,
+                                                                 read))
         score, epoch, trained, names, history = deep.train(model(), part, features, len(train), y_train, y_val,
                                                            options, dtype=dtype, checkpoint=checkpoint,
-                                                           val_rows=val_rows)
+                                                           val_rows=val_rows, augment=augment)
         log.info("%s: val Spearman %.4f at epoch %d", name, score, epoch)
         row = {"features": name, "val_spearman": score, "epoch": epoch, "val_by_epoch": history,
-               "seconds": round(time.perf_counter() - began, 1), **deep.settings(part, dtype)}
+               "seconds": round(time.perf_counter() - began, 1), **deep.settings(part, dtype, augment)}
         table.append(row)
-        choice = {"features": name, "epoch": epoch, **deep.settings(part, dtype),
+        choice = {"features": name, "epoch": epoch, **deep.settings(part, dtype, augment),
                   "what": f"{name.split(': ', 1)[1]}, from its weights, on augmented views; everything below frozen"}
         best = better(best, (choice, score, {}, lambda network, m=trained, w=names: deep.with_weights(network, m, w)))
         if not sets:

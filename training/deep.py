@@ -5,9 +5,10 @@ head. Everything below the part retrained stays frozen.
 The frozen part runs once per photo and view: its activations (fc6's input; layer4's and MemNet's
 conv5 for the stage) are cached by training/bottlenecks.py, keyed by the base bucket's md5s, the
 layers, the files, the view and the compute type. An epoch then costs only the part retrained.
-The views are ResMem's own augmentation, fixed so that they can be cached: the centre crop
-of the 256 x 256 squash, its mirror image, and random 227 crops of it, each mirrored at random
-(VIEWS in all, from a fixed seed).
+The views (training/views.py, VIEWS of them): the centre crop of the 256 x 256 squash, its
+mirror image, and random 227 crops of it, mirrored at random: one window for every photo
+(``--augment fixed``, the default) or, ResMem's own augmentation, a window for each photo
+(``resmem``, with dropout 0.5 after fc6 and fc7 in the part retrained, as ResMem trained).
 
 Training: fc12 is first recalibrated on train (an affine map of its logit to the logit of the
 lab's scores, as the ridge heads' blend is: a lab's scale need not be LaMem's), then Adam at
@@ -23,29 +24,16 @@ from pathlib import Path
 import numpy as np
 
 from training.heads import logit, rho
+from training.views import DROPOUT, RECIPES, VIEWS, views  # noqa: F401 - VIEWS, RECIPES: deep's settings
 
 log = logging.getLogger("finetune")
 
 MIN_TRAIN = 200  # fewer training photos: too little to adapt a layer of ResMem honestly
-VIEWS = 3  # the centre crop, its mirror, one random crop: each costs a pass of ResMem over the photos
 EPOCHS, PATIENCE, BATCH = 12, 3, 32
 LEARNING_RATE, L2SP = 1e-5, 1e-3
 HEAD = ("fc6", "fc7", "fc8", "fc9", "fc10", "fc11", "fc12")
 INPUT = "concat"  # the layer whose output fc6 reads: the frozen features
 PRECISIONS = ("auto", "float32", "bfloat16")
-
-
-def views(spec, count=VIEWS, seed=0):
-    """(top, left, flip) of each view: the centre crop, its mirror, then random crops."""
-    from core.inputs.images import crop_offsets
-
-    top, left = crop_offsets(spec)
-    rng = np.random.default_rng(seed)
-    chosen = [(top, left, False), (top, left, True)]
-    while len(chosen) < count:
-        chosen.append((int(rng.integers(0, spec.resize[1] - spec.crop + 1)),
-                       int(rng.integers(0, spec.resize[0] - spec.crop + 1)), bool(rng.integers(0, 2))))
-    return chosen[:count]
 
 
 def stage_input(options):
@@ -62,7 +50,8 @@ def inputs(options):
     return [INPUT, stage_input(options), "flatten"]
 
 
-def activations(network, entries, pipeline, folder, batch, weights_id, spec, options, centre, dtype="float32"):
+def activations(network, entries, pipeline, folder, batch, weights_id, spec, options, centre, dtype="float32",
+                augment="fixed"):
     """{layer: [N x D a view]}: the frozen features of each view of each of ``entries``, computed
     in ``dtype`` and cached (memory-mapped; the stage's input in float16: 0.45 MB a photo and
     view); ``centre`` holds the first view's, from the heads' own pass over the centre crops
@@ -72,7 +61,7 @@ def activations(network, entries, pipeline, folder, batch, weights_id, spec, opt
     layers = inputs(options)
     others = [bottlenecks.outputs(network, layers, entries, pipeline, folder, batch, desc="resmem-views",
                                   weights_id=weights_id, view=view, half=(stage_input(options),), dtype=dtype)
-              for view in views(spec)[1:]]
+              for view in views(spec, len(entries), recipe=augment)[1:]]
     return {name: [centre[name]] + [other[name] for other in others] for name in layers}
 
 
@@ -94,27 +83,31 @@ PARTS = {"head": "deep: fc6-fc12 retrained",
          "stage": "deep: ResNet's last stage (layer4 and its fc) and fc6-fc12 retrained, BatchNorm statistics frozen"}
 
 
-def trainable(base, part, options, dtype="float32"):
+def trainable(base, part, options, dtype="float32", augment="fixed"):
     """(a Keras model of the part, reading ``reads(part, options)``, the names of the layers it retrains);
     its fc12 is linear (it is trained on logits) and float32, the rest computes in ``dtype``
-    (its weights stay float32); its layers are copies: ``base`` is left as it is."""
+    (its weights stay float32); its layers are copies: ``base`` is left as it is. With ``augment``
+    "resmem", a Dropout (DROPOUT) after fc6 and fc7, active only in training."""
     import keras
 
     from training.bottlenecks import with_policy
 
     policy = "mixed_bfloat16" if dtype == "bfloat16" else "float32"
+    dropout = {"fc6": DROPOUT, "fc7": DROPOUT} if augment == "resmem" else {}
     if part == "head":
         features = keras.Input(base.get_layer(INPUT).output.shape[1:], name="features")
         x = features
         for name in HEAD[:-1]:
             layer = base.get_layer(name)
             x = keras.layers.Dense(layer.units, activation=layer.activation, name=name, dtype=policy)(x)
+            if name in dropout:
+                x = keras.layers.Dropout(dropout[name], name=f"{name}_dropout", dtype=policy)(x)
         model = keras.Model(features, keras.layers.Dense(1, name="fc12")(x))
         for name in HEAD:
             model.get_layer(name).set_weights(base.get_layer(name).get_weights())
         return model, list(HEAD)
     below = keras.Model([base.get_layer(name).output for name in reads(part, options)], base.get_layer("fc11").output)
-    copy = with_policy(below, policy)
+    copy = with_policy(below, policy, dropout)
     for layer in copy.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.trainable = False  # its statistics and scale frozen: a few hundred photos cannot re-estimate them
@@ -149,7 +142,7 @@ def predicted(model, data, shapes, rows, outputs=None, batch=64):
 
 
 def train(base, part, features, n_train, y_train, y_val, options=None, seed=0, epochs=EPOCHS, dtype="float32",
-          checkpoint=None, val_rows=None):
+          checkpoint=None, val_rows=None, augment="fixed"):
     """Retrain ``part`` ("head" or "stage") of ``base`` (a built Keras ResMem) on ``features``
     ({layer: [N x ... a view]}, train rows then val rows), computing in ``dtype``; returns (val
     rho of the best epoch, that epoch (0: the recalibrated part, before any training, was best),
@@ -163,7 +156,7 @@ def train(base, part, features, n_train, y_train, y_val, options=None, seed=0, e
     from training.bottlenecks import computing, set_policy
 
     keras.utils.set_random_seed(seed)
-    model, names = trainable(base, part, options, dtype)  # val is measured, and the result served, in float32:
+    model, names = trainable(base, part, options, dtype, augment)  # val is measured, and the result served, in float32:
     # the same weights computing so (computing), no float32 twin
     shapes = [tuple(base.get_layer(name).output.shape[1:]) for name in reads(part, options)]
     data = [features[name] for name in reads(part, options)]
@@ -286,9 +279,11 @@ def with_weights(base, model, names):
     return base
 
 
-def settings(part, dtype):
+def settings(part, dtype, augment="fixed"):
     """What model.json records of a deep candidate's training."""
-    return {"retrained": PARTS[part], "views": VIEWS, "epochs_max": EPOCHS, "patience": PATIENCE, "batch": BATCH,
+    return {"retrained": PARTS[part], "views": VIEWS, "augment": augment,
+            "dropout": DROPOUT if augment == "resmem" else 0, "epochs_max": EPOCHS,
+            "patience": PATIENCE, "batch": BATCH,
             "learning_rate": LEARNING_RATE, "schedule": "cosine decay", "l2_sp": L2SP, "precision": dtype,
             "loss": "squared error of the logit, fc12 recalibrated on train first",
             "stopped_on": "val Spearman (centre views, float32)"}

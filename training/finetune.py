@@ -20,8 +20,8 @@ With 200 training photos or more, deeper candidates compete by the same rule (tr
 ResMem's own fc6-fc12 retrained, its ResNet's last stage with them, and each blended with a ridge
 head on its own features); ``--candidates`` restricts the field.
 
-A model whose val rho is not above the base model's is reported as such, and its bucket is
-written only with ``--force``. The bucket holds the whole network (ResMem's weights and the
+The bucket is written only where the chosen model beats the base on val photos held out from
+every choice (training/gate.py), or with ``--force``. It holds the whole network (ResMem's weights and the
 head), ``model.json`` with its provenance and ``md5sums.txt``; serve it with
 ``MODEL_BUCKET=BUCKET make run``. Its licence is ResMem's: non-commercial.
 """
@@ -37,6 +37,7 @@ from training import gate, memory, overlap
 from training.candidates import deep_candidates, tuned_network, wanted
 from training.deep import PRECISIONS
 from training.lamem import KINDS, DatasetError, read_split, split_path
+from training.views import RECIPES
 
 log = logging.getLogger("finetune")
 
@@ -163,7 +164,7 @@ def settings_tried(table, feature_sets):
 
 def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACHE, batch=16, output="memorability",
              candidates="all", precision="auto", allow_overlap=False, seed=0, confirm_share=gate.CONFIRM,
-             report=None):
+             report=None, augment="fixed"):
     """Fit the ``candidates`` (see wanted) on ``train_k``, choose the best on the selection part of
     ``val_k``, measure it on the confirmation part (training/gate.py: ``seed`` divides val), write
     the bucket ``out``; return its facts. Raises NotImproved (after saying why) when it does not
@@ -216,7 +217,7 @@ def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACH
         if parts:
             chosen = deep_candidates(model, bucket, train, val, select, pipeline, cache, batch, table, outputs, parts,
                                      sets_of_base if "ensembles" in candidates else (), deep.precision(precision),
-                                     chosen, peaks)
+                                     chosen, peaks, augment)
         if chosen is None:
             log.warning("no candidate of --candidates could be trained: the ridge head is written")
             chosen = ridge
@@ -278,6 +279,10 @@ def main(argv=None):
     parser.add_argument("--precision", choices=PRECISIONS, default="auto",
                         help="the deep candidates' compute type (val is measured in float32 whatever it is): "
                              "auto is bfloat16 on a CPU with AVX-512 BF16 or AMX, else float32")
+    parser.add_argument("--augment", choices=RECIPES, default="fixed",
+                        help="the deep candidates' views: fixed (one random window shared by every photo) or "
+                             "resmem (a window and flip for each photo, dropout 0.5 after fc6 and fc7, as ResMem "
+                             "trained); training/views.py")
     parser.add_argument("--cache", default=DEFAULT_CACHE, type=Path, help="folder of the cached features")
     parser.add_argument("--report", type=Path, help="a folder to write report.json and report.md into: what a "
                                                     "methods section needs (training/report.py)")
@@ -287,7 +292,7 @@ def main(argv=None):
     try:
         facts = finetune(args.data, args.split, args.out, args.base or BASES[args.output], args.force, args.cache,
                          args.batch, args.output, args.candidates, args.precision, args.allow_overlap, args.seed,
-                         args.confirm, args.report)
+                         args.confirm, args.report, args.augment)
     except NotImproved as error:
         log.error("%s", error)
         return 1

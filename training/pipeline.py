@@ -26,19 +26,25 @@ def image_dataset(entries, pipeline, batch, augment=False, shuffle=False, seed=0
     through ``pipeline`` (core.inputs.pipeline.InputPipeline); with ``mirror``, each photo mirrored
     left-right before its centre crop, as ``InputPipeline.with_mirror`` does (MODEL_TTA). A
     ``view`` (top, left, flip) takes that crop of the resized photo instead, flipped after the
-    crop with ``flip``: one fixed augmented view (training/deep.py)."""
+    crop with ``flip``: one fixed augmented view; an N x 3 array of them, one for each of the
+    N entries, a window and flip for each photo (training/views.py)."""
     spec = pipeline.spec
     paths = [str(path) for path, _ in entries]
     scores = np.asarray([score for _, score in entries], np.float32)
     width, height = spec.resize
     top, left = crop_offsets(spec)
 
-    def load(path, score):
+    each = isinstance(view, np.ndarray)  # a view for each photo, read with it
+
+    def load(path, score, own=None):
         pixels = tf.numpy_function(lambda p: pipeline.resized(p.decode()), [path], tf.uint8)
         pixels.set_shape((height, width, 3))
         if mirror:  # the resize commutes with the mirror; the off-centre crop does not
             pixels = pixels[:, ::-1]
-        if view is not None:
+        if each:
+            pixels = tf.slice(pixels, tf.stack([own[0], own[1], 0]), (spec.crop, spec.crop, 3))
+            pixels = tf.cond(own[2] > 0, lambda: pixels[:, ::-1], lambda: pixels)
+        elif view is not None:
             pixels = pixels[view[0]:view[0] + spec.crop, view[1]:view[1] + spec.crop]
             pixels = pixels[:, ::-1] if view[2] else pixels
         elif augment:
@@ -48,7 +54,9 @@ def image_dataset(entries, pipeline, batch, augment=False, shuffle=False, seed=0
             pixels = pixels[top:top + spec.crop, left:left + spec.crop]
         return normalise(pixels, spec), score
 
-    data = tf.data.Dataset.from_tensor_slices((paths, scores))
+    if each and view.shape != (len(paths), 3):
+        raise ValueError(f"a view for each of {len(paths)} photos, not {view.shape}")
+    data = tf.data.Dataset.from_tensor_slices((paths, scores, view) if each else (paths, scores))
     if shuffle:
         data = data.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
     return data.map(load, num_parallel_calls=tf.data.AUTOTUNE).batch(batch).prefetch(tf.data.AUTOTUNE)

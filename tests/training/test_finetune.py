@@ -221,7 +221,8 @@ def test_the_deep_candidates_and_their_ensembles_compete_on_val_and_the_winner_i
           "--test", "0.1", "--seed", "2")
     assert len(read_split(data, "train", 1)) >= deep.MIN_TRAIN
     args = ("training.finetune", "--base", str(TEACHER), "--data", str(data), "--split", "1",
-            "--cache", str(features), "--precision", "bfloat16")  # float32's val twin, and the result, are in it
+            "--cache", str(features), "--precision", "bfloat16",  # float32's val twin, and the result, are in it
+            "--augment", "resmem")  # a window a photo, dropout (test_views); --augment fixed: test_resume's views
     stage(*args, "--out", str(out))
     f = facts(out)
     # Run again, as after a kill once both were trained: each deep candidate is resumed from its
@@ -238,6 +239,7 @@ def test_the_deep_candidates_and_their_ensembles_compete_on_val_and_the_winner_i
     for name in deep.PARTS.values():
         history = rows[name]["val_by_epoch"]  # from epoch 0: recalibrated, not trained
         assert rows[name]["epoch"] == int(np.argmax(history)) and rows[name]["precision"] == "bfloat16"
+        assert rows[name]["augment"] == "resmem" and rows[name]["dropout"] == 0.5
         assert history[rows[name]["epoch"]] == pytest.approx(rows[name]["val_spearman"], abs=1e-4)
         last = len(history) - 1
         assert last == deep.EPOCHS or last - rows[name]["epoch"] == deep.PATIENCE  # ran them all, or stopped early

@@ -1,0 +1,45 @@
+"""The views of each photo that the deep candidates (training/deep.py) train on, each computed by
+ResMem's frozen part in one pass and cached (training/bottlenecks.py, keyed by the view).
+
+VIEWS passes: the centre crop of the resized photo (from the ridge heads' own pass), its mirror
+image, then random crop windows. How the random ones are drawn is the recipe (``--augment``):
+  - ``fixed`` (the default): one random window and flip, drawn once from the seed and the same for
+    every photo: what the deep candidates have used since they were written;
+  - ``resmem``: ResMem's own augmentation, a random window and flip for each photo and pass (an
+    N x 3 array of them, from the seed), and dropout 0.5 after fc6 and fc7 in the retrained head,
+    as ResMem trained it (training/deep.py's trainable).
+"""
+import hashlib
+
+import numpy as np
+
+VIEWS = 3  # the centre crop, its mirror, one random crop: each costs a pass of ResMem over the photos
+RECIPES = ("fixed", "resmem")
+DROPOUT = 0.5  # ResMem's, after fc6 and fc7
+
+
+def views(spec, n, count=VIEWS, seed=0, recipe="fixed"):
+    """The ``count`` views of ``n`` photos: each a (top, left, flip) for every photo, or (the
+    random ones of ``resmem``) an ``n`` x 3 array of int32, a window and a flip for each photo."""
+    from core.inputs.images import crop_offsets
+
+    if recipe not in RECIPES:
+        raise ValueError(f"--augment must be one of {', '.join(RECIPES)}, not {recipe!r}")
+    top, left = crop_offsets(spec)
+    rng = np.random.default_rng(seed)
+    chosen = [(top, left, False), (top, left, True)]
+    rows, columns = spec.resize[1] - spec.crop + 1, spec.resize[0] - spec.crop + 1
+    while len(chosen) < count:
+        if recipe == "fixed":
+            chosen.append((int(rng.integers(0, rows)), int(rng.integers(0, columns)), bool(rng.integers(0, 2))))
+        else:
+            chosen.append(np.stack([rng.integers(0, rows, n), rng.integers(0, columns, n), rng.integers(0, 2, n)],
+                                   axis=1).astype(np.int32))
+    return chosen[:count]
+
+
+def described(view):
+    """What a cache key records of a view: the tuple, or the digest of a photo-by-photo array."""
+    if isinstance(view, np.ndarray):
+        return f"per-photo:{hashlib.md5(np.ascontiguousarray(view).tobytes(), usedforsecurity=False).hexdigest()}"
+    return str(tuple(view))
