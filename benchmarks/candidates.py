@@ -1,6 +1,6 @@
 """`make bench-candidates DATA=...`: each fine-tuning candidate on one dataset, its val and test rho.
 
-    python -m benchmarks.candidates --data DATA [--split 1] [--output memorability]
+    python -m benchmarks.candidates --data DATA [--split 1] [--output memorability] [--augment fixed]
 
 training.finetune chooses one candidate on val. To see what each would have given, this writes
 one bucket a candidate (`--candidates heads`, `head`, `stage`, `head,ensembles`,
@@ -8,7 +8,7 @@ one bucket a candidate (`--candidates heads`, `head`, `stage`, `head,ensembles`,
 test split with training.evaluate, beside the base model. Each run is its own process: the
 seconds and peak RSS (resident, and anonymous from model.json) are the candidate's own (with warm
 features, after the first).
-It prints one row a candidate and keeps them in test-artifacts/bench-candidates.json. Test rho is
+It prints one row a candidate and keeps them in --out (test-artifacts/bench-candidates.json). Test rho is
 for the report only: nothing here chooses by it.
 """
 import argparse
@@ -40,6 +40,8 @@ def main(argv=None):
     parser.add_argument("--split", type=int, default=1)
     parser.add_argument("--output", choices=sorted(BASES), default="memorability")
     parser.add_argument("--cache", type=Path, default=ROOT / ".cache" / "features")
+    parser.add_argument("--augment", default="fixed", help="the deep candidates' views (finetune --augment)")
+    parser.add_argument("--out", type=Path, default=ROOT / "test-artifacts" / "bench-candidates.json")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-candidates-") as workdir:
         base = evaluated(ROOT / BASES[args.output], args.data, args.split, args.output, Path(workdir) / "base-report")
@@ -49,7 +51,8 @@ def main(argv=None):
             bucket = Path(workdir) / candidate.replace(",", "-")
             seconds, rss = measured([sys.executable, "-m", "training.finetune", "--data", str(args.data), "--split",
                                      str(args.split), "--output", args.output, "--out", str(bucket), "--cache",
-                                     str(args.cache), "--candidates", candidate, "--force"])
+                                     str(args.cache), "--candidates", candidate, "--augment", args.augment,
+                                     "--force"])
             provenance = json.loads((bucket / "model.json").read_text())["provenance"]
             test = evaluated(bucket, args.data, args.split, args.output, bucket.with_name(bucket.name + "-report"))
             rows.append({"candidate": candidate, "chosen": provenance["chosen_on_selection"]["features"],
@@ -70,9 +73,8 @@ def main(argv=None):
               f"[{low:.3f}, {high:.3f}]    {row.get('seconds', 0):>6.0f}{row.get('peak_rss_mb', 0):>8.0f}"
               f"{row.get('peak_anon_mb') or 0:>8.0f}  "
               f"{row.get('chosen', '')}")
-    out = ROOT / "test-artifacts" / "bench-candidates.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(rows, indent=2))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(rows, indent=2))
 
 
 if __name__ == "__main__":
