@@ -196,8 +196,8 @@ finetune: $(VENV)/.installed weights
 	test -n "$(DATA)" || { echo "usage: make finetune DATA=folder [OUT=$(TUNED) SPLIT=1]"; exit 2; }
 	$(PY) -m training.finetune --data $(DATA) --split $(SPLIT) --out $(TUNED) $(ARGS)
 
-# Cost and gain of fine-tuning on SIZES synthetic photos made from IMAGES, against one `score`
-# pass and against ResMem, in one run.
+# Cost (seconds; peak anonymous and resident memory, per candidate) and gain of fine-tuning on
+# SIZES synthetic photos made from IMAGES, against one `score` pass and against ResMem, in one run.
 bench-finetune: SIZES ?= 1000 5000
 bench-finetune: $(VENV)/.installed-test weights
 	$(PY) -m benchmarks.finetune --images $(IMAGES) --sizes $(SIZES)
