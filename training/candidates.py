@@ -55,7 +55,7 @@ def deep_candidates(model, bucket, train, val, select, pipeline, cache, batch, t
     say why) under deep.MIN_TRAIN training photos. ``augment``: the views' recipe (training/views.py)."""
     import time
 
-    from training import deep, heads
+    from training import deep
 
     if len(train) < deep.MIN_TRAIN:
         log.info("deep candidates skipped: %d training photos, fewer than %d, are too few to adapt a layer of "
@@ -82,30 +82,37 @@ def deep_candidates(model, bucket, train, val, select, pipeline, cache, batch, t
                                                            val_rows=val_rows, augment=augment)
         log.info("%s: val Spearman %.4f at epoch %d", name, score, epoch)
         row = {"features": name, "val_spearman": score, "epoch": epoch, "val_by_epoch": history,
-               "seconds": round(time.perf_counter() - began, 1), **deep.settings(part, dtype, augment)}
+               "seconds": round(time.perf_counter() - began, 1), **recipe}
         table.append(row)
-        choice = {"features": name, "epoch": epoch, **deep.settings(part, dtype, augment),
+        choice = {"features": name, "epoch": epoch, **recipe,
                   "what": f"{name.split(': ', 1)[1]}, from its weights, on augmented views; everything below frozen"}
         best = better(best, (choice, score, {}, lambda network, m=trained, w=names: deep.with_weights(network, m, w)))
-        if not sets:
-            row.update(peaks.take() if peaks else {})
-            del trained
-            gc.collect()  # a losing candidate's network and Adam's state go now, not at the end
-            continue
-        layers = sorted({layer for key in sets for layer in heads.FEATURE_SETS[key]} | {heads.BASE_LAYER})
-        adapted = deep.adapted_outputs(trained, part, options, features, outputs, layers, n)
-        head, _, _ = heads.search(adapted, len(train), y_train, y_val, sets, val_rows)
-        label = f"ensemble: {name} + ridge {head.features}"
-        table.append({"features": label, "val_spearman": head.val_spearman, "ridge_penalty": head.penalty,
-                      "blend": head.blend})
-        log.info("%s: val Spearman %.4f (blend %.2f)", label, head.val_spearman, head.blend)
-        if head.blend > 0:  # at 0 it is the deep candidate itself
-            best = better(best, ({**choice, "features": label, "ensemble": head.choice(),
-                                  "what": choice["what"] + ", blended with a linear head on its own features"},
-                                 head.val_spearman, {"tuned": {"features": list(head.layers)}},
-                                 lambda network, m=trained, w=names, h=head:
-                                     tuned_network(deep.with_weights(network, m, w), h)))
+        if sets:
+            best = ensemble(best, trained, names, choice, part, features, outputs, sets, n, y_train, y_val,
+                            val_rows, table, options)
         row.update(peaks.take() if peaks else {})  # the part's training and its ensemble's search
-        del trained, adapted, head
-        gc.collect()
+        del trained
+        gc.collect()  # a losing candidate's network and Adam's state go now, not at the end
     return best
+
+
+def ensemble(best, trained, names, choice, part, features, outputs, sets, n, y_train, y_val, val_rows, table,
+             options):
+    """The better of ``best`` and the deep candidate ``trained`` blended with a ridge head on its
+    own features (the heads' search on the selection rows ``val_rows``); its row goes to ``table``."""
+    from training import deep, heads
+
+    layers = sorted({layer for key in sets for layer in heads.FEATURE_SETS[key]} | {heads.BASE_LAYER})
+    adapted = deep.adapted_outputs(trained, part, options, features, outputs, layers, n)
+    head, _, _ = heads.search(adapted, len(y_train), y_train, y_val, sets, val_rows)
+    label = f"ensemble: {choice['features']} + ridge {head.features}"
+    table.append({"features": label, "val_spearman": head.val_spearman, "ridge_penalty": head.penalty,
+                  "blend": head.blend})
+    log.info("%s: val Spearman %.4f (blend %.2f)", label, head.val_spearman, head.blend)
+    if head.blend <= 0:  # at 0 it is the deep candidate itself
+        return best
+    return better(best, ({**choice, "features": label, "ensemble": head.choice(),
+                          "what": choice["what"] + ", blended with a linear head on its own features"},
+                         head.val_spearman, {"tuned": {"features": list(head.layers)}},
+                         lambda network, m=trained, w=names, h=head:
+                             tuned_network(deep.with_weights(network, m, w), h)))

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from training.heads import logit, rho
-from training.views import DROPOUT, RECIPES, VIEWS, views  # noqa: F401 - VIEWS, RECIPES: deep's settings
+from training.views import DROPOUT, VIEWS, views
 
 log = logging.getLogger("finetune")
 

@@ -43,25 +43,25 @@ class Peaks:
     def _sample(self):
         now = resident_mb()
         if now is None:
-            return
+            return None
         with self._lock:
             for peaks in (self._since, self._run):
                 for kind, mb in now.items():
                     peaks[kind] = max(peaks[kind], mb)
+        return now
 
     def take(self):
         """{"peak_anon_mb", "peak_rss_mb"} since the last take (or the start); the next part starts now."""
-        self._sample()
+        now = self._sample()
         with self._lock:
-            taken, now = self._since, resident_mb()
-            self._since = dict(now) if now else {"anon": 0, "total": 0}
-        return shaped(taken) if now else {"peak_anon_mb": None, "peak_rss_mb": None}
+            taken, self._since = self._since, dict(now or {"anon": 0, "total": 0})
+        return shaped(taken if now else None)
 
     def whole_run(self):
         """The same, since the start."""
-        self._sample()
+        now = self._sample()
         with self._lock:
-            return shaped(self._run) if resident_mb() else {"peak_anon_mb": None, "peak_rss_mb": None}
+            return shaped(self._run if now else None)
 
     def stop(self):
         self._done.set()
@@ -69,4 +69,5 @@ class Peaks:
 
 
 def shaped(peaks):
-    return {"peak_anon_mb": peaks["anon"], "peak_rss_mb": peaks["total"]}
+    """As model.json records them; None off Linux."""
+    return {"peak_anon_mb": peaks and peaks["anon"], "peak_rss_mb": peaks and peaks["total"]}
