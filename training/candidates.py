@@ -43,7 +43,7 @@ def better(best, candidate):
 
 
 def deep_candidates(model, bucket, train, val, select, pipeline, cache, batch, table, outputs, parts, sets, dtype,
-                    best=None, peaks=None, augment="fixed"):
+                    best=None, peaks=None, augment="fixed", seeds=1):
     """The deep candidates of ``parts`` (training/deep.py: ResMem's own head retrained; its ResNet's
     last stage and head), and with ``sets`` (the ridge heads' feature sets) each one's ensemble: a
     ridge head on the retrained network's own features blended with its score, chosen as the heads
@@ -52,7 +52,10 @@ def deep_candidates(model, bucket, train, val, select, pipeline, cache, batch, t
     A candidate is (its choice, its selection val rho, its architecture options, what makes its
     network from the base's); returns the best of ``best`` and them. Only the best so far is kept:
     one deep candidate's network at a time beside the one being trained. None are trained (rows
-    say why) under deep.MIN_TRAIN training photos. ``augment``: the views' recipe (training/views.py)."""
+    say why) under deep.MIN_TRAIN training photos. ``augment``: the views' recipe (training/views.py).
+    Each part competes as its best epoch and as the averages of its weights (training/averages.py:
+    its epochs', and with ``seeds`` over 1 that many seeds' best epochs'): the best of them, by the
+    same rule, is the part's, and its ensemble is that one's."""
     import time
 
     from training import deep
@@ -75,22 +78,32 @@ def deep_candidates(model, bucket, train, val, select, pipeline, cache, batch, t
         read = [array for layer in deep.reads(part, options) for array in features[layer]]
         labels = [[row, y] for row, y in zip(val_rows, y_val)]  # which val photos chose, with their scores
         recipe = deep.settings(part, dtype, augment)
-        checkpoint = EpochCheckpoint(cache, part, checkpoint_key(weights_id, part, dtype, 0, recipe, y_train, labels,
-                                                                 read))
-        score, epoch, trained, names, history = deep.train(model(), part, features, len(train), y_train, y_val,
-                                                           options, dtype=dtype, checkpoint=checkpoint,
-                                                           val_rows=val_rows, augment=augment)
-        log.info("%s: val Spearman %.4f at epoch %d", name, score, epoch)
-        row = {"features": name, "val_spearman": score, "epoch": epoch, "val_by_epoch": history,
-               "seconds": round(time.perf_counter() - began, 1), **recipe}
+
+        def run(seed, part=part, read=read, labels=labels, recipe=recipe):
+            checkpoint = EpochCheckpoint(cache, part, checkpoint_key(weights_id, part, dtype, seed, recipe, y_train,
+                                                                     labels, read))
+            return deep.train(model(), part, features, len(train), y_train, y_val, options, seed=seed, dtype=dtype,
+                              checkpoint=checkpoint, val_rows=val_rows, augment=augment)
+
+        trained = run(0)
+        log.info("%s: val Spearman %.4f at epoch %d", name, trained.score, trained.epoch)
+        row = {"features": name, "val_spearman": trained.score, "epoch": trained.epoch,
+               "val_by_epoch": trained.history, **recipe}
         table.append(row)
-        choice = {"features": name, "epoch": epoch, **recipe,
-                  "what": f"{name.split(': ', 1)[1]}, from its weights, on augmented views; everything below frozen"}
-        best = better(best, (choice, score, {}, lambda network, m=trained, w=names: deep.with_weights(network, m, w)))
+        choice, weights = averaged(trained, part, name, features, options, val_rows, y_val, seeds, run, table)
+        trained = trained._replace(snapshots=None)  # the mean of its epochs goes unless it is the part's best
+        if weights is not None:  # the part's best is an average: its model holds it, and only it is kept
+            trained.model.set_weights(weights)
+        del weights
+        row["seconds"] = round(time.perf_counter() - began, 1)
+        choice.update({**recipe, "what": f"{name.split(': ', 1)[1]}, from its weights, on augmented views"
+                                         f"{choice['what']}; everything below frozen"})
+        best = better(best, (choice, choice.pop("val_spearman"), {},
+                             lambda network, m=trained.model, w=trained.names: with_weights(network, m, w)))
         if sets:
-            best = ensemble(best, trained, names, choice, part, features, outputs, sets, n, y_train, y_val,
-                            val_rows, table, options)
-        row.update(peaks.take() if peaks else {})  # the part's training and its ensemble's search
+            best = ensemble(best, trained.model, trained.names, choice, part, features, outputs, sets, n, y_train,
+                            y_val, val_rows, table, options)
+        row.update(peaks.take() if peaks else {})  # the part's training, its averages and its ensemble's search
         del trained
         gc.collect()  # a losing candidate's network and Adam's state go now, not at the end
     return best
@@ -100,10 +113,10 @@ def ensemble(best, trained, names, choice, part, features, outputs, sets, n, y_t
              options):
     """The better of ``best`` and the deep candidate ``trained`` blended with a ridge head on its
     own features (the heads' search on the selection rows ``val_rows``); its row goes to ``table``."""
-    from training import deep, heads
+    from training import heads
 
     layers = sorted({layer for key in sets for layer in heads.FEATURE_SETS[key]} | {heads.BASE_LAYER})
-    adapted = deep.adapted_outputs(trained, part, options, features, outputs, layers, n)
+    adapted = adapted_outputs(trained, part, options, features, outputs, layers, n)
     head, _, _ = heads.search(adapted, len(y_train), y_train, y_val, sets, val_rows)
     label = f"ensemble: {choice['features']} + ridge {head.features}"
     table.append({"features": label, "val_spearman": head.val_spearman, "ridge_penalty": head.penalty,
@@ -115,4 +128,71 @@ def ensemble(best, trained, names, choice, part, features, outputs, sets, n, y_t
                           "what": choice["what"] + ", blended with a linear head on its own features"},
                          head.val_spearman, {"tuned": {"features": list(head.layers)}},
                          lambda network, m=trained, w=names, h=head:
-                             tuned_network(deep.with_weights(network, m, w), h)))
+                             tuned_network(with_weights(network, m, w), h)))
+
+
+def averaged(trained, part, name, features, options, val_rows, y_val, seeds, run, table):
+    """(the choice of part ``name`` with its "val_spearman" and "what": its best epoch, or an
+    average of weights where that is better on the selection rows; the weights to give
+    ``trained.model`` for it, None for its best epoch). Each average's row goes to ``table``; the
+    soup trains ``run(seed)`` for the seeds 1 .. ``seeds`` - 1 (training/averages.py)."""
+    from training import deep
+    from training.averages import RunningMean
+
+    variants = [({"features": name, "epoch": trained.epoch, "val_spearman": trained.score, "what": ""}, None)]
+    if trained.snapshots is not None:
+        score, arrays, count = trained.snapshots
+        row = {"features": f"{name}, mean of its {count} epochs' weights", "val_spearman": score,
+               "averaged": "snapshots", "epochs_averaged": count}
+        variants.append(({**row, "epoch": trained.epoch, "what": f", the mean of its {count} epochs' weights"},
+                         arrays))
+        table.append(row)
+        log.info("%s: val Spearman %.4f", row["features"], score)
+    if seeds > 1:
+        soup, histories, epochs = RunningMean(), [], [trained.epoch]
+        soup.add(trained.model.weights)
+        for seed in range(1, seeds):
+            other = run(seed)
+            soup.add(other.model.weights)
+            histories.append(other.history)
+            epochs.append(other.epoch)
+            last = other.model
+            del other
+        last.set_weights(soup.arrays)  # the last seed's model measures the soup
+        row = {"features": f"{name}, mean of {seeds} seeds' best epochs' weights",
+               "val_spearman": deep.val_rho(last, part, features, options, val_rows, y_val), "averaged": "seeds",
+               "seeds": seeds, "best_epochs": epochs, "val_by_epoch_of_other_seeds": histories}
+        del last
+        gc.collect()
+        chosen = {key: value for key, value in row.items() if key != "val_by_epoch_of_other_seeds"}
+        variants.append(({**chosen, "epoch": epochs, "what": f", the mean of {seeds} seeds' best epochs' weights"},
+                         soup.arrays))
+        table.append(row)
+        log.info("%s: val Spearman %.4f", row["features"], row["val_spearman"])
+    return max(variants, key=lambda variant: variant[0]["val_spearman"])  # the first of equals
+
+
+def adapted_outputs(model, part, options, features, outputs, layers, n):
+    """{layer: N x D}: the retrained network's ``layers`` on the centre views of the first ``n``
+    photos (train then val), for a ridge head on them (an ensemble, training/heads.search); a
+    layer below the part retrained is the frozen one, from ``outputs``; fc12's is its score."""
+    import numpy as np
+
+    from training import deep
+
+    own = [name for name in layers if name in {layer.name for layer in model.layers}]
+    shapes = [tuple(inp.shape[1:]) for inp in model.inputs]
+    data = [features[name] for name in deep.reads(part, options)]
+    computed = dict(zip(own, deep.predicted(model, data, shapes, np.arange(n), own)))
+    result = {name: computed[name] if name in computed else np.asarray(outputs[name][:n], np.float64)
+              for name in layers}
+    result["fc12"] = 1 / (1 + np.exp(-result["fc12"]))  # the trained fc12 is linear: its score, in float64
+    return result
+
+
+def with_weights(base, model, names):
+    """``base`` (a built Keras ResMem) with ``model``'s retrained layers ``names``: one network,
+    served as any."""
+    for name in names:
+        base.get_layer(name).set_weights(model.get_layer(name).get_weights())
+    return base

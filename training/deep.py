@@ -20,9 +20,11 @@ epoch. Test is never read.
 import logging
 import math
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
+from training.averages import RunningMean
 from training.heads import logit, rho
 from training.views import DROPOUT, VIEWS, views
 
@@ -141,12 +143,24 @@ def predicted(model, data, shapes, rows, outputs=None, batch=64):
             for k in range(len(parts[0]))]
 
 
+class Trained(NamedTuple):
+    """A deep part trained: its best epoch's val rho and number, the model holding that epoch's
+    weights (float32), the names of the layers retrained, val rho of each epoch from 0, and
+    ``snapshots``: (val rho, weights, epochs averaged) of the mean of its epochs' weights
+    (training/averages.py), None under two epochs."""
+    score: float
+    epoch: int
+    model: object
+    names: list
+    history: list
+    snapshots: tuple = None
+
+
 def train(base, part, features, n_train, y_train, y_val, options=None, seed=0, epochs=EPOCHS, dtype="float32",
           checkpoint=None, val_rows=None, augment="fixed"):
     """Retrain ``part`` ("head" or "stage") of ``base`` (a built Keras ResMem) on ``features``
-    ({layer: [N x ... a view]}, train rows then val rows), computing in ``dtype``; returns (val
-    rho of the best epoch, that epoch (0: the recalibrated part, before any training, was best),
-    the model (float32) with its weights, their names, [val rho of each epoch from 0]). Val is always
+    ({layer: [N x ... a view]}, train rows then val rows), computing in ``dtype``; returns a
+    Trained (epoch 0: the recalibrated part, before any training, was best). Val is always
     measured in float32, as the bucket is served. ``base`` is left unchanged. With ``checkpoint``
     (training/deep_checkpoint.py) each epoch is saved, and a saved one is resumed. ``val_rows``:
     the rows ``y_val`` scores (the selection part of val); default the rows after train."""
@@ -191,24 +205,28 @@ def train(base, part, features, n_train, y_train, y_val, options=None, seed=0, e
     def step(x, y):
         update(gradients(x, y))
 
-    def measured():  # val rho in float32; a constant prediction (nan) ranks nothing
+    def measured():  # val rho in float32
         with computing(model, "float32"):
-            score = rho(predicted(model, data, shapes, val_rows)[0][:, 0], y_val)
-        return -1.0 if math.isnan(score) else score
+            return val_rho(model, part, features, options, val_rows, y_val)
 
     def result(best):  # the best epoch's weights, computing in float32 from now on, as served
-        model.set_weights(best[2])
         set_policy(model, "float32")
-        return best[0], best[1], model, names, history
+        average = None
+        if snapshots.is_average():  # the snapshot average's val rho, on the same model
+            model.set_weights(snapshots.arrays)
+            average = (measured(), snapshots.arrays, snapshots.count)
+        model.set_weights(best[2])
+        return Trained(best[0], best[1], model, names, history, average)
 
     rng = np.random.default_rng(seed)
     saved = checkpoint.load() if checkpoint is not None else None
     if saved is None:
         best = (measured(), 0, model.get_weights())  # epoch 0: recalibrated, not yet trained
-        history, first = [round(best[0], 4)], 1
+        history, first, snapshots = [round(best[0], 4)], 1, RunningMean()
     else:  # where the killed run was: its weights, Adam's state, the generator, the best so far
         best, history, first = (saved["best_score"], saved["best_epoch"], saved["best_weights"]), saved["history"], \
             saved["epoch"] + 1
+        snapshots = RunningMean(saved["snapshots"] or None, saved["snapshots_averaged"])
         if saved["finished"]:
             return result(best)
         checkpoint.restore(saved, model, optimizer, rng)
@@ -218,6 +236,7 @@ def train(base, part, features, n_train, y_train, y_val, options=None, seed=0, e
         for begin in range(0, n_train, BATCH):
             rows = order[begin:begin + BATCH]
             step(rows_of(data, shapes, rows, chosen[rows]), tf.constant(targets[rows]))
+        snapshots.add(model.weights)  # this epoch's weights, in the average (training/averages.py)
         score = measured()
         history.append(round(score, 4))
         log.info("%s: epoch %d, val Spearman %.4f", PARTS[part], epoch, score)
@@ -225,10 +244,18 @@ def train(base, part, features, n_train, y_train, y_val, options=None, seed=0, e
             best = (score, epoch, model.get_weights())
         stop = epoch - best[1] >= PATIENCE  # early stopping: PATIENCE epochs without a better val rho
         if checkpoint is not None:
-            checkpoint.save(epoch, model, optimizer, best, history, rng, finished=stop or epoch == epochs)
+            checkpoint.save(epoch, model, optimizer, best, history, rng, snapshots, finished=stop or epoch == epochs)
         if stop:
             break
     return result(best)
+
+
+def val_rho(model, part, features, options, rows, y):
+    """Spearman's rho of ``model`` (of ``part``) on the centre views of ``rows`` against ``y``; a
+    constant prediction (nan) ranks nothing: -1."""
+    shapes = [tuple(tensor.shape[1:]) for tensor in model.inputs]
+    score = rho(predicted(model, [features[name] for name in reads(part, options)], shapes, rows)[0][:, 0], y)
+    return -1.0 if math.isnan(score) else score
 
 
 def anchors_in(base, model):
@@ -257,28 +284,6 @@ def reads(part, options):
     return [INPUT] if part == "head" else [stage_input(options), "flatten"]
 
 
-def adapted_outputs(model, part, options, features, outputs, layers, n):
-    """{layer: N x D}: the retrained network's ``layers`` on the centre views of the first ``n``
-    photos (train then val), for a ridge head on them (an ensemble, training/heads.search); a
-    layer below the part retrained is the frozen one, from ``outputs``; fc12's is its score."""
-    own = [name for name in layers if name in {layer.name for layer in model.layers}]
-    shapes = [tuple(inp.shape[1:]) for inp in model.inputs]
-    computed = dict(zip(own, predicted(model, [features[name] for name in reads(part, options)], shapes,
-                                       np.arange(n), own)))
-    result = {name: computed[name] if name in computed else np.asarray(outputs[name][:n], np.float64)
-              for name in layers}
-    result["fc12"] = 1 / (1 + np.exp(-result["fc12"]))  # the trained fc12 is linear: its score, in float64
-    return result
-
-
-def with_weights(base, model, names):
-    """``base`` (a built Keras ResMem) with ``model``'s retrained layers ``names``: one network,
-    served as any."""
-    for name in names:
-        base.get_layer(name).set_weights(model.get_layer(name).get_weights())
-    return base
-
-
 def settings(part, dtype, augment="fixed"):
     """What model.json records of a deep candidate's training."""
     return {"retrained": PARTS[part], "views": VIEWS, "augment": augment,
@@ -286,4 +291,5 @@ def settings(part, dtype, augment="fixed"):
             "patience": PATIENCE, "batch": BATCH,
             "learning_rate": LEARNING_RATE, "schedule": "cosine decay", "l2_sp": L2SP, "precision": dtype,
             "loss": "squared error of the logit, fc12 recalibrated on train first",
-            "stopped_on": "val Spearman (centre views, float32)"}
+            "stopped_on": "val Spearman (centre views, float32)",
+            "snapshots": "the mean of its epochs' weights is a candidate too (training/averages.py)"}

@@ -4,11 +4,12 @@ short goes on from its last epoch, with the same result as a run never stopped.
 
 A checkpoint is one ``.npz`` file in the features cache, written to a temporary name and renamed
 into place (a kill leaves the last epoch's whole): the part's weights, Adam's variables (its
-step count, moments and velocities), the best epoch's weights, and the epoch, the best val rho
-and epoch, the history and the random generator's state as JSON. It is keyed by everything that
+step count, moments and velocities), the best epoch's weights, the mean of the epochs' weights
+(training/averages.py), and the epoch, the best val rho and epoch, the history and the random
+generator's state as JSON. It is keyed by everything that
 decides the training: the base's weights, the part, the compute type, the seed, the settings,
 the labels and the cached features it reads. Once the candidate is finished only its best
-weights are kept.
+weights and their mean are kept.
 """
 import hashlib
 import json
@@ -42,23 +43,27 @@ class EpochCheckpoint:
 
     def load(self):
         """The saved state, or None: {"epoch", "best_score", "best_epoch", "history", "rng",
-        "finished"}, and "best_weights" (a list of arrays). The model's and Adam's arrays stay in
-        the file until restore() puts them in place, one at a time."""
+        "finished", "snapshots_averaged"}, and "best_weights" and "snapshots" (lists of arrays).
+        The model's and Adam's arrays stay in the file until restore() puts them in place, one at
+        a time."""
         if not self.path.is_file():
             return None
         with np.load(self.path, allow_pickle=False) as saved:
             state = json.loads(str(saved["state"]))
-            state["best_weights"] = [saved[f"best_weights_{i}"] for i in range(state["best_weights_count"])]
+            for name in ("best_weights", "snapshots"):
+                state[name] = [saved[f"{name}_{i}"] for i in range(state[f"{name}_count"])]
         log.info("%s: resumed from %s, epoch %d done", self.path.name.split("-")[1], self.path, state["epoch"])
         return state
 
-    def save(self, epoch, model, optimizer, best, history, rng, finished=False):
-        """After ``epoch``: the model's and Adam's state (none once ``finished``) and the best so far,
-        written an array at a time (a whole copy of Adam's moments would be 2 x the part's weights)."""
+    def save(self, epoch, model, optimizer, best, history, rng, snapshots, finished=False):
+        """After ``epoch``: the model's and Adam's state (none once ``finished``), the best so far and
+        the mean of the epochs' weights (``snapshots``, training/averages.py), written an array at a
+        time (a whole copy of Adam's moments would be 2 x the part's weights)."""
         arrays = {"weights": [] if finished else model.weights,
-                  "optimizer": [] if finished else optimizer.variables, "best_weights": best[2]}
+                  "optimizer": [] if finished else optimizer.variables, "best_weights": best[2],
+                  "snapshots": snapshots.arrays or []}
         state = {"epoch": epoch, "best_score": best[0], "best_epoch": best[1], "history": history,
-                 "rng": rng.bit_generator.state, "finished": finished,
+                 "rng": rng.bit_generator.state, "finished": finished, "snapshots_averaged": snapshots.count,
                  **{f"{name}_count": len(values) for name, values in arrays.items()}}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # A killed run's is removed by the next (bottlenecks.remove_orphans: -PID-SOMETHING).

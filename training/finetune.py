@@ -151,25 +151,28 @@ GATE = ("written only if, on the confirmation photos (val held out from every ch
 
 
 def settings_tried(table, feature_sets):
-    """How many settings the choice saw: every ridge head's grid, each deep candidate's epochs, each
-    ensemble's grid."""
+    """How many settings the choice saw: every ridge head's grid, each deep candidate's epochs (of
+    every seed), each average of weights, each ensemble's grid."""
     from training import heads
 
     grid = heads.settings_tried(feature_sets)
     ridge = heads.settings_tried([row["features"] for row in table if row["features"] in heads.FEATURE_SETS])
     deep_epochs = sum(len(row["val_by_epoch"]) for row in table if "val_by_epoch" in row)
+    other_seeds = sum(len(history) for row in table for history in row.get("val_by_epoch_of_other_seeds", ()))
+    averages = sum(1 for row in table if "averaged" in row)
     ensembles = sum(1 for row in table if row["features"].startswith("ensemble: ")) * grid
-    return ridge + deep_epochs + ensembles
+    return ridge + deep_epochs + other_seeds + averages + ensembles
 
 
 def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACHE, batch=16, output="memorability",
              candidates="all", precision="auto", allow_overlap=False, seed=0, confirm_share=gate.CONFIRM,
-             report=None, augment="fixed"):
+             report=None, augment="fixed", seeds=1):
     """Fit the ``candidates`` (see wanted) on ``train_k``, choose the best on the selection part of
     ``val_k``, measure it on the confirmation part (training/gate.py: ``seed`` divides val), write
     the bucket ``out``; return its facts. Raises NotImproved (after saying why) when it does not
     beat the base there beyond chance and not ``force``. ``precision`` is the deep candidates'.
-    ``report``: a folder for training/report.py's report.json and report.md, written either way."""
+    ``report``: a folder for training/report.py's report.json and report.md, written either way.
+    ``seeds``: how many seeds each deep candidate is trained with (training/averages.py)."""
     candidates = wanted(candidates)
     sets = {kind: read_split(data, kind, k) for kind in KINDS}  # every line checked first
     photos = overlap.checked(sets, k, allow_overlap)  # what provenance records, for evaluate to refuse
@@ -217,7 +220,7 @@ def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACH
         if parts:
             chosen = deep_candidates(model, bucket, train, val, select, pipeline, cache, batch, table, outputs, parts,
                                      sets_of_base if "ensembles" in candidates else (), deep.precision(precision),
-                                     chosen, peaks, augment)
+                                     chosen, peaks, augment, seeds)
         if chosen is None:
             log.warning("no candidate of --candidates could be trained: the ridge head is written")
             chosen = ridge
@@ -229,7 +232,8 @@ def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACH
     finally:
         peaks.stop()
     selection = {"photos": len(select), "val_spearman": chosen[1], "base_val_spearman": base_val,
-                 "settings_tried": settings_tried(table, sets_of_base), "seed": seed, "confirm_share": confirm_share}
+                 "settings_tried": settings_tried(table, sets_of_base), "seed": seed, "confirm_share": confirm_share,
+                 "deep_seeds": seeds}
     counts = {kind: len(entries) for kind, entries in sets.items()}
     facts = bucket_facts(bucket, chosen, table, selection, confirmation, data, k, counts, force)
     facts["provenance"]["photos"] = photos
@@ -283,6 +287,9 @@ def main(argv=None):
                         help="the deep candidates' views: fixed (one random window shared by every photo) or "
                              "resmem (a window and flip for each photo, dropout 0.5 after fc6 and fc7, as ResMem "
                              "trained); training/views.py")
+    parser.add_argument("--seeds", type=int, default=1, choices=range(1, 9), metavar="S",
+                        help="train each deep candidate with S seeds; over 1, the mean of their best epochs' weights "
+                             "(a model soup, training/averages.py) is one more candidate: S times the deep training")
     parser.add_argument("--cache", default=DEFAULT_CACHE, type=Path, help="folder of the cached features")
     parser.add_argument("--report", type=Path, help="a folder to write report.json and report.md into: what a "
                                                     "methods section needs (training/report.py)")
@@ -292,7 +299,7 @@ def main(argv=None):
     try:
         facts = finetune(args.data, args.split, args.out, args.base or BASES[args.output], args.force, args.cache,
                          args.batch, args.output, args.candidates, args.precision, args.allow_overlap, args.seed,
-                         args.confirm, args.report, args.augment)
+                         args.confirm, args.report, args.augment, args.seeds)
     except NotImproved as error:
         log.error("%s", error)
         return 1

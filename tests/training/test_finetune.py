@@ -222,13 +222,14 @@ def test_the_deep_candidates_and_their_ensembles_compete_on_val_and_the_winner_i
     assert len(read_split(data, "train", 1)) >= deep.MIN_TRAIN
     args = ("training.finetune", "--base", str(TEACHER), "--data", str(data), "--split", "1",
             "--cache", str(features), "--precision", "bfloat16",  # float32's val twin, and the result, are in it
-            "--augment", "resmem")  # a window a photo, dropout (test_views); --augment fixed: test_resume's views
+            "--augment", "resmem",  # a window a photo, dropout (test_views); --augment fixed: test_resume's views
+            "--seeds", "2")  # each part twice, and the mean of the two (training/averages.py)
     stage(*args, "--out", str(out))
     f = facts(out)
     # Run again, as after a kill once both were trained: each deep candidate is resumed from its
     # finished checkpoint (training/deep_checkpoint.py), not trained again, and the same bucket is written.
     again = stage(*args, "--out", str(tmp_path / "again"))
-    assert again.stderr.count("resumed from") == len(deep.PARTS), again.stderr[-2000:]
+    assert again.stderr.count("resumed from") == 2 * len(deep.PARTS), again.stderr[-2000:]  # each seed's
     def untimed(bucket):
         return [{k: v for k, v in row.items() if k not in ("seconds", "peak_rss_mb", "peak_anon_mb")}
                 for row in facts(bucket)["provenance"]["candidates"]]
@@ -243,9 +244,21 @@ def test_the_deep_candidates_and_their_ensembles_compete_on_val_and_the_winner_i
         assert history[rows[name]["epoch"]] == pytest.approx(rows[name]["val_spearman"], abs=1e-4)
         last = len(history) - 1
         assert last == deep.EPOCHS or last - rows[name]["epoch"] == deep.PATIENCE  # ran them all, or stopped early
-        prefix = f"ensemble: {name} + ridge "
-        ensemble = next(row for key, row in rows.items() if key.startswith(prefix))
-        assert ensemble["val_spearman"] >= rows[name]["val_spearman"] - 1e-9  # its blend 0 is the deep one
+        # the averages of its weights (training/averages.py): of the epochs it ran, of the two seeds' best
+        snapshots = rows[f"{name}, mean of its {last} epochs' weights"]
+        soup = rows[f"{name}, mean of 2 seeds' best epochs' weights"]
+        assert (snapshots["epochs_averaged"], soup["seeds"], soup["best_epochs"][0]) == (last, 2, rows[name]["epoch"])
+        [other_seed] = soup["val_by_epoch_of_other_seeds"]
+        assert other_seed != history and soup["best_epochs"][1] == int(np.argmax(other_seed))
+        # the part's ensemble is of its best of the three
+        part_best = max(rows[name]["val_spearman"], snapshots["val_spearman"], soup["val_spearman"])
+        ensemble = next(row for key, row in rows.items() if key.startswith("ensemble: " + name))
+        assert ensemble["val_spearman"] >= part_best - 1e-9  # its blend 0 is the deep one
+    epochs = sum(len(row.get("val_by_epoch", ())) + sum(map(len, row.get("val_by_epoch_of_other_seeds", ())))
+                 for row in rows.values())
+    ensembles = sum(1 for key in rows if key.startswith("ensemble: "))
+    grid = 3 * 13 * 11  # the ridge heads, and each ensemble, search it
+    assert f["provenance"]["selection"]["settings_tried"] == (1 + ensembles) * grid + epochs + 2 * len(deep.PARTS)
     chosen = f["provenance"]["chosen_on_selection"]
     assert f["provenance"]["selection"]["val_spearman"] == max(row["val_spearman"] for row in rows.values()
                                                                if "val_spearman" in row)

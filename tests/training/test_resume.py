@@ -54,22 +54,26 @@ def test_a_killed_training_resumes_and_ends_as_one_never_stopped(inputs, tmp_pat
         return deep.train(network(), part, features, n, y_train, y_val, options, epochs=6, checkpoint=checkpoint)
 
     whole = run(EpochCheckpoint(tmp_path / "whole", part, digest))
-    last = len(whole[4]) - 1  # the epochs it ran: all, or until PATIENCE epochs without a better val rho
+    last = len(whole.history) - 1  # the epochs it ran: all, or until PATIENCE epochs without a better val rho
     for when in kills:
         killed_after, folder = 1 if when == "first" else max(1, last - 1), tmp_path / when
-        assert killed_after < last, whole[4]
+        assert killed_after < last, whole.history
         with pytest.raises(Killed):
             run(KilledAfter(folder, part, digest, killed_after))
         saved = EpochCheckpoint(folder, part, digest).load()
         assert saved["epoch"] == killed_after and not saved["finished"] and saved["optimizer_count"] > 0
-        score, epoch, model, names, history = run(EpochCheckpoint(folder, part, digest))
-        assert (score, epoch, names, history) == (whole[0], whole[1], whole[3], whole[4]), when
-        for mine, theirs in zip(model.get_weights(), whole[2].get_weights(), strict=True):
+        resumed = run(EpochCheckpoint(folder, part, digest))
+        assert resumed[:2] == whole[:2] and resumed.names == whole.names and resumed.history == whole.history, when
+        for mine, theirs in zip(resumed.model.get_weights(), whole.model.get_weights(), strict=True):
+            np.testing.assert_array_equal(mine, theirs)
+        # the mean of its epochs' weights too (training/averages.py): the same epochs, the same mean
+        assert resumed.snapshots[0] == whole.snapshots[0] and resumed.snapshots[2] == whole.snapshots[2] == last
+        for mine, theirs in zip(resumed.snapshots[1], whole.snapshots[1], strict=True):
             np.testing.assert_array_equal(mine, theirs)
         finished = EpochCheckpoint(folder, part, digest).load()
         assert finished["finished"] and finished["weights_count"] == finished["optimizer_count"] == 0
     again = run(EpochCheckpoint(folder, part, digest))  # a finished candidate is not trained again
-    assert again[4] == whole[4] and again[1] == whole[1]
+    assert again.history == whole.history and again.epoch == whole.epoch
 
 
 def test_the_key_changes_with_what_decides_the_training(inputs):
@@ -100,7 +104,7 @@ def test_bfloat16_training_holds_no_float32_twin_and_pulls_towards_the_base_itse
         else:
             assert any(anchor is w for w in base.get_layer(owners[id(weight)]).weights), owners[id(weight)]
 
-    score, _, trained, _, history = deep.train(base, "head", features, n, y_train, y_val, options, epochs=2,
+    score, _, trained, _, history, _ = deep.train(base, "head", features, n, y_train, y_val, options, epochs=2,
                                                dtype="bfloat16")
     assert {layer.dtype_policy.name for layer in layers_of(trained) if layer.weights} == {"float32"}
     twin, _ = deep.trainable(base, "head", options, "float32")
