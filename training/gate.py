@@ -36,14 +36,30 @@ def divide(n_val, share=CONFIRM, seed=0):
     return np.sort(order[count:]), np.sort(order[:count])
 
 
-def scores_of(network, entries, pipeline, batch=16):
+def scores_of(network, entries, pipeline, batch=16, mirror=False):
     """The scores of ``network`` (a built Keras network, as written) on the centre crops of
-    ``entries`` [(path, score)], through the training input pipeline: what the bucket serves."""
+    ``entries`` [(path, score)], through the training input pipeline: what the bucket serves; with
+    ``mirror``, of each photo's mirror image (as MODEL_TTA=mirror scores it, with the photo)."""
     from training.pipeline import image_dataset
 
-    parts = [np.asarray(network.predict_on_batch(images), np.float64).reshape(-1)
-             for images, _ in image_dataset(entries, pipeline, batch)]
+    # Called eagerly: predict_on_batch traces a function for each network and last batch's size.
+    parts = [np.asarray(network(images, training=False), np.float64).reshape(-1)
+             for images, _ in image_dataset(entries, pipeline, batch, mirror=mirror)]
     return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def mirror_choice(network, entries, pipeline, batch=16):
+    """The mirror average at evaluation (``stable``), chosen by the same rule as every setting, on
+    the selection photos ``entries``: {"val_spearman": the network's rho as it is, "mirror_average":
+    the rho of the mean of each photo's score and its mirror image's, "chosen": whether that is
+    higher}. The mirror image costs a second pass of every photo it scores."""
+    from training.heads import rho
+
+    true = [score for _, score in entries]
+    centre = scores_of(network, entries, pipeline, batch)
+    averaged = (centre + scores_of(network, entries, pipeline, batch, mirror=True)) / 2
+    plain, stable = rho(centre, true), rho(averaged, true)
+    return {"val_spearman": plain, "mirror_average": stable, "chosen": bool(stable > plain)}
 
 
 def confirm(tuned, base, true):

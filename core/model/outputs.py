@@ -35,19 +35,20 @@ def output_of(facts):
 def serving_bucket(settings, bucket, output=None):
     """``settings`` that serve ``bucket`` alone, as ``output`` (default: what its model.json says
     it predicts), for a tool that scores with one bucket: evaluate, label, the benchmarks of one
-    model. ValueError for an output that is none of KNOWN."""
-    if output is None:
-        import json
-        from pathlib import Path
+    model; stably (MODEL_TTA=mirror) where the bucket was chosen scoring so (its model.json's
+    "tta", training/finetune.py). ValueError for an output that is none of KNOWN."""
+    import json
+    from pathlib import Path
 
-        try:
-            facts = json.loads((Path(bucket) / "model.json").read_text())
-        except (OSError, ValueError):
-            facts = {}  # no bucket there: the model's loading says so, with its own message
-        output = output_of(facts)
+    try:
+        facts = json.loads((Path(bucket) / "model.json").read_text())
+    except (OSError, ValueError):
+        facts = {}  # no bucket there: the model's loading says so, with its own message
+    output = output_of(facts) if output is None else output
     if output not in KNOWN:
         raise ValueError(f"{bucket} predicts {output!r}, which is no output; known: {', '.join(KNOWN)}")
-    return settings.replace(MODEL_OUTPUTS=output, **{KNOWN[output][0]: str(bucket)})
+    stably = {"MODEL_TTA": "mirror"} if isinstance(facts, dict) and facts.get("tta") == "mirror" else {}
+    return settings.replace(MODEL_OUTPUTS=output, **{KNOWN[output][0]: str(bucket)}, **stably)
 
 
 def default_output(outputs):

@@ -54,10 +54,18 @@ def test_the_bucket_records_where_it_came_from_and_passes_md5sum(tuned, lab):
     confirmation, selection = prov["confirmation"], prov["selection"]
     assert (selection["photos"], confirmation["n"]) == (15, 15)
     assert confirmation["delta_spearman_ci"][0] > 0 and confirmation["passed"] is True
-    assert selection["settings_tried"] == 3 * 13 * 11  # the ridge grid: no deep candidate under 200 photos
+    # the ridge grid (no deep candidate under 200 photos), and the chosen with the mirror average or not
+    assert selection["settings_tried"] == 3 * 13 * 11 + 1
+    mirror = selection["mirror_average"]
+    assert mirror["chosen"] == (mirror["mirror_average"] > mirror["val_spearman"])
+    chosen_rho = next(c["val_spearman"] for c in prov["candidates"]
+                      if c["features"] == prov["chosen_on_selection"]["features"])
+    assert mirror["val_spearman"] == pytest.approx(chosen_rho, abs=1e-6)  # through the network as written
+    assert selection["val_spearman"] == max(mirror["val_spearman"], mirror["mirror_average"])
+    assert (f.get("tta") == "mirror") == mirror["chosen"] == ("MODEL_TTA=mirror" in f["description"])
     # The description, served by /model/metadata: the confirmation figure, the settings, no path.
     assert f"On 15 validation photos held out from that choice, Spearman {confirmation['spearman']:.3f}" in f[
-        "description"] and f"among {3 * 13 * 11} settings on 15 validation photos" in f["description"]
+        "description"] and f"among {3 * 13 * 11 + 1} settings on 15 validation photos" in f["description"]
     assert str(ROOT) not in f["description"] and "/" not in f["description"].split(". ")[0]
     assert "only 60 training photos" in run.stderr  # fewer than 200: said so
     # and the deep candidate is skipped: too little to adapt a layer honestly
@@ -258,7 +266,8 @@ def test_the_deep_candidates_and_their_ensembles_compete_on_val_and_the_winner_i
                  for row in rows.values())
     ensembles = sum(1 for key in rows if key.startswith("ensemble: "))
     grid = 3 * 13 * 11  # the ridge heads, and each ensemble, search it
-    assert f["provenance"]["selection"]["settings_tried"] == (1 + ensembles) * grid + epochs + 2 * len(deep.PARTS)
+    # the averages of each part, and the chosen with the mirror average or not (training/gate.mirror_choice)
+    assert f["provenance"]["selection"]["settings_tried"] == (1 + ensembles) * grid + epochs + 2 * len(deep.PARTS) + 1
     chosen = f["provenance"]["chosen_on_selection"]
     assert f["provenance"]["selection"]["val_spearman"] == max(row["val_spearman"] for row in rows.values()
                                                                if "val_spearman" in row)

@@ -1,4 +1,6 @@
 """Contract: the outputs as data (core/model/outputs.py): their names, their buckets, their fields."""
+import json
+
 import numpy as np
 import pytest
 
@@ -36,6 +38,31 @@ def test_a_tool_serves_one_bucket_as_the_output_its_model_json_names():
     assert (alone.MODEL_OUTPUTS, alone.FALSE_ALARM_BUCKET) == ("false_alarm", str(FALSE_BUCKET))
     assert (serving_bucket(base, BUCKET).MODEL_OUTPUTS, serving_bucket(base, BUCKET).MODEL_BUCKET) == (
         "memorability", str(BUCKET))
+
+
+def test_a_bucket_chosen_with_the_mirror_average_is_scored_so_by_a_tool_and_the_server_says_so(tmp_path, caplog):
+    """training/finetune.py writes "tta": "mirror" where it chose the mirror average: evaluate and
+    the tools of one bucket score it so; a server with MODEL_TTA=off serves it, and warns."""
+    import shutil
+
+    from core.model.bucket import write_facts
+    from core.model.checksums import write_md5sums
+    from tests.settings import open_model
+
+    bucket = tmp_path / "mirrored"
+    shutil.copytree(BUCKET, bucket)
+    facts = json.loads((bucket / "model.json").read_text())
+    write_facts(bucket, {**facts, "tta": "mirror"})
+    write_md5sums(bucket, [facts["weights"], "model.json"])
+    assert serving_bucket(config.settings(), bucket).MODEL_TTA == "mirror"
+    assert serving_bucket(config.settings(), BUCKET).MODEL_TTA == "off"
+    with caplog.at_level("WARNING", logger="core.model.wrapper"):
+        open_model(MODEL_BUCKET=str(bucket), MODEL_OUTPUTS="memorability", MODEL_TTA="off").close()
+    assert "scores as measured with MODEL_TTA=mirror (or stable=true); MODEL_TTA is off" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="core.model.wrapper"):
+        open_model(MODEL_BUCKET=str(bucket), MODEL_OUTPUTS="memorability", MODEL_TTA="mirror").close()
+    assert "MODEL_TTA" not in caplog.text
 
 
 def test_stable_scores_are_each_outputs_mean_and_mirror_delta_and_named_only_at_the_edge():
