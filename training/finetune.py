@@ -17,8 +17,10 @@ for its photos, to refuse one that is also in train or val, by name or as a near
 (training/overlap.py; ``--allow-overlap`` goes on); its scores are never read.
 
 With 200 training photos or more, deeper candidates compete by the same rule (training/deep.py:
-ResMem's own fc6-fc12 retrained, its ResNet's last stage with them, and each blended with a ridge
-head on its own features); ``--candidates`` restricts the field.
+ResMem's own fc6-fc12 retrained, its ResNet's last stage with them, each as its best epoch or
+the mean of its epochs' weights or of ``--seeds`` runs' (training/averages.py), and each blended
+with a ridge head on its own features); ``--candidates`` restricts the field. Last, the mirror
+average (MODEL_TTA=mirror) is kept where it ranks the selection photos better (training/gate.py).
 
 The bucket is written only where the chosen model beats the base on val photos held out from
 every choice (training/gate.py), or with ``--force``. It holds the whole network (ResMem's weights and the

@@ -72,8 +72,19 @@ def report(facts, data, confirmed, written):
             "confirmation": prov["confirmation"], "gate": prov["gate"], "passed_gate": prov["passed_gate"],
             "written_with_force": prov["written_with_force"],
             "people": ceiling_of(data, prov["data"]["split"], confirmed),
-            "seeds": {"division_of_val": prov["selection"]["seed"], "deep_candidates": 0, "bootstrap": 0},
+            "seeds": {"division_of_val": prov["selection"]["seed"],
+                      "deep_candidates": list(range(prov["selection"].get("deep_seeds", 1))), "bootstrap": 0},
             "versions": versions(), "commit": commit()}
+
+
+def _mirror(choice):
+    """The line on the mirror average at evaluation (training/gate.mirror_choice), when measured."""
+    if not choice:
+        return []
+    return [f"Scored as the mean of each photo and its mirror image (MODEL_TTA=mirror), the chosen network's "
+            f"selection val ρ is {_rho(choice['mirror_average'])} against {_rho(choice['val_spearman'])}: "
+            + ("kept, and the confirmation compares both models scored so." if choice["chosen"] else "not kept."),
+            ""]
 
 
 def _rho(value):
@@ -101,6 +112,7 @@ def markdown(made):
         f"settings (selection val ρ {_rho(selection['val_spearman'])}, "
         f"the base's {_rho(selection['base_val_spearman'])}).",
         "",
+        *_mirror(selection.get("mirror_average")),
         f"On the {confirmation['n']} confirmation photos: Spearman ρ {_rho(confirmation['spearman'])} "
         f"(95% BCa interval {_rho(low)} to {_rho(high)}), the base's {_rho(confirmation['base_spearman'])}; "
         f"difference {_rho(confirmation['delta_spearman'])} (95% interval {_rho(dlow)} to {_rho(dhigh)}). "

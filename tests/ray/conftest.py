@@ -22,6 +22,11 @@ from tests.server_process import free_port
 from tests.wait import wait_for
 
 REGION = "us-east-1"
+# Every Ray these tests start (the cluster's nodes, and a `score --ray` that starts its own) starts
+# its workers when a task or actor needs one: by default a raylet starts one a CPU for each new
+# driver, and the tests' dozen drivers paid about 30 CPU-s (of the suite's 170) for workers never used.
+for _name in ("RAY_prestart_worker_first_driver", "RAY_enable_worker_prestart"):
+    os.environ.setdefault(_name, "0")
 
 
 @dataclass

@@ -247,9 +247,10 @@ def test_a_resume_deletes_only_a_local_file_cut_short(s3, tmp_path, monkeypatch)
     assert sorted(keys) == ["out/odd.parquet", "out/whole.parquet"]  # nothing deleted
 
 
-def test_a_walk_on_ray_never_scores_its_own_output(stimuli, tmp_path):
+def test_a_walk_on_ray_never_scores_its_own_output(cluster, stimuli, tmp_path):
     """Issue 40, item 3 (--ray): the output inside the walked folder (here, an empty one left by a
-    run killed before its first row) got a row of its own."""
+    run killed before its first row) got a row of its own. On the session's cluster, whose nodes
+    share this disk (a Ray of its own costs one more start: the local one has its test above)."""
     import shutil
 
     from tests.score.conftest import read_rows
@@ -258,7 +259,7 @@ def test_a_walk_on_ray_never_scores_its_own_output(stimuli, tmp_path):
     shutil.copytree(stimuli, folder)
     out = folder / "scores.csv"
     out.touch()
-    done = run_score(folder, "--ray", "--out", out, "--quiet", MAX_IMAGE_BYTES=MAX_BYTES, RAY_ADDRESS="local")
+    done = run_score(folder, "--ray", cluster[0].address, "--out", out, "--quiet", MAX_IMAGE_BYTES=MAX_BYTES)
     assert done.returncode in (0, 1), done.stderr
     paths = [row["path"] for row in read_rows(out)]
     assert paths and not any(path.endswith("scores.csv") for path in paths), paths

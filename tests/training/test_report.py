@@ -17,8 +17,9 @@ def test_the_report_has_what_a_methods_section_needs(tuned):
     prov = facts(out)["provenance"]
     assert made["written"] is True and made["data"] == prov["data"] and made["candidates"] == prov["candidates"]
     assert made["near_duplicates"] == [] and made["near_duplicate_rule"]["threshold_bits"] == 18
-    assert made["confirmation"] == prov["confirmation"] and made["selection"]["settings_tried"] == 3 * 13 * 11
-    assert made["seeds"]["division_of_val"] == 0
+    assert made["confirmation"] == prov["confirmation"]
+    assert made["selection"]["settings_tried"] == 3 * 13 * 11 + 1  # the ridge grid and the mirror average
+    assert made["seeds"]["division_of_val"] == 0 and made["seeds"]["deep_candidates"] == [0]
     versions = made["versions"]
     assert versions.get("tensorflow-cpu") or versions.get("tensorflow")
     assert versions["numpy"] and versions["imagehash"] and versions["keras"]
@@ -30,3 +31,6 @@ def test_the_report_has_what_a_methods_section_needs(tuned):
     low, high = prov["confirmation"]["spearman_ci"]
     assert f"On the 15 confirmation photos: Spearman ρ {prov['confirmation']['spearman']:.3f}" in text
     assert f"(95% BCa interval {low:.3f} to {high:.3f})" in text and "one split, uncorrected, no ceiling" in text
+    mirror = prov["selection"]["mirror_average"]
+    assert (f"mirror image (MODEL_TTA=mirror), the chosen network's selection val ρ is {mirror['mirror_average']:.3f}"
+            f" against {mirror['val_spearman']:.3f}: {'kept' if mirror['chosen'] else 'not kept'}") in text
