@@ -83,7 +83,7 @@ def deep_candidates(model, bucket, train, val, select, pipeline, cache, batch, t
             checkpoint = EpochCheckpoint(cache, part, checkpoint_key(weights_id, part, dtype, seed, recipe, y_train,
                                                                      labels, read))
             return deep.train(model(), part, features, len(train), y_train, y_val, options, seed=seed, dtype=dtype,
-                              checkpoint=checkpoint, val_rows=val_rows, augment=augment)
+                              checkpoint=checkpoint, val_rows=val_rows, augment=augment, average=seed == 0)
 
         trained = run(0)
         log.info("%s: val Spearman %.4f at epoch %d", name, trained.score, trained.epoch)
@@ -152,6 +152,8 @@ def averaged(trained, part, name, features, options, val_rows, y_val, seeds, run
         soup, histories, epochs = RunningMean(), [], [trained.epoch]
         soup.add(trained.model.weights)
         for seed in range(1, seeds):
+            last = None  # the seed before's network and Adam's state go before the next is built
+            gc.collect()
             other = run(seed)
             soup.add(other.model.weights)
             histories.append(other.history)

@@ -14,8 +14,8 @@ Training: fc12 is first recalibrated on train (an affine map of its logit to the
 lab's scores, as the ridge heads' blend is: a lab's scale need not be LaMem's), then Adam at
 LEARNING_RATE with a cosine decay on the squared error of that logit, a pull towards the base
 weights (L2-SP: ``L2SP`` times the squared distance), one random view of each training photo an
-epoch, and early stopping on the val photos' Spearman rho (centre views), keeping the best
-epoch. Test is never read.
+epoch, and early stopping on Spearman's rho of val's selection part (centre views, training/
+gate.py), keeping the best epoch. Test is never read.
 """
 import logging
 import math
@@ -157,13 +157,14 @@ class Trained(NamedTuple):
 
 
 def train(base, part, features, n_train, y_train, y_val, options=None, seed=0, epochs=EPOCHS, dtype="float32",
-          checkpoint=None, val_rows=None, augment="fixed"):
+          checkpoint=None, val_rows=None, augment="fixed", average=True):
     """Retrain ``part`` ("head" or "stage") of ``base`` (a built Keras ResMem) on ``features``
     ({layer: [N x ... a view]}, train rows then val rows), computing in ``dtype``; returns a
     Trained (epoch 0: the recalibrated part, before any training, was best). Val is always
     measured in float32, as the bucket is served. ``base`` is left unchanged. With ``checkpoint``
     (training/deep_checkpoint.py) each epoch is saved, and a saved one is resumed. ``val_rows``:
-    the rows ``y_val`` scores (the selection part of val); default the rows after train."""
+    the rows ``y_val`` scores (the selection part of val); default the rows after train. ``average``:
+    whether the mean of the epochs' weights is kept and measured (not for a soup's other seeds)."""
     import keras
     import tensorflow as tf
 
@@ -211,12 +212,12 @@ def train(base, part, features, n_train, y_train, y_val, options=None, seed=0, e
 
     def result(best):  # the best epoch's weights, computing in float32 from now on, as served
         set_policy(model, "float32")
-        average = None
-        if snapshots.is_average():  # the snapshot average's val rho, on the same model
+        mean = None
+        if average and snapshots.is_average():  # the snapshot average's val rho, on the same model
             model.set_weights(snapshots.arrays)
-            average = (measured(), snapshots.arrays, snapshots.count)
+            mean = (measured(), snapshots.arrays, snapshots.count)
         model.set_weights(best[2])
-        return Trained(best[0], best[1], model, names, history, average)
+        return Trained(best[0], best[1], model, names, history, mean)
 
     rng = np.random.default_rng(seed)
     saved = checkpoint.load() if checkpoint is not None else None
@@ -236,7 +237,8 @@ def train(base, part, features, n_train, y_train, y_val, options=None, seed=0, e
         for begin in range(0, n_train, BATCH):
             rows = order[begin:begin + BATCH]
             step(rows_of(data, shapes, rows, chosen[rows]), tf.constant(targets[rows]))
-        snapshots.add(model.weights)  # this epoch's weights, in the average (training/averages.py)
+        if average:
+            snapshots.add(model.weights)  # this epoch's weights, in the average (training/averages.py)
         score = measured()
         history.append(round(score, 4))
         log.info("%s: epoch %d, val Spearman %.4f", PARTS[part], epoch, score)

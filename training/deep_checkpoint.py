@@ -4,12 +4,13 @@ short goes on from its last epoch, with the same result as a run never stopped.
 
 A checkpoint is one ``.npz`` file in the features cache, written to a temporary name and renamed
 into place (a kill leaves the last epoch's whole): the part's weights, Adam's variables (its
-step count, moments and velocities), the best epoch's weights, the mean of the epochs' weights
-(training/averages.py), and the epoch, the best val rho and epoch, the history and the random
-generator's state as JSON. It is keyed by everything that
+step count, moments and velocities), the dropout layers' random state, the best epoch's weights,
+the mean of the epochs' weights (training/averages.py), and the epoch, the best val rho and
+epoch, the history and the random generator's state as JSON. It is keyed by everything that
 decides the training: the base's weights, the part, the compute type, the seed, the settings,
 the labels and the cached features it reads. Once the candidate is finished only its best
-weights and their mean are kept.
+weights and the mean of its epochs' are kept: two copies of the part on disk (680 MB for the
+stage), a seed's each.
 """
 import hashlib
 import json
@@ -61,7 +62,7 @@ class EpochCheckpoint:
         time (a whole copy of Adam's moments would be 2 x the part's weights)."""
         arrays = {"weights": [] if finished else model.weights,
                   "optimizer": [] if finished else optimizer.variables, "best_weights": best[2],
-                  "snapshots": snapshots.arrays or []}
+                  "snapshots": snapshots.arrays or [], "random": [] if finished else random_states(model)}
         state = {"epoch": epoch, "best_score": best[0], "best_epoch": best[1], "history": history,
                  "rng": rng.bit_generator.state, "finished": finished, "snapshots_averaged": snapshots.count,
                  **{f"{name}_count": len(values) for name, values in arrays.items()}}
@@ -83,12 +84,21 @@ class EpochCheckpoint:
 
     def restore(self, state, model, optimizer, rng):
         """Put a saved state back: the model's weights, Adam's variables (read from the file an
-        array at a time), the generator's state."""
+        array at a time), the dropout layers' random state, the generator's state."""
         optimizer.build(model.trainable_weights)
         with np.load(self.path, allow_pickle=False) as saved:
-            for prefix, variables in (("weights", model.weights), ("optimizer", optimizer.variables)):
+            for prefix, variables in (("weights", model.weights), ("optimizer", optimizer.variables),
+                                      ("random", random_states(model))):
                 if len(variables) != state[f"{prefix}_count"]:
                     raise ValueError(f"{self.path}: {state[f'{prefix}_count']} {prefix} saved, {len(variables)} here")
                 for i, variable in enumerate(variables):
                     variable.assign(saved[f"{prefix}_{i}"])
         rng.bit_generator.state = state["rng"]
+
+
+def random_states(model):
+    """The state of each of ``model``'s random layers (the Dropout of ``--augment resmem``): not in
+    ``model.weights``, and a resumed run must draw the masks the killed one would have drawn."""
+    from training.bottlenecks import layers_of
+
+    return [generator.state for layer in layers_of(model) for generator in getattr(layer, "_seed_generators", ())]

@@ -70,14 +70,17 @@ def predict_files(model, paths, batch=8):
     return scores
 
 
-def score_bucket(bucket, paths, batch, output="memorability"):
+def score_bucket(bucket, paths, batch, output="memorability", stable=False):
     """({path: score}, the model's metadata) of ``bucket`` on ``paths``, served as ``output``
-    (core.model.bucket.BucketError when it predicts another); the model freed after."""
+    (core.model.bucket.BucketError when it predicts another); the model freed after. Scored as
+    the mean of each photo and its mirror image where its model.json says "tta": "mirror", or
+    with ``stable``."""
     from core.model.outputs import serving_bucket
     from core.model.wrapper import ModelWrapper
 
-    model = ModelWrapper(serving_bucket(config.settings().replace(BATCH_SIZE=batch), bucket, output),
-                                      warm_up=False)  # this bucket alone
+    settings = serving_bucket(config.settings().replace(BATCH_SIZE=batch), bucket, output)
+    model = ModelWrapper(settings.replace(MODEL_TTA="mirror") if stable else settings,
+                         warm_up=False)  # this bucket alone
     try:
         return dict(zip(paths, predict_files(model, paths, batch))), model.bucket.metadata
     finally:
@@ -180,20 +183,23 @@ def evaluate(bucket, data, split, report=None, batch=8, compare=None, output="me
         for b in (measured[k], against.get(k)):
             if b is not None:
                 wanted.setdefault(b, set()).update(p for p, _ in entries[k])
-    scored = {b: score_bucket(b, sorted(paths), batch, output) for b, paths in wanted.items()}
+    # Where a bucket was chosen scored as the mean of each photo and its mirror image (training/
+    # finetune.py), every bucket is scored so: a difference is then the models', not the mirror's.
+    stable = any(facts[b].get("tta") == "mirror" for b in wanted)
+    scored = {b: score_bucket(b, sorted(paths), batch, output, stable) for b, paths in wanted.items()}
     predicted = {k: scored[measured[k]][0] for k in measured}
     compared = {k: scored[against[k]][0] for k in measured} if against else None
     per_split = {k: {**split_figures(entries[k], predicted[k], compared and compared[k], known[k]),
                      **({"overlap": found[k]} if k in found else {})} for k in measured}
     if split != "all":
-        result = {"bucket": str(measured[split]), "output": output, **per_split[split]}
+        result = {"bucket": str(measured[split]), "output": output, "mirror_average": stable, **per_split[split]}
     else:
         for k, figures in per_split.items():
             figures["bucket"] = str(measured[k])
             if against:
                 figures["compare"] = {"bucket": str(against[k]), **figures["compare"]}
         result = {"bucket": [str(b) for b in dict.fromkeys(measured.values())], "output": output,
-                  **over_splits(per_split), "per_split": per_split}
+                  "mirror_average": stable, **over_splits(per_split), "per_split": per_split}
     if against:
         result["compare"] = {"bucket": [str(b) for b in dict.fromkeys(against.values())] if split == "all"
                              else str(against[split]), **result["compare"]}

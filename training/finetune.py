@@ -136,8 +136,9 @@ def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACH
                     | (set(deep.inputs(bucket.architecture_options)) if with_deep else set()))
     peaks = memory.Peaks()  # each part's peak, anonymous and in all: model.json's provenance.memory_mb
     try:
+        weights_id = f"{bucket.weights_md5} {bucket.checksums['model.json']}"
         outputs = bottlenecks.outputs(model, layers, train + val, pipeline, cache, batch, desc="resmem-features",
-                                      weights_id=f"{bucket.weights_md5} {bucket.checksums['model.json']}")
+                                      weights_id=weights_id)
         used = {"features": peaks.take()}
         head, table, base_val = heads.search(outputs, len(train), y_train, y_select, sets_of_base, val_rows)
         used["ridge heads"] = peaks.take()
@@ -156,7 +157,8 @@ def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACH
             chosen = ridge
         confirmed = [val[i] for i in held]
         base_scores = np.asarray(outputs[heads.BASE_LAYER][len(train) + held, 0], np.float64)
-        base_mirrored = gate.scores_of(model(), confirmed, pipeline, batch, mirror=True)  # before it is tuned
+        base_mirrored = bottlenecks.outputs(model, [heads.BASE_LAYER], confirmed, pipeline, cache, batch, mirror=True,
+                                            desc="resmem-mirrored", weights_id=weights_id)[heads.BASE_LAYER][:, 0]
         tuned = chosen[3](model())  # the network as it will be written: what the confirmation measures
         mirror = gate.mirror_choice(tuned, [val[i] for i in select], pipeline, batch)  # one setting more
         table.append({"features": "the chosen, scored as the mean of each photo and its mirror image",

@@ -3,10 +3,12 @@ choice never saw.
 
 The val photos are divided at random (``--seed``) into a **selection** part and a
 **confirmation** part (``--confirm``, half by default). Everything that is chosen (the ridge
-heads' features, penalty and blend, the deep candidates' epochs, the ensembles' blends, the best
-of all the candidates) is chosen on the selection part alone. The chosen network, as it will be
-written, then scores the confirmation photos, and the bucket is written only if it ranks them
-better than the base model beyond chance: the lower end of the 95% BCa bootstrap interval of
+heads' features, penalty and blend, the deep candidates' epochs, the averages of their weights,
+the ensembles' blends, the best of all the candidates, and last whether the chosen is scored with
+the mirror average, mirror_choice) is chosen on the selection part alone. The chosen network, as
+it will be written, then scores the confirmation photos (with the mirror average where it was
+kept, and the base too), and the bucket is written only if it ranks them better than the base
+model beyond chance: the lower end of the 95% BCa bootstrap interval of
 the paired difference in Spearman's rho (training/agreement.difference, the photos resampled
 once for both models) is above 0. Nominally a one-sided test at 2.5%, whatever the number of
 settings tried; at a few dozen confirmation photos the interval is a little narrow: on noise it
@@ -52,7 +54,9 @@ def mirror_choice(network, entries, pipeline, batch=16):
     """The mirror average at evaluation (``stable``), chosen by the same rule as every setting, on
     the selection photos ``entries``: {"val_spearman": the network's rho as it is, "mirror_average":
     the rho of the mean of each photo's score and its mirror image's, "chosen": whether that is
-    higher}. The mirror image costs a second pass of every photo it scores."""
+    higher}. The mirror image costs a second pass of every photo it scores. It is tried on the
+    chosen network alone, whose own rho on these photos is raised by having been chosen on them:
+    the rule leans a little towards leaving the mirror out."""
     from training.heads import rho
 
     true = [score for _, score in entries]

@@ -69,7 +69,8 @@ GATE = ("written only if, on the confirmation photos (val held out from every ch
 
 def settings_tried(table, feature_sets):
     """How many settings the choice saw: every ridge head's grid, each deep candidate's epochs (of
-    every seed), each average of weights, each ensemble's grid."""
+    every seed), each average of weights, each ensemble's grid, and the mirror average's choice
+    (training/gate.mirror_choice)."""
     from training import heads
 
     grid = heads.settings_tried(feature_sets)

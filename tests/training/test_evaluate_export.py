@@ -33,7 +33,9 @@ def evaluation(bucket, dataset, tmp_path_factory):
 
 def test_evaluate_prints_one_json_line_of_metrics(evaluation, bucket, dataset):
     metrics, report = evaluation
-    assert sorted(metrics) == ["bucket", "mae", "mse", "n", "output", "pearson", "spearman", "spearman_ci"]
+    assert sorted(metrics) == ["bucket", "mae", "mirror_average", "mse", "n", "output", "pearson", "spearman",
+                               "spearman_ci"]
+    assert metrics["mirror_average"] is False  # the bucket was not chosen so
     assert metrics["output"] == "memorability"
     assert metrics["n"] == 4
     rows = list(csv.DictReader(open(report / "predictions.csv")))
@@ -44,6 +46,33 @@ def test_evaluate_prints_one_json_line_of_metrics(evaluation, bucket, dataset):
     np.testing.assert_allclose(predicted, served, atol=1e-6)  # scored as the service scores
     assert metrics["spearman"] == pytest.approx(spearmanr(predicted, true).statistic, abs=1e-5)
     assert metrics["mse"] == pytest.approx(np.mean((np.array(predicted) - true) ** 2), abs=1e-6)
+
+
+def test_a_bucket_chosen_with_the_mirror_average_and_the_one_it_is_compared_with_are_both_scored_so(
+        bucket, dataset, tmp_path):
+    """A bucket whose model.json says "tta": "mirror" (training/finetune.py chose the mirror
+    average) is scored as the mean of each photo and its mirror image, and so is --compare's: the
+    difference is the models', not the mirror's. Here the two are the same weights."""
+    import shutil
+
+    from core.model.bucket import write_facts
+    from core.model.checksums import write_md5sums
+
+    mirrored = tmp_path / "mirrored"
+    shutil.copytree(bucket, mirrored)
+    write_facts(mirrored, {**facts(bucket), "tta": "mirror"})
+    write_md5sums(mirrored, [facts(bucket)["weights"], "model.json"])
+    report = tmp_path / "report"
+    result = stage("training.evaluate", "--bucket", str(mirrored), "--data", str(dataset), "--split", "1",
+                   "--compare", str(bucket), "--report", str(report))
+    metrics = json.loads(result.stdout.strip().splitlines()[-1])
+    assert metrics["mirror_average"] is True and metrics["compare"]["delta_spearman"] == 0
+    rows = list(csv.DictReader(open(report / "predictions.csv")))
+    model = open_model(MODEL_BUCKET=str(bucket), convert=True)
+    stable = [model.predict([Image.open(dataset / "images" / r["image"])], stable=True)[0]["memorability"]
+              for r in rows]
+    np.testing.assert_allclose([float(r["predicted"]) for r in rows], stable, atol=1e-6)
+    np.testing.assert_allclose([float(r["compared"]) for r in rows], stable, atol=1e-6)
 
 
 def test_evaluate_report_holds_plots_a_person_can_open(evaluation):
@@ -73,7 +102,8 @@ def test_split_all_measures_each_bucket_on_its_own_test_split(bucket, dataset, t
     one, two = evaluate(bucket, data, 1), evaluate(second, data, 2)
     both = evaluate([second, bucket], data, "all")
     assert both["bucket"] == [str(bucket), str(second)] and both["n"] == 4 + 4
-    del one["output"], two["output"]  # said once, at the top
+    for alone in (one, two):  # said once, at the top
+        del alone["output"], alone["mirror_average"]
     assert both["per_split"] == {1: one, 2: two}  # each its own bucket's figures, "bucket" included
     for metric in ("spearman", "pearson", "mse"):
         values = [one[metric], two[metric]]

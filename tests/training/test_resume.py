@@ -76,6 +76,29 @@ def test_a_killed_training_resumes_and_ends_as_one_never_stopped(inputs, tmp_pat
     assert again.history == whole.history and again.epoch == whole.epoch
 
 
+def test_a_killed_training_with_dropout_resumes_drawing_the_masks_it_would_have_drawn(inputs, tmp_path):
+    """--augment resmem's Dropout draws from a seed generator whose state is not among the
+    model's weights: the checkpoint keeps it, so a run killed after its first epoch ends as one
+    never stopped (on the head: the same code checkpoints the stage)."""
+    part = "head"
+    network, options, features, n, y_train, y_val, weights = inputs
+    read = [array for layer in deep.reads(part, options) for array in features[layer]]
+    digest = key(weights, part, "float32", 0, deep.settings(part, "float32", "resmem"), y_train, y_val, read)
+
+    def run(checkpoint):
+        return deep.train(network(), part, features, n, y_train, y_val, options, epochs=3, checkpoint=checkpoint,
+                          augment="resmem")
+
+    whole = run(EpochCheckpoint(tmp_path / "whole", part, digest))
+    with pytest.raises(Killed):
+        run(KilledAfter(tmp_path / "killed", part, digest, 1))
+    assert EpochCheckpoint(tmp_path / "killed", part, digest).load()["random_count"] == 2  # after fc6 and fc7
+    resumed = run(EpochCheckpoint(tmp_path / "killed", part, digest))
+    assert resumed.history == whole.history and resumed.epoch == whole.epoch
+    for mine, theirs in zip(resumed.snapshots[1], whole.snapshots[1], strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+
+
 def test_the_key_changes_with_what_decides_the_training(inputs):
     _, options, features, _, y_train, y_val, weights = inputs
     read = [array for layer in deep.reads("head", options) for array in features[layer]]
