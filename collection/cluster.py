@@ -20,7 +20,7 @@ import time
 
 import pyarrow as pa
 import ray
-from ray.data import ActorPoolStrategy, DataContext
+from ray.data import ActorPoolStrategy, DataContext, TaskPoolStrategy
 from ray.data.exceptions import ExecutionTimeoutError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -36,6 +36,10 @@ from core.model.outputs import default_output, parse_outputs
 log = logging.getLogger(__name__)
 FETCH_CPUS = 0.25  # a read task mostly waits on storage; a whole CPU each would starve the actors
 BLOCK_ROWS = 64  # inputs per block: one read task, one actor call, about one Parquet file
+# Read tasks in flight per scoring actor: a block is read in a fraction of the time an actor scores
+# it, so two keep each actor fed; each one more at a time is one more worker process for the job
+# to start (1-2 s of a core), and more photos' bytes held in the object store before any is scored.
+READS_PER_ACTOR = 2
 # Ray's defaults wait 30 minutes with no output when actors cannot be placed; fail fast instead.
 NO_PROGRESS_S = 600
 MIN_ACTORS_S = 300
@@ -155,7 +159,7 @@ def scored_dataset(todo, settings, *, stable, fps, actors, actor_cpus, tally):
     blocks = [table.slice(start, rows) for start in range(0, len(todo), rows)]
     return (ray.data.from_arrow(blocks)
             .map_batches(fetch_block, batch_format="pyarrow", batch_size=None, num_cpus=FETCH_CPUS,
-                         fn_kwargs={"settings": settings})
+                         compute=TaskPoolStrategy(size=READS_PER_ACTOR * actors), fn_kwargs={"settings": settings})
             .map_batches(ScoreActor, batch_format="pyarrow", batch_size=None, num_cpus=actor_cpus,
                          compute=ActorPoolStrategy(size=actors),  # spread over the nodes: Ray Data's default
                          fn_constructor_kwargs={"settings": settings, "stable": stable, "fps": fps, "tally": tally}))
