@@ -74,7 +74,7 @@ run: weights
 # figures). A failing suite does not stop the others (--keep-going): a run shows every failure,
 # and still exits non-zero.
 TEST_JOBS ?= 2
-SUITES := lint test-training test-ray test-integration test-unit test-score
+SUITES := lint test-integration test-training test-ray test-unit test-score
 test:
 	$(MAKE) --no-print-directory --keep-going -j$(TEST_JOBS) --output-sync=target $(SUITES)
 
@@ -85,13 +85,15 @@ lint: $(VENV)/.installed-test
 test-unit: $(VENV)/.installed-test $(CLIENTS)/.installed weights tiny
 	$(PY) -m pytest -q -m "not slow" tests/unit
 
-# What set-up already checks, done again: converting the published wheel, byte for byte.
+# The tests marked slow (pytest.ini): end to end, what faster tests check in part (the deep
+# candidates with a soup, a Ray job killed and resumed, the crop search against the exhaustive one);
+# converting the published wheels again, byte for byte; a Ray node lost. CI runs it after `make test`.
 test-slow: $(VENV)/.installed-test weights tiny
 	$(PY) -m pytest -q -m slow tests
 
 # python -m score end to end: a real folder, kill and resume, maps, a real server by --url.
 test-score: $(VENV)/.installed-test weights tiny
-	$(PY) -m pytest -q tests/score
+	$(PY) -m pytest -q -m "not slow" tests/score
 
 # score --ray: a real Ray (a head and two workers) and a moto S3 server, both on this machine.
 test-ray: $(VENV)/.installed-test weights tiny
@@ -99,7 +101,7 @@ test-ray: $(VENV)/.installed-test weights tiny
 
 # label, train, evaluate, export and serve a MemNet on a tiny dataset made from samples/.
 test-training: $(VENV)/.installed-test weights tiny
-	$(PY) -m pytest -q tests/training
+	$(PY) -m pytest -q -m "not slow" tests/training
 
 # The page test drives Debian's Chromium (Playwright never downloads a browser here).
 CHROMIUM ?= /usr/bin/chromium
@@ -109,7 +111,7 @@ $(CHROMIUM):
 
 # Starts its own server on a free port, or tests the one at MAX_URL (e.g. a container).
 test-integration: $(VENV)/.installed-test $(CLIENTS)/.installed $(CHROMIUM) tiny $(if $(MAX_URL),,weights)
-	$(PY) -m pytest -q tests/integration
+	$(PY) -m pytest -q -m "not slow" tests/integration
 
 # Builds the image with podman from a local Debian base, runs it, tests it by URL.
 test-container: $(VENV)/.installed-test $(CLIENTS)/.installed $(CHROMIUM)

