@@ -71,10 +71,10 @@ def predict_files(model, paths, batch=8):
 
 
 def score_bucket(bucket, paths, batch, output="memorability", stable=False):
-    """({path: score}, the model's metadata) of ``bucket`` on ``paths``, served as ``output``
-    (core.model.bucket.BucketError when it predicts another); the model freed after. Scored as
-    the mean of each photo and its mirror image where its model.json says "tta": "mirror", or
-    with ``stable``."""
+    """({path: score}, the model's metadata, whether it scored with the mirror average) of
+    ``bucket`` on ``paths``, served as ``output`` (core.model.bucket.BucketError when it predicts
+    another); the model freed after. Scored as the mean of each photo and its mirror image where
+    its model.json says "tta": "mirror", with ``stable``, or where MODEL_TTA=mirror says so."""
     from core.model.outputs import serving_bucket
     from core.model.wrapper import ModelWrapper
 
@@ -82,7 +82,8 @@ def score_bucket(bucket, paths, batch, output="memorability", stable=False):
     model = ModelWrapper(settings.replace(MODEL_TTA="mirror") if stable else settings,
                          warm_up=False)  # this bucket alone
     try:
-        return dict(zip(paths, predict_files(model, paths, batch))), model.bucket.metadata
+        return dict(zip(paths, predict_files(model, paths, batch))), model.bucket.metadata, \
+            model.settings.stable_by_default
     finally:
         model.close()
 
@@ -157,7 +158,7 @@ def evaluate(bucket, data, split, report=None, batch=8, compare=None, output="me
     """Return the figures on ``test_{split}`` of ``bucket`` (a bucket, or for split 'all' one a
     split: by_split), against ``compare`` (the same) when given; both predict ``output``. A test
     photo a bucket was fitted or chosen on is refused (check_unseen) unless ``allow_overlap``."""
-    from core.model.bucket import open_bucket
+    from core.model.bucket import chosen_mirrored, open_bucket
     from core.model.checksums import DigestMemo
 
     buckets, compares = as_list(bucket), as_list(compare)
@@ -178,34 +179,39 @@ def evaluate(bucket, data, split, report=None, batch=8, compare=None, output="me
     known = {k: people_of(entries[k], read_halves(data, k), participants) for k in measured}
     found = check_unseen([*measured.items(), *((k, against[k]) for k in measured if k in against)],
                          facts, entries, allow_overlap)
-    wanted = {}  # bucket: the photos it scores, each once
+    # Each bucket is scored as it was chosen, with the mirror average where its model.json says so
+    # (training/finetune.py); in a comparison, both where either was: the difference is then the
+    # models', not the mirror's. wanted: (bucket, so) -> the photos it scores so, each once.
+    so = {k: any(chosen_mirrored(facts[b], b) for b in (measured[k], against.get(k)) if b is not None)
+          for k in measured}
+    wanted = {}
     for k in measured:
         for b in (measured[k], against.get(k)):
             if b is not None:
-                wanted.setdefault(b, set()).update(p for p, _ in entries[k])
-    # Where a bucket was chosen scored as the mean of each photo and its mirror image (training/
-    # finetune.py), every bucket is scored so: a difference is then the models', not the mirror's.
-    stable = any(facts[b].get("tta") == "mirror" for b in wanted)
-    scored = {b: score_bucket(b, sorted(paths), batch, output, stable) for b, paths in wanted.items()}
-    predicted = {k: scored[measured[k]][0] for k in measured}
-    compared = {k: scored[against[k]][0] for k in measured} if against else None
+                wanted.setdefault((b, so[k]), set()).update(p for p, _ in entries[k])
+    scored = {key: score_bucket(key[0], sorted(paths), batch, output, key[1]) for key, paths in wanted.items()}
+    predicted = {k: scored[measured[k], so[k]][0] for k in measured}
+    compared = {k: scored[against[k], so[k]][0] for k in measured} if against else None
+    mirrored = {k: scored[measured[k], so[k]][2] for k in measured}  # so, or by MODEL_TTA=mirror
     per_split = {k: {**split_figures(entries[k], predicted[k], compared and compared[k], known[k]),
                      **({"overlap": found[k]} if k in found else {})} for k in measured}
     if split != "all":
-        result = {"bucket": str(measured[split]), "output": output, "mirror_average": stable, **per_split[split]}
+        result = {"bucket": str(measured[split]), "output": output, "mirror_average": mirrored[split],
+                  **per_split[split]}
     else:
         for k, figures in per_split.items():
-            figures["bucket"] = str(measured[k])
+            figures.update(bucket=str(measured[k]), mirror_average=mirrored[k])
             if against:
                 figures["compare"] = {"bucket": str(against[k]), **figures["compare"]}
         result = {"bucket": [str(b) for b in dict.fromkeys(measured.values())], "output": output,
-                  "mirror_average": stable, **over_splits(per_split), "per_split": per_split}
+                  **over_splits(per_split), "per_split": per_split}
     if against:
         result["compare"] = {"bucket": [str(b) for b in dict.fromkeys(against.values())] if split == "all"
                              else str(against[split]), **result["compare"]}
     if report:
-        write_report(Path(report), (scored[buckets[0]][1], predicted),
-                     (scored[compares[0]][1] if compares else None, compared), entries, result, output)
+        metadata = {b: got[1] for (b, _), got in scored.items()}
+        write_report(Path(report), (metadata[buckets[0]], predicted),
+                     (metadata[compares[0]] if compares else None, compared), entries, result, output)
     return result
 
 

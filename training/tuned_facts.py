@@ -1,5 +1,6 @@
 """model.json of a bucket that training.finetune writes: what it is, how it was chosen and
 confirmed (training/gate.py), where it came from; the description that /model/metadata serves."""
+from core.model.bucket import TTA
 from core.model.checksums import file_digest
 from training.lamem import KINDS, split_path
 
@@ -46,7 +47,7 @@ def bucket_facts(bucket, chosen, table, selection, confirmation, data, k, counts
         "license": (f"Fine-tuned from {bucket.facts.get('name', 'the base')}'s weights, so its licence applies: "
                     f"{bucket.facts.get('license', '')} The licence of the lab's photos and scores applies too."),
         "weights": WEIGHTS_FILE,
-        **({"tta": "mirror"} if mirrored else {}),  # the service warns when MODEL_TTA is not
+        **({"tta": TTA} if mirrored else {}),  # the service warns when MODEL_TTA is not
         # The base's own options (a smaller ResMem's widths), and a ridge head on its features.
         "architecture_options": {**bucket.architecture_options, **options},
         "provenance": {

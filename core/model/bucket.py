@@ -37,11 +37,29 @@ class Preprocessing:
                    std=tuple(p.get("std") or (1.0, 1.0, 1.0)))
 
 
+TTA = "mirror"  # a bucket's "tta": the one test-time augmentation it can have been chosen with
+
+
+def chosen_mirrored(facts, where):
+    """Whether a bucket's model.json (``facts``) says it was chosen scoring each photo as the mean
+    of it and its mirror image ("tta": "mirror", written by training/finetune.py): the one reader
+    of that key. BucketError for any other value: a typo ("Mirror", true) would have the bucket
+    served, in silence, unlike how it was measured."""
+    tta = facts.get("tta") if isinstance(facts, dict) else None
+    if tta is not None and tta != TTA:
+        raise BucketError(f"{where}/{FACTS_FILE}: \"tta\" is {tta!r}; the only one known is {TTA!r}")
+    return tta == TTA
+
+
 @dataclass(frozen=True)
 class Bucket:
     path: Path
     facts: dict
     checksums: dict  # {file name: md5} from md5sums.txt, every file verified
+
+    @property
+    def mirrored(self):
+        return chosen_mirrored(self.facts, self.path)
 
     @property
     def weights_md5(self):
@@ -100,6 +118,9 @@ def open_bucket(path, weights_optional=False, memo=None):
     if not (path / CHECKSUM_FILE).is_file():
         raise BucketError(f"{path}/{CHECKSUM_FILE} is missing: the bucket cannot be verified")
     facts = json.loads((path / FACTS_FILE).read_text())
+    if not isinstance(facts, dict):
+        raise BucketError(f"{path}/{FACTS_FILE} is not a JSON object")
+    chosen_mirrored(facts, path)  # a "tta" it cannot be served with stops it here
     listed = verify_md5sums(path / CHECKSUM_FILE, optional=[facts.get("weights")] if weights_optional else (),
                             digest=memo.digest if memo else file_digest)
     missing = [k for k in ("architecture", "weights", "preprocessing") if k not in facts]

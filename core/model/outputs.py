@@ -36,18 +36,22 @@ def serving_bucket(settings, bucket, output=None):
     """``settings`` that serve ``bucket`` alone, as ``output`` (default: what its model.json says
     it predicts), for a tool that scores with one bucket: evaluate, label, the benchmarks of one
     model; stably (MODEL_TTA=mirror) where the bucket was chosen scoring so (its model.json's
-    "tta", training/finetune.py). ValueError for an output that is none of KNOWN."""
+    "tta", training/finetune.py). ValueError for an output that is none of KNOWN, BucketError for a
+    "tta" that is none known."""
     import json
     from pathlib import Path
+
+    from core.model.bucket import chosen_mirrored
 
     try:
         facts = json.loads((Path(bucket) / "model.json").read_text())
     except (OSError, ValueError):
         facts = {}  # no bucket there: the model's loading says so, with its own message
+    facts = facts if isinstance(facts, dict) else {}  # the same: not a bucket's facts
     output = output_of(facts) if output is None else output
     if output not in KNOWN:
         raise ValueError(f"{bucket} predicts {output!r}, which is no output; known: {', '.join(KNOWN)}")
-    stably = {"MODEL_TTA": "mirror"} if isinstance(facts, dict) and facts.get("tta") == "mirror" else {}
+    stably = {"MODEL_TTA": "mirror"} if chosen_mirrored(facts, bucket) else {}
     return settings.replace(MODEL_OUTPUTS=output, **{KNOWN[output][0]: str(bucket)}, **stably)
 
 

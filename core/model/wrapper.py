@@ -56,7 +56,7 @@ class ModelWrapper(MAXModelWrapper):
         self.bucket = self.buckets[0]
         self._check_outputs(outputs)
         for output, bucket in zip(outputs, self.buckets):
-            if bucket.facts.get("tta") == "mirror" and not settings.stable_by_default:
+            if bucket.mirrored and not settings.stable_by_default:
                 log.warning("%s (%s) was chosen scoring each photo as the mean of it and its mirror image: it "
                             "scores as measured with MODEL_TTA=mirror (or stable=true); MODEL_TTA is %s",
                             output.bucket, output.name, settings.MODEL_TTA)

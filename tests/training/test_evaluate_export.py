@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 from scipy.stats import spearmanr
 
+import config
 from core.inputs.images import preprocess
 from core.model.bucket import open_bucket
 from tests.imagegen import sample_rgb
@@ -53,15 +54,7 @@ def test_a_bucket_chosen_with_the_mirror_average_and_the_one_it_is_compared_with
     """A bucket whose model.json says "tta": "mirror" (training/finetune.py chose the mirror
     average) is scored as the mean of each photo and its mirror image, and so is --compare's: the
     difference is the models', not the mirror's. Here the two are the same weights."""
-    import shutil
-
-    from core.model.bucket import write_facts
-    from core.model.checksums import write_md5sums
-
-    mirrored = tmp_path / "mirrored"
-    shutil.copytree(bucket, mirrored)
-    write_facts(mirrored, {**facts(bucket), "tta": "mirror"})
-    write_md5sums(mirrored, [facts(bucket)["weights"], "model.json"])
+    mirrored = mirrored_copy(bucket, tmp_path / "mirrored")
     report = tmp_path / "report"
     result = stage("training.evaluate", "--bucket", str(mirrored), "--data", str(dataset), "--split", "1",
                    "--compare", str(bucket), "--report", str(report))
@@ -85,7 +78,7 @@ def test_evaluate_report_holds_plots_a_person_can_open(evaluation):
     assert saved["spearman"] == pytest.approx(metrics["spearman"]) and saved["model"] == "memnet"
 
 
-def test_split_all_measures_each_bucket_on_its_own_test_split(bucket, dataset, tmp_path):
+def test_split_all_measures_each_bucket_on_its_own_test_split(bucket, dataset, tmp_path, monkeypatch):
     """LaMem's protocol: one bucket per split. Split 2 here trains on split 1's val and test photos
     and tests on train_1's: the bucket of split 1 is refused on test_2, and alone on every split."""
     data = tmp_path / "data"
@@ -103,7 +96,7 @@ def test_split_all_measures_each_bucket_on_its_own_test_split(bucket, dataset, t
     both = evaluate([second, bucket], data, "all")
     assert both["bucket"] == [str(bucket), str(second)] and both["n"] == 4 + 4
     for alone in (one, two):  # said once, at the top
-        del alone["output"], alone["mirror_average"]
+        del alone["output"]
     assert both["per_split"] == {1: one, 2: two}  # each its own bucket's figures, "bucket" included
     for metric in ("spearman", "pearson", "mse"):
         values = [one[metric], two[metric]]
@@ -116,6 +109,32 @@ def test_split_all_measures_each_bucket_on_its_own_test_split(bucket, dataset, t
         evaluate(bucket, data, "all")
     with pytest.raises(ValueError, match="both trained on split 1"):
         evaluate([bucket, bucket], data, "all")
+    # A bucket chosen with the mirror average is scored so on its split; the other, as it was chosen.
+    mirrored = mirrored_copy(second, tmp_path / "mirrored")
+    mixed = evaluate([mirrored, bucket], data, "all")["per_split"]
+    assert (mixed[1]["mirror_average"], mixed[2]["mirror_average"]) == (False, True)
+    monkeypatch.setenv("MODEL_TTA", "mirror")  # the setting scores a bucket so too, and the JSON says so
+    config.settings.cache_clear()
+    try:
+        by_setting = evaluate(second, data, 2)
+    finally:
+        monkeypatch.delenv("MODEL_TTA")
+        config.settings.cache_clear()
+    assert mixed[1] == one and by_setting["mirror_average"] is True
+    assert mixed[2]["spearman"] == by_setting["spearman"]
+
+
+def mirrored_copy(bucket, to):
+    """A copy of ``bucket`` whose model.json says it was chosen with the mirror average."""
+    import shutil
+
+    from core.model.bucket import write_facts
+    from core.model.checksums import write_md5sums
+
+    shutil.copytree(bucket, to)
+    write_facts(to, {**facts(bucket), "tta": "mirror"})
+    write_md5sums(to, [facts(bucket)["weights"], "model.json"])
+    return to
 
 
 def test_export_tar_unpacks_to_a_bucket_that_md5sum_and_the_fetcher_accept(bucket, tmp_path):

@@ -65,6 +65,36 @@ def test_a_bucket_chosen_with_the_mirror_average_is_scored_so_by_a_tool_and_the_
     assert "MODEL_TTA" not in caplog.text
 
 
+@pytest.mark.parametrize("tta", ["Mirror", True, ["mirror"], "mirror "])
+def test_a_tta_that_is_not_mirror_is_refused_by_the_server_and_the_tools(tmp_path, tta):
+    """Read once (core.model.bucket.chosen_mirrored): any other value was taken as no mirror, and
+    the bucket served, in silence, unlike how it was measured."""
+    import shutil
+
+    from core.model.bucket import BucketError, open_bucket, write_facts
+    from core.model.checksums import write_md5sums
+
+    bucket = tmp_path / "typo"
+    shutil.copytree(BUCKET, bucket)
+    facts = json.loads((bucket / "model.json").read_text())
+    write_facts(bucket, {**facts, "tta": tta})
+    write_md5sums(bucket, [facts["weights"], "model.json"])
+    message = f'"tta" is {tta!r}; the only one known is \'mirror\''
+    for read in (lambda: open_bucket(bucket), lambda: serving_bucket(config.settings(), bucket)):
+        with pytest.raises(BucketError) as refused:
+            read()
+        assert message in str(refused.value)
+
+
+def test_a_model_json_that_is_not_an_object_is_refused_as_a_bucket(tmp_path):
+    from core.model.bucket import BucketError, open_bucket
+
+    (tmp_path / "model.json").write_text("[]")
+    (tmp_path / "md5sums.txt").write_text("")
+    with pytest.raises(BucketError, match="model.json is not a JSON object"):
+        open_bucket(tmp_path)
+
+
 def test_stable_scores_are_each_outputs_mean_and_mirror_delta_and_named_only_at_the_edge():
     row, mirror = np.float32([0.7, 0.1]), np.float32([0.6, 0.2])
     scores = scores_of(("memorability", "false_alarm"), row, mirror)
