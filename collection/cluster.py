@@ -36,9 +36,10 @@ from core.model.outputs import default_output, parse_outputs
 log = logging.getLogger(__name__)
 FETCH_CPUS = 0.25  # a read task mostly waits on storage; a whole CPU each would starve the actors
 BLOCK_ROWS = 64  # inputs per block: one read task, one actor call, about one Parquet file
-# Read tasks in flight per scoring actor: a block is read in a fraction of the time an actor scores
-# it, so two keep each actor fed; each one more at a time is one more worker process for the job
-# to start (1-2 s of a core), and more photos' bytes held in the object store before any is scored.
+# Read tasks in flight per scoring actor (a count of tasks, not of bytes: a block is up to
+# BLOCK_ROWS inputs): two keep each actor fed where a block is read faster than it is scored, as
+# from a disk or nearby storage (not measured against far storage); each one more at a time is one
+# more worker process for the job to start, 1-2 s of a core.
 READS_PER_ACTOR = 2
 # Ray's defaults wait 30 minutes with no output when actors cannot be placed; fail fast instead.
 NO_PROGRESS_S = 600

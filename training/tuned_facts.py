@@ -70,14 +70,15 @@ GATE = ("written only if, on the confirmation photos (val held out from every ch
 
 def settings_tried(table, feature_sets):
     """How many settings the choice saw: every ridge head's grid, each deep candidate's epochs (of
-    every seed), each average of weights, each ensemble's grid, and the mirror average's choice
+    every seed, epoch 0 once), each average of weights, each ensemble's grid, and the mirror average's choice
     (training/gate.mirror_choice)."""
     from training import heads
 
     grid = heads.settings_tried(feature_sets)
     ridge = heads.settings_tried([row["features"] for row in table if row["features"] in heads.FEATURE_SETS])
     deep_epochs = sum(len(row["val_by_epoch"]) for row in table if "val_by_epoch" in row)
-    other_seeds = sum(len(history) for row in table for history in row.get("val_by_epoch_of_other_seeds", ()))
+    # another seed's epoch 0 is seed 0's: the base recalibrated, before any training
+    other_seeds = sum(len(history) - 1 for row in table for history in row.get("val_by_epoch_of_other_seeds", ()))
     averages = sum(1 for row in table if "averaged" in row or "mirror_average" in row)
     ensembles = sum(1 for row in table if row["features"].startswith("ensemble: ")) * grid
     return ridge + deep_epochs + other_seeds + averages + ensembles

@@ -105,7 +105,7 @@ def whole(file):
         return False
 
 
-@pytest.mark.slow  # 45 s: two jobs over 64 photos; the local Ray's test resumes a run in `make test`
+@pytest.mark.slow  # 45 s: two jobs over 64 photos; `make test` resumes a --ray run from a CSV, not after a kill
 def test_kill_and_resume(s3, cluster, tmp_path):
     """Kill the driver once the first rows are written; the same command scores only the rest:
     nothing doubled, nothing lost, and no photo already scored is downloaded again."""

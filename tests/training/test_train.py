@@ -76,7 +76,7 @@ def test_a_corrupted_bucket_is_refused_by_its_checksum(bucket, dataset, tmp_path
     assert result.returncode == 2 and "memnet.weights.h5 has md5" in result.stderr
 
 
-@pytest.mark.slow  # 18 s of a core: two training processes, one killed; test_resume resumes in `make test`
+@pytest.mark.slow  # 18 s of a core: two training processes, one killed; train.py's --resume is tested only here
 def test_resume_after_a_kill_loses_at_most_one_epoch(dataset, tmp_path):
     """A full-width MemNet's conv1-conv5 from scratch (--init none): an epoch long enough to be
     killed after, as before the tests' MemNets took the tiny teacher's narrow convs."""
