@@ -52,13 +52,14 @@ def deep_candidates(model, bucket, train, val, select, pipeline, cache, batch, t
     A candidate is (its choice, its selection val rho, its architecture options, what makes its
     network from the base's); returns the best of ``best`` and them. Only the best so far is kept:
     one deep candidate's network at a time beside the one being trained. None are trained (rows
-    say why) under deep.MIN_TRAIN training photos. ``augment``: the views' recipe (training/views.py).
-    Each part competes as its best epoch and as the averages of its weights (training/averages.py:
-    its epochs', and with ``seeds`` over 1 that many seeds' best epochs'): the best of them, by the
+    say why) under deep.MIN_TRAIN training photos. ``augment``: the views' recipes (training/views.py,
+    "fixed" or several): with more than one, each part is trained with each, one recipe's views
+    read at a time, and competes as its own candidate (its name says the recipe). Each part
+    competes as its best epoch and as the averages of its weights (training/averages.py: its
+    epochs', and with ``seeds`` over 1 that many seeds' best epochs'): the best of them, by the
     same rule, is the part's, and its ensemble is that one's."""
-    import time
-
     from training import deep
+    from training.views import recipes
 
     if len(train) < deep.MIN_TRAIN:
         log.info("deep candidates skipped: %d training photos, fewer than %d, are too few to adapt a layer of "
@@ -71,41 +72,58 @@ def deep_candidates(model, bucket, train, val, select, pipeline, cache, batch, t
     y_train = [s for _, s in train]
     y_val, val_rows = [val[i][1] for i in select], len(train) + select
     weights_id = f"{bucket.weights_md5} {bucket.checksums['model.json']}"
-    features = deep.activations(model, train + val, pipeline, cache, batch, weights_id, bucket.preprocessing,
-                                options, outputs, dtype, augment)
-    for part in [p for p in deep.PARTS if p in parts]:
-        name, began = deep.PARTS[part], time.perf_counter()
-        read = [array for layer in deep.reads(part, options) for array in features[layer]]
-        labels = [[row, y] for row, y in zip(val_rows, y_val)]  # which val photos chose, with their scores
-        recipe = deep.settings(part, dtype, augment)
+    several = len(recipes(augment)) > 1
+    for recipe in recipes(augment):
+        features = deep.activations(model, train + val, pipeline, cache, batch, weights_id, bucket.preprocessing,
+                                    options, outputs, dtype, recipe)
+        for part in [p for p in deep.PARTS if p in parts]:
+            name = f"{deep.PARTS[part]}, {recipe} views" if several else deep.PARTS[part]
+            best = part_candidates(model, part, name, features, options, train, y_train, y_val, val_rows, n, cache,
+                                   weights_id, dtype, recipe, seeds, sets, outputs, table, peaks, best)
+        del features
+    return best
 
-        def run(seed, part=part, read=read, labels=labels, recipe=recipe):
-            checkpoint = EpochCheckpoint(cache, part, checkpoint_key(weights_id, part, dtype, seed, recipe, y_train,
-                                                                     labels, read))
-            return deep.train(model(), part, features, len(train), y_train, y_val, options, seed=seed, dtype=dtype,
-                              checkpoint=checkpoint, val_rows=val_rows, augment=augment, average=seed == 0)
 
-        trained = run(0)
-        log.info("%s: val Spearman %.4f at epoch %d", name, trained.score, trained.epoch)
-        row = {"features": name, "val_spearman": trained.score, "epoch": trained.epoch,
-               "val_by_epoch": trained.history, **recipe}
-        table.append(row)
-        choice, weights = averaged(trained, part, name, features, options, val_rows, y_val, seeds, run, table)
-        trained = trained._replace(snapshots=None)  # the mean of its epochs goes unless it is the part's best
-        if weights is not None:  # the part's best is an average: its model holds it, and only it is kept
-            trained.model.set_weights(weights)
-        del weights
-        row["seconds"] = round(time.perf_counter() - began, 1)
-        choice.update({**recipe, "what": f"{name.split(': ', 1)[1]}, from its weights, on augmented views"
-                                         f"{choice['what']}; everything below frozen"})
-        best = better(best, (choice, choice.pop("val_spearman"), {},
-                             lambda network, m=trained.model, w=trained.names: with_weights(network, m, w)))
-        if sets:
-            best = ensemble(best, trained.model, trained.names, choice, part, features, outputs, sets, n, y_train,
-                            y_val, val_rows, table, options)
-        row.update(peaks.take() if peaks else {})  # the part's training, its averages and its ensemble's search
-        del trained
-        gc.collect()  # a losing candidate's network and Adam's state go now, not at the end
+def part_candidates(model, part, name, features, options, train, y_train, y_val, val_rows, n, cache, weights_id,
+                    dtype, augment, seeds, sets, outputs, table, peaks, best):
+    """deep_candidates' work for one part and one recipe of views: its training (each seed), its
+    averages and its ensemble; the best of ``best`` and them."""
+    import time
+
+    from training import deep
+
+    began = time.perf_counter()
+    read = [array for layer in deep.reads(part, options) for array in features[layer]]
+    labels = [[row, y] for row, y in zip(val_rows, y_val)]  # which val photos chose, with their scores
+    recipe = deep.settings(part, dtype, augment)
+
+    def run(seed, part=part, read=read, labels=labels, recipe=recipe):
+        checkpoint = EpochCheckpoint(cache, part, checkpoint_key(weights_id, part, dtype, seed, recipe, y_train,
+                                                                 labels, read))
+        return deep.train(model(), part, features, len(train), y_train, y_val, options, seed=seed, dtype=dtype,
+                          checkpoint=checkpoint, val_rows=val_rows, augment=augment, average=seed == 0)
+
+    trained = run(0)
+    log.info("%s: val Spearman %.4f at epoch %d", name, trained.score, trained.epoch)
+    row = {"features": name, "val_spearman": trained.score, "epoch": trained.epoch,
+           "val_by_epoch": trained.history, **recipe}
+    table.append(row)
+    choice, weights = averaged(trained, part, name, features, options, val_rows, y_val, seeds, run, table)
+    trained = trained._replace(snapshots=None)  # the mean of its epochs goes unless it is the part's best
+    if weights is not None:  # the part's best is an average: its model holds it, and only it is kept
+        trained.model.set_weights(weights)
+    del weights
+    row["seconds"] = round(time.perf_counter() - began, 1)
+    choice.update({**recipe, "what": f"{name.split(': ', 1)[1]}, from its weights, on augmented views"
+                                     f"{choice['what']}; everything below frozen"})
+    best = better(best, (choice, choice.pop("val_spearman"), {},
+                         lambda network, m=trained.model, w=trained.names: with_weights(network, m, w)))
+    if sets:
+        best = ensemble(best, trained.model, trained.names, choice, part, features, outputs, sets, n, y_train,
+                        y_val, val_rows, table, options)
+    row.update(peaks.take() if peaks else {})  # the part's training, its averages and its ensemble's search
+    del trained
+    gc.collect()  # a losing candidate's network and Adam's state go now, not at the end
     return best
 
 

@@ -39,7 +39,7 @@ from training.candidates import deep_candidates, tuned_network, wanted
 from training.deep import PRECISIONS
 from training.lamem import KINDS, DatasetError, read_split
 from training.tuned_facts import WEIGHTS_FILE, bucket_facts, settings_tried
-from training.views import RECIPES
+from training.views import recipes
 
 log = logging.getLogger("finetune")
 
@@ -102,8 +102,9 @@ def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACH
     the bucket ``out``; return its facts. Raises NotImproved (after saying why) when it does not
     beat the base there beyond chance and not ``force``. ``precision`` is the deep candidates'.
     ``report``: a folder for training/report.py's report.json and report.md, written either way.
-    ``seeds``: how many seeds each deep candidate is trained with (training/averages.py)."""
-    candidates = wanted(candidates)
+    ``seeds``: how many seeds each deep candidate is trained with (training/averages.py).
+    ``augment``: the deep candidates' views, one recipe or several (training/views.py)."""
+    candidates, augment = wanted(candidates), recipes(augment)
     sets = {kind: read_split(data, kind, k) for kind in KINDS}  # every line checked first
     photos = overlap.checked(sets, k, allow_overlap)  # what provenance records, for evaluate to refuse
     # Only now the libraries (TensorFlow, if the features are not cached, 5 s to import): a bad
@@ -224,10 +225,11 @@ def main(argv=None):
     parser.add_argument("--precision", choices=PRECISIONS, default="auto",
                         help="the deep candidates' compute type (val is measured in float32 whatever it is): "
                              "auto is bfloat16 on a CPU with AVX-512 BF16 or AMX, else float32")
-    parser.add_argument("--augment", choices=RECIPES, default="fixed",
-                        help="the deep candidates' views: fixed (one random window shared by every photo) or "
+    parser.add_argument("--augment", type=recipes, default=("fixed",),
+                        help="the deep candidates' views: fixed (one random window shared by every photo), "
                              "resmem (a window and flip for each photo, dropout 0.5 after fc6 and fc7, as ResMem "
-                             "trained); training/views.py")
+                             "trained), or fixed,resmem: each part trained with both, the recipe that pays on the "
+                             "selection photos kept (twice the deep training); training/views.py")
     parser.add_argument("--seeds", type=int, default=1, choices=range(1, 9), metavar="S",
                         help="train each deep candidate with S seeds; over 1, the mean of their best epochs' weights "
                              "(a model soup, training/averages.py) is one more candidate: S times the deep training")

@@ -8,6 +8,8 @@ image, then random crop windows. How the random ones are drawn is the recipe (``
   - ``resmem``: ResMem's own augmentation, a random window and flip for each photo and pass (an
     N x 3 array of them, from the seed), and dropout 0.5 after fc6 and fc7 in the retrained head,
     as ResMem trained it (training/deep.py's trainable).
+``--augment fixed,resmem`` trains each deep part with both, and the selection rule keeps the
+recipe that pays, part by part (training/candidates.py): twice the deep training and the views.
 """
 import hashlib
 
@@ -16,6 +18,17 @@ import numpy as np
 VIEWS = 3  # the centre crop, its mirror, one random crop: each costs a pass of ResMem over the photos
 RECIPES = ("fixed", "resmem")
 DROPOUT = 0.5  # ResMem's, after fc6 and fc7
+
+
+def recipes(text):
+    """--augment ("fixed", "resmem" or both, comma-separated; or already such a tuple) -> a tuple
+    of RECIPES, each once."""
+    names = text.split(",") if isinstance(text, str) else text
+    chosen = tuple(dict.fromkeys(str(name).strip() for name in names))
+    wrong = [name for name in chosen if name not in RECIPES]
+    if wrong or not chosen:
+        raise ValueError(f"--augment: {', '.join(map(repr, wrong or [text]))} is none of {', '.join(RECIPES)}")
+    return chosen
 
 
 def views(spec, n, count=VIEWS, seed=0, recipe="fixed"):
