@@ -158,6 +158,8 @@ def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACH
             chosen = ridge
         confirmed = [val[i] for i in held]
         base_scores = np.asarray(outputs[heads.BASE_LAYER][len(train) + held, 0], np.float64)
+        # Before the network is tuned: tuning writes into the base's layers (candidates.with_weights),
+        # and this cache is keyed by the base's md5s, not by the weights it is computed with.
         base_mirrored = bottlenecks.outputs(model, [heads.BASE_LAYER], confirmed, pipeline, cache, batch, mirror=True,
                                             desc="resmem-mirrored", weights_id=weights_id)[heads.BASE_LAYER][:, 0]
         tuned = chosen[3](model())  # the network as it will be written: what the confirmation measures
