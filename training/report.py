@@ -73,7 +73,9 @@ def report(facts, data, confirmed, written):
             "written_with_force": prov["written_with_force"],
             "people": ceiling_of(data, prov["data"]["split"], confirmed),
             "seeds": {"division_of_val": prov["selection"]["seed"],
-                      "deep_candidates": list(range(prov["selection"].get("deep_seeds", 1))), "bootstrap": 0},
+                      "deep_candidates": list(range(prov["selection"].get("deep_seeds", 1)))
+                      if any("val_by_epoch" in row for row in prov["candidates"]) else [],  # [] where none trained
+                      "bootstrap": 0},
             "versions": versions(), "commit": commit()}
 
 
