@@ -72,12 +72,12 @@ def deep_candidates(model, bucket, train, val, select, pipeline, cache, batch, t
     y_train = [s for _, s in train]
     y_val, val_rows = [val[i][1] for i in select], len(train) + select
     weights_id = f"{bucket.weights_md5} {bucket.checksums['model.json']}"
-    several = len(recipes(augment)) > 1
-    for recipe in recipes(augment):
+    augment = recipes(augment)
+    for recipe in augment:
         features = deep.activations(model, train + val, pipeline, cache, batch, weights_id, bucket.preprocessing,
                                     options, outputs, dtype, recipe)
         for part in [p for p in deep.PARTS if p in parts]:
-            name = f"{deep.PARTS[part]}, {recipe} views" if several else deep.PARTS[part]
+            name = f"{deep.PARTS[part]}, {recipe} views" if len(augment) > 1 else deep.PARTS[part]
             best = part_candidates(model, part, name, features, options, train, y_train, y_val, val_rows, n, cache,
                                    weights_id, dtype, recipe, seeds, sets, outputs, table, peaks, best)
         del features
