@@ -19,7 +19,7 @@ os.environ["MODEL_CACHE"] = str(CACHE)
 os.environ["FALSE_ALARM_BUCKET"] = str(FALSE_BUCKET)
 
 KINDS = ("contract", "fidelity")
-RESMEM_FIXTURES = {"resmem", "keras_resmem", "resmem_service", "resmem_url"}  # tests/unit, tests/integration
+RESMEM_FIXTURES = {"resmem", "keras_resmem", "resmem_service", "resmem_url", "tuned_resmem"}
 
 
 def kind_of(item):

@@ -147,27 +147,35 @@ def csv_rows(out):
             for row in read_rows(out)]
 
 
-def test_a_folder_on_a_local_ray_to_csv_resumed_with_the_outputs_the_other_way_round(stimuli, in_process, tmp_path):
+def test_a_folder_on_a_local_ray_to_csv_inside_it_resumed_with_the_outputs_the_other_way_round(
+        stimuli, in_process, tmp_path):
     """A Ray started for the job on this machine (RAY_ADDRESS=local: not the test cluster, which
-    --ray alone would join, as ray.init does); a folder in, a CSV out, which holds the rows of a/
-    from an earlier run; MODEL_OUTPUTS=false_alarm,memorability. The same rows, by column name,
-    and the summary of memorability over the rows written and those skipped (it was keyed by the
-    first output, and score stopped on a KeyError; the rows skipped were read by the first output)."""
+    --ray alone would join, as ray.init does); a folder in, a CSV out inside that folder, which
+    holds the rows of a/ from an earlier run; MODEL_OUTPUTS=false_alarm,memorability. The same rows,
+    by column name, none of them the output's own (issue 40, item 3: the output inside the walked
+    folder got a row of its own), and the summary of memorability over the rows written and those
+    skipped (it was keyed by the first output, and score stopped on a KeyError; the rows skipped
+    were read by the first output)."""
     import csv
+    import shutil
 
     from collection.results import distribution
 
-    out, summary = tmp_path / "scores.csv", tmp_path / "summary.json"
+    folder, summary = tmp_path / "stimuli", tmp_path / "summary.json"
+    shutil.copytree(stimuli, folder)
+    out = folder / "scores.csv"
     columns = ["path", "time", "false_alarm", "memorability", "width", "height", "error"]
-    earlier = [{**row, "path": f"{stimuli}/{name}"} for (name, _), row in in_process.items() if name.startswith("a/")]
+    earlier = [{**row, "path": f"{folder}/{name}"} for (name, _), row in in_process.items() if name.startswith("a/")]
     with open(out, "w", newline="") as stream:
         writer = csv.DictWriter(stream, columns, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         writer.writerows(earlier)
-    done = run_score(stimuli, "--ray", "--out", out, "--summary-json", summary, "--quiet", MAX_IMAGE_BYTES=MAX_BYTES,
+    done = run_score(folder, "--ray", "--out", out, "--summary-json", summary, "--quiet", MAX_IMAGE_BYTES=MAX_BYTES,
                      RAY_ADDRESS="local", MODEL_OUTPUTS="false_alarm,memorability")
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr  # the bad inputs fail, as in process
-    check_same_rows(csv_rows(out), in_process, f"{stimuli}/")
+    rows = csv_rows(out)
+    assert not [row for row in rows if row["path"].endswith("scores.csv")]
+    check_same_rows(rows, in_process, f"{folder}/")
     report = json.loads(summary.read_text())
     expected = distribution([float(row["memorability"]) for row in in_process.values() if row["memorability"]])
     assert report["skipped"] == len(earlier) == 4 and report["memorability"] == pytest.approx(expected, abs=1e-6)
@@ -246,21 +254,3 @@ def test_a_resume_deletes_only_a_local_file_cut_short(s3, tmp_path, monkeypatch)
         ParquetOutput("s3://resume/out/")
     keys = [item["Key"] for item in s3.client().list_objects_v2(Bucket="resume")["Contents"]]
     assert sorted(keys) == ["out/odd.parquet", "out/whole.parquet"]  # nothing deleted
-
-
-def test_a_walk_on_ray_never_scores_its_own_output(cluster, stimuli, tmp_path):
-    """Issue 40, item 3 (--ray): the output inside the walked folder (here, an empty one left by a
-    run killed before its first row) got a row of its own. On the session's cluster, whose nodes
-    share this disk (a Ray of its own costs one more start: the local one has its test above)."""
-    import shutil
-
-    from tests.score.conftest import read_rows
-
-    folder = tmp_path / "stimuli"
-    shutil.copytree(stimuli, folder)
-    out = folder / "scores.csv"
-    out.touch()
-    done = run_score(folder, "--ray", cluster[0].address, "--out", out, "--quiet", MAX_IMAGE_BYTES=MAX_BYTES)
-    assert done.returncode in (0, 1), done.stderr
-    paths = [row["path"] for row in read_rows(out)]
-    assert paths and not any(path.endswith("scores.csv") for path in paths), paths

@@ -133,11 +133,22 @@ def lab():
 
 @pytest.fixture(scope="session")
 def tuned(lab, tmp_path_factory):
-    """The fine-tuned bucket of ResMem on ``lab`` (fidelity: ResMem; shared by test_finetune and
-    test_report), written with its --report beside it, its runtimes converted once (fp32 and lite-int8, one child) into
-    this checkout's cache, where the server, `score` and `evaluate` find them."""
+    """The fine-tuned bucket of the tiny ResMem (the teacher) on ``lab``, written with its --report
+    beside it: what finetune records and reports (test_finetune, test_report). Its features are
+    cached in the checkout's cache, so that a warm run reads them."""
     out = tmp_path_factory.mktemp("buckets") / "tuned"
-    run = stage("training.finetune", "--data", str(lab), "--split", "1", "--out", str(out),
+    run = stage("training.finetune", "--data", str(lab), "--split", "1", "--out", str(out), "--base", str(TEACHER),
                 "--cache", str(ROOT / ".cache" / "features"), "--report", str(out.parent / "report"))
+    return out, run
+
+
+@pytest.fixture(scope="session")
+def tuned_resmem(lab, tmp_path_factory):
+    """The fine-tuned bucket of ResMem itself on ``lab`` (fidelity: the slow tier's tests that compare
+    it with ResMem and serve it exactly), its runtimes converted once (fp32 and lite-int8, one child)
+    into this checkout's cache, where the server, `score` and `evaluate` find them."""
+    out = tmp_path_factory.mktemp("buckets") / "tuned-resmem"
+    run = stage("training.finetune", "--data", str(lab), "--split", "1", "--out", str(out),
+                "--cache", str(ROOT / ".cache" / "features"))
     stage("training.runtimes", "--bucket", str(out), "--cache", str(CACHE), "--precisions", "fp32", "lite-int8")
     return out, run

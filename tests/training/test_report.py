@@ -1,14 +1,11 @@
-"""Fidelity (ResMem): finetune --report (training/report.py) writes what a methods section needs."""
+"""Contract (the tiny bucket): finetune --report (training/report.py) writes what a methods section needs."""
 import json
 import subprocess
-
-import pytest
 
 from tests.imagegen import ROOT
 from tests.training.conftest import facts
 
 
-@pytest.mark.fidelity
 def test_the_report_has_what_a_methods_section_needs(tuned):
     """finetune --report (training/report.py): the data, every candidate, the confirmation with its
     interval, the settings tried, the seeds, the versions and the commit, the ceiling from people."""
