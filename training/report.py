@@ -110,7 +110,8 @@ def markdown(made):
         f"Base: {made['base']['id']} (weights md5 {made['base']['weights_md5']}).", "",
         "| candidate | selection val ρ |", "|---|---|",
         *[f"| {row['features']} | {_measured(row)} |" for row in made["candidates"]], "",
-        f"Chosen on the selection photos: {made['chosen'].get('features')}, among {selection['settings_tried']} "
+        f"Chosen on the selection photos: {made['chosen'].get('features')} ({made['chosen'].get('what')}), "
+        f"among {selection['settings_tried']} "
         f"settings (selection val ρ {_rho(selection['val_spearman'])}, "
         f"the base's {_rho(selection['base_val_spearman'])}).",
         "",

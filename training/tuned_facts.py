@@ -5,6 +5,7 @@ from core.model.checksums import file_digest
 from training.lamem import KINDS, split_path
 
 WEIGHTS_FILE = "resmem-finetuned.weights.h5"
+TRAINER = "training/finetune.py"  # the provenance's "trainer": a bucket of this stage's
 MIRRORED = ("scored as the mean of each photo and its mirror image: serve it with MODEL_TTA=mirror "
             "(or ask stable=true)")
 
@@ -21,7 +22,8 @@ def bucket_facts(bucket, chosen, table, selection, confirmation, data, k, counts
     /model/metadata serves, carries the confirmation figure and names no local path."""
     choice, _, options, _ = chosen
     passed, mirrored = confirmation["passed"], selection["mirror_average"]["chosen"]
-    facts = {key: value for key, value in bucket.facts.items() if key != "provenance"}
+    # the base's own choices are not this run's: its provenance is recorded below, its "tta" never copied
+    facts = {key: value for key, value in bucket.facts.items() if key not in ("provenance", "tta")}
     from core.model.outputs import output_of
 
     output = output_of(facts)
@@ -51,7 +53,7 @@ def bucket_facts(bucket, chosen, table, selection, confirmation, data, k, counts
         # The base's own options (a smaller ResMem's widths), and a ridge head on its features.
         "architecture_options": {**bucket.architecture_options, **options},
         "provenance": {
-            "trainer": "training/finetune.py",
+            "trainer": TRAINER,
             "base": {"id": bucket.facts.get("id"), "path": str(bucket.path), "weights_md5": bucket.weights_md5,
                      "model_json_md5": bucket.checksums.get("model.json"),
                      "provenance": bucket.facts.get("provenance")},
@@ -68,19 +70,18 @@ GATE = ("written only if, on the confirmation photos (val held out from every ch
         "(training/gate.py)")
 
 
-def settings_tried(table, feature_sets):
-    """How many settings the choice saw: every ridge head's grid, each deep candidate's epochs (of
-    every seed, epoch 0 once), each average of weights, each ensemble's grid, and the mirror average's choice
-    (training/gate.mirror_choice)."""
+def settings_tried(table, feature_sets, ridge=True):
+    """How many settings the choice saw: every ridge head's grid (where they competed: ``ridge``),
+    each deep candidate's epochs (of every seed and recipe of views; epoch 0, the base recalibrated
+    before any training and so the same network for each, once a part), each average of weights,
+    each ensemble's grid, and the mirror average's choice (training/gate.mirror_choice)."""
     from training import heads
 
     grid = heads.settings_tried(feature_sets)
-    ridge = heads.settings_tried([row["features"] for row in table if row["features"] in heads.FEATURE_SETS])
-    deep_epochs = sum(len(row["val_by_epoch"]) for row in table if "val_by_epoch" in row)
-    # another seed's epoch 0 is seed 0's: the base recalibrated, before any training
+    rows = [row["features"] for row in table if row["features"] in heads.FEATURE_SETS]
+    trained = [row for row in table if "val_by_epoch" in row]
+    deep_epochs = sum(len(row["val_by_epoch"]) - 1 for row in trained) + len({row["retrained"] for row in trained})
     other_seeds = sum(len(history) - 1 for row in table for history in row.get("val_by_epoch_of_other_seeds", ()))
     averages = sum(1 for row in table if "averaged" in row or "mirror_average" in row)
     ensembles = sum(1 for row in table if row["features"].startswith("ensemble: ")) * grid
-    return ridge + deep_epochs + other_seeds + averages + ensembles
-
-
+    return (heads.settings_tried(rows) if ridge else 0) + deep_epochs + other_seeds + averages + ensembles

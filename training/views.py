@@ -5,12 +5,15 @@ VIEWS passes: the centre crop of the resized photo (from the ridge heads' own pa
 image, then random crop windows. How the random ones are drawn is the recipe (``--augment``):
   - ``fixed`` (the default): one random window and flip, drawn once from the seed and the same for
     every photo: what the deep candidates have used since they were written;
-  - ``resmem``: ResMem's own augmentation, a random window and flip for each photo and pass (an
-    N x 3 array of them, from the seed), and dropout 0.5 after fc6 and fc7 in the retrained head,
-    as ResMem trained it (training/deep.py's trainable).
+  - ``resmem``: nearer ResMem's own augmentation, a random window and flip for each photo and
+    random pass (an N x 3 array of them, from the seed: at VIEWS 3, one a photo for the whole run),
+    and dropout 0.5 after fc6 and fc7 in the retrained head, as ResMem trained it
+    (training/deep.py's trainable).
 ``--augment fixed,resmem`` trains each deep part with both, and the selection rule keeps the
-recipe that pays, part by part (training/candidates.py): twice the deep training and the views.
+recipe that pays, part by part (training/candidates.py): twice the deep training, one and a half
+times the views (the mirror view is both recipes').
 """
+import argparse
 import hashlib
 
 import numpy as np
@@ -27,8 +30,12 @@ def recipes(text):
     chosen = tuple(dict.fromkeys(str(name).strip() for name in names))
     wrong = [name for name in chosen if name not in RECIPES]
     if wrong or not chosen:
-        raise ValueError(f"--augment: {', '.join(map(repr, wrong or [text]))} is none of {', '.join(RECIPES)}")
+        raise RecipeError(f"{', '.join(map(repr, wrong or [text]))}: the recipes of views are {', '.join(RECIPES)}")
     return chosen
+
+
+class RecipeError(ValueError, argparse.ArgumentTypeError):
+    """A ValueError to the callers of ``recipes``; as --augment's type, argparse prints its message."""
 
 
 def views(spec, n, count=VIEWS, seed=0, recipe="fixed"):

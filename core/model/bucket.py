@@ -44,11 +44,10 @@ def chosen_mirrored(facts, where):
     """Whether a bucket's model.json (``facts``) says it was chosen scoring each photo as the mean
     of it and its mirror image ("tta": "mirror", written by training/finetune.py): the one reader
     of that key. BucketError for any other value: a typo ("Mirror", true) would have the bucket
-    served, in silence, unlike how it was measured."""
-    tta = facts.get("tta") if isinstance(facts, dict) else None
-    if tta is not None and tta != TTA:
-        raise BucketError(f"{where}/{FACTS_FILE}: \"tta\" is {tta!r}; the only one known is {TTA!r}")
-    return tta == TTA
+    served, in silence, unlike how it was measured; null too: the key is absent or "mirror"."""
+    if "tta" in facts and facts["tta"] != TTA:
+        raise BucketError(f"{where}/{FACTS_FILE}: \"tta\" is {facts['tta']!r}; the only one known is {TTA!r}")
+    return "tta" in facts
 
 
 @dataclass(frozen=True)

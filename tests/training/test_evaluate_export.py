@@ -176,7 +176,7 @@ def test_coreml_spec_has_an_image_input_and_a_memorability_output(coreml, bucket
     assert meta.versionString == open_bucket(bucket).weights_md5
     assert meta.license == facts(bucket)["license"]
     assert json.loads(meta.userDefined["preprocessing"]) == facts(bucket)["preprocessing"]
-    assert meta.userDefined["precision"] == "float16"
+    assert meta.userDefined["precision"] == "float16" and "tta" not in meta.userDefined
 
 
 def test_coreml_program_computes_the_keras_score(coreml, bucket):
@@ -202,7 +202,11 @@ def test_coreml_matches_keras_on_a_network_whose_outputs_spread(bucket, tmp_path
 
     keras.utils.set_random_seed(1)
     model = build_memnet(227, sigmoid=False, width=int(WIDTH[1]))
-    convert(open_bucket(bucket), model, "float32").save(str(tmp_path / "random.mlpackage"))
+    # of a bucket chosen with the mirror average: Core ML's user is told to average the two passes
+    converted = convert(open_bucket(mirrored_copy(bucket, tmp_path / "mirrored")), model, "float32")
+    assert converted.user_defined_metadata["tta"] == "mirror"
+    assert "mirrored left-right" in converted.output_description["memorability"]
+    converted.save(str(tmp_path / "random.mlpackage"))
     _, program = load_program(tmp_path / "random.mlpackage")
     spec = open_bucket(bucket).preprocessing
     for name in ("astronaut.jpg", "chelsea.jpg", "rocket.jpg"):

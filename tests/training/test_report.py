@@ -27,6 +27,8 @@ def test_the_report_has_what_a_methods_section_needs(tuned):
     text = (out.parent / "report" / "report.md").read_text()
     low, high = prov["confirmation"]["spearman_ci"]
     assert f"On the 15 confirmation photos: Spearman ρ {prov['confirmation']['spearman']:.3f}" in text
+    chosen = prov["chosen_on_selection"]  # by name and by what it is: a deep one's recipe of views is in it
+    assert f"Chosen on the selection photos: {chosen['features']} ({chosen['what']}), among 430 settings" in text
     assert f"(95% BCa interval {low:.3f} to {high:.3f})" in text and "one split, uncorrected, no ceiling" in text
     mirror = prov["selection"]["mirror_average"]
     assert (f"mirror image (MODEL_TTA=mirror), the chosen network's selection val ρ is {mirror['mirror_average']:.3f}"

@@ -38,6 +38,19 @@ def test_resmem_views_give_each_photo_its_own_window_and_flip_from_the_seed(base
         views(spec, 50, recipe="random")
 
 
+def test_augment_takes_the_recipes_in_order_each_once_and_names_a_wrong_one(capsys):
+    from training.finetune import main
+    from training.views import recipes
+
+    assert recipes("resmem,fixed") == ("resmem", "fixed") and recipes("fixed, fixed") == ("fixed",)
+    for wrong, named in (("fixed,", "''"), ("fixed,random", "'random'"), ("", "''")):
+        with pytest.raises(ValueError, match=f"^{named}: the recipes of views are fixed, resmem$"):
+            recipes(wrong)
+    with pytest.raises(SystemExit) as usage:  # argparse prints the message, not its own "invalid value"
+        main(["--data", "x", "--split", "1", "--out", "x", "--augment", "fixed,"])
+    assert usage.value.code == 2 and "--augment: '': the recipes of views are fixed, resmem" in capsys.readouterr().err
+
+
 def test_each_photo_is_cut_at_its_own_window(base, dataset):
     from training.pipeline import image_dataset, normalise
 

@@ -65,7 +65,7 @@ def test_a_bucket_chosen_with_the_mirror_average_is_scored_so_by_a_tool_and_the_
     assert "MODEL_TTA" not in caplog.text
 
 
-@pytest.mark.parametrize("tta", ["Mirror", True, ["mirror"], "mirror "])
+@pytest.mark.parametrize("tta", ["Mirror", True, ["mirror"], "mirror ", None, "", 0])
 def test_a_tta_that_is_not_mirror_is_refused_by_the_server_and_the_tools(tmp_path, tta):
     """Read once (core.model.bucket.chosen_mirrored): any other value was taken as no mirror, and
     the bucket served, in silence, unlike how it was measured."""
