@@ -43,9 +43,9 @@ def inputs(dataset, tmp_path_factory):
 
 def test_a_killed_training_resumes_and_ends_as_one_never_stopped(inputs, tmp_path):
     """On the stage (the part with the most state: a ResNet stage, its BatchNorms frozen, and the
-    head; the head alone is checkpointed by the same code), killed after its first epoch and
-    after its last but one."""
-    part, kills = "stage", ("first", "last but one")
+    head; the head alone is checkpointed by the same code), killed after its first epoch, resumed
+    and killed again after its last but one, then resumed to its end."""
+    part = "stage"
     network, options, features, n, y_train, y_val, weights = inputs
     read = [array for layer in deep.reads(part, options) for array in features[layer]]
     digest = key(weights, part, "float32", 0, deep.settings(part, "float32"), y_train, y_val, read)
@@ -55,23 +55,23 @@ def test_a_killed_training_resumes_and_ends_as_one_never_stopped(inputs, tmp_pat
 
     whole = run(EpochCheckpoint(tmp_path / "whole", part, digest))
     last = len(whole.history) - 1  # the epochs it ran: all, or until PATIENCE epochs without a better val rho
-    for when in kills:
-        killed_after, folder = 1 if when == "first" else max(1, last - 1), tmp_path / when
-        assert killed_after < last, whole.history
+    folder = tmp_path / "killed"
+    for killed_after in (1, last - 1):  # PATIENCE 3 after epoch 0 at the earliest: last - 1 >= 2
+        assert 1 <= killed_after < last, whole.history
         with pytest.raises(Killed):
             run(KilledAfter(folder, part, digest, killed_after))
         saved = EpochCheckpoint(folder, part, digest).load()
         assert saved["epoch"] == killed_after and not saved["finished"] and saved["optimizer_count"] > 0
-        resumed = run(EpochCheckpoint(folder, part, digest))
-        assert resumed[:2] == whole[:2] and resumed.names == whole.names and resumed.history == whole.history, when
-        for mine, theirs in zip(resumed.model.get_weights(), whole.model.get_weights(), strict=True):
-            np.testing.assert_array_equal(mine, theirs)
-        # the mean of its epochs' weights too (training/averages.py): the same epochs, the same mean
-        assert resumed.snapshots[0] == whole.snapshots[0] and resumed.snapshots[2] == whole.snapshots[2] == last
-        for mine, theirs in zip(resumed.snapshots[1], whole.snapshots[1], strict=True):
-            np.testing.assert_array_equal(mine, theirs)
-        finished = EpochCheckpoint(folder, part, digest).load()
-        assert finished["finished"] and finished["weights_count"] == finished["optimizer_count"] == 0
+    resumed = run(EpochCheckpoint(folder, part, digest))
+    assert resumed[:2] == whole[:2] and resumed.names == whole.names and resumed.history == whole.history
+    for mine, theirs in zip(resumed.model.get_weights(), whole.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    # the mean of its epochs' weights too (training/averages.py): the same epochs, the same mean
+    assert resumed.snapshots[0] == whole.snapshots[0] and resumed.snapshots[2] == whole.snapshots[2] == last
+    for mine, theirs in zip(resumed.snapshots[1], whole.snapshots[1], strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    finished = EpochCheckpoint(folder, part, digest).load()
+    assert finished["finished"] and finished["weights_count"] == finished["optimizer_count"] == 0
     again = run(EpochCheckpoint(folder, part, digest))  # a finished candidate is not trained again
     assert again.history == whole.history and again.epoch == whole.epoch
 
