@@ -3,9 +3,11 @@
     python -m benchmarks.machine && time make test && python -m benchmarks.machine
 
 These machines are shared: the same `make test`, on the same tree, took 4 min 29 s and 5 min
-49 s in one evening, and this workload 3.1 s and 3.9 s beside them (CONTRIBUTING.md). Run it
-before and after a timing, so that a slower machine is not taken for a slower tree. CPU time,
-not wall time: a busy machine lengthens the wall, a slower core (a neighbour on the host) both.
+49 s in one evening (CONTRIBUTING.md). CPU time, not wall time: a busy machine lengthens the
+wall, a slower core (a neighbour on the host) both. One pass varies too, from 1.7 to 3.0 CPU-s
+within a minute on an idle machine here: it runs REPEATS times and prints the fastest and the
+median, the machine at its best and as it was over those seconds. A point measure: it suggests,
+beside a timing, whether the host was slower; repeated timings are what show it.
 """
 import os
 import time
@@ -31,5 +33,11 @@ def matmuls(size=600, count=60):
     return time.process_time() - began
 
 
+REPEATS = 7
+
+
 if __name__ == "__main__":
-    print(f"python loop {python_loop():.2f} CPU-s, numpy matmuls {matmuls():.2f} CPU-s")
+    loops = sorted(python_loop(5_000_000) * 4 for _ in range(REPEATS))  # each as 20 M iterations
+    products = sorted(matmuls() for _ in range(REPEATS))
+    print(f"python loop (20 M iterations) {loops[0]:.2f} CPU-s fastest, {loops[REPEATS // 2]:.2f} median; "
+          f"numpy matmuls {products[0]:.2f} fastest, {products[REPEATS // 2]:.2f} median ({REPEATS} runs each)")
