@@ -1,6 +1,7 @@
 """Contract (the tiny bucket): what training.finetune starts from. A bucket it wrote is refused as
 --base, a deep candidate's (no "tuned" head, a "tta" of its own) as a ridge head's: its choices,
-the mirror average among them, are not the new run's, and were copied into the new bucket."""
+the mirror average among them, are not the new run's. The deep one was taken, and its "tta"
+copied into the new bucket whether or not the new run chose the mirror."""
 import json
 import shutil
 
