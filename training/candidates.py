@@ -52,14 +52,14 @@ def deep_candidates(model, bucket, train, val, select, pipeline, cache, batch, t
     A candidate is (its choice, its selection val rho, its architecture options, what makes its
     network from the base's); returns the best of ``best`` and them. Only the best so far is kept:
     one deep candidate's network at a time beside the one being trained. None are trained (rows
-    say why) under deep.MIN_TRAIN training photos. ``augment``: the views' recipes (training/views.py,
-    "fixed" or several): with more than one, each part is trained with each, one recipe's views
-    read at a time, and competes as its own candidate (its name says the recipe). Each part
+    say why) under deep.MIN_TRAIN training photos. ``augment``: the views' recipes, a tuple
+    (training/views.recipes: finetune parsed them): with more than one, each part is trained with
+    each, one recipe's views read at a time, and competes as its own candidate (its name says the
+    recipe). Each part
     competes as its best epoch and as the averages of its weights (training/averages.py: its
     epochs', and with ``seeds`` over 1 that many seeds' best epochs'): the best of them, by the
     same rule, is the part's, and its ensemble is that one's."""
     from training import deep
-    from training.views import recipes
 
     if len(train) < deep.MIN_TRAIN:
         log.info("deep candidates skipped: %d training photos, fewer than %d, are too few to adapt a layer of "
@@ -72,7 +72,6 @@ def deep_candidates(model, bucket, train, val, select, pipeline, cache, batch, t
     y_train = [s for _, s in train]
     y_val, val_rows = [val[i][1] for i in select], len(train) + select
     weights_id = f"{bucket.weights_md5} {bucket.checksums['model.json']}"
-    augment = recipes(augment)
     for recipe in augment:
         features = deep.activations(model, train + val, pipeline, cache, batch, weights_id, bucket.preprocessing,
                                     options, outputs, dtype, recipe)
