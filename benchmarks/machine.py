@@ -4,7 +4,7 @@
 
 These machines are shared: the same `make test`, on the same tree, took 4 min 29 s and 5 min
 49 s in one evening (CONTRIBUTING.md). CPU time, not wall time: a busy machine lengthens the
-wall, a slower core (a neighbour on the host) both. One pass varies too, from 1.7 to 3.0 CPU-s
+wall, a slower core (a neighbour on the host) both. One pass varies too, from 1.7 to 3.5 CPU-s
 within a minute on an idle machine here: it runs REPEATS times and prints the fastest and the
 median, the machine at its best and as it was over those seconds. A point measure: it suggests,
 beside a timing, whether the host was slower; repeated timings are what show it.

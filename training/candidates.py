@@ -43,7 +43,7 @@ def better(best, candidate):
 
 
 def deep_candidates(model, bucket, train, val, select, pipeline, cache, batch, table, outputs, parts, sets, dtype,
-                    best=None, peaks=None, augment="fixed", seeds=1):
+                    best=None, peaks=None, augment=("fixed",), seeds=1):
     """The deep candidates of ``parts`` (training/deep.py: ResMem's own head retrained; its ResNet's
     last stage and head), and with ``sets`` (the ridge heads' feature sets) each one's ensemble: a
     ridge head on the retrained network's own features blended with its score, chosen as the heads

@@ -68,7 +68,8 @@ def base_bucket(base, output="memorability"):
     from core.model.checksums import DigestMemo
 
     bucket = open_bucket(base, memo=DigestMemo(config.settings().MODEL_CACHE))
-    trainer = (bucket.facts.get("provenance") or {}).get("trainer")
+    provenance = bucket.facts.get("provenance")
+    trainer = provenance.get("trainer") if isinstance(provenance, dict) else None
     if bucket.architecture != "resmem" or bucket.architecture_options.get("tuned") or trainer == TRAINER:
         raise ValueError(f"--base must be a bucket of ResMem's design, not fine-tuned already: {base} is "
                          f"{bucket.facts.get('id')} ({bucket.architecture})")

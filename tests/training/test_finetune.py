@@ -40,7 +40,7 @@ def test_the_bucket_records_where_it_came_from_and_passes_md5sum(tuned, lab):
     f = facts(bucket)
     assert (f["id"], f["architecture"]) == ("resmem-finetuned", "resmem")
     assert f["preprocessing"] == facts(TEACHER)["preprocessing"]
-    assert f"so its licence applies: {facts(TEACHER)['license']}" in f["license"]  # ResMem's: the service's test
+    assert f"so its licence applies: {facts(TEACHER)['license']}" in f["license"]  # ResMem's: serve-exactly test
     prov = f["provenance"]
     assert prov["base"]["weights_md5"] == open_bucket(TEACHER).weights_md5
     assert prov["base"]["model_json_md5"] == open_bucket(TEACHER).checksums["model.json"]
